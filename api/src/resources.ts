@@ -1,0 +1,107 @@
+import { z } from "zod";
+import { isIPv4, isIPv4Cidr } from "./cidr.ts";
+
+/** A DNS-1123 label: what Kubernetes and the MCS DNS names accept as a cluster id. */
+export const ClusterIdSchema = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, '-')");
+
+const Ipv4 = z.string().refine(isIPv4, "must be an IPv4 address");
+const Ipv4OrEmpty = z.string().refine((s) => s === "" || isIPv4(s), "must be an IPv4 address or empty");
+const Cidr = z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR like 10.1.0.0/16 (network address, prefix 0-32)");
+
+export const CABLE_DRIVERS = ["vxlan", "wireguard"] as const;
+export const CableDriverSchema = z.enum(CABLE_DRIVERS);
+export type CableDriverName = z.infer<typeof CableDriverSchema>;
+
+/** Cluster: Submariner's ClusterSpec shape (reference §2.2). */
+export const ClusterSchema = z.strictObject({
+  cluster_id: ClusterIdSchema,
+  cluster_cidr: z.array(Cidr).min(1, "a cluster needs at least one pod CIDR"),
+  service_cidr: z.array(Cidr),
+  global_cidr: z.array(Cidr).default([]),
+});
+export type Cluster = z.infer<typeof ClusterSchema>;
+
+/** Endpoint: one per active gateway, Submariner's EndpointSpec field names (reference §2.1). */
+export const EndpointSchema = z.strictObject({
+  cluster_id: ClusterIdSchema,
+  cable_name: z.string().min(1).max(253),
+  healthCheckIP: Ipv4OrEmpty.default(""),
+  hostname: z.string().min(1).max(253),
+  subnets: z.array(Cidr).min(1),
+  private_ip: Ipv4,
+  public_ip: Ipv4OrEmpty.default(""),
+  nat_enabled: z.boolean().default(false),
+  backend: CableDriverSchema,
+  backend_config: z.record(z.string(), z.string()).default({}),
+});
+export type Endpoint = z.infer<typeof EndpointSchema>;
+
+export const CONNECTION_STATUSES = ["connected", "connecting", "error", "none"] as const;
+
+export const LatencySchema = z.strictObject({
+  last: z.string(),
+  min: z.string(),
+  average: z.string(),
+  max: z.string(),
+  stdDev: z.string(),
+});
+
+export const ConnectionSchema = z.strictObject({
+  status: z.enum(CONNECTION_STATUSES),
+  statusMessage: z.string().default(""),
+  endpoint: EndpointSchema,
+  usingIP: Ipv4OrEmpty.default(""),
+  usingNAT: z.boolean().default(false),
+  latencyRTT: LatencySchema.optional(),
+});
+export type Connection = z.infer<typeof ConnectionSchema>;
+
+/** Gateway status (reference §2.3), published by each gateway under its hostname. */
+export const GatewayStatusSchema = z.strictObject({
+  version: z.string(),
+  haStatus: z.enum(["active", "passive"]),
+  localEndpoint: EndpointSchema.optional(),
+  statusFailure: z.string().default(""),
+  connections: z.array(ConnectionSchema).default([]),
+  updatedAt: z.string(),
+});
+export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
+
+/** A broker lease (standalone-mode gateway election). */
+export const LeaseSchema = z.strictObject({
+  holder: z.string().min(1),
+  ttlMs: z.number().int().positive(),
+  renewedAtMs: z.number().int().nonnegative(),
+});
+export type Lease = z.infer<typeof LeaseSchema>;
+
+/** The kinds of record the broker stores and clients may read and write. */
+export const KINDS = ["cluster", "endpoint", "gateway", "lease"] as const;
+export type Kind = (typeof KINDS)[number];
+export const KindSchema = z.enum(KINDS);
+
+export const SCHEMAS = {
+  cluster: ClusterSchema,
+  endpoint: EndpointSchema,
+  gateway: GatewayStatusSchema,
+  lease: LeaseSchema,
+} as const satisfies Record<Kind, z.ZodType>;
+
+export type ValueOf<K extends Kind> = z.infer<(typeof SCHEMAS)[K]>;
+
+/** Submariner's EnsureValidName: lowercase, anything outside [a-z0-9.-] becomes '-', trim '-'. */
+export function ensureValidName(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, "-")
+    .replace(/^-+|-+$/g, "");
+}
+
+/** The cable name of a gateway: causeway-cable-<cluster>-<private ip with dashes>. */
+export function cableName(clusterId: string, privateIp: string): string {
+  return `causeway-cable-${clusterId}-${privateIp.replaceAll(".", "-")}`;
+}
