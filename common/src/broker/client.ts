@@ -1,0 +1,124 @@
+import {
+  BrokerClient,
+  type Cluster,
+  fromServiceError,
+  type Kind,
+  type LeaseResponse,
+  type ValueOf,
+  type WatchEvent,
+  type WireRecord,
+} from "@causeway/api";
+import { type ClientReadableStream, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+
+export interface BrokerConnectionOptions {
+  /** host:port or unix:///path */
+  readonly address: string;
+  readonly token: string;
+  /** Deadline for unary calls. */
+  readonly callTimeoutMs?: number;
+}
+
+type UnaryFn<Req, Res> = (
+  req: Req,
+  md: Metadata,
+  opts: { deadline: Date },
+  cb: (err: ServiceError | null, res: Res) => void,
+) => unknown;
+
+/**
+ * A typed connection to the broker: bearer-token metadata, a deadline on every call, gRPC
+ * errors converted to our typed errors (UnavailableError, PermissionDeniedError, ...).
+ */
+export class BrokerConnection {
+  readonly address: string;
+  readonly #client: BrokerClient;
+  readonly #md = new Metadata();
+  readonly #timeoutMs: number;
+
+  constructor(opts: BrokerConnectionOptions) {
+    this.address = opts.address;
+    this.#client = new BrokerClient(opts.address, credentials.createInsecure(), {
+      "grpc.keepalive_time_ms": 10_000,
+      "grpc.keepalive_timeout_ms": 5_000,
+      "grpc.initial_reconnect_backoff_ms": 200,
+      "grpc.max_reconnect_backoff_ms": 2_000,
+    });
+    this.#md.set("authorization", `Bearer ${opts.token}`);
+    this.#timeoutMs = opts.callTimeoutMs ?? 5_000;
+  }
+
+  #call<Req, Res>(fn: UnaryFn<Req, Res>, req: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      fn.call(this.#client, req, this.#md, { deadline: new Date(Date.now() + this.#timeoutMs) }, (err, res) =>
+        err ? reject(fromServiceError(err)) : resolve(res),
+      );
+    });
+  }
+
+  /** Admin: adds a cluster; returns its credential. */
+  join(cluster: Cluster) {
+    return this.#call(this.#client.join, { clusterJson: JSON.stringify(cluster) });
+  }
+
+  /** Admin or the cluster itself: removes the cluster and everything it owns. */
+  leave(clusterId: string) {
+    return this.#call(this.#client.leave, { clusterId });
+  }
+
+  async put<K extends Kind>(kind: K, clusterId: string, name: string, value: ValueOf<K>, opts: { expectedRevision?: number } = {}) {
+    const res = await this.#call(this.#client.put, {
+      record: { kind, clusterId, name, valueJson: JSON.stringify(value), revision: 0, createRevision: 0 },
+      expectedRevision: opts.expectedRevision ?? 0,
+      createOnly: false,
+    });
+    return res.record;
+  }
+
+  delete(kind: Kind, clusterId: string, name: string) {
+    return this.#call(this.#client.delete, { kind, clusterId, name, expectedRevision: 0 });
+  }
+
+  list(kind: Kind | "" = "") {
+    return this.#call(this.#client.list, { kind });
+  }
+
+  whoAmI() {
+    return this.#call(this.#client.whoAmI, {});
+  }
+
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseResponse> {
+    return this.#call(this.#client.acquireLease, { name, holder, ttlMs });
+  }
+
+  renewLease(name: string, holder: string, ttlMs: number): Promise<LeaseResponse> {
+    return this.#call(this.#client.renewLease, { name, holder, ttlMs });
+  }
+
+  releaseLease(name: string, holder: string): Promise<LeaseResponse> {
+    return this.#call(this.#client.releaseLease, { name, holder, ttlMs: 0 });
+  }
+
+  /** Opens a raw watch stream; errors arrive converted through onError exactly once. */
+  watch(kinds: readonly Kind[], fromRevision: number, onEvent: (e: WatchEvent) => void, onError: (e: Error) => void): () => void {
+    const stream: ClientReadableStream<WatchEvent> = this.#client.watch({ kinds: [...kinds], fromRevision }, this.#md);
+    let done = false;
+    const fail = (e: Error) => {
+      if (done) return;
+      done = true;
+      onError(e);
+    };
+    stream.on("data", onEvent);
+    stream.on("error", (e: ServiceError) => fail(fromServiceError(e)));
+    stream.on("end", () => fail(fromServiceError(Object.assign(new Error("watch stream ended"), { code: 14, details: "watch stream ended" }))));
+    return () => {
+      done = true;
+      stream.cancel();
+    };
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+export type { WireRecord };

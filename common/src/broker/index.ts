@@ -1,0 +1,2 @@
+export { BrokerConnection, type BrokerConnectionOptions } from "./client.ts";
+export { BrokerWatcher, type CachedRecord, type WatcherOptions } from "./watcher.ts";

@@ -1,0 +1,160 @@
+import { CompactedError, type Kind, parseValue, type ValueOf, type WatchEvent, WatchEvent_Type, type WireRecord } from "@causeway/api";
+import type { Logger } from "../log.ts";
+import type { BrokerConnection } from "./client.ts";
+
+export interface CachedRecord<K extends Kind = Kind> {
+  readonly kind: K;
+  readonly clusterId: string;
+  readonly name: string;
+  readonly value: ValueOf<K>;
+  readonly revision: number;
+  readonly createRevision: number;
+}
+
+export interface WatcherOptions {
+  readonly kinds: readonly Kind[];
+  readonly log: Logger;
+  /** Called (coalesced to one call per microtask burst) after the cache changed. */
+  readonly onChange: () => void;
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Observes every event applied to the cache, in order (for metrics and tests). */
+  readonly onApply?: (type: "put" | "delete", record: { kind: string; clusterId: string; name: string }, revision: number) => void;
+}
+
+const key = (r: { kind: string; clusterId: string; name: string }) => `${r.kind}/${r.clusterId}/${r.name}`;
+
+/**
+ * A local cache of broker records kept current by list-then-watch. After a dropped stream it
+ * resumes from the last revision it saw (no loss, no duplicates); if that revision is compacted
+ * it relists. Unreachable broker: jittered exponential backoff with one log line per attempt.
+ */
+export class BrokerWatcher {
+  readonly #conn: BrokerConnection;
+  readonly #opts: WatcherOptions;
+  readonly #cache = new Map<string, CachedRecord>();
+  #revision = 0;
+  #listed = false;
+  #stopped = false;
+  #cancel: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #attempt = 0;
+  #notifyQueued = false;
+  #resolveSynced!: () => void;
+  /** Resolves once the first list has been loaded. */
+  readonly synced: Promise<void> = new Promise((r) => {
+    this.#resolveSynced = r;
+  });
+
+  constructor(conn: BrokerConnection, opts: WatcherOptions) {
+    this.#conn = conn;
+    this.#opts = opts;
+  }
+
+  /** The revision up to which the cache is known to be complete. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  get isSynced(): boolean {
+    return this.#listed;
+  }
+
+  /** Cached records of one kind. */
+  items<K extends Kind>(kind: K): CachedRecord<K>[] {
+    return [...this.#cache.values()].filter((r): r is CachedRecord<K> => r.kind === kind);
+  }
+
+  start(): void {
+    void this.#connect();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#cancel?.();
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      if (!this.#listed) await this.#relist();
+      this.#cancel = this.#conn.watch(this.#opts.kinds, this.#revision, (e) => this.#onEvent(e), (err) => this.#onError(err));
+    } catch (err) {
+      this.#onError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  async #relist(): Promise<void> {
+    const seen = new Set<string>();
+    // One list of every kind: a single revision the cache is consistent with.
+    const res = await this.#conn.list("");
+    const want = new Set<string>(this.#opts.kinds);
+    for (const w of res.records) {
+      if (!want.has(w.kind)) continue;
+      const rec = this.#parse(w);
+      if (!rec) continue;
+      seen.add(key(rec));
+      this.#cache.set(key(rec), rec);
+    }
+    for (const k of [...this.#cache.keys()]) if (!seen.has(k)) this.#cache.delete(k);
+    this.#revision = res.revision;
+    this.#listed = true;
+    this.#attempt = 0;
+    this.#resolveSynced();
+    this.#notify();
+  }
+
+  #parse(w: WireRecord): CachedRecord | undefined {
+    try {
+      const kind = w.kind as Kind;
+      return { kind, clusterId: w.clusterId, name: w.name, value: parseValue(kind, w.valueJson), revision: w.revision, createRevision: w.createRevision };
+    } catch (err) {
+      this.#opts.log.warn({ record: key(w), err: String(err) }, "ignoring a broker record that fails validation");
+      return undefined;
+    }
+  }
+
+  #onEvent(e: WatchEvent): void {
+    this.#attempt = 0;
+    if (e.revision <= this.#revision && e.type !== WatchEvent_Type.BOOKMARK) return;
+    this.#revision = Math.max(this.#revision, e.revision);
+    if (e.type === WatchEvent_Type.BOOKMARK || !e.record) return;
+    const k = key(e.record);
+    this.#opts.onApply?.(e.type === WatchEvent_Type.DELETE ? "delete" : "put", e.record, e.revision);
+    if (e.type === WatchEvent_Type.DELETE) {
+      this.#cache.delete(k);
+    } else {
+      const rec = this.#parse(e.record);
+      if (rec) this.#cache.set(k, rec);
+    }
+    this.#notify();
+  }
+
+  #onError(err: Error): void {
+    this.#cancel = undefined;
+    if (this.#stopped) return;
+    if (err instanceof CompactedError) {
+      this.#opts.log.info({ revision: this.#revision }, "watch revision compacted at the broker; relisting");
+      this.#listed = false;
+    }
+    const min = this.#opts.minBackoffMs ?? 200;
+    const max = this.#opts.maxBackoffMs ?? 5_000;
+    const delay = Math.min(max, min * 2 ** this.#attempt) * (0.5 + Math.random() / 2);
+    this.#attempt++;
+    this.#opts.log.warn(
+      { broker: this.#conn.address, attempt: this.#attempt, retryInMs: Math.round(delay), err: `${err.name}: ${err.message}` },
+      "broker unreachable or watch interrupted; keeping the last view and retrying",
+    );
+    this.#timer = setTimeout(() => void this.#connect(), delay);
+  }
+
+  #notify(): void {
+    if (this.#notifyQueued) return;
+    this.#notifyQueued = true;
+    queueMicrotask(() => {
+      this.#notifyQueued = false;
+      if (!this.#stopped) this.#opts.onChange();
+    });
+  }
+}

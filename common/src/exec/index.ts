@@ -1,0 +1,1 @@
+export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner, ProcessRunner, type RunOptions } from "./runner.ts";

@@ -1,0 +1,4 @@
+/** @causeway/common — shared plumbing: logging, subprocesses, broker access, host adapters. */
+export { createLogger, F, type Logger, silentLogger } from "./log.ts";
+export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner, ProcessRunner, type RunOptions } from "./exec/index.ts";
+export { BrokerConnection, type BrokerConnectionOptions, BrokerWatcher, type CachedRecord, type WatcherOptions } from "./broker/index.ts";
