@@ -1,4 +1,5 @@
 /** @causeway/common — shared plumbing: logging, subprocesses, broker access, host adapters. */
 export { createLogger, F, type Logger, silentLogger } from "./log.ts";
-export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner, ProcessRunner, type RunOptions } from "./exec/index.ts";
+export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner, NetnsRunner, ProcessRunner, type RunOptions } from "./exec/index.ts";
 export { BrokerConnection, type BrokerConnectionOptions, BrokerWatcher, type CachedRecord, type WatcherOptions } from "./broker/index.ts";
+export * as host from "./host/index.ts";

@@ -1,1 +1,1 @@
-export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner, ProcessRunner, type RunOptions } from "./runner.ts";
+export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner, NetnsRunner, ProcessRunner, type RunOptions } from "./runner.ts";

@@ -99,3 +99,16 @@ export class FakeRunner implements CommandRunner {
     return r;
   }
 }
+
+/** Runs every command inside a named network namespace (`ip netns exec`). */
+export class NetnsRunner implements CommandRunner {
+  readonly #inner: CommandRunner;
+  readonly ns: string;
+  constructor(inner: CommandRunner, ns: string) {
+    this.#inner = inner;
+    this.ns = ns;
+  }
+  run(file: string, args: readonly string[], opts?: RunOptions): Promise<CommandResult> {
+    return this.#inner.run("ip", ["netns", "exec", this.ns, file, ...args], opts);
+  }
+}

@@ -1,0 +1,110 @@
+/** The host-adapter contract: the same scenario against the fakes and the real kernel. Test code. */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { HostAdapters, HostDesired, HostOwnership } from "./reconciler.ts";
+import { HostReconciler } from "./reconciler.ts";
+
+export interface HostFixture {
+  readonly adapters: HostAdapters;
+  /** Damages owned state behind the reconciler's back: removes one route, duplicates the rule, flushes a chain. */
+  drift(): Promise<void>;
+  /** Adds objects Causeway does not own, and checks later that they survived. */
+  addForeign(): Promise<void>;
+  foreignIntact(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const OWNED: HostOwnership = {
+  net: { links: ["vx-test"], tables: [150], rulePriorities: [150] },
+  chains: [
+    { table: "nat", chain: "CAUSEWAY-POSTROUTING", hook: "POSTROUTING" },
+    { table: "filter", chain: "CAUSEWAY-FORWARD", hook: "FORWARD" },
+    { table: "mangle", chain: "CAUSEWAY-POSTROUTING", hook: "POSTROUTING" },
+  ],
+  sets: ["CAUSEWAY-LOCAL", "CAUSEWAY-REMOTE"],
+};
+
+export function desired(remote: string, remoteCidrs: string[]): HostDesired {
+  const m = { srcSet: "CAUSEWAY-LOCAL", dstSet: "CAUSEWAY-REMOTE" };
+  return {
+    net: {
+      links: [{ name: "vx-test", vni: 100, port: 4800, local: "198.18.5.1", remote, mtu: 1450, addr: "240.18.5.1/8" }],
+      fdb: [{ dev: "vx-test", dst: remote }],
+      rules: [{ priority: 150, table: 150 }],
+      routes: remoteCidrs.map((dst) => ({ table: 150, dst, via: "240.18.5.9", dev: "vx-test", onlink: true })),
+    },
+    chains: [
+      { table: "nat", chain: "CAUSEWAY-POSTROUTING", hook: "POSTROUTING", rules: [{ match: m, target: { kind: "ACCEPT" } }] },
+      { table: "filter", chain: "CAUSEWAY-FORWARD", hook: "FORWARD", rules: [{ match: m, target: { kind: "ACCEPT" } }] },
+      {
+        table: "mangle",
+        chain: "CAUSEWAY-POSTROUTING",
+        hook: "POSTROUTING",
+        rules: [{ match: { proto: "tcp", ...m, syn: true }, target: { kind: "CLAMP_MSS_TO_PMTU" } }],
+      },
+    ],
+    sets: new Map([
+      ["CAUSEWAY-LOCAL", ["10.1.0.0/16"]],
+      ["CAUSEWAY-REMOTE", remoteCidrs],
+    ]),
+    sysctls: new Map(),
+  };
+}
+
+export function hostContract(name: string, make: () => Promise<HostFixture>): void {
+  describe(`host adapters contract: ${name}`, () => {
+    let f: HostFixture;
+    let r: HostReconciler;
+    before(async () => {
+      f = await make();
+      r = new HostReconciler(f.adapters, OWNED);
+      await f.addForeign();
+    });
+    after(async () => {
+      await f?.close();
+    });
+
+    it("creates the desired state, then a second pass changes nothing", async () => {
+      const first = await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.102.0.0/16"]));
+      assert.ok(first.netOps.length > 0 && first.filterChanged);
+      const second = await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.102.0.0/16"]));
+      assert.deepEqual(second.netOps, []);
+      assert.equal(second.filterChanged, false);
+    });
+
+    it("adds and removes remote CIDRs with route ops only", async () => {
+      const res = await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.3.0.0/16"]));
+      assert.deepEqual(res.netOps.map((o) => o.op).sort(), ["route-del", "route-replace"]);
+      assert.equal(res.filterChanged, false, "set members change, rules do not");
+      assert.deepEqual((await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.3.0.0/16"]))).netOps, []);
+    });
+
+    it("re-creates the link when the gateway moves, and routes come back", async () => {
+      const res = await r.reconcile(desired("198.18.5.7", ["10.2.0.0/16", "10.3.0.0/16"]));
+      assert.ok(res.netOps.some((o) => o.op === "link-add"));
+      assert.ok(res.netOps.filter((o) => o.op === "route-replace").length === 2);
+      assert.deepEqual((await r.reconcile(desired("198.18.5.7", ["10.2.0.0/16", "10.3.0.0/16"]))).netOps, []);
+    });
+
+    it("repairs drift: a lost route, a duplicated rule, a flushed chain", async () => {
+      await f.drift();
+      const res = await r.reconcile(desired("198.18.5.7", ["10.2.0.0/16", "10.3.0.0/16"]));
+      assert.ok(res.netOps.some((o) => o.op === "route-replace"));
+      assert.ok(res.netOps.some((o) => o.op === "rule-del"));
+      assert.equal(res.filterChanged, true);
+      const again = await r.reconcile(desired("198.18.5.7", ["10.2.0.0/16", "10.3.0.0/16"]));
+      assert.deepEqual(again.netOps, []);
+      assert.equal(again.filterChanged, false);
+    });
+
+    it("removeAll leaves nothing of ours and everything of others", async () => {
+      await r.removeAll();
+      const obs = await f.adapters.net.observe(OWNED.net);
+      assert.deepEqual([obs.links, obs.routes, obs.rules, obs.fdb], [[], [], [], []]);
+      const filt = await f.adapters.filter.observe(["nat", "filter", "mangle"]);
+      for (const t of filt.values()) for (const c of t.keys()) assert.ok(!c.startsWith("CAUSEWAY"), c);
+      assert.equal((await f.adapters.sets.observe(OWNED.sets)).size, 0);
+      assert.ok(await f.foreignIntact());
+    });
+  });
+}

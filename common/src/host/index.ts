@@ -1,0 +1,23 @@
+export type { FdbEntry, NetOp, NetState, ObservedLink, ObservedState, Ownership, Route, Rule, VxlanLink } from "./model.ts";
+export { EMPTY_STATE } from "./model.ts";
+export { applyOps, plan } from "./plan.ts";
+export { FakeNet, IpRoute2Net, type Net, renderOp } from "./net.ts";
+export {
+  type ChainSpec,
+  FakePacketFilter,
+  type FilterRule,
+  type FilterSnapshot,
+  type FilterTable,
+  type Hook,
+  IptablesPacketFilter,
+  type Match,
+  type PacketFilter,
+  parseSave,
+  planFilter,
+  renderRule,
+  type Target,
+} from "./packetfilter.ts";
+export { FakeSysctl, ProcSysctl, type Sysctl } from "./sysctl.ts";
+export { FakeIpSets, IpsetCommand, type IpSets, planSets } from "./ipset.ts";
+export { EMPTY_DESIRED, type HostAdapters, type HostDesired, type HostOwnership, HostReconciler, type ReconcileResult } from "./reconciler.ts";
+export { type FakeHostAdapters, fakeHostAdapters, realHostAdapters } from "./adapters.ts";

@@ -1,0 +1,73 @@
+/** Typed values for the kernel objects Causeway owns. Pure data; rendering happens in adapters. */
+
+export interface VxlanLink {
+  readonly name: string;
+  readonly vni: number;
+  readonly port: number;
+  /** Local underlay address (source of encapsulated packets). */
+  readonly local: string;
+  /** Unicast remote (point-to-point), or undefined when FDB entries steer packets. */
+  readonly remote?: string | undefined;
+  readonly mtu: number;
+  /** VTEP address with prefix, e.g. 240.19.1.10/8. */
+  readonly addr: string;
+}
+
+export interface Route {
+  readonly table: number;
+  readonly dst: string;
+  readonly dev: string;
+  readonly via?: string | undefined;
+  readonly src?: string | undefined;
+  readonly onlink?: boolean | undefined;
+}
+
+export interface Rule {
+  readonly priority: number;
+  readonly table: number;
+}
+
+/** An all-zero-MAC forwarding entry: flood/unicast to dst over a VXLAN device. */
+export interface FdbEntry {
+  readonly dev: string;
+  readonly dst: string;
+}
+
+export interface NetState {
+  readonly links: readonly VxlanLink[];
+  readonly routes: readonly Route[];
+  readonly rules: readonly Rule[];
+  readonly fdb: readonly FdbEntry[];
+}
+
+/** What a reconciler owns: only these are ever changed or pruned. */
+export interface Ownership {
+  readonly links: readonly string[];
+  readonly tables: readonly number[];
+  readonly rulePriorities: readonly number[];
+}
+
+export type NetOp =
+  | { readonly op: "link-del"; readonly name: string }
+  | { readonly op: "link-add"; readonly link: VxlanLink }
+  | { readonly op: "link-mtu"; readonly name: string; readonly mtu: number }
+  | { readonly op: "addr-flush"; readonly name: string }
+  | { readonly op: "addr-add"; readonly name: string; readonly addr: string }
+  | { readonly op: "fdb-append"; readonly entry: FdbEntry }
+  | { readonly op: "fdb-del"; readonly entry: FdbEntry }
+  | { readonly op: "rule-add"; readonly rule: Rule }
+  | { readonly op: "rule-del"; readonly rule: Rule }
+  | { readonly op: "route-replace"; readonly route: Route }
+  | { readonly op: "route-del"; readonly route: Route };
+
+export const EMPTY_STATE: NetState = { links: [], routes: [], rules: [], fdb: [] };
+
+/** An observed link also reports its addresses and whether it is up. */
+export interface ObservedLink extends VxlanLink {
+  readonly addrs: readonly string[];
+  readonly up: boolean;
+}
+
+export interface ObservedState extends NetState {
+  readonly links: readonly ObservedLink[];
+}

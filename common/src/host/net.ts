@@ -1,0 +1,194 @@
+import type { CommandRunner } from "../exec/index.ts";
+import type { FdbEntry, NetOp, ObservedLink, ObservedState, Ownership, Route, Rule } from "./model.ts";
+import { applyOps } from "./plan.ts";
+
+/** Reads and changes links, addresses, FDB entries, routes and rules. */
+export interface Net {
+  /** Observes the objects `owned` names (other objects are not reported). */
+  observe(owned: Ownership): Promise<ObservedState>;
+  /** Applies ops in order in as few processes as possible; throws CommandFailedError if any op failed (the rest are still attempted). */
+  apply(ops: readonly NetOp[]): Promise<void>;
+  /** The MTU of the interface that routes to `dst` (for tunnel MTU). */
+  mtuTowards(dst: string): Promise<{ dev: string; mtu: number; src: string }>;
+}
+
+interface JsonLink {
+  ifname: string;
+  mtu: number;
+  flags?: string[];
+  linkinfo?: { info_kind?: string; info_data?: { id?: number; port?: number; local?: string; remote?: string } };
+  addr_info?: { family: string; local: string; prefixlen: number }[];
+}
+interface JsonRoute {
+  dst: string;
+  table?: string;
+  dev?: string;
+  gateway?: string;
+  prefsrc?: string;
+  flags?: string[];
+  type?: string;
+}
+interface JsonRule {
+  priority: number;
+  table: string;
+}
+interface JsonFdb {
+  mac: string;
+  ifname?: string;
+  dst?: string;
+}
+
+const ZERO_MAC = "00:00:00:00:00:00";
+
+function parseJson<T>(s: string): T[] {
+  const t = s.trim();
+  return t ? (JSON.parse(t) as T[]) : [];
+}
+
+/** The real Net: `ip -json` to observe, `ip -batch` and `bridge -batch` to change. */
+export class IpRoute2Net implements Net {
+  readonly #run: CommandRunner;
+  constructor(runner: CommandRunner) {
+    this.#run = runner;
+  }
+
+  async observe(owned: Ownership): Promise<ObservedState> {
+    const [linksOut, rulesOut] = await Promise.all([
+      this.#run.run("ip", ["-json", "-details", "address", "show"]),
+      this.#run.run("ip", ["-json", "-4", "rule", "show"]),
+    ]);
+    const links: ObservedLink[] = [];
+    for (const l of parseJson<JsonLink>(linksOut.stdout)) {
+      if (!owned.links.includes(l.ifname)) continue;
+      const d = l.linkinfo?.info_data ?? {};
+      links.push({
+        name: l.ifname,
+        vni: d.id ?? -1,
+        port: d.port ?? -1,
+        local: d.local ?? "",
+        remote: d.remote,
+        mtu: l.mtu,
+        addr: "",
+        addrs: (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`),
+        up: (l.flags ?? []).includes("UP"),
+      });
+    }
+    const rules: Rule[] = parseJson<JsonRule>(rulesOut.stdout)
+      .filter((r) => owned.rulePriorities.includes(r.priority))
+      .map((r) => ({ priority: r.priority, table: Number(r.table) }));
+    const routes: Route[] = [];
+    if (owned.tables.length) {
+      // One dump of every table; entries outside main carry their table id.
+      const out = await this.#run.run("ip", ["-json", "-4", "route", "show", "table", "all"]);
+      for (const r of parseJson<JsonRoute>(out.stdout)) {
+        const table = Number(r.table ?? 254);
+        if (!owned.tables.includes(table) || (r.type && r.type !== "unicast")) continue;
+        routes.push({
+          table,
+          dst: r.dst.includes("/") ? r.dst : `${r.dst}/32`,
+          dev: r.dev ?? "",
+          via: r.gateway,
+          src: r.prefsrc,
+          onlink: (r.flags ?? []).includes("onlink"),
+        });
+      }
+    }
+    const fdb: FdbEntry[] = [];
+    for (const l of links) {
+      const out = await this.#run.run("bridge", ["-json", "fdb", "show", "dev", l.name]);
+      for (const e of parseJson<JsonFdb>(out.stdout)) {
+        if (e.mac === ZERO_MAC && e.dst) fdb.push({ dev: l.name, dst: e.dst });
+      }
+    }
+    return { links, rules, routes, fdb };
+  }
+
+  async apply(ops: readonly NetOp[]): Promise<void> {
+    const ip: string[] = [];
+    const bridge: string[] = [];
+    for (const o of ops) {
+      const line = renderOp(o);
+      if (o.op === "fdb-append" || o.op === "fdb-del") bridge.push(line);
+      else ip.push(line);
+    }
+    // FDB entries need their device: run ip first (links, addrs, rules, routes), then bridge.
+    if (ip.length) await this.#run.run("ip", ["-force", "-batch", "-"], { input: `${ip.join("\n")}\n` });
+    if (bridge.length) await this.#run.run("bridge", ["-force", "-batch", "-"], { input: `${bridge.join("\n")}\n` });
+  }
+
+  async mtuTowards(dst: string): Promise<{ dev: string; mtu: number; src: string }> {
+    const r = parseJson<{ dev: string; prefsrc: string }>((await this.#run.run("ip", ["-json", "route", "get", dst])).stdout)[0];
+    if (!r) throw new Error(`no route to ${dst}`);
+    const l = parseJson<JsonLink>((await this.#run.run("ip", ["-json", "link", "show", "dev", r.dev])).stdout)[0];
+    return { dev: r.dev, mtu: l?.mtu ?? 1500, src: r.prefsrc };
+  }
+}
+
+/** One op as a line of `ip -batch` / `bridge -batch` input. */
+export function renderOp(o: NetOp): string {
+  switch (o.op) {
+    case "link-del":
+      return `link del ${o.name}`;
+    case "link-add": {
+      const l = o.link;
+      const remote = l.remote ? ` remote ${l.remote}` : "";
+      return `link add ${l.name} mtu ${l.mtu} type vxlan id ${l.vni} dstport ${l.port} local ${l.local}${remote}`;
+    }
+    case "link-mtu":
+      return `link set ${o.name} mtu ${o.mtu} up`;
+    case "addr-flush":
+      return `address flush dev ${o.name}`;
+    case "addr-add":
+      return `address replace ${o.addr} dev ${o.name}\nlink set ${o.name} up`;
+    case "fdb-append":
+      return `fdb append ${ZERO_MAC} dev ${o.entry.dev} dst ${o.entry.dst}`;
+    case "fdb-del":
+      return `fdb del ${ZERO_MAC} dev ${o.entry.dev} dst ${o.entry.dst}`;
+    case "rule-add":
+      return `rule add pref ${o.rule.priority} table ${o.rule.table}`;
+    case "rule-del":
+      return `rule del pref ${o.rule.priority} table ${o.rule.table}`;
+    case "route-replace":
+    case "route-del": {
+      const r = o.route;
+      const verb = o.op === "route-del" ? "del" : "replace";
+      const via = r.via ? ` via ${r.via}` : "";
+      const src = r.src ? ` src ${r.src}` : "";
+      return `route ${verb} ${r.dst}${via} dev ${r.dev}${src}${r.onlink ? " onlink" : ""} table ${r.table}`;
+    }
+    default:
+      return o satisfies never;
+  }
+}
+
+/** In-memory Net for unit tests: records applied batches, can be told to fail. */
+export class FakeNet implements Net {
+  state: ObservedState = { links: [], routes: [], rules: [], fdb: [] };
+  readonly applied: NetOp[][] = [];
+  failNext: Error | undefined;
+  mtu = 1500;
+
+  async observe(owned: Ownership): Promise<ObservedState> {
+    const s = this.state;
+    return {
+      links: s.links.filter((l) => owned.links.includes(l.name)),
+      routes: s.routes.filter((r) => owned.tables.includes(r.table)),
+      rules: s.rules.filter((r) => owned.rulePriorities.includes(r.priority)),
+      fdb: s.fdb.filter((e) => owned.links.includes(e.dev)),
+    };
+  }
+
+  async apply(ops: readonly NetOp[]): Promise<void> {
+    if (this.failNext) {
+      const e = this.failNext;
+      this.failNext = undefined;
+      throw e;
+    }
+    this.applied.push([...ops]);
+    this.state = applyOps(this.state, ops);
+  }
+
+  async mtuTowards(_dst: string): Promise<{ dev: string; mtu: number; src: string }> {
+    return { dev: "eth0", mtu: this.mtu, src: "198.18.0.1" };
+  }
+}

@@ -1,0 +1,205 @@
+import type { CommandRunner } from "../exec/index.ts";
+
+export type FilterTable = "nat" | "filter" | "mangle";
+export type Hook = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
+
+export interface Match {
+  readonly src?: string;
+  readonly dst?: string;
+  readonly in?: string;
+  readonly out?: string;
+  readonly proto?: "tcp" | "udp";
+  readonly dport?: number;
+  /** TCP SYN (flags SYN,RST / SYN): the packets whose MSS can be clamped. */
+  readonly syn?: boolean;
+  /** ipset matches: source or destination address in the named set. */
+  readonly srcSet?: string;
+  readonly dstSet?: string;
+}
+
+export type Target = { readonly kind: "ACCEPT" } | { readonly kind: "CLAMP_MSS_TO_PMTU" } | { readonly kind: "CLAMP_MSS"; readonly mss: number };
+
+export interface FilterRule {
+  readonly match: Match;
+  readonly target: Target;
+}
+
+/** A chain Causeway owns, hooked from a built-in chain (jump first, or last for INPUT-style appends). */
+export interface ChainSpec {
+  readonly table: FilterTable;
+  readonly chain: string;
+  readonly hook: Hook;
+  /** Optional match on the jump rule (e.g. -p udp for INPUT). */
+  readonly jumpMatch?: Match;
+  readonly rules: readonly FilterRule[];
+}
+
+/** Observed contents: for each table, the rule lines of every chain, in iptables-save form. */
+export type FilterSnapshot = ReadonlyMap<FilterTable, ReadonlyMap<string, readonly string[]>>;
+
+/** Reads and atomically rewrites Causeway's packet-filter chains. */
+export interface PacketFilter {
+  /** Current rule lines per table and chain (only tables asked for). */
+  observe(tables: readonly FilterTable[]): Promise<FilterSnapshot>;
+  /** Applies one restore script (from planFilter); atomic per table. */
+  restore(script: string): Promise<void>;
+}
+
+function renderMatch(m: Match): string {
+  const p: string[] = [];
+  if (m.src) p.push(`-s ${m.src}`);
+  if (m.dst) p.push(`-d ${m.dst}`);
+  if (m.in) p.push(`-i ${m.in}`);
+  if (m.out) p.push(`-o ${m.out}`);
+  if (m.proto) p.push(`-p ${m.proto}`);
+  if (m.srcSet) p.push(`-m set --match-set ${m.srcSet} src`);
+  if (m.dstSet) p.push(`-m set --match-set ${m.dstSet} dst`);
+  if (m.proto && (m.dport !== undefined || m.syn)) p.push(`-m ${m.proto}`);
+  if (m.dport !== undefined) p.push(`--dport ${m.dport}`);
+  if (m.syn) p.push("--tcp-flags SYN,RST SYN");
+  return p.join(" ");
+}
+
+function renderTarget(t: Target): string {
+  switch (t.kind) {
+    case "ACCEPT":
+      return "-j ACCEPT";
+    case "CLAMP_MSS_TO_PMTU":
+      return "-j TCPMSS --clamp-mss-to-pmtu";
+    case "CLAMP_MSS":
+      return `-j TCPMSS --set-mss ${t.mss}`;
+    default:
+      return t satisfies never;
+  }
+}
+
+/** A rule exactly as iptables-save prints it, so observed and desired compare as strings. */
+export function renderRule(chain: string, r: FilterRule): string {
+  const m = renderMatch(r.match);
+  return `-A ${chain}${m ? ` ${m}` : ""} ${renderTarget(r.target)}`;
+}
+
+export function renderJump(c: ChainSpec): string {
+  const m = c.jumpMatch ? renderMatch(c.jumpMatch) : "";
+  return `-A ${c.hook}${m ? ` ${m}` : ""} -j ${c.chain}`;
+}
+
+/**
+ * Pure: the iptables-restore --noflush script that makes the owned chains equal `desired`,
+ * or "" when nothing differs. Chains are rewritten whole (atomic per table); jump rules are
+ * added when missing and duplicates removed. Chains in `owned` but not desired are removed.
+ */
+export function planFilter(desired: readonly ChainSpec[], owned: readonly { table: FilterTable; chain: string; hook: Hook }[], observed: FilterSnapshot): string {
+  const out: string[] = [];
+  const tables = new Set<FilterTable>([...desired.map((c) => c.table), ...owned.map((c) => c.table)]);
+  for (const table of tables) {
+    const obs = observed.get(table) ?? new Map<string, readonly string[]>();
+    const lines: string[] = [];
+    for (const c of desired.filter((d) => d.table === table)) {
+      const want = c.rules.map((r) => renderRule(c.chain, r));
+      const have = obs.get(c.chain);
+      const jump = renderJump(c);
+      const jumps = (obs.get(c.hook) ?? []).filter((l) => l === jump).length;
+      if (!have || have.length !== want.length || have.some((l, i) => l !== want[i])) {
+        lines.push(`:${c.chain} - [0:0]`, ...want);
+      }
+      for (let i = 1; i < jumps; i++) lines.push(jump.replace(/^-A /, "-D "));
+      if (jumps === 0) {
+        const insert = c.hook === "INPUT" ? jump : jump.replace(/^-A (\S+)/, "-I $1 1");
+        lines.push(insert);
+      }
+    }
+    for (const o of owned.filter((x) => x.table === table && !desired.some((d) => d.table === table && d.chain === x.chain))) {
+      if (!obs.has(o.chain)) continue;
+      for (const l of obs.get(o.hook) ?? []) if (l.endsWith(`-j ${o.chain}`)) lines.push(l.replace(/^-A /, "-D "));
+      lines.push(`-F ${o.chain}`, `-X ${o.chain}`);
+    }
+    if (lines.length) out.push(`*${table}`, ...lines, "COMMIT");
+  }
+  return out.length ? `${out.join("\n")}\n` : "";
+}
+
+/** Parses iptables-save output into rule lines per chain. */
+export function parseSave(text: string): Map<FilterTable, Map<string, string[]>> {
+  const res = new Map<FilterTable, Map<string, string[]>>();
+  let cur: Map<string, string[]> | undefined;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("*")) {
+      cur = new Map();
+      res.set(line.slice(1) as FilterTable, cur);
+    } else if (line.startsWith(":") && cur) {
+      cur.set(line.slice(1).split(" ")[0] ?? "", []);
+    } else if (line.startsWith("-A ") && cur) {
+      const chain = line.split(" ")[1] ?? "";
+      const list = cur.get(chain) ?? [];
+      list.push(line);
+      cur.set(chain, list);
+    }
+  }
+  return res;
+}
+
+/** The real PacketFilter: iptables-save / iptables-restore --noflush (nft or legacy backend). */
+export class IptablesPacketFilter implements PacketFilter {
+  readonly #run: CommandRunner;
+  constructor(runner: CommandRunner) {
+    this.#run = runner;
+  }
+
+  async observe(tables: readonly FilterTable[]): Promise<FilterSnapshot> {
+    const res = new Map<FilterTable, ReadonlyMap<string, readonly string[]>>();
+    for (const t of tables) {
+      const out = await this.#run.run("iptables-save", ["-t", t]);
+      res.set(t, parseSave(out.stdout).get(t) ?? new Map());
+    }
+    return res;
+  }
+
+  async restore(script: string): Promise<void> {
+    if (!script) return;
+    await this.#run.run("iptables-restore", ["--noflush", "-w", "5"], { input: script });
+  }
+}
+
+/** In-memory PacketFilter: applies restore scripts to a snapshot; records scripts. */
+export class FakePacketFilter implements PacketFilter {
+  readonly tables = new Map<FilterTable, Map<string, string[]>>();
+  readonly scripts: string[] = [];
+
+  async observe(tables: readonly FilterTable[]): Promise<FilterSnapshot> {
+    const res = new Map<FilterTable, ReadonlyMap<string, readonly string[]>>();
+    for (const t of tables) res.set(t, new Map([...(this.tables.get(t) ?? new Map<string, string[]>())].map(([k, v]) => [k, [...v]])));
+    return res;
+  }
+
+  async restore(script: string): Promise<void> {
+    if (!script) return;
+    this.scripts.push(script);
+    let t: Map<string, string[]> | undefined;
+    for (const line of script.split("\n")) {
+      const [verb, chain = "", ...rest] = line.split(" ");
+      if (line.startsWith("*")) {
+        const name = line.slice(1) as FilterTable;
+        t = this.tables.get(name) ?? new Map();
+        this.tables.set(name, t);
+      } else if (!t || line === "COMMIT" || !line) {
+        continue;
+      } else if (line.startsWith(":")) {
+        t.set(line.slice(1).split(" ")[0] ?? "", []);
+      } else if (verb === "-A") {
+        t.set(chain, [...(t.get(chain) ?? []), line]);
+      } else if (verb === "-I") {
+        t.set(chain, [`-A ${chain} ${rest.slice(1).join(" ")}`, ...(t.get(chain) ?? [])]);
+      } else if (verb === "-D") {
+        const l = `-A ${chain} ${rest.join(" ")}`;
+        const list = t.get(chain) ?? [];
+        const i = list.indexOf(l);
+        if (i >= 0) list.splice(i, 1);
+      } else if (verb === "-F") {
+        t.set(chain, []);
+      } else if (verb === "-X") {
+        t.delete(chain);
+      }
+    }
+  }
+}

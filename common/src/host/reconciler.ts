@@ -1,0 +1,81 @@
+import type { IpSets } from "./ipset.ts";
+import type { NetOp, NetState, Ownership } from "./model.ts";
+import type { Net } from "./net.ts";
+import { type ChainSpec, type FilterTable, type Hook, type PacketFilter, planFilter } from "./packetfilter.ts";
+import { plan } from "./plan.ts";
+import type { Sysctl } from "./sysctl.ts";
+
+/** Everything one component wants the host to look like. */
+export interface HostDesired {
+  readonly net: NetState;
+  readonly chains: readonly ChainSpec[];
+  readonly sets: ReadonlyMap<string, readonly string[]>;
+  readonly sysctls: ReadonlyMap<string, string>;
+}
+
+/** What one component owns on the host: nothing else is ever changed or pruned. */
+export interface HostOwnership {
+  readonly net: Ownership;
+  readonly chains: readonly { table: FilterTable; chain: string; hook: Hook }[];
+  readonly sets: readonly string[];
+}
+
+export interface HostAdapters {
+  readonly net: Net;
+  readonly filter: PacketFilter;
+  readonly sets: IpSets;
+  readonly sysctl: Sysctl;
+}
+
+export interface ReconcileResult {
+  readonly netOps: readonly NetOp[];
+  readonly filterChanged: boolean;
+  readonly durationMs: number;
+}
+
+export const EMPTY_DESIRED: HostDesired = {
+  net: { links: [], routes: [], rules: [], fdb: [] },
+  chains: [],
+  sets: new Map(),
+  sysctls: new Map(),
+};
+
+/**
+ * Level-triggered: each call observes the host, plans, and applies only the difference.
+ * Safe to call at any time and repeatedly; a call with nothing to change runs no writer process.
+ */
+export class HostReconciler {
+  readonly #a: HostAdapters;
+  readonly #owned: HostOwnership;
+
+  constructor(adapters: HostAdapters, owned: HostOwnership) {
+    this.#a = adapters;
+    this.#owned = owned;
+  }
+
+  async reconcile(desired: HostDesired): Promise<ReconcileResult> {
+    const t0 = performance.now();
+    const { net, filter, sets, sysctl } = this.#a;
+    const tables = [...new Set(this.#owned.chains.map((c) => c.table))];
+    const [observedNet, observedFilter, observedSets] = await Promise.all([
+      net.observe(this.#owned.net),
+      tables.length ? filter.observe(tables) : Promise.resolve(new Map()),
+      this.#owned.sets.length ? sets.observe(this.#owned.sets) : Promise.resolve(new Map<string, Set<string>>()),
+    ]);
+    // Sets first (rules reference them), then rules; sets no longer wanted go after the rules.
+    await sets.apply(desired.sets, observedSets);
+    const script = planFilter(desired.chains, this.#owned.chains, observedFilter);
+    await filter.restore(script);
+    const stale = [...observedSets.keys()].filter((n) => !desired.sets.has(n));
+    if (stale.length) await sets.destroy(stale);
+    const netOps = plan(desired.net, observedNet, this.#owned.net);
+    if (netOps.length) await net.apply(netOps);
+    for (const [k, v] of desired.sysctls) await sysctl.ensure(k, v);
+    return { netOps, filterChanged: script !== "", durationMs: performance.now() - t0 };
+  }
+
+  /** Removes everything this component owns (uninstall / leaving the clusterset). */
+  async removeAll(): Promise<ReconcileResult> {
+    return this.reconcile(EMPTY_DESIRED);
+  }
+}
