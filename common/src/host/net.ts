@@ -10,6 +10,8 @@ export interface Net {
   apply(ops: readonly NetOp[]): Promise<void>;
   /** The MTU of the interface that routes to `dst` (for tunnel MTU). */
   mtuTowards(dst: string): Promise<{ dev: string; mtu: number; src: string }>;
+  /** The interface holding the local address `ip`, with its MTU; undefined if none. */
+  interfaceOf(ip: string): Promise<{ dev: string; mtu: number } | undefined>;
 }
 
 interface JsonLink {
@@ -116,6 +118,12 @@ export class IpRoute2Net implements Net {
     if (bridge.length) await this.#run.run("bridge", ["-force", "-batch", "-"], { input: `${bridge.join("\n")}\n` });
   }
 
+  async interfaceOf(ip: string): Promise<{ dev: string; mtu: number } | undefined> {
+    const links = parseJson<JsonLink>((await this.#run.run("ip", ["-json", "address", "show"])).stdout);
+    const l = links.find((x) => (x.addr_info ?? []).some((a) => a.local === ip));
+    return l ? { dev: l.ifname, mtu: l.mtu } : undefined;
+  }
+
   async mtuTowards(dst: string): Promise<{ dev: string; mtu: number; src: string }> {
     const r = parseJson<{ dev: string; prefsrc: string }>((await this.#run.run("ip", ["-json", "route", "get", dst])).stdout)[0];
     if (!r) throw new Error(`no route to ${dst}`);
@@ -190,5 +198,9 @@ export class FakeNet implements Net {
 
   async mtuTowards(_dst: string): Promise<{ dev: string; mtu: number; src: string }> {
     return { dev: "eth0", mtu: this.mtu, src: "198.18.0.1" };
+  }
+
+  async interfaceOf(_ip: string): Promise<{ dev: string; mtu: number } | undefined> {
+    return { dev: "eth0", mtu: this.mtu };
   }
 }

@@ -1,0 +1,79 @@
+import type { Logger } from "./log.ts";
+
+export interface ReconcileLoopOptions {
+  readonly name: string;
+  /** One full pass: observe, plan, apply. Must be safe to repeat. */
+  readonly run: () => Promise<void>;
+  readonly log: Logger;
+  /** Full resync period (repairs drift even without events). */
+  readonly resyncMs: number;
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+/**
+ * Drives a level-triggered reconcile: triggers coalesce, at most one pass runs at a time, a
+ * failed pass is retried with exponential backoff, and a full pass runs every resyncMs.
+ */
+export class ReconcileLoop {
+  readonly #o: ReconcileLoopOptions;
+  #running: Promise<void> | undefined;
+  #dirty = false;
+  #timer: NodeJS.Timeout | undefined;
+  #resync: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #stopped = true;
+  /** Passes completed successfully (for tests and metrics). */
+  passes = 0;
+
+  constructor(o: ReconcileLoopOptions) {
+    this.#o = o;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#resync = setInterval(() => this.trigger(), this.#o.resyncMs);
+    this.trigger();
+  }
+
+  /** Requests a pass soon; many triggers before it starts collapse into one. */
+  trigger(): void {
+    if (this.#stopped) return;
+    this.#dirty = true;
+    if (!this.#running && !this.#timer) this.#timer = setTimeout(() => this.#pump(), 0);
+  }
+
+  /** Stops scheduling and waits for a pass in flight. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#resync) clearInterval(this.#resync);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  #pump(): void {
+    this.#timer = undefined;
+    if (this.#stopped || this.#running || !this.#dirty) return;
+    this.#dirty = false;
+    this.#running = this.#o
+      .run()
+      .then(
+        () => {
+          this.#failures = 0;
+          this.passes++;
+        },
+        (err: unknown) => {
+          this.#failures++;
+          this.#dirty = true;
+          const delay = Math.min(this.#o.maxBackoffMs ?? 10_000, (this.#o.minBackoffMs ?? 250) * 2 ** (this.#failures - 1));
+          this.#o.log.error({ loop: this.#o.name, attempt: this.#failures, retryInMs: delay, err: err instanceof Error ? err.message : String(err) }, "reconcile failed; retrying");
+          if (!this.#stopped) this.#timer = setTimeout(() => this.#pump(), delay);
+        },
+      )
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#dirty && !this.#timer && !this.#stopped) this.#timer = setTimeout(() => this.#pump(), 0);
+      });
+  }
+}

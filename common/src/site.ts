@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { ClusterIdSchema, cidrContains, formatIssues, isIPv4, isIPv4Cidr, parseCidr, intToIp, ValidationError } from "@causeway/api";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+const Ip = z.string().refine(isIPv4, "must be an IPv4 address");
+const Cidr = z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR like 10.1.0.0/16");
+
+export const SiteNodeSchema = z.strictObject({
+  name: z.string().min(1).max(63),
+  /** The node's address on the cluster network (its InternalIP). */
+  ip: Ip,
+  /** The node's slice of the pod network. */
+  podCIDR: Cidr,
+  /** The node's address inside its pod network (the CNI bridge); defaults to the first host of podCIDR. */
+  cniIP: Ip.optional(),
+  /** Whether this node may run the gateway. */
+  gateway: z.boolean().default(false),
+});
+
+/** A standalone site: one cluster described by a file instead of an API server. */
+export const SiteSchema = z
+  .strictObject({
+    clusterId: ClusterIdSchema,
+    clusterCIDRs: z.array(Cidr).min(1),
+    serviceCIDRs: z.array(Cidr).default([]),
+    cableDriver: z.string().min(1).default("vxlan"),
+    broker: z.strictObject({
+      /** host:port or unix:///path */
+      address: z.string().min(1),
+      tokenFile: z.string().min(1),
+    }),
+    nodes: z.array(SiteNodeSchema).min(1),
+  })
+  .superRefine((s, ctx) => {
+    const names = new Set<string>();
+    s.nodes.forEach((n, i) => {
+      if (names.has(n.name)) ctx.addIssue({ code: "custom", path: ["nodes", i, "name"], message: `duplicate node name ${n.name}` });
+      names.add(n.name);
+      if (!s.clusterCIDRs.some((c) => podCidrInside(n.podCIDR, c))) {
+        ctx.addIssue({ code: "custom", path: ["nodes", i, "podCIDR"], message: `${n.podCIDR} is not inside clusterCIDRs ${s.clusterCIDRs.join(", ")}` });
+      }
+    });
+    if (!s.nodes.some((n) => n.gateway)) ctx.addIssue({ code: "custom", path: ["nodes"], message: "no node has gateway: true" });
+  });
+
+function podCidrInside(inner: string, outer: string): boolean {
+  const i = parseCidr(inner);
+  const o = parseCidr(outer);
+  return Boolean(i && o && i.prefix >= o.prefix && cidrContains(outer, intToIp(i.base)));
+}
+
+export type Site = z.infer<typeof SiteSchema>;
+export type SiteNode = z.infer<typeof SiteNodeSchema>;
+
+/** The node's CNI address: cniIP, or the first host address of its pod CIDR. */
+export function cniIpOf(n: SiteNode): string {
+  if (n.cniIP) return n.cniIP;
+  const c = parseCidr(n.podCIDR);
+  return c ? intToIp(c.base + 1) : "";
+}
+
+/** Reads and validates a site file; throws ValidationError naming the file and every problem. */
+export function loadSite(path: string): Site {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ValidationError(`cannot read site file ${path}`, [err instanceof Error ? err.message : String(err)]);
+  }
+  const res = SiteSchema.safeParse(raw);
+  if (!res.success) throw new ValidationError(`invalid site file ${path}`, formatIssues(res.error));
+  return res.data;
+}
+
+/** The node named `name`, or a ValidationError listing the known ones. */
+export function siteNode(site: Site, name: string): SiteNode {
+  const n = site.nodes.find((x) => x.name === name);
+  if (!n) throw new ValidationError(`node "${name}" is not in the site file; nodes are: ${site.nodes.map((x) => x.name).join(", ")}`);
+  return n;
+}
+
+export function readToken(path: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (err) {
+    throw new ValidationError(`cannot read broker token file ${path}`, [err instanceof Error ? err.message : String(err)]);
+  }
+}

@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Endpoint } from "@causeway/api";
+import { host, type SiteNode } from "@causeway/common";
+import { desiredState, OWNERSHIP, type RouteAgentInput } from "./index.ts";
+
+const nodes: SiteNode[] = [0, 1, 2].map((k) => ({ name: `n${k}`, ip: `198.19.1.${10 + k}`, podCIDR: `10.1.${k}.0/24`, gateway: k === 0 }));
+const ep = (id: string, n: number, hostname = "n0", ip = `198.18.${n}.10`): Endpoint => ({
+  cluster_id: id,
+  cable_name: `causeway-cable-${id}`,
+  healthCheckIP: `10.${n}.0.1`,
+  hostname,
+  subnets: [`10.${n}.0.0/16`, `10.${100 + n}.0.0/16`],
+  private_ip: ip,
+  public_ip: "",
+  nat_enabled: false,
+  backend: "vxlan",
+  backend_config: {},
+});
+const input = (over: Partial<RouteAgentInput> = {}): RouteAgentInput => ({
+  node: nodes[1] as SiteNode,
+  nodes,
+  localCidrs: ["10.1.0.0/16", "10.101.0.0/16"],
+  localEndpoint: ep("c1", 1),
+  remoteEndpoints: [ep("c2", 2)],
+  underlay: { dev: "eth0", mtu: 1500 },
+  ...over,
+});
+
+describe("route agent desired state", () => {
+  it("non-gateway node: vx-causeway towards the gateway, routes for every remote CIDR", () => {
+    const d = desiredState(input());
+    assert.deepEqual(d.net.links, [
+      { name: "vx-causeway", vni: 100, port: 4800, local: "198.19.1.11", remote: "198.19.1.10", mtu: 1450, addr: "240.19.1.11/8" },
+    ]);
+    assert.deepEqual(
+      d.net.routes.map((r) => `${r.dst} via ${r.via} dev ${r.dev} table ${r.table}`),
+      ["10.102.0.0/16 via 240.19.1.10 dev vx-causeway table 150", "10.2.0.0/16 via 240.19.1.10 dev vx-causeway table 150"],
+    );
+    assert.deepEqual(d.net.rules, [{ priority: 150, table: 150 }]);
+    assert.deepEqual(d.sets.get("CAUSEWAY-REMOTE"), ["10.102.0.0/16", "10.2.0.0/16"]);
+  });
+
+  it("gateway node: terminates vx-causeway for every other node, routes nothing itself", () => {
+    const d = desiredState(input({ node: nodes[0] as SiteNode }));
+    assert.equal(d.net.links[0]?.remote, undefined);
+    assert.deepEqual(
+      d.net.fdb.map((e) => e.dst),
+      ["198.19.1.11", "198.19.1.12"],
+    );
+    assert.deepEqual(d.net.routes, []);
+    assert.deepEqual(d.net.rules, []);
+  });
+
+  it("no gateway or no remote cluster: nothing to steer", () => {
+    assert.deepEqual(desiredState(input({ localEndpoint: undefined })).net.links, []);
+    assert.deepEqual(desiredState(input({ remoteEndpoints: [] })).net.routes, []);
+  });
+
+  it("cross-cluster traffic is exempt from masquerade, accepted in FORWARD, MSS-clamped", () => {
+    const d = desiredState(input());
+    const nat = d.chains.find((c) => c.table === "nat");
+    assert.deepEqual(
+      nat?.rules.map((r) => host.renderRule("CAUSEWAY-POSTROUTING", r)),
+      [
+        "-A CAUSEWAY-POSTROUTING -m set --match-set CAUSEWAY-LOCAL src -m set --match-set CAUSEWAY-REMOTE dst -j ACCEPT",
+        "-A CAUSEWAY-POSTROUTING -m set --match-set CAUSEWAY-REMOTE src -m set --match-set CAUSEWAY-LOCAL dst -j ACCEPT",
+      ],
+    );
+    assert.ok(d.chains.some((c) => c.table === "mangle" && c.rules.every((r) => r.target.kind === "CLAMP_MSS_TO_PMTU")));
+  });
+});
+
+describe("route agent plans through the reconciler (fakes)", () => {
+  const setup = () => {
+    const a = host.fakeHostAdapters();
+    return { a, r: new host.HostReconciler(a, OWNERSHIP) };
+  };
+
+  it("add, resync, add a cluster, change gateway, remove a cluster, remove all", async () => {
+    const { a, r } = setup();
+    const first = await r.reconcile(desiredState(input()));
+    assert.deepEqual(
+      first.netOps.map((o) => o.op),
+      ["link-add", "addr-add", "rule-add", "route-replace", "route-replace"],
+    );
+    // resync with nothing changed: no writes at all
+    const again = await r.reconcile(desiredState(input()));
+    assert.deepEqual(again.netOps, []);
+    assert.equal(again.filterChanged, false);
+    assert.equal(a.filter.scripts.length, 1);
+    // a third cluster joins: two routes, one set update, no rule rewrite
+    const three = await r.reconcile(desiredState(input({ remoteEndpoints: [ep("c2", 2), ep("c3", 3)] })));
+    assert.deepEqual(
+      three.netOps.map((o) => o.op),
+      ["route-replace", "route-replace"],
+    );
+    assert.equal(three.filterChanged, false);
+    assert.deepEqual(a.sets.sets.get("CAUSEWAY-REMOTE")?.size, 4);
+    // the gateway moves to n2: vx-causeway is re-created towards it, routes follow
+    const moved = await r.reconcile(desiredState(input({ localEndpoint: ep("c1", 1, "n2"), remoteEndpoints: [ep("c2", 2), ep("c3", 3)] })));
+    assert.equal(moved.netOps.filter((o) => o.op === "link-del").length, 1);
+    assert.ok(moved.netOps.every((o) => o.op !== "route-replace" || o.route.via === "240.19.1.12"));
+    // c2 leaves: exactly its two routes go
+    const left = await r.reconcile(desiredState(input({ localEndpoint: ep("c1", 1, "n2"), remoteEndpoints: [ep("c3", 3)] })));
+    assert.deepEqual(
+      left.netOps.map((o) => (o.op === "route-del" ? o.route.dst : o.op)),
+      ["10.102.0.0/16", "10.2.0.0/16"],
+    );
+    await r.removeAll();
+    assert.deepEqual(a.net.state.links, []);
+    assert.deepEqual(a.net.state.routes, []);
+  });
+
+  it("a failed apply is retried in full at the next pass", async () => {
+    const { a, r } = setup();
+    a.net.failNext = new Error("RTNETLINK answers: boom");
+    await assert.rejects(r.reconcile(desiredState(input())));
+    const res = await r.reconcile(desiredState(input()));
+    assert.ok(res.netOps.some((o) => o.op === "link-add"));
+  });
+});

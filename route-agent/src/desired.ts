@@ -1,0 +1,113 @@
+import { type Endpoint, withFirstOctet } from "@causeway/api";
+import type { host, SiteNode } from "@causeway/common";
+
+/** Names, ports and numbers the route agent owns (reference §6; our names). */
+export const VX = { name: "vx-causeway", vni: 100, port: 4800, vtepOctet: 240, overhead: 50 } as const;
+export const TABLE = 150;
+export const RULE_PRIORITY = 150;
+export const SET_LOCAL = "CAUSEWAY-LOCAL";
+export const SET_REMOTE = "CAUSEWAY-REMOTE";
+export const CHAIN_NAT = "CAUSEWAY-POSTROUTING";
+export const CHAIN_FORWARD = "CAUSEWAY-FORWARD";
+export const CHAIN_INPUT = "CAUSEWAY-INPUT";
+export const CHAIN_MSS = "CAUSEWAY-POSTROUTING";
+
+export const OWNERSHIP: host.HostOwnership = {
+  net: { links: [VX.name], tables: [TABLE], rulePriorities: [RULE_PRIORITY] },
+  chains: [
+    { table: "nat", chain: CHAIN_NAT, hook: "POSTROUTING" },
+    { table: "filter", chain: CHAIN_FORWARD, hook: "FORWARD" },
+    { table: "filter", chain: CHAIN_INPUT, hook: "INPUT" },
+    { table: "mangle", chain: CHAIN_MSS, hook: "POSTROUTING" },
+  ],
+  sets: [SET_LOCAL, SET_REMOTE],
+};
+
+export interface RouteAgentInput {
+  /** This node. */
+  readonly node: SiteNode;
+  /** Every node of the cluster (this one included). */
+  readonly nodes: readonly SiteNode[];
+  /** The local cluster's pod and service CIDRs. */
+  readonly localCidrs: readonly string[];
+  /** The local cluster's active gateway endpoint, if one is published. */
+  readonly localEndpoint: Endpoint | undefined;
+  /** One endpoint per remote cluster. */
+  readonly remoteEndpoints: readonly Endpoint[];
+  /** The interface carrying the node IP, and its MTU. */
+  readonly underlay: { readonly dev: string; readonly mtu: number };
+}
+
+/**
+ * Pure: what this node must look like. Non-gateway nodes send remote-bound traffic through
+ * vx-causeway to the active gateway (routes in table 150); the gateway node terminates
+ * vx-causeway for every node. Every node exempts cross-cluster traffic from masquerading,
+ * accepts it in FORWARD and clamps TCP MSS to the path MTU.
+ */
+export function desiredState(input: RouteAgentInput): host.HostDesired {
+  const remoteCidrs = [...new Set(input.remoteEndpoints.flatMap((e) => e.subnets))].sort();
+  const gwNode = input.localEndpoint && input.nodes.find((n) => n.name === input.localEndpoint?.hostname);
+  if (!gwNode || remoteCidrs.length === 0) {
+    // No active gateway or nobody to reach: nothing to steer. Filter rules stay harmlessly in place.
+    return { net: { links: [], routes: [], rules: [], fdb: [] }, chains: chains(), sets: sets(input.localCidrs, remoteCidrs), sysctls: new Map() };
+  }
+  const onGateway = gwNode.name === input.node.name;
+  const link: host.VxlanLink = {
+    name: VX.name,
+    vni: VX.vni,
+    port: VX.port,
+    local: input.node.ip,
+    remote: onGateway ? undefined : gwNode.ip,
+    mtu: input.underlay.mtu - VX.overhead,
+    addr: `${withFirstOctet(input.node.ip, VX.vtepOctet)}/8`,
+  };
+  const fdb = onGateway
+    ? input.nodes.filter((n) => n.name !== input.node.name).map((n) => ({ dev: VX.name, dst: n.ip }))
+    : [{ dev: VX.name, dst: gwNode.ip }];
+  const gwVtep = withFirstOctet(gwNode.ip, VX.vtepOctet);
+  const routes = onGateway ? [] : remoteCidrs.map((dst) => ({ table: TABLE, dst, via: gwVtep, dev: VX.name, onlink: true }));
+  return {
+    net: { links: [link], fdb, routes, rules: onGateway ? [] : [{ priority: RULE_PRIORITY, table: TABLE }] },
+    chains: chains(),
+    sets: sets(input.localCidrs, remoteCidrs),
+    sysctls: new Map([
+      ["net.ipv4.ip_forward", "1"],
+      [`net.ipv4.conf.${VX.name}.rp_filter`, "2"],
+      [`net.ipv4.conf.${input.underlay.dev}.rp_filter`, "2"],
+    ]),
+  };
+}
+
+function sets(local: readonly string[], remote: readonly string[]): Map<string, readonly string[]> {
+  return new Map([
+    [SET_LOCAL, [...local].sort()],
+    [SET_REMOTE, [...remote]],
+  ]);
+}
+
+function chains(): host.ChainSpec[] {
+  const out = { srcSet: SET_LOCAL, dstSet: SET_REMOTE };
+  const back = { srcSet: SET_REMOTE, dstSet: SET_LOCAL };
+  const accept = { kind: "ACCEPT" } as const;
+  return [
+    // Before any CNI masquerade: cross-cluster traffic keeps its pod source address.
+    { table: "nat", chain: CHAIN_NAT, hook: "POSTROUTING", rules: [{ match: out, target: accept }, { match: back, target: accept }] },
+    { table: "filter", chain: CHAIN_FORWARD, hook: "FORWARD", rules: [{ match: out, target: accept }, { match: back, target: accept }] },
+    {
+      table: "filter",
+      chain: CHAIN_INPUT,
+      hook: "INPUT",
+      jumpMatch: { proto: "udp" },
+      rules: [{ match: { proto: "udp", dport: VX.port }, target: accept }],
+    },
+    {
+      table: "mangle",
+      chain: CHAIN_MSS,
+      hook: "POSTROUTING",
+      rules: [
+        { match: { proto: "tcp", ...out, syn: true }, target: { kind: "CLAMP_MSS_TO_PMTU" } },
+        { match: { proto: "tcp", ...back, syn: true }, target: { kind: "CLAMP_MSS_TO_PMTU" } },
+      ],
+    },
+  ];
+}

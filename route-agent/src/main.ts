@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/** causeway-route-agent: flags → site file → RouteAgent. The only place that reads argv/env. */
+import { parseArgs } from "node:util";
+import { BrokerConnection, createLogger, host, loadSite, ProcessRunner, readToken, siteNode } from "@causeway/common";
+import { RouteAgent } from "./agent.ts";
+
+const { values } = parseArgs({
+  options: {
+    site: { type: "string" },
+    node: { type: "string" },
+    uninstall: { type: "boolean", default: false },
+    "resync-seconds": { type: "string", default: "30" },
+  },
+});
+const boot = createLogger("causeway-route-agent");
+try {
+  if (!values.site || !values.node) throw new Error("usage: causeway-route-agent --site <site.yaml> --node <name> [--uninstall]");
+  const site = loadSite(values.site);
+  const node = siteNode(site, values.node);
+  const log = boot.child({ cluster: site.clusterId, node: node.name });
+  const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
+  const agent = new RouteAgent({
+    site,
+    node,
+    conn,
+    adapters: host.realHostAdapters(new ProcessRunner()),
+    log,
+    resyncMs: Number(values["resync-seconds"]) * 1000,
+  });
+  if (values.uninstall) {
+    await agent.uninstall();
+    log.info("removed everything the route agent owned");
+    process.exit(0);
+  }
+  agent.start();
+  log.info({ broker: site.broker.address }, "route agent started");
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    process.once(sig, () => {
+      // Leave routes and rules in place: a restart must not interrupt established flows.
+      void agent.stop().then(() => process.exit(0));
+    });
+  }
+} catch (err) {
+  boot.fatal({ err: err instanceof Error ? err.message : String(err) }, "route agent cannot start");
+  process.exit(2);
+}
