@@ -1,5 +1,4 @@
-import type { Endpoint } from "@causeway/api";
-import { type BrokerConnection, BrokerWatcher, type CachedRecord, host, type Logger, ReconcileLoop, type Site, type SiteNode } from "@causeway/common";
+import { type BrokerConnection, BrokerWatcher, host, newestPerCluster, type Logger, ReconcileLoop, type Site, type SiteNode } from "@causeway/common";
 import { desiredState, OWNERSHIP } from "./desired.ts";
 
 export interface RouteAgentDeps {
@@ -9,16 +8,6 @@ export interface RouteAgentDeps {
   readonly adapters: host.HostAdapters;
   readonly log: Logger;
   readonly resyncMs?: number;
-}
-
-/** Newest endpoint per cluster (by creation revision): a stale one never wins over its successor. */
-export function newestPerCluster(records: readonly CachedRecord<"endpoint">[]): Map<string, Endpoint> {
-  const best = new Map<string, CachedRecord<"endpoint">>();
-  for (const r of records) {
-    const cur = best.get(r.clusterId);
-    if (!cur || r.createRevision > cur.createRevision) best.set(r.clusterId, r);
-  }
-  return new Map([...best].map(([k, v]) => [k, v.value]));
 }
 
 /**

@@ -1,0 +1,53 @@
+import { CausewayError, type Endpoint } from "@causeway/api";
+
+/** What a driver needs to know about this gateway. */
+export interface LocalCable {
+  readonly endpoint: Endpoint;
+  /** MTU of the underlay interface carrying the cable. */
+  readonly underlayMtu: number;
+}
+
+/** One remote gateway to connect to, with the address chosen for it. */
+export interface RemoteCable {
+  readonly endpoint: Endpoint;
+  readonly usingIP: string;
+  readonly usingNAT: boolean;
+}
+
+export interface CableState {
+  readonly clusterId: string;
+  readonly status: "connected" | "connecting" | "error";
+  readonly message: string;
+}
+
+/** A cable driver: level-triggered, owns its interface, routing table and rule. */
+export interface CableDriver {
+  readonly name: string;
+  /** Makes the host carry exactly these cables (adds, changes, removes); idempotent. */
+  sync(local: LocalCable, remotes: readonly RemoteCable[]): Promise<CableState[]>;
+  /** Removes everything the driver owns; idempotent. */
+  cleanup(): Promise<void>;
+}
+
+export class UnknownCableDriverError extends CausewayError {
+  override name = "UnknownCableDriverError";
+}
+
+/** The drivers this build offers, built explicitly in main.ts (no registration by import). */
+export class CableDrivers {
+  readonly #drivers: ReadonlyMap<string, () => CableDriver>;
+  constructor(drivers: Record<string, () => CableDriver>) {
+    this.#drivers = new Map(Object.entries(drivers));
+  }
+
+  get supported(): string[] {
+    return [...this.#drivers.keys()].sort();
+  }
+
+  /** The driver called `name`; UnknownCableDriverError listing the supported ones otherwise. */
+  create(name: string): CableDriver {
+    const make = this.#drivers.get(name);
+    if (!make) throw new UnknownCableDriverError(`unknown cable driver "${name}"; supported: ${this.supported.join(", ")}`);
+    return make();
+  }
+}

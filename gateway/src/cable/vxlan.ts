@@ -1,0 +1,78 @@
+import { withFirstOctet } from "@causeway/api";
+import { host } from "@causeway/common";
+import type { CableDriver, CableState, LocalCable, RemoteCable } from "./driver.ts";
+
+/** Submariner-compatible VXLAN cable parameters (reference §4.3). */
+export const VXLAN_CABLE = { name: "vxlan-tunnel", vni: 1000, port: 4500, vtepOctet: 241, overhead: 50, table: 100, priority: 100 } as const;
+
+export const VXLAN_OWNERSHIP: host.HostOwnership = {
+  net: { links: [VXLAN_CABLE.name], tables: [VXLAN_CABLE.table], rulePriorities: [VXLAN_CABLE.priority] },
+  chains: [{ table: "filter", chain: "CAUSEWAY-GW-INPUT", hook: "INPUT" }],
+  sets: [],
+};
+
+/** Pure: the host state for a set of VXLAN cables. */
+export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[]): host.HostDesired {
+  if (remotes.length === 0) return host.EMPTY_DESIRED;
+  const ep = local.endpoint;
+  const src = ep.healthCheckIP || undefined;
+  return {
+    net: {
+      links: [
+        {
+          name: VXLAN_CABLE.name,
+          vni: VXLAN_CABLE.vni,
+          port: VXLAN_CABLE.port,
+          local: ep.private_ip,
+          mtu: local.underlayMtu - VXLAN_CABLE.overhead,
+          addr: `${withFirstOctet(ep.private_ip, VXLAN_CABLE.vtepOctet)}/8`,
+        },
+      ],
+      fdb: remotes.map((r) => ({ dev: VXLAN_CABLE.name, dst: r.usingIP })),
+      rules: [{ priority: VXLAN_CABLE.priority, table: VXLAN_CABLE.table }],
+      routes: remotes.flatMap((r) =>
+        r.endpoint.subnets.map((dst) => ({
+          table: VXLAN_CABLE.table,
+          dst,
+          via: withFirstOctet(r.endpoint.private_ip, VXLAN_CABLE.vtepOctet),
+          dev: VXLAN_CABLE.name,
+          src,
+          onlink: true,
+        })),
+      ),
+    },
+    chains: [
+      {
+        table: "filter",
+        chain: "CAUSEWAY-GW-INPUT",
+        hook: "INPUT",
+        jumpMatch: { proto: "udp" },
+        rules: [{ match: { proto: "udp", dport: VXLAN_CABLE.port }, target: { kind: "ACCEPT" } }],
+      },
+    ],
+    sets: new Map(),
+    sysctls: new Map([
+      ["net.ipv4.ip_forward", "1"],
+      [`net.ipv4.conf.${VXLAN_CABLE.name}.rp_filter`, "2"],
+    ]),
+  };
+}
+
+/** Unencrypted VXLAN cables: one device, one FDB entry and table-100 routes per remote gateway. */
+export class VxlanCableDriver implements CableDriver {
+  readonly name = "vxlan";
+  readonly #r: host.HostReconciler;
+
+  constructor(adapters: host.HostAdapters) {
+    this.#r = new host.HostReconciler(adapters, VXLAN_OWNERSHIP);
+  }
+
+  async sync(local: LocalCable, remotes: readonly RemoteCable[]): Promise<CableState[]> {
+    await this.#r.reconcile(vxlanDesired(local, remotes));
+    return remotes.map((r) => ({ clusterId: r.endpoint.cluster_id, status: "connected", message: "cable installed" }));
+  }
+
+  async cleanup(): Promise<void> {
+    await this.#r.removeAll();
+  }
+}

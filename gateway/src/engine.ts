@@ -1,0 +1,140 @@
+import { cableName, cidrsOverlap, type Connection, type Endpoint, type GatewayStatus } from "@causeway/api";
+import { type BrokerConnection, BrokerWatcher, type Logger, newestPerCluster, ReconcileLoop, type Site } from "@causeway/common";
+import type { CableDriver, CableState, RemoteCable } from "./cable/driver.ts";
+
+export interface GatewayDeps {
+  readonly site: Site;
+  /** The node this gateway runs on (its hostname in the Endpoint). */
+  readonly nodeName: string;
+  /** Address remote gateways reach this one at (the Endpoint's private_ip). */
+  readonly privateIp: string;
+  readonly publicIp?: string;
+  /** The node's address in the pod network (routes' source, health-check target). */
+  readonly healthCheckIp: string;
+  readonly underlayMtu: number;
+  readonly conn: BrokerConnection;
+  readonly driver: CableDriver;
+  readonly log: Logger;
+  readonly version: string;
+  readonly resyncMs?: number;
+}
+
+/** Pure: this gateway's Endpoint. */
+export function localEndpoint(d: Pick<GatewayDeps, "site" | "nodeName" | "privateIp" | "publicIp" | "healthCheckIp" | "driver">): Endpoint {
+  return {
+    cluster_id: d.site.clusterId,
+    cable_name: cableName(d.site.clusterId, d.privateIp),
+    healthCheckIP: d.healthCheckIp,
+    hostname: d.nodeName,
+    subnets: [...d.site.serviceCIDRs, ...d.site.clusterCIDRs],
+    private_ip: d.privateIp,
+    public_ip: d.publicIp ?? "",
+    nat_enabled: false,
+    backend: d.driver.name as Endpoint["backend"],
+    backend_config: { "udp-port": "4500", "natt-discovery-port": "4490" },
+  };
+}
+
+/** Pure: which remote endpoints get a cable, and why the others do not. */
+export function selectRemotes(local: Endpoint, all: ReadonlyMap<string, Endpoint>): { cables: RemoteCable[]; skipped: { clusterId: string; reason: string }[] } {
+  const cables: RemoteCable[] = [];
+  const skipped: { clusterId: string; reason: string }[] = [];
+  for (const [id, ep] of all) {
+    if (id === local.cluster_id) continue;
+    const clash = ep.subnets.find((s) => local.subnets.some((l) => cidrsOverlap(s, l)));
+    if (clash) {
+      skipped.push({ clusterId: id, reason: `subnet ${clash} overlaps a local CIDR` });
+      continue;
+    }
+    // NAT discovery arrives with issue 4; until then the private IP is used unless NAT is declared.
+    const useNat = ep.nat_enabled && ep.public_ip !== "";
+    cables.push({ endpoint: ep, usingIP: useNat ? ep.public_ip : ep.private_ip, usingNAT: useNat });
+  }
+  cables.sort((a, b) => a.endpoint.cluster_id.localeCompare(b.endpoint.cluster_id));
+  return { cables, skipped };
+}
+
+/**
+ * The gateway engine (standalone mode, one gateway per cluster): keeps its Endpoint published,
+ * makes its cable driver carry exactly the cables to the other clusters' endpoints, and reports
+ * status. Stopping leaves cables in place (restarts do not cut traffic); uninstall() removes them.
+ */
+export class GatewayEngine {
+  readonly #d: GatewayDeps;
+  readonly #watcher: BrokerWatcher;
+  readonly loop: ReconcileLoop;
+  readonly endpoint: Endpoint;
+  #lastStatus = "";
+  #exclusive = false;
+
+  constructor(d: GatewayDeps) {
+    this.#d = d;
+    this.endpoint = localEndpoint(d);
+    this.loop = new ReconcileLoop({ name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
+    this.#watcher = new BrokerWatcher(d.conn, { kinds: ["endpoint"], log: d.log, onChange: () => this.loop.trigger() });
+  }
+
+  start(): void {
+    this.#watcher.start();
+    void this.#watcher.synced.then(() => this.loop.start());
+  }
+
+  async stop(): Promise<void> {
+    this.#watcher.stop();
+    await this.loop.stop();
+  }
+
+  async reconcileOnce(): Promise<void> {
+    const { conn, site, driver, log } = this.#d;
+    const mine = this.#watcher.items("endpoint").filter((r) => r.clusterId === site.clusterId);
+    if (!this.#exclusive) {
+      // One gateway per cluster: endpoints of ours left by an earlier gateway are stale.
+      for (const r of mine) {
+        if (r.name !== this.endpoint.cable_name) {
+          await conn.delete("endpoint", site.clusterId, r.name);
+          log.info({ endpoint: r.name }, "removed a stale endpoint of this cluster");
+        }
+      }
+      this.#exclusive = true;
+    }
+    const published = mine.find((r) => r.name === this.endpoint.cable_name);
+    if (!published || JSON.stringify(published.value) !== JSON.stringify(this.endpoint)) {
+      await conn.put("endpoint", site.clusterId, this.endpoint.cable_name, this.endpoint);
+      log.info({ endpoint: this.endpoint.cable_name, privateIp: this.endpoint.private_ip }, "published local endpoint");
+    }
+    const all = newestPerCluster(this.#watcher.items("endpoint"));
+    const { cables, skipped } = selectRemotes(this.endpoint, all);
+    for (const s of skipped) log.warn({ remoteCluster: s.clusterId, reason: s.reason }, "not connecting to remote cluster");
+    let states: CableState[];
+    let failure = "";
+    try {
+      states = await driver.sync({ endpoint: this.endpoint, underlayMtu: this.#d.underlayMtu }, cables);
+    } catch (err) {
+      failure = err instanceof Error ? err.message : String(err);
+      states = cables.map((c) => ({ clusterId: c.endpoint.cluster_id, status: "error", message: failure }));
+    }
+    await this.#publishStatus(cables, states, failure);
+    if (failure) throw new Error(`cable driver ${driver.name} failed: ${failure}`);
+  }
+
+  async #publishStatus(cables: readonly RemoteCable[], states: readonly CableState[], failure: string): Promise<void> {
+    const connections: Connection[] = cables.map((c) => {
+      const s = states.find((x) => x.clusterId === c.endpoint.cluster_id);
+      return { status: s?.status ?? "connecting", statusMessage: s?.message ?? "", endpoint: c.endpoint, usingIP: c.usingIP, usingNAT: c.usingNAT };
+    });
+    const body = { version: this.#d.version, haStatus: "active" as const, localEndpoint: this.endpoint, statusFailure: failure, connections };
+    const fingerprint = JSON.stringify(body);
+    if (fingerprint === this.#lastStatus) return;
+    const status: GatewayStatus = { ...body, updatedAt: new Date().toISOString() };
+    await this.#d.conn.put("gateway", this.#d.site.clusterId, this.#d.nodeName, status);
+    this.#lastStatus = fingerprint;
+  }
+
+  /** Removes the cables, then this gateway's Endpoint and status from the broker. */
+  async uninstall(): Promise<void> {
+    await this.stop();
+    await this.#d.driver.cleanup();
+    await this.#d.conn.delete("endpoint", this.#d.site.clusterId, this.endpoint.cable_name);
+    await this.#d.conn.delete("gateway", this.#d.site.clusterId, this.#d.nodeName);
+  }
+}

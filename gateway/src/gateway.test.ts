@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { host, type Site } from "@causeway/common";
+import { CableDrivers, localEndpoint, selectRemotes, UnknownCableDriverError, VxlanCableDriver, vxlanDesired } from "./index.ts";
+
+const site = (id: string, n: number): Site => ({
+  clusterId: id,
+  clusterCIDRs: [`10.${n}.0.0/16`],
+  serviceCIDRs: [`10.${100 + n}.0.0/16`],
+  cableDriver: "vxlan",
+  broker: { address: "198.18.0.2:7400", tokenFile: "/dev/null" },
+  nodes: [{ name: "n0", ip: `198.19.${n}.10`, podCIDR: `10.${n}.0.0/24`, gateway: true }],
+});
+const driver = new VxlanCableDriver(host.fakeHostAdapters());
+const ep = (id: string, n: number) => localEndpoint({ site: site(id, n), nodeName: "n0", privateIp: `198.18.${n}.10`, healthCheckIp: `10.${n}.0.1`, driver });
+
+describe("gateway", () => {
+  it("an unknown cable driver is refused with the supported list", () => {
+    const drivers = new CableDrivers({ vxlan: () => driver });
+    assert.throws(() => drivers.create("ipsec"), (e: Error) => e instanceof UnknownCableDriverError && /supported: vxlan/.test(e.message));
+  });
+
+  it("publishes a Submariner-shaped endpoint", () => {
+    const e = ep("c1", 1);
+    assert.equal(e.cable_name, "causeway-cable-c1-198-18-1-10");
+    assert.deepEqual(e.subnets, ["10.101.0.0/16", "10.1.0.0/16"]);
+    assert.equal(e.backend, "vxlan");
+  });
+
+  it("skips remotes whose subnets overlap local ones", () => {
+    const { cables, skipped } = selectRemotes(
+      ep("c1", 1),
+      new Map([
+        ["c1", ep("c1", 1)],
+        ["c2", ep("c2", 2)],
+        ["c9", { ...ep("c9", 9), subnets: ["10.1.128.0/17"] }],
+      ]),
+    );
+    assert.deepEqual(
+      cables.map((c) => c.endpoint.cluster_id),
+      ["c2"],
+    );
+    assert.equal(skipped[0]?.clusterId, "c9");
+  });
+
+  it("vxlan cable: vxlan-tunnel VNI 1000 UDP 4500, 241.x VTEP, table 100 behind rule 100", () => {
+    const d = vxlanDesired({ endpoint: ep("c1", 1), underlayMtu: 1500 }, [{ endpoint: ep("c2", 2), usingIP: "198.18.2.10", usingNAT: false }]);
+    assert.deepEqual(d.net.links[0], { name: "vxlan-tunnel", vni: 1000, port: 4500, local: "198.18.1.10", mtu: 1450, addr: "241.18.1.10/8" });
+    assert.deepEqual(d.net.fdb, [{ dev: "vxlan-tunnel", dst: "198.18.2.10" }]);
+    assert.deepEqual(d.net.rules, [{ priority: 100, table: 100 }]);
+    assert.deepEqual(
+      d.net.routes.map((r) => `${r.dst} via ${r.via} src ${r.src} table ${r.table}`),
+      ["10.102.0.0/16 via 241.18.2.10 src 10.1.0.1 table 100", "10.2.0.0/16 via 241.18.2.10 src 10.1.0.1 table 100"],
+    );
+    assert.deepEqual(vxlanDesired({ endpoint: ep("c1", 1), underlayMtu: 1500 }, []).net.links, []);
+  });
+});
