@@ -29,6 +29,9 @@ export interface CableDriver {
   cleanup(): Promise<void>;
 }
 
+/** Cable drivers this build implements (the registry in main.ts offers exactly these). */
+export const SUPPORTED_CABLE_DRIVERS = ["vxlan"] as const;
+
 export class UnknownCableDriverError extends CausewayError {
   override name = "UnknownCableDriverError";
 }

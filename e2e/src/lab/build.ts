@@ -1,0 +1,86 @@
+import { type CommandRunner, NetnsRunner } from "@causeway/common";
+import { type ClusterSpec, LAB, underlayNs } from "./topology.ts";
+
+/** Runs `ip -n ns -batch` with the given lines (one process per namespace). */
+async function ipBatch(run: CommandRunner, ns: string, lines: readonly string[]): Promise<void> {
+  if (lines.length) await run.run("ip", ["-n", ns, "-batch", "-"], { input: `${lines.join("\n")}\n` });
+}
+
+async function addNamespaces(run: CommandRunner, names: readonly string[]): Promise<void> {
+  for (const n of names) await run.run("ip", ["netns", "add", n]);
+}
+
+/** The underlay switch and the broker host on it. */
+export async function buildUnderlay(run: CommandRunner, lab: string, brokerNs: string): Promise<void> {
+  const ul = underlayNs(lab);
+  await addNamespaces(run, [ul, brokerNs]);
+  await ipBatch(run, ul, ["link set lo up", "link add br0 type bridge", "link set br0 up"]);
+  await ipBatch(run, brokerNs, [
+    "link set lo up",
+    `link add ul0 type veth peer name broker netns ${ul}`,
+    `address add ${LAB.brokerIp}/${LAB.underlayPrefix} dev ul0`,
+    "link set ul0 up",
+  ]);
+  await ipBatch(run, ul, ["link set broker master br0", "link set broker up"]);
+}
+
+/**
+ * One cluster: a LAN switch, nodes with a CNI bridge and host-gw routes between them, pods,
+ * a CNI-style masquerade for traffic leaving the cluster, and service VIPs DNATed on every
+ * node (standing in for kube-proxy). Gateway nodes also sit on the underlay.
+ */
+export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSpec): Promise<void> {
+  const ul = underlayNs(lab);
+  await addNamespaces(run, [c.switchNs, ...c.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])]);
+  await ipBatch(run, c.switchNs, ["link set lo up", "link add br0 type bridge", "link set br0 up"]);
+  const gw = c.nodes.find((n) => n.gateway);
+  for (const n of c.nodes) {
+    const lines = [
+      "link set lo up",
+      `link add eth0 type veth peer name ${n.name} netns ${c.switchNs}`,
+      `address add ${n.lanIp}/24 dev eth0`,
+      "link set eth0 up",
+      "link add cni0 type bridge",
+      `address add ${n.cniIp}/24 dev cni0`,
+      "link set cni0 up",
+    ];
+    for (const p of n.pods) {
+      lines.push(`link add ${p.hostIf} type veth peer name eth0 netns ${p.ns}`, `link set ${p.hostIf} master cni0`, `link set ${p.hostIf} up`);
+    }
+    for (const other of c.nodes) if (other !== n) lines.push(`route add ${other.podCidr} via ${other.lanIp}`);
+    if (n.underlayIp) {
+      lines.push(`link add ul0 type veth peer name ${c.id}${n.name} netns ${ul}`, `address add ${n.underlayIp}/${LAB.underlayPrefix} dev ul0`, "link set ul0 up");
+    } else if (gw) {
+      // Non-gateway nodes reach the broker through the gateway node (masqueraded there).
+      lines.push(`route add 198.18.0.0/${LAB.underlayPrefix} via ${gw.lanIp}`);
+    }
+    await ipBatch(run, n.ns, lines);
+    await ipBatch(
+      run,
+      ul,
+      n.underlayIp ? [`link set ${c.id}${n.name} master br0`, `link set ${c.id}${n.name} up`] : [],
+    );
+    await ipBatch(run, c.switchNs, [`link set ${n.name} master br0`, `link set ${n.name} up`]);
+    for (const p of n.pods) {
+      await ipBatch(run, p.ns, ["link set lo up", `address add ${p.ip}/24 dev eth0`, "link set eth0 up", `route add default via ${n.cniIp}`]);
+    }
+    const nr = new NetnsRunner(run, n.ns);
+    await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+    await nr.run("iptables-restore", ["--noflush", "-w", "5"], { input: nodeFilter(c, n.underlayIp !== undefined) });
+  }
+}
+
+/** The lab "CNI" and "kube-proxy" rules of one node. */
+function nodeFilter(c: ClusterSpec, onUnderlay: boolean): string {
+  const nat = ["*nat"];
+  for (const s of c.services) {
+    for (const chain of ["PREROUTING", "OUTPUT"]) {
+      nat.push(`-A ${chain} -d ${s.vip}/32 -p tcp -m tcp --dport ${s.port} -j DNAT --to-destination ${s.backendIp}:${s.backendPort}`);
+    }
+  }
+  // What a CNI does for pod traffic leaving the cluster network: Causeway must bypass this.
+  nat.push(`-A POSTROUTING -s ${c.podCidr} ! -d ${c.podCidr} -j MASQUERADE`);
+  if (onUnderlay) nat.push(`-A POSTROUTING -s 198.19.${c.index}.0/24 -o ul0 -j MASQUERADE`);
+  nat.push("COMMIT");
+  return `${nat.join("\n")}\n`;
+}

@@ -1,0 +1,298 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type Cluster, ValidationError } from "@causeway/api";
+import { BrokerConnection, type CommandRunner, ProcessRunner } from "@causeway/common";
+import { SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
+import { stringify as toYaml } from "yaml";
+import { buildCluster, buildUnderlay } from "./build.ts";
+import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
+import { brokerNs, type ClusterSpec, clusterSpec, LAB, validateLabName } from "./topology.ts";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "../../..");
+export const LAB_ROOT = process.env.CAUSEWAY_LAB_DIR ?? "/run/causeway-lab";
+
+export interface LabCluster {
+  readonly spec: ClusterSpec;
+  readonly siteFile: string;
+  readonly tokenFile: string;
+  readonly processes: LabProcess[];
+}
+
+export interface LabState {
+  readonly name: string;
+  readonly dir: string;
+  readonly cable: string;
+  readonly nodeBin: string;
+  readonly broker: { readonly ns: string; readonly address: string; readonly socket: string; readonly adminTokenFile: string; process?: LabProcess };
+  readonly clusters: LabCluster[];
+}
+
+export interface UpOptions {
+  readonly name?: string;
+  readonly clusters?: number;
+  readonly nodes?: number;
+  readonly pods?: number;
+  readonly cable?: string;
+}
+
+const script = (rel: string) => join(REPO_ROOT, rel);
+
+/** A lab: clusters of network namespaces on this host running the real Causeway processes. */
+export class Lab {
+  state: LabState;
+  readonly #run: CommandRunner;
+
+  private constructor(state: LabState, run: CommandRunner) {
+    this.state = state;
+    this.#run = run;
+  }
+
+  static dirOf(name: string): string {
+    return join(LAB_ROOT, name);
+  }
+
+  /** Builds a new lab; on any failure, removes everything it created and rethrows. */
+  static async up(o: UpOptions = {}, run: CommandRunner = new ProcessRunner(30_000)): Promise<Lab> {
+    const name = o.name ?? "cw";
+    validateLabName(name);
+    const cable = o.cable ?? "vxlan";
+    if (!(SUPPORTED_CABLE_DRIVERS as readonly string[]).includes(cable)) {
+      throw new UnknownCableDriverError(`unknown cable driver "${cable}"; supported: ${SUPPORTED_CABLE_DRIVERS.join(", ")}`);
+    }
+    const clusters = o.clusters ?? 2;
+    if (!Number.isInteger(clusters) || clusters < 1 || clusters > LAB.maxClusters) throw new ValidationError(`--clusters must be 1..${LAB.maxClusters}`);
+    clusterSpec(name, 1, o.nodes ?? 3, o.pods ?? 1); // validates nodes and pods before touching anything
+    const dir = Lab.dirOf(name);
+    if (existsSync(join(dir, "state.json")) || (await listNamespaces(run, `${name}-`)).length) {
+      throw new ValidationError(`lab "${name}" already exists; run 'causeway lab down --name ${name}' first`);
+    }
+    mkdirSync(dir, { recursive: true });
+    const lab = new Lab(
+      {
+        name,
+        dir,
+        cable,
+        nodeBin: process.execPath,
+        broker: {
+          ns: brokerNs(name),
+          address: `${LAB.brokerIp}:${LAB.brokerPort}`,
+          socket: `unix://${join(dir, "broker.sock")}`,
+          adminTokenFile: join(dir, "admin-token"),
+        },
+        clusters: [],
+      },
+      run,
+    );
+    try {
+      await buildUnderlay(run, name, lab.state.broker.ns);
+      await lab.#startBroker();
+      for (let i = 0; i < clusters; i++) await lab.addCluster({ nodes: o.nodes ?? 3, pods: o.pods ?? 1 });
+      return lab;
+    } catch (err) {
+      await Lab.down(name, run);
+      throw err;
+    }
+  }
+
+  /** Opens an existing lab by name (or the only one there is). */
+  static open(name?: string, run: CommandRunner = new ProcessRunner(30_000)): Lab {
+    const names = Lab.list();
+    const pick = name ?? (names.length === 1 ? names[0] : undefined);
+    if (!pick) {
+      throw new ValidationError(names.length ? `several labs exist (${names.join(", ")}); pass --name` : "no lab is running; start one with 'causeway lab up'");
+    }
+    const file = join(Lab.dirOf(pick), "state.json");
+    if (!existsSync(file)) throw new ValidationError(`no lab named "${pick}"; labs: ${names.join(", ") || "none"}`);
+    return new Lab(JSON.parse(readFileSync(file, "utf8")) as LabState, run);
+  }
+
+  static list(): string[] {
+    if (!existsSync(LAB_ROOT)) return [];
+    return readdirSync(LAB_ROOT).filter((n) => existsSync(join(LAB_ROOT, n, "state.json")));
+  }
+
+  /** Removes every namespace, process and file of the lab, found by name prefix (works after a crash). */
+  static async down(name: string, run: CommandRunner = new ProcessRunner(30_000)): Promise<{ namespaces: number }> {
+    validateLabName(name);
+    const file = join(Lab.dirOf(name), "state.json");
+    if (existsSync(file)) {
+      const st = JSON.parse(readFileSync(file, "utf8")) as LabState;
+      const procs = [...st.clusters.flatMap((c) => c.processes), ...(st.broker.process ? [st.broker.process] : [])];
+      await Promise.all(procs.map((p) => stopProcess(p.pid, 1000)));
+    }
+    const names = await listNamespaces(run, `${name}-`);
+    await destroyNamespaces(run, names);
+    rmSync(Lab.dirOf(name), { recursive: true, force: true });
+    return { namespaces: names.length };
+  }
+
+  #save(): void {
+    writeFileSync(join(this.state.dir, "state.json"), `${JSON.stringify(this.state, null, 2)}\n`);
+  }
+
+  admin(): BrokerConnection {
+    return new BrokerConnection({ address: this.state.broker.socket, token: readFileSync(this.state.broker.adminTokenFile, "utf8").trim() });
+  }
+
+  async #startBroker(): Promise<void> {
+    const b = this.state.broker;
+    b.process = startIn(
+      b.ns,
+      "broker",
+      [this.state.nodeBin, script("broker/src/main.ts"), "--listen", `0.0.0.0:${LAB.brokerPort}`, "--listen", b.socket, "--db", join(this.state.dir, "broker.db"), "--admin-token-file", b.adminTokenFile],
+      join(this.state.dir, "broker.log"),
+    );
+    this.#save();
+    const end = Date.now() + 15_000;
+    for (;;) {
+      try {
+        if (existsSync(b.adminTokenFile)) {
+          const c = this.admin();
+          await c.whoAmI();
+          c.close();
+          return;
+        }
+      } catch {
+        // not up yet
+      }
+      if (!alive(b.process.pid)) throw new Error(`the lab broker exited; see ${join(this.state.dir, "broker.log")}`);
+      if (Date.now() > end) throw new Error(`the lab broker did not answer within 15 s; see ${join(this.state.dir, "broker.log")}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Builds one more cluster, joins it to the broker and starts its processes. */
+  async addCluster(o: { nodes?: number; pods?: number } = {}): Promise<LabCluster> {
+    const index = Math.max(0, ...this.state.clusters.map((c) => c.spec.index)) + 1;
+    const spec = clusterSpec(this.state.name, index, o.nodes ?? 3, o.pods ?? 1);
+    const entry: LabCluster = { spec, siteFile: join(this.state.dir, `${spec.id}.site.yaml`), tokenFile: join(this.state.dir, `${spec.id}.token`), processes: [] };
+    this.state.clusters.push(entry);
+    this.#save();
+    await buildCluster(this.#run, this.state.name, spec);
+    const cluster: Cluster = { cluster_id: spec.id, cluster_cidr: [spec.podCidr], service_cidr: [spec.serviceCidr], global_cidr: [] };
+    const admin = this.admin();
+    try {
+      const { token } = await admin.join(cluster);
+      writeFileSync(entry.tokenFile, `${token}\n`, { mode: 0o600 });
+    } finally {
+      admin.close();
+    }
+    writeFileSync(entry.siteFile, toYaml(siteOf(spec, this.state)));
+    this.#startClusterProcesses(entry);
+    this.#save();
+    return entry;
+  }
+
+  #startClusterProcesses(c: LabCluster): void {
+    const bin = this.state.nodeBin;
+    const log = (what: string) => join(this.state.dir, `${c.spec.id}-${what}.log`);
+    for (const n of c.spec.nodes) {
+      if (n.gateway) c.processes.push(startIn(n.ns, `gateway/${n.name}`, [bin, script("gateway/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-gateway`)));
+      c.processes.push(startIn(n.ns, `route-agent/${n.name}`, [bin, script("route-agent/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-route-agent`)));
+      for (const p of n.pods) {
+        c.processes.push(startIn(p.ns, `echo/${n.name}/${p.name}`, [bin, script("e2e/src/tools/echo.ts"), "--port", String(LAB.echoPort), "--name", `${c.spec.id}/${n.name}/${p.name}`], log(`${n.name}-${p.name}-echo`)));
+      }
+    }
+  }
+
+  /** Restarts one component process (e.g. a route agent) in place. */
+  async restart(clusterId: string, role: string): Promise<LabProcess> {
+    const c = this.cluster(clusterId);
+    const i = c.processes.findIndex((p) => p.role === role);
+    const old = c.processes[i];
+    if (!old) throw new ValidationError(`no process ${role} in ${clusterId}; roles: ${c.processes.map((p) => p.role).join(", ")}`);
+    await stopProcess(old.pid);
+    const fresh = startIn(old.ns, old.role, old.argv, old.log);
+    c.processes[i] = fresh;
+    this.#save();
+    return fresh;
+  }
+
+  /** The cluster leaves the clusterset (broker records removed first, so peers drop their routes), then its namespaces go. */
+  async removeCluster(clusterId: string): Promise<void> {
+    const c = this.cluster(clusterId);
+    const admin = this.admin();
+    try {
+      await admin.leave(clusterId);
+    } finally {
+      admin.close();
+    }
+    await Promise.all(c.processes.map((p) => stopProcess(p.pid, 1000)));
+    await destroyNamespaces(this.#run, [c.spec.switchNs, ...c.spec.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])]);
+    for (const f of [c.siteFile, c.tokenFile]) rmSync(f, { force: true });
+    this.state.clusters.splice(this.state.clusters.indexOf(c), 1);
+    this.#save();
+  }
+
+  cluster(id: string): LabCluster {
+    const c = this.state.clusters.find((x) => x.spec.id === id);
+    if (!c) throw new ValidationError(`no cluster ${id} in lab ${this.state.name}; clusters: ${this.state.clusters.map((x) => x.spec.id).join(", ")}`);
+    return c;
+  }
+
+  /** Resolves "c1", "c1/n1" or "c1/n1/p0" to its namespace and address. */
+  resolve(target: string): { ns: string; ip: string } {
+    const [cid = "", nodeName, podName] = target.split("/");
+    const c = this.cluster(cid);
+    if (!nodeName) {
+      const gw = c.spec.nodes.find((n) => n.gateway);
+      return { ns: gw?.ns ?? "", ip: gw?.underlayIp ?? "" };
+    }
+    const n = c.spec.nodes.find((x) => x.name === nodeName);
+    if (!n) throw new ValidationError(`no node ${nodeName} in ${cid}; nodes: ${c.spec.nodes.map((x) => x.name).join(", ")}`);
+    if (!podName) return { ns: n.ns, ip: n.lanIp };
+    const p = n.pods.find((x) => x.name === podName);
+    if (!p) throw new ValidationError(`no pod ${podName} on ${cid}/${nodeName}; pods: ${n.pods.map((x) => x.name).join(", ")}`);
+    return { ns: p.ns, ip: p.ip };
+  }
+
+  /** Runs a command inside a lab namespace; resolves with its result (never throws on exit code). */
+  exec(target: string, argv: readonly string[], timeoutMs = 30_000) {
+    const { ns } = this.resolve(target);
+    return this.#run.run("ip", ["netns", "exec", ns, ...argv], { allowFailure: true, timeoutMs });
+  }
+
+  /** Waits until every cluster's gateway reports a connected cable to every other cluster. */
+  async waitConnected(timeoutMs = 60_000): Promise<void> {
+    const admin = this.admin();
+    const want = this.state.clusters.map((c) => c.spec.id);
+    const end = Date.now() + timeoutMs;
+    let last = "";
+    try {
+      while (Date.now() < end) {
+        const { records } = await admin.list("gateway");
+        const missing: string[] = [];
+        for (const id of want) {
+          const st = records.find((r) => r.clusterId === id);
+          const conns = st ? (JSON.parse(st.valueJson) as { connections: { endpoint: { cluster_id: string }; status: string }[] }).connections : [];
+          for (const other of want) {
+            if (other !== id && !conns.some((x) => x.endpoint.cluster_id === other && x.status === "connected")) missing.push(`${id}→${other}`);
+          }
+        }
+        if (!missing.length) return;
+        last = missing.join(", ");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      admin.close();
+    }
+    throw new Error(`cables not connected after ${timeoutMs} ms: ${last}`);
+  }
+
+  processStatus(): { cluster: string; role: string; pid: number; alive: boolean }[] {
+    const rows = this.state.broker.process ? [{ cluster: "-", role: "broker", pid: this.state.broker.process.pid, alive: alive(this.state.broker.process.pid) }] : [];
+    for (const c of this.state.clusters) for (const p of c.processes) rows.push({ cluster: c.spec.id, role: p.role, pid: p.pid, alive: alive(p.pid) });
+    return rows;
+  }
+}
+
+function siteOf(c: ClusterSpec, st: LabState) {
+  return {
+    clusterId: c.id,
+    clusterCIDRs: [c.podCidr],
+    serviceCIDRs: [c.serviceCidr],
+    cableDriver: st.cable,
+    broker: { address: st.broker.address, tokenFile: join(st.dir, `${c.id}.token`) },
+    nodes: c.nodes.map((n) => ({ name: n.name, ip: n.lanIp, podCIDR: n.podCidr, cniIP: n.cniIp, gateway: n.gateway })),
+  };
+}

@@ -1,0 +1,83 @@
+import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import type { CommandRunner } from "@causeway/common";
+
+export interface LabProcess {
+  readonly role: string;
+  readonly ns: string;
+  readonly pid: number;
+  readonly log: string;
+  readonly argv: readonly string[];
+}
+
+/** Starts `argv` inside `ns`, detached, output to `log`; `ip netns exec` execs in place, so the pid is the program's. */
+export function startIn(ns: string, role: string, argv: readonly string[], log: string, env: NodeJS.ProcessEnv = {}): LabProcess {
+  const fd = openSync(log, "a");
+  try {
+    const child = spawn("ip", ["netns", "exec", ns, ...argv], { detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, ...env } });
+    child.unref();
+    if (!child.pid) throw new Error(`could not start ${role} in ${ns}`);
+    return { role, ns, pid: child.pid, log, argv };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs` if still running. */
+export async function stopProcess(pid: number, graceMs = 3000): Promise<void> {
+  if (!alive(pid)) return;
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const end = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Every process whose network namespace is `ns` (found by the kernel, not by our records). */
+export async function pidsIn(run: CommandRunner, ns: string): Promise<number[]> {
+  const out = await run.run("ip", ["netns", "pids", ns], { allowFailure: true });
+  return out.stdout.split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** Kills everything in the namespaces (wireguard-go first would matter later), then deletes them. */
+export async function destroyNamespaces(run: CommandRunner, names: readonly string[]): Promise<void> {
+  for (const ns of names) {
+    for (const pid of await pidsIn(run, ns)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  }
+  for (const ns of names) {
+    for (let i = 0; i < 50 && (await pidsIn(run, ns)).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await run.run("ip", ["netns", "del", ns], { allowFailure: true });
+  }
+}
+
+export async function listNamespaces(run: CommandRunner, prefix: string): Promise<string[]> {
+  const out = await run.run("ip", ["netns", "list"]);
+  return out.stdout
+    .split("\n")
+    .map((l) => l.split(" ")[0] ?? "")
+    .filter((n) => n.startsWith(prefix));
+}

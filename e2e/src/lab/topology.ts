@@ -1,0 +1,101 @@
+import { ValidationError } from "@causeway/api";
+
+/** Lab addressing (everything inside 198.18.0.0/15, ARCHITECTURE §8). */
+export const LAB = {
+  brokerIp: "198.18.0.2",
+  brokerPort: 7400,
+  underlayPrefix: 16,
+  servicePort: 80,
+  echoPort: 8080,
+  maxClusters: 50,
+  maxNodes: 20,
+  maxPods: 10,
+} as const;
+
+export interface PodSpec {
+  readonly name: string;
+  readonly ns: string;
+  readonly ip: string;
+  /** The node-side veth. */
+  readonly hostIf: string;
+}
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly ns: string;
+  /** Address on the cluster LAN. */
+  readonly lanIp: string;
+  /** Underlay address (gateway nodes only). */
+  readonly underlayIp?: string | undefined;
+  readonly podCidr: string;
+  readonly cniIp: string;
+  readonly gateway: boolean;
+  readonly pods: readonly PodSpec[];
+}
+
+export interface ServiceSpec {
+  readonly name: string;
+  readonly namespace: string;
+  readonly vip: string;
+  readonly port: number;
+  readonly backendIp: string;
+  readonly backendPort: number;
+}
+
+export interface ClusterSpec {
+  readonly id: string;
+  readonly index: number;
+  readonly podCidr: string;
+  readonly serviceCidr: string;
+  readonly switchNs: string;
+  readonly nodes: readonly NodeSpec[];
+  readonly services: readonly ServiceSpec[];
+}
+
+export function validateLabName(name: string): void {
+  if (!/^[a-z][a-z0-9]{0,7}$/.test(name)) {
+    throw new ValidationError(`lab name "${name}" must be 1-8 lowercase letters/digits starting with a letter (it prefixes every namespace)`);
+  }
+}
+
+/** Pure: names and addresses of cluster c<index>. */
+export function clusterSpec(lab: string, index: number, nodes: number, podsPerNode = 1): ClusterSpec {
+  if (!Number.isInteger(index) || index < 1 || index > LAB.maxClusters) throw new ValidationError(`cluster index must be 1..${LAB.maxClusters}`);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > LAB.maxNodes) throw new ValidationError(`--nodes must be 1..${LAB.maxNodes}`);
+  if (!Number.isInteger(podsPerNode) || podsPerNode < 1 || podsPerNode > LAB.maxPods) throw new ValidationError(`--pods must be 1..${LAB.maxPods}`);
+  const id = `c${index}`;
+  const nodeSpecs: NodeSpec[] = [];
+  for (let k = 0; k < nodes; k++) {
+    const ns = `${lab}-${id}-n${k}`;
+    nodeSpecs.push({
+      name: `n${k}`,
+      ns,
+      lanIp: `198.19.${index}.${10 + k}`,
+      underlayIp: k === 0 ? `198.18.${index}.${10 + k}` : undefined,
+      podCidr: `10.${index}.${k}.0/24`,
+      cniIp: `10.${index}.${k}.1`,
+      gateway: k === 0,
+      pods: Array.from({ length: podsPerNode }, (_, p) => ({ name: `p${p}`, ns: `${ns}-p${p}`, ip: `10.${index}.${k}.${10 + p}`, hostIf: `vp${p}` })),
+    });
+  }
+  const backend = (nodeSpecs[1] ?? nodeSpecs[0])?.pods[0];
+  return {
+    id,
+    index,
+    podCidr: `10.${index}.0.0/16`,
+    serviceCidr: `10.${100 + index}.0.0/16`,
+    switchNs: `${lab}-${id}-sw`,
+    nodes: nodeSpecs,
+    services: backend
+      ? [{ name: "echo", namespace: "default", vip: `10.${100 + index}.0.10`, port: LAB.servicePort, backendIp: backend.ip, backendPort: LAB.echoPort }]
+      : [],
+  };
+}
+
+export function underlayNs(lab: string): string {
+  return `${lab}-ul`;
+}
+
+export function brokerNs(lab: string): string {
+  return `${lab}-broker`;
+}
