@@ -1,0 +1,21 @@
+import { readFileSync } from "node:fs";
+import { ValidationError } from "@causeway/api";
+import { BrokerConnection } from "@causeway/common";
+import { Lab } from "@causeway/e2e";
+
+export interface BrokerFlags {
+  readonly broker?: string;
+  readonly tokenFile?: string;
+  readonly lab?: string;
+}
+
+/** --broker/--token-file (or CAUSEWAY_BROKER/CAUSEWAY_TOKEN_FILE); otherwise the running lab's broker. */
+export function connectBroker(f: BrokerFlags): BrokerConnection {
+  const address = f.broker ?? process.env.CAUSEWAY_BROKER;
+  const tokenFile = f.tokenFile ?? process.env.CAUSEWAY_TOKEN_FILE;
+  if (address) {
+    if (!tokenFile) throw new ValidationError("--broker needs --token-file (a file holding an admin or cluster credential)");
+    return new BrokerConnection({ address, token: readFileSync(tokenFile, "utf8").trim() });
+  }
+  return Lab.open(f.lab).admin();
+}

@@ -1,0 +1,100 @@
+import { spawnSync } from "node:child_process";
+import { Lab } from "@causeway/e2e";
+import type { Command } from "commander";
+import { stringify } from "yaml";
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`not a whole number: ${v}`);
+  return n;
+};
+
+function topology(lab: Lab) {
+  const s = lab.state;
+  return {
+    name: s.name,
+    cable: s.cable,
+    broker: { address: s.broker.address, socket: s.broker.socket },
+    clusters: s.clusters.map((c) => ({
+      id: c.spec.id,
+      podCIDR: c.spec.podCidr,
+      serviceCIDR: c.spec.serviceCidr,
+      nodes: c.spec.nodes.map((n) => ({ name: n.name, ip: n.lanIp, underlayIp: n.underlayIp, gateway: n.gateway, pods: n.pods.map((p) => ({ name: p.name, ip: p.ip })) })),
+      services: c.spec.services,
+    })),
+  };
+}
+
+function printTopology(lab: Lab, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify({ ...topology(lab), processes: lab.processStatus() }, null, 2));
+    return;
+  }
+  console.log(stringify(topology(lab)).trimEnd());
+  const dead = lab.processStatus().filter((p) => !p.alive);
+  console.log(dead.length ? `✗ not running: ${dead.map((p) => `${p.cluster}/${p.role}`).join(", ")}` : `✓ all ${lab.processStatus().length} processes running`);
+}
+
+export function labCommands(program: Command): void {
+  const lab = program.command("lab").description("local clusters made of network namespaces, running the real Causeway processes");
+  lab
+    .command("up")
+    .description("build a lab: N clusters of M nodes, a broker, gateways and route agents")
+    .option("--clusters <n>", "number of clusters", int, 2)
+    .option("--nodes <m>", "nodes per cluster (n0 is the gateway)", int, 3)
+    .option("--pods <p>", "pods per node", int, 1)
+    .option("--cable <driver>", "cable driver", "vxlan")
+    .option("--name <prefix>", "lab name, prefixes every namespace", "cw")
+    .option("--json", "print the topology as JSON")
+    .action(async (o: { clusters: number; nodes: number; pods: number; cable: string; name: string; json?: boolean }) => {
+      const l = await Lab.up({ name: o.name, clusters: o.clusters, nodes: o.nodes, pods: o.pods, cable: o.cable });
+      await l.waitConnected();
+      if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);
+      printTopology(l, Boolean(o.json));
+    });
+  lab
+    .command("down")
+    .description("remove everything the lab made (also after a crash)")
+    .option("--name <prefix>", "lab name", "cw")
+    .action(async (o: { name: string }) => {
+      const r = await Lab.down(o.name);
+      console.log(` ✓ lab "${o.name}" removed (${r.namespaces} namespaces)`);
+    });
+  lab
+    .command("status")
+    .option("--name <prefix>", "lab name")
+    .option("--json", "print as JSON")
+    .action((o: { name?: string; json?: boolean }) => printTopology(Lab.open(o.name), Boolean(o.json)));
+  lab
+    .command("ip <target>")
+    .description("print the address of <cluster>/<node>[/<pod>]")
+    .option("--name <prefix>", "lab name")
+    .action((target: string, o: { name?: string }) => console.log(Lab.open(o.name).resolve(target).ip));
+  lab
+    .command("exec <target> <cmd...>")
+    .description("run a command in <cluster>/<node>[/<pod>] (put it after --)")
+    .option("--name <prefix>", "lab name")
+    .action((target: string, cmd: string[], o: { name?: string }) => {
+      const { ns } = Lab.open(o.name).resolve(target);
+      const r = spawnSync("ip", ["netns", "exec", ns, ...cmd], { stdio: "inherit" });
+      process.exitCode = r.status ?? 1;
+    });
+  lab
+    .command("add-cluster")
+    .option("--nodes <m>", "nodes", int, 3)
+    .option("--pods <p>", "pods per node", int, 1)
+    .option("--name <prefix>", "lab name")
+    .action(async (o: { nodes: number; pods: number; name?: string }) => {
+      const l = Lab.open(o.name);
+      const c = await l.addCluster({ nodes: o.nodes, pods: o.pods });
+      await l.waitConnected();
+      console.log(` ✓ cluster ${c.spec.id} joined and connected`);
+    });
+  lab
+    .command("remove-cluster <cluster>")
+    .option("--name <prefix>", "lab name")
+    .action(async (id: string, o: { name?: string }) => {
+      await Lab.open(o.name).removeCluster(id);
+      console.log(` ✓ cluster ${id} left the clusterset and was removed`);
+    });
+}

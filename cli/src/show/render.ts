@@ -1,0 +1,85 @@
+import type { ClusterView } from "./model.ts";
+import { renderTable } from "./table.ts";
+
+export const SECTIONS = ["connections", "endpoints", "gateways", "networks"] as const;
+export type Section = (typeof SECTIONS)[number];
+
+const yesNo = (b: boolean) => (b ? "yes" : "no");
+
+function connections(v: ClusterView): string {
+  const rows = v.gateways
+    .filter((g) => g.status.haStatus === "active")
+    .flatMap((g) =>
+      g.status.connections.map((c) => [
+        c.endpoint.hostname,
+        c.endpoint.cluster_id,
+        c.usingIP || c.endpoint.private_ip,
+        yesNo(c.usingNAT),
+        c.endpoint.backend,
+        c.endpoint.subnets.join(", "),
+        c.status,
+        c.latencyRTT?.average ?? "",
+      ]),
+    );
+  if (!rows.length) return "No connections found";
+  return renderTable(
+    [{ header: "GATEWAY", max: 30 }, { header: "CLUSTER", max: 24 }, { header: "REMOTE IP" }, { header: "NAT" }, { header: "CABLE DRIVER" }, { header: "SUBNETS", max: 40 }, { header: "STATUS" }, { header: "RTT avg." }],
+    rows,
+  );
+}
+
+function endpoints(v: ClusterView): string {
+  if (!v.endpoints.length) return "No endpoints found";
+  return renderTable(
+    [{ header: "CLUSTER ID", max: 24 }, { header: "ENDPOINT IP" }, { header: "PUBLIC IP" }, { header: "CABLE DRIVER" }, { header: "TYPE" }],
+    v.endpoints.map(({ endpoint: e, type }) => [e.cluster_id, e.private_ip, e.public_ip, e.backend, type]),
+  );
+}
+
+function gateways(v: ClusterView): string {
+  if (!v.gateways.length) return "No gateways found";
+  return renderTable(
+    [{ header: "NODE", max: 30 }, { header: "HA STATUS" }, { header: "SUMMARY" }],
+    v.gateways.map((g) => {
+      const n = g.status.connections.length;
+      const up = g.status.connections.filter((c) => c.status === "connected").length;
+      const summary = g.status.statusFailure || (n === 0 ? "There are no connections" : up === n ? `All connections (${n}) are established` : `${up} connections out of ${n} are established`);
+      return [g.hostname, g.status.haStatus, summary];
+    }),
+  );
+}
+
+function networks(v: ClusterView): string {
+  const c = v.cluster;
+  return [
+    "    Discovered network details via Causeway:",
+    "        Network plugin:  generic",
+    `        Service CIDRs:   [${c?.service_cidr.join(" ") ?? ""}]`,
+    `        Cluster CIDRs:   [${c?.cluster_cidr.join(" ") ?? ""}]`,
+  ].join("\n");
+}
+
+const RENDER: Record<Section, (v: ClusterView) => string> = { connections, endpoints, gateways, networks };
+const TITLE: Record<Section, string> = { connections: "Connections", endpoints: "Endpoints", gateways: "Gateways", networks: "Network details" };
+
+/** subctl-style text: per cluster a `Cluster "<id>"` header, then each section with its ✓ line. */
+export function renderText(views: readonly ClusterView[], sections: readonly Section[]): string {
+  const out: string[] = [];
+  for (const v of views) {
+    out.push(`Cluster "${v.id}"`);
+    for (const s of sections) out.push(` ✓ Showing ${TITLE[s]}`, RENDER[s](v), "");
+  }
+  return out.join("\n");
+}
+
+/** Structured output for -o json|yaml. */
+export function toData(views: readonly ClusterView[], sections: readonly Section[]) {
+  return {
+    clusters: views.map((v) => ({
+      id: v.id,
+      ...(sections.includes("networks") ? { serviceCIDRs: v.cluster?.service_cidr ?? [], clusterCIDRs: v.cluster?.cluster_cidr ?? [] } : {}),
+      ...(sections.includes("endpoints") ? { endpoints: v.endpoints.map((e) => ({ ...e.endpoint, type: e.type })) } : {}),
+      ...(sections.includes("gateways") || sections.includes("connections") ? { gateways: v.gateways.map((g) => ({ hostname: g.hostname, ...g.status })) } : {}),
+    })),
+  };
+}
