@@ -1,0 +1,116 @@
+/**
+ * Lab e2e on the real kernel: 2 clusters × 3 nodes with VXLAN cables, then a third cluster
+ * joining and one leaving. Needs root (network namespaces); skipped otherwise.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { ProcessRunner } from "@causeway/common";
+import { Lab } from "../index.ts";
+
+const root = process.getuid?.() === 0;
+const NAME = "cwe2e";
+const node = process.execPath;
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: not true within ${ms} ms${last ? ` (${String(last)})` : ""}`);
+}
+
+describe("dataplane: 2 clusters × 3 nodes, VXLAN", { skip: root ? false : "needs root for network namespaces" }, () => {
+  let lab: Lab;
+  before(async () => {
+    await Lab.down(NAME);
+    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3 });
+    await lab.waitConnected(60_000);
+  });
+  after(async () => {
+    await Lab.down(NAME);
+  });
+
+  const tcp = (from: string, host: string, port = 8080, extra: string[] = []) =>
+    lab.exec(from, [node, "e2e/src/tools/client.ts", "--host", host, "--port", String(port), ...extra], 60_000);
+
+  for (const [from, to] of [
+    ["c1/n1/p0", "c2/n2/p0"],
+    ["c2/n1/p0", "c1/n2/p0"],
+  ] as const) {
+    it(`ICMP and TCP ${from} → ${to} (non-gateway nodes); the server sees the client pod's IP`, async () => {
+      const dst = lab.resolve(to).ip;
+      const ping = await until("ping", async () => ((await lab.exec(from, ["ping", "-c", "2", "-i", "0.2", "-W", "1", dst])).exitCode === 0 ? true : undefined));
+      assert.equal(ping, true);
+      const r = await tcp(from, dst);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`^${to} sees ${lab.resolve(from).ip.replaceAll(".", "\\.")}:`));
+    });
+  }
+
+  it("pod → service VIP of the other cluster, source preserved", async () => {
+    const r = await tcp("c1/n2/p0", "10.102.0.10", 80);
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.2\.10:/);
+  });
+
+  it("a TCP stream across a route-agent restart (non-gateway and gateway node) survives", async () => {
+    const stream = tcp("c1/n1/p0", lab.resolve("c2/n1/p0").ip, 8080, ["--stream", "6000", "--interval", "20"]);
+    await new Promise((r) => setTimeout(r, 1000));
+    await lab.restart("c1", "route-agent/n1");
+    await lab.restart("c2", "route-agent/n0");
+    const r = await stream;
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /stream ok (\d+) \1 /);
+  });
+
+  it("a third cluster joining later reaches both others with nothing restarted", async () => {
+    const before = lab.processStatus().filter((p) => p.cluster !== "-" ).map((p) => p.pid);
+    await lab.addCluster({ nodes: 3 });
+    await lab.waitConnected(60_000);
+    for (const to of ["c1/n1/p0", "c2/n2/p0"]) {
+      const r = await until(`c3 → ${to}`, async () => {
+        const x = await tcp("c3/n1/p0", lab.resolve(to).ip);
+        return x.exitCode === 0 ? x : undefined;
+      });
+      assert.match(r.stdout, /sees 10\.3\.1\.10:/);
+    }
+    const r = await tcp("c1/n2/p0", lab.resolve("c3/n2/p0").ip);
+    assert.equal(r.exitCode, 0);
+    const still = lab.processStatus().filter((p) => before.includes(p.pid));
+    assert.equal(still.length, before.length, "no process of c1 or c2 was restarted");
+    assert.ok(still.every((p) => p.alive));
+  });
+
+  it("a cluster that leaves has its routes removed everywhere", async () => {
+    await lab.removeCluster("c2");
+    for (const c of ["c1", "c3"]) {
+      for (const n of ["n0", "n1", "n2"]) {
+        await until(`${c}/${n} drops c2's routes`, async () => {
+          const r = await lab.exec(`${c}/${n}`, ["ip", "route", "show", "table", "all"]);
+          return /10\.(2|102)\.0\.0\/16/.test(r.stdout) ? undefined : true;
+        });
+      }
+    }
+    const r = await tcp("c3/n1/p0", lab.resolve("c1/n1/p0").ip);
+    assert.equal(r.exitCode, 0, "the remaining clusters still talk");
+  });
+
+  it("lab down leaves no namespace, link or process of the lab", async () => {
+    const pids = lab.processStatus().map((p) => p.pid);
+    await Lab.down(NAME);
+    const run = new ProcessRunner();
+    const ns = (await run.run("ip", ["netns", "list"])).stdout;
+    assert.ok(!ns.includes(`${NAME}-`), ns);
+    const links = (await run.run("ip", ["-o", "link", "show"])).stdout;
+    assert.ok(!/vx-causeway|vxlan-tunnel|cni0/.test(links), "nothing in the host namespace");
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0));
+    assert.deepEqual(Lab.list().filter((n) => n === NAME), []);
+  });
+});
