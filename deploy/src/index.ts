@@ -1,0 +1,2 @@
+/** @causeway/deploy — a stub until its issue. */
+export {};

@@ -1,0 +1,2 @@
+/** @causeway/lighthouse — a stub until its issue. */
+export {};
