@@ -1,13 +1,17 @@
-import type { CommandRunner } from "../exec/index.ts";
+import { type CommandRunner, NetnsRunner } from "../exec/index.ts";
 import { FakeIpSets, IpsetCommand } from "./ipset.ts";
 import { FakeNet, IpRoute2Net } from "./net.ts";
 import { FakePacketFilter, IptablesPacketFilter } from "./packetfilter.ts";
 import type { HostAdapters } from "./reconciler.ts";
-import { FakeSysctl, ProcSysctl } from "./sysctl.ts";
+import { FakeSysctl, ProcSysctl, RunnerSysctl } from "./sysctl.ts";
 
-/** The real adapters for the current network namespace. */
+/**
+ * The real adapters. With a NetnsRunner everything, sysctls included, acts inside that namespace;
+ * otherwise on the namespace this process runs in (components run inside their node's).
+ */
 export function realHostAdapters(runner: CommandRunner): HostAdapters {
-  return { net: new IpRoute2Net(runner), filter: new IptablesPacketFilter(runner), sets: new IpsetCommand(runner), sysctl: new ProcSysctl() };
+  const sysctl = runner instanceof NetnsRunner ? new RunnerSysctl(runner) : new ProcSysctl();
+  return { net: new IpRoute2Net(runner), filter: new IptablesPacketFilter(runner), sets: new IpsetCommand(runner), sysctl };
 }
 
 export interface FakeHostAdapters extends HostAdapters {

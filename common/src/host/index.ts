@@ -17,7 +17,7 @@ export {
   renderRule,
   type Target,
 } from "./packetfilter.ts";
-export { FakeSysctl, ProcSysctl, type Sysctl } from "./sysctl.ts";
+export { FakeSysctl, ProcSysctl, RunnerSysctl, type Sysctl } from "./sysctl.ts";
 export { FakeIpSets, IpsetCommand, type IpSets, planSets } from "./ipset.ts";
 export { EMPTY_DESIRED, type HostAdapters, type HostDesired, type HostOwnership, HostReconciler, type ReconcileResult } from "./reconciler.ts";
 export { type FakeHostAdapters, fakeHostAdapters, realHostAdapters } from "./adapters.ts";

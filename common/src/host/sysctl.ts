@@ -1,3 +1,4 @@
+import type { CommandRunner } from "../exec/index.ts";
 import { readFile, writeFile } from "node:fs/promises";
 
 /** Kernel parameters of the current network namespace (/proc/sys/net/...). */
@@ -11,6 +12,18 @@ export class ProcSysctl implements Sysctl {
     const path = `/proc/sys/${key.replaceAll(".", "/")}`;
     const cur = (await readFile(path, "utf8")).trim();
     if (cur !== value) await writeFile(path, value);
+  }
+}
+
+/** Sysctls of another namespace, through a command runner (`sysctl -n` / `sysctl -w`). */
+export class RunnerSysctl implements Sysctl {
+  readonly #run: CommandRunner;
+  constructor(run: CommandRunner) {
+    this.#run = run;
+  }
+  async ensure(key: string, value: string): Promise<void> {
+    const cur = (await this.#run.run("sysctl", ["-n", key])).stdout.trim();
+    if (cur !== value) await this.#run.run("sysctl", ["-q", "-w", `${key}=${value}`]);
   }
 }
 
