@@ -10,6 +10,17 @@ async function addNamespaces(run: CommandRunner, names: readonly string[]): Prom
   for (const n of names) await run.run("ip", ["netns", "add", n]);
 }
 
+/**
+ * Turns GRO on for every veth of a namespace, as physical NICs have it: without it each hop of
+ * the lab handles MTU-sized packets and the lab measures veth overhead, not Causeway.
+ */
+export async function enableGro(run: CommandRunner, ns: string): Promise<void> {
+  const out = await run.run("ip", ["-n", ns, "-json", "link", "show", "type", "veth"]);
+  for (const l of JSON.parse(out.stdout || "[]") as { ifname: string }[]) {
+    await run.run("ip", ["netns", "exec", ns, "ethtool", "-K", l.ifname, "gro", "on"], { allowFailure: true });
+  }
+}
+
 /** The underlay switch and the broker host on it. */
 export async function buildUnderlay(run: CommandRunner, lab: string, brokerNs: string): Promise<void> {
   const ul = underlayNs(lab);
@@ -22,6 +33,7 @@ export async function buildUnderlay(run: CommandRunner, lab: string, brokerNs: s
     "link set ul0 up",
   ]);
   await ipBatch(run, ul, ["link set broker master br0", "link set broker up"]);
+  await enableGro(run, brokerNs);
 }
 
 /**
@@ -30,6 +42,7 @@ export async function buildUnderlay(run: CommandRunner, lab: string, brokerNs: s
  * node (standing in for kube-proxy). Gateway nodes also sit on the underlay.
  */
 export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSpec): Promise<void> {
+  await enableGro(run, underlayNs(lab));
   const ul = underlayNs(lab);
   await addNamespaces(run, [c.switchNs, ...c.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])]);
   await ipBatch(run, c.switchNs, ["link set lo up", "link add br0 type bridge", "link set br0 up"]);
@@ -61,9 +74,11 @@ export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSp
       n.underlayIp ? [`link set ${c.id}${n.name} master br0`, `link set ${c.id}${n.name} up`] : [],
     );
     await ipBatch(run, c.switchNs, [`link set ${n.name} master br0`, `link set ${n.name} up`]);
+    await enableGro(run, c.switchNs);
     for (const p of n.pods) {
       await ipBatch(run, p.ns, ["link set lo up", `address add ${p.ip}/24 dev eth0`, "link set eth0 up", `route add default via ${n.cniIp}`]);
     }
+    await Promise.all([n.ns, ...n.pods.map((p) => p.ns)].map((ns) => enableGro(run, ns)));
     const nr = new NetnsRunner(run, n.ns);
     await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
     await nr.run("iptables-restore", ["--noflush", "-w", "5"], { input: nodeFilter(c, n.underlayIp !== undefined) });
