@@ -1,3 +1,6 @@
+import type { Kind } from "@causeway/api";
+import type { BrokerConnection } from "./broker/client.ts";
+import { BrokerWatcher } from "./broker/watcher.ts";
 import type { Logger } from "./log.ts";
 
 export interface ReconcileLoopOptions {
@@ -75,5 +78,30 @@ export class ReconcileLoop {
         this.#running = undefined;
         if (this.#dirty && !this.#timer && !this.#stopped) this.#timer = setTimeout(() => this.#pump(), 0);
       });
+  }
+}
+
+/**
+ * A reconcile loop driven by broker records: every change to the watched kinds triggers a pass,
+ * and no pass runs before the first list has arrived (knowing nothing, a pass must not prune).
+ */
+export class BrokerDrivenLoop {
+  readonly watcher: BrokerWatcher;
+  readonly loop: ReconcileLoop;
+
+  constructor(conn: BrokerConnection, kinds: readonly Kind[], o: ReconcileLoopOptions) {
+    this.loop = new ReconcileLoop(o);
+    this.watcher = new BrokerWatcher(conn, { kinds, log: o.log, onChange: () => this.loop.trigger() });
+  }
+
+  start(): void {
+    this.watcher.start();
+    void this.watcher.synced.then(() => this.loop.start());
+  }
+
+  /** Stops watching and waits for a pass in flight. */
+  async stop(): Promise<void> {
+    this.watcher.stop();
+    await this.loop.stop();
   }
 }

@@ -1,5 +1,5 @@
 import { cableName, cidrsOverlap, type Connection, type Endpoint, type GatewayStatus } from "@causeway/api";
-import { type BrokerConnection, BrokerWatcher, type Logger, newestPerCluster, ReconcileLoop, type Site } from "@causeway/common";
+import { type BrokerConnection, BrokerDrivenLoop, type Logger, newestPerCluster, type ReconcileLoop, type Site } from "@causeway/common";
 import type { CableDriver, CableState, RemoteCable } from "./cable/driver.ts";
 
 export interface GatewayDeps {
@@ -61,8 +61,7 @@ export function selectRemotes(local: Endpoint, all: ReadonlyMap<string, Endpoint
  */
 export class GatewayEngine {
   readonly #d: GatewayDeps;
-  readonly #watcher: BrokerWatcher;
-  readonly loop: ReconcileLoop;
+  readonly #driven: BrokerDrivenLoop;
   readonly endpoint: Endpoint;
   #lastStatus = "";
   #exclusive = false;
@@ -70,23 +69,24 @@ export class GatewayEngine {
   constructor(d: GatewayDeps) {
     this.#d = d;
     this.endpoint = localEndpoint(d);
-    this.loop = new ReconcileLoop({ name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
-    this.#watcher = new BrokerWatcher(d.conn, { kinds: ["endpoint"], log: d.log, onChange: () => this.loop.trigger() });
+    this.#driven = new BrokerDrivenLoop(d.conn, ["endpoint"], { name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
+  }
+
+  get loop(): ReconcileLoop {
+    return this.#driven.loop;
   }
 
   start(): void {
-    this.#watcher.start();
-    void this.#watcher.synced.then(() => this.loop.start());
+    this.#driven.start();
   }
 
-  async stop(): Promise<void> {
-    this.#watcher.stop();
-    await this.loop.stop();
+  stop(): Promise<void> {
+    return this.#driven.stop();
   }
 
   async reconcileOnce(): Promise<void> {
     const { conn, site, driver, log } = this.#d;
-    const mine = this.#watcher.items("endpoint").filter((r) => r.clusterId === site.clusterId);
+    const mine = this.#driven.watcher.items("endpoint").filter((r) => r.clusterId === site.clusterId);
     if (!this.#exclusive) {
       // One gateway per cluster: endpoints of ours left by an earlier gateway are stale.
       for (const r of mine) {
@@ -102,7 +102,7 @@ export class GatewayEngine {
       await conn.put("endpoint", site.clusterId, this.endpoint.cable_name, this.endpoint);
       log.info({ endpoint: this.endpoint.cable_name, privateIp: this.endpoint.private_ip }, "published local endpoint");
     }
-    const all = newestPerCluster(this.#watcher.items("endpoint"));
+    const all = newestPerCluster(this.#driven.watcher.items("endpoint"));
     const { cables, skipped } = selectRemotes(this.endpoint, all);
     for (const s of skipped) log.warn({ remoteCluster: s.clusterId, reason: s.reason }, "not connecting to remote cluster");
     let states: CableState[];

@@ -1,4 +1,4 @@
-import { type BrokerConnection, BrokerWatcher, host, newestPerCluster, type Logger, ReconcileLoop, type Site, type SiteNode } from "@causeway/common";
+import { type BrokerConnection, BrokerDrivenLoop, host, newestPerCluster, type Logger, type ReconcileLoop, type Site, type SiteNode } from "@causeway/common";
 import { desiredState, OWNERSHIP } from "./desired.ts";
 
 export interface RouteAgentDeps {
@@ -17,32 +17,31 @@ export interface RouteAgentDeps {
  */
 export class RouteAgent {
   readonly #d: RouteAgentDeps;
-  readonly #watcher: BrokerWatcher;
+  readonly #driven: BrokerDrivenLoop;
   readonly #reconciler: host.HostReconciler;
-  readonly loop: ReconcileLoop;
   lastResult: host.ReconcileResult | undefined;
 
   constructor(d: RouteAgentDeps) {
     this.#d = d;
     this.#reconciler = new host.HostReconciler(d.adapters, OWNERSHIP);
-    this.loop = new ReconcileLoop({ name: "route-agent", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
-    this.#watcher = new BrokerWatcher(d.conn, { kinds: ["endpoint"], log: d.log, onChange: () => this.loop.trigger() });
+    this.#driven = new BrokerDrivenLoop(d.conn, ["endpoint"], { name: "route-agent", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
+  }
+
+  get loop(): ReconcileLoop {
+    return this.#driven.loop;
   }
 
   start(): void {
-    this.#watcher.start();
-    // Reconcile only once the first list arrived: before it, we know nothing and must not prune.
-    void this.#watcher.synced.then(() => this.loop.start());
+    this.#driven.start();
   }
 
-  async stop(): Promise<void> {
-    this.#watcher.stop();
-    await this.loop.stop();
+  stop(): Promise<void> {
+    return this.#driven.stop();
   }
 
   async reconcileOnce(): Promise<void> {
     const { site, node, adapters, log } = this.#d;
-    const eps = newestPerCluster(this.#watcher.items("endpoint"));
+    const eps = newestPerCluster(this.#driven.watcher.items("endpoint"));
     const underlay = (await adapters.net.interfaceOf(node.ip)) ?? { dev: "eth0", mtu: 1500 };
     const desired = desiredState({
       node,

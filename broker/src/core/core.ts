@@ -2,6 +2,7 @@ import {
   AlreadyExistsError,
   type Cluster,
   CidrOverlapError,
+  type Endpoint,
   cidrsOverlap,
   type Kind,
   KINDS,
@@ -130,7 +131,7 @@ export class BrokerCore {
       });
     }
     if (kind === "endpoint") {
-      const e = parseValue("endpoint", input.valueJson);
+      const e = value as Endpoint;
       if (e.cluster_id !== input.clusterId) throw new ValidationError(`endpoint.cluster_id ${e.cluster_id} ≠ record owner ${input.clusterId}`);
       if (e.cable_name !== input.name) throw new ValidationError("an endpoint record is named after its cable_name");
     }
