@@ -55,6 +55,12 @@ export function cidrContains(cidr: string, ip: string): boolean {
   return (ipToInt(ip) & mask(c.prefix)) >>> 0 === c.base;
 }
 
+/** Whether two addresses lie in one subnet of the given prefix length (on-link for each other). */
+export function sameSubnet(a: string, b: string, prefix: number): boolean {
+  if (!isIPv4(a) || !isIPv4(b) || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return false;
+  return (ipToInt(a) & mask(prefix)) >>> 0 === (ipToInt(b) & mask(prefix)) >>> 0;
+}
+
 /** The address with its first octet replaced: VTEP addresses (240.x.y.z, 241.x.y.z). */
 export function withFirstOctet(ip: string, first: number): string {
   const [, b, c, d] = ip.split(".");

@@ -31,7 +31,7 @@ export {
   SCHEMAS,
   type ValueOf,
 } from "./resources.ts";
-export { cidrContains, cidrsOverlap, intToIp, ipToInt, isIPv4, isIPv4Cidr, parseCidr, withFirstOctet } from "./cidr.ts";
+export { cidrContains, cidrsOverlap, intToIp, ipToInt, isIPv4, isIPv4Cidr, parseCidr, sameSubnet, withFirstOctet } from "./cidr.ts";
 export {
   AlreadyExistsError,
   CausewayError,

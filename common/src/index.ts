@@ -3,5 +3,5 @@ export { createLogger, F, type Logger, silentLogger } from "./log.ts";
 export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner, NetnsRunner, ProcessRunner, type RunOptions } from "./exec/index.ts";
 export { BrokerConnection, type BrokerConnectionOptions, BrokerWatcher, type CachedRecord, newestPerCluster, type WatcherOptions } from "./broker/index.ts";
 export * as host from "./host/index.ts";
-export { cniIpOf, loadSite, readToken, type Site, type SiteNode, SiteSchema, siteNode } from "./site.ts";
+export { cniIpOf, INTRA_CLUSTER_MODES, type IntraClusterMode, loadSite, readToken, type Site, type SiteNode, SiteSchema, siteNode } from "./site.ts";
 export { BrokerDrivenLoop, ReconcileLoop, type ReconcileLoopOptions } from "./loop.ts";

@@ -3,6 +3,9 @@ import { ClusterIdSchema, cidrContains, formatIssues, isIPv4, isIPv4Cidr, parseC
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
+export const INTRA_CLUSTER_MODES = ["vxlan", "direct"] as const;
+export type IntraClusterMode = (typeof INTRA_CLUSTER_MODES)[number];
+
 const Ip = z.string().refine(isIPv4, "must be an IPv4 address");
 const Cidr = z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR like 10.1.0.0/16");
 
@@ -25,6 +28,12 @@ export const SiteSchema = z
     clusterCIDRs: z.array(Cidr).min(1),
     serviceCIDRs: z.array(Cidr).default([]),
     cableDriver: z.string().min(1).default("vxlan"),
+    /**
+     * How non-gateway nodes reach the active gateway: "vxlan" (vx-causeway, works over any
+     * network between nodes) or "direct" (plain routes via the gateway's node IP: no
+     * encapsulation, for nodes on one L2 segment whose network accepts pod source addresses).
+     */
+    intraCluster: z.enum(INTRA_CLUSTER_MODES).default("vxlan"),
     broker: z.strictObject({
       /** host:port or unix:///path */
       address: z.string().min(1),

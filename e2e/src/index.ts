@@ -1,3 +1,4 @@
 /** @causeway/e2e — the lab (clusters of network namespaces) and scenario helpers. */
 export { Lab, LAB_ROOT, type LabCluster, type LabState, REPO_ROOT, type UpOptions } from "./lab/lab.ts";
 export { type ClusterSpec, clusterSpec, LAB, type NodeSpec } from "./lab/topology.ts";
+export { until } from "./lab/until.ts";

@@ -8,6 +8,7 @@ const site = (id: string, n: number): Site => ({
   clusterCIDRs: [`10.${n}.0.0/16`],
   serviceCIDRs: [`10.${100 + n}.0.0/16`],
   cableDriver: "vxlan",
+  intraCluster: "vxlan",
   broker: { address: "198.18.0.2:7400", tokenFile: "/dev/null" },
   nodes: [{ name: "n0", ip: `198.19.${n}.10`, podCIDR: `10.${n}.0.0/24`, gateway: true }],
 });

@@ -32,14 +32,17 @@ try {
   const brokerHost = /^([\d.]+):\d+$/.exec(site.broker.address)?.[1];
   const towards = brokerHost ? await adapters.net.mtuTowards(brokerHost) : undefined;
   const privateIp = values["private-ip"] ?? towards?.src ?? node.ip;
-  const underlay = (await adapters.net.interfaceOf(privateIp)) ?? { dev: "eth0", mtu: 1500 };
+  const underlay = await adapters.net.interfaceOf(privateIp);
+  if (!underlay && !values.uninstall) {
+    throw new Error(`private IP ${privateIp} is on no interface of this host; check --private-ip, --node and the site file`);
+  }
   const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
   const engine = new GatewayEngine({
     site,
     nodeName: node.name,
     privateIp,
     healthCheckIp: cniIpOf(node),
-    underlayMtu: underlay.mtu,
+    underlayMtu: underlay?.mtu ?? 1500,
     conn,
     driver,
     log,
@@ -52,7 +55,7 @@ try {
     process.exit(0);
   }
   engine.start();
-  log.info({ driver: driver.name, privateIp, broker: site.broker.address, mtu: underlay.mtu }, "gateway started");
+  log.info({ driver: driver.name, privateIp, broker: site.broker.address, mtu: underlay?.mtu }, "gateway started");
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     process.once(sig, () => void engine.stop().then(() => process.exit(0)));
   }

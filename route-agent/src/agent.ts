@@ -1,6 +1,14 @@
 import { type BrokerConnection, BrokerDrivenLoop, host, newestPerCluster, type Logger, type ReconcileLoop, type Site, type SiteNode } from "@causeway/common";
 import { desiredState, OWNERSHIP } from "./desired.ts";
 
+/** The site file names an address this host does not have: wrong --node, or a wrong site file. */
+export class NodeIpNotFoundError extends Error {
+  constructor(node: SiteNode) {
+    super(`node ${node.name}'s address ${node.ip} is on no interface of this host; check --node and the node's ip in the site file`);
+    this.name = "NodeIpNotFoundError";
+  }
+}
+
 export interface RouteAgentDeps {
   readonly site: Site;
   readonly node: SiteNode;
@@ -42,7 +50,8 @@ export class RouteAgent {
   async reconcileOnce(): Promise<void> {
     const { site, node, adapters, log } = this.#d;
     const eps = newestPerCluster(this.#driven.watcher.items("endpoint"));
-    const underlay = (await adapters.net.interfaceOf(node.ip)) ?? { dev: "eth0", mtu: 1500 };
+    const underlay = await adapters.net.interfaceOf(node.ip);
+    if (!underlay) throw new NodeIpNotFoundError(node);
     const desired = desiredState({
       node,
       nodes: site.nodes,
@@ -50,6 +59,7 @@ export class RouteAgent {
       localEndpoint: eps.get(site.clusterId),
       remoteEndpoints: [...eps].filter(([id]) => id !== site.clusterId).map(([, e]) => e),
       underlay,
+      intraCluster: site.intraCluster,
     });
     const res = await this.#reconciler.reconcile(desired);
     this.lastResult = res;

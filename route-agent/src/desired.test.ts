@@ -23,7 +23,7 @@ const input = (over: Partial<RouteAgentInput> = {}): RouteAgentInput => ({
   localCidrs: ["10.1.0.0/16", "10.101.0.0/16"],
   localEndpoint: ep("c1", 1),
   remoteEndpoints: [ep("c2", 2)],
-  underlay: { dev: "eth0", mtu: 1500 },
+  underlay: { dev: "eth0", mtu: 1500, prefix: 24 },
   ...over,
 });
 
@@ -57,17 +57,55 @@ describe("route agent desired state", () => {
     assert.deepEqual(desiredState(input({ remoteEndpoints: [] })).net.routes, []);
   });
 
-  it("cross-cluster traffic is exempt from masquerade, accepted in FORWARD, MSS-clamped", () => {
+  it("cross-cluster traffic is exempt from masquerade, accepted in FORWARD, MSS-clamped; cheap matches first", () => {
     const d = desiredState(input());
-    const nat = d.chains.find((c) => c.table === "nat");
+    const render = (table: string) => d.chains.find((c) => c.table === table && c.hook !== "INPUT")?.rules.map((r) => host.renderRule("X", r));
+    assert.deepEqual(render("nat"), [
+      "-A X -m set --match-set CAUSEWAY-REMOTE dst -m set --match-set CAUSEWAY-LOCAL src -j ACCEPT",
+      "-A X -m set --match-set CAUSEWAY-REMOTE src -m set --match-set CAUSEWAY-LOCAL dst -j ACCEPT",
+    ]);
+    // vx-causeway traffic is accepted by interface before any set lookup
+    assert.deepEqual(render("filter"), [
+      "-A X -o vx-causeway -j ACCEPT",
+      "-A X -i vx-causeway -j ACCEPT",
+      "-A X -m set --match-set CAUSEWAY-REMOTE src -m set --match-set CAUSEWAY-LOCAL dst -j ACCEPT",
+      "-A X -m set --match-set CAUSEWAY-REMOTE dst -m set --match-set CAUSEWAY-LOCAL src -j ACCEPT",
+    ]);
+    // the SYN test comes before the sets: data packets cost no set lookup in mangle
+    assert.deepEqual(render("mangle"), [
+      "-A X -p tcp -m tcp --tcp-flags SYN,RST SYN -m set --match-set CAUSEWAY-REMOTE dst -m set --match-set CAUSEWAY-LOCAL src -j TCPMSS --clamp-mss-to-pmtu",
+      "-A X -p tcp -m tcp --tcp-flags SYN,RST SYN -m set --match-set CAUSEWAY-REMOTE src -m set --match-set CAUSEWAY-LOCAL dst -j TCPMSS --clamp-mss-to-pmtu",
+    ]);
+  });
+
+  it("direct mode: plain routes via the gateway's node IP, no vx-causeway anywhere", () => {
+    const d = desiredState(input({ intraCluster: "direct" }));
+    assert.deepEqual(d.net.links, []);
     assert.deepEqual(
-      nat?.rules.map((r) => host.renderRule("CAUSEWAY-POSTROUTING", r)),
-      [
-        "-A CAUSEWAY-POSTROUTING -m set --match-set CAUSEWAY-LOCAL src -m set --match-set CAUSEWAY-REMOTE dst -j ACCEPT",
-        "-A CAUSEWAY-POSTROUTING -m set --match-set CAUSEWAY-REMOTE src -m set --match-set CAUSEWAY-LOCAL dst -j ACCEPT",
-      ],
+      d.net.routes.map((r) => `${r.dst} via ${r.via} dev ${r.dev} table ${r.table}${r.onlink ? " onlink" : ""}`),
+      ["10.102.0.0/16 via 198.19.1.10 dev eth0 table 150", "10.2.0.0/16 via 198.19.1.10 dev eth0 table 150"],
     );
-    assert.ok(d.chains.some((c) => c.table === "mangle" && c.rules.every((r) => r.target.kind === "CLAMP_MSS_TO_PMTU")));
+    assert.deepEqual(d.net.rules, [{ priority: 150, table: 150 }]);
+    assert.ok(!d.chains.some((c) => c.rules.some((r) => r.match.in === "vx-causeway" || r.match.out === "vx-causeway")));
+    const gw = desiredState(input({ intraCluster: "direct", node: nodes[0] as SiteNode }));
+    assert.deepEqual([gw.net.links, gw.net.routes, gw.net.rules, gw.net.fdb], [[], [], [], []]);
+  });
+
+  it("direct mode refuses a gateway that is not on the node's subnet, naming both and the fix", () => {
+    assert.throws(
+      () => desiredState(input({ intraCluster: "direct", underlay: { dev: "eth0", mtu: 1500, prefix: 32 } })),
+      (e: Error) => e.name === "GatewayNotOnLinkError" && e.message.includes("n0 (198.19.1.10)") && e.message.includes("n1 (198.19.1.11/32 on eth0)") && e.message.includes('use intraCluster "vxlan"'),
+    );
+  });
+
+  it("switching vxlan → direct removes vx-causeway and re-points the routes", async () => {
+    const a = host.fakeHostAdapters();
+    const r = new host.HostReconciler(a, OWNERSHIP);
+    await r.reconcile(desiredState(input()));
+    const res = await r.reconcile(desiredState(input({ intraCluster: "direct" })));
+    assert.ok(res.netOps.some((o) => o.op === "link-del"));
+    assert.deepEqual(a.net.state.links, []);
+    assert.ok(a.net.state.routes.every((x) => x.via === "198.19.1.10" && x.dev === "eth0"));
   });
 });
 

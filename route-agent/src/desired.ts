@@ -1,5 +1,5 @@
-import { type Endpoint, withFirstOctet } from "@causeway/api";
-import type { host, SiteNode } from "@causeway/common";
+import { type Endpoint, sameSubnet, withFirstOctet } from "@causeway/api";
+import type { host, IntraClusterMode, SiteNode } from "@causeway/common";
 
 /** Names, ports and numbers the route agent owns (reference §6; our names). */
 export const VX = { name: "vx-causeway", vni: 100, port: 4800, vtepOctet: 240, overhead: 50 } as const;
@@ -34,24 +34,49 @@ export interface RouteAgentInput {
   readonly localEndpoint: Endpoint | undefined;
   /** One endpoint per remote cluster. */
   readonly remoteEndpoints: readonly Endpoint[];
-  /** The interface carrying the node IP, and its MTU. */
-  readonly underlay: { readonly dev: string; readonly mtu: number };
+  /** The interface carrying the node IP, its MTU and on-link prefix. */
+  readonly underlay: host.Underlay;
+  /** How this node reaches the gateway; vxlan when absent. */
+  readonly intraCluster?: IntraClusterMode;
+}
+
+/** The gateway node is not on this node's subnet, so "direct" cannot reach it without a tunnel. */
+export class GatewayNotOnLinkError extends Error {
+  constructor(node: SiteNode, gw: SiteNode, underlay: host.Underlay) {
+    super(
+      `intraCluster "direct" needs the gateway node ${gw.name} (${gw.ip}) on the same subnet as ${node.name} ` +
+        `(${node.ip}/${underlay.prefix} on ${underlay.dev}); use intraCluster "vxlan" for nodes on different subnets`,
+    );
+    this.name = "GatewayNotOnLinkError";
+  }
 }
 
 /**
- * Pure: what this node must look like. Non-gateway nodes send remote-bound traffic through
- * vx-causeway to the active gateway (routes in table 150); the gateway node terminates
+ * Pure: what this node must look like. Non-gateway nodes send remote-bound traffic to the
+ * active gateway (routes in table 150): through vx-causeway ("vxlan", the default), or
+ * straight to the gateway's node IP ("direct"). In vxlan mode the gateway node terminates
  * vx-causeway for every node. Every node exempts cross-cluster traffic from masquerading,
  * accepts it in FORWARD and clamps TCP MSS to the path MTU.
  */
 export function desiredState(input: RouteAgentInput): host.HostDesired {
+  const mode = input.intraCluster ?? "vxlan";
   const remoteCidrs = [...new Set(input.remoteEndpoints.flatMap((e) => e.subnets))].sort();
   const gwNode = input.localEndpoint && input.nodes.find((n) => n.name === input.localEndpoint?.hostname);
+  const sysctls = new Map([
+    ["net.ipv4.ip_forward", "1"],
+    [`net.ipv4.conf.${input.underlay.dev}.rp_filter`, "2"],
+  ]);
   if (!gwNode || remoteCidrs.length === 0) {
     // No active gateway or nobody to reach: nothing to steer. Filter rules stay harmlessly in place.
-    return { net: { links: [], routes: [], rules: [], fdb: [] }, chains: chains(), sets: sets(input.localCidrs, remoteCidrs), sysctls: new Map() };
+    return { net: { links: [], routes: [], rules: [], fdb: [] }, chains: chains(mode), sets: sets(input.localCidrs, remoteCidrs), sysctls: new Map() };
   }
   const onGateway = gwNode.name === input.node.name;
+  const rules = onGateway ? [] : [{ priority: RULE_PRIORITY, table: TABLE }];
+  if (mode === "direct") {
+    if (!onGateway && !sameSubnet(input.node.ip, gwNode.ip, input.underlay.prefix)) throw new GatewayNotOnLinkError(input.node, gwNode, input.underlay);
+    const routes = onGateway ? [] : remoteCidrs.map((dst) => ({ table: TABLE, dst, via: gwNode.ip, dev: input.underlay.dev }));
+    return { net: { links: [], fdb: [], routes, rules }, chains: chains(mode), sets: sets(input.localCidrs, remoteCidrs), sysctls };
+  }
   const link: host.VxlanLink = {
     name: VX.name,
     vni: VX.vni,
@@ -66,16 +91,8 @@ export function desiredState(input: RouteAgentInput): host.HostDesired {
     : [{ dev: VX.name, dst: gwNode.ip }];
   const gwVtep = withFirstOctet(gwNode.ip, VX.vtepOctet);
   const routes = onGateway ? [] : remoteCidrs.map((dst) => ({ table: TABLE, dst, via: gwVtep, dev: VX.name, onlink: true }));
-  return {
-    net: { links: [link], fdb, routes, rules: onGateway ? [] : [{ priority: RULE_PRIORITY, table: TABLE }] },
-    chains: chains(),
-    sets: sets(input.localCidrs, remoteCidrs),
-    sysctls: new Map([
-      ["net.ipv4.ip_forward", "1"],
-      [`net.ipv4.conf.${VX.name}.rp_filter`, "2"],
-      [`net.ipv4.conf.${input.underlay.dev}.rp_filter`, "2"],
-    ]),
-  };
+  sysctls.set(`net.ipv4.conf.${VX.name}.rp_filter`, "2");
+  return { net: { links: [link], fdb, routes, rules }, chains: chains(mode), sets: sets(input.localCidrs, remoteCidrs), sysctls };
 }
 
 function sets(local: readonly string[], remote: readonly string[]): Map<string, readonly string[]> {
@@ -85,14 +102,19 @@ function sets(local: readonly string[], remote: readonly string[]): Map<string, 
   ]);
 }
 
-function chains(): host.ChainSpec[] {
-  const out = { srcSet: SET_LOCAL, dstSet: SET_REMOTE };
-  const back = { srcSet: SET_REMOTE, dstSet: SET_LOCAL };
+/** Cross-cluster traffic, matched by the remote side first: ordinary in-cluster traffic misses after one lookup. */
+const OUT: host.Match = { sets: [{ set: SET_REMOTE, dir: "dst" }, { set: SET_LOCAL, dir: "src" }] };
+const BACK: host.Match = { sets: [{ set: SET_REMOTE, dir: "src" }, { set: SET_LOCAL, dir: "dst" }] };
+
+function chains(mode: IntraClusterMode): host.ChainSpec[] {
   const accept = { kind: "ACCEPT" } as const;
+  // Per packet, interface matches are native and nearly free; set lookups are not. In vxlan mode
+  // everything through vx-causeway is cross-cluster, so those packets never reach the set rules.
+  const viaTunnel: host.FilterRule[] = mode === "vxlan" ? [{ match: { out: VX.name }, target: accept }, { match: { in: VX.name }, target: accept }] : [];
   return [
-    // Before any CNI masquerade: cross-cluster traffic keeps its pod source address.
-    { table: "nat", chain: CHAIN_NAT, hook: "POSTROUTING", rules: [{ match: out, target: accept }, { match: back, target: accept }] },
-    { table: "filter", chain: CHAIN_FORWARD, hook: "FORWARD", rules: [{ match: out, target: accept }, { match: back, target: accept }] },
+    // Before any CNI masquerade (evaluated once per connection): cross-cluster traffic keeps its pod source address.
+    { table: "nat", chain: CHAIN_NAT, hook: "POSTROUTING", rules: [{ match: OUT, target: accept }, { match: BACK, target: accept }] },
+    { table: "filter", chain: CHAIN_FORWARD, hook: "FORWARD", rules: [...viaTunnel, { match: BACK, target: accept }, { match: OUT, target: accept }] },
     {
       table: "filter",
       chain: CHAIN_INPUT,
@@ -105,8 +127,8 @@ function chains(): host.ChainSpec[] {
       chain: CHAIN_MSS,
       hook: "POSTROUTING",
       rules: [
-        { match: { proto: "tcp", ...out, syn: true }, target: { kind: "CLAMP_MSS_TO_PMTU" } },
-        { match: { proto: "tcp", ...back, syn: true }, target: { kind: "CLAMP_MSS_TO_PMTU" } },
+        { match: { proto: "tcp", syn: true, ...OUT }, target: { kind: "CLAMP_MSS_TO_PMTU" } },
+        { match: { proto: "tcp", syn: true, ...BACK }, target: { kind: "CLAMP_MSS_TO_PMTU" } },
       ],
     },
   ];

@@ -2,7 +2,7 @@
 /** causeway-route-agent: flags → site file → RouteAgent. The only place that reads argv/env. */
 import { parseArgs } from "node:util";
 import { BrokerConnection, createLogger, host, loadSite, ProcessRunner, readToken, siteNode } from "@causeway/common";
-import { RouteAgent } from "./agent.ts";
+import { NodeIpNotFoundError, RouteAgent } from "./agent.ts";
 
 const { values } = parseArgs({
   options: {
@@ -18,14 +18,19 @@ try {
   const site = loadSite(values.site);
   const node = siteNode(site, values.node);
   const log = boot.child({ cluster: site.clusterId, node: node.name });
+  const resyncSeconds = Number(values["resync-seconds"]);
+  if (!Number.isFinite(resyncSeconds) || resyncSeconds < 1) throw new Error(`--resync-seconds must be a number ≥ 1, got "${values["resync-seconds"]}"`);
+  const adapters = host.realHostAdapters(new ProcessRunner());
+  // Checked before anything touches the host: a wrong --node would otherwise steer the wrong routes.
+  if (!values.uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
   const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
   const agent = new RouteAgent({
     site,
     node,
     conn,
-    adapters: host.realHostAdapters(new ProcessRunner()),
+    adapters,
     log,
-    resyncMs: Number(values["resync-seconds"]) * 1000,
+    resyncMs: resyncSeconds * 1000,
   });
   if (values.uninstall) {
     await agent.uninstall();

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import type { IntraClusterMode } from "@causeway/common";
 import { Lab } from "@causeway/e2e";
 import type { Command } from "commander";
 import { stringify } from "yaml";
@@ -14,6 +15,7 @@ function topology(lab: Lab) {
   return {
     name: s.name,
     cable: s.cable,
+    intraCluster: s.intraCluster ?? "vxlan",
     broker: { address: s.broker.address, socket: s.broker.socket },
     clusters: s.clusters.map((c) => ({
       id: c.spec.id,
@@ -44,10 +46,11 @@ export function labCommands(program: Command): void {
     .option("--nodes <m>", "nodes per cluster (n0 is the gateway)", int, 3)
     .option("--pods <p>", "pods per node", int, 1)
     .option("--cable <driver>", "cable driver", "vxlan")
+    .option("--intra-cluster <mode>", "how non-gateway nodes reach the gateway: vxlan (vx-causeway) or direct (plain routes)", "vxlan")
     .option("--name <prefix>", "lab name, prefixes every namespace", "cw")
     .option("--json", "print the topology as JSON")
-    .action(async (o: { clusters: number; nodes: number; pods: number; cable: string; name: string; json?: boolean }) => {
-      const l = await Lab.up({ name: o.name, clusters: o.clusters, nodes: o.nodes, pods: o.pods, cable: o.cable });
+    .action(async (o: { clusters: number; nodes: number; pods: number; cable: string; intraCluster: string; name: string; json?: boolean }) => {
+      const l = await Lab.up({ name: o.name, clusters: o.clusters, nodes: o.nodes, pods: o.pods, cable: o.cable, intraCluster: o.intraCluster as IntraClusterMode });
       await l.waitConnected();
       if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);
       printTopology(l, Boolean(o.json));

@@ -1,7 +1,7 @@
 export type { FdbEntry, NetOp, NetState, ObservedLink, ObservedState, Ownership, Route, Rule, VxlanLink } from "./model.ts";
 export { EMPTY_STATE } from "./model.ts";
 export { applyOps, plan } from "./plan.ts";
-export { FakeNet, IpRoute2Net, type Net, renderOp } from "./net.ts";
+export { FakeNet, IpRoute2Net, type Net, renderOp, type Underlay } from "./net.ts";
 export {
   type ChainSpec,
   FakePacketFilter,
@@ -15,6 +15,7 @@ export {
   parseSave,
   planFilter,
   renderRule,
+  type SetMatch,
   type Target,
 } from "./packetfilter.ts";
 export { FakeSysctl, ProcSysctl, RunnerSysctl, type Sysctl } from "./sysctl.ts";

@@ -10,8 +10,16 @@ export interface Net {
   apply(ops: readonly NetOp[]): Promise<void>;
   /** The MTU of the interface that routes to `dst` (for tunnel MTU). */
   mtuTowards(dst: string): Promise<{ dev: string; mtu: number; src: string }>;
-  /** The interface holding the local address `ip`, with its MTU; undefined if none. */
-  interfaceOf(ip: string): Promise<{ dev: string; mtu: number } | undefined>;
+  /** The interface holding the local address `ip`, with its MTU and the address's prefix length; undefined if none. */
+  interfaceOf(ip: string): Promise<Underlay | undefined>;
+}
+
+/** The interface that carries a node's address. */
+export interface Underlay {
+  readonly dev: string;
+  readonly mtu: number;
+  /** Prefix length of the node's address on `dev` (its on-link subnet). */
+  readonly prefix: number;
 }
 
 interface JsonLink {
@@ -118,10 +126,13 @@ export class IpRoute2Net implements Net {
     if (bridge.length) await this.#run.run("bridge", ["-force", "-batch", "-"], { input: `${bridge.join("\n")}\n` });
   }
 
-  async interfaceOf(ip: string): Promise<{ dev: string; mtu: number } | undefined> {
-    const links = parseJson<JsonLink>((await this.#run.run("ip", ["-json", "address", "show"])).stdout);
-    const l = links.find((x) => (x.addr_info ?? []).some((a) => a.local === ip));
-    return l ? { dev: l.ifname, mtu: l.mtu } : undefined;
+  async interfaceOf(ip: string): Promise<Underlay | undefined> {
+    const links = parseJson<JsonLink>((await this.#run.run("ip", ["-json", "-4", "address", "show"])).stdout);
+    for (const l of links) {
+      const a = (l.addr_info ?? []).find((x) => x.local === ip);
+      if (a) return { dev: l.ifname, mtu: l.mtu, prefix: a.prefixlen };
+    }
+    return undefined;
   }
 
   async mtuTowards(dst: string): Promise<{ dev: string; mtu: number; src: string }> {
@@ -200,7 +211,7 @@ export class FakeNet implements Net {
     return { dev: "eth0", mtu: this.mtu, src: "198.18.0.1" };
   }
 
-  async interfaceOf(_ip: string): Promise<{ dev: string; mtu: number } | undefined> {
-    return { dev: "eth0", mtu: this.mtu };
+  async interfaceOf(_ip: string): Promise<Underlay | undefined> {
+    return { dev: "eth0", mtu: this.mtu, prefix: 24 };
   }
 }

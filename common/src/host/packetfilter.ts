@@ -12,9 +12,17 @@ export interface Match {
   readonly dport?: number;
   /** TCP SYN (flags SYN,RST / SYN): the packets whose MSS can be clamped. */
   readonly syn?: boolean;
-  /** ipset matches: source or destination address in the named set. */
-  readonly srcSet?: string;
-  readonly dstSet?: string;
+  /**
+   * ipset matches, evaluated in this order after the cheap native matches: put the set that
+   * most packets miss first, so ordinary traffic pays one lookup.
+   */
+  readonly sets?: readonly SetMatch[];
+}
+
+/** Source or destination address in the named ipset. */
+export interface SetMatch {
+  readonly set: string;
+  readonly dir: "src" | "dst";
 }
 
 export type Target = { readonly kind: "ACCEPT" } | { readonly kind: "CLAMP_MSS_TO_PMTU" } | { readonly kind: "CLAMP_MSS"; readonly mss: number };
@@ -52,11 +60,12 @@ function renderMatch(m: Match): string {
   if (m.in) p.push(`-i ${m.in}`);
   if (m.out) p.push(`-o ${m.out}`);
   if (m.proto) p.push(`-p ${m.proto}`);
-  if (m.srcSet) p.push(`-m set --match-set ${m.srcSet} src`);
-  if (m.dstSet) p.push(`-m set --match-set ${m.dstSet} dst`);
+  // Native matches (protocol, port, TCP flags) before ipset lookups: iptables evaluates a rule's
+  // matches in order, so e.g. an MSS clamp rule costs non-SYN packets no set lookup at all.
   if (m.proto && (m.dport !== undefined || m.syn)) p.push(`-m ${m.proto}`);
   if (m.dport !== undefined) p.push(`--dport ${m.dport}`);
   if (m.syn) p.push("--tcp-flags SYN,RST SYN");
+  for (const s of m.sets ?? []) p.push(`-m set --match-set ${s.set} ${s.dir}`);
   return p.join(" ");
 }
 

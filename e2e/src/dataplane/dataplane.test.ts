@@ -5,26 +5,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ProcessRunner } from "@causeway/common";
-import { Lab } from "../index.ts";
+import { Lab, until } from "../index.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwe2e";
 const node = process.execPath;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: not true within ${ms} ms${last ? ` (${String(last)})` : ""}`);
-}
 
 describe("dataplane: 2 clusters × 3 nodes, VXLAN", { skip: root ? false : "needs root for network namespaces" }, () => {
   let lab: Lab;

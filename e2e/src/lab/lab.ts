@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Cluster, ValidationError } from "@causeway/api";
-import { BrokerConnection, type CommandRunner, ProcessRunner } from "@causeway/common";
+import { BrokerConnection, type CommandRunner, INTRA_CLUSTER_MODES, type IntraClusterMode, ProcessRunner } from "@causeway/common";
 import { SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
@@ -22,6 +22,8 @@ export interface LabState {
   readonly name: string;
   readonly dir: string;
   readonly cable: string;
+  /** How non-gateway nodes reach their gateway (site file intraCluster); vxlan in labs made before it existed. */
+  readonly intraCluster?: IntraClusterMode;
   readonly nodeBin: string;
   readonly broker: { readonly ns: string; readonly address: string; readonly socket: string; readonly adminTokenFile: string; process?: LabProcess };
   readonly clusters: LabCluster[];
@@ -33,6 +35,7 @@ export interface UpOptions {
   readonly nodes?: number;
   readonly pods?: number;
   readonly cable?: string;
+  readonly intraCluster?: IntraClusterMode;
 }
 
 const script = (rel: string) => join(REPO_ROOT, rel);
@@ -59,6 +62,10 @@ export class Lab {
     if (!(SUPPORTED_CABLE_DRIVERS as readonly string[]).includes(cable)) {
       throw new UnknownCableDriverError(`unknown cable driver "${cable}"; supported: ${SUPPORTED_CABLE_DRIVERS.join(", ")}`);
     }
+    const intraCluster = o.intraCluster ?? "vxlan";
+    if (!(INTRA_CLUSTER_MODES as readonly string[]).includes(intraCluster)) {
+      throw new ValidationError(`unknown intra-cluster mode "${intraCluster}"; supported: ${INTRA_CLUSTER_MODES.join(", ")}`);
+    }
     const clusters = o.clusters ?? 2;
     if (!Number.isInteger(clusters) || clusters < 1 || clusters > LAB.maxClusters) throw new ValidationError(`--clusters must be 1..${LAB.maxClusters}`);
     clusterSpec(name, 1, o.nodes ?? 3, o.pods ?? 1); // validates nodes and pods before touching anything
@@ -72,6 +79,7 @@ export class Lab {
         name,
         dir,
         cable,
+        intraCluster,
         nodeBin: process.execPath,
         broker: {
           ns: brokerNs(name),
@@ -292,6 +300,7 @@ function siteOf(c: ClusterSpec, st: LabState) {
     clusterCIDRs: [c.podCidr],
     serviceCIDRs: [c.serviceCidr],
     cableDriver: st.cable,
+    intraCluster: st.intraCluster ?? "vxlan",
     broker: { address: st.broker.address, tokenFile: join(st.dir, `${c.id}.token`) },
     nodes: c.nodes.map((n) => ({ name: n.name, ip: n.lanIp, podCIDR: n.podCidr, cniIP: n.cniIp, gateway: n.gateway })),
   };

@@ -7,7 +7,10 @@ export const VXLAN_CABLE = { name: "vxlan-tunnel", vni: 1000, port: 4500, vtepOc
 
 export const VXLAN_OWNERSHIP: host.HostOwnership = {
   net: { links: [VXLAN_CABLE.name], tables: [VXLAN_CABLE.table], rulePriorities: [VXLAN_CABLE.priority] },
-  chains: [{ table: "filter", chain: "CAUSEWAY-GW-INPUT", hook: "INPUT" }],
+  chains: [
+    { table: "filter", chain: "CAUSEWAY-GW-INPUT", hook: "INPUT" },
+    { table: "filter", chain: "CAUSEWAY-GW-FORWARD", hook: "FORWARD" },
+  ],
   sets: [],
 };
 
@@ -48,6 +51,17 @@ export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[])
         hook: "INPUT",
         jumpMatch: { proto: "udp" },
         rules: [{ match: { proto: "udp", dport: VXLAN_CABLE.port }, target: { kind: "ACCEPT" } }],
+      },
+      {
+        // Everything into and out of the cable is cross-cluster traffic: accepted by interface,
+        // a native match that costs no set lookup per packet (Submariner accepts -o vx-submariner alike).
+        table: "filter",
+        chain: "CAUSEWAY-GW-FORWARD",
+        hook: "FORWARD",
+        rules: [
+          { match: { in: VXLAN_CABLE.name }, target: { kind: "ACCEPT" } },
+          { match: { out: VXLAN_CABLE.name }, target: { kind: "ACCEPT" } },
+        ],
       },
     ],
     sets: new Map(),
