@@ -45,7 +45,11 @@ async function handBuiltVxlan(lab: Lab, on: boolean): Promise<void> {
   const run = new ProcessRunner();
   const side = async (ns: string, local: string, remote: string, addr: string) => {
     const lines = on
-      ? [`link add vxbench type vxlan id 2000 dstport 4789 local ${local} remote ${remote}`, "link set vxbench mtu 1450 up", `address add ${addr}/30 dev vxbench`]
+      ? [
+          `link add vxbench type vxlan id 2000 dstport 4789 local ${local} remote ${remote}`,
+          "link set vxbench mtu 1450 up",
+          `address add ${addr}/30 dev vxbench`,
+        ]
       : ["link del vxbench"];
     await run.run("ip", ["-n", ns, "-batch", "-"], { input: `${lines.join("\n")}\n`, allowFailure: !on });
   };
@@ -114,7 +118,14 @@ async function reconcileBench(): Promise<{ first: number; resync: number; change
         backend_config: {},
       }));
     const local: Endpoint = { ...(remote(1)[0] as Endpoint), cluster_id: "c1", subnets: ["10.1.0.0/16"] };
-    const input = (n: number) => ({ node: nodes[1] as (typeof nodes)[1], nodes, localCidrs: ["10.1.0.0/16", "10.101.0.0/16"], localEndpoint: local, remoteEndpoints: remote(n), underlay: { dev: "eth0", mtu: 1500, prefix: 24 } });
+    const input = (n: number) => ({
+      node: nodes[1] as (typeof nodes)[1],
+      nodes,
+      localCidrs: ["10.1.0.0/16", "10.101.0.0/16"],
+      localEndpoint: local,
+      remoteEndpoints: remote(n),
+      underlay: { dev: "eth0", mtu: 1500, prefix: 24 },
+    });
     const first = (await r.reconcile(desiredState(input(1000)))).durationMs;
     const resync = (await r.reconcile(desiredState(input(1000)))).durationMs;
     const change = (await r.reconcile(desiredState(input(999)))).durationMs;
@@ -124,7 +135,8 @@ async function reconcileBench(): Promise<{ first: number; resync: number; change
   }
 }
 
-const f = (g: { median: number; runs: number[] } | undefined) => (g ? `${g.median.toFixed(2)} Gbit/s   (runs: ${g.runs.map((x) => x.toFixed(2)).join(", ")})` : "n/a");
+const f = (g: { median: number; runs: number[] } | undefined) =>
+  g ? `${g.median.toFixed(2)} Gbit/s   (runs: ${g.runs.map((x) => x.toFixed(2)).join(", ")})` : "n/a";
 
 /** One lab per intra-cluster mode; the vxlan lab also measures the underlay and the hand-built VXLAN. */
 async function measure(mode: "vxlan" | "direct") {
@@ -172,6 +184,10 @@ console.log(`    same cable, intraCluster direct: (c) ${f(direct.t.c)}`);
 console.log(`                                     (d) ${f(direct.t.d)}`);
 console.log(`c/b = ${ratio(vx.t.c, vx.t.b)}   (target ≥ 0.95)    c/b′ = ${ratio(vx.t.c, vx.t.bPods)}   (same pods, hand-built tunnel: Causeway's own cost)`);
 console.log(`(d′) hand-built: non-gw pod → own gateway by plain route → hand-built VXLAN → non-gw pod   ${f(vx.t.dPods)}`);
-console.log(`d/c = ${ratio(vx.t.d, vx.t.c)} with intraCluster vxlan, ${ratio(direct.t.d, direct.t.c)} with intraCluster direct   (target ≥ 0.85)    hand-built d′/b′ = ${ratio(vx.t.dPods, vx.t.bPods)}`);
-console.log(`route agent reconcile, 1000 remote CIDRs: first ${rec.first.toFixed(0)} ms, no-change resync ${rec.resync.toFixed(0)} ms, one CIDR removed ${rec.change.toFixed(0)} ms   (target ≤ 200 ms)`);
+console.log(
+  `d/c = ${ratio(vx.t.d, vx.t.c)} with intraCluster vxlan, ${ratio(direct.t.d, direct.t.c)} with intraCluster direct   (target ≥ 0.85)    hand-built d′/b′ = ${ratio(vx.t.dPods, vx.t.bPods)}`,
+);
+console.log(
+  `route agent reconcile, 1000 remote CIDRs: first ${rec.first.toFixed(0)} ms, no-change resync ${rec.resync.toFixed(0)} ms, one CIDR removed ${rec.change.toFixed(0)} ms   (target ≤ 200 ms)`,
+);
 console.log(`route agent resident memory (c1/n1, running in the lab): ${vx.rss.toFixed(1)} MiB (vxlan), ${direct.rss.toFixed(1)} MiB (direct)`);

@@ -26,7 +26,9 @@ async function prove(from: string, to: string, ip: string, port = 8080) {
   const seen = /sees ([\d.]+):/.exec(tcp.stdout)?.[1];
   const ok = ping.exitCode === 0 && tcp.exitCode === 0 && seen === src;
   if (!ok) failed++;
-  console.log(`${ok ? "✓" : "✗"} ${from} (${src}) → ${to} (${ip}:${port}): ICMP ${ping.exitCode === 0 ? "ok" : "FAILED"}, TCP ${tcp.exitCode === 0 ? "ok" : "FAILED"}, server saw ${seen ?? "nothing"}${seen === src ? " (source preserved)" : ""}`);
+  console.log(
+    `${ok ? "✓" : "✗"} ${from} (${src}) → ${to} (${ip}:${port}): ICMP ${ping.exitCode === 0 ? "ok" : "FAILED"}, TCP ${tcp.exitCode === 0 ? "ok" : "FAILED"}, server saw ${seen ?? "nothing"}${seen === src ? " (source preserved)" : ""}`,
+  );
 }
 step("pod ↔ pod across clusters, non-gateway nodes, both directions");
 await prove("c1/n1/p0", "c2/n1/p0", lab.resolve("c2/n1/p0").ip);

@@ -3,6 +3,12 @@
  * clients map the status back, so callers branch on instanceof, never on message text.
  */
 
+/** The message of anything thrown: an Error's message, else its string form. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === "string" ? err : (JSON.stringify(err) ?? String(err));
+}
+
 export class CausewayError extends Error {
   override name = "CausewayError";
 }

@@ -38,6 +38,7 @@ export {
   CidrOverlapError,
   CompactedError,
   ConflictError,
+  errorMessage,
   NotFoundError,
   PermissionDeniedError,
   UnauthenticatedError,

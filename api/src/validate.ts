@@ -8,7 +8,7 @@ export function formatIssues(error: z.ZodError): string[] {
 }
 
 /** Parses and validates a record value of the given kind; throws ValidationError listing every problem. */
-export function parseValue<K extends Kind>(kind: K, json: string | unknown): ValueOf<K> {
+export function parseValue<K extends Kind>(kind: K, json: unknown): ValueOf<K> {
   let raw: unknown = json;
   if (typeof json === "string") {
     try {

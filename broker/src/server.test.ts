@@ -98,7 +98,9 @@ describe("broker over gRPC", () => {
       await offline.close();
       broker = await startBroker(cfg, log);
       await until(() => {
-        const ids = origItems().map((r) => r.clusterId).sort();
+        const ids = origItems()
+          .map((r) => r.clusterId)
+          .sort();
         return ids.join(",") === "g1,g4";
       }, 10_000);
       for (const r of origItems()) {

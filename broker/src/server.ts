@@ -1,12 +1,5 @@
 import { unlinkSync } from "node:fs";
-import {
-  type BrokerServer,
-  BrokerService,
-  type Kind,
-  toServiceError,
-  WatchEvent_Type,
-  type WireRecord,
-} from "@causeway/api";
+import { type BrokerServer, BrokerService, type Kind, toServiceError, WatchEvent_Type, type WireRecord } from "@causeway/api";
 import type { Logger } from "@causeway/common";
 import { Server, ServerCredentials, type ServerWritableStream, type ServiceError, type Metadata } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
@@ -116,16 +109,12 @@ export class BrokerGrpcServer {
         const { records, revision } = await core.list(p, req.kind);
         return { records: records.map(toWire), revision };
       }),
-      watch: (call) => this.#watch(call as unknown as ServerWritableStream<{ kinds: string[]; fromRevision: number }, unknown>),
+      watch: (call) => this.#watch(call),
       acquireLease: this.#unary("AcquireLease", async (p, r: { name: string; holder: string; ttlMs: number }) =>
         core.acquireLease(p, r.name, r.holder, r.ttlMs),
       ),
-      renewLease: this.#unary("RenewLease", async (p, r: { name: string; holder: string; ttlMs: number }) =>
-        core.renewLease(p, r.name, r.holder, r.ttlMs),
-      ),
-      releaseLease: this.#unary("ReleaseLease", async (p, r: { name: string; holder: string }) =>
-        core.releaseLease(p, r.name, r.holder),
-      ),
+      renewLease: this.#unary("RenewLease", async (p, r: { name: string; holder: string; ttlMs: number }) => core.renewLease(p, r.name, r.holder, r.ttlMs)),
+      releaseLease: this.#unary("ReleaseLease", async (p, r: { name: string; holder: string }) => core.releaseLease(p, r.name, r.holder)),
       whoAmI: this.#unary("WhoAmI", async (p) => ({ role: p.role, clusterId: p.role === "cluster" ? p.clusterId : "" })),
     };
   }

@@ -1,4 +1,4 @@
-import type { Kind } from "@causeway/api";
+import { errorMessage, type Kind } from "@causeway/api";
 import type { BrokerConnection } from "./broker/client.ts";
 import { BrokerWatcher } from "./broker/watcher.ts";
 import type { Logger } from "./log.ts";
@@ -70,7 +70,7 @@ export class ReconcileLoop {
           this.#failures++;
           this.#dirty = true;
           const delay = Math.min(this.#o.maxBackoffMs ?? 10_000, (this.#o.minBackoffMs ?? 250) * 2 ** (this.#failures - 1));
-          this.#o.log.error({ loop: this.#o.name, attempt: this.#failures, retryInMs: delay, err: err instanceof Error ? err.message : String(err) }, "reconcile failed; retrying");
+          this.#o.log.error({ loop: this.#o.name, attempt: this.#failures, retryInMs: delay, err: errorMessage(err) }, "reconcile failed; retrying");
           if (!this.#stopped) this.#timer = setTimeout(() => this.#pump(), delay);
         },
       )

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ClusterIdSchema, cidrContains, formatIssues, isIPv4, isIPv4Cidr, parseCidr, intToIp, ValidationError } from "@causeway/api";
+import { cidrContains, ClusterIdSchema, errorMessage, formatIssues, intToIp, isIPv4, isIPv4Cidr, parseCidr, ValidationError } from "@causeway/api";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
@@ -75,7 +75,7 @@ export function loadSite(path: string): Site {
   try {
     raw = parseYaml(readFileSync(path, "utf8"));
   } catch (err) {
-    throw new ValidationError(`cannot read site file ${path}`, [err instanceof Error ? err.message : String(err)]);
+    throw new ValidationError(`cannot read site file ${path}`, [errorMessage(err)]);
   }
   const res = SiteSchema.safeParse(raw);
   if (!res.success) throw new ValidationError(`invalid site file ${path}`, formatIssues(res.error));
@@ -93,6 +93,6 @@ export function readToken(path: string): string {
   try {
     return readFileSync(path, "utf8").trim();
   } catch (err) {
-    throw new ValidationError(`cannot read broker token file ${path}`, [err instanceof Error ? err.message : String(err)]);
+    throw new ValidationError(`cannot read broker token file ${path}`, [errorMessage(err)]);
   }
 }

@@ -1,4 +1,4 @@
-import { cableName, cidrsOverlap, type Connection, type Endpoint, type GatewayStatus } from "@causeway/api";
+import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus } from "@causeway/api";
 import { type BrokerConnection, BrokerDrivenLoop, type Logger, newestPerCluster, type ReconcileLoop, type Site } from "@causeway/common";
 import type { CableDriver, CableState, RemoteCable } from "./cable/driver.ts";
 
@@ -36,7 +36,10 @@ export function localEndpoint(d: Pick<GatewayDeps, "site" | "nodeName" | "privat
 }
 
 /** Pure: which remote endpoints get a cable, and why the others do not. */
-export function selectRemotes(local: Endpoint, all: ReadonlyMap<string, Endpoint>): { cables: RemoteCable[]; skipped: { clusterId: string; reason: string }[] } {
+export function selectRemotes(
+  local: Endpoint,
+  all: ReadonlyMap<string, Endpoint>,
+): { cables: RemoteCable[]; skipped: { clusterId: string; reason: string }[] } {
   const cables: RemoteCable[] = [];
   const skipped: { clusterId: string; reason: string }[] = [];
   for (const [id, ep] of all) {
@@ -110,7 +113,7 @@ export class GatewayEngine {
     try {
       states = await driver.sync({ endpoint: this.endpoint, underlayMtu: this.#d.underlayMtu }, cables);
     } catch (err) {
-      failure = err instanceof Error ? err.message : String(err);
+      failure = errorMessage(err);
       states = cables.map((c) => ({ clusterId: c.endpoint.cluster_id, status: "error", message: failure }));
     }
     await this.#publishStatus(cables, states, failure);

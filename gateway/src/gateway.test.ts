@@ -18,7 +18,10 @@ const ep = (id: string, n: number) => localEndpoint({ site: site(id, n), nodeNam
 describe("gateway", () => {
   it("an unknown cable driver is refused with the supported list", () => {
     const drivers = new CableDrivers({ vxlan: () => driver });
-    assert.throws(() => drivers.create("ipsec"), (e: Error) => e instanceof UnknownCableDriverError && /supported: vxlan/.test(e.message));
+    assert.throws(
+      () => drivers.create("ipsec"),
+      (e: Error) => e instanceof UnknownCableDriverError && /supported: vxlan/.test(e.message),
+    );
   });
 
   it("publishes a Submariner-shaped endpoint", () => {

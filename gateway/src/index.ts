@@ -1,4 +1,12 @@
 /** @causeway/gateway — cables between clusters. */
-export { CableDrivers, SUPPORTED_CABLE_DRIVERS, type CableDriver, type CableState, type LocalCable, type RemoteCable, UnknownCableDriverError } from "./cable/driver.ts";
+export {
+  CableDrivers,
+  SUPPORTED_CABLE_DRIVERS,
+  type CableDriver,
+  type CableState,
+  type LocalCable,
+  type RemoteCable,
+  UnknownCableDriverError,
+} from "./cable/driver.ts";
 export { VXLAN_CABLE, VxlanCableDriver, vxlanDesired } from "./cable/vxlan.ts";
 export { GatewayEngine, type GatewayDeps, localEndpoint, selectRemotes } from "./engine.ts";

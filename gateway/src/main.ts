@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** causeway-gateway: flags → site file → cable driver registry → GatewayEngine. */
+import { errorMessage } from "@causeway/api";
 import { parseArgs } from "node:util";
 import { BrokerConnection, cniIpOf, createLogger, host, loadSite, ProcessRunner, readToken, siteNode } from "@causeway/common";
 import { CableDrivers } from "./cable/driver.ts";
@@ -60,6 +61,6 @@ try {
     process.once(sig, () => void engine.stop().then(() => process.exit(0)));
   }
 } catch (err) {
-  boot.fatal({ err: err instanceof Error ? err.message : String(err) }, "gateway cannot start");
+  boot.fatal({ err: errorMessage(err) }, "gateway cannot start");
   process.exit(2);
 }

@@ -32,7 +32,12 @@ export class RouteAgent {
   constructor(d: RouteAgentDeps) {
     this.#d = d;
     this.#reconciler = new host.HostReconciler(d.adapters, OWNERSHIP);
-    this.#driven = new BrokerDrivenLoop(d.conn, ["endpoint"], { name: "route-agent", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
+    this.#driven = new BrokerDrivenLoop(d.conn, ["endpoint"], {
+      name: "route-agent",
+      run: () => this.reconcileOnce(),
+      log: d.log,
+      resyncMs: d.resyncMs ?? 30_000,
+    });
   }
 
   get loop(): ReconcileLoop {

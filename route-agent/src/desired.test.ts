@@ -94,7 +94,11 @@ describe("route agent desired state", () => {
   it("direct mode refuses a gateway that is not on the node's subnet, naming both and the fix", () => {
     assert.throws(
       () => desiredState(input({ intraCluster: "direct", underlay: { dev: "eth0", mtu: 1500, prefix: 32 } })),
-      (e: Error) => e.name === "GatewayNotOnLinkError" && e.message.includes("n0 (198.19.1.10)") && e.message.includes("n1 (198.19.1.11/32 on eth0)") && e.message.includes('use intraCluster "vxlan"'),
+      (e: Error) =>
+        e.name === "GatewayNotOnLinkError" &&
+        e.message.includes("n0 (198.19.1.10)") &&
+        e.message.includes("n1 (198.19.1.11/32 on eth0)") &&
+        e.message.includes('use intraCluster "vxlan"'),
     );
   });
 

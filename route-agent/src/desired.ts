@@ -86,9 +86,7 @@ export function desiredState(input: RouteAgentInput): host.HostDesired {
     mtu: input.underlay.mtu - VX.overhead,
     addr: `${withFirstOctet(input.node.ip, VX.vtepOctet)}/8`,
   };
-  const fdb = onGateway
-    ? input.nodes.filter((n) => n.name !== input.node.name).map((n) => ({ dev: VX.name, dst: n.ip }))
-    : [{ dev: VX.name, dst: gwNode.ip }];
+  const fdb = onGateway ? input.nodes.filter((n) => n.name !== input.node.name).map((n) => ({ dev: VX.name, dst: n.ip })) : [{ dev: VX.name, dst: gwNode.ip }];
   const gwVtep = withFirstOctet(gwNode.ip, VX.vtepOctet);
   const routes = onGateway ? [] : remoteCidrs.map((dst) => ({ table: TABLE, dst, via: gwVtep, dev: VX.name, onlink: true }));
   sysctls.set(`net.ipv4.conf.${VX.name}.rp_filter`, "2");
@@ -103,17 +101,41 @@ function sets(local: readonly string[], remote: readonly string[]): Map<string, 
 }
 
 /** Cross-cluster traffic, matched by the remote side first: ordinary in-cluster traffic misses after one lookup. */
-const OUT: host.Match = { sets: [{ set: SET_REMOTE, dir: "dst" }, { set: SET_LOCAL, dir: "src" }] };
-const BACK: host.Match = { sets: [{ set: SET_REMOTE, dir: "src" }, { set: SET_LOCAL, dir: "dst" }] };
+const OUT: host.Match = {
+  sets: [
+    { set: SET_REMOTE, dir: "dst" },
+    { set: SET_LOCAL, dir: "src" },
+  ],
+};
+const BACK: host.Match = {
+  sets: [
+    { set: SET_REMOTE, dir: "src" },
+    { set: SET_LOCAL, dir: "dst" },
+  ],
+};
 
 function chains(mode: IntraClusterMode): host.ChainSpec[] {
   const accept = { kind: "ACCEPT" } as const;
   // Per packet, interface matches are native and nearly free; set lookups are not. In vxlan mode
   // everything through vx-causeway is cross-cluster, so those packets never reach the set rules.
-  const viaTunnel: host.FilterRule[] = mode === "vxlan" ? [{ match: { out: VX.name }, target: accept }, { match: { in: VX.name }, target: accept }] : [];
+  const viaTunnel: host.FilterRule[] =
+    mode === "vxlan"
+      ? [
+          { match: { out: VX.name }, target: accept },
+          { match: { in: VX.name }, target: accept },
+        ]
+      : [];
   return [
     // Before any CNI masquerade (evaluated once per connection): cross-cluster traffic keeps its pod source address.
-    { table: "nat", chain: CHAIN_NAT, hook: "POSTROUTING", rules: [{ match: OUT, target: accept }, { match: BACK, target: accept }] },
+    {
+      table: "nat",
+      chain: CHAIN_NAT,
+      hook: "POSTROUTING",
+      rules: [
+        { match: OUT, target: accept },
+        { match: BACK, target: accept },
+      ],
+    },
     { table: "filter", chain: CHAIN_FORWARD, hook: "FORWARD", rules: [...viaTunnel, { match: BACK, target: accept }, { match: OUT, target: accept }] },
     {
       table: "filter",

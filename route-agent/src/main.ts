@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** causeway-route-agent: flags → site file → RouteAgent. The only place that reads argv/env. */
+import { errorMessage } from "@causeway/api";
 import { parseArgs } from "node:util";
 import { BrokerConnection, createLogger, host, loadSite, ProcessRunner, readToken, siteNode } from "@causeway/common";
 import { NodeIpNotFoundError, RouteAgent } from "./agent.ts";
@@ -46,6 +47,6 @@ try {
     });
   }
 } catch (err) {
-  boot.fatal({ err: err instanceof Error ? err.message : String(err) }, "route agent cannot start");
+  boot.fatal({ err: errorMessage(err) }, "route agent cannot start");
   process.exit(2);
 }

@@ -115,7 +115,10 @@ export function storeContract(name: string, make: () => Promise<Store> | Store):
     it("compaction: old revisions raise CompactedError, recent ones still resume", async () => {
       for (let i = 0; i < 10; i++) await store.put(ep("c1", `r${i}`));
       await store.compact(3);
-      await assert.rejects(store.watch(1, [], () => {}), CompactedError);
+      await assert.rejects(
+        store.watch(1, [], () => {}),
+        CompactedError,
+      );
       const seen: number[] = [];
       const stop = await store.watch(7, [], (e) => seen.push(e.revision));
       stop();

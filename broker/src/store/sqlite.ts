@@ -146,9 +146,7 @@ export class SqliteStore implements Store {
     return this.#tx(() => {
       const old = this.#get(key);
       if (opts.expectedRevision && old?.revision !== opts.expectedRevision) {
-        throw new ConflictError(
-          `${keyString(key)} is at revision ${old?.revision ?? "none"}, expected ${opts.expectedRevision}`,
-        );
+        throw new ConflictError(`${keyString(key)} is at revision ${old?.revision ?? "none"}, expected ${opts.expectedRevision}`);
       }
       if (!old) return { result: { revision: this.#meta("revision"), deleted: false }, events: [] };
       const e = this.#deleteRow(old);

@@ -21,7 +21,13 @@ function topology(lab: Lab) {
       id: c.spec.id,
       podCIDR: c.spec.podCidr,
       serviceCIDR: c.spec.serviceCidr,
-      nodes: c.spec.nodes.map((n) => ({ name: n.name, ip: n.lanIp, underlayIp: n.underlayIp, gateway: n.gateway, pods: n.pods.map((p) => ({ name: p.name, ip: p.ip })) })),
+      nodes: c.spec.nodes.map((n) => ({
+        name: n.name,
+        ip: n.lanIp,
+        underlayIp: n.underlayIp,
+        gateway: n.gateway,
+        pods: n.pods.map((p) => ({ name: p.name, ip: p.ip })),
+      })),
       services: c.spec.services,
     })),
   };
@@ -50,7 +56,14 @@ export function labCommands(program: Command): void {
     .option("--name <prefix>", "lab name, prefixes every namespace", "cw")
     .option("--json", "print the topology as JSON")
     .action(async (o: { clusters: number; nodes: number; pods: number; cable: string; intraCluster: string; name: string; json?: boolean }) => {
-      const l = await Lab.up({ name: o.name, clusters: o.clusters, nodes: o.nodes, pods: o.pods, cable: o.cable, intraCluster: o.intraCluster as IntraClusterMode });
+      const l = await Lab.up({
+        name: o.name,
+        clusters: o.clusters,
+        nodes: o.nodes,
+        pods: o.pods,
+        cable: o.cable,
+        intraCluster: o.intraCluster as IntraClusterMode,
+      });
       await l.waitConnected();
       if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);
       printTopology(l, Boolean(o.json));

@@ -23,7 +23,16 @@ function connections(v: ClusterView): string {
     );
   if (!rows.length) return "No connections found";
   return renderTable(
-    [{ header: "GATEWAY", max: 30 }, { header: "CLUSTER", max: 24 }, { header: "REMOTE IP" }, { header: "NAT" }, { header: "CABLE DRIVER" }, { header: "SUBNETS", max: 40 }, { header: "STATUS" }, { header: "RTT avg." }],
+    [
+      { header: "GATEWAY", max: 30 },
+      { header: "CLUSTER", max: 24 },
+      { header: "REMOTE IP" },
+      { header: "NAT" },
+      { header: "CABLE DRIVER" },
+      { header: "SUBNETS", max: 40 },
+      { header: "STATUS" },
+      { header: "RTT avg." },
+    ],
     rows,
   );
 }
@@ -43,7 +52,9 @@ function gateways(v: ClusterView): string {
     v.gateways.map((g) => {
       const n = g.status.connections.length;
       const up = g.status.connections.filter((c) => c.status === "connected").length;
-      const summary = g.status.statusFailure || (n === 0 ? "There are no connections" : up === n ? `All connections (${n}) are established` : `${up} connections out of ${n} are established`);
+      const summary =
+        g.status.statusFailure ||
+        (n === 0 ? "There are no connections" : up === n ? `All connections (${n}) are established` : `${up} connections out of ${n} are established`);
       return [g.hostname, g.status.haStatus, summary];
     }),
   );
@@ -79,7 +90,9 @@ export function toData(views: readonly ClusterView[], sections: readonly Section
       id: v.id,
       ...(sections.includes("networks") ? { serviceCIDRs: v.cluster?.service_cidr ?? [], clusterCIDRs: v.cluster?.cluster_cidr ?? [] } : {}),
       ...(sections.includes("endpoints") ? { endpoints: v.endpoints.map((e) => ({ ...e.endpoint, type: e.type })) } : {}),
-      ...(sections.includes("gateways") || sections.includes("connections") ? { gateways: v.gateways.map((g) => ({ hostname: g.hostname, ...g.status })) } : {}),
+      ...(sections.includes("gateways") || sections.includes("connections")
+        ? { gateways: v.gateways.map((g) => ({ hostname: g.hostname, ...g.status })) }
+        : {}),
     })),
   };
 }

@@ -79,7 +79,12 @@ export class BrokerWatcher {
     if (this.#stopped) return;
     try {
       if (!this.#listed) await this.#relist();
-      this.#cancel = this.#conn.watch(this.#opts.kinds, this.#revision, (e) => this.#onEvent(e), (err) => this.#onError(err));
+      this.#cancel = this.#conn.watch(
+        this.#opts.kinds,
+        this.#revision,
+        (e) => this.#onEvent(e),
+        (err) => this.#onError(err),
+      );
     } catch (err) {
       this.#onError(err instanceof Error ? err : new Error(String(err)));
     }

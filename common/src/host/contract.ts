@@ -25,7 +25,12 @@ export const OWNED: HostOwnership = {
 };
 
 export function desired(remote: string, remoteCidrs: string[]): HostDesired {
-  const m = { sets: [{ set: "CAUSEWAY-REMOTE", dir: "dst" }, { set: "CAUSEWAY-LOCAL", dir: "src" }] } as const;
+  const m = {
+    sets: [
+      { set: "CAUSEWAY-REMOTE", dir: "dst" },
+      { set: "CAUSEWAY-LOCAL", dir: "src" },
+    ],
+  } as const;
   return {
     net: {
       links: [{ name: "vx-test", vni: 100, port: 4800, local: "198.18.5.1", remote, mtu: 1450, addr: "240.18.5.1/8" }],

@@ -8,7 +8,11 @@ hostContract("fakes", async () => {
   return {
     adapters: a,
     async drift() {
-      a.net.state = { ...a.net.state, routes: a.net.state.routes.filter((r) => r.dst !== "10.2.0.0/16"), rules: [...a.net.state.rules, { priority: 150, table: 151 }] };
+      a.net.state = {
+        ...a.net.state,
+        routes: a.net.state.routes.filter((r) => r.dst !== "10.2.0.0/16"),
+        rules: [...a.net.state.rules, { priority: 150, table: 151 }],
+      };
       await a.filter.restore("*filter\n-F CAUSEWAY-FORWARD\nCOMMIT\n");
     },
     async addForeign() {

@@ -63,46 +63,19 @@ export class IpRoute2Net implements Net {
   }
 
   async observe(owned: Ownership): Promise<ObservedState> {
-    const [linksOut, rulesOut] = await Promise.all([
+    const [linksOut, rulesOut, routesOut] = await Promise.all([
       this.#run.run("ip", ["-json", "-details", "address", "show"]),
       this.#run.run("ip", ["-json", "-4", "rule", "show"]),
+      // One dump of every table; entries outside main carry their table id.
+      owned.tables.length ? this.#run.run("ip", ["-json", "-4", "route", "show", "table", "all"]) : undefined,
     ]);
-    const links: ObservedLink[] = [];
-    for (const l of parseJson<JsonLink>(linksOut.stdout)) {
-      if (!owned.links.includes(l.ifname)) continue;
-      const d = l.linkinfo?.info_data ?? {};
-      links.push({
-        name: l.ifname,
-        vni: d.id ?? -1,
-        port: d.port ?? -1,
-        local: d.local ?? "",
-        remote: d.remote,
-        mtu: l.mtu,
-        addr: "",
-        addrs: (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`),
-        up: (l.flags ?? []).includes("UP"),
-      });
-    }
+    const links = parseJson<JsonLink>(linksOut.stdout)
+      .filter((l) => owned.links.includes(l.ifname))
+      .map(toObservedLink);
     const rules: Rule[] = parseJson<JsonRule>(rulesOut.stdout)
       .filter((r) => owned.rulePriorities.includes(r.priority))
       .map((r) => ({ priority: r.priority, table: Number(r.table) }));
-    const routes: Route[] = [];
-    if (owned.tables.length) {
-      // One dump of every table; entries outside main carry their table id.
-      const out = await this.#run.run("ip", ["-json", "-4", "route", "show", "table", "all"]);
-      for (const r of parseJson<JsonRoute>(out.stdout)) {
-        const table = Number(r.table ?? 254);
-        if (!owned.tables.includes(table) || (r.type && r.type !== "unicast")) continue;
-        routes.push({
-          table,
-          dst: r.dst.includes("/") ? r.dst : `${r.dst}/32`,
-          dev: r.dev ?? "",
-          via: r.gateway,
-          src: r.prefsrc,
-          onlink: (r.flags ?? []).includes("onlink"),
-        });
-      }
-    }
+    const routes = routesOut ? parseJson<JsonRoute>(routesOut.stdout).flatMap((r) => toOwnedRoute(r, owned.tables)) : [];
     const fdb: FdbEntry[] = [];
     for (const l of links) {
       const out = await this.#run.run("bridge", ["-json", "fdb", "show", "dev", l.name]);
@@ -141,6 +114,30 @@ export class IpRoute2Net implements Net {
     const l = parseJson<JsonLink>((await this.#run.run("ip", ["-json", "link", "show", "dev", r.dev])).stdout)[0];
     return { dev: r.dev, mtu: l?.mtu ?? 1500, src: r.prefsrc };
   }
+}
+
+function toObservedLink(l: JsonLink): ObservedLink {
+  const d = l.linkinfo?.info_data ?? {};
+  return {
+    name: l.ifname,
+    vni: d.id ?? -1,
+    port: d.port ?? -1,
+    local: d.local ?? "",
+    remote: d.remote,
+    mtu: l.mtu,
+    addr: "",
+    addrs: (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`),
+    up: (l.flags ?? []).includes("UP"),
+  };
+}
+
+/** The route as ours ([route]) when it is a unicast route in an owned table, else []. */
+function toOwnedRoute(r: JsonRoute, tables: readonly number[]): Route[] {
+  const table = Number(r.table ?? 254);
+  if (!tables.includes(table) || (r.type && r.type !== "unicast")) return [];
+  return [
+    { table, dst: r.dst.includes("/") ? r.dst : `${r.dst}/32`, dev: r.dev ?? "", via: r.gateway, src: r.prefsrc, onlink: (r.flags ?? []).includes("onlink") },
+  ];
 }
 
 /** One op as a line of `ip -batch` / `bridge -batch` input. */

@@ -98,26 +98,16 @@ export function renderJump(c: ChainSpec): string {
  * or "" when nothing differs. Chains are rewritten whole (atomic per table); jump rules are
  * added when missing and duplicates removed. Chains in `owned` but not desired are removed.
  */
-export function planFilter(desired: readonly ChainSpec[], owned: readonly { table: FilterTable; chain: string; hook: Hook }[], observed: FilterSnapshot): string {
+export function planFilter(
+  desired: readonly ChainSpec[],
+  owned: readonly { table: FilterTable; chain: string; hook: Hook }[],
+  observed: FilterSnapshot,
+): string {
   const out: string[] = [];
   const tables = new Set<FilterTable>([...desired.map((c) => c.table), ...owned.map((c) => c.table)]);
   for (const table of tables) {
     const obs = observed.get(table) ?? new Map<string, readonly string[]>();
-    const lines: string[] = [];
-    for (const c of desired.filter((d) => d.table === table)) {
-      const want = c.rules.map((r) => renderRule(c.chain, r));
-      const have = obs.get(c.chain);
-      const jump = renderJump(c);
-      const jumps = (obs.get(c.hook) ?? []).filter((l) => l === jump).length;
-      if (!have || have.length !== want.length || have.some((l, i) => l !== want[i])) {
-        lines.push(`:${c.chain} - [0:0]`, ...want);
-      }
-      for (let i = 1; i < jumps; i++) lines.push(jump.replace(/^-A /, "-D "));
-      if (jumps === 0) {
-        const insert = c.hook === "INPUT" ? jump : jump.replace(/^-A (\S+)/, "-I $1 1");
-        lines.push(insert);
-      }
-    }
+    const lines = desired.filter((d) => d.table === table).flatMap((c) => planChain(c, obs));
     for (const o of owned.filter((x) => x.table === table && !desired.some((d) => d.table === table && d.chain === x.chain))) {
       if (!obs.has(o.chain)) continue;
       for (const l of obs.get(o.hook) ?? []) if (l.endsWith(`-j ${o.chain}`)) lines.push(l.replace(/^-A /, "-D "));
@@ -126,6 +116,20 @@ export function planFilter(desired: readonly ChainSpec[], owned: readonly { tabl
     if (lines.length) out.push(`*${table}`, ...lines, "COMMIT");
   }
   return out.length ? `${out.join("\n")}\n` : "";
+}
+
+/** The restore lines for one wanted chain: rewritten whole if it differs; its jump present exactly once. */
+function planChain(c: ChainSpec, obs: ReadonlyMap<string, readonly string[]>): string[] {
+  const lines: string[] = [];
+  const want = c.rules.map((r) => renderRule(c.chain, r));
+  const have = obs.get(c.chain);
+  if (!have || have.length !== want.length || have.some((l, i) => l !== want[i])) lines.push(`:${c.chain} - [0:0]`, ...want);
+  const jump = renderJump(c);
+  const jumps = (obs.get(c.hook) ?? []).filter((l) => l === jump).length;
+  for (let i = 1; i < jumps; i++) lines.push(jump.replace(/^-A /, "-D "));
+  // INPUT-style chains go last (after the host's own accepts); the others first.
+  if (jumps === 0) lines.push(c.hook === "INPUT" ? jump : jump.replace(/^-A (\S+)/, "-I $1 1"));
+  return lines;
 }
 
 /** Parses iptables-save output into rule lines per chain. */
@@ -186,29 +190,44 @@ export class FakePacketFilter implements PacketFilter {
     this.scripts.push(script);
     let t: Map<string, string[]> | undefined;
     for (const line of script.split("\n")) {
-      const [verb, chain = "", ...rest] = line.split(" ");
       if (line.startsWith("*")) {
         const name = line.slice(1) as FilterTable;
         t = this.tables.get(name) ?? new Map();
         this.tables.set(name, t);
-      } else if (!t || line === "COMMIT" || !line) {
-        continue;
-      } else if (line.startsWith(":")) {
-        t.set(line.slice(1).split(" ")[0] ?? "", []);
-      } else if (verb === "-A") {
-        t.set(chain, [...(t.get(chain) ?? []), line]);
-      } else if (verb === "-I") {
-        t.set(chain, [`-A ${chain} ${rest.slice(1).join(" ")}`, ...(t.get(chain) ?? [])]);
-      } else if (verb === "-D") {
-        const l = `-A ${chain} ${rest.join(" ")}`;
-        const list = t.get(chain) ?? [];
-        const i = list.indexOf(l);
-        if (i >= 0) list.splice(i, 1);
-      } else if (verb === "-F") {
-        t.set(chain, []);
-      } else if (verb === "-X") {
-        t.delete(chain);
+      } else if (t && line && line !== "COMMIT") {
+        applyLine(t, line);
       }
     }
+  }
+}
+
+/** One iptables-restore line (chain declaration, -A, -I, -D, -F, -X) applied to a table's chains. */
+function applyLine(t: Map<string, string[]>, line: string): void {
+  const [verb, chain = "", ...rest] = line.split(" ");
+  if (line.startsWith(":")) {
+    t.set(line.slice(1).split(" ")[0] ?? "", []);
+    return;
+  }
+  const list = t.get(chain) ?? [];
+  switch (verb) {
+    case "-A":
+      t.set(chain, [...list, line]);
+      break;
+    case "-I":
+      t.set(chain, [`-A ${chain} ${rest.slice(1).join(" ")}`, ...list]);
+      break;
+    case "-D": {
+      const i = list.indexOf(`-A ${chain} ${rest.join(" ")}`);
+      if (i >= 0) list.splice(i, 1);
+      break;
+    }
+    case "-F":
+      t.set(chain, []);
+      break;
+    case "-X":
+      t.delete(chain);
+      break;
+    default:
+      throw new Error(`fake packet filter: unsupported line "${line}"`);
   }
 }

@@ -18,60 +18,81 @@ function sameLinkIdentity(a: VxlanLink, b: VxlanLink): boolean {
  */
 export function plan(desired: NetState, observed: ObservedState, owned: Ownership): NetOp[] {
   const ownsLink = new Set(owned.links);
-  const ownsTable = new Set(owned.tables);
-  const ownsPrio = new Set(owned.rulePriorities);
-  const ops: NetOp[] = [];
-
-  // Links. A re-created link loses its FDB entries and routes: treat them as absent.
-  const fresh = new Set<string>();
-  const obsLinks = new Map(observed.links.filter((l) => ownsLink.has(l.name)).map((l) => [l.name, l] as const));
   const wantLinks = new Map(desired.links.map((l) => [l.name, l] as const));
-  for (const name of obsLinks.keys()) if (!wantLinks.has(name)) ops.push({ op: "link-del", name });
-  for (const [name, want] of wantLinks) {
-    const have: ObservedLink | undefined = obsLinks.get(name);
-    if (have && !sameLinkIdentity(want, have)) ops.push({ op: "link-del", name });
-    if (!have || !sameLinkIdentity(want, have)) {
-      fresh.add(name);
-      ops.push({ op: "link-add", link: want }, { op: "addr-add", name, addr: want.addr });
-      continue;
-    }
-    if (have.mtu !== want.mtu || !have.up) ops.push({ op: "link-mtu", name, mtu: want.mtu });
-    if (have.addrs.length !== 1 || have.addrs[0] !== want.addr) {
-      ops.push({ op: "addr-flush", name }, { op: "addr-add", name, addr: want.addr });
-    }
-  }
+  const { ops, fresh } = planLinks(
+    wantLinks,
+    observed.links.filter((l) => ownsLink.has(l.name)),
+  );
   // Objects on a link that is deleted or re-created vanish with it: never delete them one by one.
   const alive = (dev: string) => !ownsLink.has(dev) || (wantLinks.has(dev) && !fresh.has(dev));
+  const obsFdb = observed.fdb.filter((e) => ownsLink.has(e.dev) && alive(e.dev));
+  const ownsTable = new Set(owned.tables);
+  const obsRoutes = observed.routes.filter((r) => ownsTable.has(r.table) && alive(r.dev));
+  const ownsPrio = new Set(owned.rulePriorities);
+  return [
+    ...ops,
+    ...planFdb(desired.fdb, obsFdb, (e) => fresh.has(e.dev) && wantLinks.get(e.dev)?.remote === e.dst),
+    ...planRules(
+      desired.rules,
+      observed.rules.filter((r) => ownsPrio.has(r.priority)),
+    ),
+    ...planRoutes(desired.routes, obsRoutes),
+  ];
+}
 
-  // FDB entries on owned links.
-  const obsFdb = new Map(observed.fdb.filter((e) => ownsLink.has(e.dev) && alive(e.dev)).map((e) => [fdbKey(e), e] as const));
-  const wantFdb = new Map(desired.fdb.map((e) => [fdbKey(e), e] as const));
-  for (const [k, e] of obsFdb) if (!wantFdb.has(k)) ops.push({ op: "fdb-del", entry: e });
-  for (const [k, e] of wantFdb) {
-    // The kernel adds the all-zero entry towards `remote` itself when it creates such a link.
-    const automatic = fresh.has(e.dev) && wantLinks.get(e.dev)?.remote === e.dst;
-    if (!obsFdb.has(k) && !automatic) ops.push({ op: "fdb-append", entry: e });
+/** Links: deleted when unwanted, re-created when their identity changed (then `fresh`), else fixed in place. */
+function planLinks(want: ReadonlyMap<string, VxlanLink>, observed: readonly ObservedLink[]): { ops: NetOp[]; fresh: Set<string> } {
+  const ops: NetOp[] = [];
+  const fresh = new Set<string>();
+  const obs = new Map(observed.map((l) => [l.name, l] as const));
+  for (const name of obs.keys()) if (!want.has(name)) ops.push({ op: "link-del", name });
+  for (const [name, w] of want) {
+    const have = obs.get(name);
+    if (have && !sameLinkIdentity(w, have)) ops.push({ op: "link-del", name });
+    if (!have || !sameLinkIdentity(w, have)) {
+      // A re-created link loses its FDB entries and routes: the callers treat them as absent.
+      fresh.add(name);
+      ops.push({ op: "link-add", link: w }, { op: "addr-add", name, addr: w.addr });
+      continue;
+    }
+    if (have.mtu !== w.mtu || !have.up) ops.push({ op: "link-mtu", name, mtu: w.mtu });
+    if (have.addrs.length !== 1 || have.addrs[0] !== w.addr) ops.push({ op: "addr-flush", name }, { op: "addr-add", name, addr: w.addr });
   }
+  return { ops, fresh };
+}
 
-  // Rules at owned priorities: exactly the desired ones, each once (duplicates are removed).
-  const wantRules = new Map(desired.rules.map((r) => [ruleKey(r), r] as const));
-  const seenRules = new Set<string>();
-  for (const r of observed.rules) {
-    if (!ownsPrio.has(r.priority)) continue;
+/** FDB entries; `automatic` ones the kernel adds itself (towards a fresh link's remote). */
+function planFdb(desired: readonly FdbEntry[], observed: readonly FdbEntry[], automatic: (e: FdbEntry) => boolean): NetOp[] {
+  const ops: NetOp[] = [];
+  const obs = new Map(observed.map((e) => [fdbKey(e), e] as const));
+  const want = new Map(desired.map((e) => [fdbKey(e), e] as const));
+  for (const [k, e] of obs) if (!want.has(k)) ops.push({ op: "fdb-del", entry: e });
+  for (const [k, e] of want) if (!obs.has(k) && !automatic(e)) ops.push({ op: "fdb-append", entry: e });
+  return ops;
+}
+
+/** Rules at owned priorities: exactly the desired ones, each once (duplicates are removed). */
+function planRules(desired: readonly Rule[], observed: readonly Rule[]): NetOp[] {
+  const ops: NetOp[] = [];
+  const want = new Map(desired.map((r) => [ruleKey(r), r] as const));
+  const seen = new Set<string>();
+  for (const r of observed) {
     const k = ruleKey(r);
-    if (!wantRules.has(k) || seenRules.has(k)) ops.push({ op: "rule-del", rule: r });
-    seenRules.add(k);
+    if (!want.has(k) || seen.has(k)) ops.push({ op: "rule-del", rule: r });
+    seen.add(k);
   }
-  for (const [k, r] of wantRules) if (!seenRules.has(k)) ops.push({ op: "rule-add", rule: r });
+  for (const [k, r] of want) if (!seen.has(k)) ops.push({ op: "rule-add", rule: r });
+  return ops;
+}
 
-  // Routes in owned tables; a route through a re-created device is gone with it.
-  const obsRoutes = new Map(
-    observed.routes.filter((r) => ownsTable.has(r.table) && alive(r.dev)).map((r) => [routeKey(r), r] as const),
-  );
-  const wantRoutes = new Map(desired.routes.map((r) => [routeKey(r), r] as const));
-  for (const [k, r] of obsRoutes) if (!wantRoutes.has(k)) ops.push({ op: "route-del", route: r });
-  for (const [k, r] of wantRoutes) {
-    const have = obsRoutes.get(k);
+/** Routes in owned tables: replaced when different, deleted when unwanted. */
+function planRoutes(desired: readonly Route[], observed: readonly Route[]): NetOp[] {
+  const ops: NetOp[] = [];
+  const obs = new Map(observed.map((r) => [routeKey(r), r] as const));
+  const want = new Map(desired.map((r) => [routeKey(r), r] as const));
+  for (const [k, r] of obs) if (!want.has(k)) ops.push({ op: "route-del", route: r });
+  for (const [k, r] of want) {
+    const have = obs.get(k);
     if (!have || !sameRoute(have, r)) ops.push({ op: "route-replace", route: r });
   }
   return ops;
@@ -81,7 +102,7 @@ export function plan(desired: NetState, observed: ObservedState, owned: Ownershi
 export function applyOps(state: ObservedState, ops: readonly NetOp[]): ObservedState {
   let links = [...state.links];
   let fdb = [...state.fdb];
-  let rules = [...state.rules];
+  const rules = [...state.rules];
   let routes = [...state.routes];
   const dropDev = (name: string) => {
     fdb = fdb.filter((e) => e.dev !== name);

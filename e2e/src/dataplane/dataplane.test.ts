@@ -31,7 +31,9 @@ describe("dataplane: 2 clusters × 3 nodes, VXLAN", { skip: root ? false : "need
   ] as const) {
     it(`ICMP and TCP ${from} → ${to} (non-gateway nodes); the server sees the client pod's IP`, async () => {
       const dst = lab.resolve(to).ip;
-      const ping = await until("ping", async () => ((await lab.exec(from, ["ping", "-c", "2", "-i", "0.2", "-W", "1", dst])).exitCode === 0 ? true : undefined));
+      const ping = await until("ping", async () =>
+        (await lab.exec(from, ["ping", "-c", "2", "-i", "0.2", "-W", "1", dst])).exitCode === 0 ? true : undefined,
+      );
       assert.equal(ping, true);
       const r = await tcp(from, dst);
       assert.equal(r.exitCode, 0, r.stdout + r.stderr);
@@ -56,7 +58,10 @@ describe("dataplane: 2 clusters × 3 nodes, VXLAN", { skip: root ? false : "need
   });
 
   it("a third cluster joining later reaches both others with nothing restarted", async () => {
-    const before = lab.processStatus().filter((p) => p.cluster !== "-" ).map((p) => p.pid);
+    const before = lab
+      .processStatus()
+      .filter((p) => p.cluster !== "-")
+      .map((p) => p.pid);
     await lab.addCluster({ nodes: 3 });
     await lab.waitConnected(60_000);
     for (const to of ["c1/n1/p0", "c2/n2/p0"]) {
@@ -96,6 +101,9 @@ describe("dataplane: 2 clusters × 3 nodes, VXLAN", { skip: root ? false : "need
     const links = (await run.run("ip", ["-o", "link", "show"])).stdout;
     assert.ok(!/vx-causeway|vxlan-tunnel|cni0/.test(links), "nothing in the host namespace");
     for (const pid of pids) assert.throws(() => process.kill(pid, 0));
-    assert.deepEqual(Lab.list().filter((n) => n === NAME), []);
+    assert.deepEqual(
+      Lab.list().filter((n) => n === NAME),
+      [],
+    );
   });
 });

@@ -62,17 +62,17 @@ export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSp
     }
     for (const other of c.nodes) if (other !== n) lines.push(`route add ${other.podCidr} via ${other.lanIp}`);
     if (n.underlayIp) {
-      lines.push(`link add ul0 type veth peer name ${c.id}${n.name} netns ${ul}`, `address add ${n.underlayIp}/${LAB.underlayPrefix} dev ul0`, "link set ul0 up");
+      lines.push(
+        `link add ul0 type veth peer name ${c.id}${n.name} netns ${ul}`,
+        `address add ${n.underlayIp}/${LAB.underlayPrefix} dev ul0`,
+        "link set ul0 up",
+      );
     } else if (gw) {
       // Non-gateway nodes reach the broker through the gateway node (masqueraded there).
       lines.push(`route add 198.18.0.0/${LAB.underlayPrefix} via ${gw.lanIp}`);
     }
     await ipBatch(run, n.ns, lines);
-    await ipBatch(
-      run,
-      ul,
-      n.underlayIp ? [`link set ${c.id}${n.name} master br0`, `link set ${c.id}${n.name} up`] : [],
-    );
+    await ipBatch(run, ul, n.underlayIp ? [`link set ${c.id}${n.name} master br0`, `link set ${c.id}${n.name} up`] : []);
     await ipBatch(run, c.switchNs, [`link set ${n.name} master br0`, `link set ${n.name} up`]);
     await enableGro(run, c.switchNs);
     for (const p of n.pods) {

@@ -6,7 +6,7 @@ import { SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gate
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
-import { brokerNs, type ClusterSpec, clusterSpec, LAB, validateLabName } from "./topology.ts";
+import { brokerNs, type ClusterSpec, clusterSpec, LAB, validateLabName, wholeInRange } from "./topology.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../../..");
 export const LAB_ROOT = process.env.CAUSEWAY_LAB_DIR ?? "/run/causeway-lab";
@@ -56,19 +56,7 @@ export class Lab {
 
   /** Builds a new lab; on any failure, removes everything it created and rethrows. */
   static async up(o: UpOptions = {}, run: CommandRunner = new ProcessRunner(30_000)): Promise<Lab> {
-    const name = o.name ?? "cw";
-    validateLabName(name);
-    const cable = o.cable ?? "vxlan";
-    if (!(SUPPORTED_CABLE_DRIVERS as readonly string[]).includes(cable)) {
-      throw new UnknownCableDriverError(`unknown cable driver "${cable}"; supported: ${SUPPORTED_CABLE_DRIVERS.join(", ")}`);
-    }
-    const intraCluster = o.intraCluster ?? "vxlan";
-    if (!(INTRA_CLUSTER_MODES as readonly string[]).includes(intraCluster)) {
-      throw new ValidationError(`unknown intra-cluster mode "${intraCluster}"; supported: ${INTRA_CLUSTER_MODES.join(", ")}`);
-    }
-    const clusters = o.clusters ?? 2;
-    if (!Number.isInteger(clusters) || clusters < 1 || clusters > LAB.maxClusters) throw new ValidationError(`--clusters must be 1..${LAB.maxClusters}`);
-    clusterSpec(name, 1, o.nodes ?? 3, o.pods ?? 1); // validates nodes and pods before touching anything
+    const { name, cable, intraCluster, clusters, nodes, pods } = upOptions(o); // validated before anything is touched
     const dir = Lab.dirOf(name);
     if (existsSync(join(dir, "state.json")) || (await listNamespaces(run, `${name}-`)).length) {
       throw new ValidationError(`lab "${name}" already exists; run 'causeway lab down --name ${name}' first`);
@@ -94,7 +82,7 @@ export class Lab {
     try {
       await buildUnderlay(run, name, lab.state.broker.ns);
       await lab.#startBroker();
-      for (let i = 0; i < clusters; i++) await lab.addCluster({ nodes: o.nodes ?? 3, pods: o.pods ?? 1 });
+      for (let i = 0; i < clusters; i++) await lab.addCluster({ nodes, pods });
       return lab;
     } catch (err) {
       await Lab.down(name, run);
@@ -147,7 +135,18 @@ export class Lab {
     b.process = startIn(
       b.ns,
       "broker",
-      [this.state.nodeBin, script("broker/src/main.ts"), "--listen", `0.0.0.0:${LAB.brokerPort}`, "--listen", b.socket, "--db", join(this.state.dir, "broker.db"), "--admin-token-file", b.adminTokenFile],
+      [
+        this.state.nodeBin,
+        script("broker/src/main.ts"),
+        "--listen",
+        `0.0.0.0:${LAB.brokerPort}`,
+        "--listen",
+        b.socket,
+        "--db",
+        join(this.state.dir, "broker.db"),
+        "--admin-token-file",
+        b.adminTokenFile,
+      ],
       join(this.state.dir, "broker.log"),
     );
     this.#save();
@@ -173,7 +172,12 @@ export class Lab {
   async addCluster(o: { nodes?: number; pods?: number } = {}): Promise<LabCluster> {
     const index = Math.max(0, ...this.state.clusters.map((c) => c.spec.index)) + 1;
     const spec = clusterSpec(this.state.name, index, o.nodes ?? 3, o.pods ?? 1);
-    const entry: LabCluster = { spec, siteFile: join(this.state.dir, `${spec.id}.site.yaml`), tokenFile: join(this.state.dir, `${spec.id}.token`), processes: [] };
+    const entry: LabCluster = {
+      spec,
+      siteFile: join(this.state.dir, `${spec.id}.site.yaml`),
+      tokenFile: join(this.state.dir, `${spec.id}.token`),
+      processes: [],
+    };
     this.state.clusters.push(entry);
     this.#save();
     await buildCluster(this.#run, this.state.name, spec);
@@ -195,10 +199,22 @@ export class Lab {
     const bin = this.state.nodeBin;
     const log = (what: string) => join(this.state.dir, `${c.spec.id}-${what}.log`);
     for (const n of c.spec.nodes) {
-      if (n.gateway) c.processes.push(startIn(n.ns, `gateway/${n.name}`, [bin, script("gateway/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-gateway`)));
-      c.processes.push(startIn(n.ns, `route-agent/${n.name}`, [bin, script("route-agent/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-route-agent`)));
+      if (n.gateway)
+        c.processes.push(
+          startIn(n.ns, `gateway/${n.name}`, [bin, script("gateway/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-gateway`)),
+        );
+      c.processes.push(
+        startIn(n.ns, `route-agent/${n.name}`, [bin, script("route-agent/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-route-agent`)),
+      );
       for (const p of n.pods) {
-        c.processes.push(startIn(p.ns, `echo/${n.name}/${p.name}`, [bin, script("e2e/src/tools/echo.ts"), "--port", String(LAB.echoPort), "--name", `${c.spec.id}/${n.name}/${p.name}`], log(`${n.name}-${p.name}-echo`)));
+        c.processes.push(
+          startIn(
+            p.ns,
+            `echo/${n.name}/${p.name}`,
+            [bin, script("e2e/src/tools/echo.ts"), "--port", String(LAB.echoPort), "--name", `${c.spec.id}/${n.name}/${p.name}`],
+            log(`${n.name}-${p.name}-echo`),
+          ),
+        );
       }
     }
   }
@@ -288,10 +304,32 @@ export class Lab {
   }
 
   processStatus(): { cluster: string; role: string; pid: number; alive: boolean }[] {
-    const rows = this.state.broker.process ? [{ cluster: "-", role: "broker", pid: this.state.broker.process.pid, alive: alive(this.state.broker.process.pid) }] : [];
+    const rows = this.state.broker.process
+      ? [{ cluster: "-", role: "broker", pid: this.state.broker.process.pid, alive: alive(this.state.broker.process.pid) }]
+      : [];
     for (const c of this.state.clusters) for (const p of c.processes) rows.push({ cluster: c.spec.id, role: p.role, pid: p.pid, alive: alive(p.pid) });
     return rows;
   }
+}
+
+/** Defaults and validates `lab up` options; throws ValidationError / UnknownCableDriverError naming what is supported. */
+function upOptions(o: UpOptions) {
+  const name = o.name ?? "cw";
+  validateLabName(name);
+  const cable = o.cable ?? "vxlan";
+  if (!(SUPPORTED_CABLE_DRIVERS as readonly string[]).includes(cable)) {
+    throw new UnknownCableDriverError(`unknown cable driver "${cable}"; supported: ${SUPPORTED_CABLE_DRIVERS.join(", ")}`);
+  }
+  const intraCluster = o.intraCluster ?? "vxlan";
+  if (!(INTRA_CLUSTER_MODES as readonly string[]).includes(intraCluster)) {
+    throw new ValidationError(`unknown intra-cluster mode "${intraCluster}"; supported: ${INTRA_CLUSTER_MODES.join(", ")}`);
+  }
+  const clusters = o.clusters ?? 2;
+  wholeInRange("--clusters", clusters, LAB.maxClusters);
+  const nodes = o.nodes ?? 3;
+  const pods = o.pods ?? 1;
+  clusterSpec(name, 1, nodes, pods); // validates nodes and pods
+  return { name, cable, intraCluster, clusters, nodes, pods };
 }
 
 function siteOf(c: ClusterSpec, st: LabState) {

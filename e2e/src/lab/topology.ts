@@ -58,11 +58,16 @@ export function validateLabName(name: string): void {
   }
 }
 
+/** Throws a ValidationError unless `v` is a whole number in 1..max. */
+export function wholeInRange(what: string, v: number, max: number): void {
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new ValidationError(`${what} must be 1..${max}, got ${v}`);
+}
+
 /** Pure: names and addresses of cluster c<index>. */
 export function clusterSpec(lab: string, index: number, nodes: number, podsPerNode = 1): ClusterSpec {
-  if (!Number.isInteger(index) || index < 1 || index > LAB.maxClusters) throw new ValidationError(`cluster index must be 1..${LAB.maxClusters}`);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > LAB.maxNodes) throw new ValidationError(`--nodes must be 1..${LAB.maxNodes}`);
-  if (!Number.isInteger(podsPerNode) || podsPerNode < 1 || podsPerNode > LAB.maxPods) throw new ValidationError(`--pods must be 1..${LAB.maxPods}`);
+  wholeInRange("cluster index", index, LAB.maxClusters);
+  wholeInRange("--nodes", nodes, LAB.maxNodes);
+  wholeInRange("--pods", podsPerNode, LAB.maxPods);
   const id = `c${index}`;
   const nodeSpecs: NodeSpec[] = [];
   for (let k = 0; k < nodes; k++) {

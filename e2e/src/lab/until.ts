@@ -1,3 +1,5 @@
+import { errorMessage } from "@causeway/api";
+
 /**
  * Polls `fn` every 200 ms until it returns something other than undefined; throws after `ms`
  * with the last error seen. Bounded in time, so a test never hangs on a condition.
@@ -14,5 +16,5 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, m
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${what}: not true within ${ms} ms${last ? ` (${String(last)})` : ""}`);
+  throw new Error(`${what}: not true within ${ms} ms${last ? ` (${errorMessage(last)})` : ""}`);
 }
