@@ -4,4 +4,4 @@ export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner,
 export { BrokerConnection, type BrokerConnectionOptions, BrokerWatcher, type CachedRecord, newestPerCluster, type WatcherOptions } from "./broker/index.ts";
 export * as host from "./host/index.ts";
 export { cniIpOf, INTRA_CLUSTER_MODES, type IntraClusterMode, loadSite, readToken, type Site, type SiteNode, SiteSchema, siteNode } from "./site.ts";
-export { BrokerDrivenLoop, ReconcileLoop, type ReconcileLoopOptions } from "./loop.ts";
+export { BrokerDrivenLoop, ReconcileLoop, type ReconcileLoopOptions, resyncMsFromFlag } from "./loop.ts";

@@ -105,3 +105,10 @@ export class BrokerDrivenLoop {
     await this.loop.stop();
   }
 }
+
+/** The resync period from a --resync-seconds flag value, in ms; throws naming the flag unless it is a number ≥ 1. */
+export function resyncMsFromFlag(value: string | undefined): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 1) throw new Error(`--resync-seconds must be a number ≥ 1, got "${value}"`);
+  return seconds * 1000;
+}

@@ -2,7 +2,7 @@
 /** causeway-gateway: flags → site file → cable driver registry → GatewayEngine. */
 import { errorMessage } from "@causeway/api";
 import { parseArgs } from "node:util";
-import { BrokerConnection, cniIpOf, createLogger, host, loadSite, ProcessRunner, readToken, siteNode } from "@causeway/common";
+import { BrokerConnection, cniIpOf, createLogger, host, loadSite, ProcessRunner, readToken, resyncMsFromFlag, siteNode } from "@causeway/common";
 import { CableDrivers } from "./cable/driver.ts";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { GatewayEngine } from "./engine.ts";
@@ -24,6 +24,7 @@ try {
   const node = siteNode(site, values.node);
   if (!node.gateway) throw new Error(`node ${node.name} is not a gateway node in ${values.site} (set gateway: true)`);
   const log = boot.child({ cluster: site.clusterId, node: node.name });
+  const resyncMs = resyncMsFromFlag(values["resync-seconds"]);
   const runner = new ProcessRunner();
   const adapters = host.realHostAdapters(runner);
   const drivers = new CableDrivers({ vxlan: () => new VxlanCableDriver(adapters) });
@@ -48,7 +49,7 @@ try {
     driver,
     log,
     version: VERSION,
-    resyncMs: Number(values["resync-seconds"]) * 1000,
+    resyncMs,
   });
   if (values.uninstall) {
     await engine.uninstall();

@@ -2,7 +2,7 @@
 /** causeway-route-agent: flags → site file → RouteAgent. The only place that reads argv/env. */
 import { errorMessage } from "@causeway/api";
 import { parseArgs } from "node:util";
-import { BrokerConnection, createLogger, host, loadSite, ProcessRunner, readToken, siteNode } from "@causeway/common";
+import { BrokerConnection, createLogger, host, loadSite, ProcessRunner, readToken, resyncMsFromFlag, siteNode } from "@causeway/common";
 import { NodeIpNotFoundError, RouteAgent } from "./agent.ts";
 
 const { values } = parseArgs({
@@ -19,8 +19,7 @@ try {
   const site = loadSite(values.site);
   const node = siteNode(site, values.node);
   const log = boot.child({ cluster: site.clusterId, node: node.name });
-  const resyncSeconds = Number(values["resync-seconds"]);
-  if (!Number.isFinite(resyncSeconds) || resyncSeconds < 1) throw new Error(`--resync-seconds must be a number ≥ 1, got "${values["resync-seconds"]}"`);
+  const resyncMs = resyncMsFromFlag(values["resync-seconds"]);
   const adapters = host.realHostAdapters(new ProcessRunner());
   // Checked before anything touches the host: a wrong --node would otherwise steer the wrong routes.
   if (!values.uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
@@ -31,7 +30,7 @@ try {
     conn,
     adapters,
     log,
-    resyncMs: resyncSeconds * 1000,
+    resyncMs,
   });
   if (values.uninstall) {
     await agent.uninstall();

@@ -103,6 +103,20 @@ describe("bad input through the real mains", { skip: root ? false : "needs root 
     assert.equal(await causewayState(), "");
   });
 
+  it("a resync period that is not a number: exit 2 from both, naming the flag", async () => {
+    const file = join(dir, "site.yaml");
+    writeFileSync(file, toYaml(goodSite(dir)));
+    for (const [main, n] of [
+      [ROUTE_AGENT, "n1"],
+      [GATEWAY, "n0"],
+    ] as const) {
+      const r = await inNs([main, "--site", file, "--node", n, "--resync-seconds", "soon"]);
+      assert.equal(r.exitCode, 2, r.stdout);
+      assert.match(r.stdout, /--resync-seconds must be a number ≥ 1, got \\"soon\\"/);
+    }
+    assert.equal(await causewayState(), "");
+  });
+
   it("an unknown cable driver: exit 2, the error lists the supported ones, no host state", async () => {
     const file = join(dir, "site.yaml");
     writeFileSync(file, toYaml({ ...goodSite(dir), cableDriver: "ipsec", nodes: [{ name: "n0", ip: NODE_IP, podCIDR: "10.7.0.0/24", gateway: true }] }));
