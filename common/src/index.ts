@@ -5,3 +5,4 @@ export { BrokerConnection, type BrokerConnectionOptions, BrokerWatcher, type Cac
 export * as host from "./host/index.ts";
 export { cniIpOf, INTRA_CLUSTER_MODES, type IntraClusterMode, loadSite, readToken, type Site, type SiteNode, SiteSchema, siteNode } from "./site.ts";
 export { BrokerDrivenLoop, ReconcileLoop, type ReconcileLoopOptions, resyncMsFromFlag } from "./loop.ts";
+export { runSiteMain, type SiteComponent, type SiteContext, type SiteMainOptions } from "./component.ts";

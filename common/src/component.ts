@@ -1,0 +1,77 @@
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { errorMessage } from "@causeway/api";
+import { resyncMsFromFlag } from "./loop.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { loadSite, type Site, type SiteNode, siteNode } from "./site.ts";
+
+/** What a standalone component's builder gets: its site, node, logger and flags. */
+export interface SiteContext {
+  readonly site: Site;
+  readonly node: SiteNode;
+  readonly log: Logger;
+  readonly resyncMs: number;
+  readonly uninstall: boolean;
+  /** A string flag from the component's extra options; undefined when not given. */
+  readonly flag: (name: string) => string | undefined;
+}
+
+/** A long-running component: started once, stopped on SIGTERM/SIGINT, or asked to remove everything it made. */
+export interface SiteComponent {
+  start(): void;
+  stop(): Promise<void>;
+  uninstall(): Promise<void>;
+}
+
+export interface SiteMainOptions {
+  /** Process name, e.g. "causeway-route-agent": the log component and the fatal line. */
+  readonly name: string;
+  /** Flags beyond --site, --node, --uninstall and --resync-seconds, for the usage line. */
+  readonly usage?: string;
+  readonly options?: ParseArgsOptionsConfig;
+  /** Builds the component; every check that must precede touching the host belongs here. */
+  build(c: SiteContext): Promise<{ component: SiteComponent; started: Record<string, unknown>; removed: string }>;
+}
+
+/**
+ * The main of a standalone site component: common flags → site file → node → build → start,
+ * or `--uninstall`. Any start-up error ends the process with one fatal log line and exit 2,
+ * before the host is touched. On SIGTERM/SIGINT the component stops and leaves the host as it is.
+ */
+export async function runSiteMain(o: SiteMainOptions): Promise<void> {
+  const boot = createLogger(o.name);
+  try {
+    const { values } = parseArgs({
+      options: {
+        site: { type: "string" },
+        node: { type: "string" },
+        uninstall: { type: "boolean", default: false },
+        "resync-seconds": { type: "string", default: "30" },
+        ...o.options,
+      },
+    });
+    const flags: Readonly<Record<string, unknown>> = values;
+    const str = (k: string): string | undefined => {
+      const v = flags[k];
+      return typeof v === "string" ? v : undefined;
+    };
+    const sitePath = str("site");
+    const nodeName = str("node");
+    if (!sitePath || !nodeName) throw new Error(`usage: ${o.name} --site <site.yaml> --node <name>${o.usage ? ` ${o.usage}` : ""} [--uninstall]`);
+    const site = loadSite(sitePath);
+    const node = siteNode(site, nodeName);
+    const log = boot.child({ cluster: site.clusterId, node: node.name });
+    const uninstall = values.uninstall === true;
+    const { component, started, removed } = await o.build({ site, node, log, resyncMs: resyncMsFromFlag(str("resync-seconds")), uninstall, flag: str });
+    if (uninstall) {
+      await component.uninstall();
+      log.info(removed);
+      process.exit(0);
+    }
+    component.start();
+    log.info({ broker: site.broker.address, ...started }, `${o.name} started`);
+    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => void component.stop().then(() => process.exit(0)));
+  } catch (err) {
+    boot.fatal({ err: errorMessage(err) }, `${o.name} cannot start`);
+    process.exit(2);
+  }
+}
