@@ -47,3 +47,23 @@ export {
 } from "./errors.ts";
 export { fromServiceError, toServiceError } from "./grpc-status.ts";
 export { parseValue, formatIssues } from "./validate.ts";
+export {
+  CAUSEWAY_CRDS,
+  type ClusterObject,
+  ClusterObjectSchema,
+  type CrdDef,
+  crdObject,
+  type EndpointObject,
+  EndpointObjectSchema,
+  type GatewayObject,
+  GatewayObjectSchema,
+  GROUP,
+  MCS_CRDS,
+  MCS_GROUP,
+  MCS_VERSION,
+  ObjectMetaSchema,
+  SCHEMA_HASH_ANNOTATION,
+  structuralSchema,
+  SYSTEM_NAMESPACE,
+  VERSION as CAUSEWAY_API_VERSION,
+} from "./kube.ts";

@@ -8,9 +8,10 @@ export const ClusterIdSchema = z
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, '-')");
 
-const Ipv4 = z.string().refine(isIPv4, "must be an IPv4 address");
+// `format` reaches the CRDs generated from these schemas (the API server validates it too).
+const Ipv4 = z.string().refine(isIPv4, "must be an IPv4 address").meta({ format: "ipv4" });
 const Ipv4OrEmpty = z.string().refine((s) => s === "" || isIPv4(s), "must be an IPv4 address or empty");
-const Cidr = z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR like 10.1.0.0/16 (network address, prefix 0-32)");
+const Cidr = z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR like 10.1.0.0/16 (network address, prefix 0-32)").meta({ format: "cidr" });
 
 export const CABLE_DRIVERS = ["vxlan", "wireguard"] as const;
 export const CableDriverSchema = z.enum(CABLE_DRIVERS);

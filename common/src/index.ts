@@ -6,3 +6,5 @@ export * as host from "./host/index.ts";
 export { cniIpOf, INTRA_CLUSTER_MODES, type IntraClusterMode, loadSite, readToken, type Site, type SiteNode, SiteSchema, siteNode } from "./site.ts";
 export { BrokerDrivenLoop, ReconcileLoop, type ReconcileLoopOptions, resyncMsFromFlag } from "./loop.ts";
 export { runSiteMain, type SiteComponent, type SiteContext, type SiteMainOptions } from "./component.ts";
+export * as kube from "./kube/index.ts";
+export * as view from "./view/index.ts";

@@ -1,0 +1,243 @@
+import { performance } from "node:perf_hooks";
+import { errorMessage } from "@causeway/api";
+import type { Logger } from "../log.ts";
+import { type KubeClient, resourcePath } from "./client.ts";
+import { KubeConflictError, KubeNotFoundError } from "./errors.ts";
+import { R } from "./types.ts";
+
+/** The lock record, as coordination.k8s.io/v1 Lease spec fields. */
+export interface LeaseRecord {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+interface LeaseObject {
+  metadata: { name: string; namespace?: string; resourceVersion?: string };
+  spec?: LeaseRecord;
+}
+
+export interface LeaseElectorOptions {
+  readonly client: KubeClient;
+  readonly namespace: string;
+  readonly name: string;
+  /** This candidate's identity (unique per candidate, stable across its restarts). */
+  readonly identity: string;
+  /** How long a lease is valid without renewal; followers wait this long before taking over. Default 15 s. */
+  readonly leaseDurationMs?: number;
+  /** The leader gives up if it could not renew for this long (must be < leaseDuration). Default 10 s. */
+  readonly renewDeadlineMs?: number;
+  /** Time between attempts (followers add jitter). Default 2 s. */
+  readonly retryPeriodMs?: number;
+  readonly log: Logger;
+  readonly onStartedLeading: () => void;
+  readonly onStoppedLeading: () => void;
+  /** Called when the observed holder changes (including to ""). */
+  readonly onNewLeader?: (identity: string) => void;
+  /** Monotonic milliseconds; tests may replace it. */
+  readonly now?: () => number;
+}
+
+/** Lease times are MicroTime: RFC 3339 with six fractional digits. */
+export function microTime(d: Date = new Date()): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, client-go's algorithm written for us:
+ * optimistic concurrency on resourceVersion (a conflicting update loses the round), expiry
+ * judged on a monotonic clock from the moment this candidate last saw the record change (clock
+ * skew between candidates does not matter), and release on graceful stop so a successor need
+ * not wait for expiry.
+ */
+export class LeaseElector {
+  readonly #o: LeaseElectorOptions;
+  readonly #durationMs: number;
+  readonly #deadlineMs: number;
+  readonly #retryMs: number;
+  readonly #now: () => number;
+  #observed: LeaseRecord | undefined;
+  #observedRaw = "";
+  #observedAt = 0;
+  #observedRv = "";
+  #leading = false;
+  #lastRenew = 0;
+  #leader = "";
+  #timer: NodeJS.Timeout | undefined;
+  #tick: Promise<void> | undefined;
+  #stopped = true;
+
+  constructor(o: LeaseElectorOptions) {
+    this.#o = o;
+    this.#durationMs = o.leaseDurationMs ?? 15_000;
+    this.#deadlineMs = o.renewDeadlineMs ?? 10_000;
+    this.#retryMs = o.retryPeriodMs ?? 2_000;
+    this.#now = o.now ?? (() => performance.now());
+    if (!(this.#deadlineMs < this.#durationMs))
+      throw new Error(`lease renew deadline (${this.#deadlineMs} ms) must be shorter than the lease duration (${this.#durationMs} ms)`);
+    if (!(this.#retryMs < this.#deadlineMs))
+      throw new Error(`lease retry period (${this.#retryMs} ms) must be shorter than the renew deadline (${this.#deadlineMs} ms)`);
+  }
+
+  get isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** The holder this candidate last observed ("" when none). */
+  get leader(): string {
+    return this.#leader;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  /** Stops campaigning; a leader releases the lease (holder "") so that a successor takes over at once. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#tick;
+    if (this.#leading) {
+      await this.release();
+      this.#leading = false;
+      this.#o.onStoppedLeading();
+    }
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#tick = this.#round().finally(() => {
+        this.#tick = undefined;
+      });
+    }, ms);
+  }
+
+  async #round(): Promise<void> {
+    let ok = false;
+    try {
+      ok = await this.tryAcquireOrRenew();
+    } catch (err) {
+      this.#o.log.warn({ lease: this.#o.name, err: errorMessage(err) }, "lease request failed");
+    }
+    if (this.#stopped) return;
+    const now = this.#now();
+    if (ok) {
+      this.#lastRenew = now;
+      if (!this.#leading) {
+        this.#leading = true;
+        this.#o.log.info({ lease: this.#o.name, identity: this.#o.identity }, "acquired the lease; leading");
+        this.#o.onStartedLeading();
+      }
+    } else if (this.#leading && now - this.#lastRenew >= this.#deadlineMs) {
+      this.#leading = false;
+      this.#o.log.warn(
+        { lease: this.#o.name, sinceRenewMs: Math.round(now - this.#lastRenew) },
+        "could not renew the lease within the renew deadline; stepping down",
+      );
+      this.#o.onStoppedLeading();
+    }
+    // Followers jitter (client-go: up to 1.2 × retry period) so that candidates do not collide.
+    this.#schedule(this.#leading ? this.#retryMs : this.#retryMs * (1 + 1.2 * Math.random()));
+  }
+
+  /** One round: take the lease if it is free or expired, renew it if ours. True when this candidate holds it afterwards. */
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const { client, namespace, name, identity } = this.#o;
+    const timeoutMs = Math.max(500, Math.min(this.#deadlineMs / 2, 5000));
+    const now = microTime();
+    const fresh: LeaseRecord = {
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(this.#durationMs / 1000),
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: 0,
+    };
+    let current: LeaseObject;
+    try {
+      current = await client.request<LeaseObject>("GET", resourcePath(R.lease, namespace, name), { timeoutMs });
+    } catch (err) {
+      if (!(err instanceof KubeNotFoundError)) throw err;
+      return this.#create(fresh, timeoutMs);
+    }
+    this.#observe(current);
+    const rec = current.spec ?? {};
+    const holder = rec.holderIdentity ?? "";
+    const expired = this.#now() >= this.#observedAt + (rec.leaseDurationSeconds ?? 0) * 1000;
+    if (holder !== "" && holder !== identity && !expired) return false;
+    const next: LeaseRecord =
+      holder === identity
+        ? { ...fresh, acquireTime: rec.acquireTime ?? now, leaseTransitions: rec.leaseTransitions ?? 0 }
+        : { ...fresh, leaseTransitions: (rec.leaseTransitions ?? 0) + 1 };
+    try {
+      const updated = await client.request<LeaseObject>("PUT", resourcePath(R.lease, namespace, name), {
+        body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { ...current.metadata }, spec: next },
+        timeoutMs,
+      });
+      this.#observe(updated);
+      return true;
+    } catch (err) {
+      if (err instanceof KubeConflictError) return false; // someone else wrote first: lose this round
+      throw err;
+    }
+  }
+
+  async #create(spec: LeaseRecord, timeoutMs: number): Promise<boolean> {
+    const { client, namespace, name } = this.#o;
+    try {
+      const created = await client.request<LeaseObject>("POST", resourcePath(R.lease, namespace), {
+        body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec },
+        timeoutMs,
+      });
+      this.#observe(created);
+      return true;
+    } catch (e) {
+      if (e instanceof KubeConflictError) return false; // another candidate created it first
+      throw e;
+    }
+  }
+
+  /** Gives the lease up if this candidate holds it (holder "", duration 1 s). Errors are logged, not thrown. */
+  async release(): Promise<void> {
+    const { client, namespace, name, identity, log } = this.#o;
+    try {
+      const current = await client.request<LeaseObject>("GET", resourcePath(R.lease, namespace, name), { timeoutMs: 3000 });
+      if (current.spec?.holderIdentity !== identity) return;
+      const now = microTime();
+      await client.request("PUT", resourcePath(R.lease, namespace, name), {
+        body: {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: current.metadata,
+          spec: { ...current.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+        },
+        timeoutMs: 3000,
+      });
+      log.info({ lease: name }, "released the lease");
+    } catch (err) {
+      log.warn({ lease: name, err: errorMessage(err) }, "could not release the lease; the successor waits for it to expire");
+    }
+  }
+
+  #observe(obj: LeaseObject): void {
+    const raw = JSON.stringify(obj.spec ?? {});
+    this.#observedRv = obj.metadata.resourceVersion ?? "";
+    if (raw === this.#observedRaw) return;
+    this.#observedRaw = raw;
+    this.#observed = obj.spec;
+    this.#observedAt = this.#now();
+    const holder = obj.spec?.holderIdentity ?? "";
+    if (holder !== this.#leader) {
+      this.#leader = holder;
+      this.#o.onNewLeader?.(holder);
+    }
+  }
+
+  /** The last record seen and its resourceVersion (for status and tests). */
+  get observed(): { record: LeaseRecord | undefined; resourceVersion: string } {
+    return { record: this.#observed, resourceVersion: this.#observedRv };
+  }
+}

@@ -1,0 +1,86 @@
+import type { Endpoint, GatewayStatus } from "@causeway/api";
+import type { BrokerConnection } from "../broker/client.ts";
+import { newestPerCluster } from "../broker/endpoints.ts";
+import { BrokerWatcher } from "../broker/watcher.ts";
+import type { Logger } from "../log.ts";
+import type { SiteNode } from "../site.ts";
+import type { EndpointView, GatewaySink, NodeView } from "./types.ts";
+
+/** Standalone mode: endpoints straight from the broker (list-then-watch, resumable). */
+export class BrokerEndpointView implements EndpointView {
+  readonly #conn: BrokerConnection;
+  readonly #log: Logger;
+  #watcher: BrokerWatcher | undefined;
+  #resolve!: () => void;
+  readonly synced: Promise<void> = new Promise((r) => {
+    this.#resolve = r;
+  });
+
+  constructor(conn: BrokerConnection, log: Logger) {
+    this.#conn = conn;
+    this.#log = log;
+  }
+
+  start(onChange: () => void): void {
+    this.#watcher = new BrokerWatcher(this.#conn, { kinds: ["endpoint"], log: this.#log, onChange });
+    void this.#watcher.synced.then(() => this.#resolve());
+    this.#watcher.start();
+  }
+
+  stop(): void {
+    this.#watcher?.stop();
+  }
+
+  endpoints(): Map<string, Endpoint> {
+    return newestPerCluster(this.#watcher?.items("endpoint") ?? []);
+  }
+
+  endpointsOf(clusterId: string): Endpoint[] {
+    return (this.#watcher?.items("endpoint") ?? []).filter((r) => r.clusterId === clusterId).map((r) => r.value);
+  }
+}
+
+/** Standalone mode: a gateway writes its endpoint and status to the broker (its credential allows only its own cluster). */
+export class BrokerGatewaySink implements GatewaySink {
+  readonly #conn: BrokerConnection;
+  readonly #clusterId: string;
+
+  constructor(conn: BrokerConnection, clusterId: string) {
+    this.#conn = conn;
+    this.#clusterId = clusterId;
+  }
+
+  async putEndpoint(ep: Endpoint): Promise<void> {
+    await this.#conn.put("endpoint", ep.cluster_id, ep.cable_name, ep);
+  }
+
+  async deleteEndpoint(ep: Endpoint): Promise<void> {
+    await this.#conn.delete("endpoint", ep.cluster_id, ep.cable_name);
+  }
+
+  async putStatus(node: string, status: GatewayStatus): Promise<void> {
+    await this.#conn.put("gateway", this.#clusterId, node, status);
+  }
+
+  async deleteStatus(node: string): Promise<void> {
+    await this.#conn.delete("gateway", this.#clusterId, node);
+  }
+}
+
+/** Standalone mode: the nodes listed in the site file (never changes while running). */
+export class StaticNodeView implements NodeView {
+  readonly #nodes: readonly SiteNode[];
+  readonly synced = Promise.resolve();
+
+  constructor(nodes: readonly SiteNode[]) {
+    this.#nodes = nodes;
+  }
+
+  start(): void {}
+
+  stop(): void {}
+
+  nodes(): SiteNode[] {
+    return [...this.#nodes];
+  }
+}
