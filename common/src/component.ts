@@ -1,5 +1,7 @@
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { errorMessage } from "@causeway/api";
+import { errorMessage, SYSTEM_NAMESPACE } from "@causeway/api";
+import { KubeClient } from "./kube/client.ts";
+import { checkCrds, type JoinedCluster, loadJoinedCluster } from "./kube/config.ts";
 import { resyncMsFromFlag } from "./loop.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { loadSite, type Site, type SiteNode, siteNode } from "./site.ts";
@@ -69,6 +71,70 @@ export async function runSiteMain(o: SiteMainOptions): Promise<void> {
     }
     component.start();
     log.info({ broker: site.broker.address, ...started }, `${o.name} started`);
+    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => void component.stop().then(() => process.exit(0)));
+  } catch (err) {
+    boot.fatal({ err: errorMessage(err) }, `${o.name} cannot start`);
+    process.exit(2);
+  }
+}
+
+/** What a Kubernetes-mode component's builder gets: a client, the cluster's join config, its node. */
+export interface KubeContext {
+  readonly client: KubeClient;
+  readonly namespace: string;
+  readonly cluster: JoinedCluster;
+  readonly nodeName: string;
+  readonly log: Logger;
+  readonly resyncMs: number;
+  readonly uninstall: boolean;
+  readonly flag: (name: string) => string | undefined;
+}
+
+export interface KubeMainOptions {
+  readonly name: string;
+  readonly options?: ParseArgsOptionsConfig;
+  build(c: KubeContext): Promise<{ component: SiteComponent; started: Record<string, unknown>; removed: string }>;
+}
+
+/**
+ * The main of a component in Kubernetes mode (a DaemonSet pod): --kubeconfig/--context (default:
+ * the pod's service account), --namespace, --node (default $NODE_NAME) → the cluster's join
+ * configuration and CRD check → build → start. Start-up errors: one fatal line, exit 2.
+ */
+export async function runKubeMain(o: KubeMainOptions): Promise<void> {
+  const boot = createLogger(o.name);
+  try {
+    const { values } = parseArgs({
+      options: {
+        kube: { type: "boolean", default: true },
+        kubeconfig: { type: "string" },
+        context: { type: "string" },
+        namespace: { type: "string", default: process.env.CAUSEWAY_NAMESPACE ?? SYSTEM_NAMESPACE },
+        node: { type: "string", default: process.env.NODE_NAME },
+        uninstall: { type: "boolean", default: false },
+        "resync-seconds": { type: "string", default: "30" },
+        ...o.options,
+      },
+    });
+    const flags: Readonly<Record<string, unknown>> = values;
+    const str = (k: string): string | undefined => (typeof flags[k] === "string" ? flags[k] : undefined);
+    const nodeName = str("node");
+    if (!nodeName) throw new Error(`usage: ${o.name} --kube [--kubeconfig FILE] [--context NAME] --node <node name> (or NODE_NAME set)`);
+    const resyncMs = resyncMsFromFlag(str("resync-seconds"));
+    const client = await KubeClient.connect({ kubeconfig: str("kubeconfig"), context: str("context") });
+    const namespace = str("namespace") ?? SYSTEM_NAMESPACE;
+    await checkCrds(client);
+    const cluster = await loadJoinedCluster(client, namespace);
+    const log = boot.child({ cluster: cluster.clusterId, node: nodeName });
+    const uninstall = values.uninstall === true;
+    const { component, started, removed } = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str });
+    if (uninstall) {
+      await component.uninstall();
+      log.info(removed);
+      process.exit(0);
+    }
+    component.start();
+    log.info({ server: client.server, broker: cluster.brokerAddress, ...started }, `${o.name} started (Kubernetes mode)`);
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => void component.stop().then(() => process.exit(0)));
   } catch (err) {
     boot.fatal({ err: errorMessage(err) }, `${o.name} cannot start`);

@@ -4,7 +4,7 @@ export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner,
 export { BrokerConnection, type BrokerConnectionOptions, BrokerWatcher, type CachedRecord, newestPerCluster, type WatcherOptions } from "./broker/index.ts";
 export * as host from "./host/index.ts";
 export { cniIpOf, INTRA_CLUSTER_MODES, type IntraClusterMode, loadSite, readToken, type Site, type SiteNode, SiteSchema, siteNode } from "./site.ts";
-export { BrokerDrivenLoop, ReconcileLoop, type ReconcileLoopOptions, resyncMsFromFlag } from "./loop.ts";
-export { runSiteMain, type SiteComponent, type SiteContext, type SiteMainOptions } from "./component.ts";
+export { ReconcileLoop, ViewDrivenLoop, type ReconcileLoopOptions, resyncMsFromFlag } from "./loop.ts";
+export { type KubeContext, type KubeMainOptions, runKubeMain, runSiteMain, type SiteComponent, type SiteContext, type SiteMainOptions } from "./component.ts";
 export * as kube from "./kube/index.ts";
 export * as view from "./view/index.ts";

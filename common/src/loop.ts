@@ -1,7 +1,6 @@
-import { errorMessage, type Kind } from "@causeway/api";
-import type { BrokerConnection } from "./broker/client.ts";
-import { BrokerWatcher } from "./broker/watcher.ts";
+import { errorMessage } from "@causeway/api";
 import type { Logger } from "./log.ts";
+import type { Source } from "./view/types.ts";
 
 export interface ReconcileLoopOptions {
   readonly name: string;
@@ -82,26 +81,27 @@ export class ReconcileLoop {
 }
 
 /**
- * A reconcile loop driven by broker records: every change to the watched kinds triggers a pass,
- * and no pass runs before the first list has arrived (knowing nothing, a pass must not prune).
+ * A reconcile loop driven by views (broker, API server, site file): every change triggers a
+ * pass, and no pass runs before every view has its first full picture (knowing nothing, a pass
+ * must not prune).
  */
-export class BrokerDrivenLoop {
-  readonly watcher: BrokerWatcher;
+export class ViewDrivenLoop {
   readonly loop: ReconcileLoop;
+  readonly #sources: readonly Source[];
 
-  constructor(conn: BrokerConnection, kinds: readonly Kind[], o: ReconcileLoopOptions) {
+  constructor(sources: readonly Source[], o: ReconcileLoopOptions) {
     this.loop = new ReconcileLoop(o);
-    this.watcher = new BrokerWatcher(conn, { kinds, log: o.log, onChange: () => this.loop.trigger() });
+    this.#sources = sources;
   }
 
   start(): void {
-    this.watcher.start();
-    void this.watcher.synced.then(() => this.loop.start());
+    for (const s of this.#sources) s.start(() => this.loop.trigger());
+    void Promise.all(this.#sources.map((s) => s.synced)).then(() => this.loop.start());
   }
 
-  /** Stops watching and waits for a pass in flight. */
+  /** Stops the views and waits for a pass in flight. */
   async stop(): Promise<void> {
-    this.watcher.stop();
+    for (const s of this.#sources) s.stop();
     await this.loop.stop();
   }
 }

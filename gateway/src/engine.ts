@@ -1,9 +1,16 @@
 import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus } from "@causeway/api";
-import { type BrokerConnection, BrokerDrivenLoop, type Logger, newestPerCluster, type ReconcileLoop, type Site } from "@causeway/common";
+import { type Logger, type ReconcileLoop, type view, ViewDrivenLoop } from "@causeway/common";
 import type { CableDriver, CableState, RemoteCable } from "./cable/driver.ts";
 
+/** What the engine knows of its own cluster (a site file, or the cluster's join configuration). */
+export interface LocalCluster {
+  readonly clusterId: string;
+  readonly clusterCIDRs: readonly string[];
+  readonly serviceCIDRs: readonly string[];
+}
+
 export interface GatewayDeps {
-  readonly site: Site;
+  readonly site: LocalCluster;
   /** The node this gateway runs on (its hostname in the Endpoint). */
   readonly nodeName: string;
   /** Address remote gateways reach this one at (the Endpoint's private_ip). */
@@ -12,7 +19,10 @@ export interface GatewayDeps {
   /** The node's address in the pod network (routes' source, health-check target). */
   readonly healthCheckIp: string;
   readonly underlayMtu: number;
-  readonly conn: BrokerConnection;
+  /** Endpoints of the clusterset: the broker (standalone) or local Endpoint objects (Kubernetes). */
+  readonly view: view.EndpointView;
+  /** Where this gateway's Endpoint and status go. */
+  readonly sink: view.GatewaySink;
   readonly driver: CableDriver;
   readonly log: Logger;
   readonly version: string;
@@ -58,13 +68,13 @@ export function selectRemotes(
 }
 
 /**
- * The gateway engine (standalone mode, one gateway per cluster): keeps its Endpoint published,
+ * The gateway engine of the active gateway (either mode): keeps its Endpoint published,
  * makes its cable driver carry exactly the cables to the other clusters' endpoints, and reports
  * status. Stopping leaves cables in place (restarts do not cut traffic); uninstall() removes them.
  */
 export class GatewayEngine {
   readonly #d: GatewayDeps;
-  readonly #driven: BrokerDrivenLoop;
+  readonly #driven: ViewDrivenLoop;
   readonly endpoint: Endpoint;
   #lastStatus = "";
   #exclusive = false;
@@ -72,7 +82,7 @@ export class GatewayEngine {
   constructor(d: GatewayDeps) {
     this.#d = d;
     this.endpoint = localEndpoint(d);
-    this.#driven = new BrokerDrivenLoop(d.conn, ["endpoint"], { name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
+    this.#driven = new ViewDrivenLoop([d.view], { name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
   }
 
   get loop(): ReconcileLoop {
@@ -88,24 +98,24 @@ export class GatewayEngine {
   }
 
   async reconcileOnce(): Promise<void> {
-    const { conn, site, driver, log } = this.#d;
-    const mine = this.#driven.watcher.items("endpoint").filter((r) => r.clusterId === site.clusterId);
+    const { view, sink, site, driver, log } = this.#d;
+    const mine = view.endpointsOf(site.clusterId);
     if (!this.#exclusive) {
       // One gateway per cluster: endpoints of ours left by an earlier gateway are stale.
-      for (const r of mine) {
-        if (r.name !== this.endpoint.cable_name) {
-          await conn.delete("endpoint", site.clusterId, r.name);
-          log.info({ endpoint: r.name }, "removed a stale endpoint of this cluster");
+      for (const ep of mine) {
+        if (ep.cable_name !== this.endpoint.cable_name) {
+          await sink.deleteEndpoint(ep);
+          log.info({ endpoint: ep.cable_name }, "removed a stale endpoint of this cluster");
         }
       }
       this.#exclusive = true;
     }
-    const published = mine.find((r) => r.name === this.endpoint.cable_name);
-    if (!published || JSON.stringify(published.value) !== JSON.stringify(this.endpoint)) {
-      await conn.put("endpoint", site.clusterId, this.endpoint.cable_name, this.endpoint);
+    const published = mine.find((ep) => ep.cable_name === this.endpoint.cable_name);
+    if (!published || JSON.stringify(published) !== JSON.stringify(this.endpoint)) {
+      await sink.putEndpoint(this.endpoint);
       log.info({ endpoint: this.endpoint.cable_name, privateIp: this.endpoint.private_ip }, "published local endpoint");
     }
-    const all = newestPerCluster(this.#driven.watcher.items("endpoint"));
+    const all = view.endpoints();
     const { cables, skipped } = selectRemotes(this.endpoint, all);
     for (const s of skipped) log.warn({ remoteCluster: s.clusterId, reason: s.reason }, "not connecting to remote cluster");
     let states: CableState[];
@@ -129,15 +139,15 @@ export class GatewayEngine {
     const fingerprint = JSON.stringify(body);
     if (fingerprint === this.#lastStatus) return;
     const status: GatewayStatus = { ...body, updatedAt: new Date().toISOString() };
-    await this.#d.conn.put("gateway", this.#d.site.clusterId, this.#d.nodeName, status);
+    await this.#d.sink.putStatus(this.#d.nodeName, status);
     this.#lastStatus = fingerprint;
   }
 
-  /** Removes the cables, then this gateway's Endpoint and status from the broker. */
+  /** Removes the cables, then this gateway's Endpoint and status. */
   async uninstall(): Promise<void> {
     await this.stop();
     await this.#d.driver.cleanup();
-    await this.#d.conn.delete("endpoint", this.#d.site.clusterId, this.endpoint.cable_name);
-    await this.#d.conn.delete("gateway", this.#d.site.clusterId, this.#d.nodeName);
+    await this.#d.sink.deleteEndpoint(this.endpoint);
+    await this.#d.sink.deleteStatus(this.#d.nodeName);
   }
 }

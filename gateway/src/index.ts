@@ -9,4 +9,6 @@ export {
   UnknownCableDriverError,
 } from "./cable/driver.ts";
 export { VXLAN_CABLE, VxlanCableDriver, vxlanDesired } from "./cable/vxlan.ts";
+export { BrokerSyncer, planSync, type SyncInput, type SyncPlan } from "./sync/syncer.ts";
+export { GATEWAY_LEASE, KubeGateway } from "./kube.ts";
 export { GatewayEngine, type GatewayDeps, localEndpoint, selectRemotes } from "./engine.ts";

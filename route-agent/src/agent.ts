@@ -1,4 +1,4 @@
-import { type BrokerConnection, BrokerDrivenLoop, host, newestPerCluster, type Logger, type ReconcileLoop, type Site, type SiteNode } from "@causeway/common";
+import { host, type IntraClusterMode, type Logger, type ReconcileLoop, type SiteNode, type view, ViewDrivenLoop } from "@causeway/common";
 import { desiredState, OWNERSHIP } from "./desired.ts";
 
 /** The site file names an address this host does not have: wrong --node, or a wrong site file. */
@@ -9,30 +9,41 @@ export class NodeIpNotFoundError extends Error {
   }
 }
 
+/** What the route agent knows of its own cluster (a site file, or the cluster's join configuration). */
+export interface AgentCluster {
+  readonly clusterId: string;
+  readonly clusterCIDRs: readonly string[];
+  readonly serviceCIDRs: readonly string[];
+  readonly intraCluster: IntraClusterMode;
+}
+
 export interface RouteAgentDeps {
-  readonly site: Site;
+  readonly site: AgentCluster;
   readonly node: SiteNode;
-  readonly conn: BrokerConnection;
+  /** Gateway endpoints: the broker (standalone) or the local API (Kubernetes mode). */
+  readonly endpoints: view.EndpointView;
+  /** The cluster's nodes: the site file (standalone) or Node objects (Kubernetes mode). */
+  readonly nodes: view.NodeView;
   readonly adapters: host.HostAdapters;
   readonly log: Logger;
   readonly resyncMs?: number;
 }
 
 /**
- * The route agent of one node (standalone mode): watches endpoints at the broker and keeps
+ * The route agent of one node (either mode): follows the gateway endpoints and nodes and keeps
  * the node's routes, vx-causeway and packet-filter rules in line. Stopping it leaves the
  * host as it is, so a restart never interrupts traffic; `uninstall()` removes everything.
  */
 export class RouteAgent {
   readonly #d: RouteAgentDeps;
-  readonly #driven: BrokerDrivenLoop;
+  readonly #driven: ViewDrivenLoop;
   readonly #reconciler: host.HostReconciler;
   lastResult: host.ReconcileResult | undefined;
 
   constructor(d: RouteAgentDeps) {
     this.#d = d;
     this.#reconciler = new host.HostReconciler(d.adapters, OWNERSHIP);
-    this.#driven = new BrokerDrivenLoop(d.conn, ["endpoint"], {
+    this.#driven = new ViewDrivenLoop([d.endpoints, d.nodes], {
       name: "route-agent",
       run: () => this.reconcileOnce(),
       log: d.log,
@@ -54,12 +65,12 @@ export class RouteAgent {
 
   async reconcileOnce(): Promise<void> {
     const { site, node, adapters, log } = this.#d;
-    const eps = newestPerCluster(this.#driven.watcher.items("endpoint"));
+    const eps = this.#d.endpoints.endpoints();
     const underlay = await adapters.net.interfaceOf(node.ip);
     if (!underlay) throw new NodeIpNotFoundError(node);
     const desired = desiredState({
       node,
-      nodes: site.nodes,
+      nodes: this.#d.nodes.nodes(),
       localCidrs: [...site.clusterCIDRs, ...site.serviceCIDRs],
       localEndpoint: eps.get(site.clusterId),
       remoteEndpoints: [...eps].filter(([id]) => id !== site.clusterId).map(([, e]) => e),

@@ -1,17 +1,45 @@
 #!/usr/bin/env node
-/** causeway-route-agent: flags → site file → RouteAgent. The only place that reads argv/env. */
-import { BrokerConnection, host, ProcessRunner, readToken, runSiteMain } from "@causeway/common";
+/**
+ * causeway-route-agent: flags → mode → RouteAgent. The only place that reads argv/env.
+ * Standalone: --site <file> --node <name>. Kubernetes: --kube (reads Nodes and Endpoints from the local API only).
+ */
+import { BrokerConnection, host, kube, ProcessRunner, readToken, runKubeMain, runSiteMain, view } from "@causeway/common";
 import { NodeIpNotFoundError, RouteAgent } from "./agent.ts";
 
-await runSiteMain({
-  name: "causeway-route-agent",
-  async build({ site, node, log, resyncMs, uninstall }) {
-    const adapters = host.realHostAdapters(new ProcessRunner());
-    // Checked before anything touches the host: a wrong --node would otherwise steer the wrong routes.
-    if (!uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
-    const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
-    // Stopping leaves routes and rules in place: a restart must not interrupt established flows.
-    const component = new RouteAgent({ site, node, conn, adapters, log, resyncMs });
-    return { component, started: { intraCluster: site.intraCluster }, removed: "removed everything the route agent owned" };
-  },
-});
+const removed = "removed everything the route agent owned";
+
+if (process.argv.includes("--kube")) {
+  await runKubeMain({
+    name: "causeway-route-agent",
+    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall }) {
+      const adapters = host.realHostAdapters(new ProcessRunner());
+      const node = view.siteNodeOf((await client.get(kube.R.node, undefined, nodeName)) as Parameters<typeof view.siteNodeOf>[0]);
+      if (typeof node === "string") throw new Error(`cannot route on this node: ${node}`);
+      if (!uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
+      const component = new RouteAgent({
+        site: cluster,
+        node,
+        endpoints: new view.KubeEndpointView(client, namespace, log),
+        nodes: new view.KubeNodeView(client, log),
+        adapters,
+        log,
+        resyncMs,
+      });
+      return { component, started: { intraCluster: cluster.intraCluster }, removed };
+    },
+  });
+} else {
+  await runSiteMain({
+    name: "causeway-route-agent",
+    async build({ site, node, log, resyncMs, uninstall }) {
+      const adapters = host.realHostAdapters(new ProcessRunner());
+      // Checked before anything touches the host: a wrong --node would otherwise steer the wrong routes.
+      if (!uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
+      const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
+      // Stopping leaves routes and rules in place: a restart must not interrupt established flows.
+      const endpoints = new view.BrokerEndpointView(conn, log);
+      const component = new RouteAgent({ site, node, endpoints, nodes: new view.StaticNodeView(site.nodes), adapters, log, resyncMs });
+      return { component, started: { intraCluster: site.intraCluster }, removed };
+    },
+  });
+}

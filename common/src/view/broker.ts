@@ -1,7 +1,7 @@
-import type { Endpoint, GatewayStatus } from "@causeway/api";
+import type { Endpoint, GatewayStatus, Kind } from "@causeway/api";
 import type { BrokerConnection } from "../broker/client.ts";
 import { newestPerCluster } from "../broker/endpoints.ts";
-import { BrokerWatcher } from "../broker/watcher.ts";
+import { BrokerWatcher, type CachedRecord } from "../broker/watcher.ts";
 import type { Logger } from "../log.ts";
 import type { SiteNode } from "../site.ts";
 import type { EndpointView, GatewaySink, NodeView } from "./types.ts";
@@ -16,13 +16,22 @@ export class BrokerEndpointView implements EndpointView {
     this.#resolve = r;
   });
 
-  constructor(conn: BrokerConnection, log: Logger) {
+  readonly #kinds: readonly Kind[];
+
+  /** Follows endpoints, plus any other `kinds` a caller reads through records(). */
+  constructor(conn: BrokerConnection, log: Logger, kinds: readonly Kind[] = ["endpoint"]) {
     this.#conn = conn;
     this.#log = log;
+    this.#kinds = kinds.includes("endpoint") ? kinds : ["endpoint", ...kinds];
+  }
+
+  /** The cached broker records of one followed kind. */
+  records<K extends Kind>(kind: K): CachedRecord<K>[] {
+    return this.#watcher?.items(kind) ?? [];
   }
 
   start(onChange: () => void): void {
-    this.#watcher = new BrokerWatcher(this.#conn, { kinds: ["endpoint"], log: this.#log, onChange });
+    this.#watcher = new BrokerWatcher(this.#conn, { kinds: this.#kinds, log: this.#log, onChange });
     void this.#watcher.synced.then(() => this.#resolve());
     this.#watcher.start();
   }

@@ -1,0 +1,81 @@
+import { CAUSEWAY_CRDS, ClusterIdSchema, type CrdDef, crdObject, formatIssues, isIPv4Cidr, SCHEMA_HASH_ANNOTATION, ValidationError } from "@causeway/api";
+import { z } from "zod";
+import { INTRA_CLUSTER_MODES } from "../site.ts";
+import type { KubeClient } from "./client.ts";
+import { KubeNotFoundError } from "./errors.ts";
+import { R } from "./types.ts";
+
+/** The ConfigMap `join` writes: what every component of a member cluster needs to know. */
+export const CONFIG_MAP = "causeway-config";
+/** The Secret `join` writes: the cluster's broker credential (and the broker's CA when it has TLS). */
+export const BROKER_SECRET = "causeway-broker-credentials";
+
+const CidrList = z
+  .string()
+  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR")));
+
+/** The ConfigMap's data, validated. */
+export const ClusterConfigSchema = z.object({
+  clusterId: ClusterIdSchema,
+  clusterCIDRs: CidrList.pipe(z.array(z.string()).min(1)),
+  serviceCIDRs: CidrList,
+  cableDriver: z.string().min(1).default("vxlan"),
+  intraCluster: z.enum(INTRA_CLUSTER_MODES).default("vxlan"),
+  brokerAddress: z.string().min(1),
+});
+export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
+
+/** A member cluster's configuration plus its broker credential. */
+export interface JoinedCluster extends ClusterConfig {
+  readonly brokerToken: string;
+}
+
+/** A CRD on the cluster is missing or from another Causeway build: names it and how to fix it. */
+export class CrdMismatchError extends ValidationError {
+  override name = "CrdMismatchError";
+}
+
+/** Reads and validates the cluster's join configuration and credential; throws naming what is missing and the fix. */
+export async function loadJoinedCluster(client: KubeClient, namespace: string): Promise<JoinedCluster> {
+  let cm: { data?: Record<string, string> };
+  let secret: { data?: Record<string, string> };
+  try {
+    cm = await client.get(R.configMap, namespace, CONFIG_MAP);
+    secret = await client.get(R.secret, namespace, BROKER_SECRET);
+  } catch (err) {
+    if (err instanceof KubeNotFoundError) {
+      throw new ValidationError(`this cluster has not joined a clusterset (no ${namespace}/${CONFIG_MAP} or ${namespace}/${BROKER_SECRET}); run 'causeway join <broker-info>'`);
+    }
+    throw err;
+  }
+  const res = ClusterConfigSchema.safeParse(cm.data ?? {});
+  if (!res.success) throw new ValidationError(`invalid ${namespace}/${CONFIG_MAP}`, formatIssues(res.error));
+  const token = Buffer.from(secret.data?.token ?? "", "base64").toString("utf8").trim();
+  if (!token) throw new ValidationError(`${namespace}/${BROKER_SECRET} has no token; re-run 'causeway join'`);
+  return { ...res.data, brokerToken: token };
+}
+
+/**
+ * Checks that each CRD this build uses is installed with exactly this build's schema; throws
+ * CrdMismatchError naming each CRD that is missing, serves another version or has another schema.
+ */
+export async function checkCrds(client: KubeClient, defs: readonly CrdDef[] = CAUSEWAY_CRDS): Promise<void> {
+  const problems: string[] = [];
+  for (const d of defs) {
+    const want = crdObject(d) as { metadata: { name: string; annotations: Record<string, string> } };
+    const name = want.metadata.name;
+    try {
+      const got = await client.get<{ metadata: { annotations?: Record<string, string> }; spec: { versions: { name: string; served: boolean }[] } }>(R.crd, undefined, name);
+      const served = got.spec.versions.filter((v) => v.served).map((v) => v.name);
+      if (!served.includes(d.version)) problems.push(`${name} serves ${served.join(", ") || "no version"}, this build needs ${d.version}`);
+      else if (got.metadata.annotations?.[SCHEMA_HASH_ANNOTATION] !== want.metadata.annotations[SCHEMA_HASH_ANNOTATION]) {
+        problems.push(`${name} has schema ${got.metadata.annotations?.[SCHEMA_HASH_ANNOTATION] ?? "(unknown)"}, this build has ${want.metadata.annotations[SCHEMA_HASH_ANNOTATION]}`);
+      }
+    } catch (err) {
+      if (err instanceof KubeNotFoundError) problems.push(`${name} is not installed`);
+      else throw err;
+    }
+  }
+  if (problems.length) throw new CrdMismatchError("Causeway's CRDs on this cluster do not match this build; re-run 'causeway join' with this version to update them", problems);
+}
