@@ -92,6 +92,8 @@ export interface KubeContext {
 
 export interface KubeMainOptions {
   readonly name: string;
+  /** Whether the component needs the broker credential (the gateway does; route agents never read it). */
+  readonly brokerToken: boolean;
   readonly options?: ParseArgsOptionsConfig;
   build(c: KubeContext): Promise<{ component: SiteComponent; started: Record<string, unknown>; removed: string }>;
 }
@@ -124,7 +126,7 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
     const client = await KubeClient.connect({ kubeconfig: str("kubeconfig"), context: str("context") });
     const namespace = str("namespace") ?? SYSTEM_NAMESPACE;
     await checkCrds(client);
-    const cluster = await loadJoinedCluster(client, namespace);
+    const cluster = await loadJoinedCluster(client, namespace, o.brokerToken);
     const log = boot.child({ cluster: cluster.clusterId, node: nodeName });
     const uninstall = values.uninstall === true;
     const { component, started, removed } = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str });

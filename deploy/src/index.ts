@@ -1,2 +1,18 @@
-/** @causeway/deploy — a stub until its issue. */
-export {};
+/** @causeway/deploy — what Causeway applies to clusters (manifests, generated CRDs) and the deploy-broker / join logic. */
+export { applyManifests, CLI_FIELD_MANAGER, MissingPermissionsError, preflight, renderManifests, waitCrdsEstablished } from "./apply.ts";
+export { type BrokerInfo, BrokerInfoSchema, decodeBrokerInfo, encodeBrokerInfo, readBrokerInfo, writeBrokerInfo } from "./brokerinfo.ts";
+export { deployBroker, type DeployBrokerOptions, type DeployBrokerResult } from "./broker.ts";
+export { CidrDiscoveryError, discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
+export { brokerAdmin, DuplicateClusterError, join, type JoinOptions, type JoinResult } from "./join.ts";
+export {
+  APP,
+  BROKER_ADMIN_SECRET,
+  BROKER_NAMESPACE,
+  BROKER_PORT,
+  brokerManifests,
+  crdManifests,
+  IMAGE,
+  type Manifest,
+  type MemberConfig,
+  memberManifests,
+} from "./manifests.ts";

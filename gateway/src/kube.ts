@@ -90,7 +90,14 @@ export class KubeGateway implements SiteComponent {
 
   async #lead(): Promise<void> {
     const d = this.#d;
-    this.#syncer = new BrokerSyncer({ conn: d.conn, client: d.client, namespace: d.namespace, localCluster: this.#localCluster(), log: d.log, resyncMs: d.resyncMs });
+    this.#syncer = new BrokerSyncer({
+      conn: d.conn,
+      client: d.client,
+      namespace: d.namespace,
+      localCluster: this.#localCluster(),
+      log: d.log,
+      resyncMs: d.resyncMs,
+    });
     this.#engine = this.#newEngine();
     this.#syncer.start();
     this.#engine.start();
@@ -107,7 +114,13 @@ export class KubeGateway implements SiteComponent {
   }
 
   async #putPassive(): Promise<void> {
-    await this.#sink.putStatus(this.#d.nodeName, { version: this.#d.version, haStatus: "passive", statusFailure: "", connections: [], updatedAt: new Date().toISOString() });
+    await this.#sink.putStatus(this.#d.nodeName, {
+      version: this.#d.version,
+      haStatus: "passive",
+      statusFailure: "",
+      connections: [],
+      updatedAt: new Date().toISOString(),
+    });
   }
 
   start(): void {

@@ -34,6 +34,7 @@ const seconds = (v: string | undefined, flag: string, dflt: number): number => {
 
 if (process.argv.includes("--kube")) {
   await runKubeMain({
+    brokerToken: true,
     name: "causeway-gateway",
     options: {
       "private-ip": { type: "string" },
@@ -52,7 +53,21 @@ if (process.argv.includes("--kube")) {
       };
       const { driver, privateIp, mtu } = await prepare(cluster.cableDriver, cluster.brokerAddress, flag("private-ip"), node.ip, uninstall);
       const conn = new BrokerConnection({ address: cluster.brokerAddress, token: cluster.brokerToken });
-      const component = new KubeGateway({ client, namespace, cluster, nodeName, privateIp, healthCheckIp: cniIpOf(node), underlayMtu: mtu, driver, conn, log, version: VERSION, resyncMs, election });
+      const component = new KubeGateway({
+        client,
+        namespace,
+        cluster,
+        nodeName,
+        privateIp,
+        healthCheckIp: cniIpOf(node),
+        underlayMtu: mtu,
+        driver,
+        conn,
+        log,
+        version: VERSION,
+        resyncMs,
+        election,
+      });
       return { component, started: { driver: driver.name, privateIp, mtu, ...election }, removed: "removed cables, endpoint and gateway status" };
     },
   });

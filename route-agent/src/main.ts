@@ -10,6 +10,7 @@ const removed = "removed everything the route agent owned";
 
 if (process.argv.includes("--kube")) {
   await runKubeMain({
+    brokerToken: false,
     name: "causeway-route-agent",
     async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall }) {
       const adapters = host.realHostAdapters(new ProcessRunner());

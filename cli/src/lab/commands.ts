@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import type { IntraClusterMode } from "@causeway/common";
+import { ValidationError } from "@causeway/api";
 import { Lab } from "@causeway/e2e";
 import type { Command } from "commander";
 import { stringify } from "yaml";
@@ -54,8 +55,9 @@ export function labCommands(program: Command): void {
     .option("--cable <driver>", "cable driver", "vxlan")
     .option("--intra-cluster <mode>", "how non-gateway nodes reach the gateway: vxlan (vx-causeway) or direct (plain routes)", "vxlan")
     .option("--name <prefix>", "lab name, prefixes every namespace", "cw")
+    .option("--kube", "Kubernetes tier: a real kube-apiserver + etcd per cluster; Causeway installed with deploy-broker and join")
     .option("--json", "print the topology as JSON")
-    .action(async (o: { clusters: number; nodes: number; pods: number; cable: string; intraCluster: string; name: string; json?: boolean }) => {
+    .action(async (o: { clusters: number; nodes: number; pods: number; cable: string; intraCluster: string; name: string; kube?: boolean; json?: boolean }) => {
       const l = await Lab.up({
         name: o.name,
         clusters: o.clusters,
@@ -63,6 +65,7 @@ export function labCommands(program: Command): void {
         pods: o.pods,
         cable: o.cable,
         intraCluster: o.intraCluster as IntraClusterMode,
+        kube: Boolean(o.kube),
       });
       await l.waitConnected();
       if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);
@@ -94,6 +97,22 @@ export function labCommands(program: Command): void {
       const { ns } = Lab.open(o.name).resolve(target);
       const r = spawnSync("ip", ["netns", "exec", ns, ...cmd], { stdio: "inherit" });
       process.exitCode = r.status ?? 1;
+    });
+  lab
+    .command("kubeconfig <cluster>")
+    .description("print the path of an admin kubeconfig for the cluster's API server (lab started with --kube)")
+    .option("--name <prefix>", "lab name")
+    .action((id: string, o: { name?: string }) => {
+      const l = Lab.open(o.name);
+      const api = l.state.kube?.apis[id];
+      if (!api)
+        throw new ValidationError(
+          `cluster ${id} has no API server in lab ${l.state.name}${l.state.kube ? `; clusters: ${Object.keys(l.state.kube.apis).join(", ")}` : " (start the lab with --kube)"}`,
+        );
+      console.log(api.kubeconfig);
+      console.error(
+        `# causeway commands use it from anywhere (through the lab socket); kubectl inside the lab: ip netns exec ${l.state.broker.ns} kubectl --kubeconfig ${api.kubeconfig} get nodes`,
+      );
     });
   lab
     .command("add-cluster")

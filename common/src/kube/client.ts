@@ -88,6 +88,8 @@ const query = (q: Record<string, string | number | boolean | undefined>): string
 export class KubeClient {
   readonly server: string;
   readonly context: string;
+  /** The kubeconfig's name for the context's cluster (join's default cluster id). */
+  readonly clusterName: string;
   readonly #kc: KubeConfig;
   readonly #agent: https.Agent;
   readonly #socket: string | undefined;
@@ -100,6 +102,7 @@ export class KubeClient {
     this.#timeoutMs = timeoutMs;
     this.server = kc.getCurrentCluster()?.server ?? "";
     this.context = kc.getCurrentContext();
+    this.clusterName = kc.getCurrentCluster()?.name ?? "";
   }
 
   /** Loads the kubeconfig and context; throws KubeConfigError naming what is missing. Sends nothing. */
@@ -112,6 +115,11 @@ export class KubeClient {
     await kc.applyToHTTPSOptions(opts);
     const agent = new https.Agent({ keepAlive: true, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized ?? true });
     return new KubeClient(kc, agent, file ? socketOf(file, cluster.name) : undefined, o.timeoutMs ?? 10_000);
+  }
+
+  /** Checks that the API server answers (GET /version) within `timeoutMs`; throws a typed error otherwise. */
+  async ping(timeoutMs = 5000): Promise<{ gitVersion?: string }> {
+    return this.request("GET", "/version", { timeoutMs });
   }
 
   /** Closes idle connections; in-flight requests finish. */

@@ -12,7 +12,12 @@ export const BROKER_SECRET = "causeway-broker-credentials";
 
 const CidrList = z
   .string()
-  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR")));
 
 /** The ConfigMap's data, validated. */
@@ -36,23 +41,30 @@ export class CrdMismatchError extends ValidationError {
   override name = "CrdMismatchError";
 }
 
-/** Reads and validates the cluster's join configuration and credential; throws naming what is missing and the fix. */
-export async function loadJoinedCluster(client: KubeClient, namespace: string): Promise<JoinedCluster> {
+/**
+ * Reads and validates the cluster's join configuration and, with `withToken`, its broker
+ * credential (route agents never read it); throws naming what is missing and the fix.
+ */
+export async function loadJoinedCluster(client: KubeClient, namespace: string, withToken = true): Promise<JoinedCluster> {
   let cm: { data?: Record<string, string> };
-  let secret: { data?: Record<string, string> };
+  let secret: { data?: Record<string, string> } = {};
   try {
     cm = await client.get(R.configMap, namespace, CONFIG_MAP);
-    secret = await client.get(R.secret, namespace, BROKER_SECRET);
+    if (withToken) secret = await client.get(R.secret, namespace, BROKER_SECRET);
   } catch (err) {
     if (err instanceof KubeNotFoundError) {
-      throw new ValidationError(`this cluster has not joined a clusterset (no ${namespace}/${CONFIG_MAP} or ${namespace}/${BROKER_SECRET}); run 'causeway join <broker-info>'`);
+      throw new ValidationError(
+        `this cluster has not joined a clusterset (no ${namespace}/${CONFIG_MAP} or ${namespace}/${BROKER_SECRET}); run 'causeway join <broker-info>'`,
+      );
     }
     throw err;
   }
   const res = ClusterConfigSchema.safeParse(cm.data ?? {});
   if (!res.success) throw new ValidationError(`invalid ${namespace}/${CONFIG_MAP}`, formatIssues(res.error));
-  const token = Buffer.from(secret.data?.token ?? "", "base64").toString("utf8").trim();
-  if (!token) throw new ValidationError(`${namespace}/${BROKER_SECRET} has no token; re-run 'causeway join'`);
+  const token = Buffer.from(secret.data?.token ?? "", "base64")
+    .toString("utf8")
+    .trim();
+  if (withToken && !token) throw new ValidationError(`${namespace}/${BROKER_SECRET} has no token; re-run 'causeway join'`);
   return { ...res.data, brokerToken: token };
 }
 
@@ -66,16 +78,23 @@ export async function checkCrds(client: KubeClient, defs: readonly CrdDef[] = CA
     const want = crdObject(d) as { metadata: { name: string; annotations: Record<string, string> } };
     const name = want.metadata.name;
     try {
-      const got = await client.get<{ metadata: { annotations?: Record<string, string> }; spec: { versions: { name: string; served: boolean }[] } }>(R.crd, undefined, name);
+      const got = await client.get<{ metadata: { annotations?: Record<string, string> }; spec: { versions: { name: string; served: boolean }[] } }>(
+        R.crd,
+        undefined,
+        name,
+      );
       const served = got.spec.versions.filter((v) => v.served).map((v) => v.name);
       if (!served.includes(d.version)) problems.push(`${name} serves ${served.join(", ") || "no version"}, this build needs ${d.version}`);
       else if (got.metadata.annotations?.[SCHEMA_HASH_ANNOTATION] !== want.metadata.annotations[SCHEMA_HASH_ANNOTATION]) {
-        problems.push(`${name} has schema ${got.metadata.annotations?.[SCHEMA_HASH_ANNOTATION] ?? "(unknown)"}, this build has ${want.metadata.annotations[SCHEMA_HASH_ANNOTATION]}`);
+        problems.push(
+          `${name} has schema ${got.metadata.annotations?.[SCHEMA_HASH_ANNOTATION] ?? "(unknown)"}, this build has ${want.metadata.annotations[SCHEMA_HASH_ANNOTATION]}`,
+        );
       }
     } catch (err) {
       if (err instanceof KubeNotFoundError) problems.push(`${name} is not installed`);
       else throw err;
     }
   }
-  if (problems.length) throw new CrdMismatchError("Causeway's CRDs on this cluster do not match this build; re-run 'causeway join' with this version to update them", problems);
+  if (problems.length)
+    throw new CrdMismatchError("Causeway's CRDs on this cluster do not match this build; re-run 'causeway join' with this version to update them", problems);
 }

@@ -29,4 +29,13 @@ export {
 export { crdType, R } from "./types.ts";
 export { LeaseElector, type LeaseElectorOptions, type LeaseRecord, microTime } from "./election.ts";
 export { KubeWatcher, type KubeWatcherOptions, type WatcherHealth } from "./watcher.ts";
-export { BROKER_SECRET, checkCrds, type ClusterConfig, ClusterConfigSchema, CONFIG_MAP, CrdMismatchError, type JoinedCluster, loadJoinedCluster } from "./config.ts";
+export {
+  BROKER_SECRET,
+  checkCrds,
+  type ClusterConfig,
+  ClusterConfigSchema,
+  CONFIG_MAP,
+  CrdMismatchError,
+  type JoinedCluster,
+  loadJoinedCluster,
+} from "./config.ts";

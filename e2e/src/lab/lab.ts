@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Cluster, ValidationError } from "@causeway/api";
-import { BrokerConnection, type CommandRunner, INTRA_CLUSTER_MODES, type IntraClusterMode, ProcessRunner } from "@causeway/common";
+import { type Cluster, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
+import { BrokerConnection, type CommandRunner, INTRA_CLUSTER_MODES, type IntraClusterMode, kube, ProcessRunner } from "@causeway/common";
+import { deployBroker } from "@causeway/deploy";
 import { SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
+import { buildApi, type LabApi, registerCluster, runBrokerDeployment, runDaemonSets } from "./kube.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
 import { brokerNs, type ClusterSpec, clusterSpec, LAB, validateLabName, wholeInRange } from "./topology.ts";
 
@@ -27,6 +29,8 @@ export interface LabState {
   readonly nodeBin: string;
   readonly broker: { readonly ns: string; readonly address: string; readonly socket: string; readonly adminTokenFile: string; process?: LabProcess };
   readonly clusters: LabCluster[];
+  /** Kubernetes tier: each cluster's API server, and the broker-info deploy-broker wrote. */
+  kube?: { readonly apis: Record<string, LabApi>; brokerInfo: string };
 }
 
 export interface UpOptions {
@@ -36,6 +40,8 @@ export interface UpOptions {
   readonly pods?: number;
   readonly cable?: string;
   readonly intraCluster?: IntraClusterMode;
+  /** Kubernetes tier: an API server per cluster; Causeway installed with deploy-broker + join and run as its DaemonSets describe. */
+  readonly kube?: boolean;
 }
 
 const script = (rel: string) => join(REPO_ROOT, rel);
@@ -81,6 +87,10 @@ export class Lab {
     );
     try {
       await buildUnderlay(run, name, lab.state.broker.ns);
+      if (o.kube) {
+        await lab.#upKube(clusters, nodes, pods);
+        return lab;
+      }
       await lab.#startBroker();
       for (let i = 0; i < clusters; i++) await lab.addCluster({ nodes, pods });
       return lab;
@@ -150,6 +160,12 @@ export class Lab {
       join(this.state.dir, "broker.log"),
     );
     this.#save();
+    await this.#waitBroker();
+  }
+
+  async #waitBroker(): Promise<void> {
+    const b = this.state.broker;
+    if (!b.process) throw new Error("the lab broker is not running");
     const end = Date.now() + 15_000;
     for (;;) {
       try {
@@ -195,6 +211,90 @@ export class Lab {
     return entry;
   }
 
+  /**
+   * Kubernetes tier: per cluster an API server with the cluster's Nodes and Services; then, as a
+   * user would, deploy-broker on the first cluster and join on each, and the processes the
+   * applied workloads describe (the broker Deployment, the DaemonSets) started by the lab.
+   */
+  async #upKube(clusters: number, nodes: number, pods: number): Promise<void> {
+    const st = this.state;
+    st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm") };
+    for (let i = 1; i <= clusters; i++) {
+      const spec = clusterSpec(st.name, i, nodes, pods);
+      const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };
+      st.clusters.push(entry);
+      this.#save();
+      await buildCluster(this.#run, st.name, spec);
+      const api = await buildApi(this.#run, st.name, st.dir, spec);
+      st.kube.apis[spec.id] = api;
+      this.#save();
+      const client = await this.kubeClient(spec.id);
+      try {
+        await registerCluster(client, spec);
+      } finally {
+        client.close();
+      }
+    }
+    const first = st.clusters[0]?.spec.id ?? "c1";
+    await deployBroker({ kubeconfig: st.kube.apis[first]?.kubeconfig, brokerUrl: st.broker.address, out: st.kube.brokerInfo });
+    const bc = await this.kubeClient(first);
+    try {
+      const { process } = await runBrokerDeployment({
+        client: bc,
+        ns: st.broker.ns,
+        dir: st.dir,
+        nodeBin: st.nodeBin,
+        repo: REPO_ROOT,
+        socket: st.broker.socket,
+      });
+      st.broker.process = process;
+    } finally {
+      bc.close();
+    }
+    this.#save();
+    await this.#waitBroker();
+    for (const c of st.clusters) {
+      await this.joinCluster(c.spec.id);
+      await this.runWorkloads(c.spec.id);
+      this.#startPods(c);
+    }
+    this.#save();
+  }
+
+  /** Runs `causeway join` for a cluster from the broker's namespace (where both the broker and the API servers are reachable). */
+  async joinCluster(id: string, extra: readonly string[] = []) {
+    const st = this.state;
+    const api = st.kube?.apis[id];
+    if (!api || !st.kube) throw new ValidationError(`cluster ${id} has no API server (the lab was not started with --kube)`);
+    const argv = [st.nodeBin, script("cli/src/main.ts"), "join", st.kube.brokerInfo, "--kubeconfig", api.kubeconfig, "--context", id, ...extra];
+    const res = await this.#run.run("ip", ["netns", "exec", st.broker.ns, ...argv], { allowFailure: true, timeoutMs: 120_000 });
+    if (res.exitCode !== 0) throw new Error(`causeway join ${id} failed (exit ${res.exitCode}): ${res.stderr.trim() || res.stdout.trim()}`);
+    return res;
+  }
+
+  /** Starts what the cluster's DaemonSets describe on the nodes that match, leaving running ones alone. */
+  async runWorkloads(id: string): Promise<void> {
+    const c = this.cluster(id);
+    const api = this.state.kube?.apis[id];
+    if (!api) throw new ValidationError(`cluster ${id} has no API server`);
+    const client = await this.kubeClient(id);
+    try {
+      c.processes.push(
+        ...(await runDaemonSets({ client, spec: c.spec, api, dir: this.state.dir, nodeBin: this.state.nodeBin, repo: REPO_ROOT, running: c.processes })),
+      );
+    } finally {
+      client.close();
+    }
+    this.#save();
+  }
+
+  /** An admin client for a cluster's API server (Kubernetes tier), through the lab socket. */
+  kubeClient(id: string): Promise<kube.KubeClient> {
+    const api = this.state.kube?.apis[id];
+    if (!api) throw new ValidationError(`cluster ${id} has no API server (the lab was not started with --kube)`);
+    return kube.KubeClient.connect({ kubeconfig: api.kubeconfig, context: id });
+  }
+
   #startClusterProcesses(c: LabCluster): void {
     const bin = this.state.nodeBin;
     const log = (what: string) => join(this.state.dir, `${c.spec.id}-${what}.log`);
@@ -206,6 +306,14 @@ export class Lab {
       c.processes.push(
         startIn(n.ns, `route-agent/${n.name}`, [bin, script("route-agent/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-route-agent`)),
       );
+    }
+    this.#startPods(c);
+  }
+
+  #startPods(c: LabCluster): void {
+    const bin = this.state.nodeBin;
+    const log = (what: string) => join(this.state.dir, `${c.spec.id}-${what}.log`);
+    for (const n of c.spec.nodes) {
       for (const p of n.pods) {
         c.processes.push(
           startIn(
@@ -276,29 +384,52 @@ export class Lab {
     return this.#run.run("ip", ["netns", "exec", ns, ...argv], { allowFailure: true, timeoutMs });
   }
 
+  /** Each cluster's active gateway connections: from the broker (standalone) or the Gateway objects (Kubernetes tier). */
+  async #connections(): Promise<Map<string, { endpoint: { cluster_id: string }; status: string }[]>> {
+    type Conn = { endpoint: { cluster_id: string }; status: string };
+    const out = new Map<string, Conn[]>();
+    if (this.state.kube) {
+      for (const c of this.state.clusters) {
+        const client = await this.kubeClient(c.spec.id);
+        try {
+          const gws = await client.list<{ status?: { haStatus?: string; connections?: Conn[] } }>(kube.R.gateway, SYSTEM_NAMESPACE);
+          out.set(c.spec.id, gws.items.find((g) => g.status?.haStatus === "active")?.status?.connections ?? []);
+        } finally {
+          client.close();
+        }
+      }
+      return out;
+    }
+    const admin = this.admin();
+    try {
+      const { records } = await admin.list("gateway");
+      for (const r of records) out.set(r.clusterId, (JSON.parse(r.valueJson) as { connections: Conn[] }).connections);
+    } finally {
+      admin.close();
+    }
+    return out;
+  }
+
   /** Waits until every cluster's gateway reports a connected cable to every other cluster. */
   async waitConnected(timeoutMs = 60_000): Promise<void> {
-    const admin = this.admin();
     const want = this.state.clusters.map((c) => c.spec.id);
     const end = Date.now() + timeoutMs;
     let last = "";
-    try {
-      while (Date.now() < end) {
-        const { records } = await admin.list("gateway");
+    while (Date.now() < end) {
+      try {
+        const conns = await this.#connections();
         const missing: string[] = [];
         for (const id of want) {
-          const st = records.find((r) => r.clusterId === id);
-          const conns = st ? (JSON.parse(st.valueJson) as { connections: { endpoint: { cluster_id: string }; status: string }[] }).connections : [];
           for (const other of want) {
-            if (other !== id && !conns.some((x) => x.endpoint.cluster_id === other && x.status === "connected")) missing.push(`${id}→${other}`);
+            if (other !== id && !conns.get(id)?.some((x) => x.endpoint.cluster_id === other && x.status === "connected")) missing.push(`${id}→${other}`);
           }
         }
         if (!missing.length) return;
         last = missing.join(", ");
-        await new Promise((r) => setTimeout(r, 200));
+      } catch (err) {
+        last = String(err);
       }
-    } finally {
-      admin.close();
+      await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`cables not connected after ${timeoutMs} ms: ${last}`);
   }

@@ -34,7 +34,9 @@ export function planSync(i: SyncInput): SyncPlan {
   const localEps = i.kubeEndpoints.filter((o) => o.spec.cluster_id === me).map((o) => o.spec);
   const brokerMine = new Map(i.brokerEndpoints.filter((r) => r.clusterId === me).map((r) => [r.name, r.value]));
 
-  const wantKubeClusters = new Map([...i.brokerClusters.filter((r) => r.clusterId !== me).map((r) => r.value), i.localCluster].map((c) => [ensureValidName(c.cluster_id), c]));
+  const wantKubeClusters = new Map(
+    [...i.brokerClusters.filter((r) => r.clusterId !== me).map((r) => r.value), i.localCluster].map((c) => [ensureValidName(c.cluster_id), c]),
+  );
   const haveKubeClusters = new Map(i.kubeClusters.map((o) => [o.metadata.name, o]));
   const brokerOwn = i.brokerClusters.find((r) => r.clusterId === me)?.value;
 
@@ -85,13 +87,25 @@ export class BrokerSyncer {
     const clusters = {
       synced,
       start: (onChange: () => void) => {
-        this.#clusters = new kube.KubeWatcher({ client: d.client, type: kube.R.cluster, namespace: d.namespace, schema: ClusterObjectSchema, log: d.log, onChange });
+        this.#clusters = new kube.KubeWatcher({
+          client: d.client,
+          type: kube.R.cluster,
+          namespace: d.namespace,
+          schema: ClusterObjectSchema,
+          log: d.log,
+          onChange,
+        });
         void this.#clusters.synced.then(resolve);
         this.#clusters.start();
       },
       stop: () => this.#clusters?.stop(),
     };
-    this.#driven = new ViewDrivenLoop([this.#broker, this.#endpoints, clusters], { name: "broker-sync", run: () => this.syncOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
+    this.#driven = new ViewDrivenLoop([this.#broker, this.#endpoints, clusters], {
+      name: "broker-sync",
+      run: () => this.syncOnce(),
+      log: d.log,
+      resyncMs: d.resyncMs ?? 30_000,
+    });
   }
 
   get loop(): ReconcileLoop {
@@ -119,7 +133,11 @@ export class BrokerSyncer {
     for (const e of plan.kubeEndpoints.apply) await client.apply(kube.R.endpoint, view.endpointObject(e, namespace), apply);
     for (const n of plan.kubeEndpoints.delete) await client.delete(kube.R.endpoint, namespace, n);
     for (const c of plan.kubeClusters.apply) {
-      await client.apply(kube.R.cluster, { metadata: { name: ensureValidName(c.cluster_id), namespace, labels: { [view.CLUSTER_LABEL]: c.cluster_id } }, ...{ spec: c } }, apply);
+      await client.apply(
+        kube.R.cluster,
+        { metadata: { name: ensureValidName(c.cluster_id), namespace, labels: { [view.CLUSTER_LABEL]: c.cluster_id } }, ...{ spec: c } },
+        apply,
+      );
     }
     for (const n of plan.kubeClusters.delete) await client.delete(kube.R.cluster, namespace, n);
     for (const e of plan.brokerEndpoints.put) await conn.put("endpoint", e.cluster_id, e.cable_name, e);
@@ -133,6 +151,10 @@ export class BrokerSyncer {
       plan.brokerEndpoints.put.length +
       plan.brokerEndpoints.delete.length +
       (plan.brokerCluster ? 1 : 0);
-    if (changes) log.info({ toLocal: plan.kubeEndpoints.apply.length + plan.kubeClusters.apply.length, toBroker: plan.brokerEndpoints.put.length, changes }, "synced broker and local API");
+    if (changes)
+      log.info(
+        { toLocal: plan.kubeEndpoints.apply.length + plan.kubeClusters.apply.length, toBroker: plan.brokerEndpoints.put.length, changes },
+        "synced broker and local API",
+      );
   }
 }

@@ -1,0 +1,83 @@
+import { CausewayError } from "@causeway/api";
+import { kube } from "@causeway/common";
+import { stringify as toYaml } from "yaml";
+import type { Manifest } from "./manifests.ts";
+
+export const CLI_FIELD_MANAGER = "causeway-cli";
+
+/** The identity lacks permissions the apply needs; nothing was applied. */
+export class MissingPermissionsError extends CausewayError {
+  override name = "MissingPermissionsError";
+  readonly missing: readonly string[];
+  constructor(context: string, missing: readonly string[]) {
+    super(`the credential of context "${context}" lacks ${missing.length} permission(s) Causeway needs, nothing was applied: ${missing.join("; ")}`);
+    this.missing = missing;
+  }
+}
+
+const apiVersion = (t: kube.ResourceType) => (t.group ? `${t.group}/${t.version}` : t.version);
+
+/** The manifests as one multi-document YAML (what --dry-run prints). */
+export function renderManifests(ms: readonly Manifest[]): string {
+  return ms.map((x) => toYaml({ apiVersion: apiVersion(x.type), kind: x.type.kind, ...x.object })).join("---\n");
+}
+
+/**
+ * Asks the API server (SelfSubjectAccessReview) whether this identity may create and patch every
+ * object; throws MissingPermissionsError naming each missing one, so that nothing is half-applied.
+ */
+export async function preflight(client: kube.KubeClient, ms: readonly Manifest[]): Promise<void> {
+  const missing = new Set<string>();
+  const asked = new Set<string>();
+  for (const x of ms) {
+    for (const verb of ["create", "patch"]) {
+      const attrs = { verb, group: x.type.group, resource: x.type.plural, namespace: x.type.namespaced ? x.object.metadata.namespace : undefined };
+      const key = JSON.stringify(attrs);
+      if (asked.has(key)) continue;
+      asked.add(key);
+      const res = await client.create<{ status?: { allowed?: boolean } }>(kube.R.selfSubjectAccessReview, {
+        metadata: { name: "" },
+        ...{ spec: { resourceAttributes: attrs } },
+      });
+      if (!res.status?.allowed) {
+        missing.add(
+          kube.permissionOf({
+            method: verb === "create" ? "POST" : "PATCH",
+            path: kube.resourcePath(x.type, attrs.namespace, verb === "patch" ? "x" : undefined),
+          }),
+        );
+      }
+    }
+  }
+  if (missing.size) throw new MissingPermissionsError(client.context, [...missing]);
+}
+
+/** Server-side applies each manifest in order; returns how many objects changed (resourceVersion moved or created). */
+export async function applyManifests(client: kube.KubeClient, ms: readonly Manifest[], o: { dryRun?: boolean } = {}): Promise<{ changed: string[] }> {
+  const changed: string[] = [];
+  for (const x of ms) {
+    const before = await client
+      .get<{ metadata: kube.ObjectMeta }>(x.type, x.object.metadata.namespace, x.object.metadata.name)
+      .then((o) => o.metadata.resourceVersion)
+      .catch((err: unknown) => {
+        if (err instanceof kube.KubeNotFoundError) return undefined;
+        throw err;
+      });
+    const after = await client.apply<{ metadata: kube.ObjectMeta }>(x.type, x.object, { fieldManager: CLI_FIELD_MANAGER, dryRun: o.dryRun });
+    if (after.metadata.resourceVersion !== before) changed.push(`${x.type.kind}/${x.object.metadata.name}`);
+  }
+  return { changed };
+}
+
+/** Waits until every CRD among the manifests is Established (bounded). */
+export async function waitCrdsEstablished(client: kube.KubeClient, ms: readonly Manifest[], timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (const x of ms.filter((y) => y.type === kube.R.crd)) {
+    for (;;) {
+      const crd = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(kube.R.crd, undefined, x.object.metadata.name);
+      if (crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True")) break;
+      if (Date.now() > end) throw new CausewayError(`CRD ${x.object.metadata.name} not established within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

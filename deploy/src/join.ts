@@ -1,0 +1,182 @@
+import {
+  type Cluster,
+  ClusterIdSchema,
+  ClusterSchema,
+  CausewayError,
+  formatIssues,
+  SYSTEM_NAMESPACE,
+  UnauthenticatedError,
+  UnavailableError,
+  ValidationError,
+} from "@causeway/api";
+import { BrokerConnection, kube, view } from "@causeway/common";
+import { applyManifests, preflight, renderManifests, waitCrdsEstablished } from "./apply.ts";
+import { type BrokerInfo, readBrokerInfo } from "./brokerinfo.ts";
+import { discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
+import { memberManifests } from "./manifests.ts";
+
+/** The cluster id is taken at the broker by another cluster. */
+export class DuplicateClusterError extends CausewayError {
+  override name = "DuplicateClusterError";
+}
+
+export interface JoinOptions {
+  readonly brokerInfoFile: string;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly clusterId?: string;
+  readonly clusterCidrs?: readonly string[];
+  readonly serviceCidrs?: readonly string[];
+  readonly cableDriver?: string;
+  readonly intraCluster?: string;
+  readonly labelGateway?: boolean;
+  readonly dryRun?: boolean;
+  /** Progress lines for the user. */
+  readonly say?: (line: string) => void;
+}
+
+export interface JoinResult {
+  readonly clusterId: string;
+  readonly cluster: Cluster;
+  readonly changed: readonly string[];
+  readonly labelled?: string;
+  readonly reused: boolean;
+  /** With dryRun: the manifests that would be applied (credentials redacted). */
+  readonly manifests?: string;
+}
+
+/** Connects to the broker with broker-info's admin credential; a clear error for another broker or none. */
+export async function brokerAdmin(info: BrokerInfo): Promise<BrokerConnection> {
+  const conn = new BrokerConnection({ address: info.brokerURL, token: info.adminToken });
+  try {
+    await conn.whoAmI();
+    return conn;
+  } catch (err) {
+    conn.close();
+    if (err instanceof UnauthenticatedError) {
+      throw new ValidationError(
+        `the broker at ${info.brokerURL} does not accept the admin credential in broker-info: the file is for another broker, or the broker was redeployed; get a fresh broker-info from 'causeway deploy-broker'`,
+      );
+    }
+    if (err instanceof UnavailableError) throw new UnavailableError(`cannot reach the broker at ${info.brokerURL} (from broker-info): ${err.message}`);
+    throw err;
+  }
+}
+
+/** The broker credential this cluster already holds, when it is valid for `clusterId` at this broker. */
+async function heldCredential(client: kube.KubeClient, info: BrokerInfo, clusterId: string): Promise<string | undefined> {
+  let token = "";
+  try {
+    const s = await client.get<{ data?: Record<string, string> }>(kube.R.secret, SYSTEM_NAMESPACE, kube.BROKER_SECRET);
+    token = Buffer.from(s.data?.token ?? "", "base64")
+      .toString("utf8")
+      .trim();
+  } catch (err) {
+    if (!(err instanceof kube.KubeNotFoundError)) throw err;
+  }
+  if (!token) return undefined;
+  const conn = new BrokerConnection({ address: info.brokerURL, token });
+  try {
+    const me = await conn.whoAmI();
+    return me.clusterId === clusterId ? token : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    conn.close();
+  }
+}
+
+async function localCluster(client: kube.KubeClient, o: JoinOptions): Promise<Cluster> {
+  const id = o.clusterId ?? client.clusterName;
+  const idOk = ClusterIdSchema.safeParse(id);
+  if (!idOk.success)
+    throw new ValidationError(
+      `cluster id "${id}" is not usable${o.clusterId ? "" : " (taken from the context's cluster name)"}; pass --clusterid`,
+      formatIssues(idOk.error),
+    );
+  const cluster_cidr = o.clusterCidrs?.length ? [...o.clusterCidrs] : await discoverClusterCidrs(client);
+  const service_cidr = o.serviceCidrs?.length ? [...o.serviceCidrs] : await discoverServiceCidrs(client);
+  const res = ClusterSchema.safeParse({ cluster_id: id, cluster_cidr, service_cidr, global_cidr: [] });
+  if (!res.success) throw new ValidationError("invalid cluster CIDRs", formatIssues(res.error));
+  return res.data;
+}
+
+/** The node to label as gateway when none is: undefined if one already is. */
+async function gatewayCandidate(client: kube.KubeClient): Promise<{ labelled: boolean; first?: string }> {
+  const nodes = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.node);
+  if (nodes.items.some((n) => n.metadata.labels?.[view.GATEWAY_NODE_LABEL] === "true")) return { labelled: true };
+  return { labelled: false, first: nodes.items.map((n) => n.metadata.name).sort()[0] };
+}
+
+/**
+ * `causeway join`: registers the cluster at the broker and applies Causeway to it. Everything
+ * that can fail is checked first (API reachable, broker credential, cluster id free, CIDRs,
+ * permissions), so a refused join leaves nothing behind; re-running it changes nothing.
+ */
+export async function join(o: JoinOptions): Promise<JoinResult> {
+  const say = o.say ?? (() => {});
+  const info = readBrokerInfo(o.brokerInfoFile);
+  const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context: o.context, timeoutMs: 5000 });
+  try {
+    await client.ping();
+    const cluster = await localCluster(client, o);
+    say(`cluster ${cluster.cluster_id}: pod CIDRs ${cluster.cluster_cidr.join(", ")}, service CIDRs ${cluster.service_cidr.join(", ")}`);
+    const conn = await brokerAdmin(info);
+    try {
+      const existing = (await conn.list("cluster")).records.some((r) => r.clusterId === cluster.cluster_id);
+      const held = existing ? await heldCredential(client, info, cluster.cluster_id) : undefined;
+      if (existing && !held) {
+        throw new DuplicateClusterError(
+          `cluster id "${cluster.cluster_id}" is already joined to the broker at ${info.brokerURL} by another cluster; pass another --clusterid, or uninstall Causeway from that cluster first`,
+        );
+      }
+      const config = (token: string) => ({
+        clusterId: cluster.cluster_id,
+        clusterCIDRs: cluster.cluster_cidr,
+        serviceCIDRs: cluster.service_cidr,
+        cableDriver: o.cableDriver ?? "vxlan",
+        intraCluster: o.intraCluster ?? "vxlan",
+        brokerAddress: info.brokerURL,
+        brokerToken: token,
+        brokerCa: info.ca,
+      });
+      if (o.dryRun)
+        return {
+          clusterId: cluster.cluster_id,
+          cluster,
+          changed: [],
+          reused: Boolean(held),
+          manifests: renderManifests(memberManifests(kube.R, config("<issued by the broker at join>"))),
+        };
+      const gw = await gatewayCandidate(client);
+      await preflight(client, memberManifests(kube.R, config("x")));
+      let token = held;
+      if (!token) {
+        token = (await conn.join(cluster)).token;
+        say(`registered ${cluster.cluster_id} at the broker ${info.brokerURL}`);
+      }
+      try {
+        const ms = memberManifests(kube.R, config(token));
+        const { changed } = await applyManifests(client, ms);
+        await waitCrdsEstablished(client, ms);
+        let labelled: string | undefined;
+        if (!gw.labelled && o.labelGateway !== false && gw.first) {
+          await client.apply(kube.R.node, { metadata: { name: gw.first, labels: { [view.GATEWAY_NODE_LABEL]: "true" } } }, { fieldManager: "causeway-cli" });
+          labelled = gw.first;
+          say(`labelled node ${gw.first} ${view.GATEWAY_NODE_LABEL}=true (the gateway)`);
+        } else if (!gw.labelled) {
+          say(`no node is labelled ${view.GATEWAY_NODE_LABEL}=true: label one to run the gateway`);
+        }
+        return { clusterId: cluster.cluster_id, cluster, changed, labelled, reused: Boolean(held) };
+      } catch (err) {
+        // Nothing half-done at the broker: a cluster we registered in this run is removed again.
+        if (!held) await conn.leave(cluster.cluster_id).catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      conn.close();
+    }
+  } finally {
+    client.close();
+  }
+}

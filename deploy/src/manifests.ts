@@ -1,0 +1,188 @@
+import { CAUSEWAY_CRDS, crdObject, GROUP, MCS_CRDS, SYSTEM_NAMESPACE } from "@causeway/api";
+import { type kube, view } from "@causeway/common";
+
+/** An object to apply, with its resource type. */
+export interface Manifest {
+  readonly type: kube.ResourceType;
+  readonly object: kube.KubeObject & Record<string, unknown>;
+}
+
+export const BROKER_NAMESPACE = "causeway-broker";
+export const BROKER_ADMIN_SECRET = "causeway-broker-admin";
+export const BROKER_PORT = 7400;
+export const IMAGE = "causeway:0.1.0";
+/** Where the image keeps the repository (the lab maps it to this checkout). */
+export const APP = "/app";
+const PART_OF = { "app.kubernetes.io/part-of": "causeway" };
+
+const m = (type: kube.ResourceType, object: Manifest["object"]): Manifest => ({ type, object });
+const meta = (name: string, namespace?: string, labels: Record<string, string> = {}) => ({
+  name,
+  ...(namespace ? { namespace } : {}),
+  labels: { ...PART_OF, ...labels },
+});
+
+export interface MemberConfig {
+  readonly clusterId: string;
+  readonly clusterCIDRs: readonly string[];
+  readonly serviceCIDRs: readonly string[];
+  readonly cableDriver: string;
+  readonly intraCluster: string;
+  readonly brokerAddress: string;
+  readonly brokerToken: string;
+  readonly brokerCa: string;
+}
+
+/** The CRDs of a member cluster: ours and the MCS API's. */
+export function crdManifests(R: typeof kube.R): Manifest[] {
+  return [...CAUSEWAY_CRDS, ...MCS_CRDS].map((d) => m(R.crd, crdObject(d) as Manifest["object"]));
+}
+
+function workload(R: typeof kube.R, name: string, component: string, nodeSelector?: Record<string, string>): Manifest {
+  return m(R.daemonSet, {
+    metadata: meta(name, SYSTEM_NAMESPACE, { "app.kubernetes.io/name": name }),
+    spec: {
+      selector: { matchLabels: { "app.kubernetes.io/name": name } },
+      template: {
+        metadata: { labels: { ...PART_OF, "app.kubernetes.io/name": name } },
+        spec: {
+          serviceAccountName: name,
+          hostNetwork: true,
+          ...(nodeSelector ? { nodeSelector } : {}),
+          containers: [
+            {
+              name: component,
+              image: IMAGE,
+              command: ["node", `${APP}/${component}/src/main.ts`, "--kube"],
+              env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+              securityContext: { privileged: true },
+            },
+          ],
+        },
+      },
+    },
+  });
+}
+
+/** Everything `join` applies to a member cluster, in apply order. */
+export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
+  const ns = SYSTEM_NAMESPACE;
+  const gw = "causeway-gateway";
+  const ra = "causeway-route-agent";
+  // Components check at start that the installed CRDs match their build (a clear error instead of odd failures).
+  const crdNames = CAUSEWAY_CRDS.map((d) => `${d.plural}.${d.group}`);
+  const nodesRead = [
+    { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"] },
+    { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], resourceNames: crdNames, verbs: ["get"] },
+  ];
+  return [
+    m(R.namespace, { metadata: meta(ns) }),
+    ...crdManifests(R),
+    m(R.serviceAccount, { metadata: meta(gw, ns) }),
+    m(R.serviceAccount, { metadata: meta(ra, ns) }),
+    m(R.clusterRole, { metadata: meta(gw), rules: nodesRead }),
+    m(R.clusterRole, { metadata: meta(ra), rules: nodesRead }),
+    m(R.role, {
+      metadata: meta(gw, ns),
+      rules: [
+        {
+          apiGroups: [GROUP],
+          resources: ["endpoints", "clusters", "gateways", "gateways/status"],
+          verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+        },
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+        { apiGroups: [""], resources: ["configmaps"], resourceNames: ["causeway-config"], verbs: ["get"] },
+        { apiGroups: [""], resources: ["secrets"], resourceNames: ["causeway-broker-credentials"], verbs: ["get"] },
+      ],
+    }),
+    m(R.role, {
+      metadata: meta(ra, ns),
+      rules: [
+        { apiGroups: [GROUP], resources: ["endpoints"], verbs: ["get", "list", "watch"] },
+        { apiGroups: [""], resources: ["configmaps"], resourceNames: ["causeway-config"], verbs: ["get"] },
+      ],
+    }),
+    ...[gw, ra].flatMap((n) => [
+      m(R.clusterRoleBinding, {
+        metadata: meta(n),
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: n },
+        subjects: [{ kind: "ServiceAccount", name: n, namespace: ns }],
+      }),
+      m(R.roleBinding, {
+        metadata: meta(n, ns),
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: n },
+        subjects: [{ kind: "ServiceAccount", name: n, namespace: ns }],
+      }),
+    ]),
+    m(R.configMap, {
+      metadata: meta("causeway-config", ns),
+      data: {
+        clusterId: c.clusterId,
+        clusterCIDRs: c.clusterCIDRs.join(","),
+        serviceCIDRs: c.serviceCIDRs.join(","),
+        cableDriver: c.cableDriver,
+        intraCluster: c.intraCluster,
+        brokerAddress: c.brokerAddress,
+      },
+    }),
+    m(R.secret, {
+      metadata: meta("causeway-broker-credentials", ns),
+      type: "Opaque",
+      data: { token: Buffer.from(c.brokerToken).toString("base64"), ...(c.brokerCa ? { "ca.crt": Buffer.from(c.brokerCa).toString("base64") } : {}) },
+    }),
+    workload(R, gw, "gateway", { [view.GATEWAY_NODE_LABEL]: "true" }),
+    workload(R, ra, "route-agent"),
+  ];
+}
+
+/** Everything `deploy-broker` applies to the broker's cluster, in apply order. */
+export function brokerManifests(R: typeof kube.R, adminToken: string): Manifest[] {
+  const ns = BROKER_NAMESPACE;
+  const name = "causeway-broker";
+  return [
+    m(R.namespace, { metadata: meta(ns) }),
+    m(R.secret, { metadata: meta(BROKER_ADMIN_SECRET, ns), type: "Opaque", data: { token: Buffer.from(adminToken).toString("base64") } }),
+    m(R.deployment, {
+      metadata: meta(name, ns, { "app.kubernetes.io/name": name }),
+      spec: {
+        replicas: 1,
+        strategy: { type: "Recreate" },
+        selector: { matchLabels: { "app.kubernetes.io/name": name } },
+        template: {
+          metadata: { labels: { ...PART_OF, "app.kubernetes.io/name": name } },
+          spec: {
+            containers: [
+              {
+                name: "broker",
+                image: IMAGE,
+                command: [
+                  "node",
+                  `${APP}/broker/src/main.ts`,
+                  "--listen",
+                  `0.0.0.0:${BROKER_PORT}`,
+                  "--db",
+                  "/var/lib/causeway/broker.db",
+                  "--admin-token-file",
+                  "/etc/causeway/admin/token",
+                ],
+                ports: [{ name: "grpc", containerPort: BROKER_PORT }],
+                volumeMounts: [
+                  { name: "admin", mountPath: "/etc/causeway/admin", readOnly: true },
+                  { name: "data", mountPath: "/var/lib/causeway" },
+                ],
+              },
+            ],
+            volumes: [
+              { name: "admin", secret: { secretName: BROKER_ADMIN_SECRET } },
+              { name: "data", emptyDir: {} },
+            ],
+          },
+        },
+      },
+    }),
+    m(R.service, {
+      metadata: meta(name, ns),
+      spec: { selector: { "app.kubernetes.io/name": name }, ports: [{ name: "grpc", port: BROKER_PORT, targetPort: BROKER_PORT }] },
+    }),
+  ];
+}

@@ -1,0 +1,219 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SYSTEM_NAMESPACE } from "@causeway/api";
+import { type CommandRunner, kube, view } from "@causeway/common";
+import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE } from "@causeway/deploy";
+import { stringify as toYaml } from "yaml";
+import { ApiServer, kubeApiServerBinary } from "../kube/apiserver.ts";
+import { alive, type LabProcess, startIn } from "./processes.ts";
+import { type ClusterSpec, underlayNs } from "./topology.ts";
+
+/** One cluster's API server in the lab: on the cluster LAN (for its nodes) and on the underlay (for admins). */
+export interface LabApi {
+  readonly ns: string;
+  readonly dir: string;
+  readonly lanIp: string;
+  readonly underlayIp: string;
+  /** Admin kubeconfig: the underlay address, plus the lab socket for tools in the host namespace. */
+  readonly kubeconfig: string;
+}
+
+export const apiAddresses = (c: ClusterSpec) => ({ lanIp: `198.19.${c.index}.2`, underlayIp: `198.18.${c.index}.2` });
+
+export function apiServerOf(lab: string, dir: string, c: ClusterSpec): ApiServer {
+  const { lanIp, underlayIp } = apiAddresses(c);
+  return new ApiServer({ ns: `${lab}-${c.id}-api`, dir: join(dir, `${c.id}-kube`), ips: [lanIp, underlayIp], serviceCidr: c.serviceCidr });
+}
+
+/** Builds the API server namespace of a cluster, starts etcd + kube-apiserver, writes the admin kubeconfig. */
+export async function buildApi(run: CommandRunner, lab: string, dir: string, c: ClusterSpec): Promise<LabApi> {
+  const api = apiServerOf(lab, dir, c);
+  const { lanIp, underlayIp } = apiAddresses(c);
+  const ns = api.o.ns;
+  await run.run("ip", ["netns", "add", ns]);
+  const lines = [
+    "link set lo up",
+    `link add eth0 type veth peer name api netns ${c.switchNs}`,
+    `address add ${lanIp}/24 dev eth0`,
+    "link set eth0 up",
+    `link add ul0 type veth peer name ${c.id}api netns ${underlayNs(lab)}`,
+    `address add ${underlayIp}/16 dev ul0`,
+    "link set ul0 up",
+  ];
+  await run.run("ip", ["-n", ns, "-batch", "-"], { input: `${lines.join("\n")}\n` });
+  await run.run("ip", ["-n", c.switchNs, "-batch", "-"], { input: "link set api master br0\nlink set api up\n" });
+  await run.run("ip", ["-n", underlayNs(lab), "-batch", "-"], { input: `link set ${c.id}api master br0\nlink set ${c.id}api up\n` });
+  await api.start(kubeApiServerBinary());
+  const kubeconfig = api.writeKubeconfig(join(dir, `${c.id}.kubeconfig`), { context: c.id, user: "admin", server: `https://${underlayIp}:${api.port}` });
+  return { ns, dir: api.o.dir, lanIp, underlayIp, kubeconfig };
+}
+
+/**
+ * What a real cluster would have before Causeway: its Nodes (InternalIP, pod CIDR), kubeadm's
+ * networking config (where join discovers the pod CIDR), and the lab's Services with their
+ * EndpointSlices (standing in for kube-proxy's inputs).
+ */
+export async function registerCluster(client: kube.KubeClient, c: ClusterSpec): Promise<void> {
+  const fm = { fieldManager: "causeway-lab" };
+  for (const n of c.nodes) {
+    const node = {
+      metadata: { name: n.name, labels: { "kubernetes.io/hostname": n.name }, annotations: { [view.CNI_IP_ANNOTATION]: n.cniIp } },
+      spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
+    };
+    await client.apply(kube.R.node, node, fm);
+    const status = {
+      addresses: [
+        { type: "InternalIP", address: n.lanIp },
+        { type: "Hostname", address: n.name },
+      ],
+      conditions: [{ type: "Ready", status: "True", reason: "LabNode", message: "lab node" }],
+    };
+    await client.apply(kube.R.node, { metadata: { name: n.name }, ...{ status } }, { ...fm, sub: "status" });
+  }
+  const clusterConfiguration = toYaml({
+    apiVersion: "kubeadm.k8s.io/v1beta4",
+    kind: "ClusterConfiguration",
+    networking: { podSubnet: c.podCidr, serviceSubnet: c.serviceCidr },
+  });
+  await client.apply(
+    kube.R.configMap,
+    { metadata: { name: "kubeadm-config", namespace: "kube-system" }, ...{ data: { ClusterConfiguration: clusterConfiguration } } },
+    fm,
+  );
+  for (const s of c.services) {
+    await client.apply(
+      kube.R.service,
+      {
+        metadata: { name: s.name, namespace: s.namespace },
+        ...{ spec: { clusterIP: s.vip, ports: [{ name: "http", port: s.port, targetPort: s.backendPort, protocol: "TCP" }] } },
+      },
+      fm,
+    );
+    const backend = c.nodes.find((n) => n.pods.some((p) => p.ip === s.backendIp));
+    await client.apply(
+      kube.R.endpointSlice,
+      {
+        metadata: {
+          name: `${s.name}-lab`,
+          namespace: s.namespace,
+          labels: { "kubernetes.io/service-name": s.name, "endpointslice.kubernetes.io/managed-by": "causeway-lab" },
+        },
+        ...{
+          addressType: "IPv4",
+          endpoints: [{ addresses: [s.backendIp], conditions: { ready: true }, ...(backend ? { nodeName: backend.name } : {}) }],
+          ports: [{ name: "http", port: s.backendPort, protocol: "TCP" }],
+        },
+      },
+      fm,
+    );
+  }
+}
+
+interface Container {
+  command?: string[];
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+}
+interface PodTemplate {
+  spec: {
+    serviceAccountName?: string;
+    nodeSelector?: Record<string, string>;
+    containers: Container[];
+    volumes?: { name: string; secret?: { secretName: string } }[];
+  };
+}
+interface Workload {
+  metadata: kube.ObjectMeta;
+  spec: { template: PodTemplate };
+}
+
+/** A container's argv on this host: the image's node and /app are this process's node and this checkout. */
+export function argvOf(c: Container, nodeBin: string, repo: string): string[] {
+  return [...(c.command ?? []), ...(c.args ?? [])].map((a, i) =>
+    i === 0 && a === "node" ? nodeBin : a.startsWith(`${APP}/`) ? join(repo, a.slice(APP.length + 1)) : a,
+  );
+}
+
+export interface KubeletContext {
+  readonly client: kube.KubeClient;
+  readonly spec: ClusterSpec;
+  readonly api: LabApi;
+  readonly dir: string;
+  readonly nodeBin: string;
+  readonly repo: string;
+  /** Processes already running (by role); alive ones are left alone. */
+  readonly running: readonly LabProcess[];
+}
+
+/** A kubeconfig for a service account, as a pod would mount it: a TokenRequest token, the LAN address. */
+async function serviceAccountKubeconfig(k: KubeletContext, sa: string): Promise<string> {
+  const res = await k.client.request<{ status: { token: string } }>("POST", `${kube.resourcePath(kube.R.serviceAccount, SYSTEM_NAMESPACE, sa)}/token`, {
+    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 86400 } },
+  });
+  const path = join(k.dir, `${k.spec.id}-${sa}.kubeconfig`);
+  const ca = Buffer.from(apiServerOf("", k.dir, k.spec).ca).toString("base64");
+  const doc = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: k.spec.id, cluster: { server: `https://${k.api.lanIp}:6443`, "certificate-authority-data": ca } }],
+    users: [{ name: sa, user: { token: res.status.token } }],
+    contexts: [{ name: k.spec.id, context: { cluster: k.spec.id, user: sa } }],
+    "current-context": k.spec.id,
+  };
+  writeFileSync(path, toYaml(doc), { mode: 0o600 });
+  return path;
+}
+
+/**
+ * The lab's stand-in for kubelet (there is none): starts, on each lab node, the processes the
+ * cluster's Causeway DaemonSets describe (nodeSelector honoured, NODE_NAME from the node, the
+ * service account's token as its kubeconfig). Returns the processes it started.
+ */
+export async function runDaemonSets(k: KubeletContext): Promise<LabProcess[]> {
+  const started: LabProcess[] = [];
+  const ds = await k.client.list<Workload>(kube.R.daemonSet, SYSTEM_NAMESPACE);
+  const nodes = await k.client.list<{ metadata: kube.ObjectMeta }>(kube.R.node);
+  for (const d of ds.items) {
+    const pod = d.spec.template.spec;
+    const kubeconfig = await serviceAccountKubeconfig(k, pod.serviceAccountName ?? "default");
+    const component = d.metadata.name.replace(/^causeway-/, "");
+    for (const n of nodes.items) {
+      const sel = pod.nodeSelector ?? {};
+      if (!Object.entries(sel).every(([key, v]) => n.metadata.labels?.[key] === v)) continue;
+      const spec = k.spec.nodes.find((x) => x.name === n.metadata.name);
+      const role = `${component}/${n.metadata.name}`;
+      if (!spec || k.running.some((p) => p.role === role && alive(p.pid))) continue;
+      const c = pod.containers[0];
+      if (!c) continue;
+      const env: Record<string, string> = { KUBECONFIG: kubeconfig };
+      for (const e of c.env ?? []) env[e.name] = e.valueFrom?.fieldRef?.fieldPath === "spec.nodeName" ? n.metadata.name : (e.value ?? "");
+      started.push(startIn(spec.ns, role, argvOf(c, k.nodeBin, k.repo), join(k.dir, `${k.spec.id}-${n.metadata.name}-${component}.log`), env));
+    }
+  }
+  return started;
+}
+
+/** Runs the broker Deployment (applied by deploy-broker) as the lab's broker process, in the broker namespace. */
+export async function runBrokerDeployment(o: {
+  client: kube.KubeClient;
+  ns: string;
+  dir: string;
+  nodeBin: string;
+  repo: string;
+  socket: string;
+}): Promise<{ process: LabProcess; adminTokenFile: string }> {
+  const dep = await o.client.get<Workload>(kube.R.deployment, BROKER_NAMESPACE, "causeway-broker");
+  const secret = await o.client.get<{ data: Record<string, string> }>(kube.R.secret, BROKER_NAMESPACE, BROKER_ADMIN_SECRET);
+  const adminTokenFile = join(o.dir, "admin-token");
+  writeFileSync(adminTokenFile, Buffer.from(secret.data.token ?? "", "base64"), { mode: 0o600 });
+  const c = dep.spec.template.spec.containers[0];
+  if (!c) throw new Error("the broker Deployment has no container");
+  // Mounts become lab paths; the lab adds a Unix socket listener for host-side tools (like a port-forward).
+  const argv = argvOf(c, o.nodeBin, o.repo).map((a) =>
+    a === "/etc/causeway/admin/token" ? adminTokenFile : a === "/var/lib/causeway/broker.db" ? join(o.dir, "broker.db") : a,
+  );
+  const process = startIn(o.ns, "broker", [...argv, "--listen", o.socket], join(o.dir, "broker.log"));
+  return { process, adminTokenFile };
+}
+
+export const kubeconfigExists = (p: string): boolean => existsSync(p);
