@@ -148,8 +148,8 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
           reused: Boolean(held),
           manifests: renderManifests(memberManifests(kube.R, config("<issued by the broker at join>"))),
         };
-      const gw = await gatewayCandidate(client);
       await preflight(client, memberManifests(kube.R, config("x")));
+      const gw = await gatewayCandidate(client);
       let token = held;
       if (!token) {
         token = (await conn.join(cluster)).token;

@@ -43,8 +43,7 @@ if (process.argv.includes("--kube")) {
       "retry-period": { type: "string" },
     },
     async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag }) {
-      const nodeObj = await client.get(kube.R.node, undefined, nodeName);
-      const node = view.siteNodeOf(nodeObj as Parameters<typeof view.siteNodeOf>[0]);
+      const node = view.nodeFromObject(await client.get(kube.R.node, undefined, nodeName));
       if (typeof node === "string") throw new Error(`cannot run the gateway on this node: ${node}`);
       const election = {
         leaseDurationMs: seconds(flag("lease-duration"), "lease-duration", 15),

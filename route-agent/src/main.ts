@@ -14,7 +14,7 @@ if (process.argv.includes("--kube")) {
     name: "causeway-route-agent",
     async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall }) {
       const adapters = host.realHostAdapters(new ProcessRunner());
-      const node = view.siteNodeOf((await client.get(kube.R.node, undefined, nodeName)) as Parameters<typeof view.siteNodeOf>[0]);
+      const node = view.nodeFromObject(await client.get(kube.R.node, undefined, nodeName));
       if (typeof node === "string") throw new Error(`cannot route on this node: ${node}`);
       if (!uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
       const component = new RouteAgent({

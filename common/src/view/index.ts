@@ -11,5 +11,6 @@ export {
   KubeEndpointView,
   KubeGatewaySink,
   KubeNodeView,
+  nodeFromObject,
   siteNodeOf,
 } from "./kube.ts";

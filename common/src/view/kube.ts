@@ -148,6 +148,12 @@ export function siteNodeOf(n: NodeObject): SiteNode | string {
   return { name: n.metadata.name, ip, podCIDR, ...(cniIP && isIPv4(cniIP) ? { cniIP } : {}), gateway: n.metadata.labels?.[GATEWAY_NODE_LABEL] === "true" };
 }
 
+/** A Node object from the API (unvalidated) as a SiteNode, or the reason it cannot be one. */
+export function nodeFromObject(raw: unknown): SiteNode | string {
+  const res = NodeObjectSchema.safeParse(raw);
+  return res.success ? siteNodeOf(res.data) : `the Node object is malformed: ${res.error.message}`;
+}
+
 /** Kubernetes mode: the cluster's nodes from Node objects (InternalIP, spec.podCIDR, gateway label). */
 export class KubeNodeView implements NodeView {
   readonly #client: KubeClient;

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { join, resolve } from "node:path";
 import { type CommandRunner, kube } from "@causeway/common";
@@ -66,9 +66,21 @@ export class ApiServer {
     mkdirSync(o.dir, { recursive: true });
     const crt = join(o.dir, "serving.crt");
     if (!existsSync(crt)) this.#makeCertificates();
-    this.ca = execFileSync("cat", [crt], { encoding: "utf8" });
-    const users = new Map<string, ApiUser>([["admin", { name: "causeway-admin", token: randomBytes(16).toString("hex") }]]);
-    for (const name of Object.keys(o.users ?? {})) users.set(name, { name, token: randomBytes(16).toString("hex") });
+    this.ca = readFileSync(crt, "utf8");
+    // Tokens persist in the directory: a second ApiServer object for the same server (the lab reopened) knows them.
+    const tokensFile = join(o.dir, "tokens.csv");
+    const known = new Map(
+      existsSync(tokensFile)
+        ? readFileSync(tokensFile, "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => l.split(","))
+            .map(([t = "", n = ""]) => [n, t])
+        : [],
+    );
+    const token = (n: string) => known.get(n) ?? randomBytes(16).toString("hex");
+    const users = new Map<string, ApiUser>([["admin", { name: "causeway-admin", token: token("causeway-admin") }]]);
+    for (const name of Object.keys(o.users ?? {})) users.set(name, { name, token: token(name) });
     this.users = users;
     const lines = [...users].map(([k, u]) => `${u.token},${u.name},${u.name},"${k === "admin" ? "system:masters" : (o.users?.[k] ?? []).join(",")}"`);
     writeFileSync(join(o.dir, "tokens.csv"), `${lines.join("\n")}\n`, { mode: 0o600 });
@@ -212,9 +224,10 @@ export class ApiServer {
     });
   }
 
-  /** Stops kube-apiserver only (SIGTERM): etcd and the forwarder stay. */
+  /** Stops kube-apiserver only (SIGTERM): etcd and the forwarder stay. Finds it in its namespace when another object started it. */
   async stopApiServer(): Promise<void> {
-    if (this.#api) await stopProcess(this.#api.pid, 10_000);
+    const pids = this.#api ? [this.#api.pid] : apiServerPids(this.o.ns);
+    for (const pid of pids) await stopProcess(pid, 10_000);
     this.#api = undefined;
   }
 
@@ -249,6 +262,22 @@ export class ApiServer {
     writeFileSync(path, toYaml(doc), { mode: 0o600 });
     return path;
   }
+}
+
+/** kube-apiserver processes whose network namespace is `ns`. */
+function apiServerPids(ns: string): number[] {
+  const out = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" });
+  return out
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]?.endsWith("kube-apiserver") ?? false;
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** Creates a namespace with loopback up (for a standalone API server outside any lab). */

@@ -22,7 +22,14 @@ export const apiAddresses = (c: ClusterSpec) => ({ lanIp: `198.19.${c.index}.2`,
 
 export function apiServerOf(lab: string, dir: string, c: ClusterSpec): ApiServer {
   const { lanIp, underlayIp } = apiAddresses(c);
-  return new ApiServer({ ns: `${lab}-${c.id}-api`, dir: join(dir, `${c.id}-kube`), ips: [lanIp, underlayIp], serviceCidr: c.serviceCidr });
+  // "limited" has no RBAC bindings: for tests of what a user without permissions sees.
+  return new ApiServer({
+    ns: `${lab}-${c.id}-api`,
+    dir: join(dir, `${c.id}-kube`),
+    ips: [lanIp, underlayIp],
+    serviceCidr: c.serviceCidr,
+    users: { limited: [] },
+  });
 }
 
 /** Builds the API server namespace of a cluster, starts etcd + kube-apiserver, writes the admin kubeconfig. */

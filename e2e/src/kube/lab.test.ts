@@ -1,0 +1,254 @@
+/**
+ * Kubernetes mode in the lab: 2 clusters × 3 nodes, each with a real kube-apiserver + etcd;
+ * Causeway installed by deploy-broker and join and run as its workloads describe.
+ */
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { SCHEMA_HASH_ANNOTATION, SYSTEM_NAMESPACE } from "@causeway/api";
+import { kube, ProcessRunner, view } from "@causeway/common";
+import { deployBroker, encodeBrokerInfo, readBrokerInfo } from "@causeway/deploy";
+import { GATEWAY_LEASE } from "@causeway/gateway";
+import { Lab, REPO_ROOT, until } from "../index.ts";
+import { apiServerOf } from "../lab/kube.ts";
+
+const root = process.getuid?.() === 0;
+const NAME = "cwk8";
+const node = process.execPath;
+const cli = join(REPO_ROOT, "cli/src/main.ts");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root ? false : "needs root for network namespaces", timeout: 900_000 }, () => {
+  let lab: Lab;
+  const run = new ProcessRunner(120_000);
+  before(async () => {
+    await Lab.down(NAME);
+    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true });
+    await lab.waitConnected(60_000);
+  });
+  after(async () => {
+    await Lab.down(NAME);
+  });
+
+  const tcp = (from: string, host: string, port = 8080, extra: string[] = []) =>
+    lab.exec(from, [node, "e2e/src/tools/client.ts", "--host", host, "--port", String(port), ...extra], 60_000);
+  /** The CLI as an admin in the lab (the broker's namespace reaches the broker and every API server). */
+  const causeway = (args: readonly string[], timeoutMs = 60_000) =>
+    run.run("ip", ["netns", "exec", lab.state.broker.ns, node, cli, ...args], { allowFailure: true, timeoutMs });
+  const kc = (id: string) => lab.state.kube?.apis[id]?.kubeconfig ?? "";
+  const brokerClusters = async () => {
+    const a = lab.admin();
+    try {
+      return (await a.list("cluster")).records.map((r) => r.clusterId).sort();
+    } finally {
+      a.close();
+    }
+  };
+
+  for (const [from, to] of [
+    ["c1/n1/p0", "c2/n2/p0"],
+    ["c2/n1/p0", "c1/n2/p0"],
+  ] as const) {
+    it(`ICMP and TCP ${from} → ${to} (non-gateway nodes); the server sees the client pod's IP`, async () => {
+      const dst = lab.resolve(to).ip;
+      await until("ping", async () => ((await lab.exec(from, ["ping", "-c", "2", "-i", "0.2", "-W", "1", dst])).exitCode === 0 ? true : undefined));
+      const r = await tcp(from, dst);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`^${to} sees ${lab.resolve(from).ip.replaceAll(".", "\\.")}:`));
+    });
+  }
+
+  it("route agents read the local API only: their only connections go to the API server, none to the broker", async () => {
+    const agent = lab.cluster("c1").processes.find((p) => p.role === "route-agent/n1");
+    assert.ok(agent);
+    const ss = await lab.exec("c1/n1", ["ss", "-tnpH", "state", "established"]);
+    const mine = ss.stdout.split("\n").filter((l) => l.includes(`pid=${agent.pid},`));
+    assert.ok(mine.length > 0, ss.stdout);
+    for (const l of mine) assert.match(l, /198\.19\.1\.2:6443/, l);
+  });
+
+  it("exactly one gateway holds the Lease; a second candidate stays passive", async () => {
+    const client = await lab.kubeClient("c1");
+    try {
+      await client.apply(kube.R.node, { metadata: { name: "n1", labels: { [view.GATEWAY_NODE_LABEL]: "true" } } }, { fieldManager: "e2e" });
+      await lab.runWorkloads("c1");
+      assert.ok(
+        lab.cluster("c1").processes.some((p) => p.role === "gateway/n1"),
+        "the lab started a second gateway candidate on n1",
+      );
+      const gw = async (n: string) => (await client.get<{ status?: { haStatus?: string } }>(kube.R.gateway, SYSTEM_NAMESPACE, n)).status?.haStatus;
+      await until("n1 reports passive", async () => ((await gw("n1").catch(() => undefined)) === "passive" ? true : undefined), 20_000);
+      for (let i = 0; i < 4; i++) {
+        const lease = await client.get<{ spec: kube.LeaseRecord }>(kube.R.lease, SYSTEM_NAMESPACE, GATEWAY_LEASE);
+        assert.equal(lease.spec.holderIdentity, "n0-causeway-gateway");
+        assert.equal(await gw("n0"), "active");
+        assert.equal(await gw("n1"), "passive");
+        await sleep(1000);
+      }
+      const eps = await client.list<{ spec: { cluster_id: string; hostname: string } }>(kube.R.endpoint, SYSTEM_NAMESPACE);
+      assert.deepEqual(
+        eps.items.filter((e) => e.spec.cluster_id === "c1").map((e) => e.spec.hostname),
+        ["n0"],
+        "only the leader publishes an Endpoint",
+      );
+    } finally {
+      client.close();
+    }
+  });
+
+  it("restarting a cluster's kube-apiserver: components reconnect and resync without restarting; traffic is not interrupted", async () => {
+    const c1 = lab.cluster("c1");
+    const pids = c1.processes.filter((p) => !p.role.startsWith("echo")).map((p) => p.pid);
+    const stream = tcp("c1/n1/p0", lab.resolve("c2/n1/p0").ip, 8080, ["--stream", "12000", "--interval", "20"]);
+    await sleep(1000);
+    const api = apiServerOf(lab.state.name, lab.state.dir, c1.spec);
+    await api.stopApiServer();
+    await sleep(3000);
+    await api.startApiServer((await import("../kube/apiserver.ts")).kubeApiServerBinary());
+    const r = await stream;
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /stream ok (\d+) \1 /);
+    for (const pid of pids) assert.ok((await run.run("kill", ["-0", String(pid)], { allowFailure: true })).exitCode === 0, `process ${pid} still the same`);
+    // Resync after the restart: a remote Endpoint deleted locally is restored from the broker by the (reconnected) syncer.
+    const client = await lab.kubeClient("c1");
+    try {
+      const name = "c2-causeway-cable-c2-198-18-2-10";
+      assert.equal(await client.delete(kube.R.endpoint, SYSTEM_NAMESPACE, name), true);
+      await until(
+        "remote endpoint restored",
+        async () => (await client.get(kube.R.endpoint, SYSTEM_NAMESPACE, name).catch(() => undefined)) ?? undefined,
+        20_000,
+      );
+    } finally {
+      client.close();
+    }
+    const after = await tcp("c1/n2/p0", lab.resolve("c2/n2/p0").ip);
+    assert.equal(after.exitCode, 0, after.stdout);
+  });
+
+  it("deploy-broker and join are idempotent; show all from one context shows both endpoints", async () => {
+    const again = await deployBroker({ kubeconfig: kc("c1"), brokerUrl: lab.state.broker.address, out: lab.state.kube?.brokerInfo ?? "" });
+    assert.deepEqual(again.changed, []);
+    for (const id of ["c1", "c2"]) {
+      const r = await lab.joinCluster(id);
+      assert.match(r.stdout, /nothing changed/);
+      assert.match(r.stdout, new RegExp(`cluster ${id} was already a member`));
+    }
+    assert.deepEqual(await brokerClusters(), ["c1", "c2"]);
+    const dry = await causeway(["join", lab.state.kube?.brokerInfo ?? "", "--kubeconfig", kc("c2"), "--context", "c2", "--clusterid", "c7", "--dry-run"]);
+    assert.equal(dry.exitCode, 0, dry.stderr);
+    assert.match(dry.stdout, /kind: CustomResourceDefinition[\s\S]*name: endpoints\.causeway\.io/);
+    assert.match(dry.stdout, /clusterId: c7/);
+    assert.deepEqual(await brokerClusters(), ["c1", "c2"], "--dry-run registers nothing");
+    const show = await causeway(["show", "all", "--kubeconfig", kc("c1"), "--context", "c1"]);
+    assert.equal(show.exitCode, 0, show.stderr);
+    assert.match(show.stdout, /c1\s+198\.18\.1\.10\s+vxlan\s+local/);
+    assert.match(show.stdout, /c2\s+198\.18\.2\.10\s+vxlan\s+remote/);
+    assert.match(show.stdout, /n0\s+active\s+All connections \(1\) are established/);
+  });
+
+  describe("bad input: a clear error, exit 2, nothing half-applied", () => {
+    const info = () => lab.state.kube?.brokerInfo ?? "";
+    const expectRefused = async (args: readonly string[], pattern: RegExp, withinMs = 30_000) => {
+      const t0 = Date.now();
+      const r = await causeway(args);
+      assert.equal(r.exitCode, 2, `exit ${r.exitCode}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, pattern);
+      assert.ok(Date.now() - t0 < withinMs, `answered in ${Date.now() - t0} ms`);
+      assert.deepEqual(await brokerClusters(), ["c1", "c2"], "nothing registered at the broker");
+      return r;
+    };
+
+    it("a kubeconfig that points nowhere: an error within seconds", async () => {
+      const nowhere = join(lab.state.dir, "nowhere.kubeconfig");
+      apiServerOf(lab.state.name, lab.state.dir, lab.cluster("c1").spec).writeKubeconfig(nowhere, {
+        context: "nowhere",
+        server: "https://198.18.99.99:6443",
+        socket: false,
+      });
+      await expectRefused(["join", info(), "--kubeconfig", nowhere, "--clusterid", "c9"], /cannot reach the API server https:\/\/198\.18\.99\.99:6443/, 10_000);
+    });
+
+    it("missing RBAC: the error names the missing permissions", async () => {
+      const limited = join(lab.state.dir, "limited.kubeconfig");
+      apiServerOf(lab.state.name, lab.state.dir, lab.cluster("c2").spec).writeKubeconfig(limited, {
+        context: "c2",
+        user: "limited",
+        server: `https://${lab.state.kube?.apis.c2?.underlayIp}:6443`,
+      });
+      const r = await expectRefused(
+        ["join", info(), "--kubeconfig", limited, "--clusterid", "c9", "--clustercidr", "10.9.0.0/16", "--servicecidr", "10.109.0.0/16"],
+        /lacks \d+ permission/,
+      );
+      assert.match(r.stderr, /create customresourcedefinitions\.apiextensions\.k8s\.io \(cluster-wide\)/);
+      assert.match(r.stderr, /patch daemonsets\.apps in namespace causeway-system/);
+    });
+
+    it("a corrupt broker-info, and one for another broker", async () => {
+      const corrupt = join(lab.state.dir, "corrupt.subm");
+      writeFileSync(corrupt, "this is not base64 {}");
+      await expectRefused(["join", corrupt, "--kubeconfig", kc("c2"), "--context", "c2", "--clusterid", "c9"], /is corrupt/);
+      const other = join(lab.state.dir, "other.subm");
+      writeFileSync(other, encodeBrokerInfo({ ...readBrokerInfo(info()), adminToken: "cwa.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }));
+      await expectRefused(["join", other, "--kubeconfig", kc("c2"), "--context", "c2", "--clusterid", "c9"], /for another broker/);
+    });
+
+    it("a duplicate cluster id is refused", async () => {
+      await expectRefused(
+        ["join", info(), "--kubeconfig", kc("c2"), "--context", "c2", "--clusterid", "c1"],
+        /cluster id "c1" is already joined .* by another cluster/,
+      );
+    });
+
+    it("CIDRs that cannot be discovered: asks for the flag", async () => {
+      const client = await lab.kubeClient("c2");
+      const saved = await client.get<{ data: Record<string, string> }>(kube.R.configMap, "kube-system", "kubeadm-config");
+      try {
+        await client.delete(kube.R.configMap, "kube-system", "kubeadm-config");
+        await expectRefused(
+          ["join", info(), "--kubeconfig", kc("c2"), "--context", "c2", "--clusterid", "c9"],
+          /cannot discover the pod CIDR .* pass --clustercidr/,
+        );
+      } finally {
+        await client.apply(
+          kube.R.configMap,
+          { metadata: { name: "kubeadm-config", namespace: "kube-system" }, ...{ data: saved.data } },
+          { fieldManager: "causeway-lab" },
+        );
+        client.close();
+      }
+    });
+
+    it("a CRD version mismatch: components refuse to start naming the CRD; join repairs it", async () => {
+      const client = await lab.kubeClient("c2");
+      try {
+        await client.apply(
+          kube.R.crd,
+          { metadata: { name: "endpoints.causeway.io", annotations: { [SCHEMA_HASH_ANNOTATION]: "0000000000000000" } } },
+          { fieldManager: "someone-else" },
+        );
+        const argv = [
+          node,
+          join(REPO_ROOT, "route-agent/src/main.ts"),
+          "--kube",
+          "--kubeconfig",
+          join(lab.state.dir, "c2-causeway-route-agent.kubeconfig"),
+          "--node",
+          "n2",
+        ];
+        const r = await lab.exec("c2/n2", argv, 30_000);
+        assert.equal(r.exitCode, 2, r.stdout + r.stderr);
+        assert.match(
+          r.stdout + r.stderr,
+          /endpoints\.causeway\.io has schema 0000000000000000.*re-run 'causeway join'|re-run 'causeway join'.*endpoints\.causeway\.io has schema 0000000000000000/,
+        );
+        await lab.joinCluster("c2");
+        const crd = await client.get<{ metadata: kube.ObjectMeta }>(kube.R.crd, undefined, "endpoints.causeway.io");
+        assert.notEqual(crd.metadata.annotations?.[SCHEMA_HASH_ANNOTATION], "0000000000000000");
+      } finally {
+        client.close();
+      }
+    });
+  });
+});
