@@ -59,6 +59,24 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     });
   }
 
+  it("pod → service VIP of the other cluster (its Service and EndpointSlice in that cluster's API), source preserved", async () => {
+    const r = await tcp("c1/n2/p0", "10.102.0.10", 80);
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.2\.10:/);
+    const client = await lab.kubeClient("c2");
+    try {
+      const slices = await client.list<{ endpoints: { addresses: string[] }[] }>(kube.R.endpointSlice, "default", {
+        labelSelector: "kubernetes.io/service-name=echo",
+      });
+      assert.deepEqual(
+        slices.items.flatMap((x) => x.endpoints.flatMap((e) => e.addresses)),
+        ["10.2.1.10"],
+      );
+    } finally {
+      client.close();
+    }
+  });
+
   it("route agents read the local API only: their only connections go to the API server, none to the broker", async () => {
     const agent = lab.cluster("c1").processes.find((p) => p.role === "route-agent/n1");
     assert.ok(agent);

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { CAUSEWAY_CRDS, crdObject, MCS_CRDS, ValidationError } from "@causeway/api";
+import { kube } from "@causeway/common";
+import { decodeBrokerInfo, encodeBrokerInfo, memberManifests, renderManifests } from "./index.ts";
+
+const info = { brokerURL: "198.18.0.2:7400", ca: "", adminToken: "cwa.abcdefghijklmnopqrstuvwxyz012345", components: ["connectivity" as const] };
+
+describe("deploy", () => {
+  it("broker-info: base64url JSON with padding, round trip; keys read case-insensitively like subctl's Go decoder", () => {
+    const text = encodeBrokerInfo(info);
+    assert.match(text.trim(), /^[A-Za-z0-9_-]+={0,2}$/);
+    assert.deepEqual(decodeBrokerInfo(text), info);
+    const shouty = Buffer.from(JSON.stringify({ BROKERURL: info.brokerURL, AdminToken: info.adminToken })).toString("base64url");
+    assert.equal(decodeBrokerInfo(shouty).brokerURL, info.brokerURL);
+  });
+
+  it("broker-info: corrupt inputs are refused naming the problem", () => {
+    assert.throws(
+      () => decodeBrokerInfo("not base64 {}"),
+      (e) => e instanceof ValidationError && /corrupt: not base64url/.test(e.message),
+    );
+    assert.throws(() => decodeBrokerInfo(Buffer.from("{nope").toString("base64url")), /corrupt: its content is not JSON/);
+    assert.throws(
+      () => decodeBrokerInfo(Buffer.from(JSON.stringify({ brokerURL: "x", adminToken: "secret" })).toString("base64url")),
+      /adminToken: must be a Causeway admin token/,
+    );
+  });
+
+  it("CRDs come from the api schemas: structural (no additionalProperties beside properties), status subresource for Gateway, a schema hash", () => {
+    const gw = crdObject(CAUSEWAY_CRDS.find((d) => d.kind === "Gateway") ?? CAUSEWAY_CRDS[0]!) as {
+      spec: { versions: { subresources?: unknown; schema: { openAPIV3Schema: unknown } }[] };
+    };
+    assert.deepEqual(gw.spec.versions[0]?.subresources, { status: {} });
+    const text = JSON.stringify(gw);
+    assert.doesNotMatch(text, /"additionalProperties":false/);
+    assert.match(text, /"format":"ipv4"/);
+    const ep = crdObject(CAUSEWAY_CRDS[0]!) as { metadata: { annotations: Record<string, string> } };
+    assert.match(ep.metadata.annotations["causeway.io/schema-hash"] ?? "", /^[0-9a-f]{16}$/);
+    assert.deepEqual(
+      MCS_CRDS.map((d) => `${d.plural}.${d.group}/${d.version}`),
+      ["serviceexports.multicluster.x-k8s.io/v1beta1", "serviceimports.multicluster.x-k8s.io/v1beta1"],
+    );
+  });
+
+  it("member manifests: route agents get no access to the broker credential; dry-run text redacts nothing it was not given", () => {
+    const ms = memberManifests(kube.R, {
+      clusterId: "c1",
+      clusterCIDRs: ["10.1.0.0/16"],
+      serviceCIDRs: ["10.101.0.0/16"],
+      cableDriver: "vxlan",
+      intraCluster: "vxlan",
+      brokerAddress: "b:7400",
+      brokerToken: "<t>",
+      brokerCa: "",
+    });
+    const role = ms.find((m) => m.type === kube.R.role && m.object.metadata.name === "causeway-route-agent");
+    assert.doesNotMatch(JSON.stringify(role), /secrets/);
+    const yaml = renderManifests(ms);
+    assert.match(yaml, /kind: DaemonSet[\s\S]*causeway\.io\/gateway: "true"/);
+    assert.equal(yaml.split("---\n").length, ms.length);
+  });
+
+  it("permissions are named in RBAC's words", () => {
+    assert.equal(kube.permissionOf({ method: "GET", path: "/api/v1/nodes" }), "list nodes (cluster-wide)");
+    assert.equal(kube.permissionOf({ method: "GET", path: "/api/v1/nodes?watch=1&resourceVersion=5" }), "watch nodes (cluster-wide)");
+    assert.equal(
+      kube.permissionOf({ method: "PATCH", path: "/apis/apps/v1/namespaces/causeway-system/daemonsets/x" }),
+      "patch daemonsets.apps in namespace causeway-system",
+    );
+    assert.equal(
+      kube.permissionOf({ method: "PUT", path: "/apis/causeway.io/v1/namespaces/ns/gateways/n0/status" }),
+      "update gateways/status.causeway.io in namespace ns",
+    );
+  });
+});
