@@ -50,6 +50,7 @@ export class KubeWatcher<S extends z.ZodType<{ metadata: ObjectMeta }>> {
   #cancel: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #notifyQueued = false;
+  #watchStarted = 0;
   #resolveSynced!: () => void;
   /** Resolves once the first list has been loaded. */
   readonly synced: Promise<void> = new Promise((r) => {
@@ -92,6 +93,7 @@ export class KubeWatcher<S extends z.ZodType<{ metadata: ObjectMeta }>> {
       if (!this.#listed) await this.#relist();
       if (this.#stopped) return;
       this.#connected = true;
+      this.#watchStarted = Date.now();
       this.#cancel = this.#o.client.watch(
         this.#o.type,
         this.#o.namespace,
@@ -157,11 +159,13 @@ export class KubeWatcher<S extends z.ZodType<{ metadata: ObjectMeta }>> {
     this.#cancel = undefined;
     this.#connected = false;
     if (this.#stopped) return;
-    if (!err) {
+    if (!err && Date.now() - this.#watchStarted >= 1000) {
       // The server ended the watch (its timeout): continue from the last version at once.
       void this.#run();
       return;
     }
+    // A stream that ends at once without an error is retried with backoff, never in a tight loop.
+    err ??= new Error("watch stream ended at once");
     if (err instanceof KubeGoneError) {
       this.#o.log.info({ kind: this.#o.type.kind, resourceVersion: this.#rv }, "watch version expired at the API server; relisting");
       this.#listed = false;
