@@ -40,40 +40,56 @@ export interface SiteMainOptions {
  * before the host is touched. On SIGTERM/SIGINT the component stops and leaves the host as it is.
  */
 export async function runSiteMain(o: SiteMainOptions): Promise<void> {
-  const boot = createLogger(o.name);
-  try {
-    const { values } = parseArgs({
-      options: {
-        site: { type: "string" },
-        node: { type: "string" },
-        uninstall: { type: "boolean", default: false },
-        "resync-seconds": { type: "string", default: "30" },
-        ...o.options,
-      },
-    });
-    const flags: Readonly<Record<string, unknown>> = values;
-    const str = (k: string): string | undefined => {
-      const v = flags[k];
-      return typeof v === "string" ? v : undefined;
-    };
+  await launch(o.name, { site: { type: "string" }, node: { type: "string" }, ...o.options }, async ({ str, boot, uninstall }) => {
     const sitePath = str("site");
     const nodeName = str("node");
     if (!sitePath || !nodeName) throw new Error(`usage: ${o.name} --site <site.yaml> --node <name>${o.usage ? ` ${o.usage}` : ""} [--uninstall]`);
     const site = loadSite(sitePath);
     const node = siteNode(site, nodeName);
     const log = boot.child({ cluster: site.clusterId, node: node.name });
+    const built = await o.build({ site, node, log, resyncMs: resyncMsFromFlag(str("resync-seconds")), uninstall, flag: str });
+    return { log, built, fields: { broker: site.broker.address }, message: `${o.name} started` };
+  });
+}
+
+type Built = Awaited<ReturnType<SiteMainOptions["build"]>>;
+
+interface Launch {
+  readonly boot: Logger;
+  readonly uninstall: boolean;
+  /** A string flag; undefined when not given. */
+  readonly str: (name: string) => string | undefined;
+}
+
+/**
+ * What both mains share: common flags (--uninstall, --resync-seconds), then `prepare`, then
+ * uninstall-and-exit or start with signal handling. Any error: one fatal line, exit 2.
+ */
+async function launch(
+  name: string,
+  options: ParseArgsOptionsConfig,
+  prepare: (l: Launch) => Promise<{ log: Logger; built: Built; fields: Record<string, unknown>; message: string }>,
+): Promise<void> {
+  const boot = createLogger(name);
+  try {
+    const { values } = parseArgs({
+      options: { uninstall: { type: "boolean", default: false }, "resync-seconds": { type: "string", default: "30" }, ...options },
+    });
+    const flags: Readonly<Record<string, unknown>> = values;
+    const str = (k: string): string | undefined => (typeof flags[k] === "string" ? flags[k] : undefined);
     const uninstall = values.uninstall === true;
-    const { component, started, removed } = await o.build({ site, node, log, resyncMs: resyncMsFromFlag(str("resync-seconds")), uninstall, flag: str });
+    const { log, built, fields, message } = await prepare({ boot, uninstall, str });
+    const { component, started, removed } = built;
     if (uninstall) {
       await component.uninstall();
       log.info(removed);
       process.exit(0);
     }
     component.start();
-    log.info({ broker: site.broker.address, ...started }, `${o.name} started`);
+    log.info({ ...fields, ...started }, message);
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => void component.stop().then(() => process.exit(0)));
   } catch (err) {
-    boot.fatal({ err: errorMessage(err) }, `${o.name} cannot start`);
+    boot.fatal({ err: errorMessage(err) }, `${name} cannot start`);
     process.exit(2);
   }
 }
@@ -104,22 +120,15 @@ export interface KubeMainOptions {
  * configuration and CRD check → build → start. Start-up errors: one fatal line, exit 2.
  */
 export async function runKubeMain(o: KubeMainOptions): Promise<void> {
-  const boot = createLogger(o.name);
-  try {
-    const { values } = parseArgs({
-      options: {
-        kube: { type: "boolean", default: true },
-        kubeconfig: { type: "string" },
-        context: { type: "string" },
-        namespace: { type: "string", default: process.env.CAUSEWAY_NAMESPACE ?? SYSTEM_NAMESPACE },
-        node: { type: "string", default: process.env.NODE_NAME },
-        uninstall: { type: "boolean", default: false },
-        "resync-seconds": { type: "string", default: "30" },
-        ...o.options,
-      },
-    });
-    const flags: Readonly<Record<string, unknown>> = values;
-    const str = (k: string): string | undefined => (typeof flags[k] === "string" ? flags[k] : undefined);
+  const options: ParseArgsOptionsConfig = {
+    kube: { type: "boolean", default: true },
+    kubeconfig: { type: "string" },
+    context: { type: "string" },
+    namespace: { type: "string", default: process.env.CAUSEWAY_NAMESPACE ?? SYSTEM_NAMESPACE },
+    node: { type: "string", default: process.env.NODE_NAME },
+    ...o.options,
+  };
+  await launch(o.name, options, async ({ str, boot, uninstall }) => {
     const nodeName = str("node");
     if (!nodeName) throw new Error(`usage: ${o.name} --kube [--kubeconfig FILE] [--context NAME] --node <node name> (or NODE_NAME set)`);
     const resyncMs = resyncMsFromFlag(str("resync-seconds"));
@@ -128,18 +137,7 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
     await checkCrds(client);
     const cluster = await loadJoinedCluster(client, namespace, o.brokerToken);
     const log = boot.child({ cluster: cluster.clusterId, node: nodeName });
-    const uninstall = values.uninstall === true;
-    const { component, started, removed } = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str });
-    if (uninstall) {
-      await component.uninstall();
-      log.info(removed);
-      process.exit(0);
-    }
-    component.start();
-    log.info({ server: client.server, broker: cluster.brokerAddress, ...started }, `${o.name} started (Kubernetes mode)`);
-    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => void component.stop().then(() => process.exit(0)));
-  } catch (err) {
-    boot.fatal({ err: errorMessage(err) }, `${o.name} cannot start`);
-    process.exit(2);
-  }
+    const built = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str });
+    return { log, built, fields: { server: client.server, broker: cluster.brokerAddress }, message: `${o.name} started (Kubernetes mode)` };
+  });
 }

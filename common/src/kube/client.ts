@@ -143,7 +143,7 @@ export class KubeClient {
       agent: this.#agent,
       headers,
       timeout: timeoutMs,
-      ...(this.#socket ? { socketPath: this.#socket, servername: undefined } : {}),
+      ...(this.#socket ? { socketPath: this.#socket } : {}),
     });
   }
 

@@ -5,21 +5,17 @@ import { BrokerWatcher, type CachedRecord } from "../broker/watcher.ts";
 import type { Logger } from "../log.ts";
 import type { SiteNode } from "../site.ts";
 import type { EndpointView, GatewaySink, NodeView } from "./types.ts";
+import { WatchedView } from "./watched.ts";
 
 /** Standalone mode: endpoints straight from the broker (list-then-watch, resumable). */
-export class BrokerEndpointView implements EndpointView {
+export class BrokerEndpointView extends WatchedView<BrokerWatcher> implements EndpointView {
   readonly #conn: BrokerConnection;
   readonly #log: Logger;
-  #watcher: BrokerWatcher | undefined;
-  #resolve!: () => void;
-  readonly synced: Promise<void> = new Promise((r) => {
-    this.#resolve = r;
-  });
-
   readonly #kinds: readonly Kind[];
 
   /** Follows endpoints, plus any other `kinds` a caller reads through records(). */
   constructor(conn: BrokerConnection, log: Logger, kinds: readonly Kind[] = ["endpoint"]) {
+    super();
     this.#conn = conn;
     this.#log = log;
     this.#kinds = kinds.includes("endpoint") ? kinds : ["endpoint", ...kinds];
@@ -27,25 +23,21 @@ export class BrokerEndpointView implements EndpointView {
 
   /** The cached broker records of one followed kind. */
   records<K extends Kind>(kind: K): CachedRecord<K>[] {
-    return this.#watcher?.items(kind) ?? [];
+    return this.watcher?.items(kind) ?? [];
   }
 
-  start(onChange: () => void): void {
-    this.#watcher = new BrokerWatcher(this.#conn, { kinds: this.#kinds, log: this.#log, onChange });
-    void this.#watcher.synced.then(() => this.#resolve());
-    this.#watcher.start();
-  }
-
-  stop(): void {
-    this.#watcher?.stop();
+  protected makeWatcher(onChange: () => void): BrokerWatcher {
+    return new BrokerWatcher(this.#conn, { kinds: this.#kinds, log: this.#log, onChange });
   }
 
   endpoints(): Map<string, Endpoint> {
-    return newestPerCluster(this.#watcher?.items("endpoint") ?? []);
+    return newestPerCluster(this.records("endpoint"));
   }
 
   endpointsOf(clusterId: string): Endpoint[] {
-    return (this.#watcher?.items("endpoint") ?? []).filter((r) => r.clusterId === clusterId).map((r) => r.value);
+    return this.records("endpoint")
+      .filter((r) => r.clusterId === clusterId)
+      .map((r) => r.value);
   }
 }
 

@@ -1,5 +1,6 @@
 /** The narrow views business logic sees the cluster through; one implementation per mode (ARCHITECTURE §2). */
 export type { EndpointView, GatewaySink, NodeView, Source } from "./types.ts";
+export { type Watchable, WatchedView } from "./watched.ts";
 export { BrokerEndpointView, BrokerGatewaySink, StaticNodeView } from "./broker.ts";
 export {
   CLUSTER_LABEL,
@@ -10,6 +11,7 @@ export {
   GATEWAY_NODE_LABEL,
   KubeEndpointView,
   KubeGatewaySink,
+  KubeListView,
   KubeNodeView,
   nodeFromObject,
   siteNodeOf,

@@ -9,13 +9,14 @@ import {
   ObjectMetaSchema,
 } from "@causeway/api";
 import { z } from "zod";
-import type { KubeClient } from "../kube/client.ts";
+import type { KubeClient, ObjectMeta, ResourceType } from "../kube/client.ts";
 import { KubeNotFoundError } from "../kube/errors.ts";
 import { R } from "../kube/types.ts";
 import { KubeWatcher } from "../kube/watcher.ts";
 import type { Logger } from "../log.ts";
 import type { SiteNode } from "../site.ts";
 import type { EndpointView, GatewaySink, NodeView } from "./types.ts";
+import { WatchedView } from "./watched.ts";
 
 /** Label on every object Causeway writes for a cluster: which cluster it describes. */
 export const CLUSTER_LABEL = "causeway.io/cluster-id";
@@ -39,46 +40,28 @@ const newer = (a: EndpointObject, b: EndpointObject): boolean =>
   ((a.metadata.creationTimestamp ?? "") === (b.metadata.creationTimestamp ?? "") &&
     Number(a.metadata.resourceVersion ?? 0) > Number(b.metadata.resourceVersion ?? 0));
 
+/** Kubernetes mode: the validated objects of one resource type in the local API (a namespace, or all). */
+export class KubeListView<S extends z.ZodType<{ metadata: ObjectMeta }>> extends WatchedView<KubeWatcher<S>> {
+  readonly #o: { client: KubeClient; type: ResourceType; namespace: string | undefined; schema: S; log: Logger };
+
+  constructor(client: KubeClient, type: ResourceType, namespace: string | undefined, schema: S, log: Logger) {
+    super();
+    this.#o = { client, type, namespace, schema, log };
+  }
+
+  protected makeWatcher(onChange: () => void): KubeWatcher<S> {
+    return new KubeWatcher({ ...this.#o, onChange });
+  }
+
+  objects(): z.infer<S>[] {
+    return this.watcher?.items() ?? [];
+  }
+}
+
 /** Kubernetes mode: endpoints from the local API's Endpoint resources (kept in line with the broker by the active gateway). */
-export class KubeEndpointView implements EndpointView {
-  readonly #client: KubeClient;
-  readonly #namespace: string;
-  readonly #log: Logger;
-  #watcher: KubeWatcher<typeof EndpointObjectSchema> | undefined;
-  #resolve!: () => void;
-  readonly synced: Promise<void> = new Promise((r) => {
-    this.#resolve = r;
-  });
-
+export class KubeEndpointView extends KubeListView<typeof EndpointObjectSchema> implements EndpointView {
   constructor(client: KubeClient, namespace: string, log: Logger) {
-    this.#client = client;
-    this.#namespace = namespace;
-    this.#log = log;
-  }
-
-  get watcher(): KubeWatcher<typeof EndpointObjectSchema> | undefined {
-    return this.#watcher;
-  }
-
-  start(onChange: () => void): void {
-    this.#watcher = new KubeWatcher({
-      client: this.#client,
-      type: R.endpoint,
-      namespace: this.#namespace,
-      schema: EndpointObjectSchema,
-      log: this.#log,
-      onChange,
-    });
-    void this.#watcher.synced.then(() => this.#resolve());
-    this.#watcher.start();
-  }
-
-  stop(): void {
-    this.#watcher?.stop();
-  }
-
-  objects(): EndpointObject[] {
-    return this.#watcher?.items() ?? [];
+    super(client, R.endpoint, namespace, EndpointObjectSchema, log);
   }
 
   endpoints(): Map<string, Endpoint> {
@@ -155,34 +138,18 @@ export function nodeFromObject(raw: unknown): SiteNode | string {
 }
 
 /** Kubernetes mode: the cluster's nodes from Node objects (InternalIP, spec.podCIDR, gateway label). */
-export class KubeNodeView implements NodeView {
-  readonly #client: KubeClient;
+export class KubeNodeView extends KubeListView<typeof NodeObjectSchema> implements NodeView {
   readonly #log: Logger;
-  #watcher: KubeWatcher<typeof NodeObjectSchema> | undefined;
   readonly #warned = new Set<string>();
-  #resolve!: () => void;
-  readonly synced: Promise<void> = new Promise((r) => {
-    this.#resolve = r;
-  });
 
   constructor(client: KubeClient, log: Logger) {
-    this.#client = client;
+    super(client, R.node, undefined, NodeObjectSchema, log);
     this.#log = log;
-  }
-
-  start(onChange: () => void): void {
-    this.#watcher = new KubeWatcher({ client: this.#client, type: R.node, schema: NodeObjectSchema, log: this.#log, onChange });
-    void this.#watcher.synced.then(() => this.#resolve());
-    this.#watcher.start();
-  }
-
-  stop(): void {
-    this.#watcher?.stop();
   }
 
   nodes(): SiteNode[] {
     const out: SiteNode[] = [];
-    for (const n of this.#watcher?.items() ?? []) {
+    for (const n of this.objects()) {
       const s = siteNodeOf(n);
       if (typeof s !== "string") out.push(s);
       else if (!this.#warned.has(s)) {

@@ -4,12 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { assertPodReaches, tcpFrom } from "./checks.ts";
 import { ProcessRunner } from "@causeway/common";
 import { Lab, until } from "../index.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwe2e";
-const node = process.execPath;
 
 describe("dataplane: 2 clusters × 3 nodes, VXLAN", { skip: root ? false : "needs root for network namespaces" }, () => {
   let lab: Lab;
@@ -22,22 +22,14 @@ describe("dataplane: 2 clusters × 3 nodes, VXLAN", { skip: root ? false : "need
     await Lab.down(NAME);
   });
 
-  const tcp = (from: string, host: string, port = 8080, extra: string[] = []) =>
-    lab.exec(from, [node, "e2e/src/tools/client.ts", "--host", host, "--port", String(port), ...extra], 60_000);
+  const tcp = (from: string, host: string, port = 8080, extra: readonly string[] = []) => tcpFrom(lab, from, host, port, extra);
 
   for (const [from, to] of [
     ["c1/n1/p0", "c2/n2/p0"],
     ["c2/n1/p0", "c1/n2/p0"],
   ] as const) {
     it(`ICMP and TCP ${from} → ${to} (non-gateway nodes); the server sees the client pod's IP`, async () => {
-      const dst = lab.resolve(to).ip;
-      const ping = await until("ping", async () =>
-        (await lab.exec(from, ["ping", "-c", "2", "-i", "0.2", "-W", "1", dst])).exitCode === 0 ? true : undefined,
-      );
-      assert.equal(ping, true);
-      const r = await tcp(from, dst);
-      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, new RegExp(`^${to} sees ${lab.resolve(from).ip.replaceAll(".", "\\.")}:`));
+      await assertPodReaches(lab, from, to);
     });
   }
 

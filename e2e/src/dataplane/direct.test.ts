@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Lab, until } from "../index.ts";
+import { assertPodReaches, tcpFrom } from "./checks.ts";
+import { Lab } from "../index.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwe2d";
-const node = process.execPath;
 
 describe("dataplane: 2 clusters × 2 nodes, intraCluster direct", { skip: root ? false : "needs root for network namespaces" }, () => {
   let lab: Lab;
@@ -21,18 +21,14 @@ describe("dataplane: 2 clusters × 2 nodes, intraCluster direct", { skip: root ?
     await Lab.down(NAME);
   });
 
-  const tcp = (from: string, host: string, port = 8080) => lab.exec(from, [node, "e2e/src/tools/client.ts", "--host", host, "--port", String(port)], 60_000);
+  const tcp = (from: string, host: string, port = 8080, extra: readonly string[] = []) => tcpFrom(lab, from, host, port, extra);
 
   for (const [from, to] of [
     ["c1/n1/p0", "c2/n1/p0"],
     ["c2/n1/p0", "c1/n1/p0"],
   ] as const) {
     it(`ICMP and TCP ${from} → ${to}, source preserved`, async () => {
-      const dst = lab.resolve(to).ip;
-      await until("ping", async () => ((await lab.exec(from, ["ping", "-c", "2", "-i", "0.2", "-W", "1", dst])).exitCode === 0 ? true : undefined));
-      const r = await tcp(from, dst);
-      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, new RegExp(`^${to} sees ${lab.resolve(from).ip.replaceAll(".", "\\.")}:`));
+      await assertPodReaches(lab, from, to);
     });
   }
 

@@ -248,20 +248,31 @@ export class ApiServer {
    * `socket` is false (for processes inside the lab, which use the network).
    */
   writeKubeconfig(path: string, o: { context: string; user?: string; token?: string; server?: string; socket?: boolean }): string {
-    const token = o.token ?? this.token(o.user ?? "admin");
-    const cluster: Record<string, unknown> = { server: o.server ?? this.url, "certificate-authority-data": Buffer.from(this.ca).toString("base64") };
-    if (o.socket !== false) cluster.extensions = [{ name: kube.SOCKET_EXTENSION, extension: { path: this.socket } }];
-    const doc = {
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: o.context, cluster }],
-      users: [{ name: `${o.context}-${o.user ?? "token"}`, user: { token } }],
-      contexts: [{ name: o.context, context: { cluster: o.context, user: `${o.context}-${o.user ?? "token"}` } }],
-      "current-context": o.context,
-    };
-    writeFileSync(path, toYaml(doc), { mode: 0o600 });
-    return path;
+    return writeKubeconfig(path, {
+      context: o.context,
+      user: `${o.context}-${o.user ?? "token"}`,
+      token: o.token ?? this.token(o.user ?? "admin"),
+      server: o.server ?? this.url,
+      ca: this.ca,
+      socket: o.socket === false ? undefined : this.socket,
+    });
   }
+}
+
+/** Writes a one-context token kubeconfig (mode 0600); `socket` adds the lab socket extension. Returns the path. */
+export function writeKubeconfig(path: string, o: { context: string; user: string; token: string; server: string; ca: string; socket?: string }): string {
+  const cluster: Record<string, unknown> = { server: o.server, "certificate-authority-data": Buffer.from(o.ca).toString("base64") };
+  if (o.socket) cluster.extensions = [{ name: kube.SOCKET_EXTENSION, extension: { path: o.socket } }];
+  const doc = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: o.context, cluster }],
+    users: [{ name: o.user, user: { token: o.token } }],
+    contexts: [{ name: o.context, context: { cluster: o.context, user: o.user } }],
+    "current-context": o.context,
+  };
+  writeFileSync(path, toYaml(doc), { mode: 0o600 });
+  return path;
 }
 
 /** kube-apiserver processes whose network namespace is `ns`. */

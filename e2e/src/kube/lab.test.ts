@@ -6,11 +6,13 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
 import { SCHEMA_HASH_ANNOTATION, SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, ProcessRunner, view } from "@causeway/common";
 import { deployBroker, encodeBrokerInfo, readBrokerInfo } from "@causeway/deploy";
 import { GATEWAY_LEASE } from "@causeway/gateway";
 import { Lab, REPO_ROOT, until } from "../index.ts";
+import { kubeApiServerBinary } from "../kube/apiserver.ts";
 import { apiServerOf } from "../lab/kube.ts";
 
 const root = process.getuid?.() === 0;
@@ -31,8 +33,7 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     await Lab.down(NAME);
   });
 
-  const tcp = (from: string, host: string, port = 8080, extra: string[] = []) =>
-    lab.exec(from, [node, "e2e/src/tools/client.ts", "--host", host, "--port", String(port), ...extra], 60_000);
+  const tcp = (from: string, host: string, port = 8080, extra: readonly string[] = []) => tcpFrom(lab, from, host, port, extra);
   /** The CLI as an admin in the lab (the broker's namespace reaches the broker and every API server). */
   const causeway = (args: readonly string[], timeoutMs = 60_000) =>
     run.run("ip", ["netns", "exec", lab.state.broker.ns, node, cli, ...args], { allowFailure: true, timeoutMs });
@@ -51,11 +52,7 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     ["c2/n1/p0", "c1/n2/p0"],
   ] as const) {
     it(`ICMP and TCP ${from} → ${to} (non-gateway nodes); the server sees the client pod's IP`, async () => {
-      const dst = lab.resolve(to).ip;
-      await until("ping", async () => ((await lab.exec(from, ["ping", "-c", "2", "-i", "0.2", "-W", "1", dst])).exitCode === 0 ? true : undefined));
-      const r = await tcp(from, dst);
-      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, new RegExp(`^${to} sees ${lab.resolve(from).ip.replaceAll(".", "\\.")}:`));
+      await assertPodReaches(lab, from, to);
     });
   }
 
@@ -123,7 +120,7 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     const api = apiServerOf(lab.state.name, lab.state.dir, c1.spec);
     await api.stopApiServer();
     await sleep(3000);
-    await api.startApiServer((await import("../kube/apiserver.ts")).kubeApiServerBinary());
+    await api.startApiServer(kubeApiServerBinary());
     const r = await stream;
     assert.equal(r.exitCode, 0, r.stdout);
     assert.match(r.stdout, /stream ok (\d+) \1 /);

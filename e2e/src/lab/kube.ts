@@ -1,10 +1,10 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { type CommandRunner, kube, view } from "@causeway/common";
 import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE } from "@causeway/deploy";
 import { stringify as toYaml } from "yaml";
-import { ApiServer, kubeApiServerBinary } from "../kube/apiserver.ts";
+import { ApiServer, kubeApiServerBinary, writeKubeconfig } from "../kube/apiserver.ts";
 import { alive, type LabProcess, startIn } from "./processes.ts";
 import { type ClusterSpec, underlayNs } from "./topology.ts";
 
@@ -157,18 +157,14 @@ async function serviceAccountKubeconfig(k: KubeletContext, sa: string): Promise<
   const res = await k.client.request<{ status: { token: string } }>("POST", `${kube.resourcePath(kube.R.serviceAccount, SYSTEM_NAMESPACE, sa)}/token`, {
     body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 86400 } },
   });
-  const path = join(k.dir, `${k.spec.id}-${sa}.kubeconfig`);
-  const ca = Buffer.from(apiServerOf("", k.dir, k.spec).ca).toString("base64");
-  const doc = {
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: k.spec.id, cluster: { server: `https://${k.api.lanIp}:6443`, "certificate-authority-data": ca } }],
-    users: [{ name: sa, user: { token: res.status.token } }],
-    contexts: [{ name: k.spec.id, context: { cluster: k.spec.id, user: sa } }],
-    "current-context": k.spec.id,
-  };
-  writeFileSync(path, toYaml(doc), { mode: 0o600 });
-  return path;
+  // As a pod sees it: the API server's LAN address, its CA, the service account's token; no lab socket.
+  return writeKubeconfig(join(k.dir, `${k.spec.id}-${sa}.kubeconfig`), {
+    context: k.spec.id,
+    user: sa,
+    token: res.status.token,
+    server: `https://${k.api.lanIp}:6443`,
+    ca: readFileSync(join(k.api.dir, "serving.crt"), "utf8"),
+  });
 }
 
 /**
@@ -222,5 +218,3 @@ export async function runBrokerDeployment(o: {
   const process = startIn(o.ns, "broker", [...argv, "--listen", o.socket], join(o.dir, "broker.log"));
   return { process, adminTokenFile };
 }
-
-export const kubeconfigExists = (p: string): boolean => existsSync(p);

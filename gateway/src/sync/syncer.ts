@@ -75,32 +75,15 @@ export class BrokerSyncer {
   readonly #d: BrokerSyncerDeps;
   readonly #broker: view.BrokerEndpointView;
   readonly #endpoints: view.KubeEndpointView;
-  #clusters: kube.KubeWatcher<typeof ClusterObjectSchema> | undefined;
+  readonly #clusters: view.KubeListView<typeof ClusterObjectSchema>;
   readonly #driven: ViewDrivenLoop;
 
   constructor(d: BrokerSyncerDeps) {
     this.#d = d;
     this.#broker = new view.BrokerEndpointView(d.conn, d.log, ["endpoint", "cluster"]);
     this.#endpoints = new view.KubeEndpointView(d.client, d.namespace, d.log);
-    let resolve!: () => void;
-    const synced = new Promise<void>((r) => (resolve = r));
-    const clusters = {
-      synced,
-      start: (onChange: () => void) => {
-        this.#clusters = new kube.KubeWatcher({
-          client: d.client,
-          type: kube.R.cluster,
-          namespace: d.namespace,
-          schema: ClusterObjectSchema,
-          log: d.log,
-          onChange,
-        });
-        void this.#clusters.synced.then(resolve);
-        this.#clusters.start();
-      },
-      stop: () => this.#clusters?.stop(),
-    };
-    this.#driven = new ViewDrivenLoop([this.#broker, this.#endpoints, clusters], {
+    this.#clusters = new view.KubeListView(d.client, kube.R.cluster, d.namespace, ClusterObjectSchema, d.log);
+    this.#driven = new ViewDrivenLoop([this.#broker, this.#endpoints, this.#clusters], {
       name: "broker-sync",
       run: () => this.syncOnce(),
       log: d.log,
@@ -127,7 +110,7 @@ export class BrokerSyncer {
       brokerEndpoints: this.#broker.records("endpoint"),
       brokerClusters: this.#broker.records("cluster"),
       kubeEndpoints: this.#endpoints.objects(),
-      kubeClusters: this.#clusters?.items() ?? [],
+      kubeClusters: this.#clusters.objects(),
     });
     const apply = { fieldManager: view.FIELD_MANAGER };
     for (const e of plan.kubeEndpoints.apply) await client.apply(kube.R.endpoint, view.endpointObject(e, namespace), apply);
