@@ -334,10 +334,20 @@ export class Lab {
     const old = c.processes[i];
     if (!old) throw new ValidationError(`no process ${role} in ${clusterId}; roles: ${c.processes.map((p) => p.role).join(", ")}`);
     await stopProcess(old.pid);
-    const fresh = startIn(old.ns, old.role, old.argv, old.log);
+    const fresh = startIn(old.ns, old.role, old.argv, old.log, old.env);
     c.processes[i] = fresh;
     this.#save();
     return fresh;
+  }
+
+  /** Stops one component process (SIGTERM, so it shuts down gracefully) and forgets it. */
+  async stop(clusterId: string, role: string): Promise<void> {
+    const c = this.cluster(clusterId);
+    const p = c.processes.find((x) => x.role === role);
+    if (!p) throw new ValidationError(`no process ${role} in ${clusterId}; roles: ${c.processes.map((x) => x.role).join(", ")}`);
+    await stopProcess(p.pid);
+    c.processes.splice(c.processes.indexOf(p), 1);
+    this.#save();
   }
 
   /** The cluster leaves the clusterset (broker records removed first, so peers drop their routes), then its namespaces go. */

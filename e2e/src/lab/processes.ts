@@ -8,16 +8,18 @@ export interface LabProcess {
   readonly pid: number;
   readonly log: string;
   readonly argv: readonly string[];
+  /** Environment beyond the lab's own (a workload's NODE_NAME and KUBECONFIG), kept for restarts. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Starts `argv` inside `ns`, detached, output to `log`; `ip netns exec` execs in place, so the pid is the program's. */
-export function startIn(ns: string, role: string, argv: readonly string[], log: string, env: NodeJS.ProcessEnv = {}): LabProcess {
+export function startIn(ns: string, role: string, argv: readonly string[], log: string, env: Readonly<Record<string, string>> = {}): LabProcess {
   const fd = openSync(log, "a");
   try {
     const child = spawn("ip", ["netns", "exec", ns, ...argv], { detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, ...env } });
     child.unref();
     if (!child.pid) throw new Error(`could not start ${role} in ${ns}`);
-    return { role, ns, pid: child.pid, log, argv };
+    return { role, ns, pid: child.pid, log, argv, ...(Object.keys(env).length ? { env } : {}) };
   } finally {
     closeSync(fd);
   }
