@@ -141,7 +141,11 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     } finally {
       client.close();
     }
-    const after = await tcp("c1/n2/p0", lab.resolve("c2/n2/p0").ip);
+    // Deleting the remote Endpoint above really withdrew c1's routes to c2 for a moment: wait for the path to be back.
+    await lab.waitConnected(30_000);
+    const dst = lab.resolve("c2/n2/p0").ip;
+    await until("path back", async () => ((await lab.exec("c1/n2/p0", ["ping", "-c", "1", "-W", "1", dst])).exitCode === 0 ? true : undefined));
+    const after = await tcp("c1/n2/p0", dst);
     assert.equal(after.exitCode, 0, after.stdout);
   });
 
