@@ -128,23 +128,21 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     assert.equal(r.exitCode, 0, r.stdout);
     assert.match(r.stdout, /stream ok (\d+) \1 /);
     for (const pid of pids) assert.ok((await run.run("kill", ["-0", String(pid)], { allowFailure: true })).exitCode === 0, `process ${pid} still the same`);
-    // Resync after the restart: a remote Endpoint deleted locally is restored from the broker by the (reconnected) syncer.
+    // Resync after the restart: the remote cluster's Cluster object, deleted locally, is restored from the broker by
+    // the (reconnected) syncer. (Deleting the remote Endpoint instead would really withdraw c1's routes to c2, and a
+    // route agent still backing off after the restart may act on it only later: a test-made outage with racy timing.)
     const client = await lab.kubeClient("c1");
     try {
-      const name = "c2-causeway-cable-c2-198-18-2-10";
-      assert.equal(await client.delete(kube.R.endpoint, SYSTEM_NAMESPACE, name), true);
+      assert.equal(await client.delete(kube.R.cluster, SYSTEM_NAMESPACE, "c2"), true);
       await until(
-        "remote endpoint restored",
-        async () => (await client.get(kube.R.endpoint, SYSTEM_NAMESPACE, name).catch(() => undefined)) ?? undefined,
+        "remote cluster restored",
+        async () => (await client.get(kube.R.cluster, SYSTEM_NAMESPACE, "c2").catch(() => undefined)) ?? undefined,
         20_000,
       );
     } finally {
       client.close();
     }
-    // Deleting the remote Endpoint above really withdrew c1's routes to c2 for a moment: wait for the path to be back.
-    await lab.waitConnected(30_000);
     const dst = lab.resolve("c2/n2/p0").ip;
-    await until("path back", async () => ((await lab.exec("c1/n2/p0", ["ping", "-c", "1", "-W", "1", dst])).exitCode === 0 ? true : undefined));
     const after = await tcp("c1/n2/p0", dst);
     assert.equal(after.exitCode, 0, after.stdout);
   });
