@@ -9,6 +9,14 @@ export {
   type LeaseResponse,
 } from "./gen/broker.ts";
 export {
+  type EndpointDetails as NatEndpointDetails,
+  type IPPortPair,
+  NatDiscoveryMessage,
+  type NatDiscoveryRequest,
+  type NatDiscoveryResponse,
+  ResponseType as NatResponseType,
+} from "./gen/natdiscovery.ts";
+export {
   CABLE_DRIVERS,
   type CableDriverName,
   CableDriverSchema,

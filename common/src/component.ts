@@ -15,6 +15,8 @@ export interface SiteContext {
   readonly uninstall: boolean;
   /** A string flag from the component's extra options; undefined when not given. */
   readonly flag: (name: string) => string | undefined;
+  /** A boolean flag from the component's extra options. */
+  readonly bool: (name: string) => boolean;
 }
 
 /** A long-running component: started once, stopped on SIGTERM/SIGINT, or asked to remove everything it made. */
@@ -40,14 +42,14 @@ export interface SiteMainOptions {
  * before the host is touched. On SIGTERM/SIGINT the component stops and leaves the host as it is.
  */
 export async function runSiteMain(o: SiteMainOptions): Promise<void> {
-  await launch(o.name, { site: { type: "string" }, node: { type: "string" }, ...o.options }, async ({ str, boot, uninstall }) => {
+  await launch(o.name, { site: { type: "string" }, node: { type: "string" }, ...o.options }, async ({ str, bool, boot, uninstall }) => {
     const sitePath = str("site");
     const nodeName = str("node");
     if (!sitePath || !nodeName) throw new Error(`usage: ${o.name} --site <site.yaml> --node <name>${o.usage ? ` ${o.usage}` : ""} [--uninstall]`);
     const site = loadSite(sitePath);
     const node = siteNode(site, nodeName);
     const log = boot.child({ cluster: site.clusterId, node: node.name });
-    const built = await o.build({ site, node, log, resyncMs: resyncMsFromFlag(str("resync-seconds")), uninstall, flag: str });
+    const built = await o.build({ site, node, log, resyncMs: resyncMsFromFlag(str("resync-seconds")), uninstall, flag: str, bool });
     return { log, built, fields: { broker: site.broker.address }, message: `${o.name} started` };
   });
 }
@@ -59,6 +61,7 @@ interface Launch {
   readonly uninstall: boolean;
   /** A string flag; undefined when not given. */
   readonly str: (name: string) => string | undefined;
+  readonly bool: (name: string) => boolean;
 }
 
 /**
@@ -77,8 +80,9 @@ async function launch(
     });
     const flags: Readonly<Record<string, unknown>> = values;
     const str = (k: string): string | undefined => (typeof flags[k] === "string" ? flags[k] : undefined);
+    const bool = (k: string): boolean => flags[k] === true;
     const uninstall = values.uninstall === true;
-    const { log, built, fields, message } = await prepare({ boot, uninstall, str });
+    const { log, built, fields, message } = await prepare({ boot, uninstall, str, bool });
     const { component, started, removed } = built;
     if (uninstall) {
       await component.uninstall();
@@ -104,6 +108,7 @@ export interface KubeContext {
   readonly resyncMs: number;
   readonly uninstall: boolean;
   readonly flag: (name: string) => string | undefined;
+  readonly bool: (name: string) => boolean;
 }
 
 export interface KubeMainOptions {
@@ -128,7 +133,7 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
     node: { type: "string", default: process.env.NODE_NAME },
     ...o.options,
   };
-  await launch(o.name, options, async ({ str, boot, uninstall }) => {
+  await launch(o.name, options, async ({ str, bool, boot, uninstall }) => {
     const nodeName = str("node");
     if (!nodeName) throw new Error(`usage: ${o.name} --kube [--kubeconfig FILE] [--context NAME] --node <node name> (or NODE_NAME set)`);
     const resyncMs = resyncMsFromFlag(str("resync-seconds"));
@@ -137,7 +142,7 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
     await checkCrds(client);
     const cluster = await loadJoinedCluster(client, namespace, o.brokerToken);
     const log = boot.child({ cluster: cluster.clusterId, node: nodeName });
-    const built = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str });
+    const built = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str, bool });
     return { log, built, fields: { server: client.server, broker: cluster.brokerAddress }, message: `${o.name} started (Kubernetes mode)` };
   });
 }

@@ -19,6 +19,8 @@ export const SiteNodeSchema = z.strictObject({
   cniIP: Ip.optional(),
   /** Whether this node may run the gateway. */
   gateway: z.boolean().default(false),
+  /** Gateway nodes: public IP resolvers, e.g. "ipv4:203.0.113.7" or "dns:gw.example.com" (the gateway's --public-ip wins). */
+  publicIp: z.string().optional(),
 });
 
 /** A standalone site: one cluster described by a file instead of an API server. */
@@ -38,6 +40,8 @@ export const SiteSchema = z
       /** host:port or unix:///path */
       address: z.string().min(1),
       tokenFile: z.string().min(1),
+      /** The clusterset's cable secret (broker-info's cableSecret): WireGuard peers derive their preshared key from it. */
+      cableSecretFile: z.string().min(1).optional(),
     }),
     nodes: z.array(SiteNodeSchema).min(1),
   })
@@ -89,10 +93,11 @@ export function siteNode(site: Site, name: string): SiteNode {
   return n;
 }
 
-export function readToken(path: string): string {
+/** A secret kept in a file (a broker token, the cable secret), trimmed; a ValidationError naming the file otherwise. */
+export function readToken(path: string, what = "broker token"): string {
   try {
     return readFileSync(path, "utf8").trim();
   } catch (err) {
-    throw new ValidationError(`cannot read broker token file ${path}`, [errorMessage(err)]);
+    throw new ValidationError(`cannot read ${what} file ${path}`, [errorMessage(err)]);
   }
 }

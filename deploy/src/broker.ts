@@ -22,18 +22,22 @@ export interface DeployBrokerResult {
   readonly manifests?: string;
 }
 
-/** The admin token the broker already has (kept across re-runs), or a new one. */
-async function adminToken(client: kube.KubeClient): Promise<{ token: string; existing: boolean }> {
+/** The admin token and cable secret the broker already has (kept across re-runs), or new ones. */
+async function brokerSecrets(client: kube.KubeClient): Promise<{ token: string; cableSecret: string }> {
+  let data: Record<string, string> = {};
   try {
-    const s = await client.get<{ data?: Record<string, string> }>(kube.R.secret, BROKER_NAMESPACE, BROKER_ADMIN_SECRET);
-    const token = Buffer.from(s.data?.token ?? "", "base64")
-      .toString("utf8")
-      .trim();
-    if (token) return { token, existing: true };
+    data = (await client.get<{ data?: Record<string, string> }>(kube.R.secret, BROKER_NAMESPACE, BROKER_ADMIN_SECRET)).data ?? {};
   } catch (err) {
     if (!(err instanceof kube.KubeNotFoundError)) throw err;
   }
-  return { token: `cwa.${randomBytes(32).toString("base64url")}`, existing: false };
+  const held = (k: string) =>
+    Buffer.from(data[k] ?? "", "base64")
+      .toString("utf8")
+      .trim();
+  return {
+    token: held("token") || `cwa.${randomBytes(32).toString("base64url")}`,
+    cableSecret: held(kube.CABLE_SECRET_KEY) || randomBytes(48).toString("base64"),
+  };
 }
 
 /** `causeway deploy-broker`: applies the broker to a cluster and writes broker-info. Idempotent: a re-run keeps the admin token. */
@@ -41,14 +45,14 @@ export async function deployBroker(o: DeployBrokerOptions): Promise<DeployBroker
   const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context: o.context, timeoutMs: 5000 });
   try {
     await client.ping();
-    const { token } = await adminToken(client);
-    const ms = brokerManifests(kube.R, token);
+    const { token, cableSecret } = await brokerSecrets(client);
+    const ms = brokerManifests(kube.R, token, cableSecret);
     let brokerURL = o.brokerUrl;
     if (o.dryRun)
       return {
-        info: { brokerURL: brokerURL ?? "", ca: "", adminToken: "cwa.<redacted>", components: [] },
+        info: { brokerURL: brokerURL ?? "", ca: "", adminToken: "cwa.<redacted>", components: [], cableSecret: "<redacted>" },
         changed: [],
-        manifests: renderManifests(brokerManifests(kube.R, "cwa.<redacted>")),
+        manifests: renderManifests(brokerManifests(kube.R, "cwa.<redacted>", "<redacted>")),
       };
     await preflight(client, ms);
     const { changed } = await applyManifests(client, ms);
@@ -57,7 +61,7 @@ export async function deployBroker(o: DeployBrokerOptions): Promise<DeployBroker
       brokerURL = `${svc.spec?.clusterIP ?? "causeway-broker.causeway-broker.svc"}:${BROKER_PORT}`;
       o.say?.(`--broker-url not given: member gateways must reach the broker at ${brokerURL} (its Service address)`);
     }
-    const info: BrokerInfo = { brokerURL, ca: "", adminToken: token, components: ["connectivity", "service-discovery"] };
+    const info: BrokerInfo = { brokerURL, ca: "", adminToken: token, components: ["connectivity", "service-discovery"], cableSecret };
     const { backup } = writeBrokerInfo(o.out, info);
     return { info, changed, backup };
   } finally {

@@ -14,6 +14,11 @@ export const BrokerInfoSchema = z.object({
   /** The broker's admin credential (cwa.…): join uses it to register the cluster. */
   adminToken: z.string().regex(/^cwa\.[A-Za-z0-9_-]{16,}$/, "must be a Causeway admin token (cwa.…)"),
   components: z.array(z.enum(["connectivity", "service-discovery"])).default(["connectivity", "service-discovery"]),
+  /**
+   * The clusterset's cable secret (48 random bytes, base64, like Submariner's IPsec PSK): every
+   * WireGuard cable's preshared key is derived from it. Empty in broker-info files written before it existed.
+   */
+  cableSecret: z.string().default(""),
 });
 export type BrokerInfo = z.infer<typeof BrokerInfoSchema>;
 

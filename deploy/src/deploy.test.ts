@@ -4,7 +4,13 @@ import { CAUSEWAY_CRDS, crdObject, MCS_CRDS, ValidationError } from "@causeway/a
 import { kube } from "@causeway/common";
 import { decodeBrokerInfo, encodeBrokerInfo, memberManifests, renderManifests } from "./index.ts";
 
-const info = { brokerURL: "198.18.0.2:7400", ca: "", adminToken: "cwa.abcdefghijklmnopqrstuvwxyz012345", components: ["connectivity" as const] };
+const info = {
+  brokerURL: "198.18.0.2:7400",
+  ca: "",
+  adminToken: "cwa.abcdefghijklmnopqrstuvwxyz012345",
+  components: ["connectivity" as const],
+  cableSecret: "c2VjcmV0",
+};
 
 describe("deploy", () => {
   it("broker-info: base64url JSON with padding, round trip; keys read case-insensitively like subctl's Go decoder", () => {
@@ -44,7 +50,7 @@ describe("deploy", () => {
   });
 
   it("member manifests: route agents get no access to the broker credential; dry-run text redacts nothing it was not given", () => {
-    const ms = memberManifests(kube.R, {
+    const config = {
       clusterId: "c1",
       clusterCIDRs: ["10.1.0.0/16"],
       serviceCIDRs: ["10.101.0.0/16"],
@@ -53,12 +59,23 @@ describe("deploy", () => {
       brokerAddress: "b:7400",
       brokerToken: "<t>",
       brokerCa: "",
-    });
+      cableSecret: "<s>",
+    };
+    const ms = memberManifests(kube.R, config);
     const role = ms.find((m) => m.type === kube.R.role && m.object.metadata.name === "causeway-route-agent");
     assert.doesNotMatch(JSON.stringify(role), /secrets/);
     const yaml = renderManifests(ms);
     assert.match(yaml, /kind: DaemonSet[\s\S]*causeway\.io\/gateway: "true"/);
     assert.equal(yaml.split("---\n").length, ms.length);
+    // A changed configuration (here the cable driver) changes the pod template, so the DaemonSets roll.
+    const hashes = (c: typeof config) =>
+      memberManifests(kube.R, c)
+        .filter((m) => m.type === kube.R.daemonSet)
+        .map((m) => JSON.stringify(m.object).match(/"causeway.io\/config-hash":"([0-9a-f]+)"/)?.[1]);
+    assert.equal(hashes(config).length, 2);
+    assert.ok(hashes(config)[0]);
+    assert.notDeepEqual(hashes(config), hashes({ ...config, cableDriver: "wireguard" }));
+    assert.deepEqual(hashes(config), hashes({ ...config }));
   });
 
   it("permissions are named in RBAC's words", () => {

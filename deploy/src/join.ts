@@ -1,4 +1,5 @@
 import {
+  CABLE_DRIVERS,
   type Cluster,
   ClusterIdSchema,
   ClusterSchema,
@@ -115,6 +116,9 @@ async function gatewayCandidate(client: kube.KubeClient): Promise<{ labelled: bo
  */
 export async function join(o: JoinOptions): Promise<JoinResult> {
   const say = o.say ?? (() => {});
+  if (o.cableDriver !== undefined && !(CABLE_DRIVERS as readonly string[]).includes(o.cableDriver)) {
+    throw new ValidationError(`unknown cable driver "${o.cableDriver}"; supported: ${CABLE_DRIVERS.join(", ")}`);
+  }
   const info = readBrokerInfo(o.brokerInfoFile);
   const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context: o.context, timeoutMs: 5000 });
   try {
@@ -139,6 +143,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         brokerAddress: info.brokerURL,
         brokerToken: token,
         brokerCa: info.ca,
+        cableSecret: info.cableSecret,
       });
       if (o.dryRun)
         return {

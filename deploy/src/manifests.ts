@@ -1,5 +1,6 @@
 import { CAUSEWAY_CRDS, crdObject, GROUP, MCS_CRDS, SYSTEM_NAMESPACE } from "@causeway/api";
-import { type kube, view } from "@causeway/common";
+import { createHash } from "node:crypto";
+import { kube, view } from "@causeway/common";
 
 /** An object to apply, with its resource type. */
 export interface Manifest {
@@ -31,6 +32,7 @@ export interface MemberConfig {
   readonly brokerAddress: string;
   readonly brokerToken: string;
   readonly brokerCa: string;
+  readonly cableSecret: string;
 }
 
 /** The CRDs of a member cluster: ours and the MCS API's. */
@@ -38,13 +40,16 @@ export function crdManifests(R: typeof kube.R): Manifest[] {
   return [...CAUSEWAY_CRDS, ...MCS_CRDS].map((d) => m(R.crd, crdObject(d) as Manifest["object"]));
 }
 
-function workload(R: typeof kube.R, name: string, component: string, nodeSelector?: Record<string, string>): Manifest {
+/** Pod-template annotation: a digest of the configuration, so a changed join (e.g. --cable-driver) rolls the pods. */
+export const CONFIG_HASH_ANNOTATION = "causeway.io/config-hash";
+
+function workload(R: typeof kube.R, name: string, component: string, configHash: string, nodeSelector?: Record<string, string>): Manifest {
   return m(R.daemonSet, {
     metadata: meta(name, SYSTEM_NAMESPACE, { "app.kubernetes.io/name": name }),
     spec: {
       selector: { matchLabels: { "app.kubernetes.io/name": name } },
       template: {
-        metadata: { labels: { ...PART_OF, "app.kubernetes.io/name": name } },
+        metadata: { labels: { ...PART_OF, "app.kubernetes.io/name": name }, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
         spec: {
           serviceAccountName: name,
           hostNetwork: true,
@@ -71,6 +76,15 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
   const ra = "causeway-route-agent";
   // Components check at start that the installed CRDs match their build (a clear error instead of odd failures).
   const crdNames = CAUSEWAY_CRDS.map((d) => `${d.plural}.${d.group}`);
+  const configData = {
+    clusterId: c.clusterId,
+    clusterCIDRs: c.clusterCIDRs.join(","),
+    serviceCIDRs: c.serviceCIDRs.join(","),
+    cableDriver: c.cableDriver,
+    intraCluster: c.intraCluster,
+    brokerAddress: c.brokerAddress,
+  };
+  const configHash = createHash("sha256").update(JSON.stringify(configData)).digest("hex").slice(0, 16);
   const nodesRead = [
     { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"] },
     { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], resourceNames: crdNames, verbs: ["get"] },
@@ -114,34 +128,32 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
         subjects: [{ kind: "ServiceAccount", name: n, namespace: ns }],
       }),
     ]),
-    m(R.configMap, {
-      metadata: meta("causeway-config", ns),
-      data: {
-        clusterId: c.clusterId,
-        clusterCIDRs: c.clusterCIDRs.join(","),
-        serviceCIDRs: c.serviceCIDRs.join(","),
-        cableDriver: c.cableDriver,
-        intraCluster: c.intraCluster,
-        brokerAddress: c.brokerAddress,
-      },
-    }),
+    m(R.configMap, { metadata: meta("causeway-config", ns), data: configData }),
     m(R.secret, {
       metadata: meta("causeway-broker-credentials", ns),
       type: "Opaque",
-      data: { token: Buffer.from(c.brokerToken).toString("base64"), ...(c.brokerCa ? { "ca.crt": Buffer.from(c.brokerCa).toString("base64") } : {}) },
+      data: {
+        token: Buffer.from(c.brokerToken).toString("base64"),
+        ...(c.brokerCa ? { "ca.crt": Buffer.from(c.brokerCa).toString("base64") } : {}),
+        ...(c.cableSecret ? { [kube.CABLE_SECRET_KEY]: Buffer.from(c.cableSecret).toString("base64") } : {}),
+      },
     }),
-    workload(R, gw, "gateway", { [view.GATEWAY_NODE_LABEL]: "true" }),
-    workload(R, ra, "route-agent"),
+    workload(R, gw, "gateway", configHash, { [view.GATEWAY_NODE_LABEL]: "true" }),
+    workload(R, ra, "route-agent", configHash),
   ];
 }
 
 /** Everything `deploy-broker` applies to the broker's cluster, in apply order. */
-export function brokerManifests(R: typeof kube.R, adminToken: string): Manifest[] {
+export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecret: string): Manifest[] {
   const ns = BROKER_NAMESPACE;
   const name = "causeway-broker";
   return [
     m(R.namespace, { metadata: meta(ns) }),
-    m(R.secret, { metadata: meta(BROKER_ADMIN_SECRET, ns), type: "Opaque", data: { token: Buffer.from(adminToken).toString("base64") } }),
+    m(R.secret, {
+      metadata: meta(BROKER_ADMIN_SECRET, ns),
+      type: "Opaque",
+      data: { token: Buffer.from(adminToken).toString("base64"), [kube.CABLE_SECRET_KEY]: Buffer.from(cableSecret).toString("base64") },
+    }),
     m(R.deployment, {
       metadata: meta(name, ns, { "app.kubernetes.io/name": name }),
       spec: {

@@ -1,6 +1,8 @@
 import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus } from "@causeway/api";
 import { type Logger, type ReconcileLoop, type view, ViewDrivenLoop } from "@causeway/common";
 import type { CableDriver, CableState, RemoteCable } from "./cable/driver.ts";
+import { fallbackDecision, type NatDecision, NatDiscovery, type NatDiscoveryOptions } from "./nat/discovery.ts";
+import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 
 /** What the engine knows of its own cluster (a site file, or the cluster's join configuration). */
 export interface LocalCluster {
@@ -15,7 +17,12 @@ export interface GatewayDeps {
   readonly nodeName: string;
   /** Address remote gateways reach this one at (the Endpoint's private_ip). */
   readonly privateIp: string;
-  readonly publicIp?: string;
+  /** The public IP, or how to find it (re-checked every minute); none: "". */
+  readonly publicIp?: string | (() => Promise<string>);
+  /** Declared NAT (--natt): peers use the public IP when NAT discovery cannot decide. */
+  readonly natEnabled?: boolean;
+  /** NAT discovery on UDP 4490 (port 0 turns it off: configuration decides). */
+  readonly natDiscovery?: Omit<NatDiscoveryOptions, "log">;
   /** The node's address in the pod network (routes' source, health-check target). */
   readonly healthCheckIp: string;
   readonly underlayMtu: number;
@@ -30,7 +37,11 @@ export interface GatewayDeps {
 }
 
 /** Pure: this gateway's Endpoint. */
-export function localEndpoint(d: Pick<GatewayDeps, "site" | "nodeName" | "privateIp" | "publicIp" | "healthCheckIp" | "driver">): Endpoint {
+export function localEndpoint(
+  d: Pick<GatewayDeps, "site" | "nodeName" | "privateIp" | "healthCheckIp" | "driver" | "natEnabled">,
+  publicIp = "",
+  natPort = NAT_DISCOVERY_PORT,
+): Endpoint {
   return {
     cluster_id: d.site.clusterId,
     cable_name: cableName(d.site.clusterId, d.privateIp),
@@ -38,10 +49,10 @@ export function localEndpoint(d: Pick<GatewayDeps, "site" | "nodeName" | "privat
     hostname: d.nodeName,
     subnets: [...d.site.serviceCIDRs, ...d.site.clusterCIDRs],
     private_ip: d.privateIp,
-    public_ip: d.publicIp ?? "",
-    nat_enabled: false,
+    public_ip: publicIp,
+    nat_enabled: d.natEnabled ?? false,
     backend: d.driver.name as Endpoint["backend"],
-    backend_config: { "udp-port": "4500", "natt-discovery-port": "4490" },
+    backend_config: { "udp-port": "4500", "natt-discovery-port": String(natPort), ...d.driver.backendConfig?.() },
   };
 }
 
@@ -49,9 +60,11 @@ export function localEndpoint(d: Pick<GatewayDeps, "site" | "nodeName" | "privat
 export function selectRemotes(
   local: Endpoint,
   all: ReadonlyMap<string, Endpoint>,
-): { cables: RemoteCable[]; skipped: { clusterId: string; reason: string }[] } {
+  decide: (remote: Endpoint) => NatDecision | undefined = fallbackDecision,
+): { cables: RemoteCable[]; skipped: { clusterId: string; reason: string }[]; pending: Endpoint[] } {
   const cables: RemoteCable[] = [];
   const skipped: { clusterId: string; reason: string }[] = [];
+  const pending: Endpoint[] = [];
   for (const [id, ep] of all) {
     if (id === local.cluster_id) continue;
     const clash = ep.subnets.find((s) => local.subnets.some((l) => cidrsOverlap(s, l)));
@@ -59,13 +72,17 @@ export function selectRemotes(
       skipped.push({ clusterId: id, reason: `subnet ${clash} overlaps a local CIDR` });
       continue;
     }
-    // NAT discovery arrives with issue 4; until then the private IP is used unless NAT is declared.
-    const useNat = ep.nat_enabled && ep.public_ip !== "";
-    cables.push({ endpoint: ep, usingIP: useNat ? ep.public_ip : ep.private_ip, usingNAT: useNat });
+    const d = decide(ep);
+    if (d) cables.push({ endpoint: ep, usingIP: d.usingIP, usingNAT: d.useNAT });
+    else pending.push(ep);
   }
   cables.sort((a, b) => a.endpoint.cluster_id.localeCompare(b.endpoint.cluster_id));
-  return { cables, skipped };
+  return { cables, skipped, pending };
 }
+
+const PUBLIC_IP_RECHECK_MS = 60_000;
+/** While a cable is still connecting, status is re-read this often (handshakes take a moment). */
+const CONNECTING_RECHECK_MS = 1000;
 
 /**
  * The gateway engine of the active gateway (either mode): keeps its Endpoint published,
@@ -75,14 +92,25 @@ export function selectRemotes(
 export class GatewayEngine {
   readonly #d: GatewayDeps;
   readonly #driven: ViewDrivenLoop;
-  readonly endpoint: Endpoint;
+  readonly nat: NatDiscovery;
+  #endpoint: Endpoint;
+  #publicIp = "";
+  #publicIpCheckedAt = -Infinity;
   #lastStatus = "";
   #exclusive = false;
+  #recheck: NodeJS.Timeout | undefined;
 
   constructor(d: GatewayDeps) {
     this.#d = d;
-    this.endpoint = localEndpoint(d);
-    this.#driven = new ViewDrivenLoop([d.view], { name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
+    this.nat = new NatDiscovery({ ...d.natDiscovery, sourceFor: d.natDiscovery?.sourceFor ?? (async () => undefined), log: d.log });
+    if (typeof d.publicIp === "string") this.#publicIp = d.publicIp;
+    this.#endpoint = localEndpoint(d, this.#publicIp, this.nat.port);
+    this.#driven = new ViewDrivenLoop([d.view, this.nat], { name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
+  }
+
+  /** This gateway's Endpoint as last published (or about to be). */
+  get endpoint(): Endpoint {
+    return this.#endpoint;
   }
 
   get loop(): ReconcileLoop {
@@ -94,11 +122,29 @@ export class GatewayEngine {
   }
 
   stop(): Promise<void> {
+    if (this.#recheck) clearTimeout(this.#recheck);
     return this.#driven.stop();
+  }
+
+  /** Re-resolves the public IP at most once a minute; a failure keeps the last one (logged). */
+  async #refreshEndpoint(): Promise<void> {
+    const resolve = this.#d.publicIp;
+    if (typeof resolve === "function" && performance.now() - this.#publicIpCheckedAt >= PUBLIC_IP_RECHECK_MS) {
+      this.#publicIpCheckedAt = performance.now();
+      try {
+        const ip = await resolve();
+        if (ip !== this.#publicIp) this.#d.log.info({ publicIp: ip || "(none)", was: this.#publicIp || "(none)" }, "public IP resolved");
+        this.#publicIp = ip;
+      } catch (err) {
+        this.#d.log.warn({ err: errorMessage(err), keeping: this.#publicIp || "(none)" }, "public IP resolution failed; retrying in a minute");
+      }
+    }
+    this.#endpoint = localEndpoint(this.#d, this.#publicIp, this.nat.port);
   }
 
   async reconcileOnce(): Promise<void> {
     const { view, sink, site, driver, log } = this.#d;
+    await this.#refreshEndpoint();
     const mine = view.endpointsOf(site.clusterId);
     if (!this.#exclusive) {
       // One gateway per cluster: endpoints of ours left by an earlier gateway are stale.
@@ -116,7 +162,9 @@ export class GatewayEngine {
       log.info({ endpoint: this.endpoint.cable_name, privateIp: this.endpoint.private_ip }, "published local endpoint");
     }
     const all = view.endpoints();
-    const { cables, skipped } = selectRemotes(this.endpoint, all);
+    this.nat.setLocal(this.endpoint);
+    this.nat.track([...all.values()].filter((ep) => ep.cluster_id !== site.clusterId));
+    const { cables, skipped, pending } = selectRemotes(this.endpoint, all, (ep) => this.nat.decision(ep.cluster_id));
     for (const s of skipped) log.warn({ remoteCluster: s.clusterId, reason: s.reason }, "not connecting to remote cluster");
     let states: CableState[];
     let failure = "";
@@ -126,15 +174,23 @@ export class GatewayEngine {
       failure = errorMessage(err);
       states = cables.map((c) => ({ clusterId: c.endpoint.cluster_id, status: "error", message: failure }));
     }
-    await this.#publishStatus(cables, states, failure);
+    await this.#publishStatus(cables, states, pending, failure);
     if (failure) throw new Error(`cable driver ${driver.name} failed: ${failure}`);
+    if (states.some((s) => s.status === "connecting")) {
+      if (this.#recheck) clearTimeout(this.#recheck);
+      this.#recheck = setTimeout(() => this.loop.trigger(), CONNECTING_RECHECK_MS);
+    }
   }
 
-  async #publishStatus(cables: readonly RemoteCable[], states: readonly CableState[], failure: string): Promise<void> {
+  async #publishStatus(cables: readonly RemoteCable[], states: readonly CableState[], pending: readonly Endpoint[], failure: string): Promise<void> {
     const connections: Connection[] = cables.map((c) => {
       const s = states.find((x) => x.clusterId === c.endpoint.cluster_id);
       return { status: s?.status ?? "connecting", statusMessage: s?.message ?? "", endpoint: c.endpoint, usingIP: c.usingIP, usingNAT: c.usingNAT };
     });
+    for (const ep of pending) {
+      connections.push({ status: "connecting", statusMessage: "NAT discovery in progress", endpoint: ep, usingIP: "", usingNAT: false });
+    }
+    connections.sort((a, b) => a.endpoint.cluster_id.localeCompare(b.endpoint.cluster_id));
     const body = { version: this.#d.version, haStatus: "active" as const, localEndpoint: this.endpoint, statusFailure: failure, connections };
     const fingerprint = JSON.stringify(body);
     if (fingerprint === this.#lastStatus) return;

@@ -12,3 +12,7 @@ export { VXLAN_CABLE, VxlanCableDriver, vxlanDesired } from "./cable/vxlan.ts";
 export { BrokerSyncer, planSync, type SyncInput, type SyncPlan } from "./sync/syncer.ts";
 export { GATEWAY_LEASE, KubeGateway } from "./kube.ts";
 export { GatewayEngine, type GatewayDeps, localEndpoint, selectRemotes } from "./engine.ts";
+export { peerState, presharedKeyOf, WG_CABLE, WireGuardCableDriver, wireguardDesired } from "./cable/wireguard.ts";
+export { discoveryPortOf, fallbackDecision, type NatCounters, type NatDecision, NatDiscovery } from "./nat/discovery.ts";
+export { answerRequest, decodeMessage, encodeRequest, encodeResponse, NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
+export { parseResolvers, type Resolver, resolvePublicIp } from "./publicip.ts";

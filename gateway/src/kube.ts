@@ -1,7 +1,7 @@
 import { type Cluster, errorMessage } from "@causeway/api";
 import { type BrokerConnection, kube, type Logger, type SiteComponent, view } from "@causeway/common";
 import type { CableDriver } from "./cable/driver.ts";
-import { GatewayEngine } from "./engine.ts";
+import { type GatewayDeps, GatewayEngine } from "./engine.ts";
 import { BrokerSyncer } from "./sync/syncer.ts";
 
 /** The Lease gateways of one cluster compete for (reference §5.1, our name). */
@@ -19,6 +19,9 @@ export interface KubeGatewayDeps {
   readonly cluster: kube.JoinedCluster;
   readonly nodeName: string;
   readonly privateIp: string;
+  readonly publicIp?: GatewayDeps["publicIp"];
+  readonly natEnabled?: boolean;
+  readonly natDiscovery?: GatewayDeps["natDiscovery"];
   readonly healthCheckIp: string;
   readonly underlayMtu: number;
   readonly driver: CableDriver;
@@ -77,6 +80,9 @@ export class KubeGateway implements SiteComponent {
       site: d.cluster,
       nodeName: d.nodeName,
       privateIp: d.privateIp,
+      publicIp: d.publicIp,
+      natEnabled: d.natEnabled,
+      natDiscovery: d.natDiscovery,
       healthCheckIp: d.healthCheckIp,
       underlayMtu: d.underlayMtu,
       view: new view.KubeEndpointView(d.client, d.namespace, d.log),

@@ -4,25 +4,86 @@
  * Standalone: --site <file> --node <name>. Kubernetes: --kube (a DaemonSet pod; see runKubeMain).
  */
 import { BrokerConnection, cniIpOf, host, kube, ProcessRunner, readToken, runKubeMain, runSiteMain, view } from "@causeway/common";
-import { CableDrivers } from "./cable/driver.ts";
+import { type CableDriver, CableDrivers } from "./cable/driver.ts";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
+import { WireGuardCableDriver } from "./cable/wireguard.ts";
 import { GatewayEngine } from "./engine.ts";
 import { KubeGateway } from "./kube.ts";
+import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
+import { parseResolvers, resolvePublicIp } from "./publicip.ts";
 
 const VERSION = "0.1.0";
 
-/** The host's adapters, the driver (checked before anything touches the host), and the underlay of the private IP. */
-async function prepare(driverName: string, brokerAddress: string, privateIpFlag: string | undefined, fallbackIp: string, uninstall: boolean) {
-  const adapters = host.realHostAdapters(new ProcessRunner());
-  const drivers = new CableDrivers({ vxlan: () => new VxlanCableDriver(adapters) });
-  const driver = drivers.create(driverName);
-  // The private IP is the source the kernel picks towards the broker (a route lookup; nothing is sent).
+function natPort(flag: string | undefined): number {
+  const port = flag === undefined ? NAT_DISCOVERY_PORT : Number(flag);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--nat-discovery-port must be 0 (off) or a UDP port, got "${flag}"`);
+  return port;
+}
+
+/** The source the kernel picks towards the broker (a route lookup; nothing is sent): the private IP by default. */
+async function sourceTowards(adapters: host.HostAdapters, brokerAddress: string): Promise<string | undefined> {
   const brokerHost = /^([\d.]+):\d+$/.exec(brokerAddress)?.[1];
-  const towards = brokerHost ? await adapters.net.mtuTowards(brokerHost) : undefined;
-  const privateIp = privateIpFlag ?? towards?.src ?? fallbackIp;
+  return brokerHost ? (await adapters.net.mtuTowards(brokerHost)).src : undefined;
+}
+
+/** Flags both modes share (beyond the mode's own). */
+const SHARED_OPTIONS = {
+  "private-ip": { type: "string" },
+  "public-ip": { type: "string" },
+  "air-gapped": { type: "boolean", default: false },
+  natt: { type: "boolean", default: false },
+  "nat-discovery-port": { type: "string" },
+  "wireguard-interface": { type: "string" },
+} as const;
+
+interface Prepared {
+  readonly driver: CableDriver;
+  readonly privateIp: string;
+  readonly mtu: number;
+  readonly publicIp: string | (() => Promise<string>);
+  readonly natDiscovery: { port: number; sourceFor: (dst: string) => Promise<string | undefined> };
+  readonly natEnabled: boolean;
+}
+
+/**
+ * The host's adapters, the driver (checked before anything touches the host; other drivers'
+ * leftovers removed, so a changed cable driver starts clean), the underlay of the private IP,
+ * and how to find the public IP.
+ */
+async function prepare(o: {
+  driverName: string;
+  brokerAddress: string;
+  fallbackIp: string;
+  uninstall: boolean;
+  cableSecret: string;
+  /** Resolver list from the node (site file or Node annotation), used when --public-ip is not given. */
+  nodePublicIp?: string | undefined;
+  flag: (name: string) => string | undefined;
+  bool: (name: string) => boolean;
+}): Promise<Prepared> {
+  const runner = new ProcessRunner();
+  const adapters = host.realHostAdapters(runner);
+  const wgInterface = o.flag("wireguard-interface") ?? process.env.CAUSEWAY_WG_INTERFACE;
+  const drivers = new CableDrivers({
+    vxlan: () => new VxlanCableDriver(adapters),
+    wireguard: () => new WireGuardCableDriver({ adapters, wg: new host.WgTools(runner), iface: wgInterface, secret: o.cableSecret || undefined }),
+  });
+  const driver = drivers.create(o.driverName);
+  const resolvers = parseResolvers(o.flag("public-ip") ?? o.nodePublicIp ?? "");
+  const airGapped = o.bool("air-gapped");
+  const port = natPort(o.flag("nat-discovery-port"));
+  if (!o.uninstall) for (const other of drivers.others(o.driverName)) await other.cleanup();
+  const privateIp = o.flag("private-ip") ?? (await sourceTowards(adapters, o.brokerAddress)) ?? o.fallbackIp;
   const underlay = await adapters.net.interfaceOf(privateIp);
-  if (!underlay && !uninstall) throw new Error(`private IP ${privateIp} is on no interface of this host; check --private-ip and --node`);
-  return { driver, privateIp, mtu: underlay?.mtu ?? 1500 };
+  if (!underlay && !o.uninstall) throw new Error(`private IP ${privateIp} is on no interface of this host; check --private-ip and --node`);
+  return {
+    driver,
+    privateIp,
+    mtu: underlay?.mtu ?? 1500,
+    publicIp: resolvers.length ? () => resolvePublicIp(resolvers, { airGapped }) : "",
+    natDiscovery: { port, sourceFor: async (dst) => (await adapters.net.mtuTowards(dst)).src },
+    natEnabled: o.bool("natt"),
+  };
 }
 
 const seconds = (v: string | undefined, flag: string, dflt: number): number => {
@@ -37,20 +98,31 @@ if (process.argv.includes("--kube")) {
     brokerToken: true,
     name: "causeway-gateway",
     options: {
-      "private-ip": { type: "string" },
+      ...SHARED_OPTIONS,
       "lease-duration": { type: "string" },
       "renew-deadline": { type: "string" },
       "retry-period": { type: "string" },
     },
-    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag }) {
-      const node = view.nodeFromObject(await client.get(kube.R.node, undefined, nodeName));
+    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag, bool }) {
+      const nodeObject = await client.get<kube.KubeObject>(kube.R.node, undefined, nodeName);
+      const node = view.nodeFromObject(nodeObject);
       if (typeof node === "string") throw new Error(`cannot run the gateway on this node: ${node}`);
       const election = {
         leaseDurationMs: seconds(flag("lease-duration"), "lease-duration", 15),
         renewDeadlineMs: seconds(flag("renew-deadline"), "renew-deadline", 10),
         retryPeriodMs: seconds(flag("retry-period"), "retry-period", 2),
       };
-      const { driver, privateIp, mtu } = await prepare(cluster.cableDriver, cluster.brokerAddress, flag("private-ip"), node.ip, uninstall);
+      const p = await prepare({
+        driverName: cluster.cableDriver,
+        brokerAddress: cluster.brokerAddress,
+        fallbackIp: node.ip,
+        uninstall,
+        cableSecret: cluster.cableSecret,
+        nodePublicIp: nodeObject.metadata.annotations?.[view.PUBLIC_IP_ANNOTATION],
+        flag,
+        bool,
+      });
+      const { driver, privateIp, mtu } = p;
       const conn = new BrokerConnection({ address: cluster.brokerAddress, token: cluster.brokerToken });
       const component = new KubeGateway({
         client,
@@ -58,6 +130,9 @@ if (process.argv.includes("--kube")) {
         cluster,
         nodeName,
         privateIp,
+        publicIp: p.publicIp,
+        natEnabled: p.natEnabled,
+        natDiscovery: p.natDiscovery,
         healthCheckIp: cniIpOf(node),
         underlayMtu: mtu,
         driver,
@@ -73,16 +148,29 @@ if (process.argv.includes("--kube")) {
 } else {
   await runSiteMain({
     name: "causeway-gateway",
-    usage: "[--private-ip IP]",
-    options: { "private-ip": { type: "string" } },
-    async build({ site, node, log, resyncMs, uninstall, flag }) {
+    usage: "[--private-ip IP] [--public-ip RESOLVERS] [--air-gapped] [--natt] [--nat-discovery-port N] [--wireguard-interface NAME]",
+    options: SHARED_OPTIONS,
+    async build({ site, node, log, resyncMs, uninstall, flag, bool }) {
       if (!node.gateway) throw new Error(`node ${node.name} is not a gateway node in the site file (set gateway: true)`);
-      const { driver, privateIp, mtu } = await prepare(site.cableDriver, site.broker.address, flag("private-ip"), node.ip, uninstall);
+      const p = await prepare({
+        driverName: site.cableDriver,
+        brokerAddress: site.broker.address,
+        fallbackIp: node.ip,
+        uninstall,
+        cableSecret: site.broker.cableSecretFile ? readToken(site.broker.cableSecretFile, "cable secret") : "",
+        nodePublicIp: node.publicIp,
+        flag,
+        bool,
+      });
+      const { driver, privateIp, mtu } = p;
       const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
       const component = new GatewayEngine({
         site,
         nodeName: node.name,
         privateIp,
+        publicIp: p.publicIp,
+        natEnabled: p.natEnabled,
+        natDiscovery: p.natDiscovery,
         healthCheckIp: cniIpOf(node),
         underlayMtu: mtu,
         view: new view.BrokerEndpointView(conn, log),

@@ -22,3 +22,20 @@ export { FakeSysctl, ProcSysctl, RunnerSysctl, type Sysctl } from "./sysctl.ts";
 export { FakeIpSets, IpsetCommand, type IpSets, planSets } from "./ipset.ts";
 export { EMPTY_DESIRED, type HostAdapters, type HostDesired, type HostOwnership, HostReconciler, type ReconcileResult } from "./reconciler.ts";
 export { type FakeHostAdapters, fakeHostAdapters, realHostAdapters } from "./adapters.ts";
+export {
+  FakeWireGuard,
+  generateWgKeyPair,
+  isWgKey,
+  onPath,
+  parseWgDump,
+  renderWgConfig,
+  type WgConfig,
+  type WgKey,
+  type WgPeerConfig,
+  type WgPeerStatus,
+  type WgStatus,
+  WgTools,
+  type WireGuard,
+  WireGuardUnavailableError,
+  wgPublicKeyOf,
+} from "./wireguard.ts";

@@ -9,6 +9,8 @@ import { R } from "./types.ts";
 export const CONFIG_MAP = "causeway-config";
 /** The Secret `join` writes: the cluster's broker credential (and the broker's CA when it has TLS). */
 export const BROKER_SECRET = "causeway-broker-credentials";
+/** The key of BROKER_SECRET that holds the clusterset's cable secret. */
+export const CABLE_SECRET_KEY = "cable-secret";
 
 const CidrList = z
   .string()
@@ -31,9 +33,11 @@ export const ClusterConfigSchema = z.object({
 });
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
 
-/** A member cluster's configuration plus its broker credential. */
+/** A member cluster's configuration plus its broker credential and the clusterset's cable secret. */
 export interface JoinedCluster extends ClusterConfig {
   readonly brokerToken: string;
+  /** broker-info's cableSecret ("" from brokers deployed before it existed): WireGuard's preshared key derives from it. */
+  readonly cableSecret: string;
 }
 
 /** A CRD on the cluster is missing or from another Causeway build: names it and how to fix it. */
@@ -61,11 +65,13 @@ export async function loadJoinedCluster(client: KubeClient, namespace: string, w
   }
   const res = ClusterConfigSchema.safeParse(cm.data ?? {});
   if (!res.success) throw new ValidationError(`invalid ${namespace}/${CONFIG_MAP}`, formatIssues(res.error));
-  const token = Buffer.from(secret.data?.token ?? "", "base64")
-    .toString("utf8")
-    .trim();
+  const fromSecret = (key: string) =>
+    Buffer.from(secret.data?.[key] ?? "", "base64")
+      .toString("utf8")
+      .trim();
+  const token = fromSecret("token");
   if (withToken && !token) throw new ValidationError(`${namespace}/${BROKER_SECRET} has no token; re-run 'causeway join'`);
-  return { ...res.data, brokerToken: token };
+  return { ...res.data, brokerToken: token, cableSecret: fromSecret(CABLE_SECRET_KEY) };
 }
 
 /**

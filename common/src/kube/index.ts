@@ -34,6 +34,7 @@ export {
   checkCrds,
   type ClusterConfig,
   ClusterConfigSchema,
+  CABLE_SECRET_KEY,
   CONFIG_MAP,
   CrdMismatchError,
   type JoinedCluster,

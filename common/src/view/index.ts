@@ -5,6 +5,7 @@ export { BrokerEndpointView, BrokerGatewaySink, StaticNodeView } from "./broker.
 export {
   CLUSTER_LABEL,
   CNI_IP_ANNOTATION,
+  PUBLIC_IP_ANNOTATION,
   endpointObject,
   endpointObjectName,
   FIELD_MANAGER,

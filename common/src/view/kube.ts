@@ -24,6 +24,8 @@ export const CLUSTER_LABEL = "causeway.io/cluster-id";
 export const GATEWAY_NODE_LABEL = "causeway.io/gateway";
 /** Node annotation: the node's address inside its pod network, when not the pod CIDR's first host. */
 export const CNI_IP_ANNOTATION = "causeway.io/cni-ip";
+/** Node annotation on gateway nodes: public IP resolvers ("ipv4:…", "dns:…", "api:…"), like gateway.submariner.io/public-ip. */
+export const PUBLIC_IP_ANNOTATION = "causeway.io/public-ip";
 /** The field manager of every server-side apply Causeway's components do. */
 export const FIELD_MANAGER = "causeway";
 

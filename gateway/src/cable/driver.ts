@@ -27,10 +27,12 @@ export interface CableDriver {
   sync(local: LocalCable, remotes: readonly RemoteCable[]): Promise<CableState[]>;
   /** Removes everything the driver owns; idempotent. */
   cleanup(): Promise<void>;
+  /** What the driver publishes in this gateway's Endpoint (e.g. WireGuard's publicKey). */
+  backendConfig?(): Record<string, string>;
 }
 
 /** Cable drivers this build implements (the registry in main.ts offers exactly these). */
-export const SUPPORTED_CABLE_DRIVERS = ["vxlan"] as const;
+export const SUPPORTED_CABLE_DRIVERS = ["vxlan", "wireguard"] as const;
 
 export class UnknownCableDriverError extends CausewayError {
   override name = "UnknownCableDriverError";
@@ -45,6 +47,11 @@ export class CableDrivers {
 
   get supported(): string[] {
     return [...this.#drivers.keys()].sort();
+  }
+
+  /** Every driver but `name` (whose leftovers a gateway removes when it starts with `name`). */
+  others(name: string): CableDriver[] {
+    return [...this.#drivers].filter(([n]) => n !== name).map(([, make]) => make());
   }
 
   /** The driver called `name`; UnknownCableDriverError listing the supported ones otherwise. */

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { NetnsRunner, ProcessRunner } from "../exec/index.ts";
+import { wireGuardContract } from "./wireguard-contract.ts";
+import {
+  FakeWireGuard,
+  generateWgKeyPair,
+  isWgKey,
+  onPath,
+  parseWgDump,
+  renderWgConfig,
+  WgTools,
+  WireGuardUnavailableError,
+  wgPublicKeyOf,
+} from "./wireguard.ts";
+
+describe("WireGuard keys", () => {
+  it("node:crypto x25519 keys are WireGuard keys, and the public key derives from the private one", () => {
+    const k = generateWgKeyPair();
+    assert.ok(isWgKey(k.privateKey) && isWgKey(k.publicKey));
+    assert.equal(wgPublicKeyOf(k.privateKey), k.publicKey);
+    assert.notEqual(generateWgKeyPair().privateKey, k.privateKey);
+  });
+
+  it("matches wg's own derivation (RFC 7748 test vector)", () => {
+    // Alice's key pair from RFC 7748 §6.1, in base64.
+    const priv = Buffer.from("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", "hex").toString("base64");
+    const pub = Buffer.from("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", "hex").toString("base64");
+    assert.equal(wgPublicKeyOf(priv), pub);
+  });
+
+  it("isWgKey refuses anything but 32 bytes of canonical base64", () => {
+    for (const bad of ["", "abc", "A".repeat(44), `${Buffer.alloc(31).toString("base64")}`, `${Buffer.alloc(33).toString("base64")}`, 42, undefined]) {
+      assert.equal(isWgKey(bad), false, String(bad));
+    }
+    assert.ok(isWgKey(Buffer.alloc(32, 7).toString("base64")));
+  });
+});
+
+describe("wg text formats", () => {
+  it("renders a configuration wg syncconf reads", () => {
+    const text = renderWgConfig({
+      privateKey: "K",
+      listenPort: 4500,
+      peers: [{ publicKey: "P", presharedKey: "S", endpoint: "198.18.2.10:4500", allowedIps: ["10.2.0.0/16", "10.102.0.0/16"], keepaliveSeconds: 10 }],
+    });
+    assert.equal(
+      text,
+      "[Interface]\nPrivateKey = K\nListenPort = 4500\n\n[Peer]\nPublicKey = P\nPresharedKey = S\nEndpoint = 198.18.2.10:4500\nAllowedIPs = 10.2.0.0/16, 10.102.0.0/16\nPersistentKeepalive = 10\n",
+    );
+  });
+
+  it("parses wg show dump, (none) and off included", () => {
+    const s = parseWgDump(
+      "PRIV\tPUB\t4500\toff\nPEER1\t(none)\t198.18.2.10:4500\t10.2.0.0/16,10.102.0.0/16\t1700000000\t1024\t2048\t10\nPEER2\tPSK\t(none)\t(none)\t0\t0\t0\toff\n",
+    );
+    assert.equal(s?.publicKey, "PUB");
+    assert.equal(s?.listenPort, 4500);
+    assert.deepEqual(s?.peers[0], {
+      publicKey: "PEER1",
+      endpoint: "198.18.2.10:4500",
+      allowedIps: ["10.2.0.0/16", "10.102.0.0/16"],
+      latestHandshake: 1700000000,
+      rxBytes: 1024,
+      txBytes: 2048,
+    });
+    assert.deepEqual(s?.peers[1]?.allowedIps, []);
+    assert.equal(s?.peers[1]?.endpoint, "");
+    assert.equal(parseWgDump(""), undefined);
+  });
+
+  it("a missing wireguard-go names the package to install", async () => {
+    const run = {
+      run: async (file: string) => ({ exitCode: file === "ip" ? 2 : 0, signal: null, stdout: "", stderr: "Error: Unknown device type.", durationMs: 0 }),
+    };
+    const wg = new WgTools(run, (p) => p === "wg");
+    await assert.rejects(wg.ensure("cw-x", 1420), (e: unknown) => e instanceof WireGuardUnavailableError && /apt-get install wireguard-go/.test(e.message));
+    const noTools = new WgTools(run, () => false);
+    await assert.rejects(noTools.ensure("cw-x", 1420), /install the wireguard-tools package/);
+  });
+});
+
+wireGuardContract("fake", async () => ({ wg: new FakeWireGuard(), name: "cwfake0", close: async () => {} }));
+
+const canRun = process.getuid?.() === 0 && onPath("wg") && onPath("wireguard-go");
+wireGuardContract(canRun ? "real device (netns, kernel or wireguard-go)" : "real device (skipped: needs root, wg and wireguard-go)", async () => {
+  if (!canRun) throw new Error("the real WireGuard contract needs root, wireguard-tools and wireguard-go");
+  const base = new ProcessRunner();
+  const ns = `cwtest-wg-${process.pid}`;
+  await base.run("ip", ["netns", "add", ns]);
+  return {
+    wg: new WgTools(new NetnsRunner(base, ns)),
+    name: `cwwgt${process.pid % 100000}`,
+    async close() {
+      // wireguard-go goes with its device (removed by the contract); nothing may outlive the namespace.
+      for (const pid of (await base.run("ip", ["netns", "pids", ns], { allowFailure: true })).stdout.split(/\s+/).filter(Boolean))
+        process.kill(Number(pid), "SIGKILL");
+      await base.run("ip", ["netns", "del", ns], { allowFailure: true });
+    },
+  };
+});

@@ -1,0 +1,253 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import type { CommandRunner } from "../exec/index.ts";
+
+/** A WireGuard key (private, public or preshared): 32 bytes, standard base64. */
+export type WgKey = string;
+
+/** True for exactly 32 bytes in canonical standard base64 (what wg prints and accepts). */
+export function isWgKey(s: unknown): s is WgKey {
+  if (typeof s !== "string" || s.length !== 44) return false;
+  const b = Buffer.from(s, "base64");
+  return b.length === 32 && b.toString("base64") === s;
+}
+
+/** A fresh x25519 key pair from node:crypto, as WireGuard writes keys. */
+export function generateWgKeyPair(): { privateKey: WgKey; publicKey: WgKey } {
+  const { privateKey, publicKey } = generateKeyPairSync("x25519");
+  const d = privateKey.export({ format: "jwk" }).d ?? "";
+  const x = publicKey.export({ format: "jwk" }).x ?? "";
+  return { privateKey: Buffer.from(d, "base64url").toString("base64"), publicKey: Buffer.from(x, "base64url").toString("base64") };
+}
+
+/** The public key of a private key (x25519, clamped as WireGuard does). */
+export function wgPublicKeyOf(privateKey: WgKey): WgKey {
+  // PKCS#8 wrapping of a raw X25519 private key (RFC 8410): a fixed 16-byte prefix, then the 32 bytes.
+  const der = Buffer.concat([Buffer.from("302e020100300506032b656e04220420", "hex"), Buffer.from(privateKey, "base64")]);
+  const key = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+  return Buffer.from(createPublicKey(key).export({ format: "jwk" }).x ?? "", "base64url").toString("base64");
+}
+
+export interface WgPeerConfig {
+  readonly publicKey: WgKey;
+  readonly presharedKey?: WgKey | undefined;
+  /** ip:port */
+  readonly endpoint: string;
+  readonly allowedIps: readonly string[];
+  readonly keepaliveSeconds: number;
+}
+
+export interface WgConfig {
+  readonly privateKey: WgKey;
+  readonly listenPort: number;
+  readonly peers: readonly WgPeerConfig[];
+}
+
+export interface WgPeerStatus {
+  readonly publicKey: WgKey;
+  /** The peer's current address (it roams: the last authenticated packet's source). */
+  readonly endpoint: string;
+  readonly allowedIps: readonly string[];
+  /** Unix seconds of the last handshake; 0: none yet. */
+  readonly latestHandshake: number;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+}
+
+export interface WgStatus {
+  readonly publicKey: WgKey;
+  readonly listenPort: number;
+  readonly peers: readonly WgPeerStatus[];
+}
+
+/** Neither the kernel module nor wireguard-go (or wg) is available: says what to install. */
+export class WireGuardUnavailableError extends Error {
+  override name = "WireGuardUnavailableError";
+}
+
+/** A WireGuard device: created in the kernel or by wireguard-go, configured and read like `wg`. */
+export interface WireGuard {
+  /** Creates the device if it does not exist (kernel first, else wireguard-go), sets its MTU and brings it up. */
+  ensure(name: string, mtu: number): Promise<"kernel" | "userspace" | "existing">;
+  exists(name: string): Promise<boolean>;
+  /** Deletes the device (wireguard-go exits with it); absent is fine. */
+  remove(name: string): Promise<void>;
+  /** Makes the device's configuration exactly `cfg` (peers not listed are removed); sessions of unchanged peers survive. */
+  configure(name: string, cfg: WgConfig): Promise<void>;
+  /** The device's state; undefined when it does not exist. */
+  show(name: string): Promise<WgStatus | undefined>;
+}
+
+/** Pure: `cfg` in wg(8) configuration format. */
+export function renderWgConfig(cfg: WgConfig): string {
+  const lines = ["[Interface]", `PrivateKey = ${cfg.privateKey}`, `ListenPort = ${cfg.listenPort}`];
+  for (const p of cfg.peers) {
+    lines.push("", "[Peer]", `PublicKey = ${p.publicKey}`);
+    if (p.presharedKey) lines.push(`PresharedKey = ${p.presharedKey}`);
+    lines.push(`Endpoint = ${p.endpoint}`, `AllowedIPs = ${p.allowedIps.join(", ")}`, `PersistentKeepalive = ${p.keepaliveSeconds}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Pure: parses `wg show <dev> dump` (tab-separated; "(none)" and "off" for unset fields). */
+export function parseWgDump(text: string): WgStatus | undefined {
+  const rows = text
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => l.split("\t"));
+  const head = rows[0];
+  if (!head || head.length < 4) return undefined;
+  const none = (v: string | undefined) => (v === undefined || v === "(none)" || v === "off" ? "" : v);
+  return {
+    publicKey: none(head[1]),
+    listenPort: Number(head[2]),
+    peers: rows.slice(1).map((r) => ({
+      publicKey: r[0] ?? "",
+      endpoint: none(r[2]),
+      allowedIps: none(r[3]) ? (r[3] ?? "").split(",") : [],
+      latestHandshake: Number(r[4] ?? 0),
+      rxBytes: Number(r[5] ?? 0),
+      txBytes: Number(r[6] ?? 0),
+    })),
+  };
+}
+
+/** Whether an executable is on PATH (checked before relying on it, to name the package that provides it). */
+export function onPath(program: string, path = process.env.PATH ?? ""): boolean {
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, program), constants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
+/**
+ * The real WireGuard: `ip link add … type wireguard` when the kernel has the module, otherwise
+ * `wireguard-go` (a daemon per device; its control socket is /var/run/wireguard/<name>.sock, so
+ * names must be unique per host, not per namespace); `wg syncconf` / `wg show dump` for both.
+ */
+export class WgTools implements WireGuard {
+  readonly #run: CommandRunner;
+  readonly #hasProgram: (p: string) => boolean;
+
+  constructor(runner: CommandRunner, hasProgram: (p: string) => boolean = (p) => onPath(p)) {
+    this.#run = runner;
+    this.#hasProgram = hasProgram;
+  }
+
+  #needWg(): void {
+    if (!this.#hasProgram("wg"))
+      throw new WireGuardUnavailableError(
+        "the wireguard cable driver needs the wg tool: install the wireguard-tools package (apt-get install wireguard-tools)",
+      );
+  }
+
+  async exists(name: string): Promise<boolean> {
+    const r = await this.#run.run("ip", ["-json", "link", "show", "dev", name], { allowFailure: true });
+    return r.exitCode === 0;
+  }
+
+  async ensure(name: string, mtu: number): Promise<"kernel" | "userspace" | "existing"> {
+    this.#needWg();
+    let how: "kernel" | "userspace" | "existing" = "existing";
+    if (!(await this.exists(name))) {
+      const k = await this.#run.run("ip", ["link", "add", name, "type", "wireguard"], { allowFailure: true });
+      if (k.exitCode === 0) how = "kernel";
+      else {
+        if (!this.#hasProgram("wireguard-go")) {
+          throw new WireGuardUnavailableError(
+            `this kernel has no WireGuard module (ip link add … type wireguard: ${k.stderr.trim() || `exit ${k.exitCode}`}) and wireguard-go is not installed: install the wireguard-go package (apt-get install wireguard-go), or load the wireguard kernel module`,
+          );
+        }
+        // wireguard-go forks a daemon that owns the device and returns once it is up.
+        await this.#run.run("wireguard-go", [name], { timeoutMs: 15_000 });
+        how = "userspace";
+      }
+    }
+    await this.#run.run("ip", ["link", "set", name, "mtu", String(mtu), "up"]);
+    return how;
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.#run.run("ip", ["link", "del", name], { allowFailure: true });
+  }
+
+  async configure(name: string, cfg: WgConfig): Promise<void> {
+    this.#needWg();
+    // wg reads a configuration only from a path (our standard input is a socket it cannot open):
+    // a 0600 file in a private 0700 directory on tmpfs, removed at once. Keys never go in an argument.
+    const dir = mkdtempSync(join(existsSync("/run") ? "/run" : tmpdir(), "causeway-wg-"));
+    try {
+      const file = join(dir, `${name}.conf`);
+      writeFileSync(file, renderWgConfig(cfg), { mode: 0o600 });
+      await this.#run.run("wg", ["syncconf", name, file]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async show(name: string): Promise<WgStatus | undefined> {
+    this.#needWg();
+    const r = await this.#run.run("wg", ["show", name, "dump"], { allowFailure: true });
+    return r.exitCode === 0 ? parseWgDump(r.stdout) : undefined;
+  }
+}
+
+/** In-memory WireGuard for unit tests; handshakes are set by the test. */
+export class FakeWireGuard implements WireGuard {
+  readonly devices = new Map<string, { mtu: number; cfg?: WgConfig; handshakes: Map<WgKey, number> }>();
+  /** Whether "the kernel" has the module (else the fake plays wireguard-go). */
+  kernel = false;
+  configureCalls = 0;
+
+  async exists(name: string): Promise<boolean> {
+    return this.devices.has(name);
+  }
+
+  async ensure(name: string, mtu: number): Promise<"kernel" | "userspace" | "existing"> {
+    const d = this.devices.get(name);
+    if (d) {
+      d.mtu = mtu;
+      return "existing";
+    }
+    this.devices.set(name, { mtu, handshakes: new Map() });
+    return this.kernel ? "kernel" : "userspace";
+  }
+
+  async remove(name: string): Promise<void> {
+    this.devices.delete(name);
+  }
+
+  async configure(name: string, cfg: WgConfig): Promise<void> {
+    const d = this.devices.get(name);
+    if (!d) throw new Error(`Unable to modify interface: No such device (${name})`);
+    if (!isWgKey(cfg.privateKey) || cfg.peers.some((p) => !isWgKey(p.publicKey))) throw new Error("Key is not the correct length or format");
+    this.configureCalls++;
+    d.cfg = cfg;
+  }
+
+  async show(name: string): Promise<WgStatus | undefined> {
+    const d = this.devices.get(name);
+    if (!d) return undefined;
+    if (!d.cfg) return { publicKey: "", listenPort: 0, peers: [] };
+    return {
+      publicKey: wgPublicKeyOf(d.cfg.privateKey),
+      listenPort: d.cfg.listenPort,
+      peers: d.cfg.peers.map((p) => ({
+        publicKey: p.publicKey,
+        endpoint: p.endpoint,
+        allowedIps: [...p.allowedIps],
+        latestHandshake: d.handshakes.get(p.publicKey) ?? 0,
+        rxBytes: 0,
+        txBytes: 0,
+      })),
+    };
+  }
+}

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { host } from "@causeway/common";
+import type { RemoteCable } from "./driver.ts";
+import { peerState, presharedKeyOf, WG_CABLE, WireGuardCableDriver, wireguardDesired } from "./wireguard.ts";
+
+const localEp = {
+  cluster_id: "c1",
+  cable_name: "causeway-cable-c1-198-18-1-10",
+  healthCheckIP: "10.1.0.1",
+  hostname: "n0",
+  subnets: ["10.101.0.0/16", "10.1.0.0/16"],
+  private_ip: "198.18.1.10",
+  public_ip: "",
+  nat_enabled: false,
+  backend: "wireguard" as const,
+  backend_config: { "udp-port": "4500" },
+};
+const remote = (id: string, n: number, publicKey: string | undefined, usingIP = `198.18.${n}.10`): RemoteCable => ({
+  endpoint: {
+    ...localEp,
+    cluster_id: id,
+    cable_name: `causeway-cable-${id}`,
+    subnets: [`10.${100 + n}.0.0/16`, `10.${n}.0.0/16`],
+    private_ip: `198.18.${n}.10`,
+    backend_config: { "udp-port": "4500", ...(publicKey === undefined ? {} : { publicKey }) },
+  },
+  usingIP,
+  usingNAT: false,
+});
+
+describe("wireguard cable", () => {
+  it("preshared key: sha256 of the clusterset secret, 32 bytes base64", () => {
+    const k = presharedKeyOf("default psk");
+    assert.ok(host.isWgKey(k));
+    assert.equal(k, presharedKeyOf("default psk"));
+    assert.notEqual(k, presharedKeyOf("another"));
+  });
+
+  it("routes each remote subnet into the device from table 100 (rule 100), source the CNI address; UDP 4500 accepted", () => {
+    const d = wireguardDesired("cw-wg", { endpoint: localEp, underlayMtu: 1400 }, [remote("c2", 2, "k")]);
+    assert.deepEqual(
+      d.net.routes.map((r) => `${r.dst} dev ${r.dev} src ${r.src} table ${r.table}`),
+      ["10.102.0.0/16 dev cw-wg src 10.1.0.1 table 100", "10.2.0.0/16 dev cw-wg src 10.1.0.1 table 100"],
+    );
+    assert.deepEqual(d.net.rules, [{ priority: 100, table: 100 }]);
+    assert.match(JSON.stringify(d.chains), /"dport":4500/);
+  });
+
+  it("status from handshakes: connecting, connected, error after 130 s without one or 180 s after the last", () => {
+    const peer = { publicKey: "k", endpoint: "198.18.2.10:4500", allowedIps: [], latestHandshake: 0, rxBytes: 10, txBytes: 20 };
+    assert.equal(peerState("c2", undefined, 0, 5).status, "connecting");
+    assert.equal(peerState("c2", peer, 1000, 1100).status, "connecting");
+    assert.match(peerState("c2", peer, 1000, 1131).message, /no handshake with 198\.18\.2\.10:4500 after 131 s/);
+    assert.equal(peerState("c2", { ...peer, latestHandshake: 2000 }, 1000, 2005).status, "connected");
+    assert.match(peerState("c2", { ...peer, latestHandshake: 2000 }, 1000, 2005).message, /handshake 5 s ago; rx 10 B, tx 20 B/);
+    assert.equal(peerState("c2", { ...peer, latestHandshake: 2000 }, 1000, 2181).status, "error");
+  });
+
+  it("one peer per remote cluster with its subnets, keepalive 10 s, the preshared key; MTU = underlay − 60", async () => {
+    const a = host.fakeHostAdapters();
+    const wg = new host.FakeWireGuard();
+    const drv = new WireGuardCableDriver({ adapters: a, wg, iface: "cw-wg", secret: "s3cret" });
+    const k2 = host.generateWgKeyPair().publicKey;
+    const k3 = host.generateWgKeyPair().publicKey;
+    const states = await drv.sync({ endpoint: localEp, underlayMtu: 1400 }, [remote("c2", 2, k2), remote("c3", 3, k3, "203.0.113.3")]);
+    assert.deepEqual(
+      states.map((s) => s.status),
+      ["connecting", "connecting"],
+    );
+    const dev = wg.devices.get("cw-wg");
+    assert.equal(dev?.mtu, 1400 - WG_CABLE.overhead);
+    assert.equal(host.wgPublicKeyOf(dev?.cfg?.privateKey ?? ""), drv.publicKey);
+    assert.deepEqual(drv.backendConfig(), { publicKey: drv.publicKey, "interface-name": "cw-wg" });
+    const p3 = dev?.cfg?.peers.find((p) => p.publicKey === k3);
+    assert.deepEqual(p3, {
+      publicKey: k3,
+      presharedKey: presharedKeyOf("s3cret"),
+      endpoint: "203.0.113.3:4500",
+      allowedIps: ["10.103.0.0/16", "10.3.0.0/16"],
+      keepaliveSeconds: 10,
+    });
+    // A handshake makes it connected; an unchanged pass does not reconfigure the device.
+    dev?.handshakes.set(k2, Math.floor(Date.now() / 1000));
+    const calls = wg.configureCalls;
+    const again = await drv.sync({ endpoint: localEp, underlayMtu: 1400 }, [remote("c2", 2, k2), remote("c3", 3, k3, "203.0.113.3")]);
+    assert.equal(again[0]?.status, "connected");
+    assert.equal(wg.configureCalls, calls);
+    // A remote's new key (its gateway restarted) replaces the peer.
+    const k2b = host.generateWgKeyPair().publicKey;
+    await drv.sync({ endpoint: localEp, underlayMtu: 1400 }, [remote("c2", 2, k2b)]);
+    assert.deepEqual(
+      wg.devices.get("cw-wg")?.cfg?.peers.map((p) => p.publicKey),
+      [k2b],
+    );
+    await drv.cleanup();
+    assert.equal(wg.devices.size, 0);
+    assert.equal(a.net.state.routes.length, 0);
+  });
+
+  it("bad remote input: a key that is not 32 bytes of base64, or no reachable IP, errors that cable only", async () => {
+    const wg = new host.FakeWireGuard();
+    const drv = new WireGuardCableDriver({ adapters: host.fakeHostAdapters(), wg, iface: "cw-wg" });
+    const good = host.generateWgKeyPair().publicKey;
+    const states = await drv.sync({ endpoint: localEp, underlayMtu: 1500 }, [
+      remote("c2", 2, "bm90IGEga2V5"),
+      remote("c3", 3, undefined),
+      remote("c4", 4, good, ""),
+      remote("c5", 5, good),
+    ]);
+    assert.deepEqual(
+      states.map((s) => [s.clusterId, s.status]),
+      [
+        ["c2", "error"],
+        ["c3", "error"],
+        ["c4", "error"],
+        ["c5", "connecting"],
+      ],
+    );
+    assert.match(states[0]?.message ?? "", /not a WireGuard key/);
+    assert.match(states[2]?.message ?? "", /no reachable IP/);
+    assert.deepEqual(
+      wg.devices.get("cw-wg")?.cfg?.peers.map((p) => p.publicKey),
+      [good],
+    );
+  });
+
+  it("a restarted gateway (a new driver) recreates the device with a new key", async () => {
+    const wg = new host.FakeWireGuard();
+    const a = host.fakeHostAdapters();
+    const first = new WireGuardCableDriver({ adapters: a, wg, iface: "cw-wg" });
+    await first.sync({ endpoint: localEp, underlayMtu: 1500 }, []);
+    const second = new WireGuardCableDriver({ adapters: a, wg, iface: "cw-wg" });
+    assert.notEqual(second.publicKey, first.publicKey);
+    await second.sync({ endpoint: localEp, underlayMtu: 1500 }, []);
+    assert.equal(host.wgPublicKeyOf(wg.devices.get("cw-wg")?.cfg?.privateKey ?? ""), second.publicKey);
+  });
+});

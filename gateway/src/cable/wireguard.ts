@@ -1,0 +1,201 @@
+import { createHash } from "node:crypto";
+import { host } from "@causeway/common";
+import type { CableDriver, CableState, LocalCable, RemoteCable } from "./driver.ts";
+
+/**
+ * WireGuard cable parameters (reference §4.2; our device name). Overhead: outer IPv4 (20) +
+ * UDP (8) + WireGuard data header (16) + authentication tag (16) = 60 bytes.
+ */
+export const WG_CABLE = {
+  defaultInterface: "causeway-wg",
+  port: 4500,
+  overhead: 60,
+  keepaliveSeconds: 10,
+  table: 100,
+  priority: 100,
+  /** No first handshake this long after a peer was configured: the cable is in error (Submariner's 2 min 10 s). */
+  firstHandshakeS: 130,
+  /** Sessions are unusable this long after their handshake (WireGuard's Reject-After-Time). */
+  staleHandshakeS: 180,
+} as const;
+
+/** Pure: the 32-byte preshared key of a clusterset secret (sha256 of the secret, as Submariner derives it). */
+export function presharedKeyOf(secret: string): host.WgKey {
+  return createHash("sha256").update(secret, "utf8").digest("base64");
+}
+
+/** Pure: the host state (routes, rule, filter) besides the device itself. */
+export function wireguardDesired(iface: string, local: LocalCable, remotes: readonly RemoteCable[]): host.HostDesired {
+  if (remotes.length === 0) return host.EMPTY_DESIRED;
+  const src = local.endpoint.healthCheckIP || undefined;
+  return {
+    net: {
+      links: [],
+      fdb: [],
+      rules: [{ priority: WG_CABLE.priority, table: WG_CABLE.table }],
+      routes: remotes.flatMap((r) => r.endpoint.subnets.map((dst) => ({ table: WG_CABLE.table, dst, dev: iface, src }))),
+    },
+    chains: [
+      {
+        table: "filter",
+        chain: "CAUSEWAY-GW-INPUT",
+        hook: "INPUT",
+        jumpMatch: { proto: "udp" },
+        rules: [{ match: { proto: "udp", dport: WG_CABLE.port }, target: { kind: "ACCEPT" } }],
+      },
+      {
+        table: "filter",
+        chain: "CAUSEWAY-GW-FORWARD",
+        hook: "FORWARD",
+        rules: [
+          { match: { in: iface }, target: { kind: "ACCEPT" } },
+          { match: { out: iface }, target: { kind: "ACCEPT" } },
+        ],
+      },
+    ],
+    sets: new Map(),
+    sysctls: new Map([
+      ["net.ipv4.ip_forward", "1"],
+      [`net.ipv4.conf.${iface}.rp_filter`, "2"],
+    ]),
+  };
+}
+
+/** Pure: a cable's state from its peer's handshake (reference §4.2, with WireGuard's own session lifetime). */
+export function peerState(clusterId: string, peer: host.WgPeerStatus | undefined, configuredAtS: number, nowS: number): CableState {
+  if (!peer) return { clusterId, status: "connecting", message: "peer not configured yet" };
+  const traffic = `rx ${peer.rxBytes} B, tx ${peer.txBytes} B`;
+  if (peer.latestHandshake === 0) {
+    const waited = Math.round(nowS - configuredAtS);
+    return waited > WG_CABLE.firstHandshakeS
+      ? {
+          clusterId,
+          status: "error",
+          message: `no handshake with ${peer.endpoint || "the peer"} after ${waited} s: is UDP ${WG_CABLE.port} open between the gateways?`,
+        }
+      : { clusterId, status: "connecting", message: "waiting for the first handshake" };
+  }
+  const age = Math.max(0, Math.round(nowS - peer.latestHandshake));
+  return age > WG_CABLE.staleHandshakeS
+    ? { clusterId, status: "error", message: `last handshake ${age} s ago; ${traffic}` }
+    : { clusterId, status: "connected", message: `handshake ${age} s ago; ${traffic}` };
+}
+
+const udpPort = (config: Readonly<Record<string, string>>) => Number(config["udp-port"] ?? WG_CABLE.port);
+
+/** Why a remote cannot get a peer (bad input from the broker), or undefined. */
+function unusable(r: RemoteCable): string | undefined {
+  const key = r.endpoint.backend_config.publicKey;
+  if (!host.isWgKey(key)) return `the remote gateway's public key ${JSON.stringify(key ?? "(none)")} is not a WireGuard key (32 bytes, base64)`;
+  if (!r.usingIP) return "the remote endpoint has no reachable IP";
+  return undefined;
+}
+
+export interface WireGuardDriverOptions {
+  readonly adapters: host.HostAdapters;
+  readonly wg: host.WireGuard;
+  /** Device name; unique per host when wireguard-go runs (its control sockets are host-wide). */
+  readonly iface?: string;
+  /** The clusterset secret from broker-info; peers then also share a preshared key derived from it. */
+  readonly secret?: string;
+  readonly nowS?: () => number;
+}
+
+/**
+ * Encrypted cables: one WireGuard device, one peer per remote cluster (its subnets as allowed
+ * IPs, keepalive 10 s, the clusterset preshared key), remote subnets routed into the device
+ * from table 100. A fresh key pair per process: the first sync recreates the device, and the
+ * public key reaches peers through this gateway's Endpoint (backend_config publicKey).
+ */
+export class WireGuardCableDriver implements CableDriver {
+  readonly name = "wireguard";
+  readonly iface: string;
+  readonly publicKey: host.WgKey;
+  readonly #privateKey: host.WgKey;
+  readonly #psk: host.WgKey | undefined;
+  readonly #o: WireGuardDriverOptions;
+  readonly #r: host.HostReconciler;
+  #fresh = true;
+  #applied = "";
+  readonly #configuredAt = new Map<string, number>();
+
+  constructor(o: WireGuardDriverOptions) {
+    this.#o = o;
+    this.iface = o.iface ?? WG_CABLE.defaultInterface;
+    const keys = host.generateWgKeyPair();
+    this.#privateKey = keys.privateKey;
+    this.publicKey = keys.publicKey;
+    this.#psk = o.secret ? presharedKeyOf(o.secret) : undefined;
+    this.#r = new host.HostReconciler(o.adapters, {
+      net: { links: [], tables: [WG_CABLE.table], rulePriorities: [WG_CABLE.priority] },
+      chains: [
+        { table: "filter", chain: "CAUSEWAY-GW-INPUT", hook: "INPUT" },
+        { table: "filter", chain: "CAUSEWAY-GW-FORWARD", hook: "FORWARD" },
+      ],
+      sets: [],
+    });
+  }
+
+  backendConfig(): Record<string, string> {
+    return { publicKey: this.publicKey, "interface-name": this.iface };
+  }
+
+  #now(): number {
+    return (this.#o.nowS ?? (() => Date.now() / 1000))();
+  }
+
+  async sync(local: LocalCable, remotes: readonly RemoteCable[]): Promise<CableState[]> {
+    const wg = this.#o.wg;
+    const states = new Map<string, CableState>();
+    const usable: RemoteCable[] = [];
+    for (const r of remotes) {
+      const problem = unusable(r);
+      if (problem) states.set(r.endpoint.cluster_id, { clusterId: r.endpoint.cluster_id, status: "error", message: problem });
+      else usable.push(r);
+    }
+    if (this.#fresh) {
+      // A device left by an earlier process carries its key, which no Endpoint publishes any more.
+      await wg.remove(this.iface);
+      this.#fresh = false;
+      this.#applied = "";
+    }
+    const mtu = local.underlayMtu - WG_CABLE.overhead;
+    await wg.ensure(this.iface, mtu);
+    const cfg: host.WgConfig = {
+      privateKey: this.#privateKey,
+      listenPort: udpPort(local.endpoint.backend_config),
+      peers: usable.map((r) => ({
+        publicKey: r.endpoint.backend_config.publicKey ?? "",
+        presharedKey: this.#psk,
+        endpoint: `${r.usingIP}:${udpPort(r.endpoint.backend_config)}`,
+        allowedIps: r.endpoint.subnets,
+        keepaliveSeconds: WG_CABLE.keepaliveSeconds,
+      })),
+    };
+    const fingerprint = JSON.stringify(cfg);
+    let shown = await wg.show(this.iface);
+    const drifted = !shown || shown.publicKey !== this.publicKey || shown.peers.length !== cfg.peers.length;
+    if (fingerprint !== this.#applied || drifted) {
+      await wg.configure(this.iface, cfg);
+      this.#applied = fingerprint;
+      shown = await wg.show(this.iface);
+    }
+    await this.#r.reconcile(wireguardDesired(this.iface, local, usable));
+    const now = this.#now();
+    const keys = new Set(cfg.peers.map((p) => p.publicKey));
+    for (const k of this.#configuredAt.keys()) if (!keys.has(k)) this.#configuredAt.delete(k);
+    for (const r of usable) {
+      const key = r.endpoint.backend_config.publicKey ?? "";
+      if (!this.#configuredAt.has(key)) this.#configuredAt.set(key, now);
+      const peer = shown?.peers.find((p) => p.publicKey === key);
+      states.set(r.endpoint.cluster_id, peerState(r.endpoint.cluster_id, peer, this.#configuredAt.get(key) ?? now, now));
+    }
+    return remotes.map((r) => states.get(r.endpoint.cluster_id) ?? { clusterId: r.endpoint.cluster_id, status: "connecting", message: "" });
+  }
+
+  async cleanup(): Promise<void> {
+    await this.#r.removeAll();
+    await this.#o.wg.remove(this.iface);
+    this.#applied = "";
+  }
+}
