@@ -9,6 +9,7 @@ export {
   BROKER_ADMIN_SECRET,
   BROKER_NAMESPACE,
   BROKER_PORT,
+  CONFIG_HASH_ANNOTATION,
   brokerManifests,
   crdManifests,
   IMAGE,

@@ -17,6 +17,8 @@ function topology(lab: Lab) {
     name: s.name,
     cable: s.cable,
     intraCluster: s.intraCluster ?? "vxlan",
+    ...(s.nat?.length ? { nat: s.nat } : {}),
+    ...(s.mtu ? { underlayMtu: s.mtu } : {}),
     broker: { address: s.broker.address, socket: s.broker.socket },
     clusters: s.clusters.map((c) => ({
       id: c.spec.id,
@@ -26,6 +28,7 @@ function topology(lab: Lab) {
         name: n.name,
         ip: n.lanIp,
         underlayIp: n.underlayIp,
+        ...(n.publicIp && n.publicIp !== n.underlayIp ? { publicIp: n.publicIp } : {}),
         gateway: n.gateway,
         pods: n.pods.map((p) => ({ name: p.name, ip: p.ip })),
       })),
@@ -52,25 +55,48 @@ export function labCommands(program: Command): void {
     .option("--clusters <n>", "number of clusters", int, 2)
     .option("--nodes <m>", "nodes per cluster (n0 is the gateway)", int, 3)
     .option("--pods <p>", "pods per node", int, 1)
-    .option("--cable <driver>", "cable driver", "vxlan")
+    .option("--cable <driver>", "cable driver: vxlan or wireguard", "vxlan")
+    .option("--nat <clusters>", "clusters whose gateway sits behind a NAT router (comma-separated, e.g. c2)", (v: string, prev: string[] = []) => [
+      ...prev,
+      ...v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ])
+    .option("--mtu <bytes>", "underlay MTU (default 1500)", int)
     .option("--intra-cluster <mode>", "how non-gateway nodes reach the gateway: vxlan (vx-causeway) or direct (plain routes)", "vxlan")
     .option("--name <prefix>", "lab name, prefixes every namespace", "cw")
     .option("--kube", "Kubernetes tier: a real kube-apiserver + etcd per cluster; Causeway installed with deploy-broker and join")
     .option("--json", "print the topology as JSON")
-    .action(async (o: { clusters: number; nodes: number; pods: number; cable: string; intraCluster: string; name: string; kube?: boolean; json?: boolean }) => {
-      const l = await Lab.up({
-        name: o.name,
-        clusters: o.clusters,
-        nodes: o.nodes,
-        pods: o.pods,
-        cable: o.cable,
-        intraCluster: o.intraCluster as IntraClusterMode,
-        kube: Boolean(o.kube),
-      });
-      await l.waitConnected();
-      if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);
-      printTopology(l, Boolean(o.json));
-    });
+    .action(
+      async (o: {
+        clusters: number;
+        nodes: number;
+        pods: number;
+        cable: string;
+        intraCluster: string;
+        name: string;
+        kube?: boolean;
+        json?: boolean;
+        nat?: string[];
+        mtu?: number;
+      }) => {
+        const l = await Lab.up({
+          name: o.name,
+          clusters: o.clusters,
+          nodes: o.nodes,
+          pods: o.pods,
+          cable: o.cable,
+          intraCluster: o.intraCluster as IntraClusterMode,
+          kube: Boolean(o.kube),
+          nat: o.nat ?? [],
+          mtu: o.mtu,
+        });
+        await l.waitConnected();
+        if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);
+        printTopology(l, Boolean(o.json));
+      },
+    );
   lab
     .command("down")
     .description("remove everything the lab made (also after a crash)")

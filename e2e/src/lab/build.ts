@@ -21,14 +21,17 @@ export async function enableGro(run: CommandRunner, ns: string): Promise<void> {
   }
 }
 
-/** The underlay switch and the broker host on it. */
-export async function buildUnderlay(run: CommandRunner, lab: string, brokerNs: string): Promise<void> {
+/** ` mtu N` for `ip link add`, when the lab's underlay has a non-default MTU. */
+export const mtuOpt = (mtu: number | undefined) => (mtu ? ` mtu ${mtu}` : "");
+
+/** The underlay switch and the broker host on it; `mtu` is the underlay's MTU (default 1500). */
+export async function buildUnderlay(run: CommandRunner, lab: string, brokerNs: string, mtu?: number): Promise<void> {
   const ul = underlayNs(lab);
   await addNamespaces(run, [ul, brokerNs]);
   await ipBatch(run, ul, ["link set lo up", "link add br0 type bridge", "link set br0 up"]);
   await ipBatch(run, brokerNs, [
     "link set lo up",
-    `link add ul0 type veth peer name broker netns ${ul}`,
+    `link add ul0${mtuOpt(mtu)} type veth peer name broker${mtuOpt(mtu)} netns ${ul}`,
     `address add ${LAB.brokerIp}/${LAB.underlayPrefix} dev ul0`,
     "link set ul0 up",
   ]);
@@ -41,10 +44,11 @@ export async function buildUnderlay(run: CommandRunner, lab: string, brokerNs: s
  * a CNI-style masquerade for traffic leaving the cluster, and service VIPs DNATed on every
  * node (standing in for kube-proxy). Gateway nodes also sit on the underlay.
  */
-export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSpec): Promise<void> {
+export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSpec, mtu?: number): Promise<void> {
   await enableGro(run, underlayNs(lab));
   const ul = underlayNs(lab);
   await addNamespaces(run, [c.switchNs, ...c.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])]);
+  if (c.nat) await buildNatRouter(run, lab, c, mtu);
   await ipBatch(run, c.switchNs, ["link set lo up", "link add br0 type bridge", "link set br0 up"]);
   const gw = c.nodes.find((n) => n.gateway);
   for (const n of c.nodes) {
@@ -61,9 +65,17 @@ export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSp
       lines.push(`link add ${p.hostIf} type veth peer name eth0 netns ${p.ns}`, `link set ${p.hostIf} master cni0`, `link set ${p.hostIf} up`);
     }
     for (const other of c.nodes) if (other !== n) lines.push(`route add ${other.podCidr} via ${other.lanIp}`);
-    if (n.underlayIp) {
+    if (n.underlayIp && c.nat) {
+      // Behind the NAT router: only the router is on the underlay.
       lines.push(
-        `link add ul0 type veth peer name ${c.id}${n.name} netns ${ul}`,
+        `link add ul0${mtuOpt(mtu)} type veth peer name in0${mtuOpt(mtu)} netns ${c.nat.ns}`,
+        `address add ${n.underlayIp}/${c.nat.insidePrefix} dev ul0`,
+        "link set ul0 up",
+        `route add 198.18.0.0/15 via ${c.nat.insideIp}`,
+      );
+    } else if (n.underlayIp) {
+      lines.push(
+        `link add ul0${mtuOpt(mtu)} type veth peer name ${c.id}${n.name}${mtuOpt(mtu)} netns ${ul}`,
         `address add ${n.underlayIp}/${LAB.underlayPrefix} dev ul0`,
         "link set ul0 up",
       );
@@ -72,7 +84,8 @@ export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSp
       lines.push(`route add 198.18.0.0/${LAB.underlayPrefix} via ${gw.lanIp}`);
     }
     await ipBatch(run, n.ns, lines);
-    await ipBatch(run, ul, n.underlayIp ? [`link set ${c.id}${n.name} master br0`, `link set ${c.id}${n.name} up`] : []);
+    await ipBatch(run, ul, n.underlayIp && !c.nat ? [`link set ${c.id}${n.name} master br0`, `link set ${c.id}${n.name} up`] : []);
+    if (n.underlayIp && c.nat) await ipBatch(run, c.nat.ns, [`address add ${c.nat.insideIp}/${c.nat.insidePrefix} dev in0`, "link set in0 up"]);
     await ipBatch(run, c.switchNs, [`link set ${n.name} master br0`, `link set ${n.name} up`]);
     await enableGro(run, c.switchNs);
     for (const p of n.pods) {
@@ -83,6 +96,32 @@ export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSp
     await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
     await nr.run("iptables-restore", ["--noflush", "-w", "5"], { input: nodeFilter(c, n.underlayIp !== undefined) });
   }
+}
+
+/**
+ * A NAT router like a cloud's for a gateway with a private address: masquerades everything the
+ * cluster sends to the underlay, and forwards the cable and NAT discovery ports (UDP 4500,
+ * 4490) arriving at its public address to the gateway (a 1:1 NAT / elastic IP).
+ */
+async function buildNatRouter(run: CommandRunner, lab: string, c: ClusterSpec, mtu?: number): Promise<void> {
+  const nat = c.nat;
+  const gw = c.nodes.find((n) => n.gateway);
+  if (!nat || !gw?.underlayIp) return;
+  const ul = underlayNs(lab);
+  await addNamespaces(run, [nat.ns]);
+  await ipBatch(run, nat.ns, [
+    "link set lo up",
+    `link add ul0${mtuOpt(mtu)} type veth peer name ${c.id}nat${mtuOpt(mtu)} netns ${ul}`,
+    `address add ${nat.publicIp}/${LAB.underlayPrefix} dev ul0`,
+    "link set ul0 up",
+  ]);
+  await ipBatch(run, ul, [`link set ${c.id}nat master br0`, `link set ${c.id}nat up`]);
+  const nr = new NetnsRunner(run, nat.ns);
+  await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+  const rules = ["*nat"];
+  for (const port of [4500, 4490]) rules.push(`-A PREROUTING -i ul0 -p udp -m udp --dport ${port} -j DNAT --to-destination ${gw.underlayIp}`);
+  rules.push("-A POSTROUTING -o ul0 -j MASQUERADE", "COMMIT");
+  await nr.run("iptables-restore", ["-w", "5"], { input: `${rules.join("\n")}\n` });
 }
 
 /** The lab "CNI" and "kube-proxy" rules of one node. */

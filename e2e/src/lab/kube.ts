@@ -2,10 +2,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { type CommandRunner, kube, view } from "@causeway/common";
-import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE } from "@causeway/deploy";
+import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE, CONFIG_HASH_ANNOTATION } from "@causeway/deploy";
 import { stringify as toYaml } from "yaml";
 import { ApiServer, kubeApiServerBinary, writeKubeconfig } from "../kube/apiserver.ts";
-import { alive, type LabProcess, startIn } from "./processes.ts";
+import { mtuOpt } from "./build.ts";
+import { alive, type LabProcess, startIn, stopProcess } from "./processes.ts";
 import { type ClusterSpec, underlayNs } from "./topology.ts";
 
 /** One cluster's API server in the lab: on the cluster LAN (for its nodes) and on the underlay (for admins). */
@@ -33,7 +34,7 @@ export function apiServerOf(lab: string, dir: string, c: ClusterSpec): ApiServer
 }
 
 /** Builds the API server namespace of a cluster, starts etcd + kube-apiserver, writes the admin kubeconfig. */
-export async function buildApi(run: CommandRunner, lab: string, dir: string, c: ClusterSpec): Promise<LabApi> {
+export async function buildApi(run: CommandRunner, lab: string, dir: string, c: ClusterSpec, mtu?: number): Promise<LabApi> {
   const api = apiServerOf(lab, dir, c);
   const { lanIp, underlayIp } = apiAddresses(c);
   const ns = api.o.ns;
@@ -43,7 +44,7 @@ export async function buildApi(run: CommandRunner, lab: string, dir: string, c: 
     `link add eth0 type veth peer name api netns ${c.switchNs}`,
     `address add ${lanIp}/24 dev eth0`,
     "link set eth0 up",
-    `link add ul0 type veth peer name ${c.id}api netns ${underlayNs(lab)}`,
+    `link add ul0${mtuOpt(mtu)} type veth peer name ${c.id}api${mtuOpt(mtu)} netns ${underlayNs(lab)}`,
     `address add ${underlayIp}/16 dev ul0`,
     "link set ul0 up",
   ];
@@ -64,7 +65,11 @@ export async function registerCluster(client: kube.KubeClient, c: ClusterSpec): 
   const fm = { fieldManager: "causeway-lab" };
   for (const n of c.nodes) {
     const node = {
-      metadata: { name: n.name, labels: { "kubernetes.io/hostname": n.name }, annotations: { [view.CNI_IP_ANNOTATION]: n.cniIp } },
+      metadata: {
+        name: n.name,
+        labels: { "kubernetes.io/hostname": n.name },
+        annotations: { [view.CNI_IP_ANNOTATION]: n.cniIp, ...(n.publicIp ? { [view.PUBLIC_IP_ANNOTATION]: `ipv4:${n.publicIp}` } : {}) },
+      },
       spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
     };
     await client.apply(kube.R.node, node, fm);
@@ -122,6 +127,7 @@ interface Container {
   env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
 }
 interface PodTemplate {
+  metadata?: { annotations?: Record<string, string> };
   spec: {
     serviceAccountName?: string;
     nodeSelector?: Record<string, string>;
@@ -170,10 +176,12 @@ async function serviceAccountKubeconfig(k: KubeletContext, sa: string): Promise<
 /**
  * The lab's stand-in for kubelet (there is none): starts, on each lab node, the processes the
  * cluster's Causeway DaemonSets describe (nodeSelector honoured, NODE_NAME from the node, the
- * service account's token as its kubeconfig). Returns the processes it started.
+ * service account's token as its kubeconfig), and, like a DaemonSet rollout, replaces running
+ * ones whose pod template changed. Returns the processes it started and the ones it stopped.
  */
-export async function runDaemonSets(k: KubeletContext): Promise<LabProcess[]> {
+export async function runDaemonSets(k: KubeletContext): Promise<{ started: LabProcess[]; stopped: LabProcess[] }> {
   const started: LabProcess[] = [];
+  const stopped: LabProcess[] = [];
   const ds = await k.client.list<Workload>(kube.R.daemonSet, SYSTEM_NAMESPACE);
   const nodes = await k.client.list<{ metadata: kube.ObjectMeta }>(kube.R.node);
   for (const d of ds.items) {
@@ -185,15 +193,22 @@ export async function runDaemonSets(k: KubeletContext): Promise<LabProcess[]> {
       if (!Object.entries(sel).every(([key, v]) => n.metadata.labels?.[key] === v)) continue;
       const spec = k.spec.nodes.find((x) => x.name === n.metadata.name);
       const role = `${component}/${n.metadata.name}`;
-      if (!spec || k.running.some((p) => p.role === role && alive(p.pid))) continue;
+      const template = d.spec.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] ?? "";
+      const running = k.running.find((p) => p.role === role && alive(p.pid));
+      if (!spec || (running && (running.env?.CAUSEWAY_TEMPLATE ?? "") === template)) continue;
       const c = pod.containers[0];
       if (!c) continue;
-      const env: Record<string, string> = { KUBECONFIG: kubeconfig };
+      if (running) {
+        await stopProcess(running.pid);
+        stopped.push(running);
+      }
+      // The lab's own additions: a WireGuard device name unique on this host, and the template the process was started from.
+      const env: Record<string, string> = { KUBECONFIG: kubeconfig, CAUSEWAY_WG_INTERFACE: spec.wgInterface, CAUSEWAY_TEMPLATE: template };
       for (const e of c.env ?? []) env[e.name] = e.valueFrom?.fieldRef?.fieldPath === "spec.nodeName" ? n.metadata.name : (e.value ?? "");
       started.push(startIn(spec.ns, role, argvOf(c, k.nodeBin, k.repo), join(k.dir, `${k.spec.id}-${n.metadata.name}-${component}.log`), env));
     }
   }
-  return started;
+  return { started, stopped };
 }
 
 /** Runs the broker Deployment (applied by deploy-broker) as the lab's broker process, in the broker namespace. */

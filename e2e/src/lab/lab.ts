@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Cluster, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
@@ -26,6 +27,10 @@ export interface LabState {
   readonly cable: string;
   /** How non-gateway nodes reach their gateway (site file intraCluster); vxlan in labs made before it existed. */
   readonly intraCluster?: IntraClusterMode;
+  /** Clusters whose gateway sits behind a NAT router. */
+  readonly nat?: readonly string[];
+  /** The underlay's MTU when not 1500. */
+  readonly mtu?: number;
   readonly nodeBin: string;
   readonly broker: { readonly ns: string; readonly address: string; readonly socket: string; readonly adminTokenFile: string; process?: LabProcess };
   readonly clusters: LabCluster[];
@@ -42,6 +47,10 @@ export interface UpOptions {
   readonly intraCluster?: IntraClusterMode;
   /** Kubernetes tier: an API server per cluster; Causeway installed with deploy-broker + join and run as its DaemonSets describe. */
   readonly kube?: boolean;
+  /** Cluster ids (c2, …) whose gateway sits behind a NAT router that masquerades it; its public IP is the router's. */
+  readonly nat?: readonly string[];
+  /** Underlay MTU (576..9000; default 1500). */
+  readonly mtu?: number;
 }
 
 const script = (rel: string) => join(REPO_ROOT, rel);
@@ -62,7 +71,7 @@ export class Lab {
 
   /** Builds a new lab; on any failure, removes everything it created and rethrows. */
   static async up(o: UpOptions = {}, run: CommandRunner = new ProcessRunner(30_000)): Promise<Lab> {
-    const { name, cable, intraCluster, clusters, nodes, pods } = upOptions(o); // validated before anything is touched
+    const { name, cable, intraCluster, clusters, nodes, pods, nat, mtu } = upOptions(o); // validated before anything is touched
     const dir = Lab.dirOf(name);
     if (existsSync(join(dir, "state.json")) || (await listNamespaces(run, `${name}-`)).length) {
       throw new ValidationError(`lab "${name}" already exists; run 'causeway lab down --name ${name}' first`);
@@ -74,6 +83,8 @@ export class Lab {
         dir,
         cable,
         intraCluster,
+        nat,
+        ...(mtu ? { mtu } : {}),
         nodeBin: process.execPath,
         broker: {
           ns: brokerNs(name),
@@ -86,11 +97,13 @@ export class Lab {
       run,
     );
     try {
-      await buildUnderlay(run, name, lab.state.broker.ns);
+      await buildUnderlay(run, name, lab.state.broker.ns, mtu);
       if (o.kube) {
         await lab.#upKube(clusters, nodes, pods);
         return lab;
       }
+      // The clusterset's cable secret, as deploy-broker makes it for broker-info.
+      writeFileSync(join(dir, "cable-secret"), `${randomBytes(48).toString("base64")}\n`, { mode: 0o600 });
       await lab.#startBroker();
       for (let i = 0; i < clusters; i++) await lab.addCluster({ nodes, pods });
       return lab;
@@ -128,6 +141,7 @@ export class Lab {
     }
     const names = await listNamespaces(run, `${name}-`);
     await destroyNamespaces(run, names);
+    removeWireGuardSockets(name);
     rmSync(Lab.dirOf(name), { recursive: true, force: true });
     return { namespaces: names.length };
   }
@@ -187,7 +201,7 @@ export class Lab {
   /** Builds one more cluster, joins it to the broker and starts its processes. */
   async addCluster(o: { nodes?: number; pods?: number } = {}): Promise<LabCluster> {
     const index = Math.max(0, ...this.state.clusters.map((c) => c.spec.index)) + 1;
-    const spec = clusterSpec(this.state.name, index, o.nodes ?? 3, o.pods ?? 1);
+    const spec = clusterSpec(this.state.name, index, o.nodes ?? 3, o.pods ?? 1, (this.state.nat ?? []).includes(`c${index}`));
     const entry: LabCluster = {
       spec,
       siteFile: join(this.state.dir, `${spec.id}.site.yaml`),
@@ -196,7 +210,7 @@ export class Lab {
     };
     this.state.clusters.push(entry);
     this.#save();
-    await buildCluster(this.#run, this.state.name, spec);
+    await buildCluster(this.#run, this.state.name, spec, this.state.mtu);
     const cluster: Cluster = { cluster_id: spec.id, cluster_cidr: [spec.podCidr], service_cidr: [spec.serviceCidr], global_cidr: [] };
     const admin = this.admin();
     try {
@@ -220,12 +234,12 @@ export class Lab {
     const st = this.state;
     st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm") };
     for (let i = 1; i <= clusters; i++) {
-      const spec = clusterSpec(st.name, i, nodes, pods);
+      const spec = clusterSpec(st.name, i, nodes, pods, (st.nat ?? []).includes(`c${i}`));
       const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };
       st.clusters.push(entry);
       this.#save();
-      await buildCluster(this.#run, st.name, spec);
-      const api = await buildApi(this.#run, st.name, st.dir, spec);
+      await buildCluster(this.#run, st.name, spec, st.mtu);
+      const api = await buildApi(this.#run, st.name, st.dir, spec, st.mtu);
       st.kube.apis[spec.id] = api;
       this.#save();
       const client = await this.kubeClient(spec.id);
@@ -261,12 +275,13 @@ export class Lab {
     this.#save();
   }
 
-  /** Runs `causeway join` for a cluster from the broker's namespace (where both the broker and the API servers are reachable). */
+  /** Runs `causeway join` for a cluster from the broker's namespace (where both the broker and the API servers are reachable); the lab's cable driver unless `extra` names one. */
   async joinCluster(id: string, extra: readonly string[] = []) {
     const st = this.state;
     const api = st.kube?.apis[id];
     if (!api || !st.kube) throw new ValidationError(`cluster ${id} has no API server (the lab was not started with --kube)`);
-    const argv = [st.nodeBin, script("cli/src/main.ts"), "join", st.kube.brokerInfo, "--kubeconfig", api.kubeconfig, "--context", id, ...extra];
+    const driver = extra.includes("--cable-driver") ? [] : ["--cable-driver", st.cable];
+    const argv = [st.nodeBin, script("cli/src/main.ts"), "join", st.kube.brokerInfo, "--kubeconfig", api.kubeconfig, "--context", id, ...driver, ...extra];
     const res = await this.#run.run("ip", ["netns", "exec", st.broker.ns, ...argv], { allowFailure: true, timeoutMs: 120_000 });
     if (res.exitCode !== 0) throw new Error(`causeway join ${id} failed (exit ${res.exitCode}): ${res.stderr.trim() || res.stdout.trim()}`);
     return res;
@@ -279,9 +294,17 @@ export class Lab {
     if (!api) throw new ValidationError(`cluster ${id} has no API server`);
     const client = await this.kubeClient(id);
     try {
-      c.processes.push(
-        ...(await runDaemonSets({ client, spec: c.spec, api, dir: this.state.dir, nodeBin: this.state.nodeBin, repo: REPO_ROOT, running: c.processes })),
-      );
+      const { started, stopped } = await runDaemonSets({
+        client,
+        spec: c.spec,
+        api,
+        dir: this.state.dir,
+        nodeBin: this.state.nodeBin,
+        repo: REPO_ROOT,
+        running: c.processes,
+      });
+      for (const p of stopped) c.processes.splice(c.processes.indexOf(p), 1);
+      c.processes.push(...started);
     } finally {
       client.close();
     }
@@ -301,7 +324,9 @@ export class Lab {
     for (const n of c.spec.nodes) {
       if (n.gateway)
         c.processes.push(
-          startIn(n.ns, `gateway/${n.name}`, [bin, script("gateway/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-gateway`)),
+          startIn(n.ns, `gateway/${n.name}`, [bin, script("gateway/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-gateway`), {
+            CAUSEWAY_WG_INTERFACE: n.wgInterface,
+          }),
         );
       c.processes.push(
         startIn(n.ns, `route-agent/${n.name}`, [bin, script("route-agent/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-route-agent`)),
@@ -360,7 +385,11 @@ export class Lab {
       admin.close();
     }
     await Promise.all(c.processes.map((p) => stopProcess(p.pid, 1000)));
-    await destroyNamespaces(this.#run, [c.spec.switchNs, ...c.spec.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])]);
+    await destroyNamespaces(this.#run, [
+      c.spec.switchNs,
+      ...(c.spec.nat ? [c.spec.nat.ns] : []),
+      ...c.spec.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)]),
+    ]);
     for (const f of [c.siteFile, c.tokenFile]) rmSync(f, { force: true });
     this.state.clusters.splice(this.state.clusters.indexOf(c), 1);
     this.#save();
@@ -467,10 +496,24 @@ function upOptions(o: UpOptions) {
   }
   const clusters = o.clusters ?? 2;
   wholeInRange("--clusters", clusters, LAB.maxClusters);
+  const nat = [...new Set(o.nat ?? [])];
+  for (const id of nat) {
+    const i = /^c(\d+)$/.exec(id)?.[1];
+    if (!i || Number(i) < 1 || Number(i) > clusters) throw new ValidationError(`--nat ${id}: not a cluster of this lab (c1..c${clusters})`);
+  }
+  if (o.mtu !== undefined && (!Number.isInteger(o.mtu) || o.mtu < 576 || o.mtu > 9000)) throw new ValidationError(`--mtu must be 576..9000, got ${o.mtu}`);
   const nodes = o.nodes ?? 3;
   const pods = o.pods ?? 1;
   clusterSpec(name, 1, nodes, pods); // validates nodes and pods
-  return { name, cable, intraCluster, clusters, nodes, pods };
+  return { name, cable, intraCluster, clusters, nodes, pods, nat, mtu: o.mtu };
+}
+
+/** wireguard-go's control sockets of a lab's devices, left behind when wireguard-go was killed. */
+function removeWireGuardSockets(lab: string): void {
+  const dir = "/var/run/wireguard";
+  if (!existsSync(dir)) return;
+  const mine = new RegExp(`^${lab}c\\d+n\\d+\\.sock$`);
+  for (const f of readdirSync(dir)) if (mine.test(f)) rmSync(join(dir, f), { force: true });
 }
 
 function siteOf(c: ClusterSpec, st: LabState) {
@@ -480,7 +523,14 @@ function siteOf(c: ClusterSpec, st: LabState) {
     serviceCIDRs: [c.serviceCidr],
     cableDriver: st.cable,
     intraCluster: st.intraCluster ?? "vxlan",
-    broker: { address: st.broker.address, tokenFile: join(st.dir, `${c.id}.token`) },
-    nodes: c.nodes.map((n) => ({ name: n.name, ip: n.lanIp, podCIDR: n.podCidr, cniIP: n.cniIp, gateway: n.gateway })),
+    broker: { address: st.broker.address, tokenFile: join(st.dir, `${c.id}.token`), cableSecretFile: join(st.dir, "cable-secret") },
+    nodes: c.nodes.map((n) => ({
+      name: n.name,
+      ip: n.lanIp,
+      podCIDR: n.podCidr,
+      cniIP: n.cniIp,
+      gateway: n.gateway,
+      ...(n.publicIp ? { publicIp: `ipv4:${n.publicIp}` } : {}),
+    })),
   };
 }

@@ -25,8 +25,12 @@ export interface NodeSpec {
   readonly ns: string;
   /** Address on the cluster LAN. */
   readonly lanIp: string;
-  /** Underlay address (gateway nodes only). */
+  /** Underlay address (gateway nodes only); behind NAT, its address on the NAT router's inside network. */
   readonly underlayIp?: string | undefined;
+  /** Where other clusters reach this gateway: its underlay address, or the NAT router's (gateway nodes only). */
+  readonly publicIp?: string | undefined;
+  /** The node's WireGuard device: unique on the host (wireguard-go's control sockets are host-wide). */
+  readonly wgInterface: string;
   readonly podCidr: string;
   readonly cniIp: string;
   readonly gateway: boolean;
@@ -42,9 +46,20 @@ export interface ServiceSpec {
   readonly backendPort: number;
 }
 
+/** A NAT router between a cluster's gateway and the underlay: masquerades outbound, forwards UDP 4500/4490 inbound. */
+export interface NatRouterSpec {
+  readonly ns: string;
+  /** Its address on the underlay: the cluster's public IP. */
+  readonly publicIp: string;
+  /** Its address on the inside network, the gateway's next hop. */
+  readonly insideIp: string;
+  readonly insidePrefix: number;
+}
+
 export interface ClusterSpec {
   readonly id: string;
   readonly index: number;
+  readonly nat?: NatRouterSpec | undefined;
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly switchNs: string;
@@ -63,8 +78,8 @@ export function wholeInRange(what: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 1 || v > max) throw new ValidationError(`${what} must be 1..${max}, got ${v}`);
 }
 
-/** Pure: names and addresses of cluster c<index>. */
-export function clusterSpec(lab: string, index: number, nodes: number, podsPerNode = 1): ClusterSpec {
+/** Pure: names and addresses of cluster c<index>; with `nat`, its gateway sits behind a NAT router (inside network 198.19.(200+index).0/24). */
+export function clusterSpec(lab: string, index: number, nodes: number, podsPerNode = 1, nat = false): ClusterSpec {
   wholeInRange("cluster index", index, LAB.maxClusters);
   wholeInRange("--nodes", nodes, LAB.maxNodes);
   wholeInRange("--pods", podsPerNode, LAB.maxPods);
@@ -76,7 +91,9 @@ export function clusterSpec(lab: string, index: number, nodes: number, podsPerNo
       name: `n${k}`,
       ns,
       lanIp: `198.19.${index}.${10 + k}`,
-      underlayIp: k === 0 ? `198.18.${index}.${10 + k}` : undefined,
+      underlayIp: k === 0 ? (nat ? `198.19.${200 + index}.10` : `198.18.${index}.10`) : undefined,
+      publicIp: k === 0 ? `198.18.${index}.10` : undefined,
+      wgInterface: `${lab}${id}n${k}`,
       podCidr: `10.${index}.${k}.0/24`,
       cniIp: `10.${index}.${k}.1`,
       gateway: k === 0,
@@ -90,6 +107,7 @@ export function clusterSpec(lab: string, index: number, nodes: number, podsPerNo
     podCidr: `10.${index}.0.0/16`,
     serviceCidr: `10.${100 + index}.0.0/16`,
     switchNs: `${lab}-${id}-sw`,
+    nat: nat ? { ns: `${lab}-${id}-nat`, publicIp: `198.18.${index}.10`, insideIp: `198.19.${200 + index}.1`, insidePrefix: 24 } : undefined,
     nodes: nodeSpecs,
     services: backend
       ? [{ name: "echo", namespace: "default", vip: `10.${100 + index}.0.10`, port: LAB.servicePort, backendIp: backend.ip, backendPort: LAB.echoPort }]
