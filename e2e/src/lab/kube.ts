@@ -174,6 +174,16 @@ async function serviceAccountKubeconfig(k: KubeletContext, sa: string): Promise<
 }
 
 /**
+ * A container's environment on `node`: the lab's own additions (its kubeconfig, a WireGuard
+ * device name unique on this host, the template it was started from), then the container's env.
+ */
+function podEnv(c: Container, node: string, lab: Record<string, string>): Record<string, string> {
+  const env = { ...lab };
+  for (const e of c.env ?? []) env[e.name] = e.valueFrom?.fieldRef?.fieldPath === "spec.nodeName" ? node : (e.value ?? "");
+  return env;
+}
+
+/**
  * The lab's stand-in for kubelet (there is none): starts, on each lab node, the processes the
  * cluster's Causeway DaemonSets describe (nodeSelector honoured, NODE_NAME from the node, the
  * service account's token as its kubeconfig), and, like a DaemonSet rollout, replaces running
@@ -189,22 +199,19 @@ export async function runDaemonSets(k: KubeletContext): Promise<{ started: LabPr
     const kubeconfig = await serviceAccountKubeconfig(k, pod.serviceAccountName ?? "default");
     const component = d.metadata.name.replace(/^causeway-/, "");
     for (const n of nodes.items) {
-      const sel = pod.nodeSelector ?? {};
-      if (!Object.entries(sel).every(([key, v]) => n.metadata.labels?.[key] === v)) continue;
+      if (!Object.entries(pod.nodeSelector ?? {}).every(([key, v]) => n.metadata.labels?.[key] === v)) continue;
       const spec = k.spec.nodes.find((x) => x.name === n.metadata.name);
+      const c = pod.containers[0];
+      if (!spec || !c) continue;
       const role = `${component}/${n.metadata.name}`;
       const template = d.spec.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] ?? "";
       const running = k.running.find((p) => p.role === role && alive(p.pid));
-      if (!spec || (running && (running.env?.CAUSEWAY_TEMPLATE ?? "") === template)) continue;
-      const c = pod.containers[0];
-      if (!c) continue;
+      if (running && (running.env?.CAUSEWAY_TEMPLATE ?? "") === template) continue;
       if (running) {
         await stopProcess(running.pid);
         stopped.push(running);
       }
-      // The lab's own additions: a WireGuard device name unique on this host, and the template the process was started from.
-      const env: Record<string, string> = { KUBECONFIG: kubeconfig, CAUSEWAY_WG_INTERFACE: spec.wgInterface, CAUSEWAY_TEMPLATE: template };
-      for (const e of c.env ?? []) env[e.name] = e.valueFrom?.fieldRef?.fieldPath === "spec.nodeName" ? n.metadata.name : (e.value ?? "");
+      const env = podEnv(c, n.metadata.name, { KUBECONFIG: kubeconfig, CAUSEWAY_WG_INTERFACE: spec.wgInterface, CAUSEWAY_TEMPLATE: template });
       started.push(startIn(spec.ns, role, argvOf(c, k.nodeBin, k.repo), join(k.dir, `${k.spec.id}-${n.metadata.name}-${component}.log`), env));
     }
   }

@@ -496,16 +496,26 @@ function upOptions(o: UpOptions) {
   }
   const clusters = o.clusters ?? 2;
   wholeInRange("--clusters", clusters, LAB.maxClusters);
-  const nat = [...new Set(o.nat ?? [])];
+  const nodes = o.nodes ?? 3;
+  const pods = o.pods ?? 1;
+  clusterSpec(name, 1, nodes, pods); // validates nodes and pods
+  const nat = labNat(o.nat ?? [], clusters);
+  labMtu(o.mtu);
+  return { name, cable, intraCluster, clusters, nodes, pods, nat, mtu: o.mtu };
+}
+
+/** The --nat cluster ids, each a cluster of the lab; ValidationError otherwise. */
+function labNat(ids: readonly string[], clusters: number): string[] {
+  const nat = [...new Set(ids)];
   for (const id of nat) {
     const i = /^c(\d+)$/.exec(id)?.[1];
     if (!i || Number(i) < 1 || Number(i) > clusters) throw new ValidationError(`--nat ${id}: not a cluster of this lab (c1..c${clusters})`);
   }
-  if (o.mtu !== undefined && (!Number.isInteger(o.mtu) || o.mtu < 576 || o.mtu > 9000)) throw new ValidationError(`--mtu must be 576..9000, got ${o.mtu}`);
-  const nodes = o.nodes ?? 3;
-  const pods = o.pods ?? 1;
-  clusterSpec(name, 1, nodes, pods); // validates nodes and pods
-  return { name, cable, intraCluster, clusters, nodes, pods, nat, mtu: o.mtu };
+  return nat;
+}
+
+function labMtu(mtu: number | undefined): void {
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000)) throw new ValidationError(`--mtu must be 576..9000, got ${mtu}`);
 }
 
 /** wireguard-go's control sockets of a lab's devices, left behind when wireguard-go was killed. */
