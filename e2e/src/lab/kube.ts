@@ -173,6 +173,9 @@ async function serviceAccountKubeconfig(k: KubeletContext, sa: string): Promise<
   });
 }
 
+const selects = (selector: Record<string, string> = {}, labels: Record<string, string> = {}) =>
+  Object.entries(selector).every(([key, v]) => labels[key] === v);
+
 /**
  * A container's environment on `node`: the lab's own additions (its kubeconfig, a WireGuard
  * device name unique on this host, the template it was started from), then the container's env.
@@ -199,7 +202,7 @@ export async function runDaemonSets(k: KubeletContext): Promise<{ started: LabPr
     const kubeconfig = await serviceAccountKubeconfig(k, pod.serviceAccountName ?? "default");
     const component = d.metadata.name.replace(/^causeway-/, "");
     for (const n of nodes.items) {
-      if (!Object.entries(pod.nodeSelector ?? {}).every(([key, v]) => n.metadata.labels?.[key] === v)) continue;
+      if (!selects(pod.nodeSelector, n.metadata.labels)) continue;
       const spec = k.spec.nodes.find((x) => x.name === n.metadata.name);
       const c = pod.containers[0];
       if (!spec || !c) continue;
