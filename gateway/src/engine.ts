@@ -56,20 +56,35 @@ export function localEndpoint(
   };
 }
 
+/** A remote that gets no cable, and why. */
+export interface Skipped {
+  readonly clusterId: string;
+  readonly endpoint: Endpoint;
+  readonly reason: string;
+}
+
 /** Pure: which remote endpoints get a cable, and why the others do not. */
 export function selectRemotes(
   local: Endpoint,
   all: ReadonlyMap<string, Endpoint>,
   decide: (remote: Endpoint) => NatDecision | undefined = fallbackDecision,
-): { cables: RemoteCable[]; skipped: { clusterId: string; reason: string }[]; pending: Endpoint[] } {
+): { cables: RemoteCable[]; skipped: Skipped[]; pending: Endpoint[] } {
   const cables: RemoteCable[] = [];
-  const skipped: { clusterId: string; reason: string }[] = [];
+  const skipped: Skipped[] = [];
   const pending: Endpoint[] = [];
   for (const [id, ep] of all) {
     if (id === local.cluster_id) continue;
     const clash = ep.subnets.find((s) => local.subnets.some((l) => cidrsOverlap(s, l)));
     if (clash) {
-      skipped.push({ clusterId: id, reason: `subnet ${clash} overlaps a local CIDR` });
+      skipped.push({ clusterId: id, endpoint: ep, reason: `subnet ${clash} overlaps a local CIDR` });
+      continue;
+    }
+    if (ep.backend !== local.backend) {
+      skipped.push({
+        clusterId: id,
+        endpoint: ep,
+        reason: `it uses the ${ep.backend} cable driver and this cluster ${local.backend}: every cluster of a clusterset needs the same one (causeway join --cable-driver)`,
+      });
       continue;
     }
     const d = decide(ep);
@@ -97,6 +112,7 @@ export class GatewayEngine {
   #publicIp = "";
   #publicIpCheckedAt = -Infinity;
   #lastStatus = "";
+  #lastSkipped = "";
   #exclusive = false;
   #recheck: NodeJS.Timeout | undefined;
 
@@ -165,7 +181,9 @@ export class GatewayEngine {
     this.nat.setLocal(this.endpoint);
     this.nat.track([...all.values()].filter((ep) => ep.cluster_id !== site.clusterId));
     const { cables, skipped, pending } = selectRemotes(this.endpoint, all, (ep) => this.nat.decision(ep.cluster_id));
-    for (const s of skipped) log.warn({ remoteCluster: s.clusterId, reason: s.reason }, "not connecting to remote cluster");
+    const news = skipped.map((s) => `${s.clusterId}: ${s.reason}`).join("; ");
+    if (news !== this.#lastSkipped) for (const s of skipped) log.warn({ remoteCluster: s.clusterId, reason: s.reason }, "not connecting to remote cluster");
+    this.#lastSkipped = news;
     let states: CableState[];
     let failure = "";
     try {
@@ -174,7 +192,7 @@ export class GatewayEngine {
       failure = errorMessage(err);
       states = cables.map((c) => ({ clusterId: c.endpoint.cluster_id, status: "error", message: failure }));
     }
-    await this.#publishStatus(cables, states, pending, failure);
+    await this.#publishStatus(cables, states, pending, skipped, failure);
     if (failure) throw new Error(`cable driver ${driver.name} failed: ${failure}`);
     if (states.some((s) => s.status === "connecting")) {
       if (this.#recheck) clearTimeout(this.#recheck);
@@ -182,7 +200,13 @@ export class GatewayEngine {
     }
   }
 
-  async #publishStatus(cables: readonly RemoteCable[], states: readonly CableState[], pending: readonly Endpoint[], failure: string): Promise<void> {
+  async #publishStatus(
+    cables: readonly RemoteCable[],
+    states: readonly CableState[],
+    pending: readonly Endpoint[],
+    skipped: readonly Skipped[],
+    failure: string,
+  ): Promise<void> {
     const connections: Connection[] = cables.map((c) => {
       const s = states.find((x) => x.clusterId === c.endpoint.cluster_id);
       return { status: s?.status ?? "connecting", statusMessage: s?.message ?? "", endpoint: c.endpoint, usingIP: c.usingIP, usingNAT: c.usingNAT };
@@ -190,6 +214,8 @@ export class GatewayEngine {
     for (const ep of pending) {
       connections.push({ status: "connecting", statusMessage: "NAT discovery in progress", endpoint: ep, usingIP: "", usingNAT: false });
     }
+    for (const s of skipped)
+      connections.push({ status: "error", statusMessage: `not connected: ${s.reason}`, endpoint: s.endpoint, usingIP: "", usingNAT: false });
     connections.sort((a, b) => a.endpoint.cluster_id.localeCompare(b.endpoint.cluster_id));
     const body = { version: this.#d.version, haStatus: "active" as const, localEndpoint: this.endpoint, statusFailure: failure, connections };
     const fingerprint = JSON.stringify(body);

@@ -45,6 +45,8 @@ describe("gateway", () => {
       ["c2"],
     );
     assert.equal(skipped[0]?.clusterId, "c9");
+    const other = selectRemotes(ep("c1", 1), new Map([["c2", { ...ep("c2", 2), backend: "wireguard" as const }]]));
+    assert.match(other.skipped[0]?.reason ?? "", /uses the wireguard cable driver and this cluster vxlan/);
   });
 
   it("vxlan cable: vxlan-tunnel VNI 1000 UDP 4500, 241.x VTEP, table 100 behind rule 100", () => {

@@ -163,9 +163,43 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     assert.deepEqual(await brokerClusters(), ["c1", "c2"], "--dry-run registers nothing");
     const show = await causeway(["show", "all", "--kubeconfig", kc("c1"), "--context", "c1"]);
     assert.equal(show.exitCode, 0, show.stderr);
-    assert.match(show.stdout, /c1\s+198\.18\.1\.10\s+vxlan\s+local/);
-    assert.match(show.stdout, /c2\s+198\.18\.2\.10\s+vxlan\s+remote/);
+    // Endpoint IP, then the public IP the gateway resolved from its node's causeway.io/public-ip annotation.
+    assert.match(show.stdout, /c1\s+198\.18\.1\.10\s+198\.18\.1\.10\s+vxlan\s+local/);
+    assert.match(show.stdout, /c2\s+198\.18\.2\.10\s+198\.18\.2\.10\s+vxlan\s+remote/);
     assert.match(show.stdout, /n0\s+active\s+All connections \(1\) are established/);
+  });
+
+  it("changing the cable driver by rejoining (--cable-driver), vxlan → wireguard → vxlan: pods roll, cables reconnect, traffic flows", async () => {
+    const gwLinks = async (id: string) => (await lab.exec(`${id}/n0`, ["ip", "-o", "link", "show"])).stdout;
+    for (const driver of ["wireguard", "vxlan"]) {
+      for (const id of ["c1", "c2"]) {
+        const r = await lab.joinCluster(id, ["--cable-driver", driver]);
+        assert.match(r.stdout, /applied \d+ object/, r.stdout);
+        await lab.runWorkloads(id);
+      }
+      await until(
+        `both endpoints on ${driver}`,
+        async () => {
+          const a = lab.admin();
+          try {
+            const eps = (await a.list("endpoint")).records.map((x) => JSON.parse(x.valueJson) as { backend: string });
+            return eps.length === 2 && eps.every((e) => e.backend === driver) ? true : undefined;
+          } finally {
+            a.close();
+          }
+        },
+        60_000,
+      );
+      await lab.waitConnected(60_000);
+      await assertPodReaches(lab, "c1/n1/p0", "c2/n2/p0");
+      await assertPodReaches(lab, "c2/n1/p0", "c1/n2/p0");
+      for (const id of ["c1", "c2"]) {
+        const links = await gwLinks(id);
+        // The other driver's leftovers are gone.
+        if (driver === "wireguard") assert.doesNotMatch(links, /vxlan-tunnel/);
+        else assert.doesNotMatch(links, new RegExp(`${NAME}${id}n0`));
+      }
+    }
   });
 
   describe("bad input: a clear error, exit 2, nothing half-applied", () => {
@@ -212,6 +246,13 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
       const other = join(lab.state.dir, "other.subm");
       writeFileSync(other, encodeBrokerInfo({ ...readBrokerInfo(info()), adminToken: "cwa.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }));
       await expectRefused(["join", other, "--kubeconfig", kc("c2"), "--context", "c2", "--clusterid", "c9"], /for another broker/);
+    });
+
+    it("an unknown cable driver is refused, naming the supported ones", async () => {
+      await expectRefused(
+        ["join", info(), "--kubeconfig", kc("c2"), "--context", "c2", "--cable-driver", "ipsec"],
+        /unknown cable driver "ipsec"; supported: vxlan, wireguard/,
+      );
     });
 
     it("a duplicate cluster id is refused", async () => {

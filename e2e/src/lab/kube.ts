@@ -173,8 +173,7 @@ async function serviceAccountKubeconfig(k: KubeletContext, sa: string): Promise<
   });
 }
 
-const selects = (selector: Record<string, string> = {}, labels: Record<string, string> = {}) =>
-  Object.entries(selector).every(([key, v]) => labels[key] === v);
+const selects = (selector: Record<string, string> = {}, labels: Record<string, string> = {}) => Object.entries(selector).every(([key, v]) => labels[key] === v);
 
 /**
  * A container's environment on `node`: the lab's own additions (its kubeconfig, a WireGuard
