@@ -170,8 +170,53 @@ async function measure(mode: "vxlan" | "direct") {
   }
 }
 
+/** A hand-built wireguard-go tunnel between the two gateway nodes, as an operator would wire it (same MTU, keepalive and preshared key as the cable). */
+async function handBuiltWireGuard(lab: Lab): Promise<string> {
+  const run = new ProcessRunner();
+  const sides = [lab.resolve("c1"), lab.resolve("c2")];
+  const keys = sides.map(() => host.generateWgKeyPair());
+  const psk = host.generateWgKeyPair().privateKey;
+  for (const [i, side] of sides.entries()) {
+    const wg = new host.WgTools(new NetnsRunner(run, side.ns));
+    const name = `${NAME}hb${i + 1}`;
+    const peer = sides[1 - i];
+    const me = keys[i];
+    const them = keys[1 - i];
+    if (!peer || !me || !them) throw new Error("bench needs two gateways");
+    await wg.ensure(name, 1500 - 60);
+    await wg.configure(name, {
+      privateKey: me.privateKey,
+      listenPort: 51820,
+      peers: [{ publicKey: them.publicKey, presharedKey: psk, endpoint: `${peer.ip}:51820`, allowedIps: [`198.19.251.${2 - i}/32`], keepaliveSeconds: 10 }],
+    });
+    await run.run("ip", ["-n", side.ns, "address", "add", `198.19.251.${i + 1}/30`, "dev", name]);
+  }
+  return "198.19.251.2";
+}
+
+/** The WireGuard cable: Causeway's vs hand-built between the same gateway nodes, and the non-gateway path vs the gateway path. */
+async function measureWireGuard() {
+  await Lab.down(NAME);
+  const lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, cable: "wireguard" });
+  try {
+    await lab.waitConnected();
+    const hand = await handBuiltWireGuard(lab);
+    const r = await interleaved({
+      // Node to node: c2's gateway node answers on its CNI address (in c2's pod CIDR, so through the cable, ending on that node).
+      cNode: () => iperf(lab, "c2/n0", "c1/n0", "10.2.0.1"),
+      bHand: () => iperf(lab, "c2/n0", "c1/n0", hand),
+      c: () => iperf(lab, "c2/n0/p0", "c1/n0/p0", lab.resolve("c2/n0/p0").ip),
+      d: () => iperf(lab, "c2/n1/p0", "c1/n1/p0", lab.resolve("c2/n1/p0").ip),
+    });
+    return r;
+  } finally {
+    await Lab.down(NAME);
+  }
+}
+
 const vx = await measure("vxlan");
 const direct = await measure("direct");
+const wg = await measureWireGuard();
 const rec = await reconcileBench();
 const ratio = (x?: { median: number }, y?: { median: number }) => (x && y ? (x.median / y.median).toFixed(3) : "n/a");
 console.log(`\nCauseway dataplane benchmark (iperf3, 1 stream, ${SECONDS} s per run, median of ${RUNS} interleaved runs; gateways ${vx.gateways})`);
@@ -187,6 +232,12 @@ console.log(`(d′) hand-built: non-gw pod → own gateway by plain route → ha
 console.log(
   `d/c = ${ratio(vx.t.d, vx.t.c)} with intraCluster vxlan, ${ratio(direct.t.d, direct.t.c)} with intraCluster direct   (target ≥ 0.85)    hand-built d′/b′ = ${ratio(vx.t.dPods, vx.t.bPods)}`,
 );
+console.log(`WireGuard (wireguard-go: this kernel has no module):`);
+console.log(`(b_wg) hand-built wireguard-go tunnel, gateway node ↔ gateway node     ${f(wg.bHand)}`);
+console.log(`(c_wg) Causeway WireGuard cable, gateway node ↔ gateway node            ${f(wg.cNode)}`);
+console.log(`(c_wg pods) Causeway WireGuard cable, pod on gw node ↔ pod on gw node   ${f(wg.c)}`);
+console.log(`(d_wg) pod on non-gw node ↔ pod on non-gw node                         ${f(wg.d)}`);
+console.log(`c_wg/b_wg = ${ratio(wg.cNode, wg.bHand)}   (target ≥ 0.95)    d_wg/c_wg pods = ${ratio(wg.d, wg.c)}   (target ≥ 0.85)`);
 console.log(
   `route agent reconcile, 1000 remote CIDRs: first ${rec.first.toFixed(0)} ms, no-change resync ${rec.resync.toFixed(0)} ms, one CIDR removed ${rec.change.toFixed(0)} ms   (target ≤ 200 ms)`,
 );
