@@ -185,6 +185,15 @@ describe("dataplane: WireGuard, 3 clusters, c2 behind NAT, underlay MTU 1400", {
           (c) => c.endpoint.cluster_id === "c9",
         );
         assert.match(conn?.statusMessage ?? "", /not a WireGuard key/);
+        // Garbage and stray "answers" at c2's NAT discovery port (through its router) are dropped, not fatal.
+        const junk = [
+          "const s = require('node:dgram').createSocket('udp4');",
+          "const msgs = [Buffer.from('junk'), Buffer.alloc(0), Buffer.alloc(3000, 255), Buffer.from([0x1a, 0x05, 0x08, 0x01, 0x10, 0x01])];",
+          "let n = 0; for (const m of msgs) s.send(m, 4490, '198.18.2.10', () => { if (++n === msgs.length) s.close(); });",
+        ].join(" ");
+        const sent = await lab.exec("c1/n0", [process.execPath, "-e", junk]);
+        assert.equal(sent.exitCode, 0, sent.stderr);
+        await new Promise((r) => setTimeout(r, 500));
         await assertPodReaches(lab, "c1/n1/p0", "c2/n1/p0");
         assert.ok(
           lab.processStatus().every((p) => p.alive),
