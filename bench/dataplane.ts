@@ -214,10 +214,13 @@ async function measureWireGuard() {
   }
 }
 
-const vx = await measure("vxlan");
-const direct = await measure("direct");
-const wg = await measureWireGuard();
-const rec = await reconcileBench();
+/** BENCH_PARTS=wireguard (comma-separated: vxlan, direct, wireguard, reconcile) runs only those parts. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? "vxlan,direct,wireguard,reconcile").split(","));
+const none = { t: {} as Record<string, { median: number; runs: number[] } | undefined>, rss: 0, gateways: "" };
+const vx = PARTS.has("vxlan") ? await measure("vxlan") : none;
+const direct = PARTS.has("direct") ? await measure("direct") : none;
+const wg: Record<string, { median: number; runs: number[] } | undefined> = PARTS.has("wireguard") ? await measureWireGuard() : {};
+const rec = PARTS.has("reconcile") ? await reconcileBench() : { first: Number.NaN, resync: Number.NaN, change: Number.NaN };
 const ratio = (x?: { median: number }, y?: { median: number }) => (x && y ? (x.median / y.median).toFixed(3) : "n/a");
 console.log(`\nCauseway dataplane benchmark (iperf3, 1 stream, ${SECONDS} s per run, median of ${RUNS} interleaved runs; gateways ${vx.gateways})`);
 console.log(`(a) raw underlay, gateway node ↔ gateway node                 ${f(vx.t.a)}`);
@@ -232,7 +235,7 @@ console.log(`(d′) hand-built: non-gw pod → own gateway by plain route → ha
 console.log(
   `d/c = ${ratio(vx.t.d, vx.t.c)} with intraCluster vxlan, ${ratio(direct.t.d, direct.t.c)} with intraCluster direct   (target ≥ 0.85)    hand-built d′/b′ = ${ratio(vx.t.dPods, vx.t.bPods)}`,
 );
-console.log(`WireGuard (wireguard-go: this kernel has no module):`);
+console.log(`WireGuard (${process.env.CAUSEWAY_WIREGUARD_GO || "wireguard-go"}; this kernel has no module):`);
 console.log(`(b_wg) hand-built wireguard-go tunnel, gateway node ↔ gateway node     ${f(wg.bHand)}`);
 console.log(`(c_wg) Causeway WireGuard cable, gateway node ↔ gateway node            ${f(wg.cNode)}`);
 console.log(`(c_wg pods) Causeway WireGuard cable, pod on gw node ↔ pod on gw node   ${f(wg.c)}`);

@@ -8,6 +8,10 @@ import { globSync } from "node:fs";
 // The Kubernetes tier needs kube-apiserver built from the official modules: minutes the first time, cached after.
 const built = spawnSync("bash", ["e2e/kube/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
 if (built.status !== 0) process.exit(built.status ?? 1);
+// The lab's WireGuard cables run the current wireguard-go (this kernel has no module), built from its official module.
+const wg = spawnSync("bash", ["e2e/wireguard/build.sh"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+if (wg.status !== 0) process.exit(wg.status ?? 1);
+process.env.CAUSEWAY_WIREGUARD_GO = wg.stdout.trim();
 const files = globSync("*/src/**/*.test.ts").sort((a, b) => Number(a.startsWith("e2e/")) - Number(b.startsWith("e2e/")) || a.localeCompare(b));
 const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=600000", ...files], { stdio: "inherit" });
 process.exit(r.status ?? 1);

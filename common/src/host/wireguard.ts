@@ -116,6 +116,14 @@ export function parseWgDump(text: string): WgStatus | undefined {
 
 /** Whether an executable is on PATH (checked before relying on it, to name the package that provides it). */
 export function onPath(program: string, path = process.env.PATH ?? ""): boolean {
+  if (program.includes("/")) {
+    try {
+      accessSync(program, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
   for (const dir of path.split(delimiter)) {
     if (!dir) continue;
     try {
@@ -136,10 +144,13 @@ export function onPath(program: string, path = process.env.PATH ?? ""): boolean 
 export class WgTools implements WireGuard {
   readonly #run: CommandRunner;
   readonly #hasProgram: (p: string) => boolean;
+  readonly #wireguardGo: string;
 
-  constructor(runner: CommandRunner, hasProgram: (p: string) => boolean = (p) => onPath(p)) {
+  /** `wireguardGo`: the userspace implementation to run (default $CAUSEWAY_WIREGUARD_GO, else wireguard-go on PATH). */
+  constructor(runner: CommandRunner, hasProgram: (p: string) => boolean = (p) => onPath(p), wireguardGo = process.env.CAUSEWAY_WIREGUARD_GO || "wireguard-go") {
     this.#run = runner;
     this.#hasProgram = hasProgram;
+    this.#wireguardGo = wireguardGo;
   }
 
   #needWg(): void {
@@ -161,13 +172,15 @@ export class WgTools implements WireGuard {
       const k = await this.#run.run("ip", ["link", "add", name, "type", "wireguard"], { allowFailure: true });
       if (k.exitCode === 0) how = "kernel";
       else {
-        if (!this.#hasProgram("wireguard-go")) {
+        if (!this.#hasProgram(this.#wireguardGo)) {
+          const which =
+            this.#wireguardGo === "wireguard-go" ? "wireguard-go is not installed" : `${this.#wireguardGo} ($CAUSEWAY_WIREGUARD_GO) is not an executable`;
           throw new WireGuardUnavailableError(
-            `this kernel has no WireGuard module (ip link add … type wireguard: ${k.stderr.trim() || `exit ${k.exitCode}`}) and wireguard-go is not installed: install the wireguard-go package (apt-get install wireguard-go), or load the wireguard kernel module`,
+            `this kernel has no WireGuard module (ip link add … type wireguard: ${k.stderr.trim() || `exit ${k.exitCode}`}) and ${which}: install the wireguard-go package (apt-get install wireguard-go), or load the wireguard kernel module`,
           );
         }
         // wireguard-go forks a daemon that owns the device and returns once it is up.
-        await this.#run.run("wireguard-go", [name], { timeoutMs: 15_000 });
+        await this.#run.run(this.#wireguardGo, [name], { timeoutMs: 15_000 });
         how = "userspace";
       }
     }
