@@ -222,26 +222,32 @@ const direct = PARTS.has("direct") ? await measure("direct") : none;
 const wg: Record<string, { median: number; runs: number[] } | undefined> = PARTS.has("wireguard") ? await measureWireGuard() : {};
 const rec = PARTS.has("reconcile") ? await reconcileBench() : { first: Number.NaN, resync: Number.NaN, change: Number.NaN };
 const ratio = (x?: { median: number }, y?: { median: number }) => (x && y ? (x.median / y.median).toFixed(3) : "n/a");
-console.log(`\nCauseway dataplane benchmark (iperf3, 1 stream, ${SECONDS} s per run, median of ${RUNS} interleaved runs; gateways ${vx.gateways})`);
-console.log(`(a) raw underlay, gateway node ↔ gateway node                 ${f(vx.t.a)}`);
-console.log(`(b) hand-built kernel VXLAN, same two nodes                   ${f(vx.t.b)}`);
-console.log(`(b′) hand-built VXLAN, pod on gw node ↔ pod on gw node        ${f(vx.t.bPods)}`);
-console.log(`(c) Causeway cable, pod on gw node ↔ pod on gw node           ${f(vx.t.c)}`);
-console.log(`(d) pod on non-gw node ↔ pod on non-gw node, intraCluster vxlan   ${f(vx.t.d)}`);
-console.log(`    same cable, intraCluster direct: (c) ${f(direct.t.c)}`);
-console.log(`                                     (d) ${f(direct.t.d)}`);
-console.log(`c/b = ${ratio(vx.t.c, vx.t.b)}   (target ≥ 0.95)    c/b′ = ${ratio(vx.t.c, vx.t.bPods)}   (same pods, hand-built tunnel: Causeway's own cost)`);
-console.log(`(d′) hand-built: non-gw pod → own gateway by plain route → hand-built VXLAN → non-gw pod   ${f(vx.t.dPods)}`);
-console.log(
-  `d/c = ${ratio(vx.t.d, vx.t.c)} with intraCluster vxlan, ${ratio(direct.t.d, direct.t.c)} with intraCluster direct   (target ≥ 0.85)    hand-built d′/b′ = ${ratio(vx.t.dPods, vx.t.bPods)}`,
-);
-console.log(`WireGuard (${process.env.CAUSEWAY_WIREGUARD_GO || "wireguard-go"}; this kernel has no module):`);
-console.log(`(b_wg) hand-built wireguard-go tunnel, gateway node ↔ gateway node     ${f(wg.bHand)}`);
-console.log(`(c_wg) Causeway WireGuard cable, gateway node ↔ gateway node            ${f(wg.cNode)}`);
-console.log(`(c_wg pods) Causeway WireGuard cable, pod on gw node ↔ pod on gw node   ${f(wg.c)}`);
-console.log(`(d_wg) pod on non-gw node ↔ pod on non-gw node                         ${f(wg.d)}`);
-console.log(`c_wg/b_wg = ${ratio(wg.cNode, wg.bHand)}   (target ≥ 0.95)    d_wg/c_wg pods = ${ratio(wg.d, wg.c)}   (target ≥ 0.85)`);
-console.log(
-  `route agent reconcile, 1000 remote CIDRs: first ${rec.first.toFixed(0)} ms, no-change resync ${rec.resync.toFixed(0)} ms, one CIDR removed ${rec.change.toFixed(0)} ms   (target ≤ 200 ms)`,
-);
-console.log(`route agent resident memory (c1/n1, running in the lab): ${vx.rss.toFixed(1)} MiB (vxlan), ${direct.rss.toFixed(1)} MiB (direct)`);
+if (PARTS.has("vxlan")) {
+  console.log(`\nCauseway dataplane benchmark (iperf3, 1 stream, ${SECONDS} s per run, median of ${RUNS} interleaved runs; gateways ${vx.gateways})`);
+  console.log(`(a) raw underlay, gateway node ↔ gateway node                 ${f(vx.t.a)}`);
+  console.log(`(b) hand-built kernel VXLAN, same two nodes                   ${f(vx.t.b)}`);
+  console.log(`(b′) hand-built VXLAN, pod on gw node ↔ pod on gw node        ${f(vx.t.bPods)}`);
+  console.log(`(c) Causeway cable, pod on gw node ↔ pod on gw node           ${f(vx.t.c)}`);
+  console.log(`(d) pod on non-gw node ↔ pod on non-gw node, intraCluster vxlan   ${f(vx.t.d)}`);
+  console.log(`    same cable, intraCluster direct: (c) ${f(direct.t.c)}`);
+  console.log(`                                     (d) ${f(direct.t.d)}`);
+  console.log(`c/b = ${ratio(vx.t.c, vx.t.b)}   (target ≥ 0.95)    c/b′ = ${ratio(vx.t.c, vx.t.bPods)}   (same pods, hand-built tunnel: Causeway's own cost)`);
+  console.log(`(d′) hand-built: non-gw pod → own gateway by plain route → hand-built VXLAN → non-gw pod   ${f(vx.t.dPods)}`);
+  console.log(
+    `d/c = ${ratio(vx.t.d, vx.t.c)} with intraCluster vxlan, ${ratio(direct.t.d, direct.t.c)} with intraCluster direct   (target ≥ 0.85)    hand-built d′/b′ = ${ratio(vx.t.dPods, vx.t.bPods)}`,
+  );
+  console.log(`route agent resident memory (c1/n1, running in the lab): ${vx.rss.toFixed(1)} MiB (vxlan), ${direct.rss.toFixed(1)} MiB (direct)`);
+}
+if (PARTS.has("wireguard")) {
+  console.log(`WireGuard (${process.env.CAUSEWAY_WIREGUARD_GO || "wireguard-go"}; this kernel has no module):`);
+  console.log(`(b_wg) hand-built wireguard-go tunnel, gateway node ↔ gateway node     ${f(wg.bHand)}`);
+  console.log(`(c_wg) Causeway WireGuard cable, gateway node ↔ gateway node            ${f(wg.cNode)}`);
+  console.log(`(c_wg pods) Causeway WireGuard cable, pod on gw node ↔ pod on gw node   ${f(wg.c)}`);
+  console.log(`(d_wg) pod on non-gw node ↔ pod on non-gw node                         ${f(wg.d)}`);
+  console.log(`c_wg/b_wg = ${ratio(wg.cNode, wg.bHand)}   (target ≥ 0.95)    d_wg/c_wg pods = ${ratio(wg.d, wg.c)}   (target ≥ 0.85)`);
+}
+if (PARTS.has("reconcile")) {
+  console.log(
+    `route agent reconcile, 1000 remote CIDRs: first ${rec.first.toFixed(0)} ms, no-change resync ${rec.resync.toFixed(0)} ms, one CIDR removed ${rec.change.toFixed(0)} ms   (target ≤ 200 ms)`,
+  );
+}
