@@ -210,6 +210,9 @@ async function measureWireGuard() {
     });
     return r;
   } finally {
+    // Deleting the devices ends their wireguard-go daemons cleanly (no stale control sockets), then the lab goes.
+    const run = new ProcessRunner();
+    for (const [i, id] of ["c1", "c2"].entries()) await run.run("ip", ["-n", lab.resolve(id).ns, "link", "del", `${NAME}hb${i + 1}`], { allowFailure: true });
     await Lab.down(NAME);
   }
 }
