@@ -60,4 +60,17 @@ describe("gateway", () => {
     );
     assert.deepEqual(vxlanDesired({ endpoint: ep("c1", 1), underlayMtu: 1500 }, []).net.links, []);
   });
+
+  it("removeDevice (another driver took over) removes only the device (its routes go with it); rule 100 and the chains stay for the driver in use", async () => {
+    const a = host.fakeHostAdapters();
+    const d = new VxlanCableDriver(a);
+    await d.sync({ endpoint: ep("c1", 1), underlayMtu: 1500 }, [{ endpoint: ep("c2", 2), usingIP: "198.18.2.10", usingNAT: false }]);
+    assert.equal(a.net.state.links.length, 1);
+    const chains = JSON.stringify([...(a.filter.tables.get("filter") ?? new Map())]);
+    assert.match(chains, /CAUSEWAY-GW-FORWARD/);
+    await d.removeDevice();
+    assert.equal(a.net.state.links.length, 0);
+    assert.deepEqual(a.net.state.rules, [{ priority: 100, table: 100 }]);
+    assert.equal(JSON.stringify([...(a.filter.tables.get("filter") ?? new Map())]), chains);
+  });
 });

@@ -72,7 +72,8 @@ async function prepare(o: {
   const resolvers = parseResolvers(o.flag("public-ip") ?? o.nodePublicIp ?? "");
   const airGapped = o.bool("air-gapped");
   const port = natPort(o.flag("nat-discovery-port"));
-  if (!o.uninstall) for (const other of drivers.others(o.driverName)) await other.cleanup();
+  // Another driver's device (a changed --cable-driver) goes; what all drivers share is rewritten by this one.
+  for (const other of drivers.others(o.driverName)) await other.removeDevice();
   const privateIp = o.flag("private-ip") ?? (await sourceTowards(adapters, o.brokerAddress)) ?? o.fallbackIp;
   const underlay = await adapters.net.interfaceOf(privateIp);
   if (!underlay && !o.uninstall) throw new Error(`private IP ${privateIp} is on no interface of this host; check --private-ip and --node`);

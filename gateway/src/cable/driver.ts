@@ -27,6 +27,12 @@ export interface CableDriver {
   sync(local: LocalCable, remotes: readonly RemoteCable[]): Promise<CableState[]>;
   /** Removes everything the driver owns; idempotent. */
   cleanup(): Promise<void>;
+  /**
+   * Removes only the driver's own device, leaving table 100, rule 100 and the gateway chains
+   * (which every driver shares and the driver in use rewrites): run for the drivers not in use
+   * when a gateway starts, so a changed cable driver starts clean and a restart cuts nothing.
+   */
+  removeDevice(): Promise<void>;
   /** What the driver publishes in this gateway's Endpoint (e.g. WireGuard's publicKey). */
   backendConfig?(): Record<string, string>;
 }
@@ -49,7 +55,7 @@ export class CableDrivers {
     return [...this.#drivers.keys()].sort();
   }
 
-  /** Every driver but `name` (whose leftovers a gateway removes when it starts with `name`). */
+  /** Every driver but `name` (whose devices a gateway removes when it starts with `name`). */
   others(name: string): CableDriver[] {
     return [...this.#drivers].filter(([n]) => n !== name).map(([, make]) => make());
   }

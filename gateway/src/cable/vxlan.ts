@@ -76,9 +76,11 @@ export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[])
 export class VxlanCableDriver implements CableDriver {
   readonly name = "vxlan";
   readonly #r: host.HostReconciler;
+  readonly #device: host.HostReconciler;
 
   constructor(adapters: host.HostAdapters) {
     this.#r = new host.HostReconciler(adapters, VXLAN_OWNERSHIP);
+    this.#device = new host.HostReconciler(adapters, { net: { links: [VXLAN_CABLE.name], tables: [], rulePriorities: [] }, chains: [], sets: [] });
   }
 
   async sync(local: LocalCable, remotes: readonly RemoteCable[]): Promise<CableState[]> {
@@ -88,5 +90,9 @@ export class VxlanCableDriver implements CableDriver {
 
   async cleanup(): Promise<void> {
     await this.#r.removeAll();
+  }
+
+  async removeDevice(): Promise<void> {
+    await this.#device.removeAll();
   }
 }

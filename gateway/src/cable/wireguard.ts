@@ -195,6 +195,10 @@ export class WireGuardCableDriver implements CableDriver {
 
   async cleanup(): Promise<void> {
     await this.#r.removeAll();
+    await this.removeDevice();
+  }
+
+  async removeDevice(): Promise<void> {
     await this.#o.wg.remove(this.iface);
     this.#applied = "";
   }
