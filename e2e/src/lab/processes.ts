@@ -59,7 +59,7 @@ export async function pidsIn(run: CommandRunner, ns: string): Promise<number[]> 
   return out.stdout.split(/\s+/).filter(Boolean).map(Number);
 }
 
-/** Kills everything in the namespaces (wireguard-go first would matter later), then deletes them. */
+/** Kills everything in the namespaces (wireguard-go daemons included: one left running would keep its device and host-wide control socket), then deletes them. */
 export async function destroyNamespaces(run: CommandRunner, names: readonly string[]): Promise<void> {
   for (const ns of names) {
     for (const pid of await pidsIn(run, ns)) {

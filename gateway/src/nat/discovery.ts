@@ -115,7 +115,7 @@ export class NatDiscovery implements view.Source {
     return this.#o.port ?? NAT_DISCOVERY_PORT;
   }
 
-  /** The port actually bound (differs from `port` only when that is 0... or ephemeral in tests). */
+  /** The port actually bound (0 until bound, or when discovery is off). */
   get boundPort(): number {
     return this.#boundPort;
   }
