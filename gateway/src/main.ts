@@ -46,8 +46,8 @@ interface Prepared {
 }
 
 /**
- * The host's adapters, the driver (checked before anything touches the host; other drivers'
- * leftovers removed, so a changed cable driver starts clean), the underlay of the private IP,
+ * The host's adapters, the driver (checked before anything touches the host; then other drivers'
+ * devices removed, so a changed cable driver starts clean), the underlay of the private IP,
  * and how to find the public IP.
  */
 async function prepare(o: {
@@ -69,14 +69,15 @@ async function prepare(o: {
     wireguard: () => new WireGuardCableDriver({ adapters, wg: new host.WgTools(runner), iface: wgInterface, secret: o.cableSecret || undefined }),
   });
   const driver = drivers.create(o.driverName);
+  if (!o.uninstall) driver.preflight?.();
   const resolvers = parseResolvers(o.flag("public-ip") ?? o.nodePublicIp ?? "");
   const airGapped = o.bool("air-gapped");
   const port = natPort(o.flag("nat-discovery-port"));
-  // Another driver's device (a changed --cable-driver) goes; what all drivers share is rewritten by this one.
-  for (const other of drivers.others(o.driverName)) await other.removeDevice();
   const privateIp = o.flag("private-ip") ?? (await sourceTowards(adapters, o.brokerAddress)) ?? o.fallbackIp;
   const underlay = await adapters.net.interfaceOf(privateIp);
   if (!underlay && !o.uninstall) throw new Error(`private IP ${privateIp} is on no interface of this host; check --private-ip and --node`);
+  // Checks done: another driver's device (a changed --cable-driver) goes; what all drivers share is rewritten by this one.
+  for (const other of drivers.others(o.driverName)) await other.removeDevice();
   return {
     driver,
     privateIp,

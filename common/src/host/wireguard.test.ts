@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
 import { NetnsRunner, ProcessRunner } from "../exec/index.ts";
 import { wireGuardContract } from "./wireguard-contract.ts";
@@ -77,6 +78,10 @@ describe("wg text formats", () => {
     await assert.rejects(wg.ensure("cw-x", 1420), (e: unknown) => e instanceof WireGuardUnavailableError && /apt-get install wireguard-go/.test(e.message));
     const noTools = new WgTools(run, () => false);
     await assert.rejects(noTools.ensure("cw-x", 1420), /install the wireguard-tools package/);
+    // The gateway checks this before it touches anything (preflight).
+    assert.throws(() => noTools.preflight(), /install the wireguard-tools package/);
+    if (!existsSync("/sys/module/wireguard")) assert.throws(() => wg.preflight(), /apt-get install wireguard-go/);
+    new WgTools(run, () => true).preflight();
   });
 });
 

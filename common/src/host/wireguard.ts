@@ -69,6 +69,8 @@ export class WireGuardUnavailableError extends Error {
 
 /** A WireGuard device: created in the kernel or by wireguard-go, configured and read like `wg`. */
 export interface WireGuard {
+  /** Throws WireGuardUnavailableError naming what to install when devices cannot be made here (checked before anything is touched). */
+  preflight(): void;
   /** Creates the device if it does not exist (kernel first, else wireguard-go), sets its MTU and brings it up. */
   ensure(name: string, mtu: number): Promise<"kernel" | "userspace" | "existing">;
   exists(name: string): Promise<boolean>;
@@ -153,6 +155,18 @@ export class WgTools implements WireGuard {
     this.#wireguardGo = wireguardGo;
   }
 
+  preflight(): void {
+    this.#needWg();
+    // /sys/module/wireguard exists when the module is loaded or built in; otherwise wireguard-go must be there.
+    if (!existsSync("/sys/module/wireguard") && !this.#hasProgram(this.#wireguardGo)) {
+      const which =
+        this.#wireguardGo === "wireguard-go" ? "wireguard-go is not installed" : `${this.#wireguardGo} ($CAUSEWAY_WIREGUARD_GO) is not an executable`;
+      throw new WireGuardUnavailableError(
+        `this kernel has no WireGuard module loaded and ${which}: install the wireguard-go package (apt-get install wireguard-go), or load the wireguard kernel module`,
+      );
+    }
+  }
+
   #needWg(): void {
     if (!this.#hasProgram("wg"))
       throw new WireGuardUnavailableError(
@@ -219,6 +233,8 @@ export class FakeWireGuard implements WireGuard {
   /** Whether "the kernel" has the module (else the fake plays wireguard-go). */
   kernel = false;
   configureCalls = 0;
+
+  preflight(): void {}
 
   async exists(name: string): Promise<boolean> {
     return this.devices.has(name);

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -123,6 +123,22 @@ describe("bad input through the real mains", { skip: root ? false : "needs root 
     const r = await inNs([GATEWAY, "--site", file, "--node", "n0"]);
     assert.equal(r.exitCode, 2, r.stdout);
     assert.match(r.stdout, /unknown cable driver \\"ipsec\\"; supported: vxlan/);
+    assert.equal(await causewayState(), "");
+  });
+
+  it("the wireguard driver without wireguard-go (and no kernel module): exit 2 naming the package to install, no host state", async () => {
+    const file = join(dir, "site.yaml");
+    writeFileSync(file, toYaml({ ...goodSite(dir), cableDriver: "wireguard", nodes: [{ name: "n0", ip: NODE_IP, podCIDR: "10.7.0.0/24", gateway: true }] }));
+    const r = await run.run(
+      "ip",
+      ["netns", "exec", NS, "env", "CAUSEWAY_WIREGUARD_GO=/nonexistent/wireguard-go", node, GATEWAY, "--site", file, "--node", "n0"],
+      {
+        allowFailure: true,
+      },
+    );
+    if (existsSync("/sys/module/wireguard")) return; // a kernel with the module needs no wireguard-go
+    assert.equal(r.exitCode, 2, r.stdout);
+    assert.match(r.stdout, /apt-get install wireguard-go/);
     assert.equal(await causewayState(), "");
   });
 

@@ -33,6 +33,8 @@ export interface CableDriver {
    * when a gateway starts, so a changed cable driver starts clean and a restart cuts nothing.
    */
   removeDevice(): Promise<void>;
+  /** Throws, naming what to install, when this host cannot carry the driver's cables (run before anything is touched). */
+  preflight?(): void;
   /** What the driver publishes in this gateway's Endpoint (e.g. WireGuard's publicKey). */
   backendConfig?(): Record<string, string>;
 }

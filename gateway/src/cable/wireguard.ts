@@ -136,6 +136,10 @@ export class WireGuardCableDriver implements CableDriver {
     });
   }
 
+  preflight(): void {
+    this.#o.wg.preflight();
+  }
+
   backendConfig(): Record<string, string> {
     return { publicKey: this.publicKey, "interface-name": this.iface };
   }
