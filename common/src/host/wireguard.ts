@@ -158,13 +158,15 @@ export class WgTools implements WireGuard {
   preflight(): void {
     this.#needWg();
     // /sys/module/wireguard exists when the module is loaded or built in; otherwise wireguard-go must be there.
-    if (!existsSync("/sys/module/wireguard") && !this.#hasProgram(this.#wireguardGo)) {
-      const which =
-        this.#wireguardGo === "wireguard-go" ? "wireguard-go is not installed" : `${this.#wireguardGo} ($CAUSEWAY_WIREGUARD_GO) is not an executable`;
-      throw new WireGuardUnavailableError(
-        `this kernel has no WireGuard module loaded and ${which}: install the wireguard-go package (apt-get install wireguard-go), or load the wireguard kernel module`,
-      );
-    }
+    if (!existsSync("/sys/module/wireguard") && !this.#hasProgram(this.#wireguardGo)) throw this.#noWireguardGo("no WireGuard module loaded");
+  }
+
+  /** Neither the kernel (`why`) nor wireguard-go can make a device: names what to install. */
+  #noWireguardGo(why: string): WireGuardUnavailableError {
+    const which = this.#wireguardGo === "wireguard-go" ? "wireguard-go is not installed" : `${this.#wireguardGo} ($CAUSEWAY_WIREGUARD_GO) is not an executable`;
+    return new WireGuardUnavailableError(
+      `this kernel has ${why} and ${which}: install the wireguard-go package (apt-get install wireguard-go), or load the wireguard kernel module`,
+    );
   }
 
   #needWg(): void {
@@ -186,13 +188,8 @@ export class WgTools implements WireGuard {
       const k = await this.#run.run("ip", ["link", "add", name, "type", "wireguard"], { allowFailure: true });
       if (k.exitCode === 0) how = "kernel";
       else {
-        if (!this.#hasProgram(this.#wireguardGo)) {
-          const which =
-            this.#wireguardGo === "wireguard-go" ? "wireguard-go is not installed" : `${this.#wireguardGo} ($CAUSEWAY_WIREGUARD_GO) is not an executable`;
-          throw new WireGuardUnavailableError(
-            `this kernel has no WireGuard module (ip link add … type wireguard: ${k.stderr.trim() || `exit ${k.exitCode}`}) and ${which}: install the wireguard-go package (apt-get install wireguard-go), or load the wireguard kernel module`,
-          );
-        }
+        if (!this.#hasProgram(this.#wireguardGo))
+          throw this.#noWireguardGo(`no WireGuard module (ip link add … type wireguard: ${k.stderr.trim() || `exit ${k.exitCode}`})`);
         // wireguard-go forks a daemon that owns the device and returns once it is up.
         await this.#run.run(this.#wireguardGo, [name], { timeoutMs: 15_000 });
         how = "userspace";

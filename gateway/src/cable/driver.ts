@@ -1,4 +1,45 @@
 import { CausewayError, type Endpoint } from "@causeway/api";
+import type { host } from "@causeway/common";
+
+/** What every cable driver routes from (the remote subnets' table and its rule) and filters with: one driver is in use at a time. */
+export const CABLE_ROUTING = { table: 100, priority: 100 } as const;
+
+const GW_CHAINS = [
+  { table: "filter", chain: "CAUSEWAY-GW-INPUT", hook: "INPUT" },
+  { table: "filter", chain: "CAUSEWAY-GW-FORWARD", hook: "FORWARD" },
+] as const;
+
+/** What a cable driver owns on the host: table 100, rule 100, the gateway chains, and `links` (its device when iproute2 manages it). */
+export function cableOwnership(links: readonly string[]): host.HostOwnership {
+  return { net: { links, tables: [CABLE_ROUTING.table], rulePriorities: [CABLE_ROUTING.priority] }, chains: GW_CHAINS, sets: [] };
+}
+
+/**
+ * Pure: the gateway chains of a cable on device `dev` carried on UDP `port`: the port accepted
+ * on INPUT, and everything into and out of the device accepted in FORWARD — it is all
+ * cross-cluster traffic, matched by interface, a native match that costs no set lookup per
+ * packet (Submariner accepts -o vx-submariner alike).
+ */
+export function cableChains(dev: string, port: number): host.ChainSpec[] {
+  return [
+    {
+      table: "filter",
+      chain: "CAUSEWAY-GW-INPUT",
+      hook: "INPUT",
+      jumpMatch: { proto: "udp" },
+      rules: [{ match: { proto: "udp", dport: port }, target: { kind: "ACCEPT" } }],
+    },
+    {
+      table: "filter",
+      chain: "CAUSEWAY-GW-FORWARD",
+      hook: "FORWARD",
+      rules: [
+        { match: { in: dev }, target: { kind: "ACCEPT" } },
+        { match: { out: dev }, target: { kind: "ACCEPT" } },
+      ],
+    },
+  ];
+}
 
 /** What a driver needs to know about this gateway. */
 export interface LocalCable {

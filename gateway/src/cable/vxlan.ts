@@ -1,18 +1,11 @@
 import { withFirstOctet } from "@causeway/api";
 import { host } from "@causeway/common";
-import type { CableDriver, CableState, LocalCable, RemoteCable } from "./driver.ts";
+import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwnership, type LocalCable, type RemoteCable } from "./driver.ts";
 
 /** Submariner-compatible VXLAN cable parameters (reference §4.3). */
-export const VXLAN_CABLE = { name: "vxlan-tunnel", vni: 1000, port: 4500, vtepOctet: 241, overhead: 50, table: 100, priority: 100 } as const;
+export const VXLAN_CABLE = { name: "vxlan-tunnel", vni: 1000, port: 4500, vtepOctet: 241, overhead: 50, ...CABLE_ROUTING } as const;
 
-export const VXLAN_OWNERSHIP: host.HostOwnership = {
-  net: { links: [VXLAN_CABLE.name], tables: [VXLAN_CABLE.table], rulePriorities: [VXLAN_CABLE.priority] },
-  chains: [
-    { table: "filter", chain: "CAUSEWAY-GW-INPUT", hook: "INPUT" },
-    { table: "filter", chain: "CAUSEWAY-GW-FORWARD", hook: "FORWARD" },
-  ],
-  sets: [],
-};
+export const VXLAN_OWNERSHIP: host.HostOwnership = cableOwnership([VXLAN_CABLE.name]);
 
 /** Pure: the host state for a set of VXLAN cables. */
 export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[]): host.HostDesired {
@@ -44,26 +37,7 @@ export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[])
         })),
       ),
     },
-    chains: [
-      {
-        table: "filter",
-        chain: "CAUSEWAY-GW-INPUT",
-        hook: "INPUT",
-        jumpMatch: { proto: "udp" },
-        rules: [{ match: { proto: "udp", dport: VXLAN_CABLE.port }, target: { kind: "ACCEPT" } }],
-      },
-      {
-        // Everything into and out of the cable is cross-cluster traffic: accepted by interface,
-        // a native match that costs no set lookup per packet (Submariner accepts -o vx-submariner alike).
-        table: "filter",
-        chain: "CAUSEWAY-GW-FORWARD",
-        hook: "FORWARD",
-        rules: [
-          { match: { in: VXLAN_CABLE.name }, target: { kind: "ACCEPT" } },
-          { match: { out: VXLAN_CABLE.name }, target: { kind: "ACCEPT" } },
-        ],
-      },
-    ],
+    chains: cableChains(VXLAN_CABLE.name, VXLAN_CABLE.port),
     sets: new Map(),
     sysctls: new Map([
       ["net.ipv4.ip_forward", "1"],

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { host } from "@causeway/common";
-import type { CableDriver, CableState, LocalCable, RemoteCable } from "./driver.ts";
+import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwnership, type LocalCable, type RemoteCable } from "./driver.ts";
 
 /**
  * WireGuard cable parameters (reference §4.2; our device name). Overhead: outer IPv4 (20) +
@@ -11,8 +11,7 @@ export const WG_CABLE = {
   port: 4500,
   overhead: 60,
   keepaliveSeconds: 10,
-  table: 100,
-  priority: 100,
+  ...CABLE_ROUTING,
   /** No first handshake this long after a peer was configured: the cable is in error (Submariner's 2 min 10 s). */
   firstHandshakeS: 130,
   /** Sessions are unusable this long after their handshake (WireGuard's Reject-After-Time). */
@@ -35,24 +34,7 @@ export function wireguardDesired(iface: string, local: LocalCable, remotes: read
       rules: [{ priority: WG_CABLE.priority, table: WG_CABLE.table }],
       routes: remotes.flatMap((r) => r.endpoint.subnets.map((dst) => ({ table: WG_CABLE.table, dst, dev: iface, src }))),
     },
-    chains: [
-      {
-        table: "filter",
-        chain: "CAUSEWAY-GW-INPUT",
-        hook: "INPUT",
-        jumpMatch: { proto: "udp" },
-        rules: [{ match: { proto: "udp", dport: WG_CABLE.port }, target: { kind: "ACCEPT" } }],
-      },
-      {
-        table: "filter",
-        chain: "CAUSEWAY-GW-FORWARD",
-        hook: "FORWARD",
-        rules: [
-          { match: { in: iface }, target: { kind: "ACCEPT" } },
-          { match: { out: iface }, target: { kind: "ACCEPT" } },
-        ],
-      },
-    ],
+    chains: cableChains(iface, WG_CABLE.port),
     sets: new Map(),
     sysctls: new Map([
       ["net.ipv4.ip_forward", "1"],
@@ -126,14 +108,8 @@ export class WireGuardCableDriver implements CableDriver {
     this.#privateKey = keys.privateKey;
     this.publicKey = keys.publicKey;
     this.#psk = o.secret ? presharedKeyOf(o.secret) : undefined;
-    this.#r = new host.HostReconciler(o.adapters, {
-      net: { links: [], tables: [WG_CABLE.table], rulePriorities: [WG_CABLE.priority] },
-      chains: [
-        { table: "filter", chain: "CAUSEWAY-GW-INPUT", hook: "INPUT" },
-        { table: "filter", chain: "CAUSEWAY-GW-FORWARD", hook: "FORWARD" },
-      ],
-      sets: [],
-    });
+    // The device is wireguard-go's or the kernel's, made through WireGuard; the reconciler owns the rest.
+    this.#r = new host.HostReconciler(o.adapters, cableOwnership([]));
   }
 
   preflight(): void {
