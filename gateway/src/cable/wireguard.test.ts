@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { host } from "@causeway/common";
 import type { RemoteCable } from "./driver.ts";
-import { peerState, presharedKeyOf, WG_CABLE, WireGuardCableDriver, wireguardDesired } from "./wireguard.ts";
+import { driftedFrom, peerState, presharedKeyOf, WG_CABLE, WireGuardCableDriver, wireguardDesired } from "./wireguard.ts";
 
 const localEp = {
   cluster_id: "c1",
@@ -96,6 +96,24 @@ describe("wireguard cable", () => {
     await drv.cleanup();
     assert.equal(wg.devices.size, 0);
     assert.equal(a.net.state.routes.length, 0);
+  });
+
+  it("drift: a device whose key, port, peers or allowed IPs were changed by hand is reconfigured; a roamed endpoint is not drift", () => {
+    const me = host.generateWgKeyPair();
+    const k2 = host.generateWgKeyPair().publicKey;
+    const cfg: host.WgConfig = {
+      privateKey: me.privateKey,
+      listenPort: 4500,
+      peers: [{ publicKey: k2, endpoint: "198.18.2.10:4500", allowedIps: ["10.2.0.0/16", "10.102.0.0/16"], keepaliveSeconds: 10 }],
+    };
+    const peer = { publicKey: k2, endpoint: "198.18.2.10:4500", allowedIps: ["10.102.0.0/16", "10.2.0.0/16"], latestHandshake: 0, rxBytes: 0, txBytes: 0 };
+    const shown: host.WgStatus = { publicKey: me.publicKey, listenPort: 4500, peers: [peer] };
+    assert.equal(driftedFrom(shown, me.publicKey, cfg), false);
+    assert.equal(driftedFrom({ ...shown, peers: [{ ...peer, endpoint: "198.18.9.9:31000" }] }, me.publicKey, cfg), false, "roaming");
+    assert.equal(driftedFrom({ ...shown, listenPort: 51821 }, me.publicKey, cfg), true);
+    assert.equal(driftedFrom({ ...shown, peers: [{ ...peer, allowedIps: ["10.2.0.0/16"] }] }, me.publicKey, cfg), true);
+    assert.equal(driftedFrom({ ...shown, peers: [{ ...peer, publicKey: host.generateWgKeyPair().publicKey }] }, me.publicKey, cfg), true);
+    assert.equal(driftedFrom(shown, host.generateWgKeyPair().publicKey, cfg), true);
   });
 
   it("bad remote input: a key that is not 32 bytes of base64, or no reachable IP, errors that cable only", async () => {

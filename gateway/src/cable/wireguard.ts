@@ -63,6 +63,20 @@ export function peerState(clusterId: string, peer: host.WgPeerStatus | undefined
     : { clusterId, status: "connected", message: `handshake ${age} s ago; ${traffic}` };
 }
 
+/**
+ * Pure: whether the device no longer carries `cfg` (changed by hand or by another tool): its key,
+ * port, peers or their allowed IPs differ. Peer endpoints are not compared: WireGuard roams
+ * (behind NAT the address a peer sends from is not the one configured).
+ */
+export function driftedFrom(shown: host.WgStatus, publicKey: host.WgKey, cfg: host.WgConfig): boolean {
+  if (shown.publicKey !== publicKey || shown.listenPort !== cfg.listenPort || shown.peers.length !== cfg.peers.length) return true;
+  const ips = (xs: readonly string[]) => [...xs].sort().join(",");
+  return cfg.peers.some((p) => {
+    const peer = shown.peers.find((x) => x.publicKey === p.publicKey);
+    return !peer || ips(peer.allowedIps) !== ips(p.allowedIps);
+  });
+}
+
 const udpPort = (config: Readonly<Record<string, string>>) => Number(config["udp-port"] ?? WG_CABLE.port);
 
 /** Why a remote cannot get a peer (bad input from the broker), or undefined. */
@@ -154,7 +168,7 @@ export class WireGuardCableDriver implements CableDriver {
     };
     const fingerprint = JSON.stringify(cfg);
     let shown = await wg.show(this.iface);
-    const drifted = !shown || shown.publicKey !== this.publicKey || shown.peers.length !== cfg.peers.length;
+    const drifted = !shown || driftedFrom(shown, this.publicKey, cfg);
     if (fingerprint !== this.#applied || drifted) {
       await wg.configure(this.iface, cfg);
       this.#applied = fingerprint;
