@@ -1,7 +1,21 @@
 /** @causeway/common — shared plumbing: logging, subprocesses, broker access, host adapters. */
 export { createLogger, F, type Logger, silentLogger } from "./log.ts";
 export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner, NetnsRunner, ProcessRunner, type RunOptions } from "./exec/index.ts";
-export { BrokerConnection, type BrokerConnectionOptions, BrokerWatcher, type CachedRecord, newestPerCluster, type WatcherOptions } from "./broker/index.ts";
+export {
+  BrokerConnection,
+  type BrokerConnectionOptions,
+  type BrokerElectorOptions,
+  BrokerLeaseElector,
+  BrokerWatcher,
+  type CachedRecord,
+  checkLeaseTimings,
+  type LeaseClient,
+  type LeaseTimings,
+  newestPerCluster,
+  type Role,
+  STANDALONE_LEASE,
+  type WatcherOptions,
+} from "./broker/index.ts";
 export * as host from "./host/index.ts";
 export { cniIpOf, INTRA_CLUSTER_MODES, type IntraClusterMode, loadSite, readToken, type Site, type SiteNode, SiteSchema, siteNode } from "./site.ts";
 export { ReconcileLoop, ViewDrivenLoop, type ReconcileLoopOptions, resyncMsFromFlag } from "./loop.ts";

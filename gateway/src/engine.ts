@@ -162,23 +162,35 @@ export class GatewayEngine {
     const { view, sink, site, driver, log } = this.#d;
     await this.#refreshEndpoint();
     const mine = view.endpointsOf(site.clusterId);
-    if (!this.#exclusive) {
-      // One gateway per cluster: endpoints of ours left by an earlier gateway are stale.
-      for (const ep of mine) {
-        if (ep.cable_name !== this.endpoint.cable_name) {
-          await sink.deleteEndpoint(ep);
-          log.info({ endpoint: ep.cable_name }, "removed a stale endpoint of this cluster");
-        }
-      }
-      this.#exclusive = true;
-    }
+    // Answer NAT discovery for this endpoint before peers learn of it (they ask at once).
+    this.nat.setLocal(this.endpoint);
     const published = mine.find((ep) => ep.cable_name === this.endpoint.cable_name);
     if (!published || JSON.stringify(published) !== JSON.stringify(this.endpoint)) {
       await sink.putEndpoint(this.endpoint);
       log.info({ endpoint: this.endpoint.cable_name, privateIp: this.endpoint.private_ip }, "published local endpoint");
     }
+    if (!this.#exclusive) {
+      // One gateway per cluster: endpoints of ours left by an earlier gateway are stale. Removed
+      // after ours is published (the newest endpoint wins), so the cluster is never without one.
+      for (const ep of mine) {
+        if (ep.cable_name !== this.endpoint.cable_name) {
+          await sink.deleteEndpoint(ep);
+          // Its gateway is gone or has stepped down: its status must not go on saying active.
+          if (ep.hostname !== this.#d.nodeName) {
+            await sink.putStatus(ep.hostname, {
+              version: this.#d.version,
+              haStatus: "passive",
+              statusFailure: "",
+              connections: [],
+              updatedAt: new Date().toISOString(),
+            });
+          }
+          log.info({ endpoint: ep.cable_name }, "removed a stale endpoint of this cluster");
+        }
+      }
+      this.#exclusive = true;
+    }
     const all = view.endpoints();
-    this.nat.setLocal(this.endpoint);
     this.nat.track([...all.values()].filter((ep) => ep.cluster_id !== site.clusterId));
     const { cables, skipped, pending } = selectRemotes(this.endpoint, all, (ep) => this.nat.decision(ep.cluster_id));
     const news = skipped.map((s) => `${s.clusterId}: ${s.reason}`).join("; ");

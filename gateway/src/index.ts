@@ -16,3 +16,4 @@ export { peerState, presharedKeyOf, WG_CABLE, WireGuardCableDriver, wireguardDes
 export { discoveryPortOf, fallbackDecision, type NatCounters, type NatDecision, NatDiscovery } from "./nat/discovery.ts";
 export { answerRequest, decodeMessage, encodeRequest, encodeResponse, NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 export { parseResolvers, type Resolver, resolvePublicIp } from "./publicip.ts";
+export { SiteGateway, type SiteGatewayDeps, STANDALONE_GATEWAY_LEASE } from "./standalone.ts";

@@ -3,14 +3,14 @@
  * causeway-gateway: flags → mode → cable driver registry → engine.
  * Standalone: --site <file> --node <name>. Kubernetes: --kube (a DaemonSet pod; see runKubeMain).
  */
-import { BrokerConnection, cniIpOf, host, kube, ProcessRunner, readToken, runKubeMain, runSiteMain, view } from "@causeway/common";
+import { BrokerConnection, cniIpOf, host, kube, ProcessRunner, readToken, runKubeMain, runSiteMain, STANDALONE_LEASE, view } from "@causeway/common";
 import { type CableDriver, CableDrivers } from "./cable/driver.ts";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { WireGuardCableDriver } from "./cable/wireguard.ts";
-import { GatewayEngine } from "./engine.ts";
 import { KubeGateway } from "./kube.ts";
 import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 import { parseResolvers, resolvePublicIp } from "./publicip.ts";
+import { SiteGateway } from "./standalone.ts";
 
 const VERSION = "0.1.0";
 
@@ -34,6 +34,13 @@ const SHARED_OPTIONS = {
   natt: { type: "boolean", default: false },
   "nat-discovery-port": { type: "string" },
   "wireguard-interface": { type: "string" },
+} as const;
+
+/** Gateway election timings, in seconds (fractions allowed). */
+const ELECTION_OPTIONS = {
+  "lease-duration": { type: "string" },
+  "renew-deadline": { type: "string" },
+  "retry-period": { type: "string" },
 } as const;
 
 interface Prepared {
@@ -88,8 +95,9 @@ async function prepare(o: {
   };
 }
 
+/** A flag in seconds (fractions allowed) as milliseconds; `dflt` is in seconds. */
 const seconds = (v: string | undefined, flag: string, dflt: number): number => {
-  if (v === undefined) return dflt;
+  if (v === undefined) return dflt * 1000;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag} must be a positive number of seconds, got "${v}"`);
   return n * 1000;
@@ -99,12 +107,7 @@ if (process.argv.includes("--kube")) {
   await runKubeMain({
     brokerToken: true,
     name: "causeway-gateway",
-    options: {
-      ...SHARED_OPTIONS,
-      "lease-duration": { type: "string" },
-      "renew-deadline": { type: "string" },
-      "retry-period": { type: "string" },
-    },
+    options: { ...SHARED_OPTIONS, ...ELECTION_OPTIONS },
     async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag, bool }) {
       const nodeObject = await client.get<kube.KubeObject>(kube.R.node, undefined, nodeName);
       const node = view.nodeFromObject(nodeObject);
@@ -150,8 +153,9 @@ if (process.argv.includes("--kube")) {
 } else {
   await runSiteMain({
     name: "causeway-gateway",
-    usage: "[--private-ip IP] [--public-ip RESOLVERS] [--air-gapped] [--natt] [--nat-discovery-port N] [--wireguard-interface NAME]",
-    options: SHARED_OPTIONS,
+    usage:
+      "[--private-ip IP] [--public-ip RESOLVERS] [--air-gapped] [--natt] [--nat-discovery-port N] [--wireguard-interface NAME] [--lease-duration S] [--renew-deadline S] [--retry-period S]",
+    options: { ...SHARED_OPTIONS, ...ELECTION_OPTIONS },
     async build({ site, node, log, resyncMs, uninstall, flag, bool }) {
       if (!node.gateway) throw new Error(`node ${node.name} is not a gateway node in the site file (set gateway: true)`);
       const p = await prepare({
@@ -166,7 +170,15 @@ if (process.argv.includes("--kube")) {
       });
       const { driver, privateIp, mtu } = p;
       const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
-      const component = new GatewayEngine({
+      const election = {
+        leaseDurationMs: seconds(flag("lease-duration"), "lease-duration", STANDALONE_LEASE.leaseDurationMs / 1000),
+        renewDeadlineMs: seconds(flag("renew-deadline"), "renew-deadline", STANDALONE_LEASE.renewDeadlineMs / 1000),
+        retryPeriodMs: seconds(flag("retry-period"), "retry-period", STANDALONE_LEASE.retryPeriodMs / 1000),
+      };
+      const component = new SiteGateway({
+        leases: conn,
+        election,
+        candidates: site.nodes.filter((n) => n.gateway).length,
         site,
         nodeName: node.name,
         privateIp,
@@ -182,7 +194,7 @@ if (process.argv.includes("--kube")) {
         version: VERSION,
         resyncMs,
       });
-      return { component, started: { driver: driver.name, privateIp, mtu }, removed: "removed cables, endpoint and status" };
+      return { component, started: { driver: driver.name, privateIp, mtu, ...election }, removed: "removed cables, endpoint and status" };
     },
   });
 }

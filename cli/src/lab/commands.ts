@@ -54,6 +54,7 @@ export function labCommands(program: Command): void {
     .description("build a lab: N clusters of M nodes, a broker, gateways and route agents")
     .option("--clusters <n>", "number of clusters", int, 2)
     .option("--nodes <m>", "nodes per cluster (n0 is the gateway)", int, 3)
+    .option("--gateways <k>", "gateway candidates per cluster (n0..n(k-1); one is active, the others take over)", int, 1)
     .option("--pods <p>", "pods per node", int, 1)
     .option("--cable <driver>", "cable driver: vxlan or wireguard", "vxlan")
     .option("--nat <clusters>", "clusters whose gateway sits behind a NAT router (comma-separated, e.g. c2)", (v: string, prev: string[] = []) => [
@@ -80,6 +81,7 @@ export function labCommands(program: Command): void {
         json?: boolean;
         nat?: string[];
         mtu?: number;
+        gateways: number;
       }) => {
         const l = await Lab.up({
           name: o.name,
@@ -91,6 +93,7 @@ export function labCommands(program: Command): void {
           kube: Boolean(o.kube),
           nat: o.nat ?? [],
           mtu: o.mtu,
+          gateways: o.gateways,
         });
         await l.waitConnected();
         if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);

@@ -1,5 +1,5 @@
 import { type CommandRunner, NetnsRunner } from "@causeway/common";
-import { type ClusterSpec, LAB, underlayNs } from "./topology.ts";
+import { type ClusterRouterSpec, type ClusterSpec, LAB, underlayNs } from "./topology.ts";
 
 /** Runs `ip -n ns -batch` with the given lines (one process per namespace). */
 async function ipBatch(run: CommandRunner, ns: string, lines: readonly string[]): Promise<void> {
@@ -50,6 +50,7 @@ export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSp
   await addNamespaces(run, [c.switchNs, ...c.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])]);
   if (c.nat) await buildNatRouter(run, lab, c, mtu);
   await ipBatch(run, c.switchNs, ["link set lo up", "link add br0 type bridge", "link set br0 up"]);
+  if (c.router) await buildClusterRouter(run, lab, c, c.router, mtu);
   const gw = c.nodes.find((n) => n.gateway);
   for (const n of c.nodes) {
     const lines = [
@@ -79,6 +80,8 @@ export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSp
         `address add ${n.underlayIp}/${LAB.underlayPrefix} dev ul0`,
         "link set ul0 up",
       );
+    } else if (c.router) {
+      lines.push(`route add 198.18.0.0/${LAB.underlayPrefix} via ${c.router.lanIp}`);
     } else if (gw) {
       // Non-gateway nodes reach the broker through the gateway node (masqueraded there).
       lines.push(`route add 198.18.0.0/${LAB.underlayPrefix} via ${gw.lanIp}`);
@@ -122,6 +125,24 @@ async function buildNatRouter(run: CommandRunner, lab: string, c: ClusterSpec, m
   for (const port of [4500, 4490]) rules.push(`-A PREROUTING -i ul0 -p udp -m udp --dport ${port} -j DNAT --to-destination ${gw.underlayIp}`);
   rules.push("-A POSTROUTING -o ul0 -j MASQUERADE", "COMMIT");
   await nr.run("iptables-restore", ["-w", "5"], { input: `${rules.join("\n")}\n` });
+}
+
+/**
+ * The cluster's router (in its switch namespace): on the LAN bridge and the underlay, masquerading
+ * the LAN, so that nodes that are not gateway candidates reach the broker whichever gateway is up.
+ */
+async function buildClusterRouter(run: CommandRunner, lab: string, c: ClusterSpec, r: ClusterRouterSpec, mtu?: number): Promise<void> {
+  const ul = underlayNs(lab);
+  await ipBatch(run, c.switchNs, [
+    `address add ${r.lanIp}/24 dev br0`,
+    `link add ul0${mtuOpt(mtu)} type veth peer name ${c.id}rt${mtuOpt(mtu)} netns ${ul}`,
+    `address add ${r.underlayIp}/${LAB.underlayPrefix} dev ul0`,
+    "link set ul0 up",
+  ]);
+  await ipBatch(run, ul, [`link set ${c.id}rt master br0`, `link set ${c.id}rt up`]);
+  const nr = new NetnsRunner(run, c.switchNs);
+  await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+  await nr.run("iptables-restore", ["-w", "5"], { input: `*nat\n-A POSTROUTING -s 198.19.${c.index}.0/24 -o ul0 -j MASQUERADE\nCOMMIT\n` });
 }
 
 /** The lab "CNI" and "kube-proxy" rules of one node. */

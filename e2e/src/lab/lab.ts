@@ -31,6 +31,8 @@ export interface LabState {
   readonly nat?: readonly string[];
   /** The underlay's MTU when not 1500. */
   readonly mtu?: number;
+  /** Gateway candidates per cluster when more than one (n0..n(k-1)). */
+  readonly gateways?: number;
   readonly nodeBin: string;
   readonly broker: { readonly ns: string; readonly address: string; readonly socket: string; readonly adminTokenFile: string; process?: LabProcess };
   readonly clusters: LabCluster[];
@@ -51,6 +53,8 @@ export interface UpOptions {
   readonly nat?: readonly string[];
   /** Underlay MTU (576..9000; default 1500). */
   readonly mtu?: number;
+  /** Gateway candidates per cluster (default 1): nodes n0..n(k-1), one active at a time. */
+  readonly gateways?: number;
 }
 
 const script = (rel: string) => join(REPO_ROOT, rel);
@@ -71,7 +75,7 @@ export class Lab {
 
   /** Builds a new lab; on any failure, removes everything it created and rethrows. */
   static async up(o: UpOptions = {}, run: CommandRunner = new ProcessRunner(30_000)): Promise<Lab> {
-    const { name, cable, intraCluster, clusters, nodes, pods, nat, mtu } = upOptions(o); // validated before anything is touched
+    const { name, cable, intraCluster, clusters, nodes, pods, nat, mtu, gateways } = upOptions(o); // validated before anything is touched
     const dir = Lab.dirOf(name);
     if (existsSync(join(dir, "state.json")) || (await listNamespaces(run, `${name}-`)).length) {
       throw new ValidationError(`lab "${name}" already exists; run 'causeway lab down --name ${name}' first`);
@@ -85,6 +89,7 @@ export class Lab {
         intraCluster,
         nat,
         ...(mtu ? { mtu } : {}),
+        ...(gateways > 1 ? { gateways } : {}),
         nodeBin: process.execPath,
         broker: {
           ns: brokerNs(name),
@@ -201,7 +206,7 @@ export class Lab {
   /** Builds one more cluster, joins it to the broker and starts its processes. */
   async addCluster(o: { nodes?: number; pods?: number } = {}): Promise<LabCluster> {
     const index = Math.max(0, ...this.state.clusters.map((c) => c.spec.index)) + 1;
-    const spec = clusterSpec(this.state.name, index, o.nodes ?? 3, o.pods ?? 1, (this.state.nat ?? []).includes(`c${index}`));
+    const spec = clusterSpec(this.state.name, index, o.nodes ?? 3, o.pods ?? 1, (this.state.nat ?? []).includes(`c${index}`), this.state.gateways ?? 1);
     const entry: LabCluster = {
       spec,
       siteFile: join(this.state.dir, `${spec.id}.site.yaml`),
@@ -442,7 +447,14 @@ export class Lab {
     const admin = this.admin();
     try {
       const { records } = await admin.list("gateway");
-      for (const r of records) out.set(r.clusterId, (JSON.parse(r.valueJson) as { connections: Conn[] }).connections);
+      // Only the active gateway's connections (passive candidates report none; a crashed one's stale record is older).
+      const newest = new Map<string, string>();
+      for (const r of records) {
+        const st = JSON.parse(r.valueJson) as { haStatus?: string; updatedAt?: string; connections: Conn[] };
+        if (st.haStatus !== "active" || (newest.get(r.clusterId) ?? "") > (st.updatedAt ?? "")) continue;
+        newest.set(r.clusterId, st.updatedAt ?? "");
+        out.set(r.clusterId, st.connections);
+      }
     } finally {
       admin.close();
     }
@@ -498,10 +510,13 @@ function upOptions(o: UpOptions) {
   wholeInRange("--clusters", clusters, LAB.maxClusters);
   const nodes = o.nodes ?? 3;
   const pods = o.pods ?? 1;
-  clusterSpec(name, 1, nodes, pods); // validates nodes and pods
+  const gateways = o.gateways ?? 1;
   const nat = labNat(o.nat ?? [], clusters);
+  clusterSpec(name, 1, nodes, pods, nat.length > 0, gateways); // validates nodes, pods, gateways
+  if (o.kube && gateways > 1)
+    throw new ValidationError("--gateways takes standalone labs for now; the Kubernetes tier elects among labelled nodes (label more with kubectl)");
   labMtu(o.mtu);
-  return { name, cable, intraCluster, clusters, nodes, pods, nat, mtu: o.mtu };
+  return { name, cable, intraCluster, clusters, nodes, pods, nat, mtu: o.mtu, gateways };
 }
 
 /** The --nat cluster ids, each a cluster of the lab; ValidationError otherwise. */

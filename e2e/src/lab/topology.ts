@@ -56,10 +56,18 @@ export interface NatRouterSpec {
   readonly insidePrefix: number;
 }
 
+/** With several gateway candidates: the cluster's own router to the underlay (in the switch namespace), so nodes reach the broker whichever gateway is up. */
+export interface ClusterRouterSpec {
+  /** Its address on the cluster LAN: the other nodes' next hop to the underlay. */
+  readonly lanIp: string;
+  readonly underlayIp: string;
+}
+
 export interface ClusterSpec {
   readonly id: string;
   readonly index: number;
   readonly nat?: NatRouterSpec | undefined;
+  readonly router?: ClusterRouterSpec | undefined;
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly switchNs: string;
@@ -78,11 +86,17 @@ export function wholeInRange(what: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 1 || v > max) throw new ValidationError(`${what} must be 1..${max}, got ${v}`);
 }
 
-/** Pure: names and addresses of cluster c<index>; with `nat`, its gateway sits behind a NAT router (inside network 198.19.(200+index).0/24). */
-export function clusterSpec(lab: string, index: number, nodes: number, podsPerNode = 1, nat = false): ClusterSpec {
+/**
+ * Pure: names and addresses of cluster c<index>; with `nat`, its gateway sits behind a NAT router
+ * (inside network 198.19.(200+index).0/24). Nodes n0..n(gateways-1) are gateway candidates, each
+ * on the underlay at 198.18.index.(10+k); with more than one, the cluster gets its own router.
+ */
+export function clusterSpec(lab: string, index: number, nodes: number, podsPerNode = 1, nat = false, gateways = 1): ClusterSpec {
   wholeInRange("cluster index", index, LAB.maxClusters);
   wholeInRange("--nodes", nodes, LAB.maxNodes);
   wholeInRange("--pods", podsPerNode, LAB.maxPods);
+  wholeInRange("--gateways", gateways, nodes);
+  if (nat && gateways > 1) throw new ValidationError("--nat takes clusters with one gateway (--gateways 1)");
   const id = `c${index}`;
   const nodeSpecs: NodeSpec[] = [];
   for (let k = 0; k < nodes; k++) {
@@ -91,12 +105,12 @@ export function clusterSpec(lab: string, index: number, nodes: number, podsPerNo
       name: `n${k}`,
       ns,
       lanIp: `198.19.${index}.${10 + k}`,
-      underlayIp: k === 0 ? (nat ? `198.19.${200 + index}.10` : `198.18.${index}.10`) : undefined,
-      publicIp: k === 0 ? `198.18.${index}.10` : undefined,
+      underlayIp: k < gateways ? (nat ? `198.19.${200 + index}.10` : `198.18.${index}.${10 + k}`) : undefined,
+      publicIp: k < gateways ? `198.18.${index}.${10 + k}` : undefined,
       wgInterface: `${lab}${id}n${k}`,
       podCidr: `10.${index}.${k}.0/24`,
       cniIp: `10.${index}.${k}.1`,
-      gateway: k === 0,
+      gateway: k < gateways,
       pods: Array.from({ length: podsPerNode }, (_, p) => ({ name: `p${p}`, ns: `${ns}-p${p}`, ip: `10.${index}.${k}.${10 + p}`, hostIf: `vp${p}` })),
     });
   }
@@ -108,6 +122,7 @@ export function clusterSpec(lab: string, index: number, nodes: number, podsPerNo
     serviceCidr: `10.${100 + index}.0.0/16`,
     switchNs: `${lab}-${id}-sw`,
     nat: nat ? { ns: `${lab}-${id}-nat`, publicIp: `198.18.${index}.10`, insideIp: `198.19.${200 + index}.1`, insidePrefix: 24 } : undefined,
+    router: gateways > 1 ? { lanIp: `198.19.${index}.1`, underlayIp: `198.18.${index}.254` } : undefined,
     nodes: nodeSpecs,
     services: backend
       ? [{ name: "echo", namespace: "default", vip: `10.${100 + index}.0.10`, port: LAB.servicePort, backendIp: backend.ip, backendPort: LAB.echoPort }]

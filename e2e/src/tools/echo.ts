@@ -3,8 +3,10 @@
  * The lab's test server, run in each pod: answers every TCP connection on --port with
  * "<name> sees <client ip>:<port>" and then echoes whatever it receives; and serves HTTP on
  * --port + 1, where GET /bytes/<n> returns n bytes of a fixed, recognisable text (for bulk
- * transfers and for looking for cleartext in captures).
+ * transfers and for looking for cleartext in captures). UDP on --port echoes each datagram (the
+ * failover probes' responder).
  */
+import { createSocket } from "node:dgram";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { parseArgs } from "node:util";
@@ -19,6 +21,10 @@ const server = createServer((sock) => {
   sock.on("error", () => sock.destroy());
 });
 server.listen(Number(values.port), "0.0.0.0");
+const udp = createSocket("udp4");
+udp.on("message", (msg, from) => udp.send(msg, from.port, from.address));
+udp.on("error", () => undefined);
+udp.bind(Number(values.port), "0.0.0.0");
 
 const chunk = Buffer.from(BULK_PATTERN.repeat(Math.ceil(65536 / BULK_PATTERN.length)));
 const http = createHttpServer((req, res) => {
@@ -45,5 +51,6 @@ const http = createHttpServer((req, res) => {
 http.listen(Number(values.port) + 1, "0.0.0.0");
 process.once("SIGTERM", () => {
   http.close();
+  udp.close();
   server.close(() => process.exit(0));
 });

@@ -63,6 +63,10 @@ interface Remote {
   fingerprint: string;
   startedAt: number;
   lastSentAt: number;
+  /** The remote had a decided endpoint before this discovery began: meanwhile the configuration decides (a failover must not wait). */
+  replaced: boolean;
+  /** Requests sent since the last restart: the first ones go out quickly (a gateway that just took over may not be listening yet). */
+  sent: number;
   decision?: NatDecision & { at: number };
 }
 
@@ -153,7 +157,7 @@ export class NatDiscovery implements view.Source {
   start(onChange: () => void): void {
     this.#onChange = onChange;
     if (this.#tick) return;
-    this.#tick = setInterval(() => void this.#check(), this.#o.tickMs ?? 1000);
+    this.#tick = setInterval(() => void this.#check(), this.#o.tickMs ?? 250);
     this.listen().catch((err: unknown) => {
       this.#o.log.error(
         { port: this.port, err: errorMessage(err) },
@@ -189,7 +193,7 @@ export class NatDiscovery implements view.Source {
     for (const ep of remotes) {
       const r = this.#remotes.get(ep.cluster_id);
       if (!r) {
-        const fresh: Remote = { endpoint: ep, fingerprint: "", startedAt: 0, lastSentAt: 0 };
+        const fresh: Remote = { endpoint: ep, fingerprint: "", startedAt: 0, lastSentAt: 0, sent: 0, replaced: false };
         this.#remotes.set(ep.cluster_id, fresh);
         this.#restart(fresh, ep);
       } else if (r.fingerprint !== fingerprintOf(ep)) {
@@ -202,10 +206,16 @@ export class NatDiscovery implements view.Source {
     void this.#check();
   }
 
-  /** The decision for a remote cluster; undefined while discovery is still asking. */
+  /**
+   * The decision for a remote cluster; undefined while discovery of a new remote is still asking.
+   * While a remote that had a decision is rediscovered (its gateway failed over, or ours changed),
+   * the configuration's answer stands in, so cables move to the new endpoint at once.
+   */
   decision(clusterId: string): NatDecision | undefined {
-    const d = this.#remotes.get(clusterId)?.decision;
-    return d && { usingIP: d.usingIP, useNAT: d.useNAT, how: d.how };
+    const r = this.#remotes.get(clusterId);
+    const d = r?.decision;
+    if (!d) return r?.replaced ? fallbackDecision(r.endpoint) : undefined;
+    return { usingIP: d.usingIP, useNAT: d.useNAT, how: d.how };
   }
 
   #restart(r: Remote, ep: Endpoint): void {
@@ -213,6 +223,8 @@ export class NatDiscovery implements view.Source {
     r.fingerprint = fingerprintOf(ep);
     r.startedAt = this.#now();
     r.lastSentAt = 0;
+    r.sent = 0;
+    r.replaced ||= r.decision !== undefined;
     delete r.decision;
     if (this.port === 0 || this.#off || discoveryPortOf(ep) === 0) this.#decide(r, fallbackDecision(ep));
   }
@@ -239,8 +251,10 @@ export class NatDiscovery implements view.Source {
         this.#decide(r, fallbackDecision(r.endpoint));
         continue;
       }
-      if (r.lastSentAt !== 0 && now - r.lastSentAt < resend) continue;
+      // 250 ms, 500 ms, 1 s, then every resend period (2 s).
+      if (r.lastSentAt !== 0 && now - r.lastSentAt < Math.min(resend, 250 * 2 ** (r.sent - 1))) continue;
       r.lastSentAt = now;
+      r.sent++;
       await this.#ask(r, "private", r.endpoint.private_ip);
       if (r.endpoint.public_ip && r.endpoint.public_ip !== r.endpoint.private_ip) await this.#ask(r, "public", r.endpoint.public_ip);
     }
@@ -262,6 +276,8 @@ export class NatDiscovery implements view.Source {
       usingSrc: { IP: src, port: this.#boundPort },
       usingDst: { IP: ip, port },
     });
+    // Stopped while the source was looked up: the socket is closed (sending would throw).
+    if (this.#socket !== s) return;
     this.#pending.set(number, { clusterId: r.endpoint.cluster_id, kind, ip, sentAt: this.#now() });
     s.send(buf, port, ip, (err) => {
       if (err) {

@@ -1,0 +1,107 @@
+import { errorMessage } from "@causeway/api";
+import { BrokerLeaseElector, type LeaseClient, type LeaseTimings, type Role, type SiteComponent } from "@causeway/common";
+import { type GatewayDeps, GatewayEngine } from "./engine.ts";
+
+/** The broker lease a standalone cluster's gateway candidates compete for (scoped to the cluster by the broker). */
+export const STANDALONE_GATEWAY_LEASE = "gateway";
+
+export interface SiteGatewayDeps extends GatewayDeps {
+  readonly leases: LeaseClient;
+  readonly election: LeaseTimings;
+  /** How many gateway candidates the cluster has: with more than one, a gracefully stopping leader hands over (removes its cables). */
+  readonly candidates: number;
+}
+
+/**
+ * A gateway candidate in standalone mode. While it holds the cluster's broker lease it runs the
+ * gateway engine; while another holds it, it has no cables and reports itself passive. A leader
+ * cut off from the broker past the renew deadline stops the engine (it must not write as leader
+ * once a successor may exist) but keeps its cables: a broker outage does not cut traffic.
+ */
+export class SiteGateway implements SiteComponent {
+  readonly #d: SiteGatewayDeps;
+  readonly #elector: BrokerLeaseElector;
+  #engine: GatewayEngine | undefined;
+  /** Cables of ours may be on this host (we led, or an earlier process did). */
+  #mayHaveCables = true;
+
+  constructor(d: SiteGatewayDeps) {
+    this.#d = d;
+    this.#elector = new BrokerLeaseElector({
+      ...d.election,
+      client: d.leases,
+      name: STANDALONE_GATEWAY_LEASE,
+      identity: d.nodeName,
+      log: d.log,
+      onRole: (role, holder) => this.#become(role, holder),
+    });
+  }
+
+  get role(): Role {
+    return this.#elector.role;
+  }
+
+  async #become(role: Role, holder: string): Promise<void> {
+    const log = this.#d.log;
+    try {
+      if (role === "leader") {
+        if (this.#engine) return;
+        this.#engine = new GatewayEngine(this.#d);
+        this.#mayHaveCables = true;
+        this.#engine.start();
+        log.info({ node: this.#d.nodeName }, "gateway active");
+        return;
+      }
+      await this.#engine?.stop();
+      this.#engine = undefined;
+      if (role === "unsure") {
+        log.warn({ node: this.#d.nodeName }, "broker unreachable past the renew deadline: gateway engine paused, cables kept");
+        return;
+      }
+      // Another gateway leads: this host must not carry cables (its table 100 would shadow the route agent's path to the new gateway).
+      if (this.#mayHaveCables) await this.#d.driver.cleanup();
+      this.#mayHaveCables = false;
+      await this.#putPassive();
+      log.info({ node: this.#d.nodeName, active: holder || "(none)" }, "gateway passive");
+    } catch (err) {
+      log.error({ role, err: errorMessage(err) }, "gateway role change failed");
+    }
+  }
+
+  async #putPassive(): Promise<void> {
+    await this.#d.sink.putStatus(this.#d.nodeName, {
+      version: this.#d.version,
+      haStatus: "passive",
+      statusFailure: "",
+      connections: [],
+      updatedAt: new Date().toISOString(),
+    });
+  }
+
+  start(): void {
+    this.#elector.start();
+  }
+
+  /**
+   * Stops campaigning and releases the lease. With another candidate in the cluster this is a
+   * hand-over: the cables go too, so the successor's path is the only one. A lone gateway keeps
+   * its cables (a restart does not cut traffic).
+   */
+  async stop(): Promise<void> {
+    const wasLeading = this.#elector.role !== "follower";
+    await this.#elector.stop();
+    await this.#engine?.stop();
+    this.#engine = undefined;
+    if (wasLeading && this.#d.candidates > 1) {
+      await this.#d.driver.cleanup();
+      await this.#putPassive().catch(() => undefined);
+    }
+  }
+
+  /** Removes this gateway's cables, Endpoint and status. */
+  async uninstall(): Promise<void> {
+    await this.#elector.stop();
+    await this.#engine?.stop();
+    await new GatewayEngine(this.#d).uninstall();
+  }
+}
