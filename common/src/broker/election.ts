@@ -114,21 +114,24 @@ export class BrokerLeaseElector {
     }, ms);
   }
 
-  /** One round: renew (leader) or try to acquire (others), then report a role change. Exposed for tests. */
-  async round(): Promise<void> {
+  /** Renews (leader) or acquires (others); undefined when the broker could not be asked. */
+  async #ask(): Promise<LeaseResponse | undefined> {
     const { client, name, identity, leaseDurationMs } = this.#o;
-    let res: LeaseResponse | undefined;
     try {
-      if (this.#role === "leader") {
-        res = await client.renewLease(name, identity, leaseDurationMs);
-        // Expired but not taken (or deleted): take it again.
-        if (!res.held && (res.holder === "" || res.holder === identity)) res = await client.acquireLease(name, identity, leaseDurationMs);
-      } else {
-        res = await client.acquireLease(name, identity, leaseDurationMs);
-      }
+      if (this.#role !== "leader") return await client.acquireLease(name, identity, leaseDurationMs);
+      const res = await client.renewLease(name, identity, leaseDurationMs);
+      // Expired but not taken (or deleted): take it again.
+      return !res.held && (res.holder === "" || res.holder === identity) ? await client.acquireLease(name, identity, leaseDurationMs) : res;
     } catch (err) {
       if (this.#role === "leader") this.#o.log.warn({ lease: name, err: errorMessage(err) }, "could not renew the lease");
+      return undefined;
     }
+  }
+
+  /** One round: renew (leader) or try to acquire (others), then report a role change. Exposed for tests. */
+  async round(): Promise<void> {
+    const name = this.#o.name;
+    const res = await this.#ask();
     if (this.#stopped) return;
     const now = this.#now();
     if (res) this.#holder = res.holder;

@@ -1,5 +1,5 @@
 import { type CommandRunner, NetnsRunner } from "@causeway/common";
-import { type ClusterRouterSpec, type ClusterSpec, LAB, underlayNs } from "./topology.ts";
+import { type ClusterRouterSpec, type ClusterSpec, LAB, type NodeSpec, underlayNs } from "./topology.ts";
 
 /** Runs `ip -n ns -batch` with the given lines (one process per namespace). */
 async function ipBatch(run: CommandRunner, ns: string, lines: readonly string[]): Promise<void> {
@@ -51,7 +51,6 @@ export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSp
   if (c.nat) await buildNatRouter(run, lab, c, mtu);
   await ipBatch(run, c.switchNs, ["link set lo up", "link add br0 type bridge", "link set br0 up"]);
   if (c.router) await buildClusterRouter(run, lab, c, c.router, mtu);
-  const gw = c.nodes.find((n) => n.gateway);
   for (const n of c.nodes) {
     const lines = [
       "link set lo up",
@@ -66,26 +65,7 @@ export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSp
       lines.push(`link add ${p.hostIf} type veth peer name eth0 netns ${p.ns}`, `link set ${p.hostIf} master cni0`, `link set ${p.hostIf} up`);
     }
     for (const other of c.nodes) if (other !== n) lines.push(`route add ${other.podCidr} via ${other.lanIp}`);
-    if (n.underlayIp && c.nat) {
-      // Behind the NAT router: only the router is on the underlay.
-      lines.push(
-        `link add ul0${mtuOpt(mtu)} type veth peer name in0${mtuOpt(mtu)} netns ${c.nat.ns}`,
-        `address add ${n.underlayIp}/${c.nat.insidePrefix} dev ul0`,
-        "link set ul0 up",
-        `route add 198.18.0.0/15 via ${c.nat.insideIp}`,
-      );
-    } else if (n.underlayIp) {
-      lines.push(
-        `link add ul0${mtuOpt(mtu)} type veth peer name ${c.id}${n.name}${mtuOpt(mtu)} netns ${ul}`,
-        `address add ${n.underlayIp}/${LAB.underlayPrefix} dev ul0`,
-        "link set ul0 up",
-      );
-    } else if (c.router) {
-      lines.push(`route add 198.18.0.0/${LAB.underlayPrefix} via ${c.router.lanIp}`);
-    } else if (gw) {
-      // Non-gateway nodes reach the broker through the gateway node (masqueraded there).
-      lines.push(`route add 198.18.0.0/${LAB.underlayPrefix} via ${gw.lanIp}`);
-    }
+    lines.push(...underlayLines(lab, c, n, mtu));
     await ipBatch(run, n.ns, lines);
     await ipBatch(run, ul, n.underlayIp && !c.nat ? [`link set ${c.id}${n.name} master br0`, `link set ${c.id}${n.name} up`] : []);
     if (n.underlayIp && c.nat) await ipBatch(run, c.nat.ns, [`address add ${c.nat.insideIp}/${c.nat.insidePrefix} dev in0`, "link set in0 up"]);
@@ -143,6 +123,30 @@ async function buildClusterRouter(run: CommandRunner, lab: string, c: ClusterSpe
   const nr = new NetnsRunner(run, c.switchNs);
   await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
   await nr.run("iptables-restore", ["-w", "5"], { input: `*nat\n-A POSTROUTING -s 198.19.${c.index}.0/24 -o ul0 -j MASQUERADE\nCOMMIT\n` });
+}
+
+/** A node's way to the underlay: its own link (gateway candidates, possibly behind the NAT router), else a route via the cluster's router or its gateway. */
+function underlayLines(lab: string, c: ClusterSpec, n: NodeSpec, mtu?: number): string[] {
+  const ul = underlayNs(lab);
+  if (n.underlayIp && c.nat) {
+    // Behind the NAT router: only the router is on the underlay.
+    return [
+      `link add ul0${mtuOpt(mtu)} type veth peer name in0${mtuOpt(mtu)} netns ${c.nat.ns}`,
+      `address add ${n.underlayIp}/${c.nat.insidePrefix} dev ul0`,
+      "link set ul0 up",
+      `route add 198.18.0.0/15 via ${c.nat.insideIp}`,
+    ];
+  }
+  if (n.underlayIp) {
+    return [
+      `link add ul0${mtuOpt(mtu)} type veth peer name ${c.id}${n.name}${mtuOpt(mtu)} netns ${ul}`,
+      `address add ${n.underlayIp}/${LAB.underlayPrefix} dev ul0`,
+      "link set ul0 up",
+    ];
+  }
+  // Other nodes reach the broker through the cluster's router, or (one gateway) the gateway node; masqueraded there.
+  const via = c.router?.lanIp ?? c.nodes.find((x) => x.gateway)?.lanIp;
+  return via ? [`route add 198.18.0.0/${LAB.underlayPrefix} via ${via}`] : [];
 }
 
 /** The lab "CNI" and "kube-proxy" rules of one node. */
