@@ -66,3 +66,12 @@ export function withFirstOctet(ip: string, first: number): string {
   const [, b, c, d] = ip.split(".");
   return `${first}.${b}.${c}.${d}`;
 }
+
+/**
+ * Pure: a fixed, locally administered MAC for the VXLAN device whose VTEP address is `vtep`. A
+ * device re-created (a gateway role moving between nodes) keeps its MAC, so peers' ARP entries
+ * for the VTEP stay right instead of pointing at the old device's random MAC for half a minute.
+ */
+export function vtepMac(vtep: string): string {
+  return ["0e", "ca", ...vtep.split(".").map((o) => Number(o).toString(16).padStart(2, "0"))].join(":");
+}

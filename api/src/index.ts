@@ -39,7 +39,7 @@ export {
   SCHEMAS,
   type ValueOf,
 } from "./resources.ts";
-export { cidrContains, cidrsOverlap, intToIp, ipToInt, isIPv4, isIPv4Cidr, parseCidr, sameSubnet, withFirstOctet } from "./cidr.ts";
+export { cidrContains, cidrsOverlap, intToIp, ipToInt, isIPv4, isIPv4Cidr, parseCidr, sameSubnet, vtepMac, withFirstOctet } from "./cidr.ts";
 export {
   AlreadyExistsError,
   CausewayError,

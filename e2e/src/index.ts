@@ -2,3 +2,14 @@
 export { Lab, LAB_ROOT, type LabCluster, type LabState, REPO_ROOT, type UpOptions } from "./lab/lab.ts";
 export { type ClusterSpec, clusterSpec, LAB, type NodeSpec } from "./lab/topology.ts";
 export { until } from "./lab/until.ts";
+export {
+  activeGateway,
+  FAILURE_KINDS,
+  type FailureKind,
+  failGateway,
+  haStatuses,
+  type ProbeResult,
+  Probes,
+  recoverGateway,
+  waitFailover,
+} from "./lab/failover.ts";

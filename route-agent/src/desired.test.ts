@@ -31,7 +31,7 @@ describe("route agent desired state", () => {
   it("non-gateway node: vx-causeway towards the gateway, routes for every remote CIDR", () => {
     const d = desiredState(input());
     assert.deepEqual(d.net.links, [
-      { name: "vx-causeway", vni: 100, port: 4800, local: "198.19.1.11", remote: "198.19.1.10", mtu: 1450, addr: "240.19.1.11/8" },
+      { name: "vx-causeway", vni: 100, port: 4800, local: "198.19.1.11", remote: "198.19.1.10", mtu: 1450, addr: "240.19.1.11/8", mac: "0e:ca:f0:13:01:0b" },
     ]);
     assert.deepEqual(
       d.net.routes.map((r) => `${r.dst} via ${r.via} dev ${r.dev} table ${r.table}`),

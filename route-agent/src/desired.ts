@@ -1,4 +1,4 @@
-import { type Endpoint, sameSubnet, withFirstOctet } from "@causeway/api";
+import { type Endpoint, sameSubnet, vtepMac, withFirstOctet } from "@causeway/api";
 import type { host, IntraClusterMode, SiteNode } from "@causeway/common";
 
 /** Names, ports and numbers the route agent owns (reference §6; our names). */
@@ -85,6 +85,7 @@ export function desiredState(input: RouteAgentInput): host.HostDesired {
     remote: onGateway ? undefined : gwNode.ip,
     mtu: input.underlay.mtu - VX.overhead,
     addr: `${withFirstOctet(input.node.ip, VX.vtepOctet)}/8`,
+    mac: vtepMac(withFirstOctet(input.node.ip, VX.vtepOctet)),
   };
   const fdb = onGateway ? input.nodes.filter((n) => n.name !== input.node.name).map((n) => ({ dev: VX.name, dst: n.ip })) : [{ dev: VX.name, dst: gwNode.ip }];
   const gwVtep = withFirstOctet(gwNode.ip, VX.vtepOctet);

@@ -11,6 +11,8 @@ export interface VxlanLink {
   readonly mtu: number;
   /** VTEP address with prefix, e.g. 240.19.1.10/8. */
   readonly addr: string;
+  /** Fixed MAC (set when the device is created); the kernel picks a random one when absent. */
+  readonly mac?: string | undefined;
 }
 
 export interface Route {

@@ -148,7 +148,8 @@ export function renderOp(o: NetOp): string {
     case "link-add": {
       const l = o.link;
       const remote = l.remote ? ` remote ${l.remote}` : "";
-      return `link add ${l.name} mtu ${l.mtu} type vxlan id ${l.vni} dstport ${l.port} local ${l.local}${remote}`;
+      const mac = l.mac ? ` address ${l.mac}` : "";
+      return `link add ${l.name}${mac} mtu ${l.mtu} type vxlan id ${l.vni} dstport ${l.port} local ${l.local}${remote}`;
     }
     case "link-mtu":
       return `link set ${o.name} mtu ${o.mtu} up`;

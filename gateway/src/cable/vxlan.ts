@@ -1,4 +1,4 @@
-import { withFirstOctet } from "@causeway/api";
+import { vtepMac, withFirstOctet } from "@causeway/api";
 import { host } from "@causeway/common";
 import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwnership, type LocalCable, type RemoteCable } from "./driver.ts";
 
@@ -22,6 +22,7 @@ export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[])
           local: ep.private_ip,
           mtu: local.underlayMtu - VXLAN_CABLE.overhead,
           addr: `${withFirstOctet(ep.private_ip, VXLAN_CABLE.vtepOctet)}/8`,
+          mac: vtepMac(withFirstOctet(ep.private_ip, VXLAN_CABLE.vtepOctet)),
         },
       ],
       fdb: remotes.map((r) => ({ dev: VXLAN_CABLE.name, dst: r.usingIP })),

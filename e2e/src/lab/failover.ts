@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import type { Lab } from "./lab.ts";
+import { REPO_ROOT } from "./lab.ts";
+import { alive } from "./processes.ts";
+import { until } from "./until.ts";
+
+/** How the active gateway is made to fail. */
+export const FAILURE_KINDS = ["kill", "link", "stop"] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+/** What a probe (e2e/src/tools/probe.ts) reports. */
+export interface ProbeResult {
+  readonly sent: number;
+  readonly answered: number;
+  readonly neverAnswered: boolean;
+  readonly lostAtStart: number;
+  readonly lostAtEnd: number;
+  readonly outages: readonly { fromMs: number; ms: number; lost: number }[];
+  readonly maxOutageMs: number;
+}
+
+/** The node of a cluster's active gateway: the host of its current Endpoint at the broker ("" when none). */
+export async function activeGateway(lab: Lab, clusterId: string): Promise<string> {
+  const admin = lab.admin();
+  try {
+    const { records } = await admin.list("endpoint");
+    // The newest endpoint of the cluster wins (as every component reads it).
+    const mine = records.filter((r) => r.clusterId === clusterId).sort((a, b) => Number(b.createRevision) - Number(a.createRevision));
+    return mine[0] ? (JSON.parse(mine[0].valueJson) as { hostname: string }).hostname : "";
+  } finally {
+    admin.close();
+  }
+}
+
+/** Each gateway's reported HA status in a cluster, by node. */
+export async function haStatuses(lab: Lab, clusterId: string): Promise<Record<string, string>> {
+  const admin = lab.admin();
+  try {
+    const { records } = await admin.list("gateway");
+    const out: Record<string, string> = {};
+    for (const r of records) if (r.clusterId === clusterId) out[r.name] = (JSON.parse(r.valueJson) as { haStatus: string }).haStatus;
+    return out;
+  } finally {
+    admin.close();
+  }
+}
+
+/** Continuous UDP probes (one every `intervalMs`) between pods, each direction its own process. */
+export class Probes {
+  readonly #procs: { name: string; child: ChildProcess; out: string }[] = [];
+
+  constructor(lab: Lab, pairs: readonly (readonly [from: string, to: string])[], intervalMs = 20) {
+    for (const [from, to] of pairs) {
+      const argv = [
+        lab.state.nodeBin,
+        join(REPO_ROOT, "e2e/src/tools/probe.ts"),
+        "--host",
+        lab.resolve(to).ip,
+        "--interval",
+        String(intervalMs),
+        "--seconds",
+        "300",
+      ];
+      const child = spawn("ip", ["netns", "exec", lab.resolve(from).ns, ...argv], { stdio: ["ignore", "pipe", "ignore"] });
+      const entry = { name: `${from}→${to}`, child, out: "" };
+      child.stdout?.on("data", (b: Buffer) => (entry.out += b.toString()));
+      this.#procs.push(entry);
+    }
+  }
+
+  /** Stops every probe and returns its report, by direction. */
+  async stop(): Promise<Record<string, ProbeResult>> {
+    const done = this.#procs.map((p) => new Promise<void>((r) => (p.child.exitCode !== null ? r() : p.child.once("close", () => r()))));
+    for (const p of this.#procs) p.child.kill("SIGTERM");
+    await Promise.all(done);
+    return Object.fromEntries(this.#procs.map((p) => [p.name, JSON.parse(p.out.trim() || "{}") as ProbeResult]));
+  }
+}
+
+/** Makes `node`'s gateway in `clusterId` fail the `kind` way. */
+export async function failGateway(lab: Lab, clusterId: string, node: string, kind: FailureKind): Promise<void> {
+  const role = `gateway/${node}`;
+  const p = lab.cluster(clusterId).processes.find((x) => x.role === role);
+  if (!p) throw new Error(`no ${role} in ${clusterId}`);
+  if (kind === "kill") process.kill(p.pid, "SIGKILL");
+  else if (kind === "stop") process.kill(p.pid, "SIGTERM");
+  else await lab.exec(`${clusterId}/${node}`, ["ip", "link", "set", "ul0", "down"]);
+}
+
+/** Undoes `failGateway`: the process is started again, or the link comes back up. */
+export async function recoverGateway(lab: Lab, clusterId: string, node: string, kind: FailureKind): Promise<void> {
+  if (kind === "link") {
+    await lab.exec(`${clusterId}/${node}`, ["ip", "link", "set", "ul0", "up"]);
+    return;
+  }
+  const p = lab.cluster(clusterId).processes.find((x) => x.role === `gateway/${node}`);
+  if (p) await until(`gateway/${node} in ${clusterId} exits`, async () => (alive(p.pid) ? undefined : true), 5000);
+  await lab.restart(clusterId, `gateway/${node}`);
+}
+
+/** Waits until `clusterId`'s active gateway is another node than `was`; returns it. */
+export async function waitFailover(lab: Lab, clusterId: string, was: string, timeoutMs = 10_000): Promise<string> {
+  let now = "";
+  await until(
+    `${clusterId}'s gateway moves off ${was}`,
+    async () => {
+      now = await activeGateway(lab, clusterId);
+      return now !== "" && now !== was ? true : undefined;
+    },
+    timeoutMs,
+  );
+  return now;
+}
