@@ -51,7 +51,15 @@ describe("gateway", () => {
 
   it("vxlan cable: vxlan-tunnel VNI 1000 UDP 4500, 241.x VTEP, table 100 behind rule 100", () => {
     const d = vxlanDesired({ endpoint: ep("c1", 1), underlayMtu: 1500 }, [{ endpoint: ep("c2", 2), usingIP: "198.18.2.10", usingNAT: false }]);
-    assert.deepEqual(d.net.links[0], { name: "vxlan-tunnel", vni: 1000, port: 4500, local: "198.18.1.10", mtu: 1450, addr: "241.18.1.10/8", mac: "0e:ca:f1:12:01:0a" });
+    assert.deepEqual(d.net.links[0], {
+      name: "vxlan-tunnel",
+      vni: 1000,
+      port: 4500,
+      local: "198.18.1.10",
+      mtu: 1450,
+      addr: "241.18.1.10/8",
+      mac: "0e:ca:f1:12:01:0a",
+    });
     assert.deepEqual(d.net.fdb, [{ dev: "vxlan-tunnel", dst: "198.18.2.10" }]);
     assert.deepEqual(d.net.rules, [{ priority: 100, table: 100 }]);
     assert.deepEqual(
