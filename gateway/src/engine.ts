@@ -95,6 +95,11 @@ export function selectRemotes(
   return { cables, skipped, pending };
 }
 
+/** Pure: the status of a gateway that is not the active one (no connections). */
+export function passiveStatus(version: string): GatewayStatus {
+  return { version, haStatus: "passive", statusFailure: "", connections: [], updatedAt: new Date().toISOString() };
+}
+
 const PUBLIC_IP_RECHECK_MS = 60_000;
 /** While a cable is still connecting, status is re-read this often (handshakes take a moment). */
 const CONNECTING_RECHECK_MS = 1000;
@@ -177,13 +182,7 @@ export class GatewayEngine {
           await sink.deleteEndpoint(ep);
           // Its gateway is gone or has stepped down: its status must not go on saying active.
           if (ep.hostname !== this.#d.nodeName) {
-            await sink.putStatus(ep.hostname, {
-              version: this.#d.version,
-              haStatus: "passive",
-              statusFailure: "",
-              connections: [],
-              updatedAt: new Date().toISOString(),
-            });
+            await sink.putStatus(ep.hostname, passiveStatus(this.#d.version));
           }
           log.info({ endpoint: ep.cable_name }, "removed a stale endpoint of this cluster");
         }

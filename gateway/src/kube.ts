@@ -1,7 +1,7 @@
 import { type Cluster, errorMessage } from "@causeway/api";
 import { type BrokerConnection, kube, type Logger, type SiteComponent, view } from "@causeway/common";
 import type { CableDriver } from "./cable/driver.ts";
-import { type GatewayDeps, GatewayEngine } from "./engine.ts";
+import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
 import { BrokerSyncer } from "./sync/syncer.ts";
 
 /** The Lease gateways of one cluster compete for (reference §5.1, our name). */
@@ -120,13 +120,7 @@ export class KubeGateway implements SiteComponent {
   }
 
   async #putPassive(): Promise<void> {
-    await this.#sink.putStatus(this.#d.nodeName, {
-      version: this.#d.version,
-      haStatus: "passive",
-      statusFailure: "",
-      connections: [],
-      updatedAt: new Date().toISOString(),
-    });
+    await this.#sink.putStatus(this.#d.nodeName, passiveStatus(this.#d.version));
   }
 
   start(): void {

@@ -1,6 +1,6 @@
 import { errorMessage } from "@causeway/api";
 import { BrokerLeaseElector, type LeaseClient, type LeaseTimings, type Role, type SiteComponent } from "@causeway/common";
-import { type GatewayDeps, GatewayEngine } from "./engine.ts";
+import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
 
 /** The broker lease a standalone cluster's gateway candidates compete for (scoped to the cluster by the broker). */
 export const STANDALONE_GATEWAY_LEASE = "gateway";
@@ -69,13 +69,7 @@ export class SiteGateway implements SiteComponent {
   }
 
   async #putPassive(): Promise<void> {
-    await this.#d.sink.putStatus(this.#d.nodeName, {
-      version: this.#d.version,
-      haStatus: "passive",
-      statusFailure: "",
-      connections: [],
-      updatedAt: new Date().toISOString(),
-    });
+    await this.#d.sink.putStatus(this.#d.nodeName, passiveStatus(this.#d.version));
   }
 
   start(): void {
