@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** causeway-broker: flags → config → startBroker. The only place that reads argv/env. */
 import { parseArgs } from "node:util";
-import { createLogger } from "@causeway/common";
+import { createLogger, METRICS_PORTS, metricsPortFromFlag } from "@causeway/common";
 import { formatIssues } from "@causeway/api";
 import { BrokerConfigSchema, startBroker } from "./run.ts";
 
@@ -10,19 +10,34 @@ const { values } = parseArgs({
     listen: { type: "string", multiple: true },
     db: { type: "string", default: process.env.CAUSEWAY_BROKER_DB ?? "/var/lib/causeway/broker.db" },
     "admin-token-file": { type: "string", default: process.env.CAUSEWAY_ADMIN_TOKEN_FILE ?? "/var/lib/causeway/admin-token" },
+    "metrics-port": { type: "string" },
   },
 });
 const log = createLogger("causeway-broker");
+let metricsPort: number;
+try {
+  metricsPort = metricsPortFromFlag(values["metrics-port"], METRICS_PORTS.broker);
+} catch (err) {
+  log.fatal({ err: String(err) }, "invalid broker configuration");
+  process.exit(2);
+}
 const parsed = BrokerConfigSchema.safeParse({
   listen: values.listen ?? [process.env.CAUSEWAY_BROKER_LISTEN ?? "0.0.0.0:7400"],
   db: values.db,
   adminTokenFile: values["admin-token-file"],
+  metricsPort,
 });
 if (!parsed.success) {
   log.fatal({ issues: formatIssues(parsed.error) }, "invalid broker configuration");
   process.exit(2);
 }
-const broker = await startBroker(parsed.data, log);
+let broker: Awaited<ReturnType<typeof startBroker>>;
+try {
+  broker = await startBroker(parsed.data, log);
+} catch (err) {
+  log.fatal({ err: err instanceof Error ? err.message : String(err) }, "causeway-broker cannot start");
+  process.exit(2);
+}
 for (const sig of ["SIGTERM", "SIGINT"] as const) {
   process.once(sig, () => {
     log.info({ signal: sig }, "shutting down");

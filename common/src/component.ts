@@ -4,6 +4,8 @@ import { KubeClient } from "./kube/client.ts";
 import { checkCrds, type JoinedCluster, loadJoinedCluster } from "./kube/config.ts";
 import { resyncMsFromFlag } from "./loop.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { metricsPortFromFlag, newRegistry, ProbeServer } from "./metrics.ts";
+import type { Registry } from "prom-client";
 import { loadSite, type Site, type SiteNode, siteNode } from "./site.ts";
 
 /** What a standalone component's builder gets: its site, node, logger and flags. */
@@ -17,6 +19,8 @@ export interface SiteContext {
   readonly flag: (name: string) => string | undefined;
   /** A boolean flag from the component's extra options. */
   readonly bool: (name: string) => boolean;
+  /** Where the component's metrics go (served on --metrics-port with /healthz and /readyz). */
+  readonly registry: Registry;
 }
 
 /** A long-running component: started once, stopped on SIGTERM/SIGINT, or asked to remove everything it made. */
@@ -24,6 +28,8 @@ export interface SiteComponent {
   start(): void;
   stop(): Promise<void>;
   uninstall(): Promise<void>;
+  /** Why the component is not ready (its /readyz answers 503 with this), or undefined when it is. */
+  ready?(): string | undefined;
 }
 
 export interface SiteMainOptions {
@@ -32,6 +38,8 @@ export interface SiteMainOptions {
   /** Flags beyond --site, --node, --uninstall and --resync-seconds, for the usage line. */
   readonly usage?: string;
   readonly options?: ParseArgsOptionsConfig;
+  /** Default of --metrics-port (/metrics, /healthz, /readyz; 0: none). */
+  readonly metricsPort: number;
   /** Builds the component; every check that must precede touching the host belongs here. */
   build(c: SiteContext): Promise<{ component: SiteComponent; started: Record<string, unknown>; removed: string }>;
 }
@@ -42,16 +50,21 @@ export interface SiteMainOptions {
  * before the host is touched. On SIGTERM/SIGINT the component stops and leaves the host as it is.
  */
 export async function runSiteMain(o: SiteMainOptions): Promise<void> {
-  await launch(o.name, { site: { type: "string" }, node: { type: "string" }, ...o.options }, async ({ str, bool, boot, uninstall }) => {
-    const sitePath = str("site");
-    const nodeName = str("node");
-    if (!sitePath || !nodeName) throw new Error(`usage: ${o.name} --site <site.yaml> --node <name>${o.usage ? ` ${o.usage}` : ""} [--uninstall]`);
-    const site = loadSite(sitePath);
-    const node = siteNode(site, nodeName);
-    const log = boot.child({ cluster: site.clusterId, node: node.name });
-    const built = await o.build({ site, node, log, resyncMs: resyncMsFromFlag(str("resync-seconds")), uninstall, flag: str, bool });
-    return { log, built, fields: { broker: site.broker.address }, message: `${o.name} started` };
-  });
+  await launch(
+    o.name,
+    o.metricsPort,
+    { site: { type: "string" }, node: { type: "string" }, ...o.options },
+    async ({ str, bool, boot, uninstall, registry }) => {
+      const sitePath = str("site");
+      const nodeName = str("node");
+      if (!sitePath || !nodeName) throw new Error(`usage: ${o.name} --site <site.yaml> --node <name>${o.usage ? ` ${o.usage}` : ""} [--uninstall]`);
+      const site = loadSite(sitePath);
+      const node = siteNode(site, nodeName);
+      const log = boot.child({ cluster: site.clusterId, node: node.name });
+      const built = await o.build({ site, node, log, resyncMs: resyncMsFromFlag(str("resync-seconds")), uninstall, flag: str, bool, registry });
+      return { log, built, fields: { broker: site.broker.address }, message: `${o.name} started` };
+    },
+  );
 }
 
 type Built = Awaited<ReturnType<SiteMainOptions["build"]>>;
@@ -62,27 +75,42 @@ interface Launch {
   /** A string flag; undefined when not given. */
   readonly str: (name: string) => string | undefined;
   readonly bool: (name: string) => boolean;
+  readonly registry: Registry;
 }
 
 /**
- * What both mains share: common flags (--uninstall, --resync-seconds), then `prepare`, then
- * uninstall-and-exit or start with signal handling. Any error: one fatal line, exit 2.
+ * What both mains share: common flags (--uninstall, --resync-seconds, --metrics-port), the
+ * metrics and probe server (first: a port in use stops the process before the host is
+ * touched), then `prepare`, then uninstall-and-exit or start with signal handling. Any error:
+ * one fatal line, exit 2.
  */
 async function launch(
   name: string,
+  metricsPort: number,
   options: ParseArgsOptionsConfig,
   prepare: (l: Launch) => Promise<{ log: Logger; built: Built; fields: Record<string, unknown>; message: string }>,
 ): Promise<void> {
   const boot = createLogger(name);
   try {
     const { values } = parseArgs({
-      options: { uninstall: { type: "boolean", default: false }, "resync-seconds": { type: "string", default: "30" }, ...options },
+      options: {
+        uninstall: { type: "boolean", default: false },
+        "resync-seconds": { type: "string", default: "30" },
+        "metrics-port": { type: "string" },
+        ...options,
+      },
     });
     const flags: Readonly<Record<string, unknown>> = values;
     const str = (k: string): string | undefined => (typeof flags[k] === "string" ? flags[k] : undefined);
     const bool = (k: string): boolean => flags[k] === true;
     const uninstall = values.uninstall === true;
-    const { log, built, fields, message } = await prepare({ boot, uninstall, str, bool });
+    const registry = newRegistry(name);
+    const port = uninstall ? 0 : metricsPortFromFlag(str("metrics-port"), metricsPort);
+    // Served from the start (a port in use stops us before the host is touched); ready once the component runs and says so.
+    const live: { component?: SiteComponent } = {};
+    const ready = () => (live.component ? live.component.ready?.() : "starting");
+    const probes = port ? await ProbeServer.start({ port, registry, log: boot, ready }) : undefined;
+    const { log, built, fields, message } = await prepare({ boot, uninstall, str, bool, registry });
     const { component, started, removed } = built;
     if (uninstall) {
       await component.uninstall();
@@ -90,7 +118,8 @@ async function launch(
       process.exit(0);
     }
     component.start();
-    log.info({ ...fields, ...started }, message);
+    live.component = component;
+    log.info({ ...fields, ...started, ...(probes ? { metricsPort: probes.port } : {}) }, message);
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => void component.stop().then(() => process.exit(0)));
   } catch (err) {
     boot.fatal({ err: errorMessage(err) }, `${name} cannot start`);
@@ -109,10 +138,13 @@ export interface KubeContext {
   readonly uninstall: boolean;
   readonly flag: (name: string) => string | undefined;
   readonly bool: (name: string) => boolean;
+  readonly registry: Registry;
 }
 
 export interface KubeMainOptions {
   readonly name: string;
+  /** Default of --metrics-port (/metrics, /healthz, /readyz; 0: none). */
+  readonly metricsPort: number;
   /** Whether the component needs the broker credential (the gateway does; route agents never read it). */
   readonly brokerToken: boolean;
   readonly options?: ParseArgsOptionsConfig;
@@ -133,7 +165,7 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
     node: { type: "string", default: process.env.NODE_NAME },
     ...o.options,
   };
-  await launch(o.name, options, async ({ str, bool, boot, uninstall }) => {
+  await launch(o.name, o.metricsPort, options, async ({ str, bool, boot, uninstall, registry }) => {
     const nodeName = str("node");
     if (!nodeName) throw new Error(`usage: ${o.name} --kube [--kubeconfig FILE] [--context NAME] --node <node name> (or NODE_NAME set)`);
     const resyncMs = resyncMsFromFlag(str("resync-seconds"));
@@ -142,7 +174,7 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
     await checkCrds(client);
     const cluster = await loadJoinedCluster(client, namespace, o.brokerToken);
     const log = boot.child({ cluster: cluster.clusterId, node: nodeName });
-    const built = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str, bool });
+    const built = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str, bool, registry });
     return { log, built, fields: { server: client.server, broker: cluster.brokerAddress }, message: `${o.name} started (Kubernetes mode)` };
   });
 }

@@ -22,3 +22,4 @@ export { ReconcileLoop, ViewDrivenLoop, type ReconcileLoopOptions, resyncMsFromF
 export { type KubeContext, type KubeMainOptions, runKubeMain, runSiteMain, type SiteComponent, type SiteContext, type SiteMainOptions } from "./component.ts";
 export * as kube from "./kube/index.ts";
 export * as view from "./view/index.ts";
+export { METRICS_PORTS, MetricsPortInUseError, metricsPortFromFlag, newRegistry, ProbeServer, type ProbeServerOptions } from "./metrics.ts";

@@ -1,6 +1,9 @@
 import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus } from "@causeway/api";
 import { type Logger, type ReconcileLoop, type view, ViewDrivenLoop } from "@causeway/common";
-import type { CableDriver, CableState, RemoteCable } from "./cable/driver.ts";
+import type { CableDriver, CableState, RemoteCable, Traffic } from "./cable/driver.ts";
+import { HealthChecker, type HealthCheckSettings, mergeHealth } from "./health/checker.ts";
+import type { PingerFactory } from "./health/pinger.ts";
+import type { ConnectionSample, GatewayMetrics } from "./metrics.ts";
 import { fallbackDecision, type NatDecision, NatDiscovery, type NatDiscoveryOptions } from "./nat/discovery.ts";
 import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 
@@ -34,6 +37,9 @@ export interface GatewayDeps {
   readonly log: Logger;
   readonly version: string;
   readonly resyncMs?: number;
+  /** Probes of remote endpoints' health-check IPs; absent: a connection's status is its cable driver's alone. */
+  readonly healthCheck?: HealthCheckSettings & { readonly pinger?: PingerFactory };
+  readonly metrics?: GatewayMetrics;
 }
 
 /** Pure: this gateway's Endpoint. */
@@ -103,6 +109,17 @@ export function passiveStatus(version: string): GatewayStatus {
 const PUBLIC_IP_RECHECK_MS = 60_000;
 /** While a cable is still connecting, status is re-read this often (handshakes take a moment). */
 const CONNECTING_RECHECK_MS = 1000;
+/** Round-trip statistics and traffic reach the status and metrics this often (Submariner writes its Gateway status every 5 s). */
+export const STATUS_REFRESH_MS = 5000;
+
+/** What the last pass found; the status is built from it, and from the probes, whenever either changes. */
+interface PassResult {
+  readonly cables: readonly RemoteCable[];
+  readonly states: readonly CableState[];
+  readonly pending: readonly Endpoint[];
+  readonly skipped: readonly Skipped[];
+  readonly failure: string;
+}
 
 /**
  * The gateway engine of the active gateway (either mode): keeps its Endpoint published,
@@ -113,7 +130,12 @@ export class GatewayEngine {
   readonly #d: GatewayDeps;
   readonly #driven: ViewDrivenLoop;
   readonly nat: NatDiscovery;
+  /** The probes of remote endpoints (undefined when health checks are off). */
+  readonly health: HealthChecker | undefined;
   #endpoint: Endpoint;
+  #pass: PassResult | undefined;
+  #publishing: Promise<void> = Promise.resolve();
+  #refresh: NodeJS.Timeout | undefined;
   #publicIp = "";
   #publicIpCheckedAt = -Infinity;
   #lastStatus = "";
@@ -126,7 +148,9 @@ export class GatewayEngine {
     this.nat = new NatDiscovery({ ...d.natDiscovery, sourceFor: d.natDiscovery?.sourceFor ?? (async () => undefined), log: d.log });
     if (typeof d.publicIp === "string") this.#publicIp = d.publicIp;
     this.#endpoint = localEndpoint(d, this.#publicIp, this.nat.port);
-    this.#driven = new ViewDrivenLoop([d.view, this.nat], { name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
+    this.health = d.healthCheck ? new HealthChecker({ ...d.healthCheck, log: d.log }) : undefined;
+    const sources = this.health ? [d.view, this.nat, this.health] : [d.view, this.nat];
+    this.#driven = new ViewDrivenLoop(sources, { name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
   }
 
   /** This gateway's Endpoint as last published (or about to be). */
@@ -140,11 +164,19 @@ export class GatewayEngine {
 
   start(): void {
     this.#driven.start();
+    this.#d.metrics?.setActive(true);
+    this.#refresh = setInterval(() => {
+      if (this.#pass) void this.#publish().catch((err: unknown) => this.#d.log.warn({ err: errorMessage(err) }, "gateway status refresh failed"));
+    }, STATUS_REFRESH_MS);
   }
 
-  stop(): Promise<void> {
+  /** Stops the loop, the probes and the status refresh (cables stay). */
+  async stop(): Promise<void> {
     if (this.#recheck) clearTimeout(this.#recheck);
-    return this.#driven.stop();
+    if (this.#refresh) clearInterval(this.#refresh);
+    await this.#driven.stop();
+    await this.#publishing;
+    this.#d.metrics?.setActive(false);
   }
 
   /** Re-resolves the public IP at most once a minute; a failure keeps the last one (logged). */
@@ -203,7 +235,10 @@ export class GatewayEngine {
       failure = errorMessage(err);
       states = cables.map((c) => ({ clusterId: c.endpoint.cluster_id, status: "error", message: failure }));
     }
-    await this.#publishStatus(cables, states, pending, skipped, failure);
+    this.health?.track(cables.map((c) => ({ clusterId: c.endpoint.cluster_id, ip: c.endpoint.healthCheckIP })));
+    this.#pass = { cables, states, pending, skipped, failure };
+    this.#d.metrics?.syncIterations.inc();
+    await this.#publish();
     if (failure) throw new Error(`cable driver ${driver.name} failed: ${failure}`);
     if (states.some((s) => s.status === "connecting")) {
       if (this.#recheck) clearTimeout(this.#recheck);
@@ -211,16 +246,37 @@ export class GatewayEngine {
     }
   }
 
-  async #publishStatus(
-    cables: readonly RemoteCable[],
-    states: readonly CableState[],
-    pending: readonly Endpoint[],
-    skipped: readonly Skipped[],
-    failure: string,
-  ): Promise<void> {
+  /** Publishes the status (one write at a time, each from the latest pass and probes); rejects when this one fails. */
+  #publish(): Promise<void> {
+    const run = this.#publishing.then(() => this.#publishNow());
+    this.#publishing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #traffic(cables: readonly RemoteCable[]): Promise<Map<string, Traffic>> {
+    try {
+      return (await this.#d.driver.traffic?.(cables)) ?? new Map();
+    } catch (err) {
+      this.#d.log.debug({ err: errorMessage(err) }, "cable traffic counters unavailable");
+      return new Map();
+    }
+  }
+
+  async #publishNow(): Promise<void> {
+    const pass = this.#pass;
+    if (!pass) return;
+    const { cables, states, pending, skipped, failure } = pass;
+    const samples: ConnectionSample[] = [];
+    const traffic = this.#d.metrics ? await this.#traffic(cables) : new Map<string, Traffic>();
     const connections: Connection[] = cables.map((c) => {
-      const s = states.find((x) => x.clusterId === c.endpoint.cluster_id);
-      return { status: s?.status ?? "connecting", statusMessage: s?.message ?? "", endpoint: c.endpoint, usingIP: c.usingIP, usingNAT: c.usingNAT };
+      const id = c.endpoint.cluster_id;
+      const s = states.find((x) => x.clusterId === id);
+      const health = this.health?.state(id);
+      const merged = mergeHealth({ status: s?.status ?? "connecting", statusMessage: s?.message ?? "" }, health);
+      const connection: Connection = { ...merged, endpoint: c.endpoint, usingIP: c.usingIP, usingNAT: c.usingNAT };
+      const rtt = health?.rtt.summary();
+      samples.push({ connection, establishedAtMs: health?.establishedAtMs ?? 0, rttSeconds: rtt && rtt.average / 1000, traffic: traffic.get(id) });
+      return connection;
     });
     for (const ep of pending) {
       connections.push({ status: "connecting", statusMessage: "NAT discovery in progress", endpoint: ep, usingIP: "", usingNAT: false });
@@ -228,6 +284,7 @@ export class GatewayEngine {
     for (const s of skipped)
       connections.push({ status: "error", statusMessage: `not connected: ${s.reason}`, endpoint: s.endpoint, usingIP: "", usingNAT: false });
     connections.sort((a, b) => a.endpoint.cluster_id.localeCompare(b.endpoint.cluster_id));
+    this.#d.metrics?.update(this.endpoint, samples);
     const body = { version: this.#d.version, haStatus: "active" as const, localEndpoint: this.endpoint, statusFailure: failure, connections };
     const fingerprint = JSON.stringify(body);
     if (fingerprint === this.#lastStatus) return;

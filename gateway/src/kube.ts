@@ -2,6 +2,7 @@ import { type Cluster, errorMessage } from "@causeway/api";
 import { type BrokerConnection, kube, type Logger, type SiteComponent, view } from "@causeway/common";
 import type { CableDriver } from "./cable/driver.ts";
 import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
+import type { GatewayMetrics } from "./metrics.ts";
 import { BrokerSyncer } from "./sync/syncer.ts";
 
 /** The Lease gateways of one cluster compete for (reference §5.1, our name). */
@@ -30,6 +31,8 @@ export interface KubeGatewayDeps {
   readonly version: string;
   readonly resyncMs: number;
   readonly election: ElectionTimings;
+  readonly healthCheck?: GatewayDeps["healthCheck"];
+  readonly metrics?: GatewayMetrics;
 }
 
 /**
@@ -91,6 +94,8 @@ export class KubeGateway implements SiteComponent {
       log: d.log,
       version: d.version,
       resyncMs: d.resyncMs,
+      healthCheck: d.healthCheck,
+      metrics: d.metrics,
     });
   }
 
@@ -121,6 +126,12 @@ export class KubeGateway implements SiteComponent {
 
   async #putPassive(): Promise<void> {
     await this.#sink.putStatus(this.#d.nodeName, passiveStatus(this.#d.version));
+  }
+
+  /** Ready as a passive candidate, or as the active gateway once its engine has completed a pass. */
+  ready(): string | undefined {
+    if (this.#engine && this.#engine.loop.passes === 0) return "active gateway: cables not set up yet";
+    return undefined;
   }
 
   start(): void {

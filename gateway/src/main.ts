@@ -3,11 +3,25 @@
  * causeway-gateway: flags → mode → cable driver registry → engine.
  * Standalone: --site <file> --node <name>. Kubernetes: --kube (a DaemonSet pod; see runKubeMain).
  */
-import { BrokerConnection, cniIpOf, host, kube, ProcessRunner, readToken, runKubeMain, runSiteMain, STANDALONE_LEASE, view } from "@causeway/common";
+import {
+  BrokerConnection,
+  cniIpOf,
+  host,
+  kube,
+  METRICS_PORTS,
+  ProcessRunner,
+  readToken,
+  runKubeMain,
+  runSiteMain,
+  STANDALONE_LEASE,
+  view,
+} from "@causeway/common";
 import { type CableDriver, CableDrivers } from "./cable/driver.ts";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { WireGuardCableDriver } from "./cable/wireguard.ts";
+import { checkHealthSettings, DEFAULT_HEALTH_CHECK, HealthCheckSettingsError, type HealthCheckSettings } from "./health/checker.ts";
 import { KubeGateway } from "./kube.ts";
+import { GatewayMetrics } from "./metrics.ts";
 import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 import { parseResolvers, resolvePublicIp } from "./publicip.ts";
 import { SiteGateway } from "./standalone.ts";
@@ -34,7 +48,34 @@ const SHARED_OPTIONS = {
   natt: { type: "boolean", default: false },
   "nat-discovery-port": { type: "string" },
   "wireguard-interface": { type: "string" },
+  "health-check": { type: "string" },
+  "health-check-interval": { type: "string" },
+  "health-check-max-packet-loss": { type: "string" },
 } as const;
+
+/**
+ * Health checks from --health-check (true|false, default true), --health-check-interval (seconds,
+ * ≥ 0.1, default 1) and --health-check-max-packet-loss (default 5); undefined when off. Bad
+ * values throw naming the flag.
+ */
+function healthCheckFrom(flag: (name: string) => string | undefined): HealthCheckSettings | undefined {
+  const on = flag("health-check") ?? "true";
+  if (on !== "true" && on !== "false") throw new Error(`--health-check must be true or false, got "${on}"`);
+  if (on === "false") return undefined;
+  const interval = flag("health-check-interval");
+  const loss = flag("health-check-max-packet-loss");
+  const intervalMs = interval === undefined ? DEFAULT_HEALTH_CHECK.intervalMs : Number(interval) * 1000;
+  const maxPacketLoss = loss === undefined ? DEFAULT_HEALTH_CHECK.maxPacketLoss : Number(loss);
+  if (interval !== undefined && (interval.trim() === "" || !Number.isFinite(intervalMs)))
+    throw new Error(`--health-check-interval must be a number of seconds (at least 0.1), got "${interval}"`);
+  try {
+    return checkHealthSettings({ intervalMs, maxPacketLoss });
+  } catch (err) {
+    const flagOf = { intervalMs: "--health-check-interval", maxPacketLoss: "--health-check-max-packet-loss" } as const;
+    if (err instanceof HealthCheckSettingsError) throw new Error(`${flagOf[err.field]}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
 
 /** Gateway election timings, in seconds (fractions allowed). */
 const ELECTION_OPTIONS = {
@@ -107,8 +148,10 @@ if (process.argv.includes("--kube")) {
   await runKubeMain({
     brokerToken: true,
     name: "causeway-gateway",
+    metricsPort: METRICS_PORTS.gateway,
     options: { ...SHARED_OPTIONS, ...ELECTION_OPTIONS },
-    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag, bool }) {
+    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag, bool, registry }) {
+      const healthCheck = healthCheckFrom(flag);
       const nodeObject = await client.get<kube.KubeObject>(kube.R.node, undefined, nodeName);
       const node = view.nodeFromObject(nodeObject);
       if (typeof node === "string") throw new Error(`cannot run the gateway on this node: ${node}`);
@@ -146,17 +189,25 @@ if (process.argv.includes("--kube")) {
         version: VERSION,
         resyncMs,
         election,
+        healthCheck,
+        metrics: new GatewayMetrics(registry),
       });
-      return { component, started: { driver: driver.name, privateIp, mtu, ...election }, removed: "removed cables, endpoint and gateway status" };
+      return {
+        component,
+        started: { driver: driver.name, privateIp, mtu, ...election, healthCheck: healthCheck ?? "off" },
+        removed: "removed cables, endpoint and gateway status",
+      };
     },
   });
 } else {
   await runSiteMain({
     name: "causeway-gateway",
     usage:
-      "[--private-ip IP] [--public-ip RESOLVERS] [--air-gapped] [--natt] [--nat-discovery-port N] [--wireguard-interface NAME] [--lease-duration S] [--renew-deadline S] [--retry-period S]",
+      "[--private-ip IP] [--public-ip RESOLVERS] [--air-gapped] [--natt] [--nat-discovery-port N] [--wireguard-interface NAME] [--lease-duration S] [--renew-deadline S] [--retry-period S] [--health-check true|false] [--health-check-interval S] [--health-check-max-packet-loss N] [--metrics-port N]",
+    metricsPort: METRICS_PORTS.gateway,
     options: { ...SHARED_OPTIONS, ...ELECTION_OPTIONS },
-    async build({ site, node, log, resyncMs, uninstall, flag, bool }) {
+    async build({ site, node, log, resyncMs, uninstall, flag, bool, registry }) {
+      const healthCheck = healthCheckFrom(flag);
       if (!node.gateway) throw new Error(`node ${node.name} is not a gateway node in the site file (set gateway: true)`);
       const p = await prepare({
         driverName: site.cableDriver,
@@ -193,8 +244,14 @@ if (process.argv.includes("--kube")) {
         log,
         version: VERSION,
         resyncMs,
+        healthCheck,
+        metrics: new GatewayMetrics(registry),
       });
-      return { component, started: { driver: driver.name, privateIp, mtu, ...election }, removed: "removed cables, endpoint and status" };
+      return {
+        component,
+        started: { driver: driver.name, privateIp, mtu, ...election, healthCheck: healthCheck ?? "off" },
+        removed: "removed cables, endpoint and status",
+      };
     },
   });
 }

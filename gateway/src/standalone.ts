@@ -72,6 +72,13 @@ export class SiteGateway implements SiteComponent {
     await this.#d.sink.putStatus(this.#d.nodeName, passiveStatus(this.#d.version));
   }
 
+  /** Ready as a passive candidate, or as the active gateway once its engine has completed a pass. */
+  ready(): string | undefined {
+    if (this.#elector.role === "unsure") return "broker unreachable past the renew deadline (gateway engine paused, cables kept)";
+    if (this.#engine && this.#engine.loop.passes === 0) return "active gateway: cables not set up yet";
+    return undefined;
+  }
+
   start(): void {
     this.#elector.start();
   }

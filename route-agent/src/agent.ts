@@ -55,6 +55,11 @@ export class RouteAgent {
     return this.#driven.loop;
   }
 
+  /** Ready once a pass has applied the routes (before that this node may lack its cross-cluster routes). */
+  ready(): string | undefined {
+    return this.loop.passes > 0 ? undefined : "routes not applied yet (waiting for the endpoints and a first pass)";
+  }
+
   start(): void {
     this.#driven.start();
   }

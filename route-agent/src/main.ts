@@ -3,7 +3,7 @@
  * causeway-route-agent: flags → mode → RouteAgent. The only place that reads argv/env.
  * Standalone: --site <file> --node <name>. Kubernetes: --kube (reads Nodes and Endpoints from the local API only).
  */
-import { BrokerConnection, host, kube, ProcessRunner, readToken, runKubeMain, runSiteMain, view } from "@causeway/common";
+import { BrokerConnection, host, kube, METRICS_PORTS, ProcessRunner, readToken, runKubeMain, runSiteMain, view } from "@causeway/common";
 import { NodeIpNotFoundError, RouteAgent } from "./agent.ts";
 
 const removed = "removed everything the route agent owned";
@@ -12,6 +12,7 @@ if (process.argv.includes("--kube")) {
   await runKubeMain({
     brokerToken: false,
     name: "causeway-route-agent",
+    metricsPort: METRICS_PORTS.routeAgent,
     async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall }) {
       const adapters = host.realHostAdapters(new ProcessRunner());
       const node = view.nodeFromObject(await client.get(kube.R.node, undefined, nodeName));
@@ -32,6 +33,7 @@ if (process.argv.includes("--kube")) {
 } else {
   await runSiteMain({
     name: "causeway-route-agent",
+    metricsPort: METRICS_PORTS.routeAgent,
     async build({ site, node, log, resyncMs, uninstall }) {
       const adapters = host.realHostAdapters(new ProcessRunner());
       // Checked before anything touches the host: a wrong --node would otherwise steer the wrong routes.

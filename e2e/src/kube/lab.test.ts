@@ -297,6 +297,9 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
           join(lab.state.dir, "c2-causeway-route-agent.kubeconfig"),
           "--node",
           "n2",
+          // n2's own route agent holds the metrics port: this second one serves none.
+          "--metrics-port",
+          "0",
         ];
         const r = await lab.exec("c2/n2", argv, 30_000);
         assert.equal(r.exitCode, 2, r.stdout + r.stderr);

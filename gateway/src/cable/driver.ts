@@ -61,6 +61,12 @@ export interface CableState {
   readonly message: string;
 }
 
+/** Bytes carried by one cable since it was set up. */
+export interface Traffic {
+  readonly rxBytes: number;
+  readonly txBytes: number;
+}
+
 /** A cable driver: level-triggered, owns its interface, routing table and rule. */
 export interface CableDriver {
   readonly name: string;
@@ -76,6 +82,11 @@ export interface CableDriver {
   removeDevice(): Promise<void>;
   /** Throws, naming what to install, when this host cannot carry the driver's cables (run before anything is touched). */
   preflight?(): void;
+  /**
+   * Bytes carried per remote cluster id, for drivers whose cables have their own counters
+   * (WireGuard's peers; VXLAN's one device is shared by every cable, as in Submariner).
+   */
+  traffic?(remotes: readonly RemoteCable[]): Promise<Map<string, Traffic>>;
   /** What the driver publishes in this gateway's Endpoint (e.g. WireGuard's publicKey). */
   backendConfig?(): Record<string, string>;
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { host } from "@causeway/common";
-import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwnership, type LocalCable, type RemoteCable } from "./driver.ts";
+import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwnership, type LocalCable, type RemoteCable, type Traffic } from "./driver.ts";
 
 /**
  * WireGuard cable parameters (reference §4.2; our device name). Overhead: outer IPv4 (20) +
@@ -185,6 +185,16 @@ export class WireGuardCableDriver implements CableDriver {
       states.set(r.endpoint.cluster_id, peerState(r.endpoint.cluster_id, peer, this.#configuredAt.get(key) ?? now, now));
     }
     return remotes.map((r) => states.get(r.endpoint.cluster_id) ?? { clusterId: r.endpoint.cluster_id, status: "connecting", message: "" });
+  }
+
+  async traffic(remotes: readonly RemoteCable[]): Promise<Map<string, Traffic>> {
+    const shown = await this.#o.wg.show(this.iface);
+    const out = new Map<string, Traffic>();
+    for (const r of remotes) {
+      const peer = shown?.peers.find((p) => p.publicKey === r.endpoint.backend_config.publicKey);
+      if (peer) out.set(r.endpoint.cluster_id, { rxBytes: peer.rxBytes, txBytes: peer.txBytes });
+    }
+    return out;
   }
 
   async cleanup(): Promise<void> {
