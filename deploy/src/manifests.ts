@@ -1,6 +1,6 @@
 import { CAUSEWAY_CRDS, crdObject, GROUP, MCS_CRDS, SYSTEM_NAMESPACE } from "@causeway/api";
 import { createHash } from "node:crypto";
-import { kube, view } from "@causeway/common";
+import { kube, METRICS_PORTS, view } from "@causeway/common";
 
 /** An object to apply, with its resource type. */
 export interface Manifest {
@@ -43,7 +43,16 @@ export function crdManifests(R: typeof kube.R): Manifest[] {
 /** Pod-template annotation: a digest of the configuration, so a changed join (e.g. --cable-driver) rolls the pods. */
 export const CONFIG_HASH_ANNOTATION = "causeway.io/config-hash";
 
-function workload(R: typeof kube.R, name: string, component: string, configHash: string, nodeSelector?: Record<string, string>): Manifest {
+/** The metrics port and the probes every component serves on it (/healthz: the process runs; /readyz: it has done its job once). */
+function probed(port: number) {
+  return {
+    ports: [{ name: "metrics", containerPort: port }],
+    livenessProbe: { httpGet: { path: "/healthz", port }, periodSeconds: 10, failureThreshold: 3 },
+    readinessProbe: { httpGet: { path: "/readyz", port }, periodSeconds: 5 },
+  };
+}
+
+function workload(R: typeof kube.R, name: string, component: string, configHash: string, metricsPort: number, nodeSelector?: Record<string, string>): Manifest {
   return m(R.daemonSet, {
     metadata: meta(name, SYSTEM_NAMESPACE, { "app.kubernetes.io/name": name }),
     spec: {
@@ -61,6 +70,7 @@ function workload(R: typeof kube.R, name: string, component: string, configHash:
               command: ["node", `${APP}/${component}/src/main.ts`, "--kube"],
               env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
               securityContext: { privileged: true },
+              ...probed(metricsPort),
             },
           ],
         },
@@ -138,8 +148,8 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
         ...(c.cableSecret ? { [kube.CABLE_SECRET_KEY]: Buffer.from(c.cableSecret).toString("base64") } : {}),
       },
     }),
-    workload(R, gw, "gateway", configHash, { [view.GATEWAY_NODE_LABEL]: "true" }),
-    workload(R, ra, "route-agent", configHash),
+    workload(R, gw, "gateway", configHash, METRICS_PORTS.gateway, { [view.GATEWAY_NODE_LABEL]: "true" }),
+    workload(R, ra, "route-agent", configHash, METRICS_PORTS.routeAgent),
   ];
 }
 
@@ -177,7 +187,11 @@ export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecre
                   "--admin-token-file",
                   "/etc/causeway/admin/token",
                 ],
-                ports: [{ name: "grpc", containerPort: BROKER_PORT }],
+                ...probed(METRICS_PORTS.broker),
+                ports: [
+                  { name: "grpc", containerPort: BROKER_PORT },
+                  { name: "metrics", containerPort: METRICS_PORTS.broker },
+                ],
                 volumeMounts: [
                   { name: "admin", mountPath: "/etc/causeway/admin", readOnly: true },
                   { name: "data", mountPath: "/var/lib/causeway" },

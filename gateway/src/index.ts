@@ -17,3 +17,16 @@ export { discoveryPortOf, fallbackDecision, type NatCounters, type NatDecision, 
 export { answerRequest, decodeMessage, encodeRequest, encodeResponse, NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 export { parseResolvers, type Resolver, resolvePublicIp } from "./publicip.ts";
 export { SiteGateway, type SiteGatewayDeps, STANDALONE_GATEWAY_LEASE } from "./standalone.ts";
+export {
+  checkHealthSettings,
+  DEFAULT_HEALTH_CHECK,
+  HealthChecker,
+  type HealthCheckSettings,
+  HealthCheckSettingsError,
+  type HealthState,
+  mergeHealth,
+} from "./health/checker.ts";
+export { FakePingNetwork, type FakeTargetMode } from "./health/fake.ts";
+export { icmpPinger, parsePingLine, type PingEvent, type Pinger, type PingerFactory } from "./health/pinger.ts";
+export { goDuration, RttStats } from "./health/stats.ts";
+export { type ConnectionSample, GatewayMetrics } from "./metrics.ts";

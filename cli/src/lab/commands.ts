@@ -65,6 +65,8 @@ export function labCommands(program: Command): void {
         .filter(Boolean),
     ])
     .option("--mtu <bytes>", "underlay MTU (default 1500)", int)
+    .option("--health-check-interval <seconds>", "gateways probe remote gateways this often (≥ 0.1; default 1)", Number)
+    .option("--health-check-max-packet-loss <n>", "unanswered probes in a row that mark a connection error (default 5)", int)
     .option("--intra-cluster <mode>", "how non-gateway nodes reach the gateway: vxlan (vx-causeway) or direct (plain routes)", "vxlan")
     .option("--name <prefix>", "lab name, prefixes every namespace", "cw")
     .option("--kube", "Kubernetes tier: a real kube-apiserver + etcd per cluster; Causeway installed with deploy-broker and join")
@@ -82,6 +84,8 @@ export function labCommands(program: Command): void {
         nat?: string[];
         mtu?: number;
         gateways: number;
+        healthCheckInterval?: number;
+        healthCheckMaxPacketLoss?: number;
       }) => {
         const l = await Lab.up({
           name: o.name,
@@ -94,6 +98,8 @@ export function labCommands(program: Command): void {
           nat: o.nat ?? [],
           mtu: o.mtu,
           gateways: o.gateways,
+          healthCheckInterval: o.healthCheckInterval,
+          healthCheckMaxPacketLoss: o.healthCheckMaxPacketLoss,
         });
         await l.waitConnected();
         if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Cluster, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
+import { type Cluster, errorMessage, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { BrokerConnection, type CommandRunner, INTRA_CLUSTER_MODES, type IntraClusterMode, kube, ProcessRunner } from "@causeway/common";
 import { deployBroker } from "@causeway/deploy";
-import { SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
+import { checkHealthSettings, SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
 import { buildApi, type LabApi, registerCluster, runBrokerDeployment, runDaemonSets } from "./kube.ts";
@@ -33,6 +33,8 @@ export interface LabState {
   readonly mtu?: number;
   /** Gateway candidates per cluster when more than one (n0..n(k-1)). */
   readonly gateways?: number;
+  /** Flags every gateway gets beyond --site and --node (health-check settings). */
+  readonly gatewayFlags?: readonly string[];
   readonly nodeBin: string;
   readonly broker: { readonly ns: string; readonly address: string; readonly socket: string; readonly adminTokenFile: string; process?: LabProcess };
   readonly clusters: LabCluster[];
@@ -55,6 +57,10 @@ export interface UpOptions {
   readonly mtu?: number;
   /** Gateway candidates per cluster (default 1): nodes n0..n(k-1), one active at a time. */
   readonly gateways?: number;
+  /** Gateways' health-check interval in seconds (≥ 0.1; the gateway's default 1 s when absent). */
+  readonly healthCheckInterval?: number;
+  /** Gateways' health-check loss threshold (≥ 1; default 5). */
+  readonly healthCheckMaxPacketLoss?: number;
 }
 
 const script = (rel: string) => join(REPO_ROOT, rel);
@@ -75,7 +81,7 @@ export class Lab {
 
   /** Builds a new lab; on any failure, removes everything it created and rethrows. */
   static async up(o: UpOptions = {}, run: CommandRunner = new ProcessRunner(30_000)): Promise<Lab> {
-    const { name, cable, intraCluster, clusters, nodes, pods, nat, mtu, gateways } = upOptions(o); // validated before anything is touched
+    const { name, cable, intraCluster, clusters, nodes, pods, nat, mtu, gateways, gatewayFlags } = upOptions(o); // validated before anything is touched
     const dir = Lab.dirOf(name);
     if (existsSync(join(dir, "state.json")) || (await listNamespaces(run, `${name}-`)).length) {
       throw new ValidationError(`lab "${name}" already exists; run 'causeway lab down --name ${name}' first`);
@@ -90,6 +96,7 @@ export class Lab {
         nat,
         ...(mtu ? { mtu } : {}),
         ...(gateways > 1 ? { gateways } : {}),
+        ...(gatewayFlags.length ? { gatewayFlags } : {}),
         nodeBin: process.execPath,
         broker: {
           ns: brokerNs(name),
@@ -329,9 +336,15 @@ export class Lab {
     for (const n of c.spec.nodes) {
       if (n.gateway)
         c.processes.push(
-          startIn(n.ns, `gateway/${n.name}`, [bin, script("gateway/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-gateway`), {
-            CAUSEWAY_WG_INTERFACE: n.wgInterface,
-          }),
+          startIn(
+            n.ns,
+            `gateway/${n.name}`,
+            [bin, script("gateway/src/main.ts"), "--site", c.siteFile, "--node", n.name, ...(this.state.gatewayFlags ?? [])],
+            log(`${n.name}-gateway`),
+            {
+              CAUSEWAY_WG_INTERFACE: n.wgInterface,
+            },
+          ),
         );
       c.processes.push(
         startIn(n.ns, `route-agent/${n.name}`, [bin, script("route-agent/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-route-agent`)),
@@ -516,7 +529,22 @@ function upOptions(o: UpOptions) {
   if (o.kube && gateways > 1)
     throw new ValidationError("--gateways takes standalone labs for now; the Kubernetes tier elects among labelled nodes (label more with kubectl)");
   labMtu(o.mtu);
-  return { name, cable, intraCluster, clusters, nodes, pods, nat, mtu: o.mtu, gateways };
+  return { name, cable, intraCluster, clusters, nodes, pods, nat, mtu: o.mtu, gateways, gatewayFlags: healthCheckFlags(o) };
+}
+
+/** The gateways' health-check flags from the lab options, checked as the gateway checks them. */
+function healthCheckFlags(o: UpOptions): string[] {
+  const { healthCheckInterval: interval, healthCheckMaxPacketLoss: loss } = o;
+  if (interval === undefined && loss === undefined) return [];
+  try {
+    checkHealthSettings({ intervalMs: (interval ?? 1) * 1000, maxPacketLoss: loss ?? 5 });
+  } catch (err) {
+    throw new ValidationError(errorMessage(err));
+  }
+  return [
+    ...(interval === undefined ? [] : ["--health-check-interval", String(interval)]),
+    ...(loss === undefined ? [] : ["--health-check-max-packet-loss", String(loss)]),
+  ];
 }
 
 /** The --nat cluster ids, each a cluster of the lab; ValidationError otherwise. */

@@ -149,8 +149,10 @@ export class HealthChecker implements view.Source {
     const now = this.#o.now ?? Date.now;
     if (e.kind === "reply") {
       p.lost = 0;
-      p.state.rtt.add(e.rttMs);
-      if (p.state.status !== "connected") this.#set(p, { status: "connected", message: "", establishedAtMs: now() });
+      // The reply that (re-)establishes a connection waited for neighbour resolution along a
+      // fresh path (~1 s with VXLAN): kept out of the statistics, which describe the steady state.
+      if (p.state.status === "connected") p.state.rtt.add(e.rttMs);
+      else this.#set(p, { status: "connected", message: "", establishedAtMs: now() });
     } else if (e.kind === "lost") {
       p.lost++;
       if (p.lost >= maxPacketLoss && p.state.status !== "error") {

@@ -88,7 +88,7 @@ describe("gateway engine with health checks (real broker, fake host and probes)"
     try {
       const up = await until(() => connection("connected"), 3000);
       assert.equal(up.value.usingIP, "198.18.2.10");
-      // RTT statistics come with the periodic status refresh (every 5 s), or with the next change.
+      // RTT statistics (from the second reply on) come with the periodic status refresh (every 5 s), or with the next change.
       const withRtt = await until(async () => ((await connection("connected"))?.latencyRTT ? await connection("connected") : undefined), 7000);
       assert.match(withRtt.value.latencyRTT?.average ?? "", /^\d+(\.\d+)?ms$/);
       const metrics = await registry.metrics();
