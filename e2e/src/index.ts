@@ -4,10 +4,12 @@ export { type ClusterSpec, clusterSpec, LAB, type NodeSpec } from "./lab/topolog
 export { until } from "./lab/until.ts";
 export {
   activeGateway,
+  cableRoutes,
   FAILURE_KINDS,
   type FailureKind,
   failGateway,
   haStatuses,
+  partitionFromBroker,
   type ProbeResult,
   Probes,
   recoverGateway,

@@ -2,6 +2,7 @@ import { type Cluster, errorMessage } from "@causeway/api";
 import { type BrokerConnection, kube, type Logger, type SiteComponent, view } from "@causeway/common";
 import type { CableDriver } from "./cable/driver.ts";
 import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
+import { Fence } from "./fence.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { BrokerSyncer } from "./sync/syncer.ts";
 
@@ -45,6 +46,7 @@ export class KubeGateway implements SiteComponent {
   readonly #elector: kube.LeaseElector;
   readonly #sink: view.GatewaySink;
   #engine: GatewayEngine | undefined;
+  #fence: Fence | undefined;
   #syncer: BrokerSyncer | undefined;
   #transition: Promise<void> = Promise.resolve();
 
@@ -77,7 +79,8 @@ export class KubeGateway implements SiteComponent {
     return { cluster_id: c.clusterId, cluster_cidr: [...c.clusterCIDRs], service_cidr: [...c.serviceCIDRs], global_cidr: [] };
   }
 
-  #newEngine(): GatewayEngine {
+  /** An engine; `fence` (while leading) cuts it off the moment leadership ends. */
+  #newEngine(fence?: Fence): GatewayEngine {
     const d = this.#d;
     return new GatewayEngine({
       site: d.cluster,
@@ -89,8 +92,8 @@ export class KubeGateway implements SiteComponent {
       healthCheckIp: d.healthCheckIp,
       underlayMtu: d.underlayMtu,
       view: new view.KubeEndpointView(d.client, d.namespace, d.log),
-      sink: this.#sink,
-      driver: d.driver,
+      sink: fence ? fence.sink(this.#sink) : this.#sink,
+      driver: fence ? fence.driver(d.driver) : d.driver,
       log: d.log,
       version: d.version,
       resyncMs: d.resyncMs,
@@ -109,7 +112,8 @@ export class KubeGateway implements SiteComponent {
       log: d.log,
       resyncMs: d.resyncMs,
     });
-    this.#engine = this.#newEngine();
+    this.#fence = new Fence();
+    this.#engine = this.#newEngine(this.#fence);
     this.#syncer.start();
     this.#engine.start();
     d.log.info({ node: d.nodeName }, "gateway active");
@@ -117,6 +121,7 @@ export class KubeGateway implements SiteComponent {
 
   async #follow(): Promise<void> {
     // Cables stay as they are: a successor on another node takes over; this node's routes are re-pointed by its route agent.
+    this.#fence?.raise();
     await this.#engine?.stop();
     await this.#syncer?.stop();
     this.#engine = this.#syncer = undefined;

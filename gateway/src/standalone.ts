@@ -1,6 +1,7 @@
 import { errorMessage } from "@causeway/api";
 import { BrokerLeaseElector, type LeaseClient, type LeaseTimings, type Role, type SiteComponent } from "@causeway/common";
 import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
+import { Fence } from "./fence.ts";
 
 /** The broker lease a standalone cluster's gateway candidates compete for (scoped to the cluster by the broker). */
 export const STANDALONE_GATEWAY_LEASE = "gateway";
@@ -22,6 +23,7 @@ export class SiteGateway implements SiteComponent {
   readonly #d: SiteGatewayDeps;
   readonly #elector: BrokerLeaseElector;
   #engine: GatewayEngine | undefined;
+  #fence: Fence | undefined;
   /** Cables of ours may be on this host (we led, or an earlier process did). */
   #mayHaveCables = true;
 
@@ -46,12 +48,15 @@ export class SiteGateway implements SiteComponent {
     try {
       if (role === "leader") {
         if (this.#engine) return;
-        this.#engine = new GatewayEngine(this.#d);
+        this.#fence = new Fence();
+        this.#engine = new GatewayEngine({ ...this.#d, sink: this.#fence.sink(this.#d.sink), driver: this.#fence.driver(this.#d.driver) });
         this.#mayHaveCables = true;
         this.#engine.start();
         log.info({ node: this.#d.nodeName }, "gateway active");
         return;
       }
+      // Fenced first: a write hung on the broker is abandoned, so stopping does not wait out its deadline.
+      this.#fence?.raise();
       await this.#engine?.stop();
       this.#engine = undefined;
       if (role === "unsure") {
@@ -91,6 +96,7 @@ export class SiteGateway implements SiteComponent {
   async stop(): Promise<void> {
     const wasLeading = this.#elector.role !== "follower";
     await this.#elector.stop();
+    this.#fence?.raise();
     await this.#engine?.stop();
     this.#engine = undefined;
     if (wasLeading && this.#d.candidates > 1) {

@@ -35,11 +35,9 @@ export class BrokerConnection {
     this.#timeoutMs = opts.callTimeoutMs ?? 5_000;
   }
 
-  #call<Req, Res>(fn: UnaryFn<Req, Res>, req: Req): Promise<Res> {
+  #call<Req, Res>(fn: UnaryFn<Req, Res>, req: Req, timeoutMs = this.#timeoutMs): Promise<Res> {
     return new Promise((resolve, reject) => {
-      fn.call(this.#client, req, this.#md, { deadline: new Date(Date.now() + this.#timeoutMs) }, (err, res) =>
-        err ? reject(fromServiceError(err)) : resolve(res),
-      );
+      fn.call(this.#client, req, this.#md, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res)));
     });
   }
 
@@ -74,12 +72,12 @@ export class BrokerConnection {
     return this.#call(this.#client.whoAmI, {});
   }
 
-  acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseResponse> {
-    return this.#call(this.#client.acquireLease, { name, holder, ttlMs });
+  acquireLease(name: string, holder: string, ttlMs: number, timeoutMs?: number): Promise<LeaseResponse> {
+    return this.#call(this.#client.acquireLease, { name, holder, ttlMs }, timeoutMs);
   }
 
-  renewLease(name: string, holder: string, ttlMs: number): Promise<LeaseResponse> {
-    return this.#call(this.#client.renewLease, { name, holder, ttlMs });
+  renewLease(name: string, holder: string, ttlMs: number, timeoutMs?: number): Promise<LeaseResponse> {
+    return this.#call(this.#client.renewLease, { name, holder, ttlMs }, timeoutMs);
   }
 
   releaseLease(name: string, holder: string): Promise<LeaseResponse> {

@@ -4,8 +4,9 @@ import type { Logger } from "../log.ts";
 
 /** The lease calls of a broker connection (a cluster credential; leases are scoped to its cluster). */
 export interface LeaseClient {
-  acquireLease(name: string, holder: string, ttlMs: number): Promise<LeaseResponse>;
-  renewLease(name: string, holder: string, ttlMs: number): Promise<LeaseResponse>;
+  /** `timeoutMs`: the call's deadline (a leader must know where it stands by its renew deadline, not the connection's default). */
+  acquireLease(name: string, holder: string, ttlMs: number, timeoutMs?: number): Promise<LeaseResponse>;
+  renewLease(name: string, holder: string, ttlMs: number, timeoutMs?: number): Promise<LeaseResponse>;
   releaseLease(name: string, holder: string): Promise<LeaseResponse>;
 }
 
@@ -38,6 +39,9 @@ export function checkLeaseTimings(t: LeaseTimings): void {
  * deadline: must stop acting as leader, yet nobody has been seen to replace it).
  */
 export type Role = "leader" | "follower" | "unsure";
+
+/** The shortest deadline a lease call gets (one round trip to a nearby broker, with room). */
+const MIN_CALL_MS = 50;
 
 export interface BrokerElectorOptions extends LeaseTimings {
   readonly client: LeaseClient;
@@ -116,12 +120,14 @@ export class BrokerLeaseElector {
 
   /** Renews (leader) or acquires (others); undefined when the broker could not be asked. */
   async #ask(): Promise<LeaseResponse | undefined> {
-    const { client, name, identity, leaseDurationMs } = this.#o;
+    const { client, name, identity, leaseDurationMs, renewDeadlineMs } = this.#o;
     try {
-      if (this.#role !== "leader") return await client.acquireLease(name, identity, leaseDurationMs);
-      const res = await client.renewLease(name, identity, leaseDurationMs);
+      if (this.#role !== "leader") return await client.acquireLease(name, identity, leaseDurationMs, renewDeadlineMs);
+      // A call hung on an unreachable broker must not carry a leader past its renew deadline.
+      const left = () => Math.max(MIN_CALL_MS, renewDeadlineMs - (this.#now() - this.#lastRenew));
+      const res = await client.renewLease(name, identity, leaseDurationMs, left());
       // Expired but not taken (or deleted): take it again.
-      return !res.held && (res.holder === "" || res.holder === identity) ? await client.acquireLease(name, identity, leaseDurationMs) : res;
+      return !res.held && (res.holder === "" || res.holder === identity) ? await client.acquireLease(name, identity, leaseDurationMs, left()) : res;
     } catch (err) {
       if (this.#role === "leader") this.#o.log.warn({ lease: name, err: errorMessage(err) }, "could not renew the lease");
       return undefined;

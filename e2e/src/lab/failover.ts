@@ -112,3 +112,15 @@ export async function waitFailover(lab: Lab, clusterId: string, was: string, tim
   );
   return now;
 }
+
+/** Cuts (`on`) or heals a gateway node's path to the broker alone: its cables and the data path stay up (a split brain in the making). */
+export async function partitionFromBroker(lab: Lab, clusterId: string, node: string, on: boolean): Promise<void> {
+  const broker = lab.state.broker.address.split(":")[0] ?? "";
+  await lab.exec(`${clusterId}/${node}`, ["iptables", on ? "-I" : "-D", "OUTPUT", "-d", broker, "-j", "DROP"]);
+}
+
+/** The routes in a node's cable table (100): what a gateway carrying cables has, and nothing else should. */
+export async function cableRoutes(lab: Lab, target: string): Promise<string[]> {
+  const r = await lab.exec(target, ["ip", "-4", "route", "show", "table", "100"]);
+  return r.stdout.split("\n").filter((l) => l.trim());
+}

@@ -7,8 +7,20 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { host } from "@causeway/common";
-import { activeGateway, FAILURE_KINDS, failGateway, haStatuses, Lab, Probes, recoverGateway, until, waitFailover } from "../index.ts";
+import { host, STANDALONE_LEASE } from "@causeway/common";
+import {
+  activeGateway,
+  cableRoutes,
+  FAILURE_KINDS,
+  failGateway,
+  haStatuses,
+  Lab,
+  partitionFromBroker,
+  Probes,
+  recoverGateway,
+  until,
+  waitFailover,
+} from "../index.ts";
 
 const root = process.getuid?.() === 0;
 const PAIRS = [
@@ -79,5 +91,43 @@ for (const cable of ["vxlan", "wireguard"] as const) {
         }
       });
     }
+
+    it("split brain: the active gateway cut off from the broker alone keeps its cables while the standby takes over; healed, the two converge to one within one lease period, no duplicate routes", async () => {
+      const was = await activeGateway(lab, "c1");
+      const other = was === "n0" ? "n1" : "n0";
+      const probes = new Probes(lab, PAIRS);
+      await new Promise((r) => setTimeout(r, 500));
+      await partitionFromBroker(lab, "c1", was, true);
+      let healedAt = 0;
+      try {
+        assert.equal(await waitFailover(lab, "c1", was), other);
+        // Both now carry cables: the cut-off one cannot learn it was replaced (it keeps its data path, as in a broker outage).
+        await until(`${other} carries cables`, async () => ((await cableRoutes(lab, `c1/${other}`)).length ? true : undefined), 10_000);
+        assert.ok((await cableRoutes(lab, `c1/${was}`)).length > 0, `${was} keeps its cables while cut off`);
+      } finally {
+        await partitionFromBroker(lab, "c1", was, false);
+        healedAt = performance.now();
+      }
+      await until(`${was} drops its cables`, async () => ((await cableRoutes(lab, `c1/${was}`)).length === 0 ? true : undefined), 10_000);
+      const convergedMs = performance.now() - healedAt;
+      console.log(`# ${cable} split brain: converged ${Math.round(convergedMs)} ms after the partition healed`);
+      // One lease period, plus this test's polling and a loaded CI machine's scheduling.
+      assert.ok(convergedMs <= STANDALONE_LEASE.leaseDurationMs + 1000, `converged after ${Math.round(convergedMs)} ms`);
+      await until(`${was} passive`, async () => ((await haStatuses(lab, "c1"))[was] === "passive" ? true : undefined), 10_000);
+      assert.equal(await activeGateway(lab, "c1"), other);
+      // No duplicates anywhere: c1's subnets once in c2's gateway's cable table, c2's once in c1's.
+      const c2gw = await activeGateway(lab, "c2");
+      for (const [target, remoteSubnets] of [
+        [`c2/${c2gw}`, ["10.1.0.0/16", "10.101.0.0/16"]],
+        [`c1/${other}`, ["10.2.0.0/16", "10.102.0.0/16"]],
+      ] as const) {
+        const routes = await cableRoutes(lab, target);
+        for (const s of remoteSubnets) assert.equal(routes.filter((r) => r.startsWith(`${s} `)).length, 1, `${target}: ${routes.join("; ")}`);
+      }
+      await lab.waitConnected(15_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      const r = await probes.stop();
+      for (const [dir, x] of Object.entries(r)) assert.ok(x.answered > 0 && x.lostAtEnd === 0, `split brain ${dir}: ${JSON.stringify(x)}`);
+    });
   });
 }
