@@ -62,6 +62,21 @@ export function localEndpoint(
   };
 }
 
+/** Pure: deep equality of JSON values, whatever the key order (an Endpoint read back from the API server has its own). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === "object"
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([x], [y]) => x.localeCompare(y))
+              .map(([k, x]) => [k, canonical(x)]),
+          )
+        : v;
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
 /** A remote that gets no cable, and why. */
 export interface Skipped {
   readonly clusterId: string;
@@ -202,7 +217,7 @@ export class GatewayEngine {
     // Answer NAT discovery for this endpoint before peers learn of it (they ask at once).
     this.nat.setLocal(this.endpoint);
     const published = mine.find((ep) => ep.cable_name === this.endpoint.cable_name);
-    if (!published || JSON.stringify(published) !== JSON.stringify(this.endpoint)) {
+    if (!published || !sameValue(published, this.endpoint)) {
       await sink.putEndpoint(this.endpoint);
       log.info({ endpoint: this.endpoint.cable_name, privateIp: this.endpoint.private_ip }, "published local endpoint");
     }

@@ -3,6 +3,7 @@ import { type BrokerConnection, kube, type Logger, type SiteComponent, view } fr
 import type { CableDriver } from "./cable/driver.ts";
 import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
+import { UnderlayWatch } from "./underlay.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { BrokerSyncer } from "./sync/syncer.ts";
 
@@ -34,12 +35,17 @@ export interface KubeGatewayDeps {
   readonly election: ElectionTimings;
   readonly healthCheck?: GatewayDeps["healthCheck"];
   readonly metrics?: GatewayMetrics;
+  /** The interface carrying the private IP: while it is down this candidate withdraws from the election. */
+  readonly underlayDev?: string;
 }
 
 /**
  * A gateway candidate in Kubernetes mode: campaigns for the cluster's Lease; while it leads it
  * runs the broker syncer and the gateway engine (the same engine as standalone mode, seeing the
- * local Endpoint objects); otherwise it only reports itself passive in its Gateway object.
+ * local Endpoint objects). As in standalone mode, a leader that cannot renew past the deadline
+ * pauses (engine and syncer stopped, cables kept: an API-server outage does not cut traffic),
+ * and only when another candidate is seen holding the Lease does it remove its cables (they
+ * would shadow its route agent's path to the new gateway) and report itself passive.
  */
 export class KubeGateway implements SiteComponent {
   readonly #d: KubeGatewayDeps;
@@ -49,21 +55,30 @@ export class KubeGateway implements SiteComponent {
   #fence: Fence | undefined;
   #syncer: BrokerSyncer | undefined;
   #transition: Promise<void> = Promise.resolve();
+  /** Cables of ours may be on this host (we led, or an earlier process did). */
+  #mayHaveCables = true;
+  readonly #identity: string;
+  readonly #underlay: UnderlayWatch | undefined;
 
   constructor(d: KubeGatewayDeps) {
     this.#d = d;
     this.#sink = new view.KubeGatewaySink(d.client, d.namespace);
+    this.#identity = `${d.nodeName}-causeway-gateway`;
     this.#elector = new kube.LeaseElector({
       client: d.client,
       namespace: d.namespace,
       name: GATEWAY_LEASE,
-      identity: `${d.nodeName}-causeway-gateway`,
+      identity: this.#identity,
       ...d.election,
       log: d.log,
       onStartedLeading: () => this.#queue(() => this.#lead()),
-      onStoppedLeading: () => this.#queue(() => this.#follow()),
-      onNewLeader: (id) => d.log.info({ leader: id || "(none)" }, "gateway lease holder changed"),
+      onStoppedLeading: () => this.#queue(() => this.#pause()),
+      onNewLeader: (id) => {
+        d.log.info({ leader: id || "(none)" }, "gateway lease holder changed");
+        if (id && id !== this.#identity) this.#queue(() => this.#follow());
+      },
     });
+    this.#underlay = d.underlayDev ? new UnderlayWatch({ dev: d.underlayDev, log: d.log, onChange: (up) => this.#underlayChanged(up) }) : undefined;
   }
 
   get isActive(): boolean {
@@ -104,6 +119,8 @@ export class KubeGateway implements SiteComponent {
 
   async #lead(): Promise<void> {
     const d = this.#d;
+    if (this.#engine) return;
+    this.#mayHaveCables = true;
     this.#syncer = new BrokerSyncer({
       conn: d.conn,
       client: d.client,
@@ -119,14 +136,35 @@ export class KubeGateway implements SiteComponent {
     d.log.info({ node: d.nodeName }, "gateway active");
   }
 
-  async #follow(): Promise<void> {
-    // Cables stay as they are: a successor on another node takes over; this node's routes are re-pointed by its route agent.
+  /** Link down: out of the election (the Lease released, so a standby takes over at once), cables removed. Link up: back in. */
+  async #underlayChanged(up: boolean): Promise<void> {
+    await this.#elector.setEligible(up);
+    if (!up) this.#queue(() => this.#follow());
+    await this.#transition;
+  }
+
+  /** Stops the engine and syncer at once (in-flight writes abandoned); cables stay. */
+  async #halt(): Promise<boolean> {
+    if (!this.#engine && !this.#syncer) return false;
     this.#fence?.raise();
     await this.#engine?.stop();
     await this.#syncer?.stop();
     this.#engine = this.#syncer = undefined;
+    return true;
+  }
+
+  /** Leadership lost without a successor in sight (API server unreachable, or released): paused, cables kept. */
+  async #pause(): Promise<void> {
+    if (await this.#halt()) this.#d.log.warn({ node: this.#d.nodeName }, "gateway lease not renewed: gateway engine paused, cables kept");
+  }
+
+  /** Another candidate holds the Lease: no cables here, passive. */
+  async #follow(): Promise<void> {
+    await this.#halt();
+    if (this.#mayHaveCables) await this.#d.driver.cleanup();
+    this.#mayHaveCables = false;
     await this.#putPassive();
-    this.#d.log.info({ node: this.#d.nodeName }, "gateway passive");
+    this.#d.log.info({ node: this.#d.nodeName, active: this.#elector.leader }, "gateway passive");
   }
 
   async #putPassive(): Promise<void> {
@@ -135,6 +173,7 @@ export class KubeGateway implements SiteComponent {
 
   /** Ready as a passive candidate, or as the active gateway once its engine has completed a pass. */
   ready(): string | undefined {
+    if (this.#underlay && !this.#underlay.up) return `underlay link ${this.#d.underlayDev} down: withdrawn from the gateway election`;
     if (this.#engine && this.#engine.loop.passes === 0) return "active gateway: cables not set up yet";
     return undefined;
   }
@@ -142,14 +181,35 @@ export class KubeGateway implements SiteComponent {
   start(): void {
     this.#queue(() => this.#putPassive());
     this.#elector.start();
+    this.#underlay?.start();
   }
 
-  /** Stops campaigning; a leader releases the Lease so that another candidate takes over at once. Cables stay. */
+  /**
+   * Stops campaigning; a leader releases the Lease so that another candidate takes over at once.
+   * With another gateway candidate in the cluster this is a hand-over: the cables go too (so
+   * the successor's path is the only one). A lone gateway keeps its cables across a restart.
+   */
   async stop(): Promise<void> {
+    const wasLeading = this.#elector.isLeader;
+    this.#underlay?.stop();
     await this.#elector.stop();
     await this.#transition;
-    await this.#engine?.stop();
-    await this.#syncer?.stop();
+    await this.#halt();
+    if (wasLeading && (await this.#otherCandidates()) > 0) {
+      await this.#d.driver.cleanup();
+      await this.#putPassive().catch(() => undefined);
+    }
+  }
+
+  /** Gateway candidates besides this node (nodes labelled for the gateway); 0 when they cannot be listed. */
+  async #otherCandidates(): Promise<number> {
+    try {
+      const nodes = await this.#d.client.list<{ metadata: { name: string } }>(kube.R.node, undefined, { labelSelector: `${view.GATEWAY_NODE_LABEL}=true` });
+      return nodes.items.filter((n) => n.metadata.name !== this.#d.nodeName).length;
+    } catch (err) {
+      this.#d.log.warn({ err: errorMessage(err) }, "cannot list gateway candidates; keeping cables");
+      return 0;
+    }
   }
 
   /** Removes this gateway's cables, its Endpoint (locally and at the broker) and its Gateway object. */

@@ -5,6 +5,7 @@
  */
 import {
   BrokerConnection,
+  checkLeaseTimings,
   cniIpOf,
   host,
   kube,
@@ -88,6 +89,8 @@ interface Prepared {
   readonly driver: CableDriver;
   readonly privateIp: string;
   readonly mtu: number;
+  /** The interface carrying the private IP (undefined only when uninstalling). */
+  readonly underlayDev: string | undefined;
   readonly publicIp: string | (() => Promise<string>);
   readonly natDiscovery: { port: number; sourceFor: (dst: string) => Promise<string | undefined> };
   readonly natEnabled: boolean;
@@ -130,6 +133,7 @@ async function prepare(o: {
     driver,
     privateIp,
     mtu: underlay?.mtu ?? 1500,
+    underlayDev: underlay?.dev,
     publicIp: resolvers.length ? () => resolvePublicIp(resolvers, { airGapped }) : "",
     natDiscovery: { port, sourceFor: async (dst) => (await adapters.net.mtuTowards(dst)).src },
     natEnabled: o.bool("natt"),
@@ -144,6 +148,22 @@ const seconds = (v: string | undefined, flag: string, dflt: number): number => {
   return n * 1000;
 };
 
+/**
+ * Election timings from --lease-duration/--renew-deadline/--retry-period, in both modes by
+ * default 1 s / 0.75 s / 0.2 s: a crashed gateway is replaced within ~1.2 s (Submariner's 15 s
+ * Lease made failover take 15 s and more). In Kubernetes mode that is ~5 Lease writes a second
+ * per cluster; raise them on a busy shared API server.
+ */
+function electionFrom(flag: (name: string) => string | undefined) {
+  const election = {
+    leaseDurationMs: seconds(flag("lease-duration"), "lease-duration", STANDALONE_LEASE.leaseDurationMs / 1000),
+    renewDeadlineMs: seconds(flag("renew-deadline"), "renew-deadline", STANDALONE_LEASE.renewDeadlineMs / 1000),
+    retryPeriodMs: seconds(flag("retry-period"), "retry-period", STANDALONE_LEASE.retryPeriodMs / 1000),
+  };
+  checkLeaseTimings(election);
+  return election;
+}
+
 if (process.argv.includes("--kube")) {
   await runKubeMain({
     brokerToken: true,
@@ -155,11 +175,7 @@ if (process.argv.includes("--kube")) {
       const nodeObject = await client.get<kube.KubeObject>(kube.R.node, undefined, nodeName);
       const node = view.nodeFromObject(nodeObject);
       if (typeof node === "string") throw new Error(`cannot run the gateway on this node: ${node}`);
-      const election = {
-        leaseDurationMs: seconds(flag("lease-duration"), "lease-duration", 15),
-        renewDeadlineMs: seconds(flag("renew-deadline"), "renew-deadline", 10),
-        retryPeriodMs: seconds(flag("retry-period"), "retry-period", 2),
-      };
+      const election = electionFrom(flag);
       const p = await prepare({
         driverName: cluster.cableDriver,
         brokerAddress: cluster.brokerAddress,
@@ -191,6 +207,7 @@ if (process.argv.includes("--kube")) {
         election,
         healthCheck,
         metrics: new GatewayMetrics(registry),
+        underlayDev: p.underlayDev,
       });
       return {
         component,
@@ -221,11 +238,7 @@ if (process.argv.includes("--kube")) {
       });
       const { driver, privateIp, mtu } = p;
       const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
-      const election = {
-        leaseDurationMs: seconds(flag("lease-duration"), "lease-duration", STANDALONE_LEASE.leaseDurationMs / 1000),
-        renewDeadlineMs: seconds(flag("renew-deadline"), "renew-deadline", STANDALONE_LEASE.renewDeadlineMs / 1000),
-        retryPeriodMs: seconds(flag("retry-period"), "retry-period", STANDALONE_LEASE.retryPeriodMs / 1000),
-      };
+      const election = electionFrom(flag);
       const component = new SiteGateway({
         leases: conn,
         election,
@@ -246,6 +259,7 @@ if (process.argv.includes("--kube")) {
         resyncMs,
         healthCheck,
         metrics: new GatewayMetrics(registry),
+        underlayDev: p.underlayDev,
       });
       return {
         component,

@@ -2,6 +2,7 @@ import { errorMessage } from "@causeway/api";
 import { BrokerLeaseElector, type LeaseClient, type LeaseTimings, type Role, type SiteComponent } from "@causeway/common";
 import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
+import { UnderlayWatch } from "./underlay.ts";
 
 /** The broker lease a standalone cluster's gateway candidates compete for (scoped to the cluster by the broker). */
 export const STANDALONE_GATEWAY_LEASE = "gateway";
@@ -11,6 +12,8 @@ export interface SiteGatewayDeps extends GatewayDeps {
   readonly election: LeaseTimings;
   /** How many gateway candidates the cluster has: with more than one, a gracefully stopping leader hands over (removes its cables). */
   readonly candidates: number;
+  /** The interface carrying the private IP: while it is down this candidate withdraws from the election. */
+  readonly underlayDev?: string;
 }
 
 /**
@@ -24,6 +27,7 @@ export class SiteGateway implements SiteComponent {
   readonly #elector: BrokerLeaseElector;
   #engine: GatewayEngine | undefined;
   #fence: Fence | undefined;
+  readonly #underlay: UnderlayWatch | undefined;
   /** Cables of ours may be on this host (we led, or an earlier process did). */
   #mayHaveCables = true;
 
@@ -37,6 +41,7 @@ export class SiteGateway implements SiteComponent {
       log: d.log,
       onRole: (role, holder) => this.#become(role, holder),
     });
+    this.#underlay = d.underlayDev ? new UnderlayWatch({ dev: d.underlayDev, log: d.log, onChange: (up) => this.#elector.setEligible(up) }) : undefined;
   }
 
   get role(): Role {
@@ -79,6 +84,7 @@ export class SiteGateway implements SiteComponent {
 
   /** Ready as a passive candidate, or as the active gateway once its engine has completed a pass. */
   ready(): string | undefined {
+    if (this.#underlay && !this.#underlay.up) return `underlay link ${this.#d.underlayDev} down: withdrawn from the gateway election`;
     if (this.#elector.role === "unsure") return "broker unreachable past the renew deadline (gateway engine paused, cables kept)";
     if (this.#engine && this.#engine.loop.passes === 0) return "active gateway: cables not set up yet";
     return undefined;
@@ -86,6 +92,7 @@ export class SiteGateway implements SiteComponent {
 
   start(): void {
     this.#elector.start();
+    this.#underlay?.start();
   }
 
   /**
@@ -95,6 +102,7 @@ export class SiteGateway implements SiteComponent {
    */
   async stop(): Promise<void> {
     const wasLeading = this.#elector.role !== "follower";
+    this.#underlay?.stop();
     await this.#elector.stop();
     this.#fence?.raise();
     await this.#engine?.stop();
@@ -107,6 +115,7 @@ export class SiteGateway implements SiteComponent {
 
   /** Removes this gateway's cables, Endpoint and status. */
   async uninstall(): Promise<void> {
+    this.#underlay?.stop();
     await this.#elector.stop();
     await this.#engine?.stop();
     await new GatewayEngine(this.#d).uninstall();

@@ -62,6 +62,24 @@ describe("broker lease election (standalone gateways)", () => {
     await a2.e.stop();
   });
 
+  it("a candidate that withdraws (its underlay link is down) releases the lease and follows; the standby leads on its next round; back, it campaigns again", async () => {
+    const a = candidate("n0");
+    const b = candidate("n1");
+    await step(5000, a, b);
+    assert.equal(a.e.role, "leader");
+    await a.e.setEligible(false);
+    assert.equal(a.e.role, "follower");
+    assert.equal(a.roles.at(-1), "follower");
+    await step(200, a, b);
+    assert.equal(b.e.role, "leader", "released: no wait for expiry");
+    assert.equal(a.e.role, "follower");
+    await a.e.setEligible(true);
+    await b.e.stop();
+    await step(200, a);
+    assert.equal(a.e.role, "leader");
+    await a.e.stop();
+  });
+
   it("partition then heal: the cut-off leader stops leading before anyone may take over, and converges to follower", async () => {
     const a = candidate("n0");
     const b = candidate("n1");

@@ -80,8 +80,8 @@ export class BrokerConnection {
     return this.#call(this.#client.renewLease, { name, holder, ttlMs }, timeoutMs);
   }
 
-  releaseLease(name: string, holder: string): Promise<LeaseResponse> {
-    return this.#call(this.#client.releaseLease, { name, holder, ttlMs: 0 });
+  releaseLease(name: string, holder: string, timeoutMs?: number): Promise<LeaseResponse> {
+    return this.#call(this.#client.releaseLease, { name, holder, ttlMs: 0 }, timeoutMs);
   }
 
   /** Opens a raw watch stream; errors arrive converted through onError exactly once. */

@@ -7,7 +7,7 @@ export interface LeaseClient {
   /** `timeoutMs`: the call's deadline (a leader must know where it stands by its renew deadline, not the connection's default). */
   acquireLease(name: string, holder: string, ttlMs: number, timeoutMs?: number): Promise<LeaseResponse>;
   renewLease(name: string, holder: string, ttlMs: number, timeoutMs?: number): Promise<LeaseResponse>;
-  releaseLease(name: string, holder: string): Promise<LeaseResponse>;
+  releaseLease(name: string, holder: string, timeoutMs?: number): Promise<LeaseResponse>;
 }
 
 export interface LeaseTimings {
@@ -72,6 +72,7 @@ export class BrokerLeaseElector {
   #tick: Promise<void> | undefined;
   #stopped = false;
   #reported = false;
+  #eligible = true;
 
   constructor(o: BrokerElectorOptions) {
     checkLeaseTimings(o);
@@ -91,6 +92,27 @@ export class BrokerLeaseElector {
   /** Starts the rounds (once). */
   start(): void {
     this.#schedule(0);
+  }
+
+  /**
+   * While not eligible this candidate does not campaign: a leader (or unsure leader) gives the
+   * lease up (releasing it if the broker answers) and reports follower at once. Eligible again,
+   * it campaigns from the next round.
+   */
+  async setEligible(eligible: boolean): Promise<void> {
+    if (eligible === this.#eligible) return;
+    this.#eligible = eligible;
+    if (eligible) return;
+    await this.#tick;
+    if (this.#role === "follower" || this.#stopped) return;
+    const { client, name, identity, renewDeadlineMs, log } = this.#o;
+    await client.releaseLease(name, identity, renewDeadlineMs).catch((err: unknown) => {
+      log.warn({ lease: name, err: errorMessage(err) }, "could not release the lease; it expires by itself");
+    });
+    this.#role = "follower";
+    this.#holder = "";
+    log.info({ lease: name, role: "follower" }, "gateway election: withdrawn");
+    await this.#o.onRole("follower", "");
   }
 
   /** Stops campaigning; a leader (or unsure leader) releases the lease. Idempotent. */
@@ -136,6 +158,7 @@ export class BrokerLeaseElector {
 
   /** One round: renew (leader) or try to acquire (others), then report a role change. Exposed for tests. */
   async round(): Promise<void> {
+    if (!this.#eligible) return;
     const name = this.#o.name;
     const res = await this.#ask();
     if (this.#stopped) return;

@@ -68,6 +68,7 @@ export class LeaseElector {
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> | undefined;
   #stopped = true;
+  #eligible = true;
 
   constructor(o: LeaseElectorOptions) {
     this.#o = o;
@@ -107,6 +108,22 @@ export class LeaseElector {
     }
   }
 
+  /**
+   * While not eligible this candidate does not campaign: a leader releases the Lease (a
+   * successor takes over at once) and is told it stopped leading. Eligible again, it campaigns
+   * from the next round.
+   */
+  async setEligible(eligible: boolean): Promise<void> {
+    if (eligible === this.#eligible) return;
+    this.#eligible = eligible;
+    if (eligible) return;
+    await this.#tick;
+    if (!this.#leading) return;
+    await this.release();
+    this.#leading = false;
+    this.#o.onStoppedLeading();
+  }
+
   #schedule(ms: number): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
@@ -117,6 +134,10 @@ export class LeaseElector {
   }
 
   async #round(): Promise<void> {
+    if (!this.#eligible) {
+      this.#schedule(this.#retryMs);
+      return;
+    }
     let ok = false;
     try {
       ok = await this.tryAcquireOrRenew();
@@ -147,7 +168,8 @@ export class LeaseElector {
   /** One round: take the lease if it is free or expired, renew it if ours. True when this candidate holds it afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
     const { client, namespace, name, identity } = this.#o;
-    const timeoutMs = Math.max(500, Math.min(this.#deadlineMs / 2, 5000));
+    // Two calls (GET, then PUT) must fit in the renew deadline: a leader learns where it stands in time.
+    const timeoutMs = Math.max(100, Math.min(this.#deadlineMs / 2, 5000));
     const now = microTime();
     const fresh: LeaseRecord = {
       holderIdentity: identity,
@@ -203,8 +225,9 @@ export class LeaseElector {
   /** Gives the lease up if this candidate holds it (holder "", duration 1 s). Errors are logged, not thrown. */
   async release(): Promise<void> {
     const { client, namespace, name, identity, log } = this.#o;
+    const timeoutMs = Math.max(100, Math.min(this.#deadlineMs, 3000));
     try {
-      const current = await client.request<LeaseObject>("GET", resourcePath(R.lease, namespace, name), { timeoutMs: 3000 });
+      const current = await client.request<LeaseObject>("GET", resourcePath(R.lease, namespace, name), { timeoutMs });
       if (current.spec?.holderIdentity !== identity) return;
       const now = microTime();
       await client.request("PUT", resourcePath(R.lease, namespace, name), {
@@ -214,7 +237,7 @@ export class LeaseElector {
           metadata: current.metadata,
           spec: { ...current.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
         },
-        timeoutMs: 3000,
+        timeoutMs,
       });
       log.info({ lease: name }, "released the lease");
     } catch (err) {

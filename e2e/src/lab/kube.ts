@@ -63,11 +63,13 @@ export async function buildApi(run: CommandRunner, lab: string, dir: string, c: 
  */
 export async function registerCluster(client: kube.KubeClient, c: ClusterSpec): Promise<void> {
   const fm = { fieldManager: "causeway-lab" };
+  // Several candidates (--gateways): labelled here, as an operator would; one is left to join.
+  const candidates = c.nodes.filter((n) => n.gateway).length > 1;
   for (const n of c.nodes) {
     const node = {
       metadata: {
         name: n.name,
-        labels: { "kubernetes.io/hostname": n.name },
+        labels: { "kubernetes.io/hostname": n.name, ...(candidates && n.gateway ? { [view.GATEWAY_NODE_LABEL]: "true" } : {}) },
         annotations: { [view.CNI_IP_ANNOTATION]: n.cniIp, ...(n.publicIp ? { [view.PUBLIC_IP_ANNOTATION]: `ipv4:${n.publicIp}` } : {}) },
       },
       spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },

@@ -246,7 +246,7 @@ export class Lab {
     const st = this.state;
     st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm") };
     for (let i = 1; i <= clusters; i++) {
-      const spec = clusterSpec(st.name, i, nodes, pods, (st.nat ?? []).includes(`c${i}`));
+      const spec = clusterSpec(st.name, i, nodes, pods, (st.nat ?? []).includes(`c${i}`), st.gateways ?? 1);
       const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };
       st.clusters.push(entry);
       this.#save();
@@ -526,8 +526,8 @@ function upOptions(o: UpOptions) {
   const gateways = o.gateways ?? 1;
   const nat = labNat(o.nat ?? [], clusters);
   clusterSpec(name, 1, nodes, pods, nat.length > 0, gateways); // validates nodes, pods, gateways
-  if (o.kube && gateways > 1)
-    throw new ValidationError("--gateways takes standalone labs for now; the Kubernetes tier elects among labelled nodes (label more with kubectl)");
+  if (o.kube && (o.healthCheckInterval !== undefined || o.healthCheckMaxPacketLoss !== undefined))
+    throw new ValidationError("--health-check-* take standalone labs: in the Kubernetes tier the gateways run as their DaemonSet says");
   labMtu(o.mtu);
   return { name, cable, intraCluster, clusters, nodes, pods, nat, mtu: o.mtu, gateways, gatewayFlags: healthCheckFlags(o) };
 }
