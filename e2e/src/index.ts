@@ -4,6 +4,7 @@ export { type ClusterSpec, clusterSpec, LAB, type NodeSpec } from "./lab/topolog
 export { until } from "./lab/until.ts";
 export {
   activeGateway,
+  assertResumed,
   cableRoutes,
   FAILURE_KINDS,
   type FailureKind,

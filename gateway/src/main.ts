@@ -23,6 +23,7 @@ import { WireGuardCableDriver } from "./cable/wireguard.ts";
 import { checkHealthSettings, DEFAULT_HEALTH_CHECK, HealthCheckSettingsError, type HealthCheckSettings } from "./health/checker.ts";
 import { KubeGateway } from "./kube.ts";
 import { GatewayMetrics } from "./metrics.ts";
+import type { Registry } from "prom-client";
 import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 import { parseResolvers, resolvePublicIp } from "./publicip.ts";
 import { SiteGateway } from "./standalone.ts";
@@ -164,6 +165,26 @@ function electionFrom(flag: (name: string) => string | undefined) {
   return election;
 }
 
+/** What both modes give the gateway from the prepared host and the flags, and say of it at start. */
+function sharedParts(p: Prepared, election: ReturnType<typeof electionFrom>, healthCheck: HealthCheckSettings | undefined, registry: Registry) {
+  return {
+    deps: {
+      privateIp: p.privateIp,
+      publicIp: p.publicIp,
+      natEnabled: p.natEnabled,
+      natDiscovery: p.natDiscovery,
+      underlayMtu: p.mtu,
+      underlayDev: p.underlayDev,
+      driver: p.driver,
+      version: VERSION,
+      election,
+      healthCheck,
+      metrics: new GatewayMetrics(registry),
+    },
+    started: { driver: p.driver.name, privateIp: p.privateIp, mtu: p.mtu, ...election, healthCheck: healthCheck ?? "off" },
+  };
+}
+
 if (process.argv.includes("--kube")) {
   await runKubeMain({
     brokerToken: true,
@@ -186,32 +207,22 @@ if (process.argv.includes("--kube")) {
         flag,
         bool,
       });
-      const { driver, privateIp, mtu } = p;
       const conn = new BrokerConnection({ address: cluster.brokerAddress, token: cluster.brokerToken });
+      const shared = sharedParts(p, election, healthCheck, registry);
       const component = new KubeGateway({
+        ...shared.deps,
         client,
         namespace,
         cluster,
         nodeName,
-        privateIp,
-        publicIp: p.publicIp,
-        natEnabled: p.natEnabled,
-        natDiscovery: p.natDiscovery,
         healthCheckIp: cniIpOf(node),
-        underlayMtu: mtu,
-        driver,
         conn,
         log,
-        version: VERSION,
         resyncMs,
-        election,
-        healthCheck,
-        metrics: new GatewayMetrics(registry),
-        underlayDev: p.underlayDev,
       });
       return {
         component,
-        started: { driver: driver.name, privateIp, mtu, ...election, healthCheck: healthCheck ?? "off" },
+        started: shared.started,
         removed: "removed cables, endpoint and gateway status",
       };
     },
@@ -225,6 +236,7 @@ if (process.argv.includes("--kube")) {
     options: { ...SHARED_OPTIONS, ...ELECTION_OPTIONS },
     async build({ site, node, log, resyncMs, uninstall, flag, bool, registry }) {
       const healthCheck = healthCheckFrom(flag);
+      const election = electionFrom(flag);
       if (!node.gateway) throw new Error(`node ${node.name} is not a gateway node in the site file (set gateway: true)`);
       const p = await prepare({
         driverName: site.cableDriver,
@@ -236,34 +248,23 @@ if (process.argv.includes("--kube")) {
         flag,
         bool,
       });
-      const { driver, privateIp, mtu } = p;
       const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
-      const election = electionFrom(flag);
+      const shared = sharedParts(p, election, healthCheck, registry);
       const component = new SiteGateway({
+        ...shared.deps,
         leases: conn,
-        election,
         candidates: site.nodes.filter((n) => n.gateway).length,
         site,
         nodeName: node.name,
-        privateIp,
-        publicIp: p.publicIp,
-        natEnabled: p.natEnabled,
-        natDiscovery: p.natDiscovery,
         healthCheckIp: cniIpOf(node),
-        underlayMtu: mtu,
         view: new view.BrokerEndpointView(conn, log),
         sink: new view.BrokerGatewaySink(conn, site.clusterId),
-        driver,
         log,
-        version: VERSION,
         resyncMs,
-        healthCheck,
-        metrics: new GatewayMetrics(registry),
-        underlayDev: p.underlayDev,
       });
       return {
         component,
-        started: { driver: driver.name, privateIp, mtu, ...election, healthCheck: healthCheck ?? "off" },
+        started: shared.started,
         removed: "removed cables, endpoint and status",
       };
     },

@@ -5,6 +5,7 @@
  */
 import { BrokerConnection, host, kube, METRICS_PORTS, ProcessRunner, readToken, runKubeMain, runSiteMain, view } from "@causeway/common";
 import { NodeIpNotFoundError, RouteAgent } from "./agent.ts";
+import { routeAgentMetrics } from "./metrics.ts";
 
 const removed = "removed everything the route agent owned";
 
@@ -13,7 +14,7 @@ if (process.argv.includes("--kube")) {
     brokerToken: false,
     name: "causeway-route-agent",
     metricsPort: METRICS_PORTS.routeAgent,
-    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall }) {
+    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, registry }) {
       const adapters = host.realHostAdapters(new ProcessRunner());
       const node = view.nodeFromObject(await client.get(kube.R.node, undefined, nodeName));
       if (typeof node === "string") throw new Error(`cannot route on this node: ${node}`);
@@ -27,6 +28,7 @@ if (process.argv.includes("--kube")) {
         log,
         resyncMs,
       });
+      routeAgentMetrics(registry, component);
       return { component, started: { intraCluster: cluster.intraCluster }, removed };
     },
   });
@@ -34,7 +36,7 @@ if (process.argv.includes("--kube")) {
   await runSiteMain({
     name: "causeway-route-agent",
     metricsPort: METRICS_PORTS.routeAgent,
-    async build({ site, node, log, resyncMs, uninstall }) {
+    async build({ site, node, log, resyncMs, uninstall, registry }) {
       const adapters = host.realHostAdapters(new ProcessRunner());
       // Checked before anything touches the host: a wrong --node would otherwise steer the wrong routes.
       if (!uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
@@ -42,6 +44,7 @@ if (process.argv.includes("--kube")) {
       // Stopping leaves routes and rules in place: a restart must not interrupt established flows.
       const endpoints = new view.BrokerEndpointView(conn, log);
       const component = new RouteAgent({ site, node, endpoints, nodes: new view.StaticNodeView(site.nodes), adapters, log, resyncMs });
+      routeAgentMetrics(registry, component);
       return { component, started: { intraCluster: site.intraCluster }, removed };
     },
   });

@@ -124,3 +124,17 @@ export async function cableRoutes(lab: Lab, target: string): Promise<string[]> {
   const r = await lab.exec(target, ["ip", "-4", "route", "show", "table", "100"]);
   return r.stdout.split("\n").filter((l) => l.trim());
 }
+
+/**
+ * Throws unless traffic resumed in every direction (answered, none lost at the end) with no
+ * outage over `maxOutageMs`; returns a one-line summary ("dir N ms, …") for the test log.
+ */
+export function assertResumed(results: Record<string, ProbeResult>, label: string, maxOutageMs: number): string {
+  for (const [dir, r] of Object.entries(results)) {
+    if (!(r.answered > 0 && r.lostAtEnd === 0)) throw new Error(`${label} ${dir}: traffic did not resume: ${JSON.stringify(r)}`);
+    if (r.maxOutageMs > maxOutageMs) throw new Error(`${label} ${dir}: outage ${r.maxOutageMs} ms (more than ${maxOutageMs} ms)`);
+  }
+  return Object.entries(results)
+    .map(([d, r]) => `${d} ${r.maxOutageMs} ms`)
+    .join(", ");
+}

@@ -78,6 +78,7 @@ describe("lab health checks: probes, status, metrics", { skip: root ? false : "n
       assert.match((await httpIn(t.ns, t.port, "/metrics")).body, /process_cpu_seconds_total/, `${t.what} /metrics`);
     }
     assert.match((await httpIn(lab.state.broker.ns, METRICS_PORTS.broker, "/metrics")).body, /causeway_broker_records\{[^}]*kind="endpoint"[^}]*\} 2/);
+    assert.match((await httpIn(lab.resolve("c1/n1").ns, METRICS_PORTS.routeAgent, "/metrics")).body, /causeway_route_agent_sync_iterations\{[^}]*\} [1-9]/);
   });
 
   it("a remote cluster that goes away is marked error within the threshold, and connected again when it returns", async () => {
