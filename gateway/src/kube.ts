@@ -3,6 +3,7 @@ import { type BrokerConnection, kube, type Logger, type SiteComponent, view } fr
 import type { CableDriver } from "./cable/driver.ts";
 import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
+import { awaitSuccessor } from "./handover.ts";
 import { UnderlayWatch } from "./underlay.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { BrokerSyncer } from "./sync/syncer.ts";
@@ -186,8 +187,9 @@ export class KubeGateway implements SiteComponent {
 
   /**
    * Stops campaigning; a leader releases the Lease so that another candidate takes over at once.
-   * With another gateway candidate in the cluster this is a hand-over: the cables go too (so
-   * the successor's path is the only one). A lone gateway keeps its cables across a restart.
+   * With another gateway candidate in the cluster this is a hand-over: once the successor's
+   * Endpoint is out at the broker (make-before-break, bounded) the cables go too, so the
+   * successor's path is the only one. A lone gateway keeps its cables across a restart.
    */
   async stop(): Promise<void> {
     const wasLeading = this.#elector.isLeader;
@@ -196,6 +198,7 @@ export class KubeGateway implements SiteComponent {
     await this.#transition;
     await this.#halt();
     if (wasLeading && (await this.#otherCandidates()) > 0) {
+      await awaitSuccessor({ broker: this.#d.conn, clusterId: this.#d.cluster.clusterId, node: this.#d.nodeName, log: this.#d.log });
       await this.#d.driver.cleanup();
       await this.#putPassive().catch(() => undefined);
     }

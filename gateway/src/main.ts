@@ -253,6 +253,7 @@ if (process.argv.includes("--kube")) {
       const component = new SiteGateway({
         ...shared.deps,
         leases: conn,
+        broker: conn,
         candidates: site.nodes.filter((n) => n.gateway).length,
         site,
         nodeName: node.name,

@@ -2,6 +2,7 @@ import { errorMessage } from "@causeway/api";
 import { BrokerLeaseElector, type LeaseClient, type LeaseTimings, type Role, type SiteComponent } from "@causeway/common";
 import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
+import { awaitSuccessor, type HandoverOptions } from "./handover.ts";
 import { UnderlayWatch } from "./underlay.ts";
 
 /** The broker lease a standalone cluster's gateway candidates compete for (scoped to the cluster by the broker). */
@@ -14,6 +15,8 @@ export interface SiteGatewayDeps extends GatewayDeps {
   readonly candidates: number;
   /** The interface carrying the private IP: while it is down this candidate withdraws from the election. */
   readonly underlayDev?: string;
+  /** Where a gracefully stopping leader looks for its successor's Endpoint (the broker connection); without it, cables go at once. */
+  readonly broker?: HandoverOptions["broker"];
 }
 
 /**
@@ -97,8 +100,9 @@ export class SiteGateway implements SiteComponent {
 
   /**
    * Stops campaigning and releases the lease. With another candidate in the cluster this is a
-   * hand-over: the cables go too, so the successor's path is the only one. A lone gateway keeps
-   * its cables (a restart does not cut traffic).
+   * hand-over: once the successor's Endpoint is out (make-before-break, bounded) the cables go
+   * too, so the successor's path is the only one. A lone gateway keeps its cables (a restart
+   * does not cut traffic).
    */
   async stop(): Promise<void> {
     const wasLeading = this.#elector.role !== "follower";
@@ -108,6 +112,7 @@ export class SiteGateway implements SiteComponent {
     await this.#engine?.stop();
     this.#engine = undefined;
     if (wasLeading && this.#d.candidates > 1) {
+      if (this.#d.broker) await awaitSuccessor({ broker: this.#d.broker, clusterId: this.#d.site.clusterId, node: this.#d.nodeName, log: this.#d.log });
       await this.#d.driver.cleanup();
       await this.#putPassive().catch(() => undefined);
     }
