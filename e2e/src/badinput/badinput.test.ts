@@ -117,6 +117,27 @@ describe("bad input through the real mains", { skip: root ? false : "needs root 
     assert.equal(await causewayState(), "");
   });
 
+  it("health-check and election flags out of range: exit 2 naming the flag, no host state", async () => {
+    const file = join(dir, "site.yaml");
+    writeFileSync(file, toYaml({ ...goodSite(dir), nodes: [{ name: "n0", ip: NODE_IP, podCIDR: "10.7.0.0/24", gateway: true }] }));
+    const cases: [string[], RegExp][] = [
+      [["--health-check-interval", "0"], /--health-check-interval: health-check interval must be at least 0.1 s, got 0 s/],
+      [["--health-check-interval=-1"], /--health-check-interval: health-check interval must be at least 0.1 s, got -1 s/],
+      [["--health-check-interval", "soon"], /--health-check-interval must be a number of seconds/],
+      [["--health-check-max-packet-loss", "0"], /--health-check-max-packet-loss: health-check max packet loss must be a whole number ≥ 1/],
+      [["--health-check", "maybe"], /--health-check must be true or false/],
+      [["--lease-duration", "0"], /--lease-duration must be a positive number of seconds/],
+      [["--lease-duration", "0.5"], /renew deadline \(750 ms\) must be shorter than the lease duration \(500 ms\)/],
+      [["--metrics-port", "70000"], /--metrics-port must be a TCP port, or 0 for none/],
+    ];
+    for (const [flags, expect] of cases) {
+      const r = await inNs([GATEWAY, "--site", file, "--node", "n0", ...flags]);
+      assert.equal(r.exitCode, 2, `${flags.join(" ")}: ${r.stdout}`);
+      assert.match(r.stdout, expect, flags.join(" "));
+    }
+    assert.equal(await causewayState(), "");
+  });
+
   it("an unknown cable driver: exit 2, the error lists the supported ones, no host state", async () => {
     const file = join(dir, "site.yaml");
     writeFileSync(file, toYaml({ ...goodSite(dir), cableDriver: "ipsec", nodes: [{ name: "n0", ip: NODE_IP, podCIDR: "10.7.0.0/24", gateway: true }] }));

@@ -186,4 +186,34 @@ describe("kube tier (lab): client, watcher, lease", { timeout: 600_000 }, () => 
       await q.stop();
     }
   });
+
+  test("lease: a leader that withdraws (underlay down) releases at once and follows; eligible again, it campaigns", async () => {
+    const leading = new Set<string>();
+    const mk = (id: string) =>
+      elector(id, {
+        name: "withdraw",
+        onStartedLeading: () => leading.add(id),
+        onStoppedLeading: () => leading.delete(id),
+      });
+    const p = mk("p");
+    const q = mk("q");
+    p.start();
+    q.start();
+    try {
+      await until("one leader", async () => (leading.size === 1 ? true : undefined), 10_000);
+      const [first] = [...leading];
+      const [leader, other] = first === "p" ? [p, q] : [q, p];
+      const t0 = Date.now();
+      await leader.setEligible(false);
+      assert.equal(leader.isLeader, false);
+      await until("successor", async () => (other.isLeader ? true : undefined), 5000);
+      assert.ok(Date.now() - t0 < 1500, `successor after ${Date.now() - t0} ms (no wait for expiry)`);
+      await leader.setEligible(true);
+      await other.stop();
+      await until("the first leads again", async () => (leader.isLeader ? true : undefined), 5000);
+    } finally {
+      await p.stop();
+      await q.stop();
+    }
+  });
 });
