@@ -1,2 +1,5 @@
-/** @causeway/lighthouse — a stub until its issue. */
-export {};
+/** @causeway/lighthouse — service discovery: the clusterset DNS server (agent and CoreDNS wiring to come, issue 6). */
+export { type ClusterBackend, type DnsSource, type ImportedService, type ServiceEndpoint, type ServicePort, StaticDnsSource } from "./dns/model.ts";
+export { type Answer, DNS_SCHEMA_VERSION, hostLabel, type Rcode, Resolver, type ResolverOptions, type Rr } from "./dns/resolver.ts";
+export { answerMessage, DnsServer, type DnsServerOptions } from "./dns/server.ts";
+export { decodeQuery, encodeResponse, type Query } from "./dns/wire.ts";
