@@ -37,6 +37,9 @@ export {
   type Lease,
   LeaseSchema,
   SCHEMAS,
+  type ServiceExport,
+  ServiceExportSchema,
+  exportName,
   type ValueOf,
 } from "./resources.ts";
 export { cidrContains, cidrsOverlap, intToIp, ipToInt, isIPv4, isIPv4Cidr, parseCidr, sameSubnet, vtepMac, withFirstOctet } from "./cidr.ts";

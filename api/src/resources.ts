@@ -80,8 +80,44 @@ export const LeaseSchema = z.strictObject({
 });
 export type Lease = z.infer<typeof LeaseSchema>;
 
+/** A DNS-1123 label (namespace and service names, endpoint hostnames). */
+const Dns1123Label = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, '-')");
+
+export const ServiceExportPortSchema = z.strictObject({
+  name: z.string().max(63).optional(),
+  protocol: z.enum(["TCP", "UDP", "SCTP"]).default("TCP"),
+  port: z.number().int().min(1).max(65535),
+});
+
+/**
+ * A service one cluster exports (MCS ServiceExport, with what other clusters need to import it):
+ * its type, its IP in the exporting cluster (ClusterSetIP), ports, and endpoints with readiness.
+ * Named `<namespace>.<name>`, owned by the exporting cluster.
+ */
+export const ServiceExportSchema = z.strictObject({
+  namespace: Dns1123Label,
+  name: Dns1123Label,
+  type: z.enum(["ClusterSetIP", "Headless"]),
+  /** ClusterSetIP: the Service's cluster IP in the exporting cluster. */
+  ip: Ipv4OrEmpty.default(""),
+  ports: z.array(ServiceExportPortSchema).default([]),
+  endpoints: z.array(z.strictObject({ ip: Ipv4, hostname: Dns1123Label.optional(), ready: z.boolean() })).default([]),
+  /** When the export was created (MCS conflict resolution: the oldest export wins). */
+  exportedAt: z.string(),
+});
+export type ServiceExport = z.infer<typeof ServiceExportSchema>;
+
+/** The broker record name of an export. */
+export function exportName(namespace: string, name: string): string {
+  return `${namespace}.${name}`;
+}
+
 /** The kinds of record the broker stores and clients may read and write. */
-export const KINDS = ["cluster", "endpoint", "gateway", "lease"] as const;
+export const KINDS = ["cluster", "endpoint", "gateway", "lease", "export"] as const;
 export type Kind = (typeof KINDS)[number];
 export const KindSchema = z.enum(KINDS);
 
@@ -90,6 +126,7 @@ export const SCHEMAS = {
   endpoint: EndpointSchema,
   gateway: GatewayStatusSchema,
   lease: LeaseSchema,
+  export: ServiceExportSchema,
 } as const satisfies Record<Kind, z.ZodType>;
 
 export type ValueOf<K extends Kind> = z.infer<(typeof SCHEMAS)[K]>;

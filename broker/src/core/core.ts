@@ -4,11 +4,13 @@ import {
   CidrOverlapError,
   type Endpoint,
   cidrsOverlap,
+  exportName,
   type Kind,
   KINDS,
   NotFoundError,
   parseValue,
   PermissionDeniedError,
+  type ServiceExport,
   ValidationError,
 } from "@causeway/api";
 import type { Store, StoredRecord, StoreEvent, StoreKind, Unsubscribe } from "../store/index.ts";
@@ -134,6 +136,10 @@ export class BrokerCore {
       const e = value as Endpoint;
       if (e.cluster_id !== input.clusterId) throw new ValidationError(`endpoint.cluster_id ${e.cluster_id} ≠ record owner ${input.clusterId}`);
       if (e.cable_name !== input.name) throw new ValidationError("an endpoint record is named after its cable_name");
+    }
+    if (kind === "export") {
+      const x = value as ServiceExport;
+      if (input.name !== exportName(x.namespace, x.name)) throw new ValidationError(`an export record is named <namespace>.<name> (${exportName(x.namespace, x.name)})`);
     }
     return this.store.put({ kind, clusterId: input.clusterId, name: input.name, value: JSON.stringify(value) }, opts);
   }

@@ -1,0 +1,57 @@
+import type { ServiceExport } from "@causeway/api";
+import type { ImportedService } from "../dns/model.ts";
+
+/** One cluster's export of a service, as the broker holds it. */
+export interface ExportRecord {
+  readonly clusterId: string;
+  readonly value: ServiceExport;
+}
+
+/** An export left out of its service's import, and why (MCS: reported as a Conflict condition on the ServiceExport). */
+export interface ExportConflict {
+  readonly namespace: string;
+  readonly name: string;
+  readonly clusterId: string;
+  readonly reason: string;
+}
+
+/** Oldest first (MCS: the oldest export wins a conflict); the cluster id breaks ties. */
+const byAge = (a: ExportRecord, b: ExportRecord) => a.value.exportedAt.localeCompare(b.value.exportedAt) || a.clusterId.localeCompare(b.clusterId);
+
+/**
+ * Pure: the services every cluster imports, from all clusters' exports (MCS rules, reference
+ * mcs-api §0.2): one import per namespace/name; its type is the oldest export's, and exports of
+ * another type are left out as conflicts; each exporting cluster keeps its own IP, ports and
+ * endpoints (the DNS server picks among them).
+ */
+export function buildImports(exports: readonly ExportRecord[]): { services: ImportedService[]; conflicts: ExportConflict[] } {
+  const groups = new Map<string, ExportRecord[]>();
+  for (const e of exports) {
+    const key = `${e.value.namespace}/${e.value.name}`;
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  const services: ImportedService[] = [];
+  const conflicts: ExportConflict[] = [];
+  for (const group of groups.values()) {
+    const sorted = [...group].sort(byAge);
+    const oldest = sorted[0];
+    if (!oldest) continue;
+    const { namespace, name, type } = oldest.value;
+    const members = sorted.filter((e) => e.value.type === type);
+    for (const e of sorted.filter((x) => x.value.type !== type)) {
+      conflicts.push({ namespace, name, clusterId: e.clusterId, reason: `exported as ${e.value.type}; the oldest export (cluster ${oldest.clusterId}) is ${type}` });
+    }
+    services.push({
+      namespace,
+      name,
+      type,
+      clusters: members.map((e) => ({
+        clusterId: e.clusterId,
+        ...(e.value.ip ? { ip: e.value.ip } : {}),
+        ports: e.value.ports.map((p) => ({ protocol: p.protocol, port: p.port, ...(p.name ? { name: p.name } : {}) })),
+        endpoints: e.value.endpoints,
+      })),
+    });
+  }
+  return { services, conflicts };
+}

@@ -1,0 +1,72 @@
+import type { GatewayStatus } from "@causeway/api";
+import { type BrokerConnection, type Logger, view } from "@causeway/common";
+import type { DnsSource, ImportedService } from "../dns/model.ts";
+import { buildImports, type ExportConflict } from "./build.ts";
+
+/** Pure: whether `local`'s active gateway reports a connected cable to `clusterId`; with no active gateway status (discovery only) every cluster is. */
+export function connectedVia(statuses: readonly GatewayStatus[], clusterId: string): boolean {
+  const active = statuses.filter((s) => s.haStatus === "active").sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
+  if (!active) return true;
+  return active.connections.some((c) => c.endpoint.cluster_id === clusterId && c.status === "connected");
+}
+
+/**
+ * Standalone mode: the DNS server's view from the broker — every cluster's exports (imports
+ * rebuilt on each change) and this cluster's gateway statuses (which remote clusters are
+ * connected). A Source: start() follows the broker, synced after the first list.
+ */
+export class BrokerDnsSource implements DnsSource, view.Source {
+  readonly localCluster: string;
+  readonly #view: view.BrokerEndpointView;
+  #services = new Map<string, ImportedService>();
+  #conflicts: ExportConflict[] = [];
+
+  constructor(conn: BrokerConnection, localCluster: string, log: Logger) {
+    this.localCluster = localCluster;
+    this.#view = new view.BrokerEndpointView(conn, log, ["export", "gateway"]);
+  }
+
+  get synced(): Promise<void> {
+    return this.#view.synced;
+  }
+
+  start(onChange: () => void = () => undefined): void {
+    this.#view.start(() => {
+      this.#rebuild();
+      onChange();
+    });
+    void this.#view.synced.then(() => this.#rebuild());
+  }
+
+  stop(): void {
+    this.#view.stop();
+  }
+
+  #rebuild(): void {
+    const { services, conflicts } = buildImports(this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value })));
+    this.#services = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
+    this.#conflicts = conflicts;
+  }
+
+  /** Exports left out of their import (type conflicts). */
+  get conflicts(): readonly ExportConflict[] {
+    return this.#conflicts;
+  }
+
+  service(namespace: string, name: string): ImportedService | undefined {
+    return this.#services.get(`${namespace}/${name}`);
+  }
+
+  services(): Iterable<ImportedService> {
+    return this.#services.values();
+  }
+
+  connected(clusterId: string): boolean {
+    if (clusterId === this.localCluster) return true;
+    const statuses = this.#view
+      .records("gateway")
+      .filter((r) => r.clusterId === this.localCluster)
+      .map((r) => r.value);
+    return connectedVia(statuses, clusterId);
+  }
+}
