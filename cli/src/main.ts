@@ -5,6 +5,7 @@ import { kube } from "@causeway/common";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { stringify } from "yaml";
 import { connectBroker } from "./broker.ts";
+import { exportCommands } from "./export/commands.ts";
 import { kubeCommands } from "./kube/commands.ts";
 import { labCommands } from "./lab/commands.ts";
 import { buildViews, type ClusterView, renderText, type Section, SECTIONS, toData } from "./show/index.ts";
@@ -55,6 +56,7 @@ async function kubeViews(kubeconfig: string | undefined, contexts: string | unde
 
 kubeCommands(program);
 labCommands(program);
+exportCommands(program);
 
 try {
   await program.parseAsync();

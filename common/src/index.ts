@@ -17,9 +17,22 @@ export {
   type WatcherOptions,
 } from "./broker/index.ts";
 export * as host from "./host/index.ts";
-export { cniIpOf, INTRA_CLUSTER_MODES, type IntraClusterMode, loadSite, readToken, type Site, type SiteNode, SiteSchema, siteNode } from "./site.ts";
+export {
+  cniIpOf,
+  INTRA_CLUSTER_MODES,
+  type IntraClusterMode,
+  loadSite,
+  readToken,
+  type Site,
+  type SiteNode,
+  SiteSchema,
+  type SiteService,
+  SiteServiceSchema,
+  siteNode,
+} from "./site.ts";
 export { ReconcileLoop, ViewDrivenLoop, type ReconcileLoopOptions, resyncMsFromFlag } from "./loop.ts";
 export { type KubeContext, type KubeMainOptions, runKubeMain, runSiteMain, type SiteComponent, type SiteContext, type SiteMainOptions } from "./component.ts";
 export * as kube from "./kube/index.ts";
 export * as view from "./view/index.ts";
 export { METRICS_PORTS, MetricsPortInUseError, metricsPortFromFlag, newRegistry, ProbeServer, type ProbeServerOptions } from "./metrics.ts";
+export { sameValue } from "./json.ts";

@@ -4,7 +4,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Logger } from "./log.ts";
 
 /** Metrics ports of the components (0 turns a component's server off). Gateway and route agent share a gateway node's network. */
-export const METRICS_PORTS = { gateway: 32780, routeAgent: 32781, broker: 32782 } as const;
+export const METRICS_PORTS = { gateway: 32780, routeAgent: 32781, broker: 32782, lighthouse: 32783 } as const;
 
 /** A registry with the process metrics (CPU, memory, event-loop lag) and a `component` label on everything. */
 export function newRegistry(component: string): Registry {

@@ -23,6 +23,34 @@ export const SiteNodeSchema = z.strictObject({
   publicIp: z.string().optional(),
 });
 
+const Label = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, '-')");
+
+/** A service of a standalone site (what a Service and its EndpointSlices say in Kubernetes mode), exportable with `causeway export service`. */
+export const SiteServiceSchema = z.strictObject({
+  namespace: Label,
+  name: Label,
+  type: z.enum(["ClusterSetIP", "Headless"]).default("ClusterSetIP"),
+  /** ClusterSetIP: its virtual IP in this cluster. */
+  ip: Ip.optional(),
+  ports: z
+    .array(
+      z.strictObject({
+        name: z.string().max(63).optional(),
+        protocol: z.enum(["TCP", "UDP", "SCTP"]).default("TCP"),
+        port: z.number().int().min(1).max(65535),
+        /** The endpoints' port (default: port); TCP target ports are probed for readiness. */
+        targetPort: z.number().int().min(1).max(65535).optional(),
+      }),
+    )
+    .default([]),
+  endpoints: z.array(z.strictObject({ ip: Ip, hostname: Label.optional() })).default([]),
+});
+export type SiteService = z.infer<typeof SiteServiceSchema>;
+
 /** A standalone site: one cluster described by a file instead of an API server. */
 export const SiteSchema = z
   .strictObject({
@@ -44,6 +72,7 @@ export const SiteSchema = z
       cableSecretFile: z.string().min(1).optional(),
     }),
     nodes: z.array(SiteNodeSchema).min(1),
+    services: z.array(SiteServiceSchema).default([]),
   })
   .superRefine((s, ctx) => {
     const names = new Set<string>();
@@ -53,6 +82,13 @@ export const SiteSchema = z
       if (!s.clusterCIDRs.some((c) => podCidrInside(n.podCIDR, c))) {
         ctx.addIssue({ code: "custom", path: ["nodes", i, "podCIDR"], message: `${n.podCIDR} is not inside clusterCIDRs ${s.clusterCIDRs.join(", ")}` });
       }
+    });
+    const svcs = new Set<string>();
+    s.services.forEach((v, i) => {
+      if (svcs.has(`${v.namespace}/${v.name}`))
+        ctx.addIssue({ code: "custom", path: ["services", i, "name"], message: `duplicate service ${v.namespace}/${v.name}` });
+      svcs.add(`${v.namespace}/${v.name}`);
+      if (v.type === "ClusterSetIP" && !v.ip) ctx.addIssue({ code: "custom", path: ["services", i, "ip"], message: "a ClusterSetIP service needs its ip" });
     });
     if (!s.nodes.some((n) => n.gateway)) ctx.addIssue({ code: "custom", path: ["nodes"], message: "no node has gateway: true" });
   });

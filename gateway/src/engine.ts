@@ -1,5 +1,5 @@
 import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus } from "@causeway/api";
-import { type Logger, type ReconcileLoop, type view, ViewDrivenLoop } from "@causeway/common";
+import { type Logger, type ReconcileLoop, sameValue, type view, ViewDrivenLoop } from "@causeway/common";
 import type { CableDriver, CableState, RemoteCable, Traffic } from "./cable/driver.ts";
 import { HealthChecker, type HealthCheckSettings, mergeHealth } from "./health/checker.ts";
 import type { PingerFactory } from "./health/pinger.ts";
@@ -60,21 +60,6 @@ export function localEndpoint(
     backend: d.driver.name as Endpoint["backend"],
     backend_config: { "udp-port": "4500", "natt-discovery-port": String(natPort), ...d.driver.backendConfig?.() },
   };
-}
-
-/** Pure: deep equality of JSON values, whatever the key order (an Endpoint read back from the API server has its own). */
-export function sameValue(a: unknown, b: unknown): boolean {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canonical)
-      : v && typeof v === "object"
-        ? Object.fromEntries(
-            Object.entries(v)
-              .sort(([x], [y]) => x.localeCompare(y))
-              .map(([k, x]) => [k, canonical(x)]),
-          )
-        : v;
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
 
 /** A remote that gets no cable, and why. */

@@ -11,6 +11,7 @@ const site = (id: string, n: number): Site => ({
   intraCluster: "vxlan",
   broker: { address: "198.18.0.2:7400", tokenFile: "/dev/null" },
   nodes: [{ name: "n0", ip: `198.19.${n}.10`, podCIDR: `10.${n}.0.0/24`, gateway: true }],
+  services: [],
 });
 const driver = new VxlanCableDriver(host.fakeHostAdapters());
 const ep = (id: string, n: number) => localEndpoint({ site: site(id, n), nodeName: "n0", privateIp: `198.18.${n}.10`, healthCheckIp: `10.${n}.0.1`, driver });

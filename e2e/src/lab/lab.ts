@@ -350,6 +350,18 @@ export class Lab {
         startIn(n.ns, `route-agent/${n.name}`, [bin, script("route-agent/src/main.ts"), "--site", c.siteFile, "--node", n.name], log(`${n.name}-route-agent`)),
       );
     }
+    // The cluster's clusterset DNS server (and export keeper) on n0, port 53 of its LAN address.
+    const dnsNode = c.spec.nodes[0];
+    if (dnsNode) {
+      c.processes.push(
+        startIn(
+          dnsNode.ns,
+          `lighthouse/${dnsNode.name}`,
+          [bin, script("lighthouse/src/main.ts"), "--site", c.siteFile, "--node", dnsNode.name],
+          log(`${dnsNode.name}-lighthouse`),
+        ),
+      );
+    }
     this.#startPods(c);
   }
 
@@ -584,6 +596,15 @@ function siteOf(c: ClusterSpec, st: LabState) {
       cniIP: n.cniIp,
       gateway: n.gateway,
       ...(n.publicIp ? { publicIp: `ipv4:${n.publicIp}` } : {}),
+    })),
+    // The lab's services, exportable with `causeway export service <name> -n <ns> --context <cluster>`.
+    services: c.services.map((s) => ({
+      namespace: s.namespace,
+      name: s.name,
+      type: "ClusterSetIP",
+      ip: s.vip,
+      ports: [{ name: "http", protocol: "TCP", port: s.port, targetPort: s.backendPort }],
+      endpoints: [{ ip: s.backendIp }],
     })),
   };
 }

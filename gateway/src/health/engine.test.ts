@@ -20,6 +20,7 @@ const site = (id: string, n: number): Site => ({
   intraCluster: "vxlan",
   broker: { address: "", tokenFile: "/dev/null" },
   nodes: [{ name: "n0", ip: `198.18.${n}.10`, podCIDR: `10.${n}.0.0/24`, gateway: true }],
+  services: [],
 });
 
 async function until<T>(f: () => Promise<T | undefined>, ms: number): Promise<{ value: T; tookMs: number }> {

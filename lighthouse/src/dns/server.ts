@@ -12,6 +12,10 @@ export interface DnsServerOptions {
   readonly log: Logger;
   /** A TCP connection idle this long is closed. */
   readonly tcpIdleMs?: number;
+  /** While false (the source has not loaded yet) every query is SERVFAIL: never a negative answer clients would cache. */
+  readonly ready?: () => boolean;
+  /** Called with each response's rcode (metrics). */
+  readonly onAnswer?: (rcode: number) => void;
 }
 
 const TCP_MAX = 65535;
@@ -21,7 +25,7 @@ const TCP_MAX = 65535;
  * header, or itself a response). Never throws: anything unreadable past the header is
  * FORMERR, anything failing inside is SERVFAIL.
  */
-export function answerMessage(resolver: Resolver, buf: Buffer, transport: "udp" | "tcp"): Buffer | undefined {
+export function answerMessage(resolver: Resolver, buf: Buffer, transport: "udp" | "tcp", ready = true): Buffer | undefined {
   const q = decodeQuery(buf);
   if (q === undefined) return undefined;
   if (q === "unreadable") {
@@ -37,6 +41,7 @@ export function answerMessage(resolver: Resolver, buf: Buffer, transport: "udp" 
   if (q.opcode !== 0) return reply({ ...q, question: undefined }, "NOTIMP");
   if (q.questions !== 1 || !q.question) return reply({ ...q, question: undefined }, "FORMERR");
   if (q.question.classCode !== 1) return reply(q, "REFUSED");
+  if (!ready) return reply(q, "SERVFAIL");
   try {
     const answer = resolver.resolve({ name: q.question.name, type: q.question.type });
     return encodeResponse({ query: q, rcode: answer.rcode, answer, maxSize });
@@ -56,7 +61,7 @@ export class DnsServer {
     this.#o = o;
     this.#udp = createSocket("udp4");
     this.#udp.on("message", (msg, rinfo) => {
-      const out = answerMessage(o.resolver, msg, "udp");
+      const out = this.#answer(msg, "udp");
       if (out) this.#udp.send(out, rinfo.port, rinfo.address);
     });
     this.#udp.on("error", (err) => o.log.warn({ err: err.message }, "DNS UDP socket error"));
@@ -81,6 +86,12 @@ export class DnsServer {
     return s;
   }
 
+  #answer(msg: Buffer, transport: "udp" | "tcp"): Buffer | undefined {
+    const out = answerMessage(this.#o.resolver, msg, transport, this.#o.ready?.() ?? true);
+    if (out) this.#o.onAnswer?.((out[3] ?? 0) & 0xf);
+    return out;
+  }
+
   get port(): number {
     return this.#udp.address().port;
   }
@@ -99,7 +110,7 @@ export class DnsServer {
         if (pending.length < 2 + len) break;
         const msg = pending.subarray(2, 2 + len);
         pending = pending.subarray(2 + len);
-        const out = answerMessage(this.#o.resolver, Buffer.from(msg), "tcp");
+        const out = this.#answer(Buffer.from(msg), "tcp");
         if (!out) continue;
         const frame = Buffer.alloc(2 + out.length);
         frame.writeUInt16BE(out.length, 0);

@@ -39,7 +39,12 @@ export function buildImports(exports: readonly ExportRecord[]): { services: Impo
     const { namespace, name, type } = oldest.value;
     const members = sorted.filter((e) => e.value.type === type);
     for (const e of sorted.filter((x) => x.value.type !== type)) {
-      conflicts.push({ namespace, name, clusterId: e.clusterId, reason: `exported as ${e.value.type}; the oldest export (cluster ${oldest.clusterId}) is ${type}` });
+      conflicts.push({
+        namespace,
+        name,
+        clusterId: e.clusterId,
+        reason: `exported as ${e.value.type}; the oldest export (cluster ${oldest.clusterId}) is ${type}`,
+      });
     }
     services.push({
       namespace,

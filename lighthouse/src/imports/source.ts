@@ -1,4 +1,4 @@
-import type { GatewayStatus } from "@causeway/api";
+import type { GatewayStatus, ServiceExport } from "@causeway/api";
 import { type BrokerConnection, type Logger, view } from "@causeway/common";
 import type { DnsSource, ImportedService } from "../dns/model.ts";
 import { buildImports, type ExportConflict } from "./build.ts";
@@ -46,6 +46,14 @@ export class BrokerDnsSource implements DnsSource, view.Source {
     const { services, conflicts } = buildImports(this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value })));
     this.#services = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
     this.#conflicts = conflicts;
+  }
+
+  /** One cluster's exports at the broker. */
+  exportsOf(clusterId: string): ServiceExport[] {
+    return this.#view
+      .records("export")
+      .filter((r) => r.clusterId === clusterId)
+      .map((r) => r.value);
   }
 
   /** Exports left out of their import (type conflicts). */

@@ -1,0 +1,77 @@
+import { exportName, parseValue, ValidationError } from "@causeway/api";
+import { BrokerConnection, loadSite, readToken, type Site } from "@causeway/common";
+import { Lab } from "@causeway/e2e";
+import { exportOf } from "@causeway/lighthouse";
+import type { Command } from "commander";
+
+interface Target {
+  readonly namespace: string;
+  readonly site?: string;
+  readonly lab?: string;
+  readonly context?: string;
+}
+
+/** The site file and a broker connection with its cluster's credential: --site, or a lab cluster (--lab, --context). */
+function siteOf(o: Target): { site: Site; file: string; conn: BrokerConnection } {
+  if (o.site) {
+    const site = loadSite(o.site);
+    return { site, file: o.site, conn: new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) }) };
+  }
+  if (!o.context) throw new ValidationError("say which cluster: --site <site.yaml>, or --context <cluster> for a lab cluster");
+  const lab = Lab.open(o.lab);
+  const c = lab.cluster(o.context);
+  const site = loadSite(c.siteFile);
+  // From the host the lab's broker is on its socket; the cluster's own credential writes its exports.
+  return { site, file: c.siteFile, conn: new BrokerConnection({ address: lab.state.broker.socket, token: readToken(c.tokenFile) }) };
+}
+
+const targetOptions = (cmd: Command) =>
+  cmd
+    .requiredOption("-n, --namespace <ns>", "the service's namespace")
+    .option("--site <file>", "standalone: the cluster's site file")
+    .option("--lab <name>", "which lab, when several run")
+    .option("--context <cluster>", "the lab cluster to act on (c1, c2, …)");
+
+/** `causeway export service` / `unexport service` (standalone mode: the service is in the site file). */
+export function exportCommands(program: Command): void {
+  targetOptions(
+    program
+      .command("export")
+      .description("export a service to the clusterset (MCS ServiceExport): other clusters resolve <name>.<ns>.svc.clusterset.local")
+      .command("service")
+      .argument("<name>", "the service"),
+  ).action(async (name: string, o: Target) => {
+    const { site, file, conn } = siteOf(o);
+    try {
+      const svc = site.services.find((s) => s.namespace === o.namespace && s.name === name);
+      if (!svc) {
+        const known = site.services.map((s) => `${s.namespace}/${s.name}`).join(", ") || "none";
+        throw new ValidationError(`no service ${o.namespace}/${name} in ${file} (services: ${known}); add it under services: first`);
+      }
+      const key = exportName(o.namespace, name);
+      const existing = (await conn.list("export")).records.find((r) => r.clusterId === site.clusterId && r.name === key);
+      const exportedAt = existing ? parseValue("export", existing.valueJson).exportedAt : new Date().toISOString();
+      // Endpoints start ready; the cluster's lighthouse probes them within a second.
+      await conn.put(
+        "export",
+        site.clusterId,
+        key,
+        exportOf(svc, () => true, exportedAt),
+      );
+      console.log(` ✓ ${existing ? "re-exported" : "exported"} ${o.namespace}/${name} from ${site.clusterId}: ${name}.${o.namespace}.svc.clusterset.local`);
+    } finally {
+      conn.close();
+    }
+  });
+  targetOptions(program.command("unexport").description("stop exporting a service").command("service").argument("<name>", "the service")).action(
+    async (name: string, o: Target) => {
+      const { site, conn } = siteOf(o);
+      try {
+        await conn.delete("export", site.clusterId, exportName(o.namespace, name));
+        console.log(` ✓ ${o.namespace}/${name} is no longer exported from ${site.clusterId}`);
+      } finally {
+        conn.close();
+      }
+    },
+  );
+}

@@ -1,0 +1,113 @@
+import { connect } from "node:net";
+import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
+import { type Logger, sameValue, type SiteService } from "@causeway/common";
+
+/** Whether something accepts TCP connections at ip:port within `timeoutMs`. */
+export function tcpOpen(ip: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: ip, port, timeout: timeoutMs });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.once("connect", () => done(true));
+    s.once("timeout", () => done(false));
+    s.once("error", () => done(false));
+  });
+}
+
+/** Pure: the export record of a site service, its endpoints' readiness from `ready`. */
+export function exportOf(svc: SiteService, ready: (ip: string) => boolean, exportedAt: string): ServiceExport {
+  return {
+    namespace: svc.namespace,
+    name: svc.name,
+    type: svc.type,
+    ip: svc.type === "ClusterSetIP" ? (svc.ip ?? "") : "",
+    ports: svc.ports.map((p) => ({ protocol: p.protocol, port: p.port, ...(p.name ? { name: p.name } : {}) })),
+    endpoints: svc.endpoints.map((e) => ({ ip: e.ip, ready: ready(e.ip), ...(e.hostname ? { hostname: e.hostname } : {}) })),
+    exportedAt,
+  };
+}
+
+export interface ServiceExporterDeps {
+  readonly clusterId: string;
+  readonly services: readonly SiteService[];
+  /** This cluster's exports at the broker now. */
+  readonly exported: () => readonly ServiceExport[];
+  readonly put: (name: string, value: ServiceExport) => Promise<unknown>;
+  readonly log: Logger;
+  readonly intervalMs?: number;
+  readonly probe?: (ip: string, port: number) => Promise<boolean>;
+}
+
+/**
+ * Standalone mode's export keeper: for each service this cluster exports (`causeway export
+ * service` made the record), probes its endpoints (a TCP connect to each TCP target port; an
+ * endpoint is ready when all answer) and rewrites the export when readiness or the site's
+ * definition changed — what lets other clusters, and this one's DNS, move away from a
+ * service whose pods are down. An export whose service is not in the site file is kept with
+ * no endpoints (nothing to answer with) and logged.
+ */
+export class ServiceExporter {
+  readonly #d: ServiceExporterDeps;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = true;
+  readonly #missing = new Set<string>();
+  /** Passes completed (readiness). */
+  passes = 0;
+
+  constructor(d: ServiceExporterDeps) {
+    this.#d = d;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    const loop = () => {
+      if (this.#stopped) return;
+      void this.tick()
+        .catch((err: unknown) => this.#d.log.warn({ err: errorMessage(err) }, "export readiness pass failed"))
+        .finally(() => {
+          if (!this.#stopped) this.#timer = setTimeout(loop, this.#d.intervalMs ?? 1000);
+        });
+    };
+    loop();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  async #readiness(svc: SiteService): Promise<Set<string>> {
+    const probe = this.#d.probe ?? tcpOpen;
+    const tcp = svc.ports.filter((p) => p.protocol === "TCP").map((p) => p.targetPort ?? p.port);
+    const ready = new Set<string>();
+    await Promise.all(
+      svc.endpoints.map(async (e) => {
+        const ok = (await Promise.all(tcp.map((port) => probe(e.ip, port)))).every(Boolean);
+        if (ok) ready.add(e.ip);
+      }),
+    );
+    return ready;
+  }
+
+  /** One pass: probe the exported services' endpoints, rewrite exports that changed. */
+  async tick(): Promise<void> {
+    for (const current of this.#d.exported()) {
+      const key = `${current.namespace}/${current.name}`;
+      const svc = this.#d.services.find((s) => s.namespace === current.namespace && s.name === current.name);
+      if (!svc) {
+        if (!this.#missing.has(key)) this.#d.log.warn({ service: key }, "exported service is not in the site file: exported without endpoints");
+        this.#missing.add(key);
+      } else this.#missing.delete(key);
+      const ready = svc ? await this.#readiness(svc) : new Set<string>();
+      const next = svc ? exportOf(svc, (ip) => ready.has(ip), current.exportedAt) : { ...current, endpoints: [] };
+      if (!sameValue(next, current)) {
+        await this.#d.put(exportName(current.namespace, current.name), next);
+        const up = next.endpoints.filter((e) => e.ready).length;
+        this.#d.log.info({ service: key, ready: up, endpoints: next.endpoints.length }, "export updated");
+      }
+    }
+    this.passes++;
+  }
+}
