@@ -25,6 +25,7 @@ export {
   ClusterSchema,
   type Connection,
   CONNECTION_STATUSES,
+  Dns1123LabelSchema,
   cableName,
   type Endpoint,
   EndpointSchema,

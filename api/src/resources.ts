@@ -81,7 +81,7 @@ export const LeaseSchema = z.strictObject({
 export type Lease = z.infer<typeof LeaseSchema>;
 
 /** A DNS-1123 label (namespace and service names, endpoint hostnames). */
-const Dns1123Label = z
+export const Dns1123LabelSchema = z
   .string()
   .min(1)
   .max(63)
@@ -99,13 +99,13 @@ export const ServiceExportPortSchema = z.strictObject({
  * Named `<namespace>.<name>`, owned by the exporting cluster.
  */
 export const ServiceExportSchema = z.strictObject({
-  namespace: Dns1123Label,
-  name: Dns1123Label,
+  namespace: Dns1123LabelSchema,
+  name: Dns1123LabelSchema,
   type: z.enum(["ClusterSetIP", "Headless"]),
   /** ClusterSetIP: the Service's cluster IP in the exporting cluster. */
   ip: Ipv4OrEmpty.default(""),
   ports: z.array(ServiceExportPortSchema).default([]),
-  endpoints: z.array(z.strictObject({ ip: Ipv4, hostname: Dns1123Label.optional(), ready: z.boolean() })).default([]),
+  endpoints: z.array(z.strictObject({ ip: Ipv4, hostname: Dns1123LabelSchema.optional(), ready: z.boolean() })).default([]),
   /** When the export was created (MCS conflict resolution: the oldest export wins). */
   exportedAt: z.string(),
 });

@@ -1,5 +1,16 @@
 import { readFileSync } from "node:fs";
-import { cidrContains, ClusterIdSchema, errorMessage, formatIssues, intToIp, isIPv4, isIPv4Cidr, parseCidr, ValidationError } from "@causeway/api";
+import {
+  cidrContains,
+  ClusterIdSchema,
+  Dns1123LabelSchema,
+  errorMessage,
+  formatIssues,
+  intToIp,
+  isIPv4,
+  isIPv4Cidr,
+  parseCidr,
+  ValidationError,
+} from "@causeway/api";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
@@ -23,11 +34,7 @@ export const SiteNodeSchema = z.strictObject({
   publicIp: z.string().optional(),
 });
 
-const Label = z
-  .string()
-  .min(1)
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits, '-')");
+const Label = Dns1123LabelSchema;
 
 /** A service of a standalone site (what a Service and its EndpointSlices say in Kubernetes mode), exportable with `causeway export service`. */
 export const SiteServiceSchema = z.strictObject({

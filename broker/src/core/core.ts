@@ -139,7 +139,8 @@ export class BrokerCore {
     }
     if (kind === "export") {
       const x = value as ServiceExport;
-      if (input.name !== exportName(x.namespace, x.name)) throw new ValidationError(`an export record is named <namespace>.<name> (${exportName(x.namespace, x.name)})`);
+      if (input.name !== exportName(x.namespace, x.name))
+        throw new ValidationError(`an export record is named <namespace>.<name> (${exportName(x.namespace, x.name)})`);
     }
     return this.store.put({ kind, clusterId: input.clusterId, name: input.name, value: JSON.stringify(value) }, opts);
   }

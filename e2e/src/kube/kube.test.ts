@@ -157,52 +157,40 @@ describe("kube tier (lab): client, watcher, lease", { timeout: 600_000 }, () => 
     );
   });
 
-  test("lease: two running candidates — exactly one leads; a graceful stop releases and the other takes over within a retry period", async () => {
+  /** Two running candidates p and q on lease `name`; `body` gets them once exactly one leads (leader first). Both stopped after. */
+  async function twoCandidates(name: string, body: (leader: kube.LeaseElector, other: kube.LeaseElector, leading: Set<string>) => Promise<void>) {
     const leading = new Set<string>();
-    const mk = (id: string) =>
-      elector(id, {
-        name: "run",
-        onStartedLeading: () => leading.add(id),
-        onStoppedLeading: () => leading.delete(id),
-      });
+    const mk = (id: string) => elector(id, { name, onStartedLeading: () => leading.add(id), onStoppedLeading: () => leading.delete(id) });
     const p = mk("p");
     const q = mk("q");
     p.start();
     q.start();
     try {
       await until("one leader", async () => (leading.size === 1 ? true : undefined), 10_000);
-      await sleep(2500);
-      assert.equal(leading.size, 1, "still exactly one leader after a full lease duration");
       const [first] = [...leading];
       const [leader, other] = first === "p" ? [p, q] : [q, p];
+      await body(leader, other, leading);
+    } finally {
+      await p.stop();
+      await q.stop();
+    }
+  }
+
+  test("lease: two running candidates — exactly one leads; a graceful stop releases and the other takes over within a retry period", async () => {
+    await twoCandidates("run", async (leader, other, leading) => {
+      await sleep(2500);
+      assert.equal(leading.size, 1, "still exactly one leader after a full lease duration");
       const t0 = Date.now();
       await leader.stop();
       const lease = await admin.get<{ spec: kube.LeaseRecord }>(kube.R.lease, NS, "run");
       assert.equal(lease.spec.holderIdentity, "", "released on graceful stop");
       await until("successor", async () => (other.isLeader ? true : undefined), 5000);
       assert.ok(Date.now() - t0 < 1500, `successor after ${Date.now() - t0} ms (no wait for expiry)`);
-    } finally {
-      await p.stop();
-      await q.stop();
-    }
+    });
   });
 
   test("lease: a leader that withdraws (underlay down) releases at once and follows; eligible again, it campaigns", async () => {
-    const leading = new Set<string>();
-    const mk = (id: string) =>
-      elector(id, {
-        name: "withdraw",
-        onStartedLeading: () => leading.add(id),
-        onStoppedLeading: () => leading.delete(id),
-      });
-    const p = mk("p");
-    const q = mk("q");
-    p.start();
-    q.start();
-    try {
-      await until("one leader", async () => (leading.size === 1 ? true : undefined), 10_000);
-      const [first] = [...leading];
-      const [leader, other] = first === "p" ? [p, q] : [q, p];
+    await twoCandidates("withdraw", async (leader, other) => {
       const t0 = Date.now();
       await leader.setEligible(false);
       assert.equal(leader.isLeader, false);
@@ -211,9 +199,6 @@ describe("kube tier (lab): client, watcher, lease", { timeout: 600_000 }, () => 
       await leader.setEligible(true);
       await other.stop();
       await until("the first leads again", async () => (leader.isLeader ? true : undefined), 5000);
-    } finally {
-      await p.stop();
-      await q.stop();
-    }
+    });
   });
 });

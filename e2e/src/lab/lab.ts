@@ -454,8 +454,8 @@ export class Lab {
   }
 
   /** Each cluster's active gateway connections: from the broker (standalone) or the Gateway objects (Kubernetes tier). */
-  async #connections(): Promise<Map<string, { endpoint: { cluster_id: string }; status: string }[]>> {
-    type Conn = { endpoint: { cluster_id: string }; status: string };
+  async #connections(): Promise<Map<string, { endpoint: { cluster_id: string }; status: string; statusMessage?: string }[]>> {
+    type Conn = { endpoint: { cluster_id: string }; status: string; statusMessage?: string };
     const out = new Map<string, Conn[]>();
     if (this.state.kube) {
       for (const c of this.state.clusters) {
@@ -497,7 +497,10 @@ export class Lab {
         const missing: string[] = [];
         for (const id of want) {
           for (const other of want) {
-            if (other !== id && !conns.get(id)?.some((x) => x.endpoint.cluster_id === other && x.status === "connected")) missing.push(`${id}→${other}`);
+            if (other === id) continue;
+            const c = conns.get(id)?.find((x) => x.endpoint.cluster_id === other);
+            // What the gateway says of a missing cable goes into the error: a failing run tells why.
+            if (c?.status !== "connected") missing.push(c ? `${id}→${other} (${c.status}${c.statusMessage ? `: ${c.statusMessage}` : ""})` : `${id}→${other}`);
           }
         }
         if (!missing.length) return;
