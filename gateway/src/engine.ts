@@ -148,7 +148,7 @@ export class GatewayEngine {
     this.nat = new NatDiscovery({ ...d.natDiscovery, sourceFor: d.natDiscovery?.sourceFor ?? (async () => undefined), log: d.log });
     if (typeof d.publicIp === "string") this.#publicIp = d.publicIp;
     this.#endpoint = localEndpoint(d, this.#publicIp, this.nat.port);
-    this.health = d.healthCheck ? new HealthChecker({ ...d.healthCheck, log: d.log }) : undefined;
+    this.health = d.healthCheck ? new HealthChecker({ ...d.healthCheck, source: d.healthCheckIp, log: d.log }) : undefined;
     const sources = this.health ? [d.view, this.nat, this.health] : [d.view, this.nat];
     this.#driven = new ViewDrivenLoop(sources, { name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
   }

@@ -66,6 +66,8 @@ const MIN_RETRY_MS = 1000;
 
 export interface HealthCheckerOptions extends HealthCheckSettings {
   readonly log: Logger;
+  /** The address probes leave from (this gateway's health-check IP, inside the cable's routes). */
+  readonly source?: string;
   readonly pinger?: PingerFactory;
   readonly now?: () => number;
 }
@@ -140,7 +142,7 @@ export class HealthChecker implements view.Source {
   #launch(p: Probe): void {
     p.retry = undefined;
     if (this.#stopped) return;
-    p.pinger = this.#pinger(p.target.ip, this.#o.intervalMs, (e) => this.#event(p, e));
+    p.pinger = this.#pinger(p.target.ip, this.#o.intervalMs, (e) => this.#event(p, e), this.#o.source || undefined);
   }
 
   #event(p: Probe, e: PingEvent): void {

@@ -48,6 +48,8 @@ interface PingWorld {
   readonly reachable: string;
   /** Has no route. */
   readonly unroutable: string;
+  /** An address of ours probes may leave from. */
+  readonly source: string;
   /** Makes `reachable` drop probes (true) or answer again (false). */
   drop(on: boolean): Promise<void>;
   close(): Promise<void>;
@@ -105,6 +107,17 @@ function pingerContract(name: string, setup: () => Promise<PingWorld>): void {
       assert.match(e?.kind === "failed" ? e.message : "", /unreachable/i);
     });
 
+    it("probes from a given source address", async () => {
+      const events: PingEvent[] = [];
+      const p = w.pinger(w.reachable, INTERVAL, (e) => events.push(e), w.source);
+      await new Promise((r) => setTimeout(r, 5 * INTERVAL));
+      p.stop();
+      assert.ok(
+        events.some((e) => e.kind === "reply"),
+        JSON.stringify(events),
+      );
+    });
+
     it("reports nothing once stopped", async () => {
       const events: PingEvent[] = [];
       const p = w.pinger(w.reachable, INTERVAL, (e) => events.push(e));
@@ -122,6 +135,7 @@ pingerContract("fake", async () => {
     pinger: net.pinger,
     reachable: "10.2.0.1",
     unroutable: "10.9.0.1",
+    source: "10.1.0.1",
     async drop(on) {
       net.set("10.2.0.1", on ? { kind: "drop" } : { kind: "up", rttMs: 1 });
     },
@@ -155,6 +169,7 @@ pingerContract(root ? "ping in a network namespace" : "ping (skipped: needs root
     pinger: icmpPinger({ netns: a }),
     reachable: "198.18.250.2",
     unroutable: "198.19.250.9",
+    source: "198.18.250.1",
     async drop(on) {
       sh("ip", "netns", "exec", b, "iptables", on ? "-A" : "-D", "INPUT", "-p", "icmp", "-j", "DROP");
     },

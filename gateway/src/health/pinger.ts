@@ -9,8 +9,11 @@ export interface Pinger {
   stop(): void;
 }
 
-/** Starts probing `target` every `intervalMs`; every outcome goes to `on`. A "failed" event ends the stream. */
-export type PingerFactory = (target: string, intervalMs: number, on: (e: PingEvent) => void) => Pinger;
+/**
+ * Starts probing `target` every `intervalMs` from `source` (when given); every outcome goes to
+ * `on`. A "failed" event ends the stream.
+ */
+export type PingerFactory = (target: string, intervalMs: number, on: (e: PingEvent) => void, source?: string) => Pinger;
 
 /** Pure: one line of iputils `ping -n -O` output as an event; undefined for lines that say nothing (the banner). */
 export function parsePingLine(line: string): PingEvent | undefined {
@@ -29,12 +32,15 @@ export function parsePingLine(line: string): PingEvent | undefined {
  * root or CAP_NET_RAW, which the gateway has. `netns` runs it in a named network namespace (tests).
  */
 export function icmpPinger(o: { readonly netns?: string } = {}): PingerFactory {
-  return (target, intervalMs, on) => startPing(target, intervalMs, on, o.netns);
+  return (target, intervalMs, on, source) => startPing(target, intervalMs, on, o.netns, source);
 }
 
-function startPing(target: string, intervalMs: number, on: (e: PingEvent) => void, netns: string | undefined): Pinger {
+function startPing(target: string, intervalMs: number, on: (e: PingEvent) => void, netns: string | undefined, source: string | undefined): Pinger {
   let stopped = false;
-  const args = ["-n", "-O", "-i", String(intervalMs / 1000), target];
+  // A fixed source: ping otherwise picks one once, from the routes of the moment it starts —
+  // started while a cable route is being rewritten, it would keep an address the remote
+  // WireGuard peer drops (not in our allowed IPs), and never hear a reply again.
+  const args = ["-n", "-O", "-i", String(intervalMs / 1000), ...(source ? ["-I", source] : []), target];
   // `ip netns exec` execs ping: the child is ping itself, and kill() reaches it.
   const child = netns
     ? spawn("ip", ["netns", "exec", netns, "ping", ...args], { stdio: ["ignore", "pipe", "pipe"] })
