@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { createLogger } from "@causeway/common";
+import { silentLogger } from "@causeway/common";
 import { checkHealthSettings, HealthChecker, mergeHealth } from "./checker.ts";
 import { FakePingNetwork } from "./fake.ts";
 
-const log = createLogger("test", { level: "silent" });
+const log = silentLogger();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `f` holds, polling every 10 ms, for at most `ms`. */
@@ -65,6 +65,24 @@ describe("health checker", () => {
       assert.match(hc.state("c3")?.message ?? "", /cannot probe the remote endpoint's health-check IP 10.3.0.1: ping: connect: Network is unreachable/);
       net.set("10.3.0.1", { kind: "up", rttMs: 1 });
       await until(() => hc.state("c3")?.status === "connected", 2000);
+    } finally {
+      hc.stop();
+    }
+  });
+
+  it("a probe stream in error is replaced every 5 s: state stuck to the old stream does not keep a healthy connection in error", async () => {
+    const net = new FakePingNetwork();
+    net.set("10.2.0.1", { kind: "up", rttMs: 1 });
+    const hc = new HealthChecker({ intervalMs: 100, maxPacketLoss: 3, log, pinger: net.pinger });
+    hc.start(() => undefined);
+    try {
+      hc.track([{ clusterId: "c2", ip: "10.2.0.1" }]);
+      await until(() => hc.state("c2")?.status === "connected", 500);
+      net.set("10.2.0.1", { kind: "stuck", rttMs: 1 });
+      await until(() => hc.state("c2")?.status === "error", 1000);
+      const took = await until(() => hc.state("c2")?.status === "connected", 7000);
+      assert.ok(took >= 4000, `recovered after ${Math.round(took)} ms, by the restart`);
+      assert.equal(net.running, 1);
     } finally {
       hc.stop();
     }

@@ -63,6 +63,13 @@ interface Probe {
 
 /** After a pinger fails (no route, no ping binary), it is started again this long after, at least. */
 const MIN_RETRY_MS = 1000;
+/**
+ * A probe stream in error is restarted this often (at least): a fresh ping has a fresh ICMP
+ * identifier and so a fresh conntrack flow, and picks its route anew — state pinned to the
+ * old stream (a flow created while the cable's NAT exemption was being rewritten) cannot keep
+ * a healthy connection reported as error.
+ */
+const ERROR_RESTART_MS = 5000;
 
 export interface HealthCheckerOptions extends HealthCheckSettings {
   readonly log: Logger;
@@ -163,12 +170,29 @@ export class HealthChecker implements view.Source {
           message: `no reply from the remote endpoint's health-check IP ${p.target.ip} to the last ${p.lost} probes (one every ${intervalMs} ms)`,
           establishedAtMs: 0,
         });
+        this.#restartWhileFailing(p);
       }
     } else {
       p.pinger = undefined;
       this.#set(p, { status: "error", message: `cannot probe the remote endpoint's health-check IP ${p.target.ip}: ${e.message}`, establishedAtMs: 0 });
+      if (p.retry) clearTimeout(p.retry);
       p.retry = setTimeout(() => this.#launch(p), Math.max(intervalMs, MIN_RETRY_MS));
     }
+  }
+
+  /** While `p` stays in error, its pinger is replaced every ERROR_RESTART_MS (or 5 intervals). */
+  #restartWhileFailing(p: Probe): void {
+    if (p.retry) return;
+    p.retry = setTimeout(
+      () => {
+        p.retry = undefined;
+        if (this.#stopped || p.state.status !== "error" || !p.pinger) return;
+        p.pinger.stop();
+        this.#launch(p);
+        this.#restartWhileFailing(p);
+      },
+      Math.max(ERROR_RESTART_MS, 5 * this.#o.intervalMs),
+    );
   }
 
   #set(p: Probe, change: Pick<HealthState, "status" | "message" | "establishedAtMs">): void {

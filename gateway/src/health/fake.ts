@@ -1,7 +1,12 @@
 import type { PingEvent, Pinger, PingerFactory } from "./pinger.ts";
 
 /** How a fake target behaves: answers (with a round trip), drops probes, or has no route. */
-export type FakeTargetMode = { readonly kind: "up"; readonly rttMs: number } | { readonly kind: "drop" } | { readonly kind: "unroutable" };
+export type FakeTargetMode =
+  | { readonly kind: "up"; readonly rttMs: number }
+  | { readonly kind: "drop" }
+  | { readonly kind: "unroutable" }
+  /** Fault injection: probe streams started before this was set lose every probe, fresh ones are answered (state pinned to a stream, e.g. its conntrack flow). */
+  | { readonly kind: "stuck"; readonly rttMs: number };
 
 /**
  * A network of probe targets for unit tests, behaving as iputils ping does against the kernel
@@ -10,12 +15,13 @@ export type FakeTargetMode = { readonly kind: "up"; readonly rttMs: number } | {
  * probing just loses probes. Unknown targets have no route.
  */
 export class FakePingNetwork {
-  readonly #modes = new Map<string, FakeTargetMode>();
+  readonly #modes = new Map<string, FakeTargetMode & { readonly since?: number }>();
+  #clock = 0;
   /** Pingers running now (tests check that stop() ends them). */
   running = 0;
 
   set(target: string, mode: FakeTargetMode): void {
-    this.#modes.set(target, mode);
+    this.#modes.set(target, { ...mode, since: this.#clock++ });
   }
 
   #mode(target: string): FakeTargetMode {
@@ -33,11 +39,13 @@ export class FakePingNetwork {
       return { stop: () => void (stopped = true) };
     }
     this.running++;
+    const born = this.#clock++;
     const tick = () => {
       if (pending) emit({ kind: "lost" });
-      const mode = this.#mode(target);
-      pending = mode.kind !== "up";
-      if (mode.kind === "up") setTimeout(() => emit({ kind: "reply", rttMs: mode.rttMs }), mode.rttMs);
+      const mode = this.#modes.get(target) ?? { kind: "unroutable" as const };
+      const answers = mode.kind === "up" || (mode.kind === "stuck" && born > (mode.since ?? 0));
+      pending = !answers;
+      if (answers && "rttMs" in mode) setTimeout(() => emit({ kind: "reply", rttMs: mode.rttMs }), mode.rttMs);
     };
     const timer = setInterval(tick, intervalMs);
     setImmediate(tick);
