@@ -5,6 +5,7 @@ import { kube } from "@causeway/common";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { stringify } from "yaml";
 import { connectBroker } from "./broker.ts";
+import { dnsCommands } from "./dns/commands.ts";
 import { exportCommands } from "./export/commands.ts";
 import { kubeCommands } from "./kube/commands.ts";
 import { labCommands } from "./lab/commands.ts";
@@ -57,6 +58,7 @@ async function kubeViews(kubeconfig: string | undefined, contexts: string | unde
 kubeCommands(program);
 labCommands(program);
 exportCommands(program);
+dnsCommands(program);
 
 try {
   await program.parseAsync();

@@ -6,3 +6,4 @@ export { decodeQuery, encodeResponse, type Query } from "./dns/wire.ts";
 export { buildImports, type ExportConflict, type ExportRecord } from "./imports/build.ts";
 export { exportOf, ServiceExporter, type ServiceExporterDeps, tcpOpen } from "./imports/exporter.ts";
 export { BrokerDnsSource, connectedVia } from "./imports/source.ts";
+export { COREFILE_MARKERS, corednsStanza, withoutStanza, withStanza } from "./coredns/corefile.ts";
