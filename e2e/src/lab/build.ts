@@ -90,17 +90,8 @@ async function buildNatRouter(run: CommandRunner, lab: string, c: ClusterSpec, m
   const nat = c.nat;
   const gw = c.nodes.find((n) => n.gateway);
   if (!nat || !gw?.underlayIp) return;
-  const ul = underlayNs(lab);
   await addNamespaces(run, [nat.ns]);
-  await ipBatch(run, nat.ns, [
-    "link set lo up",
-    `link add ul0${mtuOpt(mtu)} type veth peer name ${c.id}nat${mtuOpt(mtu)} netns ${ul}`,
-    `address add ${nat.publicIp}/${LAB.underlayPrefix} dev ul0`,
-    "link set ul0 up",
-  ]);
-  await ipBatch(run, ul, [`link set ${c.id}nat master br0`, `link set ${c.id}nat up`]);
-  const nr = new NetnsRunner(run, nat.ns);
-  await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+  const nr = await routerUplink(run, lab, nat.ns, `${c.id}nat`, nat.publicIp, ["link set lo up"], mtu);
   const rules = ["*nat"];
   for (const port of [4500, 4490]) rules.push(`-A PREROUTING -i ul0 -p udp -m udp --dport ${port} -j DNAT --to-destination ${gw.underlayIp}`);
   rules.push("-A POSTROUTING -o ul0 -j MASQUERADE", "COMMIT");
@@ -108,20 +99,30 @@ async function buildNatRouter(run: CommandRunner, lab: string, c: ClusterSpec, m
 }
 
 /**
+ * A router namespace's link to the underlay: `ul0` at `address`, its peer `peer` on the
+ * underlay bridge, forwarding on (after `first`, the namespace's own lines). Returns a runner
+ * in the namespace for its packet filter.
+ */
+async function routerUplink(run: CommandRunner, lab: string, ns: string, peer: string, address: string, first: string[], mtu?: number): Promise<NetnsRunner> {
+  const ul = underlayNs(lab);
+  await ipBatch(run, ns, [
+    ...first,
+    `link add ul0${mtuOpt(mtu)} type veth peer name ${peer}${mtuOpt(mtu)} netns ${ul}`,
+    `address add ${address}/${LAB.underlayPrefix} dev ul0`,
+    "link set ul0 up",
+  ]);
+  await ipBatch(run, ul, [`link set ${peer} master br0`, `link set ${peer} up`]);
+  const nr = new NetnsRunner(run, ns);
+  await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+  return nr;
+}
+
+/**
  * The cluster's router (in its switch namespace): on the LAN bridge and the underlay, masquerading
  * the LAN, so that nodes that are not gateway candidates reach the broker whichever gateway is up.
  */
 async function buildClusterRouter(run: CommandRunner, lab: string, c: ClusterSpec, r: ClusterRouterSpec, mtu?: number): Promise<void> {
-  const ul = underlayNs(lab);
-  await ipBatch(run, c.switchNs, [
-    `address add ${r.lanIp}/24 dev br0`,
-    `link add ul0${mtuOpt(mtu)} type veth peer name ${c.id}rt${mtuOpt(mtu)} netns ${ul}`,
-    `address add ${r.underlayIp}/${LAB.underlayPrefix} dev ul0`,
-    "link set ul0 up",
-  ]);
-  await ipBatch(run, ul, [`link set ${c.id}rt master br0`, `link set ${c.id}rt up`]);
-  const nr = new NetnsRunner(run, c.switchNs);
-  await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+  const nr = await routerUplink(run, lab, c.switchNs, `${c.id}rt`, r.underlayIp, [`address add ${r.lanIp}/24 dev br0`], mtu);
   await nr.run("iptables-restore", ["-w", "5"], { input: `*nat\n-A POSTROUTING -s 198.19.${c.index}.0/24 -o ul0 -j MASQUERADE\nCOMMIT\n` });
 }
 
