@@ -108,6 +108,8 @@ export const ServiceExportSchema = z.strictObject({
   endpoints: z.array(z.strictObject({ ip: Ipv4, hostname: Dns1123LabelSchema.optional(), ready: z.boolean() })).default([]),
   /** When the export was created (MCS conflict resolution: the oldest export wins). */
   exportedAt: z.string(),
+  /** Set while the exported service does not exist (exported before its service): why; such an export is kept but imported nowhere. */
+  unavailable: z.string().max(1024).optional(),
 });
 export type ServiceExport = z.infer<typeof ServiceExportSchema>;
 

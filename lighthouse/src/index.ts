@@ -4,6 +4,6 @@ export { type Answer, DNS_SCHEMA_VERSION, hostLabel, type Rcode, Resolver, type 
 export { answerMessage, DnsServer, type DnsServerOptions } from "./dns/server.ts";
 export { decodeQuery, encodeResponse, type Query } from "./dns/wire.ts";
 export { buildImports, type ExportConflict, type ExportRecord } from "./imports/build.ts";
-export { exportOf, ServiceExporter, type ServiceExporterDeps, tcpOpen } from "./imports/exporter.ts";
+export { exportOf, ServiceExporter, type ServiceExporterDeps, siteServices, tcpOpen, unavailableExport } from "./imports/exporter.ts";
 export { BrokerDnsSource, connectedVia } from "./imports/source.ts";
 export { COREFILE_MARKERS, corednsStanza, withoutStanza, withStanza } from "./coredns/corefile.ts";

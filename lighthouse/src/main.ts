@@ -8,7 +8,7 @@ import { BrokerConnection, METRICS_PORTS, readToken, runSiteMain, type SiteCompo
 import { Counter, Gauge } from "prom-client";
 import { DnsServer } from "./dns/server.ts";
 import { Resolver } from "./dns/resolver.ts";
-import { ServiceExporter } from "./imports/exporter.ts";
+import { ServiceExporter, siteServices } from "./imports/exporter.ts";
 import { BrokerDnsSource } from "./imports/source.ts";
 
 const RCODES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
@@ -71,7 +71,7 @@ await runSiteMain({
     });
     const exporter = new ServiceExporter({
       clusterId: site.clusterId,
-      services: site.services,
+      services: siteServices(flag("site") ?? "", site.services, log),
       exported: () => source.exportsOf(site.clusterId),
       put: (name, value) => conn.put("export", site.clusterId, name, value),
       log,

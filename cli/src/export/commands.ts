@@ -1,7 +1,7 @@
 import { exportName, parseValue, ValidationError } from "@causeway/api";
 import { BrokerConnection, loadSite, readToken, type Site } from "@causeway/common";
 import { Lab } from "@causeway/e2e";
-import { exportOf } from "@causeway/lighthouse";
+import { exportOf, unavailableExport } from "@causeway/lighthouse";
 import type { Command } from "commander";
 
 interface Target {
@@ -44,21 +44,26 @@ export function exportCommands(program: Command): void {
     const { site, file, conn } = siteOf(o);
     try {
       const svc = site.services.find((s) => s.namespace === o.namespace && s.name === name);
-      if (!svc) {
-        const known = site.services.map((s) => `${s.namespace}/${s.name}`).join(", ") || "none";
-        throw new ValidationError(`no service ${o.namespace}/${name} in ${file} (services: ${known}); add it under services: first`);
-      }
       const key = exportName(o.namespace, name);
       const existing = (await conn.list("export")).records.find((r) => r.clusterId === site.clusterId && r.name === key);
       const exportedAt = existing ? parseValue("export", existing.valueJson).exportedAt : new Date().toISOString();
-      // Endpoints start ready; the cluster's lighthouse probes them within a second.
+      // Endpoints start ready; the cluster's lighthouse probes them within a second. A service the
+      // site does not list yet is exported as unavailable (MCS: a ServiceExport may come before its Service).
       await conn.put(
         "export",
         site.clusterId,
         key,
-        exportOf(svc, () => true, exportedAt),
+        svc ? exportOf(svc, () => true, exportedAt) : unavailableExport({ namespace: o.namespace, name, type: "ClusterSetIP", exportedAt }),
       );
-      console.log(` ✓ ${existing ? "re-exported" : "exported"} ${o.namespace}/${name} from ${site.clusterId}: ${name}.${o.namespace}.svc.clusterset.local`);
+      const verb = existing ? "re-exported" : "exported";
+      if (svc) console.log(` ✓ ${verb} ${o.namespace}/${name} from ${site.clusterId}: ${name}.${o.namespace}.svc.clusterset.local`);
+      else {
+        const known = site.services.map((s) => `${s.namespace}/${s.name}`).join(", ") || "none";
+        console.log(` ⚠ ${verb} ${o.namespace}/${name} from ${site.clusterId}, but ${file} has no such service (services: ${known})`);
+        console.log(
+          `   It resolves as ${name}.${o.namespace}.svc.clusterset.local once the site file lists it; 'causeway unexport service ${name} -n ${o.namespace}' takes it back.`,
+        );
+      }
     } finally {
       conn.close();
     }

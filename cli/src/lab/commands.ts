@@ -167,4 +167,28 @@ export function labCommands(program: Command): void {
       await Lab.open(o.name).removeCluster(id);
       console.log(` ✓ cluster ${id} left the clusterset and was removed`);
     });
+  const service = lab.command("service").description("services backed by lab pods that answer with their cluster and pod name (for discovery scenarios)");
+  service
+    .command("add <ref>")
+    .description("add <cluster>/<namespace>/<name>: N new pods running a small HTTP server, a VIP (or --headless), listed where the cluster looks for services")
+    .option("--pods <n>", "pods backing it", int, 1)
+    .option("--port <p>", "the service's port (the pods listen on it)", int, 80)
+    .option("--headless", "no VIP: DNS answers the pods' IPs")
+    .option("--name <prefix>", "lab name")
+    .action(async (ref: string, o: { pods: number; port: number; headless?: boolean; name?: string }) => {
+      const svc = await Lab.open(o.name).addService(ref, { pods: o.pods, port: o.port, headless: o.headless === true });
+      const where = svc.vip ? `VIP ${svc.vip}:${svc.port}` : `headless, port ${svc.port}`;
+      console.log(` ✓ service ${ref} (${where}) with ${svc.pods.length} pod(s): ${svc.pods.map((p) => `${p.name} ${p.ip}`).join(", ") || "none"}`);
+      const [cluster, ns, name] = ref.split("/");
+      console.log(`   export it: causeway export service ${name} -n ${ns} --context ${cluster}`);
+    });
+  service
+    .command("scale <ref>")
+    .description("set the number of pods of a lab service (0 stops them all)")
+    .requiredOption("--pods <n>", "pods backing it", int)
+    .option("--name <prefix>", "lab name")
+    .action(async (ref: string, o: { pods: number; name?: string }) => {
+      const svc = await Lab.open(o.name).scaleService(ref, o.pods);
+      console.log(` ✓ service ${ref} now has ${svc.pods.length} pod(s)${svc.pods.length ? `: ${svc.pods.map((p) => `${p.name} ${p.ip}`).join(", ")}` : ""}`);
+    });
 }

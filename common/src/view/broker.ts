@@ -26,6 +26,11 @@ export class BrokerEndpointView extends WatchedView<BrokerWatcher> implements En
     return this.watcher?.items(kind) ?? [];
   }
 
+  /** Changes whenever a record of `kind` changed (see BrokerWatcher.generation). */
+  generation(kind: Kind): number {
+    return this.watcher?.generation(kind) ?? 0;
+  }
+
   protected makeWatcher(onChange: () => void): BrokerWatcher {
     return new BrokerWatcher(this.#conn, { kinds: this.#kinds, log: this.#log, onChange });
   }

@@ -7,6 +7,7 @@ import { stringify as toYaml } from "yaml";
 import { ApiServer, kubeApiServerBinary, writeKubeconfig } from "../kube/apiserver.ts";
 import { mtuOpt } from "./build.ts";
 import { alive, type LabProcess, startIn, stopProcess } from "./processes.ts";
+import type { LabService } from "./services.ts";
 import { type ClusterSpec, underlayNs } from "./topology.ts";
 
 /** One cluster's API server in the lab: on the cluster LAN (for its nodes) and on the underlay (for admins). */
@@ -121,6 +122,34 @@ export async function registerCluster(client: kube.KubeClient, c: ClusterSpec): 
       fm,
     );
   }
+}
+
+/** A lab service in the cluster's API server: its namespace, the Service (VIP or headless) and one EndpointSlice listing its pods, all ready. */
+export async function applyLabService(client: kube.KubeClient, svc: LabService): Promise<void> {
+  const fm = { fieldManager: "causeway-lab" };
+  await client.apply(kube.R.namespace, { metadata: { name: svc.namespace } }, fm);
+  const port = { name: "http", port: svc.port, protocol: "TCP" };
+  await client.apply(
+    kube.R.service,
+    { metadata: { name: svc.name, namespace: svc.namespace }, ...{ spec: { clusterIP: svc.vip ?? "None", ports: [{ ...port, targetPort: svc.port }] } } },
+    fm,
+  );
+  await client.apply(
+    kube.R.endpointSlice,
+    {
+      metadata: {
+        name: `${svc.name}-lab`,
+        namespace: svc.namespace,
+        labels: { "kubernetes.io/service-name": svc.name, "endpointslice.kubernetes.io/managed-by": "causeway-lab" },
+      },
+      ...{
+        addressType: "IPv4",
+        endpoints: svc.pods.map((p) => ({ addresses: [p.ip], hostname: p.name, conditions: { ready: true }, nodeName: p.node })),
+        ports: [port],
+      },
+    },
+    fm,
+  );
 }
 
 interface Container {

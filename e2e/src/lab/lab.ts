@@ -7,8 +7,10 @@ import { deployBroker } from "@causeway/deploy";
 import { checkHealthSettings, SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
-import { buildApi, type LabApi, registerCluster, runBrokerDeployment, runDaemonSets } from "./kube.ts";
+import { applyLabService, buildApi, type LabApi, registerCluster, runBrokerDeployment, runDaemonSets } from "./kube.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
+import { buildDnsPod, clusterDnsSpec, clusterHosts, coreDnsBinary, labCorefile, removePodResolvConfs, writePodResolvConf } from "./dns.ts";
+import { addPodNetworks, applyServiceRules, type LabService, MAX_SERVICE_PODS, nextVip, parseServiceRef, planPods, siteServiceOf } from "./services.ts";
 import { brokerNs, type ClusterSpec, clusterSpec, LAB, validateLabName, wholeInRange } from "./topology.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../../..");
@@ -19,6 +21,10 @@ export interface LabCluster {
   readonly siteFile: string;
   readonly tokenFile: string;
   readonly processes: LabProcess[];
+  /** Services made with `causeway lab service add`. */
+  services?: LabService[];
+  /** The cluster's CoreDNS pod (standalone labs): cluster.local, clusterset.local forwarded to the lighthouse. */
+  dns?: { readonly ns: string; readonly ip: string; readonly hostsFile: string };
 }
 
 export interface LabState {
@@ -153,6 +159,7 @@ export class Lab {
     }
     const names = await listNamespaces(run, `${name}-`);
     await destroyNamespaces(run, names);
+    removePodResolvConfs(names);
     removeWireGuardSockets(name);
     rmSync(Lab.dirOf(name), { recursive: true, force: true });
     return { namespaces: names.length };
@@ -231,8 +238,10 @@ export class Lab {
     } finally {
       admin.close();
     }
-    writeFileSync(entry.siteFile, toYaml(siteOf(spec, this.state)));
+    writeFileSync(entry.siteFile, toYaml(siteOf(entry, this.state)));
     this.#startClusterProcesses(entry);
+    this.#save();
+    await this.#startClusterDns(entry);
     this.#save();
     return entry;
   }
@@ -365,6 +374,26 @@ export class Lab {
     this.#startPods(c);
   }
 
+  /**
+   * The cluster's DNS as in a Kubernetes cluster: a CoreDNS pod (built from its Go module) at
+   * 10.I.0.53 serving cluster.local for the lab's services and forwarding clusterset.local to
+   * the cluster's lighthouse with the generated stanza; every pod resolves through it.
+   */
+  async #startClusterDns(c: LabCluster): Promise<void> {
+    const lighthouse = c.spec.nodes[0];
+    if (!lighthouse) return;
+    const d = clusterDnsSpec(this.state.name, c.spec);
+    const hostsFile = join(this.state.dir, `${c.spec.id}.hosts`);
+    const corefile = join(this.state.dir, `${c.spec.id}.Corefile`);
+    c.dns = { ns: d.ns, ip: d.ip, hostsFile };
+    this.#save();
+    writeFileSync(hostsFile, clusterHosts(c.spec, c.services ?? []));
+    writeFileSync(corefile, labCorefile(hostsFile, lighthouse.lanIp));
+    await buildDnsPod(this.#run, c.spec, d);
+    c.processes.push(startIn(d.ns, "coredns", [coreDnsBinary(), "-conf", corefile], join(this.state.dir, `${c.spec.id}-coredns.log`)));
+    for (const n of c.spec.nodes) for (const p of n.pods) writePodResolvConf(p.ns, d.ip);
+  }
+
   #startPods(c: LabCluster): void {
     const bin = this.state.nodeBin;
     const log = (what: string) => join(this.state.dir, `${c.spec.id}-${what}.log`);
@@ -379,6 +408,104 @@ export class Lab {
           ),
         );
       }
+    }
+  }
+
+  /**
+   * `lab service add <cluster>/<ns>/<name>`: a service backed by `pods` new pods (each its own
+   * namespace behind a node, running the lab web server on `port`, answering "<cluster>/<pod>");
+   * ClusterSetIP gets a VIP DNATed on every node, headless none. Standalone: listed in the site
+   * file (the lighthouse re-reads it); Kubernetes tier: a Service and its EndpointSlice.
+   */
+  async addService(ref: string, o: { pods?: number; port?: number; headless?: boolean } = {}): Promise<LabService> {
+    const { cluster, namespace, name } = parseServiceRef(ref);
+    const c = this.cluster(cluster);
+    const pods = o.pods ?? 1;
+    if (!Number.isInteger(pods) || pods < 0 || pods > MAX_SERVICE_PODS) throw new ValidationError(`--pods must be 0..${MAX_SERVICE_PODS}, got ${o.pods}`);
+    const port = o.port ?? 80;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ValidationError(`--port must be 1..65535, got ${o.port}`);
+    const services = (c.services ??= []);
+    if (services.some((s) => s.namespace === namespace && s.name === name) || c.spec.services.some((s) => s.namespace === namespace && s.name === name)) {
+      throw new ValidationError(`service ${namespace}/${name} already exists in ${cluster}; change its pods with 'causeway lab service scale ${ref} --pods N'`);
+    }
+    const vip = o.headless ? undefined : nextVip(c.spec, services);
+    const svc: LabService = {
+      namespace,
+      name,
+      headless: o.headless === true,
+      port,
+      pods: [],
+      ...(vip ? { vip, chain: `LAB-SVC-${vip.split(".")[3]}` } : {}),
+    };
+    services.push(svc);
+    this.#save();
+    await this.#scale(c, svc, pods, true);
+    return svc;
+  }
+
+  /** `lab service scale <cluster>/<ns>/<name> --pods N`: adds or removes pods (newest first). */
+  async scaleService(ref: string, pods: number): Promise<LabService> {
+    const { cluster, namespace, name } = parseServiceRef(ref);
+    const c = this.cluster(cluster);
+    if (!Number.isInteger(pods) || pods < 0 || pods > MAX_SERVICE_PODS) throw new ValidationError(`--pods must be 0..${MAX_SERVICE_PODS}, got ${pods}`);
+    const svc = c.services?.find((s) => s.namespace === namespace && s.name === name);
+    if (!svc) {
+      const known = (c.services ?? []).map((s) => `${cluster}/${s.namespace}/${s.name}`).join(", ") || "none";
+      throw new ValidationError(`no lab service ${ref} (made with 'causeway lab service add'; services: ${known})`);
+    }
+    await this.#scale(c, svc, pods, false);
+    return svc;
+  }
+
+  async #scale(c: LabCluster, svc: LabService, pods: number, created: boolean): Promise<void> {
+    const services = c.services ?? [];
+    if (pods > svc.pods.length) {
+      const fresh = planPods(c.spec, services, svc, pods - svc.pods.length, this.state.name);
+      await addPodNetworks(this.#run, c.spec, fresh);
+      for (const p of fresh) {
+        c.processes.push(
+          startIn(
+            p.ns,
+            `svc/${svc.namespace}/${p.name}`,
+            [this.state.nodeBin, script("e2e/src/tools/web.ts"), "--port", String(svc.port), "--name", `${c.spec.id}/${p.name}`],
+            join(this.state.dir, `${c.spec.id}-svc-${svc.namespace}-${p.name}.log`),
+          ),
+        );
+      }
+      svc.pods = [...svc.pods, ...fresh];
+    }
+    for (const p of svc.pods) if (c.dns) writePodResolvConf(p.ns, c.dns.ip);
+    const gone = svc.pods.slice(pods);
+    svc.pods = svc.pods.slice(0, pods);
+    await applyServiceRules(this.#run, c.spec, svc, created);
+    for (const p of gone) {
+      const proc = c.processes.find((x) => x.ns === p.ns);
+      if (proc) {
+        await stopProcess(proc.pid, 1000);
+        c.processes.splice(c.processes.indexOf(proc), 1);
+      }
+    }
+    await destroyNamespaces(
+      this.#run,
+      gone.map((p) => p.ns),
+    );
+    removePodResolvConfs(gone.map((p) => p.ns));
+    this.#save();
+    await this.#publishService(c, svc);
+  }
+
+  /** Tells the cluster about a service's pods: the site file (standalone), or its Service and EndpointSlice (Kubernetes tier). */
+  async #publishService(c: LabCluster, svc: LabService): Promise<void> {
+    if (c.dns) writeFileSync(c.dns.hostsFile, clusterHosts(c.spec, c.services ?? []));
+    if (!this.state.kube) {
+      writeFileSync(c.siteFile, toYaml(siteOf(c, this.state)));
+      return;
+    }
+    const client = await this.kubeClient(c.spec.id);
+    try {
+      await applyLabService(client, svc);
+    } finally {
+      client.close();
     }
   }
 
@@ -415,11 +542,15 @@ export class Lab {
       admin.close();
     }
     await Promise.all(c.processes.map((p) => stopProcess(p.pid, 1000)));
-    await destroyNamespaces(this.#run, [
+    const names = [
       c.spec.switchNs,
       ...(c.spec.nat ? [c.spec.nat.ns] : []),
       ...c.spec.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)]),
-    ]);
+      ...(c.services ?? []).flatMap((s) => s.pods.map((p) => p.ns)),
+      ...(c.dns ? [c.dns.ns] : []),
+    ];
+    await destroyNamespaces(this.#run, names);
+    removePodResolvConfs(names);
     for (const f of [c.siteFile, c.tokenFile]) rmSync(f, { force: true });
     this.state.clusters.splice(this.state.clusters.indexOf(c), 1);
     this.#save();
@@ -584,7 +715,8 @@ function removeWireGuardSockets(lab: string): void {
   for (const f of readdirSync(dir)) if (mine.test(f)) rmSync(join(dir, f), { force: true });
 }
 
-function siteOf(c: ClusterSpec, st: LabState) {
+function siteOf(entry: LabCluster, st: LabState) {
+  const c = entry.spec;
   return {
     clusterId: c.id,
     clusterCIDRs: [c.podCidr],
@@ -601,13 +733,16 @@ function siteOf(c: ClusterSpec, st: LabState) {
       ...(n.publicIp ? { publicIp: `ipv4:${n.publicIp}` } : {}),
     })),
     // The lab's services, exportable with `causeway export service <name> -n <ns> --context <cluster>`.
-    services: c.services.map((s) => ({
-      namespace: s.namespace,
-      name: s.name,
-      type: "ClusterSetIP",
-      ip: s.vip,
-      ports: [{ name: "http", protocol: "TCP", port: s.port, targetPort: s.backendPort }],
-      endpoints: [{ ip: s.backendIp }],
-    })),
+    services: [
+      ...c.services.map((s) => ({
+        namespace: s.namespace,
+        name: s.name,
+        type: "ClusterSetIP",
+        ip: s.vip,
+        ports: [{ name: "http", protocol: "TCP", port: s.port, targetPort: s.backendPort }],
+        endpoints: [{ ip: s.backendIp }],
+      })),
+      ...(entry.services ?? []).map(siteServiceOf),
+    ],
   };
 }

@@ -35,7 +35,7 @@ const opt = (udpPayloadSize: number) => ({ type: "OPT", name: ".", udpPayloadSiz
 const query = (name: string, type: dnsPacket.RecordType = "A", extra: Partial<dnsPacket.Packet> = {}) =>
   dnsPacket.encode({ type: "query", id: 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: "IN" }], ...extra });
 
-function udpAsk(port: number, msg: Buffer): Promise<Buffer> {
+function udpAsk(port: number, msg: Buffer, host = "127.0.0.1"): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const s = createSocket("udp4");
     const t = setTimeout(() => {
@@ -47,7 +47,8 @@ function udpAsk(port: number, msg: Buffer): Promise<Buffer> {
       s.close();
       resolve(m);
     });
-    s.send(msg, port, "127.0.0.1");
+    // Connected: like a stub resolver, it takes answers from the address it asked only.
+    s.connect(port, host, () => s.send(msg));
   });
 }
 
@@ -178,3 +179,26 @@ function udpAskNoWait(port: number, msg: Buffer): void {
   const s = createSocket("udp4");
   s.send(msg, port, "127.0.0.1", () => s.close());
 }
+
+describe("DNS server on the wildcard address", () => {
+  it("answers UDP from the address each query was sent to, and follows addresses that come and go", async () => {
+    const addresses = ["127.0.0.1"];
+    const server = await DnsServer.start({ port: 0, resolver, log: silentLogger(), addresses: () => [...addresses], rescanMs: 50 });
+    try {
+      assert.deepEqual(server.udpAddresses, ["127.0.0.1"]);
+      assert.equal(decode(await udpAsk(server.port, query("nginx.test.svc.clusterset.local"), "127.0.0.1")).rcode, "NOERROR");
+      addresses.push("127.0.0.2");
+      for (let i = 0; i < 40 && server.udpAddresses.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      const answer = decode(await udpAsk(server.port, query("nginx.test.svc.clusterset.local"), "127.0.0.2"));
+      assert.deepEqual(
+        answer.answers?.map((a) => (a as dnsPacket.StringAnswer).data),
+        ["10.102.0.5"],
+      );
+      addresses.splice(0, 1);
+      for (let i = 0; i < 40 && server.udpAddresses.length > 1; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.deepEqual(server.udpAddresses, ["127.0.0.2"]);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server, type Socket as TcpSocket } from "node:net";
+import { networkInterfaces } from "node:os";
 import type { Logger } from "@causeway/common";
 import type { Resolver } from "./resolver.ts";
 import { decodeQuery, EDNS_MAX_SIZE, encodeResponse, type Query, UDP_DEFAULT_SIZE } from "./wire.ts";
@@ -16,6 +17,18 @@ export interface DnsServerOptions {
   readonly ready?: () => boolean;
   /** Called with each response's rcode (metrics). */
   readonly onAnswer?: (rcode: number) => void;
+  /** With host 0.0.0.0: how often the host's addresses are re-read for UDP sockets (default 5 s). */
+  readonly rescanMs?: number;
+  /** The host's IPv4 addresses (default: from the kernel); tests replace it. */
+  readonly addresses?: () => string[];
+}
+
+/** The IPv4 addresses of this network namespace's interfaces. */
+export function localIPv4(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => a.family === "IPv4")
+    .map((a) => a.address);
 }
 
 const TCP_MAX = 65535;
@@ -50,40 +63,86 @@ export function answerMessage(resolver: Resolver, buf: Buffer, transport: "udp" 
   }
 }
 
-/** The clusterset DNS server: UDP and TCP on one port, answers from a Resolver. */
+/**
+ * The clusterset DNS server: UDP and TCP on one port, answers from a Resolver. On the wildcard
+ * address UDP is served by one socket per local address (re-read every few seconds), not one
+ * wildcard socket: a wildcard UDP socket answers from whatever source the route picks, and on a
+ * host with several addresses (a standalone node: LAN, CNI bridge, cables) a client that asked
+ * 198.19.1.10 would get its answer from 10.1.0.1 and drop it. TCP answers on its connection.
+ */
 export class DnsServer {
   readonly #o: DnsServerOptions;
-  readonly #udp: Socket;
+  readonly #udp = new Map<string, Socket>();
   readonly #tcp: Server;
   readonly #conns = new Set<TcpSocket>();
+  #port = 0;
+  #rescan: NodeJS.Timeout | undefined;
 
   private constructor(o: DnsServerOptions) {
     this.#o = o;
-    this.#udp = createSocket("udp4");
-    this.#udp.on("message", (msg, rinfo) => {
-      const out = this.#answer(msg, "udp");
-      if (out) this.#udp.send(out, rinfo.port, rinfo.address);
-    });
-    this.#udp.on("error", (err) => o.log.warn({ err: err.message }, "DNS UDP socket error"));
     this.#tcp = createServer((sock) => this.#serveTcp(sock));
   }
 
   static async start(o: DnsServerOptions): Promise<DnsServer> {
     const s = new DnsServer(o);
     const host = o.host ?? "0.0.0.0";
-    await new Promise<void>((resolve, reject) => {
-      s.#udp.once("error", reject);
-      s.#udp.bind(o.port, host, () => resolve());
-    });
-    const port = s.#udp.address().port;
-    await new Promise<void>((resolve, reject) => {
-      s.#tcp.once("error", reject);
-      s.#tcp.listen(port, host, () => resolve());
-    }).catch((err: unknown) => {
-      s.#udp.close();
+    const wildcard = host === "0.0.0.0";
+    const addresses = wildcard ? (o.addresses ?? localIPv4)() : [host];
+    if (!addresses.length) throw new Error("no IPv4 address to serve DNS on");
+    try {
+      s.#port = o.port;
+      for (const a of addresses) await s.#bindUdp(a);
+      await new Promise<void>((resolve, reject) => {
+        s.#tcp.once("error", reject);
+        s.#tcp.listen(s.#port, host, () => resolve());
+      });
+    } catch (err) {
+      await s.close();
       throw err;
-    });
+    }
+    if (wildcard) {
+      s.#rescan = setInterval(() => void s.#rebind(), o.rescanMs ?? 5000);
+      s.#rescan.unref();
+    }
     return s;
+  }
+
+  /** One UDP socket on `address` (the first one fixes the port when 0 was asked for). */
+  async #bindUdp(address: string): Promise<void> {
+    const sock = createSocket("udp4");
+    await new Promise<void>((resolve, reject) => {
+      sock.once("error", reject);
+      sock.bind(this.#port, address, () => {
+        sock.off("error", reject);
+        resolve();
+      });
+    });
+    this.#port = sock.address().port;
+    sock.on("message", (msg, rinfo) => {
+      const out = this.#answer(msg, "udp");
+      if (out) sock.send(out, rinfo.port, rinfo.address);
+    });
+    sock.on("error", (err) => this.#o.log.warn({ address, err: err.message }, "DNS UDP socket error"));
+    this.#udp.set(address, sock);
+  }
+
+  /** Follows the host's addresses: sockets for new ones, closed for gone ones. */
+  async #rebind(): Promise<void> {
+    const now = new Set((this.#o.addresses ?? localIPv4)());
+    for (const [a, sock] of this.#udp) {
+      if (now.has(a)) continue;
+      sock.close();
+      this.#udp.delete(a);
+    }
+    for (const a of now) {
+      if (this.#udp.has(a)) continue;
+      await this.#bindUdp(a).catch((err: unknown) => this.#o.log.warn({ address: a, err: String(err) }, "could not serve DNS on a new address"));
+    }
+  }
+
+  /** The addresses UDP is served on. */
+  get udpAddresses(): string[] {
+    return [...this.#udp.keys()];
   }
 
   #answer(msg: Buffer, transport: "udp" | "tcp"): Buffer | undefined {
@@ -93,7 +152,7 @@ export class DnsServer {
   }
 
   get port(): number {
-    return this.#udp.address().port;
+    return this.#port;
   }
 
   /** Length-prefixed messages (RFC 1035 §4.2.2), several per connection; idle connections are closed. */
@@ -121,7 +180,11 @@ export class DnsServer {
   }
 
   async close(): Promise<void> {
+    if (this.#rescan) clearInterval(this.#rescan);
     for (const c of this.#conns) c.destroy();
-    await Promise.all([new Promise<void>((r) => this.#udp.close(() => r())), new Promise<void>((r) => this.#tcp.close(() => r()))]);
+    const udp = [...this.#udp.values()].map((u) => new Promise<void>((r) => u.close(() => r())));
+    this.#udp.clear();
+    const tcp = this.#tcp.listening ? new Promise<void>((r) => this.#tcp.close(() => r())) : Promise.resolve();
+    await Promise.all([...udp, tcp]);
   }
 }

@@ -22,11 +22,12 @@ const byAge = (a: ExportRecord, b: ExportRecord) => a.value.exportedAt.localeCom
  * Pure: the services every cluster imports, from all clusters' exports (MCS rules, reference
  * mcs-api §0.2): one import per namespace/name; its type is the oldest export's, and exports of
  * another type are left out as conflicts; each exporting cluster keeps its own IP, ports and
- * endpoints (the DNS server picks among them).
+ * endpoints (the DNS server picks among them). Exports whose service does not exist yet are left out.
  */
 export function buildImports(exports: readonly ExportRecord[]): { services: ImportedService[]; conflicts: ExportConflict[] } {
   const groups = new Map<string, ExportRecord[]>();
   for (const e of exports) {
+    if (e.value.unavailable) continue; // exported before its service exists: nothing to import yet
     const key = `${e.value.namespace}/${e.value.name}`;
     groups.set(key, [...(groups.get(key) ?? []), e]);
   }

@@ -1,6 +1,37 @@
+import { statSync } from "node:fs";
 import { connect } from "node:net";
 import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
-import { type Logger, sameValue, type SiteService } from "@causeway/common";
+import { type Logger, loadSite, sameValue, type SiteService } from "@causeway/common";
+
+/**
+ * The site file's services, re-read when the file changes (checked on each call by its
+ * modification time), so services added to a running site are exported without a restart. A
+ * file that no longer loads keeps the last good list and is logged once per change.
+ */
+export function siteServices(path: string, initial: readonly SiteService[], log: Logger): () => readonly SiteService[] {
+  let services = initial;
+  let seen = mtimeOf(path);
+  return () => {
+    const now = mtimeOf(path);
+    if (now === seen) return services;
+    seen = now;
+    try {
+      services = loadSite(path).services;
+      log.info({ site: path, services: services.length }, "site file changed: services re-read");
+    } catch (err) {
+      log.error({ site: path, err: errorMessage(err) }, "site file changed but does not load; keeping its last good services");
+    }
+    return services;
+  };
+}
+
+function mtimeOf(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
 
 /** Whether something accepts TCP connections at ip:port within `timeoutMs`. */
 export function tcpOpen(ip: string, port: number, timeoutMs = 500): Promise<boolean> {
@@ -29,9 +60,24 @@ export function exportOf(svc: SiteService, ready: (ip: string) => boolean, expor
   };
 }
 
+/** Pure: the export of a service that does not exist (yet): kept, with its creation time, but imported nowhere. */
+export function unavailableExport(e: Pick<ServiceExport, "namespace" | "name" | "type" | "exportedAt">): ServiceExport {
+  return {
+    namespace: e.namespace,
+    name: e.name,
+    type: e.type,
+    ip: "",
+    ports: [],
+    endpoints: [],
+    exportedAt: e.exportedAt,
+    unavailable: `service ${e.namespace}/${e.name} is not in the site file; it is exported once added`,
+  };
+}
+
 export interface ServiceExporterDeps {
   readonly clusterId: string;
-  readonly services: readonly SiteService[];
+  /** The site's services now. */
+  readonly services: () => readonly SiteService[];
   /** This cluster's exports at the broker now. */
   readonly exported: () => readonly ServiceExport[];
   readonly put: (name: string, value: ServiceExport) => Promise<unknown>;
@@ -45,8 +91,9 @@ export interface ServiceExporterDeps {
  * service` made the record), probes its endpoints (a TCP connect to each TCP target port; an
  * endpoint is ready when all answer) and rewrites the export when readiness or the site's
  * definition changed — what lets other clusters, and this one's DNS, move away from a
- * service whose pods are down. An export whose service is not in the site file is kept with
- * no endpoints (nothing to answer with) and logged.
+ * service whose pods are down. An export whose service is not in the site file (exported
+ * before its service) is kept, marked unavailable, imported nowhere, and logged; once the site
+ * file lists the service (re-read on change) it is exported in full.
  */
 export class ServiceExporter {
   readonly #d: ServiceExporterDeps;
@@ -95,13 +142,13 @@ export class ServiceExporter {
   async tick(): Promise<void> {
     for (const current of this.#d.exported()) {
       const key = `${current.namespace}/${current.name}`;
-      const svc = this.#d.services.find((s) => s.namespace === current.namespace && s.name === current.name);
+      const svc = this.#d.services().find((s) => s.namespace === current.namespace && s.name === current.name);
       if (!svc) {
-        if (!this.#missing.has(key)) this.#d.log.warn({ service: key }, "exported service is not in the site file: exported without endpoints");
+        if (!this.#missing.has(key)) this.#d.log.warn({ service: key }, "exported service is not in the site file: imported nowhere until it is added");
         this.#missing.add(key);
       } else this.#missing.delete(key);
       const ready = svc ? await this.#readiness(svc) : new Set<string>();
-      const next = svc ? exportOf(svc, (ip) => ready.has(ip), current.exportedAt) : { ...current, endpoints: [] };
+      const next = svc ? exportOf(svc, (ip) => ready.has(ip), current.exportedAt) : unavailableExport(current);
       if (!sameValue(next, current)) {
         await this.#d.put(exportName(current.namespace, current.name), next);
         const up = next.endpoints.filter((e) => e.ready).length;

@@ -20,6 +20,10 @@ export class BrokerDnsSource implements DnsSource, view.Source {
   readonly #view: view.BrokerEndpointView;
   #services = new Map<string, ImportedService>();
   #conflicts: ExportConflict[] = [];
+  /** The export generation the imports were built from (-1: never). */
+  #built = -1;
+  /** This cluster's gateway statuses, and the gateway generation they were read at. */
+  #statuses: { generation: number; value: GatewayStatus[] } = { generation: -1, value: [] };
 
   constructor(conn: BrokerConnection, localCluster: string, log: Logger) {
     this.localCluster = localCluster;
@@ -42,7 +46,11 @@ export class BrokerDnsSource implements DnsSource, view.Source {
     this.#view.stop();
   }
 
+  /** Rebuilds the imports when an export changed (gateway status writes, every few seconds per cluster, leave them alone). */
   #rebuild(): void {
+    const generation = this.#view.generation("export");
+    if (generation === this.#built) return;
+    this.#built = generation;
     const { services, conflicts } = buildImports(this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value })));
     this.#services = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
     this.#conflicts = conflicts;
@@ -71,10 +79,14 @@ export class BrokerDnsSource implements DnsSource, view.Source {
 
   connected(clusterId: string): boolean {
     if (clusterId === this.localCluster) return true;
-    const statuses = this.#view
-      .records("gateway")
-      .filter((r) => r.clusterId === this.localCluster)
-      .map((r) => r.value);
-    return connectedVia(statuses, clusterId);
+    const generation = this.#view.generation("gateway");
+    if (this.#statuses.generation !== generation) {
+      const value = this.#view
+        .records("gateway")
+        .filter((r) => r.clusterId === this.localCluster)
+        .map((r) => r.value);
+      this.#statuses = { generation, value };
+    }
+    return connectedVia(this.#statuses.value, clusterId);
   }
 }

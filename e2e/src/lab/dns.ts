@@ -1,0 +1,87 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CommandRunner } from "@causeway/common";
+import { corednsStanza } from "@causeway/lighthouse";
+import { enableGro } from "./build.ts";
+import type { LabService } from "./services.ts";
+import type { ClusterSpec } from "./topology.ts";
+
+const REPO = join(import.meta.dirname, "../../..");
+
+/** The CoreDNS binary built from its Go module (e2e/coredns/build.sh: minutes the first time, cached after). */
+export function coreDnsBinary(): string {
+  return execFileSync("bash", [join(REPO, "e2e/coredns/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+}
+
+/** A cluster's DNS pod (the lab's kube-dns): its own namespace behind n0 at 10.I.0.53. */
+export interface ClusterDnsSpec {
+  readonly ns: string;
+  readonly ip: string;
+  readonly node: string;
+  readonly hostIf: string;
+}
+
+export function clusterDnsSpec(lab: string, c: ClusterSpec): ClusterDnsSpec {
+  return { ns: `${lab}-${c.id}-n0-dns`, ip: `10.${c.index}.0.53`, node: `${lab}-${c.id}-n0`, hostIf: "vdns" };
+}
+
+/** Pure: the pods' resolv.conf (Kubernetes' form: the cluster DNS, search paths, ndots 5). */
+export function podResolvConf(dnsIp: string, namespace = "default"): string {
+  return `nameserver ${dnsIp}\nsearch ${namespace}.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`;
+}
+
+/** Pure: a hosts file answering cluster.local for the cluster's services (ClusterSetIP: the VIP; headless: each pod, and the pod by name). */
+export function clusterHosts(c: ClusterSpec, services: readonly LabService[]): string {
+  const lines = c.services.map((s) => `${s.vip} ${s.name}.${s.namespace}.svc.cluster.local`);
+  for (const s of services) {
+    const fqdn = `${s.name}.${s.namespace}.svc.cluster.local`;
+    if (s.vip) lines.push(`${s.vip} ${fqdn}`);
+    else for (const p of s.pods) lines.push(`${p.ip} ${fqdn}`, `${p.ip} ${p.name}.${fqdn}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Pure: the cluster's Corefile: cluster.local from the hosts file (re-read every second), and
+ * the clusterset zones forwarded to the cluster's lighthouse with the stanza `causeway corefile`
+ * prints; other names are refused (the lab reaches nothing outside).
+ */
+export function labCorefile(hostsFile: string, lighthouseIp: string): string {
+  return [
+    "cluster.local:53 {",
+    `    hosts ${hostsFile} {`,
+    "        ttl 5",
+    "        reload 1s",
+    "    }",
+    "    errors",
+    "}",
+    corednsStanza(lighthouseIp),
+    "",
+  ].join("\n");
+}
+
+/** Creates the DNS pod's namespace behind n0 (one ip batch each side). */
+export async function buildDnsPod(run: CommandRunner, c: ClusterSpec, d: ClusterDnsSpec): Promise<void> {
+  const n0 = c.nodes[0];
+  if (!n0) return;
+  await run.run("ip", ["netns", "add", d.ns]);
+  await run.run("ip", ["-n", n0.ns, "-batch", "-"], {
+    input: `link add ${d.hostIf} type veth peer name eth0 netns ${d.ns}\nlink set ${d.hostIf} master cni0\nlink set ${d.hostIf} up\n`,
+  });
+  await run.run("ip", ["-n", d.ns, "-batch", "-"], {
+    input: `link set lo up\naddress add ${d.ip}/24 dev eth0\nlink set eth0 up\nroute add default via ${n0.cniIp}\n`,
+  });
+  await enableGro(run, d.ns);
+}
+
+/** Gives a pod namespace its resolv.conf: `ip netns exec` mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf. */
+export function writePodResolvConf(ns: string, dnsIp: string): void {
+  mkdirSync(join("/etc/netns", ns), { recursive: true });
+  writeFileSync(join("/etc/netns", ns, "resolv.conf"), podResolvConf(dnsIp));
+}
+
+/** Removes the /etc/netns entries of a lab's namespaces (by name prefix). */
+export function removePodResolvConfs(names: readonly string[]): void {
+  for (const ns of names) rmSync(join("/etc/netns", ns), { recursive: true, force: true });
+}
