@@ -1,80 +1,178 @@
 /**
- * Lab e2e, service discovery (standalone mode): 2 clusters × 3 nodes, each with the lab's
- * `echo` service (VIP 10.(100+I).0.10:80, one backend pod on n1) and a lighthouse DNS server on
- * n0. Exports through `causeway export service`; pods resolve through their cluster's DNS
- * server; the active-active scenario: c1's backend stops → c1's clients get c2's service and
- * reach it; c1's backend returns → answers return to c1. Needs root.
+ * Lab e2e, service discovery (standalone mode; Submariner's scenarios, reference §10.2): 3
+ * clusters × 3 nodes, each with a lighthouse on n0 and a CoreDNS pod (cluster.local, and
+ * clusterset.local forwarded to the lighthouse); pods resolve through their resolv.conf as in
+ * Kubernetes. Services are made with the lab's `service add` (pods answering "<cluster>/<pod>")
+ * and exported with `causeway export service`. Needs root.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ProcessRunner } from "@causeway/common";
-import { tcpFrom } from "../dataplane/checks.ts";
 import { Lab, REPO_ROOT, until } from "../index.ts";
 import { stopProcess } from "../lab/processes.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwsd";
-const ECHO = "echo.default.svc.clusterset.local";
-const VIP = { c1: "10.101.0.10", c2: "10.102.0.10" } as const;
+const fqdn = (svc: string) => `${svc}.default.svc.clusterset.local`;
+const CLIENT = "c1/n2/p0";
 
-describe("lab service discovery: exports, clusterset DNS, active-active", { skip: root ? false : "needs root" }, () => {
+describe("lab service discovery: exports, clusterset DNS through CoreDNS, active-active", { skip: root ? false : "needs root" }, () => {
   let lab: Lab;
   const cli = (args: string[]) =>
     new ProcessRunner(30_000).run(process.execPath, [join(REPO_ROOT, "cli/src/main.ts"), ...args, "--lab", NAME], { allowFailure: true });
-  /** What a pod of `cluster` gets for `name` from its cluster's DNS server (n0's LAN address). */
+  const exportFrom = async (svc: string, ...clusters: string[]) => {
+    for (const c of clusters) {
+      const r = await cli(["export", "service", svc, "-n", "default", "--context", c]);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    }
+  };
+  /** What a pod gets for `name` from its own nameserver (CoreDNS), or the error code. */
   const dig = async (from: string, name: string): Promise<string[] | string> => {
-    const server = lab.resolve(`${from.split("/")[0]}/n0`).ip;
-    const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/dig.ts"), "--server", server, "--name", name]);
+    const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/dig.ts"), "--name", name]);
     const out = JSON.parse(r.stdout) as string[] | { error: string };
     return Array.isArray(out) ? out : out.error;
   };
+  /** An HTTP GET by name from a pod: the body ("<cluster>/<pod>") or the error. */
+  const get = async (from: string, host: string): Promise<string> => {
+    const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/get.ts"), "--host", host]);
+    const out = JSON.parse(r.stdout) as { body?: string; error?: string };
+    return out.body ?? `error ${out.error}`;
+  };
+  const vip = (cluster: string, svc: string) => lab.cluster(cluster).services?.find((s) => s.name === svc)?.vip ?? "";
   before(async () => {
     await Lab.down(NAME);
-    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3 });
+    lab = await Lab.up({ name: NAME, clusters: 3, nodes: 3 });
     await lab.waitConnected(60_000);
-    for (const c of ["c2", "c1"]) {
-      const r = await cli(["export", "service", "echo", "-n", "default", "--context", c]);
-      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
-    }
   });
   after(async () => {
     await Lab.down(NAME);
   });
 
-  it("local and remote → local; <cluster>.<svc> names a cluster; unknown names NXDOMAIN; exporting a service the site lacks is refused", async () => {
-    assert.deepEqual(await until("c1 resolves", async () => ((await dig("c1/n2/p0", ECHO))[0] === VIP.c1 ? true : undefined)), true);
-    assert.deepEqual(await dig("c2/n2/p0", ECHO), [VIP.c2]);
-    assert.deepEqual(await dig("c1/n2/p0", `c2.${ECHO}`), [VIP.c2]);
-    assert.equal(await dig("c1/n2/p0", "nope.default.svc.clusterset.local"), "ENOTFOUND");
-    const r = await cli(["export", "service", "nope", "-n", "default", "--context", "c1"]);
-    assert.equal(r.exitCode, 2);
-    assert.match(r.stderr, /no service default\/nope in .*c1\.site\.yaml \(services: default\/echo\)/);
+  it("a remote service resolves and is reachable by name; ServiceExport before its service works", async () => {
+    await exportFrom("web", "c2"); // before the service exists: unavailable, not resolvable
+    assert.equal(await dig(CLIENT, fqdn("web")), "ENOTFOUND");
+    await lab.addService("c2/default/web", { pods: 2 });
+    assert.equal(await until("c1 reaches c2's web", async () => ((await get(CLIENT, fqdn("web"))).startsWith("c2/web-") ? true : undefined), 10_000), true);
+    // cluster.local still answers the cluster's own services, from the same CoreDNS.
+    assert.deepEqual(await dig(CLIENT, "echo.default.svc.cluster.local"), ["10.101.0.10"]);
+    assert.equal(await get(CLIENT, "web.default.svc.cluster.local"), "error ENOTFOUND", "c1 has no web of its own yet");
   });
 
-  it("active-active: c1's backend stops → c1's clients are answered with c2's service and reach it; back → c1 again", async () => {
-    const backend = lab.cluster("c1").processes.find((p) => p.role === "echo/n1/p0");
-    assert.ok(backend);
-    await stopProcess(backend.pid);
+  it("local and remote → local; <cluster>.<svc> names a cluster; unknown names NXDOMAIN", async () => {
+    await lab.addService("c1/default/web", { pods: 1 });
+    await exportFrom("web", "c1");
+    await until("c1 answers its own web", async () => ((await dig(CLIENT, fqdn("web")))[0] === vip("c1", "web") ? true : undefined), 10_000);
+    assert.equal(await get(CLIENT, fqdn("web")), "c1/web-0");
+    assert.deepEqual(await dig(CLIENT, `c2.${fqdn("web")}`), [vip("c2", "web")]);
+    assert.equal(await dig(CLIENT, fqdn("nope")), "ENOTFOUND");
+    assert.equal(await dig(CLIENT, `c3.${fqdn("web")}`), "ENOTFOUND");
+  });
+
+  it("no local service: repeated queries round-robin across clusters; ready in one cluster only → only that one; none ready → not resolvable", async () => {
+    await lab.addService("c2/default/rr", { pods: 1 });
+    await lab.addService("c3/default/rr", { pods: 1 });
+    await exportFrom("rr", "c2", "c3");
+    const want = new Set([vip("c2", "rr"), vip("c3", "rr")]);
+    const seen = new Set<string>();
+    await until(
+      "both clusters answered",
+      async () => {
+        const a = await dig(CLIENT, fqdn("rr"));
+        if (Array.isArray(a)) for (const ip of a) seen.add(ip);
+        return seen.size === 2 ? true : undefined;
+      },
+      10_000,
+    );
+    assert.deepEqual(seen, want);
+    // c3's pod stops (its endpoint stays listed, fails the readiness probe).
+    const pod = lab.cluster("c3").processes.find((p) => p.role === "svc/default/rr-0");
+    assert.ok(pod);
+    await stopProcess(pod.pid);
+    await until(
+      "only c2 answered",
+      async () => {
+        const answers = await Promise.all([1, 2, 3, 4].map(() => dig(CLIENT, fqdn("rr"))));
+        return answers.every((a) => Array.isArray(a) && a.length === 1 && a[0] === vip("c2", "rr")) ? true : undefined;
+      },
+      10_000,
+    );
+    await lab.scaleService("c2/default/rr", 0);
+    // A known service with nothing to answer: NOERROR with no records (NODATA), reference §8.2.
+    await until("none ready: not resolvable", async () => ((await dig(CLIENT, fqdn("rr"))) === "ENODATA" ? true : undefined), 10_000);
+  });
+
+  it("headless: ready pod IPs of every cluster, and each pod by <host>.<cluster>.<svc>", async () => {
+    const svc = await lab.addService("c2/default/db", { pods: 2, headless: true, port: 5432 });
+    await exportFrom("db", "c2");
+    const ips = svc.pods.map((p) => p.ip).sort();
+    await until(
+      "both pods answered",
+      async () => {
+        const a = await dig(CLIENT, fqdn("db"));
+        return Array.isArray(a) && a.sort().join() === ips.join() ? true : undefined;
+      },
+      10_000,
+    );
+    assert.deepEqual(await dig(CLIENT, `db-1.c2.${fqdn("db")}`), [svc.pods[1]?.ip]);
+    assert.equal(await dig(CLIENT, `db-9.c2.${fqdn("db")}`), "ENOTFOUND");
+  });
+
+  it("a cluster whose cable is down is not answered, and is again once it is back", async () => {
+    await lab.addService("c2/default/cd", { pods: 1 });
+    await lab.addService("c3/default/cd", { pods: 1 });
+    await exportFrom("cd", "c2", "c3");
+    await until("c1 answers c3", async () => ((await dig(CLIENT, `c3.${fqdn("cd")}`))[0] === vip("c3", "cd") ? true : undefined), 10_000);
+    await lab.exec("c3/n0", ["ip", "link", "set", "ul0", "down"]);
+    try {
+      const t0 = performance.now();
+      await until(
+        "c1 stops answering c3",
+        async () => {
+          const answers = await Promise.all([1, 2, 3, 4].map(() => dig(CLIENT, fqdn("cd"))));
+          return answers.every((a) => Array.isArray(a) && a[0] === vip("c2", "cd")) ? true : undefined;
+        },
+        20_000,
+      );
+      console.log(`# cable down: c1 stopped answering c3 ${Math.round(performance.now() - t0)} ms after c3's gateway lost its link`);
+    } finally {
+      await lab.exec("c3/n0", ["ip", "link", "set", "ul0", "up"]);
+    }
+    const seen = new Set<string>();
+    await until(
+      "c3 answered again",
+      async () => {
+        const a = await dig(CLIENT, fqdn("cd"));
+        if (Array.isArray(a)) for (const ip of a) seen.add(ip);
+        return seen.has(vip("c3", "cd")) ? true : undefined;
+      },
+      30_000,
+    );
+  });
+
+  it("active-active: c1's pods stop → c1's clients reach c2's service by name; c1 recovers → back to c1", async () => {
+    await lab.addService("c1/default/aa", { pods: 1 });
+    await lab.addService("c2/default/aa", { pods: 1 });
+    await exportFrom("aa", "c1", "c2");
+    await until("c1 serves aa itself", async () => ((await get(CLIENT, fqdn("aa"))) === "c1/aa-0" ? true : undefined), 10_000);
+    const pod = lab.cluster("c1").processes.find((p) => p.role === "svc/default/aa-0");
+    assert.ok(pod);
+    await stopProcess(pod.pid);
     const t0 = performance.now();
-    await until("c1 answers c2's service", async () => ((await dig("c1/n2/p0", ECHO))[0] === VIP.c2 ? true : undefined), 15_000);
+    await until("c1's clients get c2's aa", async () => ((await get(CLIENT, fqdn("aa"))) === "c2/aa-0" ? true : undefined), 15_000);
     const moved = performance.now() - t0;
-    console.log(`# active-active: c1's DNS answered c2's service ${Math.round(moved)} ms after c1's backend stopped`);
-    // Detection: one probe interval (1 s) plus the broker round; clients caching the old answer hold it one TTL (5 s) more.
-    assert.ok(moved <= 5000, `moved after ${Math.round(moved)} ms`);
-    const req = await tcpFrom(lab, "c1/n2/p0", VIP.c2, 80);
-    assert.equal(req.exitCode, 0, req.stdout + req.stderr);
-    assert.match(req.stdout, /^c2\/n1\/p0 sees 10\.1\.2\.10:/);
-    await lab.restart("c1", "echo/n1/p0");
+    console.log(`# active-active: c1's clients reached c2's service by name ${Math.round(moved)} ms after c1's pod stopped`);
+    // Detection: one probe interval (1 s) plus the broker round; a client caching the old answer holds it one TTL (5 s) more.
+    assert.ok(moved <= 6000, `moved after ${Math.round(moved)} ms`);
+    await lab.restart("c1", "svc/default/aa-0");
     const t1 = performance.now();
-    await until("c1 answers its own service again", async () => ((await dig("c1/n2/p0", ECHO))[0] === VIP.c1 ? true : undefined), 15_000);
-    console.log(`# active-active: back to c1 ${Math.round(performance.now() - t1)} ms after its backend returned`);
+    await until("back to c1", async () => ((await get(CLIENT, fqdn("aa"))) === "c1/aa-0" ? true : undefined), 15_000);
+    console.log(`# active-active: back to c1 ${Math.round(performance.now() - t1)} ms after its pod returned`);
   });
 
-  it("unexport: the other cluster's clients stop getting it", async () => {
-    const r = await cli(["unexport", "service", "echo", "-n", "default", "--context", "c2"]);
+  it("unexport: the other clusters stop getting it", async () => {
+    const r = await cli(["unexport", "service", "aa", "-n", "default", "--context", "c2"]);
     assert.equal(r.exitCode, 0, r.stderr);
-    await until("c2 answers c1's service", async () => ((await dig("c2/n2/p0", ECHO))[0] === VIP.c1 ? true : undefined), 10_000);
-    assert.equal(await dig("c1/n2/p0", `c2.${ECHO}`), "ENOTFOUND");
+    await until("c2's aa no longer answered", async () => ((await dig(CLIENT, `c2.${fqdn("aa")}`)) === "ENOTFOUND" ? true : undefined), 10_000);
   });
 });

@@ -31,34 +31,34 @@ export function podResolvConf(dnsIp: string, namespace = "default"): string {
   return `nameserver ${dnsIp}\nsearch ${namespace}.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`;
 }
 
-/** Pure: a hosts file answering cluster.local for the cluster's services (ClusterSetIP: the VIP; headless: each pod, and the pod by name). */
-export function clusterHosts(c: ClusterSpec, services: readonly LabService[]): string {
-  const lines = c.services.map((s) => `${s.vip} ${s.name}.${s.namespace}.svc.cluster.local`);
+/**
+ * Pure: the cluster.local zone for the cluster's services (ClusterSetIP: the VIP; headless: each
+ * pod, and the pod by name), authoritative like the kubernetes plugin (NXDOMAIN with the SOA
+ * for unknown names). CoreDNS reloads it when `serial` changes.
+ */
+export function clusterZone(c: ClusterSpec, services: readonly LabService[], dnsIp: string, serial: number): string {
+  const lines = [
+    "$ORIGIN cluster.local.",
+    `@ 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. ${serial} 7200 1800 86400 5`,
+    "@ 5 IN NS ns.dns.cluster.local.",
+    `ns.dns 5 IN A ${dnsIp}`,
+    ...c.services.map((s) => `${s.name}.${s.namespace}.svc 5 IN A ${s.vip}`),
+  ];
   for (const s of services) {
-    const fqdn = `${s.name}.${s.namespace}.svc.cluster.local`;
-    if (s.vip) lines.push(`${s.vip} ${fqdn}`);
-    else for (const p of s.pods) lines.push(`${p.ip} ${fqdn}`, `${p.ip} ${p.name}.${fqdn}`);
+    const name = `${s.name}.${s.namespace}.svc`;
+    if (s.vip) lines.push(`${name} 5 IN A ${s.vip}`);
+    else for (const p of s.pods) lines.push(`${name} 5 IN A ${p.ip}`, `${p.name}.${name} 5 IN A ${p.ip}`);
   }
   return `${lines.join("\n")}\n`;
 }
 
 /**
- * Pure: the cluster's Corefile: cluster.local from the hosts file (re-read every second), and
- * the clusterset zones forwarded to the cluster's lighthouse with the stanza `causeway corefile`
+ * Pure: the cluster's Corefile: cluster.local from the zone file (re-read every second), and the
+ * clusterset zones forwarded to the cluster's lighthouse with the stanza `causeway corefile`
  * prints; other names are refused (the lab reaches nothing outside).
  */
-export function labCorefile(hostsFile: string, lighthouseIp: string): string {
-  return [
-    "cluster.local:53 {",
-    `    hosts ${hostsFile} {`,
-    "        ttl 5",
-    "        reload 1s",
-    "    }",
-    "    errors",
-    "}",
-    corednsStanza(lighthouseIp),
-    "",
-  ].join("\n");
+export function labCorefile(zoneFile: string, lighthouseIp: string): string {
+  return ["cluster.local:53 {", `    file ${zoneFile} {`, "        reload 1s", "    }", "    errors", "}", corednsStanza(lighthouseIp), ""].join("\n");
 }
 
 /** Creates the DNS pod's namespace behind n0 (one ip batch each side). */

@@ -9,7 +9,7 @@ import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
 import { applyLabService, buildApi, type LabApi, registerCluster, runBrokerDeployment, runDaemonSets } from "./kube.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
-import { buildDnsPod, clusterDnsSpec, clusterHosts, coreDnsBinary, labCorefile, removePodResolvConfs, writePodResolvConf } from "./dns.ts";
+import { buildDnsPod, clusterDnsSpec, clusterZone, coreDnsBinary, labCorefile, removePodResolvConfs, writePodResolvConf } from "./dns.ts";
 import { addPodNetworks, applyServiceRules, type LabService, MAX_SERVICE_PODS, nextVip, parseServiceRef, planPods, siteServiceOf } from "./services.ts";
 import { brokerNs, type ClusterSpec, clusterSpec, LAB, validateLabName, wholeInRange } from "./topology.ts";
 
@@ -24,7 +24,7 @@ export interface LabCluster {
   /** Services made with `causeway lab service add`. */
   services?: LabService[];
   /** The cluster's CoreDNS pod (standalone labs): cluster.local, clusterset.local forwarded to the lighthouse. */
-  dns?: { readonly ns: string; readonly ip: string; readonly hostsFile: string };
+  dns?: { readonly ns: string; readonly ip: string; readonly zoneFile: string; serial: number };
 }
 
 export interface LabState {
@@ -383,12 +383,12 @@ export class Lab {
     const lighthouse = c.spec.nodes[0];
     if (!lighthouse) return;
     const d = clusterDnsSpec(this.state.name, c.spec);
-    const hostsFile = join(this.state.dir, `${c.spec.id}.hosts`);
+    const zoneFile = join(this.state.dir, `${c.spec.id}.cluster.local.zone`);
     const corefile = join(this.state.dir, `${c.spec.id}.Corefile`);
-    c.dns = { ns: d.ns, ip: d.ip, hostsFile };
+    c.dns = { ns: d.ns, ip: d.ip, zoneFile, serial: 1 };
     this.#save();
-    writeFileSync(hostsFile, clusterHosts(c.spec, c.services ?? []));
-    writeFileSync(corefile, labCorefile(hostsFile, lighthouse.lanIp));
+    writeFileSync(zoneFile, clusterZone(c.spec, c.services ?? [], d.ip, c.dns.serial));
+    writeFileSync(corefile, labCorefile(zoneFile, lighthouse.lanIp));
     await buildDnsPod(this.#run, c.spec, d);
     c.processes.push(startIn(d.ns, "coredns", [coreDnsBinary(), "-conf", corefile], join(this.state.dir, `${c.spec.id}-coredns.log`)));
     for (const n of c.spec.nodes) for (const p of n.pods) writePodResolvConf(p.ns, d.ip);
@@ -496,7 +496,11 @@ export class Lab {
 
   /** Tells the cluster about a service's pods: the site file (standalone), or its Service and EndpointSlice (Kubernetes tier). */
   async #publishService(c: LabCluster, svc: LabService): Promise<void> {
-    if (c.dns) writeFileSync(c.dns.hostsFile, clusterHosts(c.spec, c.services ?? []));
+    if (c.dns) {
+      c.dns.serial++;
+      writeFileSync(c.dns.zoneFile, clusterZone(c.spec, c.services ?? [], c.dns.ip, c.dns.serial));
+      this.#save();
+    }
     if (!this.state.kube) {
       writeFileSync(c.siteFile, toYaml(siteOf(c, this.state)));
       return;

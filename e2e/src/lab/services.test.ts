@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ValidationError } from "@causeway/api";
-import { clusterHosts, labCorefile, podResolvConf } from "./dns.ts";
+import { clusterZone, labCorefile, podResolvConf } from "./dns.ts";
 import { type LabService, nextVip, parseServiceRef, planPods, serviceRules } from "./services.ts";
 import { clusterSpec } from "./topology.ts";
 
@@ -48,10 +48,11 @@ describe("lab services (pure)", () => {
   it("cluster DNS: hosts for cluster.local, the clusterset stanza, Kubernetes-style resolv.conf", () => {
     const h = svc({ name: "db", headless: true });
     h.pods = planPods(spec, [h], h, 1, "t");
-    const hosts = clusterHosts(spec, [h]);
-    assert.match(hosts, /^10\.101\.0\.10 echo\.default\.svc\.cluster\.local$/m);
-    assert.match(hosts, /^10\.1\.1\.50 db-0\.db\.default\.svc\.cluster\.local$/m);
-    assert.match(labCorefile("/x/c1.hosts", "198.19.1.10"), /clusterset\.local:53 \{\n {4}forward \. 198\.19\.1\.10\n\}/);
+    const zone = clusterZone(spec, [h], "10.1.0.53", 7);
+    assert.match(zone, /^@ 5 IN SOA ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. 7 /m);
+    assert.match(zone, /^echo\.default\.svc 5 IN A 10\.101\.0\.10$/m);
+    assert.match(zone, /^db-0\.db\.default\.svc 5 IN A 10\.1\.1\.50$/m);
+    assert.match(labCorefile("/x/c1.zone", "198.19.1.10"), /clusterset\.local:53 \{\n {4}forward \. 198\.19\.1\.10\n\}/);
     assert.match(
       podResolvConf("10.1.0.53"),
       /^nameserver 10\.1\.0\.53\nsearch default\.svc\.cluster\.local svc\.cluster\.local cluster\.local\noptions ndots:5\n$/,

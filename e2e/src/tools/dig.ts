@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-/** A lab DNS client: resolves --name (A) at --server, prints the addresses as JSON, or the error code. */
+/**
+ * A lab DNS client: resolves --name (A) at --server, or at the pod's own nameserver (its
+ * resolv.conf: the cluster's CoreDNS) when none is given; prints the addresses as JSON, or the error code.
+ */
 import { Resolver } from "node:dns/promises";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({ options: { server: { type: "string" }, name: { type: "string" } } });
-if (!values.server || !values.name) {
-  console.error("usage: dig.ts --server IP --name NAME");
+if (!values.name) {
+  console.error("usage: dig.ts --name NAME [--server IP]");
   process.exit(2);
 }
 const r = new Resolver({ timeout: 1000, tries: 2 });
-r.setServers([values.server]);
+if (values.server) r.setServers([values.server]);
 try {
   console.log(JSON.stringify(await r.resolve4(values.name)));
 } catch (err) {
