@@ -9,7 +9,8 @@ set -euo pipefail
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 CACHE="${CAUSEWAY_CACHE:-$HOME/.cache/causeway}/coredns/$COREDNS_VERSION"
 BIN="$CACHE/bin/coredns"
-if [ -x "$BIN" ] && "$BIN" -version 2>/dev/null | grep -q "CoreDNS-${COREDNS_VERSION#v}"; then
+# (Output captured first: with pipefail, grep -q closing the pipe early would fail the check.)
+if [ -x "$BIN" ] && [[ "$("$BIN" -version 2>/dev/null)" == *"CoreDNS-${COREDNS_VERSION#v}"* ]]; then
   echo "$BIN"
   exit 0
 fi
