@@ -69,7 +69,12 @@ try {
     const fqdn = `${svc.name}.bench.svc.clusterset.local`;
     exportedAt.set(fqdn, Date.now());
     for (const w of watchers) if (w.id !== c) w.child.stdin.write(`${fqdn}\n`);
-    await conns.get(c)?.put("export", c, exportName("bench", svc.name), exportOf(svc, () => true, new Date().toISOString()));
+    await conns.get(c)?.put(
+      "export",
+      c,
+      exportName("bench", svc.name),
+      exportOf(svc, () => true, new Date().toISOString()),
+    );
   }
   const writeMs = performance.now() - t0;
   for (const w of watchers) w.child.stdin.end();
@@ -86,7 +91,9 @@ try {
       else lat.push(at - (exportedAt.get(fqdn) ?? at));
     }
   });
-  console.log(`${SERVICES} services exported across ${CLUSTERS.length} clusters in ${Math.round(writeMs)} ms; ${lat.length} (service, other cluster) pairs resolved, ${missing} never`);
+  console.log(
+    `${SERVICES} services exported across ${CLUSTERS.length} clusters in ${Math.round(writeMs)} ms; ${lat.length} (service, other cluster) pairs resolved, ${missing} never`,
+  );
   console.log(`export → resolvable in the other clusters: p50 ${pct(lat, 50)} ms  p99 ${pct(lat, 99)} ms  max ${Math.max(...lat)} ms`);
   if (missing || pct(lat, 99) > 1000) process.exitCode = 1;
 } finally {

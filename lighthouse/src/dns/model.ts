@@ -43,6 +43,11 @@ export interface DnsSource {
   connected(clusterId: string): boolean;
   /** Every service (reverse lookups). */
   services(): Iterable<ImportedService>;
+  /**
+   * A number that changes whenever anything above may answer differently; while it stays the
+   * same the server may reuse encoded answers. Sources without it are never cached.
+   */
+  version?(): number;
 }
 
 /** A DnsSource over a fixed list (tests, benchmarks, and the standalone agent's snapshot). */
@@ -50,6 +55,7 @@ export class StaticDnsSource implements DnsSource {
   readonly localCluster: string;
   readonly #services = new Map<string, ImportedService>();
   readonly #down = new Set<string>();
+  #version = 0;
 
   constructor(localCluster: string, services: readonly ImportedService[] = []) {
     this.localCluster = localCluster;
@@ -57,15 +63,18 @@ export class StaticDnsSource implements DnsSource {
   }
 
   set(s: ImportedService): void {
+    this.#version++;
     this.#services.set(`${s.namespace}/${s.name}`, s);
   }
 
   delete(namespace: string, name: string): void {
+    this.#version++;
     this.#services.delete(`${namespace}/${name}`);
   }
 
   /** Marks a remote cluster's cable down (true) or up. */
   setDown(clusterId: string, down: boolean): void {
+    this.#version++;
     if (down) this.#down.add(clusterId);
     else this.#down.delete(clusterId);
   }
@@ -80,5 +89,9 @@ export class StaticDnsSource implements DnsSource {
 
   services(): Iterable<ImportedService> {
     return this.#services.values();
+  }
+
+  version(): number {
+    return this.#version;
   }
 }

@@ -32,6 +32,8 @@ export interface Answer {
   readonly answers: readonly Rr[];
   /** The zone's SOA on negative answers (NXDOMAIN, NODATA), for negative caching. */
   readonly authority: readonly Rr[];
+  /** Set when the answer rotates between queries (round-robin over clusters): never cached. */
+  readonly varies?: boolean;
 }
 
 export interface ResolverOptions {
@@ -77,6 +79,8 @@ export class Resolver {
   readonly #zones: readonly string[];
   readonly #ttl: number;
   readonly #next = new Map<string, number>();
+  /** Whether the answer being built picked among several clusters. */
+  #varied = false;
 
   constructor(src: DnsSource, o: ResolverOptions = {}) {
     this.#src = src;
@@ -86,6 +90,17 @@ export class Resolver {
   }
 
   resolve(q: { readonly name: string; readonly type: string }): Answer {
+    this.#varied = false;
+    const answer = this.#resolve(q);
+    return this.#varied ? { ...answer, varies: true } : answer;
+  }
+
+  /** The source's version (see DnsSource.version): answers not marked `varies` stay the same until it changes. */
+  version(): number | undefined {
+    return this.#src.version?.();
+  }
+
+  #resolve(q: { readonly name: string; readonly type: string }): Answer {
     const name = q.name.toLowerCase().replace(/\.$/, "");
     const zone = this.#zones.filter((z) => name === z || name.endsWith(`.${z}`)).sort((a, b) => b.length - a.length)[0];
     if (zone === undefined) return name.endsWith(".in-addr.arpa") && q.type === "PTR" ? this.#reverse(name) : refused();
@@ -137,6 +152,7 @@ export class Resolver {
     const local = eligible.find((c) => c.clusterId === this.#src.localCluster);
     if (local) return local;
     if (!eligible.length) return undefined;
+    if (eligible.length > 1) this.#varied = true;
     eligible.sort((a, b) => a.clusterId.localeCompare(b.clusterId));
     const key = `${svc.namespace}/${svc.name}`;
     const i = (this.#next.get(key) ?? 0) % eligible.length;

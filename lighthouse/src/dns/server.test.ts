@@ -202,3 +202,32 @@ describe("DNS server on the wildcard address", () => {
     }
   });
 });
+
+describe("DNS server answer cache", () => {
+  it("repeats answers with the asker's id, drops them when the source changes, and never pins a round-robin answer", async () => {
+    const rr: ImportedService = {
+      namespace: "test",
+      name: "rr",
+      type: "ClusterSetIP",
+      clusters: ["c2", "c3"].map((c) => ({ clusterId: c, ip: `10.10${c[1]}.0.9`, ports: [], endpoints: [{ ip: "10.9.9.9", ready: true }] })),
+    };
+    const src = new StaticDnsSource("c1", [nginx, rr]);
+    const server = await DnsServer.start({ port: 0, host: "127.0.0.1", resolver: new Resolver(src), log: silentLogger() });
+    const ask = async (name: string, id: number) => {
+      const q = dnsPacket.encode({ type: "query", id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: "A", name, class: "IN" }] });
+      const res = decode(await udpAsk(server.port, q));
+      return { id: res.id, ips: res.answers?.map((a) => (a as dnsPacket.StringAnswer).data) };
+    };
+    try {
+      assert.deepEqual(await ask("nginx.test.svc.clusterset.local", 1), { id: 1, ips: ["10.102.0.5"] });
+      assert.deepEqual(await ask("nginx.test.svc.clusterset.local", 2), { id: 2, ips: ["10.102.0.5"] });
+      src.set({ ...nginx, clusters: [{ ...nginx.clusters[0]!, ip: "10.102.0.6" }] });
+      assert.deepEqual(await ask("nginx.test.svc.clusterset.local", 3), { id: 3, ips: ["10.102.0.6"] });
+      const seen = new Set<string>();
+      for (let i = 0; i < 4; i++) for (const ip of (await ask("rr.test.svc.clusterset.local", 10 + i)).ips ?? []) seen.add(ip);
+      assert.deepEqual([...seen].sort(), ["10.102.0.9", "10.103.0.9"]);
+    } finally {
+      await server.close();
+    }
+  });
+});

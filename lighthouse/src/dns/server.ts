@@ -39,27 +39,72 @@ const TCP_MAX = 65535;
  * FORMERR, anything failing inside is SERVFAIL.
  */
 export function answerMessage(resolver: Resolver, buf: Buffer, transport: "udp" | "tcp", ready = true): Buffer | undefined {
+  return respond(resolver, buf, transport, ready).out;
+}
+
+/** answerMessage, and whether the same message would get the same response until the source's version changes. */
+function respond(resolver: Resolver, buf: Buffer, transport: "udp" | "tcp", ready: boolean): { out?: Buffer; cacheable: boolean } {
   const q = decodeQuery(buf);
-  if (q === undefined) return undefined;
+  if (q === undefined) return { cacheable: false };
   if (q === "unreadable") {
     const flags = buf.readUInt16BE(2);
-    return encodeResponse({
+    const out = encodeResponse({
       query: { id: buf.readUInt16BE(0), rd: (flags & 0x100) !== 0, opcode: (flags >> 11) & 0xf, questions: 0 },
       rcode: "FORMERR",
       maxSize: TCP_MAX,
     });
+    return { out, cacheable: false };
   }
   const maxSize = transport === "tcp" ? TCP_MAX : q.udpSize === undefined ? UDP_DEFAULT_SIZE : Math.min(Math.max(q.udpSize, UDP_DEFAULT_SIZE), EDNS_MAX_SIZE);
-  const reply = (query: Query, rcode: Parameters<typeof encodeResponse>[0]["rcode"]) => encodeResponse({ query, rcode, maxSize });
+  const reply = (query: Query, rcode: Parameters<typeof encodeResponse>[0]["rcode"]) => ({ out: encodeResponse({ query, rcode, maxSize }), cacheable: false });
   if (q.opcode !== 0) return reply({ ...q, question: undefined }, "NOTIMP");
   if (q.questions !== 1 || !q.question) return reply({ ...q, question: undefined }, "FORMERR");
   if (q.question.classCode !== 1) return reply(q, "REFUSED");
   if (!ready) return reply(q, "SERVFAIL");
   try {
     const answer = resolver.resolve({ name: q.question.name, type: q.question.type });
-    return encodeResponse({ query: q, rcode: answer.rcode, answer, maxSize });
+    return { out: encodeResponse({ query: q, rcode: answer.rcode, answer, maxSize }), cacheable: answer.varies !== true };
   } catch {
     return reply(q, "SERVFAIL");
+  }
+}
+
+/**
+ * Encoded answers by query (everything after the id, per transport), valid for one version of
+ * the source: a repeated query is answered by copying bytes and setting the id. Bounded:
+ * emptied when full or when the source changes.
+ */
+class AnswerCache {
+  readonly #max: number;
+  #version: number | undefined;
+  readonly #map = new Map<string, Buffer>();
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** The cache key of a message, or undefined when answers may not be cached now (no source version). */
+  key(msg: Buffer, transport: "udp" | "tcp", version: number | undefined): string | undefined {
+    if (version === undefined) return undefined;
+    if (version !== this.#version) {
+      this.#map.clear();
+      this.#version = version;
+    }
+    return transport + msg.toString("latin1", 2);
+  }
+
+  get(key: string, id: number): Buffer | undefined {
+    const hit = this.#map.get(key);
+    if (!hit) return undefined;
+    const out = Buffer.allocUnsafe(hit.length);
+    hit.copy(out);
+    out.writeUInt16BE(id, 0);
+    return out;
+  }
+
+  set(key: string, out: Buffer): void {
+    if (this.#map.size >= this.#max) this.#map.clear();
+    this.#map.set(key, Buffer.from(out));
   }
 }
 
@@ -77,6 +122,7 @@ export class DnsServer {
   readonly #conns = new Set<TcpSocket>();
   #port = 0;
   #rescan: NodeJS.Timeout | undefined;
+  readonly #cache = new AnswerCache(10_000);
 
   private constructor(o: DnsServerOptions) {
     this.#o = o;
@@ -146,7 +192,11 @@ export class DnsServer {
   }
 
   #answer(msg: Buffer, transport: "udp" | "tcp"): Buffer | undefined {
-    const out = answerMessage(this.#o.resolver, msg, transport, this.#o.ready?.() ?? true);
+    const ready = this.#o.ready?.() ?? true;
+    const key = ready && msg.length > 12 ? this.#cache.key(msg, transport, this.#o.resolver.version()) : undefined;
+    const hit = key === undefined ? undefined : this.#cache.get(key, msg.readUInt16BE(0));
+    const { out, cacheable } = hit ? { out: hit, cacheable: false } : respond(this.#o.resolver, msg, transport, ready);
+    if (out && cacheable && key !== undefined) this.#cache.set(key, out);
     if (out) this.#o.onAnswer?.((out[3] ?? 0) & 0xf);
     return out;
   }

@@ -77,6 +77,11 @@ export class BrokerDnsSource implements DnsSource, view.Source {
     return this.#services.values();
   }
 
+  /** The exports the imports were built from, and the gateway statuses (both only grow): changes when an answer may. */
+  version(): number {
+    return this.#built + this.#view.generation("gateway");
+  }
+
   connected(clusterId: string): boolean {
     if (clusterId === this.localCluster) return true;
     const generation = this.#view.generation("gateway");
