@@ -108,6 +108,11 @@ export const ServiceExportSchema = z.strictObject({
   endpoints: z.array(z.strictObject({ ip: Ipv4, hostname: Dns1123LabelSchema.optional(), ready: z.boolean() })).default([]),
   /** When the export was created (MCS conflict resolution: the oldest export wins). */
   exportedAt: z.string(),
+  /** The Service's attributes an import carries (Kubernetes mode; MCS: the oldest export's win). */
+  sessionAffinity: z.enum(["ClientIP", "None"]).optional(),
+  sessionAffinityTimeoutSeconds: z.number().int().min(1).max(86400).optional(),
+  internalTrafficPolicy: z.enum(["Cluster", "Local"]).optional(),
+  trafficDistribution: z.string().max(253).optional(),
   /** Set while the exported service does not exist (exported before its service): why; such an export is kept but imported nowhere. */
   unavailable: z.string().max(1024).optional(),
 });

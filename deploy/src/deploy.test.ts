@@ -72,7 +72,7 @@ describe("deploy", () => {
       memberManifests(kube.R, c)
         .filter((m) => m.type === kube.R.daemonSet)
         .map((m) => JSON.stringify(m.object).match(/"causeway.io\/config-hash":"([0-9a-f]+)"/)?.[1]);
-    assert.equal(hashes(config).length, 2);
+    assert.equal(hashes(config).length, 3); // gateway, route agent, lighthouse
     assert.ok(hashes(config)[0]);
     assert.notDeepEqual(hashes(config), hashes({ ...config, cableDriver: "wireguard" }));
     assert.deepEqual(hashes(config), hashes({ ...config }));

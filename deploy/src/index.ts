@@ -15,5 +15,7 @@ export {
   IMAGE,
   type Manifest,
   type MemberConfig,
+  LIGHTHOUSE_DNS_SERVICE,
   memberManifests,
 } from "./manifests.ts";
+export { CUSTOM_COREDNS_KEY, lighthouseDnsIp, unwireCoreDns, wireCoreDns } from "./coredns.ts";

@@ -14,6 +14,7 @@ import { BrokerConnection, kube, view } from "@causeway/common";
 import { applyManifests, preflight, renderManifests, waitCrdsEstablished } from "./apply.ts";
 import { type BrokerInfo, readBrokerInfo } from "./brokerinfo.ts";
 import { discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
+import { lighthouseDnsIp, wireCoreDns } from "./coredns.ts";
 import { memberManifests } from "./manifests.ts";
 
 /** The cluster id is taken at the broker by another cluster. */
@@ -114,6 +115,14 @@ async function gatewayCandidate(client: kube.KubeClient): Promise<{ labelled: bo
  * that can fail is checked first (API reachable, broker credential, cluster id free, CIDRs,
  * permissions), so a refused join leaves nothing behind; re-running it changes nothing.
  */
+/** The cluster's CoreDNS forwards clusterset.local to the lighthouse DNS Service; says what was done, or what the operator must do. */
+async function wireClusterDns(client: kube.KubeClient, say: (s: string) => void): Promise<void> {
+  const dnsIp = await lighthouseDnsIp(client);
+  const wiring = await wireCoreDns(client, dnsIp);
+  if (wiring.kind === "none") say(`no CoreDNS ConfigMap in kube-system: make your cluster DNS forward clusterset.local to ${dnsIp}, e.g.\n${wiring.stanza}`);
+  else say(`CoreDNS (kube-system/${wiring.kind}) forwards clusterset.local to ${dnsIp}${wiring.changed ? "" : " (already)"}`);
+}
+
 export async function join(o: JoinOptions): Promise<JoinResult> {
   const say = o.say ?? (() => {});
   if (o.cableDriver !== undefined && !(CABLE_DRIVERS as readonly string[]).includes(o.cableDriver)) {
@@ -172,6 +181,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         } else if (!gw.labelled) {
           say(`no node is labelled ${view.GATEWAY_NODE_LABEL}=true: label one to run the gateway`);
         }
+        await wireClusterDns(client, say);
         return { clusterId: cluster.cluster_id, cluster, changed, labelled, reused: Boolean(held) };
       } catch (err) {
         // Nothing half-done at the broker: a cluster we registered in this run is removed again.

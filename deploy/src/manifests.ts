@@ -52,6 +52,9 @@ function probed(port: number) {
   };
 }
 
+/** The lighthouse's DNS Service in each member cluster: where the cluster's CoreDNS forwards clusterset.local. */
+export const LIGHTHOUSE_DNS_SERVICE = "causeway-lighthouse-dns";
+
 function workload(R: typeof kube.R, name: string, component: string, configHash: string, metricsPort: number, nodeSelector?: Record<string, string>): Manifest {
   return m(R.daemonSet, {
     metadata: meta(name, SYSTEM_NAMESPACE, { "app.kubernetes.io/name": name }),
@@ -84,6 +87,7 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
   const ns = SYSTEM_NAMESPACE;
   const gw = "causeway-gateway";
   const ra = "causeway-route-agent";
+  const lh = "causeway-lighthouse";
   // Components check at start that the installed CRDs match their build (a clear error instead of odd failures).
   const crdNames = CAUSEWAY_CRDS.map((d) => `${d.plural}.${d.group}`);
   const configData = {
@@ -104,8 +108,24 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
     ...crdManifests(R),
     m(R.serviceAccount, { metadata: meta(gw, ns) }),
     m(R.serviceAccount, { metadata: meta(ra, ns) }),
+    m(R.serviceAccount, { metadata: meta(lh, ns) }),
     m(R.clusterRole, { metadata: meta(gw), rules: nodesRead }),
     m(R.clusterRole, { metadata: meta(ra), rules: nodesRead }),
+    m(R.clusterRole, {
+      metadata: meta(lh),
+      rules: [
+        ...nodesRead,
+        { apiGroups: [""], resources: ["services", "namespaces"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["multicluster.x-k8s.io"], resources: ["serviceexports"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["multicluster.x-k8s.io"], resources: ["serviceexports/status"], verbs: ["get", "update", "patch"] },
+        {
+          apiGroups: ["multicluster.x-k8s.io"],
+          resources: ["serviceimports", "serviceimports/status"],
+          verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+        },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+      ],
+    }),
     m(R.role, {
       metadata: meta(gw, ns),
       rules: [
@@ -120,13 +140,22 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
       ],
     }),
     m(R.role, {
+      metadata: meta(lh, ns),
+      rules: [
+        { apiGroups: [GROUP], resources: ["gateways"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+        { apiGroups: [""], resources: ["configmaps"], resourceNames: ["causeway-config"], verbs: ["get"] },
+        { apiGroups: [""], resources: ["secrets"], resourceNames: ["causeway-broker-credentials"], verbs: ["get"] },
+      ],
+    }),
+    m(R.role, {
       metadata: meta(ra, ns),
       rules: [
         { apiGroups: [GROUP], resources: ["endpoints"], verbs: ["get", "list", "watch"] },
         { apiGroups: [""], resources: ["configmaps"], resourceNames: ["causeway-config"], verbs: ["get"] },
       ],
     }),
-    ...[gw, ra].flatMap((n) => [
+    ...[gw, ra, lh].flatMap((n) => [
       m(R.clusterRoleBinding, {
         metadata: meta(n),
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: n },
@@ -150,6 +179,18 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
     }),
     workload(R, gw, "gateway", configHash, METRICS_PORTS.gateway, { [view.GATEWAY_NODE_LABEL]: "true" }),
     workload(R, ra, "route-agent", configHash, METRICS_PORTS.routeAgent),
+    // The clusterset DNS server and export agent on the gateway nodes (one writes through a Lease; all answer DNS).
+    workload(R, lh, "lighthouse", configHash, METRICS_PORTS.lighthouse, { [view.GATEWAY_NODE_LABEL]: "true" }),
+    m(R.service, {
+      metadata: meta(LIGHTHOUSE_DNS_SERVICE, ns),
+      spec: {
+        selector: { "app.kubernetes.io/name": lh },
+        ports: [
+          { name: "dns-udp", protocol: "UDP", port: 53, targetPort: 53 },
+          { name: "dns-tcp", protocol: "TCP", port: 53, targetPort: 53 },
+        ],
+      },
+    }),
   ];
 }
 

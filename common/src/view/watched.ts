@@ -14,16 +14,25 @@ export interface Watchable {
 export abstract class WatchedView<W extends Watchable> implements Source {
   protected watcher: W | undefined;
   #resolve!: () => void;
+  #isSynced = false;
   readonly synced: Promise<void> = new Promise((r) => {
     this.#resolve = r;
   });
+
+  /** Whether the first list has loaded (synchronously, for passes that skip until then). */
+  get isSynced(): boolean {
+    return this.#isSynced;
+  }
 
   /** Builds the watcher that calls `onChange` after each change. */
   protected abstract makeWatcher(onChange: () => void): W;
 
   start(onChange: () => void): void {
     this.watcher = this.makeWatcher(onChange);
-    void this.watcher.synced.then(() => this.#resolve());
+    void this.watcher.synced.then(() => {
+      this.#isSynced = true;
+      this.#resolve();
+    });
     this.watcher.start();
   }
 

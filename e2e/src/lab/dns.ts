@@ -85,3 +85,22 @@ export function writePodResolvConf(ns: string, dnsIp: string): void {
 export function removePodResolvConfs(names: readonly string[]): void {
   for (const ns of names) rmSync(join("/etc/netns", ns), { recursive: true, force: true });
 }
+
+/**
+ * Pure: the lab's kube-proxy stand-in for a DNS Service: its cluster IP's UDP and TCP port 53
+ * DNATed (nat, --noflush) to one of `backends`, chosen at random with equal odds.
+ */
+export function dnsServiceRules(clusterIp: string, backends: readonly string[]): string {
+  const chain = "LAB-SVC-DNS";
+  const lines = ["*nat", `:${chain} - [0:0]`];
+  for (const proto of ["udp", "tcp"]) {
+    for (const hook of ["PREROUTING", "OUTPUT"]) lines.push(`-A ${hook} -d ${clusterIp}/32 -p ${proto} -m ${proto} --dport 53 -j ${chain}`);
+    backends.forEach((b, i) => {
+      const left = backends.length - i;
+      const pick = left > 1 ? `-m statistic --mode random --probability ${(1 / left).toFixed(5)} ` : "";
+      lines.push(`-A ${chain} -p ${proto} ${pick}-j DNAT --to-destination ${b}:53`);
+    });
+  }
+  lines.push("COMMIT");
+  return `${lines.join("\n")}\n`;
+}

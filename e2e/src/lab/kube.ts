@@ -18,6 +18,8 @@ export interface LabApi {
   readonly underlayIp: string;
   /** Admin kubeconfig: the underlay address, plus the lab socket for tools in the host namespace. */
   readonly kubeconfig: string;
+  /** Admin kubeconfig with the LAN address, for the cluster's own pods (its CoreDNS). */
+  readonly lanKubeconfig?: string;
 }
 
 export const apiAddresses = (c: ClusterSpec) => ({ lanIp: `198.19.${c.index}.2`, underlayIp: `198.18.${c.index}.2` });
@@ -54,7 +56,13 @@ export async function buildApi(run: CommandRunner, lab: string, dir: string, c: 
   await run.run("ip", ["-n", underlayNs(lab), "-batch", "-"], { input: `link set ${c.id}api master br0\nlink set ${c.id}api up\n` });
   await api.start(kubeApiServerBinary());
   const kubeconfig = api.writeKubeconfig(join(dir, `${c.id}.kubeconfig`), { context: c.id, user: "admin", server: `https://${underlayIp}:${api.port}` });
-  return { ns, dir: api.o.dir, lanIp, underlayIp, kubeconfig };
+  const lanKubeconfig = api.writeKubeconfig(join(dir, `${c.id}.lan.kubeconfig`), {
+    context: c.id,
+    user: "admin",
+    server: `https://${lanIp}:${api.port}`,
+    socket: false,
+  });
+  return { ns, dir: api.o.dir, lanIp, underlayIp, kubeconfig, lanKubeconfig };
 }
 
 /**
@@ -62,8 +70,15 @@ export async function buildApi(run: CommandRunner, lab: string, dir: string, c: 
  * networking config (where join discovers the pod CIDR), and the lab's Services with their
  * EndpointSlices (standing in for kube-proxy's inputs).
  */
-export async function registerCluster(client: kube.KubeClient, c: ClusterSpec): Promise<void> {
+export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, lanKubeconfig = ""): Promise<void> {
   const fm = { fieldManager: "causeway-lab" };
+  // The cluster's CoreDNS configuration as kubeadm installs it (the kubernetes plugin for
+  // cluster.local; the lab's instance reads the API with a kubeconfig instead of a service account).
+  await client.apply(
+    kube.R.configMap,
+    { metadata: { name: "coredns", namespace: "kube-system" }, ...{ data: { Corefile: kubeCorefile(lanKubeconfig, c.id) } } },
+    fm,
+  );
   // Several candidates (--gateways): labelled here, as an operator would; one is left to join.
   const candidates = c.nodes.filter((n) => n.gateway).length > 1;
   for (const n of c.nodes) {
@@ -122,6 +137,24 @@ export async function registerCluster(client: kube.KubeClient, c: ClusterSpec): 
       fm,
     );
   }
+}
+
+/** Pure: a kubeadm-style Corefile for a lab cluster (nothing is forwarded out of the lab). */
+export function kubeCorefile(kubeconfig: string, context: string): string {
+  return [
+    ".:53 {",
+    "    errors",
+    "    kubernetes cluster.local in-addr.arpa ip6.arpa {",
+    `        kubeconfig ${kubeconfig} ${context}`,
+    "        pods insecure",
+    "        fallthrough in-addr.arpa ip6.arpa",
+    "        ttl 5",
+    "    }",
+    "    reload 2s",
+    "    loadbalance",
+    "}",
+    "",
+  ].join("\n");
 }
 
 /** A lab service in the cluster's API server: its namespace, the Service (VIP or headless) and one EndpointSlice listing its pods, all ready. */

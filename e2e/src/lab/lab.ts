@@ -2,14 +2,14 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Cluster, errorMessage, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
-import { BrokerConnection, type CommandRunner, INTRA_CLUSTER_MODES, type IntraClusterMode, kube, ProcessRunner } from "@causeway/common";
-import { deployBroker } from "@causeway/deploy";
+import { BrokerConnection, type CommandRunner, INTRA_CLUSTER_MODES, type IntraClusterMode, kube, NetnsRunner, ProcessRunner, view } from "@causeway/common";
+import { deployBroker, lighthouseDnsIp } from "@causeway/deploy";
 import { checkHealthSettings, SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
 import { applyLabService, buildApi, type LabApi, registerCluster, runBrokerDeployment, runDaemonSets } from "./kube.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
-import { buildDnsPod, clusterDnsSpec, clusterZone, coreDnsBinary, labCorefile, removePodResolvConfs, writePodResolvConf } from "./dns.ts";
+import { buildDnsPod, clusterDnsSpec, clusterZone, coreDnsBinary, dnsServiceRules, labCorefile, removePodResolvConfs, writePodResolvConf } from "./dns.ts";
 import { addPodNetworks, applyServiceRules, type LabService, MAX_SERVICE_PODS, nextVip, parseServiceRef, planPods, siteServiceOf } from "./services.ts";
 import { brokerNs, type ClusterSpec, clusterSpec, LAB, validateLabName, wholeInRange } from "./topology.ts";
 
@@ -265,7 +265,7 @@ export class Lab {
       this.#save();
       const client = await this.kubeClient(spec.id);
       try {
-        await registerCluster(client, spec);
+        await registerCluster(client, spec, api.lanKubeconfig);
       } finally {
         client.close();
       }
@@ -292,6 +292,7 @@ export class Lab {
       await this.joinCluster(c.spec.id);
       await this.runWorkloads(c.spec.id);
       this.#startPods(c);
+      await this.#startClusterDns(c);
     }
     this.#save();
   }
@@ -383,15 +384,36 @@ export class Lab {
     const lighthouse = c.spec.nodes[0];
     if (!lighthouse) return;
     const d = clusterDnsSpec(this.state.name, c.spec);
-    const zoneFile = join(this.state.dir, `${c.spec.id}.cluster.local.zone`);
     const corefile = join(this.state.dir, `${c.spec.id}.Corefile`);
+    const zoneFile = join(this.state.dir, `${c.spec.id}.cluster.local.zone`);
     c.dns = { ns: d.ns, ip: d.ip, zoneFile, serial: 1 };
     this.#save();
-    writeFileSync(zoneFile, clusterZone(c.spec, c.services ?? [], d.ip, c.dns.serial));
-    writeFileSync(corefile, labCorefile(zoneFile, lighthouse.lanIp));
+    if (this.state.kube) {
+      // As in a real cluster: CoreDNS runs the Corefile of kube-system/coredns, which join wired.
+      const client = await this.kubeClient(c.spec.id);
+      try {
+        const cm = await client.get<{ data?: { Corefile?: string } }>(kube.R.configMap, "kube-system", "coredns");
+        writeFileSync(corefile, cm.data?.Corefile ?? "");
+        await this.#lighthouseService(client, c);
+      } finally {
+        client.close();
+      }
+    } else {
+      writeFileSync(zoneFile, clusterZone(c.spec, c.services ?? [], d.ip, c.dns.serial));
+      writeFileSync(corefile, labCorefile(zoneFile, lighthouse.lanIp));
+    }
     await buildDnsPod(this.#run, c.spec, d);
     c.processes.push(startIn(d.ns, "coredns", [coreDnsBinary(), "-conf", corefile], join(this.state.dir, `${c.spec.id}-coredns.log`)));
     for (const n of c.spec.nodes) for (const p of n.pods) writePodResolvConf(p.ns, d.ip);
+  }
+
+  /** Kubernetes tier: the lighthouse DNS Service's cluster IP reaches the lighthouses on the gateway nodes (what kube-proxy would do). */
+  async #lighthouseService(client: kube.KubeClient, c: LabCluster): Promise<void> {
+    const ip = await lighthouseDnsIp(client);
+    const nodes = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.node, undefined, { labelSelector: `${view.GATEWAY_NODE_LABEL}=true` });
+    const backends = c.spec.nodes.filter((n) => nodes.items.some((o) => o.metadata.name === n.name)).map((n) => n.lanIp);
+    const rules = dnsServiceRules(ip, backends);
+    for (const n of c.spec.nodes) await new NetnsRunner(this.#run, n.ns).run("iptables-restore", ["--noflush", "-w", "5"], { input: rules });
   }
 
   #startPods(c: LabCluster): void {
@@ -496,7 +518,7 @@ export class Lab {
 
   /** Tells the cluster about a service's pods: the site file (standalone), or its Service and EndpointSlice (Kubernetes tier). */
   async #publishService(c: LabCluster, svc: LabService): Promise<void> {
-    if (c.dns) {
+    if (c.dns && !this.state.kube) {
       c.dns.serial++;
       writeFileSync(c.dns.zoneFile, clusterZone(c.spec, c.services ?? [], c.dns.ip, c.dns.serial));
       this.#save();

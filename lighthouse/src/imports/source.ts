@@ -1,13 +1,19 @@
 import type { GatewayStatus, ServiceExport } from "@causeway/api";
 import { type BrokerConnection, type Logger, view } from "@causeway/common";
 import type { DnsSource, ImportedService } from "../dns/model.ts";
-import { buildImports, type ExportConflict } from "./build.ts";
+import { buildImports, type ExportConflict, type ExportRecord } from "./build.ts";
 
 /** Pure: whether `local`'s active gateway reports a connected cable to `clusterId`; with no active gateway status (discovery only) every cluster is. */
 export function connectedVia(statuses: readonly GatewayStatus[], clusterId: string): boolean {
   const active = statuses.filter((s) => s.haStatus === "active").sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
   if (!active) return true;
   return active.connections.some((c) => c.endpoint.cluster_id === clusterId && c.status === "connected");
+}
+
+/** This cluster's gateway statuses from elsewhere than the broker, with a counter that grows whenever they change. */
+export interface LocalStatuses {
+  list(): GatewayStatus[];
+  version(): number;
 }
 
 /**
@@ -25,13 +31,24 @@ export class BrokerDnsSource implements DnsSource, view.Source {
   /** This cluster's gateway statuses, and the gateway generation they were read at. */
   #statuses: { generation: number; value: GatewayStatus[] } = { generation: -1, value: [] };
 
-  constructor(conn: BrokerConnection, localCluster: string, log: Logger) {
+  readonly #statusesOf: LocalStatuses | undefined;
+
+  /**
+   * `statuses`: this cluster's gateway statuses when they are not at the broker (Kubernetes mode
+   * reads its Gateway objects); standalone mode reads the broker's gateway records.
+   */
+  constructor(conn: BrokerConnection, localCluster: string, log: Logger, statuses?: LocalStatuses) {
     this.localCluster = localCluster;
-    this.#view = new view.BrokerEndpointView(conn, log, ["export", "gateway"]);
+    this.#statusesOf = statuses;
+    this.#view = new view.BrokerEndpointView(conn, log, statuses ? ["export"] : ["export", "gateway"]);
   }
 
   get synced(): Promise<void> {
     return this.#view.synced;
+  }
+
+  get isSynced(): boolean {
+    return this.#view.isSynced;
   }
 
   start(onChange: () => void = () => undefined): void {
@@ -54,6 +71,11 @@ export class BrokerDnsSource implements DnsSource, view.Source {
     const { services, conflicts } = buildImports(this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value })));
     this.#services = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
     this.#conflicts = conflicts;
+  }
+
+  /** Every cluster's exports at the broker. */
+  exportRecords(): ExportRecord[] {
+    return this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value }));
   }
 
   /** One cluster's exports at the broker. */
@@ -79,11 +101,12 @@ export class BrokerDnsSource implements DnsSource, view.Source {
 
   /** The exports the imports were built from, and the gateway statuses (both only grow): changes when an answer may. */
   version(): number {
-    return this.#built + this.#view.generation("gateway");
+    return this.#built + (this.#statusesOf ? this.#statusesOf.version() : this.#view.generation("gateway"));
   }
 
   connected(clusterId: string): boolean {
     if (clusterId === this.localCluster) return true;
+    if (this.#statusesOf) return connectedVia(this.#statusesOf.list(), clusterId);
     const generation = this.#view.generation("gateway");
     if (this.#statuses.generation !== generation) {
       const value = this.#view

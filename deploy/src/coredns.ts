@@ -1,0 +1,81 @@
+import { SYSTEM_NAMESPACE } from "@causeway/api";
+import { kube } from "@causeway/common";
+import { corednsStanza, withoutStanza, withStanza } from "@causeway/lighthouse";
+import { LIGHTHOUSE_DNS_SERVICE } from "./manifests.ts";
+
+/** The key Causeway's server block takes in a `coredns-custom` ConfigMap (AKS-style: `*.server` keys are imported as server blocks). */
+export const CUSTOM_COREDNS_KEY = "causeway.server";
+
+interface ConfigMapObject {
+  metadata: kube.ObjectMeta;
+  data?: Record<string, string>;
+}
+
+/** The ConfigMap with new data, for a conditional replace (its resourceVersion kept). */
+const withData = (cm: ConfigMapObject, data: Record<string, string>): kube.KubeObject & Record<string, unknown> => ({ ...cm, data });
+
+async function getOrUndefined<T>(client: kube.KubeClient, rt: kube.ResourceType, ns: string, name: string): Promise<T | undefined> {
+  try {
+    return await client.get<T>(rt, ns, name);
+  } catch (err) {
+    if (err instanceof kube.KubeNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** The lighthouse DNS Service's cluster IP, once the API server has allocated it. */
+export async function lighthouseDnsIp(client: kube.KubeClient, timeoutMs = 10_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const svc = await getOrUndefined<{ spec?: { clusterIP?: string } }>(client, kube.R.service, SYSTEM_NAMESPACE, LIGHTHOUSE_DNS_SERVICE);
+    const ip = svc?.spec?.clusterIP;
+    if (ip && ip !== "None") return ip;
+    if (Date.now() > end) throw new Error(`Service ${SYSTEM_NAMESPACE}/${LIGHTHOUSE_DNS_SERVICE} has no cluster IP after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export type CoreDnsWiring = { kind: "coredns-custom" | "coredns"; changed: boolean } | { kind: "none"; stanza: string };
+
+/**
+ * Makes the cluster's CoreDNS forward the clusterset zones to `dnsIp`: into
+ * `kube-system/coredns-custom` under `causeway.server` when that ConfigMap exists (managed
+ * CoreDNS that imports it), else between the markers of `kube-system/coredns`'s Corefile
+ * (replaced in place on re-runs; the rest of the Corefile untouched). Neither: nothing written,
+ * the stanza returned for the operator. The write is conditional on the version read (a
+ * concurrent edit fails with a conflict rather than being lost).
+ */
+export async function wireCoreDns(client: kube.KubeClient, dnsIp: string, zones: readonly string[] = ["clusterset.local"]): Promise<CoreDnsWiring> {
+  const stanza = corednsStanza(dnsIp, zones);
+  const custom = await getOrUndefined<ConfigMapObject>(client, kube.R.configMap, "kube-system", "coredns-custom");
+  if (custom) {
+    const block = `${stanza}\n`;
+    if (custom.data?.[CUSTOM_COREDNS_KEY] === block) return { kind: "coredns-custom", changed: false };
+    await client.replace(kube.R.configMap, withData(custom, { ...custom.data, [CUSTOM_COREDNS_KEY]: block }));
+    return { kind: "coredns-custom", changed: true };
+  }
+  const cm = await getOrUndefined<ConfigMapObject>(client, kube.R.configMap, "kube-system", "coredns");
+  const corefile = cm?.data?.Corefile;
+  if (!cm || corefile === undefined) return { kind: "none", stanza };
+  const next = withStanza(corefile, stanza);
+  if (next === corefile) return { kind: "coredns", changed: false };
+  await client.replace(kube.R.configMap, withData(cm, { ...cm.data, Corefile: next }));
+  return { kind: "coredns", changed: true };
+}
+
+/** Takes Causeway's stanza out of the cluster's CoreDNS configuration again (uninstall). */
+export async function unwireCoreDns(client: kube.KubeClient): Promise<boolean> {
+  const custom = await getOrUndefined<ConfigMapObject>(client, kube.R.configMap, "kube-system", "coredns-custom");
+  if (custom?.data?.[CUSTOM_COREDNS_KEY] !== undefined) {
+    const { [CUSTOM_COREDNS_KEY]: _gone, ...rest } = custom.data;
+    await client.replace(kube.R.configMap, withData(custom, rest));
+    return true;
+  }
+  const cm = await getOrUndefined<ConfigMapObject>(client, kube.R.configMap, "kube-system", "coredns");
+  const corefile = cm?.data?.Corefile;
+  if (!cm || corefile === undefined) return false;
+  const next = withoutStanza(corefile);
+  if (next === corefile) return false;
+  await client.replace(kube.R.configMap, withData(cm, { ...cm.data, Corefile: next }));
+  return true;
+}

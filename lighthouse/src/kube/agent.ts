@@ -1,0 +1,357 @@
+import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
+import { type BrokerConnection, kube, type Logger, sameValue, type SiteComponent, view } from "@causeway/common";
+import type { ExportRecord } from "../imports/build.ts";
+import type { BrokerDnsSource } from "../imports/source.ts";
+import {
+  type Condition,
+  decideExport,
+  EndpointSliceObjectSchema,
+  IMPORT_MANAGED_LABEL,
+  IMPORT_MANAGER,
+  importObjects,
+  MANAGED_BY_LABEL,
+  mergePorts,
+  NamespaceObjectSchema,
+  type NewCondition,
+  sameConditions,
+  ServiceExportObjectSchema,
+  ServiceObjectSchema,
+  SLICE_MANAGER,
+  withTransitions,
+} from "./model.ts";
+import { z } from "zod";
+
+/** The Lease lighthouse agents of one cluster compete for: one writes exports, imports and conditions; every one serves DNS. */
+export const LIGHTHOUSE_LEASE = "causeway-lighthouse-lock";
+const FIELD_MANAGER = "causeway-lighthouse";
+const SERVICE_SLICE_LABEL = "kubernetes.io/service-name";
+
+const ImportObjectSchema = z.looseObject({ metadata: z.looseObject({ name: z.string(), namespace: z.string().optional() }) });
+
+export interface KubeLighthouseDeps {
+  readonly client: kube.KubeClient;
+  /** Causeway's namespace (the Lease). */
+  readonly namespace: string;
+  readonly clusterId: string;
+  readonly identity: string;
+  readonly conn: BrokerConnection;
+  readonly source: BrokerDnsSource;
+  readonly log: Logger;
+  readonly resyncMs: number;
+  readonly election?: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+}
+
+/**
+ * Kubernetes mode's service-discovery agent (reference mcs-api §0.2, submariner §8.1): while it
+ * holds the cluster's lighthouse Lease it turns ServiceExports of local Services into exports at
+ * the broker (owned by this cluster) and reports Valid / Ready / Conflict on them, and keeps a
+ * ServiceImport plus one MCS EndpointSlice per exporting cluster in every namespace that has the
+ * service, from all clusters' exports. Passes run on any change and every resync period; each
+ * object is written only when it differs from what was last written.
+ */
+export class KubeLighthouseAgent implements SiteComponent {
+  readonly #d: KubeLighthouseDeps;
+  readonly #exports: view.KubeListView<typeof ServiceExportObjectSchema>;
+  readonly #services: view.KubeListView<typeof ServiceObjectSchema>;
+  readonly #slices: view.KubeListView<typeof EndpointSliceObjectSchema>;
+  readonly #namespaces: view.KubeListView<typeof NamespaceObjectSchema>;
+  readonly #imports: kube.KubeWatcher<typeof ImportObjectSchema>;
+  readonly #ourSlices: kube.KubeWatcher<typeof ImportObjectSchema>;
+  readonly #elector: kube.LeaseElector;
+  readonly #written = new Map<string, string>();
+  #leading = false;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  /** Passes completed while leading (tests, readiness). */
+  passes = 0;
+
+  constructor(d: KubeLighthouseDeps) {
+    this.#d = d;
+    const { client, log } = d;
+    this.#exports = new view.KubeListView(client, kube.R.serviceExport, undefined, ServiceExportObjectSchema, log);
+    this.#services = new view.KubeListView(client, kube.R.service, undefined, ServiceObjectSchema, log);
+    this.#slices = new view.KubeListView(client, kube.R.endpointSlice, undefined, EndpointSliceObjectSchema, log);
+    this.#namespaces = new view.KubeListView(client, kube.R.namespace, undefined, NamespaceObjectSchema, log);
+    const kick = () => this.kick();
+    this.#imports = new kube.KubeWatcher({
+      client,
+      type: kube.R.serviceImport,
+      labelSelector: `${IMPORT_MANAGED_LABEL}=${IMPORT_MANAGER}`,
+      schema: ImportObjectSchema,
+      log,
+      onChange: kick,
+    });
+    this.#ourSlices = new kube.KubeWatcher({
+      client,
+      type: kube.R.endpointSlice,
+      labelSelector: `${MANAGED_BY_LABEL}=${SLICE_MANAGER}`,
+      schema: ImportObjectSchema,
+      log,
+      onChange: kick,
+    });
+    this.#elector = new kube.LeaseElector({
+      client,
+      namespace: d.namespace,
+      name: LIGHTHOUSE_LEASE,
+      identity: d.identity,
+      ...(d.election ?? { leaseDurationMs: 5000, renewDeadlineMs: 3500, retryPeriodMs: 1000 }),
+      log,
+      onStartedLeading: () => {
+        this.#leading = true;
+        this.#written.clear(); // another agent may have written since: compare afresh
+        this.kick();
+      },
+      onStoppedLeading: () => {
+        this.#leading = false;
+      },
+    });
+  }
+
+  start(): void {
+    this.#stopped = false;
+    const kick = () => this.kick();
+    for (const v of [this.#exports, this.#services, this.#slices, this.#namespaces]) v.start(kick);
+    this.#imports.start();
+    this.#ourSlices.start();
+    this.#d.source.start(kick);
+    this.#elector.start();
+    const resync = () => {
+      if (this.#stopped) return;
+      this.kick();
+      this.#timer = setTimeout(resync, this.#d.resyncMs);
+    };
+    this.#timer = setTimeout(resync, this.#d.resyncMs);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+    for (const v of [this.#exports, this.#services, this.#slices, this.#namespaces]) v.stop();
+    this.#imports.stop();
+    this.#ourSlices.stop();
+    this.#d.source.stop();
+    await this.#elector.stop();
+  }
+
+  /** Uninstall: this cluster's exports leave the broker; the imports and slices it made go. */
+  async uninstall(): Promise<void> {
+    const { records } = await this.#d.conn.list("export");
+    for (const r of records.filter((x) => x.clusterId === this.#d.clusterId)) await this.#d.conn.delete("export", this.#d.clusterId, r.name);
+    const imports = await this.#d.client.list<{ metadata: kube.ObjectMeta }>(kube.R.serviceImport, undefined, {
+      labelSelector: `${IMPORT_MANAGED_LABEL}=${IMPORT_MANAGER}`,
+    });
+    for (const o of imports.items) await this.#d.client.delete(kube.R.serviceImport, o.metadata.namespace, o.metadata.name);
+    const slices = await this.#d.client.list<{ metadata: kube.ObjectMeta }>(kube.R.endpointSlice, undefined, {
+      labelSelector: `${MANAGED_BY_LABEL}=${SLICE_MANAGER}`,
+    });
+    for (const o of slices.items) await this.#d.client.delete(kube.R.endpointSlice, o.metadata.namespace, o.metadata.name);
+  }
+
+  ready(): string | undefined {
+    if (!this.#d.source.isSynced) return "broker exports not loaded yet";
+    return undefined;
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  /** Asks for a pass (coalesced: one runs at a time, one more follows if asked meanwhile). */
+  kick(): void {
+    if (this.#stopped || !this.#leading) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#pass()
+      .catch((err: unknown) => this.#d.log.warn({ err: errorMessage(err) }, "service discovery pass failed; retrying at the next change or resync"))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        }
+      });
+  }
+
+  #synced(): boolean {
+    return (
+      [this.#exports, this.#services, this.#slices, this.#namespaces].every((v) => v.isSynced) &&
+      this.#imports.health.synced &&
+      this.#ourSlices.health.synced &&
+      this.#d.source.isSynced
+    );
+  }
+
+  async #pass(): Promise<void> {
+    await Promise.resolve();
+    if (!this.#synced()) return;
+    await this.#syncExports();
+    await this.#syncImports();
+    this.passes++;
+  }
+
+  /** ServiceExports → this cluster's exports at the broker, and their conditions. */
+  async #syncExports(): Promise<void> {
+    const { clusterId, conn, source } = this.#d;
+    const slicesBySvc = new Map<string, z.infer<typeof EndpointSliceObjectSchema>[]>();
+    for (const s of this.#slices.objects()) {
+      const svc = s.metadata.labels?.[SERVICE_SLICE_LABEL];
+      if (!svc) continue;
+      const key = `${s.metadata.namespace}/${svc}`;
+      slicesBySvc.set(key, [...(slicesBySvc.get(key) ?? []), s]);
+    }
+    const services = new Map(this.#services.objects().map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
+    const atBroker = new Map(source.exportsOf(clusterId).map((e) => [exportName(e.namespace, e.name), e]));
+    const desired = new Map<string, ServiceExport>();
+    const decisions = this.#exports.objects().map((se) => {
+      const key = `${se.metadata.namespace}/${se.metadata.name}`;
+      const d = decideExport(se, services.get(key), slicesBySvc.get(key) ?? []);
+      if (d.record) desired.set(exportName(d.record.namespace, d.record.name), d.record);
+      return { se, d };
+    });
+    for (const [name, record] of desired) {
+      const had = atBroker.get(name);
+      if (had && sameValue(had, record)) continue;
+      await conn.put("export", clusterId, name, record);
+      this.#d.log.info({ service: name, endpoints: record.endpoints.length }, had ? "export updated at the broker" : "service exported to the broker");
+    }
+    for (const name of atBroker.keys()) {
+      if (desired.has(name)) continue;
+      await conn.delete("export", clusterId, name);
+      this.#d.log.info({ service: name }, "export withdrawn from the broker");
+    }
+    const conflicts = this.#conflicts();
+    for (const { se, d } of decisions) {
+      const key = `${se.metadata.namespace}/${se.metadata.name}`;
+      const ready: NewCondition = d.record
+        ? { type: "Ready", status: "True", reason: "Exported", message: "Service was exported to the broker" }
+        : { type: "Ready", status: "False", reason: d.valid.reason ?? "NotValid", message: "the Service is not exported" };
+      const conflict = conflicts.get(key);
+      const conditions: NewCondition[] = [
+        d.valid,
+        ready,
+        conflict
+          ? { type: "Conflict", status: "True", reason: conflict.reason, message: conflict.message }
+          : { type: "Conflict", status: "False", reason: "NoConflicts", message: "no conflict with other clusters' exports" },
+      ];
+      await this.#writeConditions(se, conditions);
+    }
+  }
+
+  /**
+   * This cluster's conflicts by namespace/name (MCS: every export involved gets the condition):
+   * type — exports of another type than the oldest are left out of the import; ports — a port
+   * name taken with another number or protocol, the oldest export's wins.
+   */
+  #conflicts(): Map<string, { reason: string; message: string }> {
+    const out = new Map<string, { reason: string; message: string }>();
+    const { clusterId, source } = this.#d;
+    const all = new Map<string, ExportRecord[]>();
+    for (const r of source.exportRecords()) {
+      if (r.value.unavailable) continue;
+      const key = `${r.value.namespace}/${r.value.name}`;
+      all.set(key, [...(all.get(key) ?? []), r]);
+    }
+    for (const c of source.conflicts) {
+      const key = `${c.namespace}/${c.name}`;
+      const members = all.get(key) ?? [];
+      if (!members.some((m) => m.clusterId === clusterId)) continue;
+      const mine = c.clusterId === clusterId;
+      const message = mine ? c.reason : `cluster ${c.clusterId} exports it as another type; this cluster's export is the oldest of its type and wins`;
+      if (mine || !out.has(key)) out.set(key, { reason: "ConflictingType", message });
+    }
+    for (const [key, members] of groups(source.exportRecords())) {
+      if (out.has(key) || !members.some((m) => m.clusterId === clusterId)) continue;
+      const { conflicting } = mergePorts(members);
+      if (conflicting.size > 0) {
+        out.set(key, {
+          reason: "ConflictingPorts",
+          message: `port definitions differ between clusters (${[...conflicting].join(", ")} conflict with older exports); the oldest export's ports win`,
+        });
+      }
+    }
+    return out;
+  }
+
+  async #writeConditions(se: z.infer<typeof ServiceExportObjectSchema>, next: NewCondition[]): Promise<void> {
+    const prev = se.status?.conditions;
+    const conditions: Condition[] = withTransitions(next, prev, new Date().toISOString());
+    if (sameConditions(prev, conditions)) return;
+    const { name, namespace } = se.metadata;
+    await this.#d.client.apply(
+      kube.R.serviceExport,
+      { metadata: { name, namespace }, ...{ status: { conditions } } },
+      { fieldManager: FIELD_MANAGER, sub: "status" },
+    );
+  }
+
+  /** All clusters' exports → ServiceImports and MCS EndpointSlices in the namespaces that exist here. */
+  async #syncImports(): Promise<void> {
+    const { client } = this.#d;
+    const namespaces = new Set(this.#namespaces.objects().map((n) => n.metadata.name));
+    const wantImports = new Set<string>();
+    const wantSlices = new Set<string>();
+    for (const [key, members] of groups(this.#d.source.exportRecords())) {
+      const [namespace = "", name = ""] = key.split("/");
+      if (!namespaces.has(namespace)) continue;
+      const objs = importObjects(namespace, name, members);
+      if (!objs) continue;
+      wantImports.add(key);
+      await this.#apply(kube.R.serviceImport, `import/${key}`, objs.serviceImport);
+      await this.#apply(kube.R.serviceImport, `import-status/${key}`, { metadata: { name, namespace }, status: objs.status }, "status");
+      for (const slice of objs.slices) {
+        wantSlices.add(`${namespace}/${slice.metadata.name}`);
+        await this.#apply(kube.R.endpointSlice, `slice/${namespace}/${slice.metadata.name}`, slice);
+      }
+    }
+    for (const o of this.#imports.items()) {
+      const key = `${o.metadata.namespace}/${o.metadata.name}`;
+      if (wantImports.has(key)) continue;
+      await client.delete(kube.R.serviceImport, o.metadata.namespace, o.metadata.name);
+      this.#written.delete(`import/${key}`);
+      this.#written.delete(`import-status/${key}`);
+      this.#d.log.info({ service: key }, "ServiceImport removed: no cluster exports it any more");
+    }
+    for (const o of this.#ourSlices.items()) {
+      const key = `${o.metadata.namespace}/${o.metadata.name}`;
+      if (wantSlices.has(key)) continue;
+      await client.delete(kube.R.endpointSlice, o.metadata.namespace, o.metadata.name);
+      this.#written.delete(`slice/${key}`);
+    }
+  }
+
+  async #apply(
+    rt: kube.ResourceType,
+    memo: string,
+    obj: { metadata: { name: string; namespace?: string } } & Record<string, unknown>,
+    sub?: string,
+  ): Promise<void> {
+    const body = JSON.stringify(obj);
+    if (this.#written.get(memo) === body) return;
+    await this.#d.client.apply(rt, obj, { fieldManager: FIELD_MANAGER, ...(sub ? { sub } : {}) });
+    this.#written.set(memo, body);
+  }
+}
+
+/** Pure: available exports by namespace/name, each group the exports of the oldest export's type, oldest first. */
+export function groups(records: readonly ExportRecord[]): Map<string, ExportRecord[]> {
+  const out = new Map<string, ExportRecord[]>();
+  for (const r of records) {
+    if (r.value.unavailable) continue;
+    const key = `${r.value.namespace}/${r.value.name}`;
+    out.set(key, [...(out.get(key) ?? []), r]);
+  }
+  for (const [key, list] of out) {
+    list.sort((a, b) => a.value.exportedAt.localeCompare(b.value.exportedAt) || a.clusterId.localeCompare(b.clusterId));
+    const type = list[0]?.value.type;
+    out.set(
+      key,
+      list.filter((r) => r.value.type === type),
+    );
+  }
+  return out;
+}
