@@ -1,0 +1,176 @@
+/**
+ * Lab e2e, service discovery in Kubernetes mode: 2 clusters × 3 nodes with real API servers,
+ * Causeway installed by deploy-broker + join (the lighthouse DaemonSet on the gateway nodes, its
+ * DNS Service, the CoreDNS ConfigMap wired), CoreDNS running that ConfigMap's Corefile. MCS rules
+ * through the API objects: conditions, ServiceImports, MCS EndpointSlices, conflicts, export
+ * before Service, ExternalName, unexport; DNS and traffic by name from pods. Needs root.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { kube } from "@causeway/common";
+import { Lab, REPO_ROOT, until } from "../index.ts";
+
+const root = process.getuid?.() === 0;
+const NAME = "cwsdk";
+const NS = "default";
+const CLIENT = "c1/n2/p0";
+const fqdn = (svc: string) => `${svc}.${NS}.svc.clusterset.local`;
+/** The conformance suite's budget for imports and conditions. */
+const MCS_WAIT_MS = 20_000;
+
+type Conditions = { type: string; status: string; reason?: string }[];
+
+describe(
+  "lab service discovery (kube): ServiceExport → broker → ServiceImport, EndpointSlices, DNS",
+  { skip: root ? false : "needs root", timeout: 600_000 },
+  () => {
+    let lab: Lab;
+    const clients: Record<string, kube.KubeClient> = {};
+    const cl = (c: string): kube.KubeClient => {
+      const x = clients[c];
+      if (!x) throw new Error(`no client for ${c}`);
+      return x;
+    };
+    const exportIn = (c: string, name: string) => cl(c).apply(kube.R.serviceExport, { metadata: { name, namespace: NS } }, { fieldManager: "e2e" });
+    const unexportIn = (c: string, name: string) => cl(c).delete(kube.R.serviceExport, NS, name);
+    const conditions = async (c: string, name: string): Promise<Record<string, string>> => {
+      const se = await cl(c).get<{ status?: { conditions?: Conditions } }>(kube.R.serviceExport, NS, name);
+      return Object.fromEntries((se?.status?.conditions ?? []).map((x) => [x.type, `${x.status}${x.reason ? `/${x.reason}` : ""}`]));
+    };
+    const serviceImport = (c: string, name: string) =>
+      cl(c)
+        .get<{ spec: { type: string; ports?: unknown[] }; status?: { clusters?: { cluster: string }[] } }>(kube.R.serviceImport, NS, name)
+        .catch((err: unknown) => {
+          if (err instanceof kube.KubeNotFoundError) return undefined;
+          throw err;
+        });
+    const dig = async (from: string, name: string): Promise<string[] | string> => {
+      const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/dig.ts"), "--name", name]);
+      const out = JSON.parse(r.stdout) as string[] | { error: string };
+      return Array.isArray(out) ? out : out.error;
+    };
+    const get = async (from: string, host: string): Promise<string> => {
+      const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/get.ts"), "--host", host]);
+      const out = JSON.parse(r.stdout) as { body?: string; error?: string };
+      return out.body ?? `error ${out.error}`;
+    };
+    const waitFor = <T>(what: string, f: () => Promise<T | undefined>) => until(what, f, MCS_WAIT_MS);
+
+    before(async () => {
+      await Lab.down(NAME);
+      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true });
+      await lab.waitConnected(90_000);
+      for (const c of ["c1", "c2"]) clients[c] = await lab.kubeClient(c);
+    });
+    after(async () => {
+      for (const c of Object.values(clients)) c.close();
+      await Lab.down(NAME);
+    });
+
+    it("a ClusterIP export: conditions, a ClusterSetIP ServiceImport with its ports and a labelled MCS EndpointSlice in the other cluster, DNS and traffic by name", async () => {
+      const t0 = performance.now();
+      await exportIn("c2", "echo");
+      const si = await waitFor("c1 imports echo", () => serviceImport("c1", "echo"));
+      console.log(`# kube: ServiceImport in c1 ${Math.round(performance.now() - t0)} ms after the ServiceExport in c2`);
+      assert.equal(si.spec.type, "ClusterSetIP");
+      assert.deepEqual(si.spec.ports, [{ name: "http", port: 80, protocol: "TCP" }]);
+      assert.deepEqual(si.status?.clusters, [{ cluster: "c2" }]);
+      assert.deepEqual(await waitFor("conditions", async () => ((await conditions("c2", "echo")).Ready ? conditions("c2", "echo") : undefined)), {
+        Valid: "True/Exported",
+        Ready: "True/Exported",
+        Conflict: "False/NoConflicts",
+      });
+      const slices = await clients.c1?.list<{ metadata: kube.ObjectMeta; endpoints?: { addresses: string[] }[] }>(kube.R.endpointSlice, NS, {
+        labelSelector: "multicluster.kubernetes.io/service-name=echo",
+      });
+      assert.equal(slices?.items.length, 1);
+      const labels = slices?.items[0]?.metadata.labels ?? {};
+      assert.equal(labels["multicluster.kubernetes.io/source-cluster"], "c2");
+      assert.ok(labels["endpointslice.kubernetes.io/managed-by"] && labels["endpointslice.kubernetes.io/managed-by"] !== "endpointslice-controller.k8s.io");
+      assert.deepEqual(slices?.items[0]?.endpoints?.[0]?.addresses, ["10.102.0.10"]);
+      assert.deepEqual(await waitFor("c1 resolves echo", async () => ((await dig(CLIENT, fqdn("echo")))[0] === "10.102.0.10" ? ["10.102.0.10"] : undefined)), [
+        "10.102.0.10",
+      ]);
+      // cluster.local keeps answering the local Service only.
+      assert.deepEqual(await dig(CLIENT, "echo.default.svc.cluster.local"), ["10.101.0.10"]);
+      const tcp = await lab.exec(CLIENT, [process.execPath, join(REPO_ROOT, "e2e/src/tools/client.ts"), "--host", fqdn("echo"), "--port", "80"]);
+      assert.match(tcp.stdout, /^c2\/n1\/p0 sees 10\.1\.2\.10:/, tcp.stdout + tcp.stderr);
+    });
+
+    it("ServiceExport before its Service: Valid False ServiceUnavailable and nothing imported; the Service appears → exported and reachable", async () => {
+      await exportIn("c2", "web");
+      assert.deepEqual(await waitFor("not valid", async () => ((await conditions("c2", "web")).Valid ? conditions("c2", "web") : undefined)), {
+        Valid: "False/ServiceUnavailable",
+        Ready: "False/ServiceUnavailable",
+        Conflict: "False/NoConflicts",
+      });
+      assert.equal(await serviceImport("c1", "web"), undefined);
+      await lab.addService("c2/default/web", { pods: 2 });
+      await waitFor("valid", async () => ((await conditions("c2", "web")).Valid === "True/Exported" ? true : undefined));
+      await waitFor("c1 reaches web", async () => ((await get(CLIENT, fqdn("web"))).startsWith("c2/web-") ? true : undefined));
+    });
+
+    it("an ExternalName Service is not exportable", async () => {
+      await clients.c1?.apply(
+        kube.R.service,
+        { metadata: { name: "ext", namespace: NS }, ...{ spec: { type: "ExternalName", externalName: "example.invalid" } } },
+        { fieldManager: "e2e" },
+      );
+      await exportIn("c1", "ext");
+      assert.equal(await waitFor("invalid", async () => (await conditions("c1", "ext")).Valid), "False/UnsupportedServiceType");
+      assert.equal(await serviceImport("c2", "ext"), undefined);
+    });
+
+    it("headless in one cluster, ClusterIP in the other: Conflict on both, the oldest (headless) wins; pods answered by name", async () => {
+      const db = await lab.addService("c1/default/db", { pods: 2, headless: true, port: 5432 });
+      await exportIn("c1", "db");
+      await waitFor("c1's db exported", async () => ((await conditions("c1", "db")).Ready === "True/Exported" ? true : undefined));
+      await new Promise((r) => setTimeout(r, 1100)); // a later creation second: c2's export is younger
+      await lab.addService("c2/default/db", { pods: 1 });
+      await exportIn("c2", "db");
+      for (const c of ["c1", "c2"]) {
+        assert.equal(
+          await waitFor(`conflict in ${c}`, async () => ((await conditions(c, "db")).Conflict === "True/ConflictingType" ? "yes" : undefined)),
+          "yes",
+        );
+        assert.equal((await waitFor(`${c} imports db`, () => serviceImport(c, "db"))).spec.type, "Headless");
+      }
+      const ips = db.pods.map((p) => p.ip).sort();
+      await waitFor("c2 gets c1's pods", async () => {
+        const a = await dig("c2/n2/p0", fqdn("db"));
+        return Array.isArray(a) && a.sort().join() === ips.join() ? true : undefined;
+      });
+      assert.deepEqual(await dig("c2/n2/p0", `db-0.c1.${fqdn("db")}`), [db.pods[0]?.ip]);
+    });
+
+    it("active-active by name: local first; the local service loses its pods → the other cluster's; back", async () => {
+      await lab.addService("c1/default/aa", { pods: 1 });
+      await lab.addService("c2/default/aa", { pods: 1 });
+      await exportIn("c1", "aa");
+      await exportIn("c2", "aa");
+      await waitFor("local first", async () => ((await get(CLIENT, fqdn("aa"))) === "c1/aa-0" ? true : undefined));
+      await waitFor("c2 exported too", async () => ((await serviceImport("c1", "aa"))?.status?.clusters?.length === 2 ? true : undefined));
+      await lab.scaleService("c1/default/aa", 0);
+      const t0 = performance.now();
+      await waitFor("c2's aa", async () => ((await get(CLIENT, fqdn("aa"))) === "c2/aa-0" ? true : undefined));
+      console.log(`# kube active-active: c1's clients reached c2's aa ${Math.round(performance.now() - t0)} ms after c1's pods went`);
+      await lab.scaleService("c1/default/aa", 1);
+      await waitFor("back to c1", async () => ((await get(CLIENT, fqdn("aa"))) === "c1/aa-0" ? true : undefined));
+    });
+
+    it("unexport: the import stays while one cluster still exports, and goes with the last", async () => {
+      await unexportIn("c2", "aa");
+      await waitFor("only c1 left", async () =>
+        (await serviceImport("c2", "aa"))?.status?.clusters?.map((x) => x.cluster).join() === "c1" ? true : undefined,
+      );
+      await unexportIn("c1", "aa");
+      const t0 = performance.now();
+      for (const c of ["c1", "c2"]) await waitFor(`import gone in ${c}`, async () => ((await serviceImport(c, "aa")) === undefined ? true : undefined));
+      console.log(`# kube: ServiceImports gone ${Math.round(performance.now() - t0)} ms after the last ServiceExport`);
+      const slices = await clients.c2?.list(kube.R.endpointSlice, NS, { labelSelector: "multicluster.kubernetes.io/service-name=aa" });
+      assert.equal(slices?.items.length, 0);
+      assert.equal(await dig(CLIENT, fqdn("aa")), "ENOTFOUND");
+    });
+  },
+);
