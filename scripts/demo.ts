@@ -1,7 +1,10 @@
 /**
  * npm run demo: builds a 2-cluster lab, shows the clusterset, and proves pod-to-pod traffic
- * across clusters from non-gateway nodes in both directions with the source IP preserved.
+ * across clusters from non-gateway nodes in both directions with the source IP preserved, then
+ * service discovery: a service in both clusters answered locally first, by the other cluster
+ * when the local one has no pods, and locally again.
  */
+import { ProcessRunner } from "@causeway/common";
 import { Lab } from "@causeway/e2e";
 import { buildViews, renderText, SECTIONS } from "../cli/src/show/index.ts";
 
@@ -39,10 +42,39 @@ await prove("c2/n2/p0", "c1/n2/p0", lab.resolve("c1/n2/p0").ip);
 step("pod → service VIP of the other cluster");
 await prove("c1/n2/p0", "c2 service echo", "10.102.0.10", 80, false);
 
+step("service discovery: web in both clusters, exported; c1's pods resolve web.default.svc.clusterset.local through their CoreDNS");
+const run = async (argv: string[]) => lab.exec("c1/n2/p0", [node, ...argv]);
+/** An HTTP GET by name from c1/n2/p0, repeated until `want` answers (the export reaches every cluster within about a second). */
+async function reach(want: RegExp, what: string) {
+  let body = "";
+  for (let i = 0; i < 30 && !want.test(body); i++) {
+    const r = await run(["e2e/src/tools/get.ts", "--host", "web.default.svc.clusterset.local"]);
+    body = (JSON.parse(r.stdout || "{}") as { body?: string; error?: string }).body ?? "";
+    if (!want.test(body)) await new Promise((r) => setTimeout(r, 200));
+  }
+  const ok = want.test(body);
+  if (!ok) failed++;
+  console.log(`${ok ? "✓" : "✗"} ${what}: answered by ${body || "nothing"}`);
+}
+for (const c of ["c1", "c2"]) {
+  await lab.addService(`${c}/default/web`, { pods: 1 });
+  const r = await new ProcessRunner(30_000).run(node, ["cli/src/main.ts", "export", "service", "web", "-n", "default", "--context", c, "--lab", name], {
+    allowFailure: true,
+  });
+  if (r.exitCode !== 0) failed++;
+  console.log(r.stdout.trim() || r.stderr.trim());
+}
+await reach(/^c1\//, "local first");
+await lab.scaleService("c1/default/web", 0);
+await reach(/^c2\//, "c1's web has no pods → c2's (active-active)");
+await lab.scaleService("c1/default/web", 1);
+await reach(/^c1\//, "c1's web is back → local again");
+
 step(failed ? `✗ ${failed} check(s) failed` : "✓ the clusterset works");
 console.log(`The lab is still running. Try:
   ./causeway show all --lab ${name}
   ./causeway lab exec c1/n1/p0 --name ${name} -- ping -c 2 ${lab.resolve("c2/n1/p0").ip}
+  ./causeway lab exec c1/n1/p0 --name ${name} -- getent hosts web.default.svc.clusterset.local
 Tear it down with:
   ./causeway lab down --name ${name}`);
 process.exit(failed ? 1 : 0);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "../index.ts";
+import { podDig, podGet } from "./pods.ts";
 import { stopProcess } from "../lab/processes.ts";
 
 const root = process.getuid?.() === 0;
@@ -28,17 +29,8 @@ describe("lab service discovery: exports, clusterset DNS through CoreDNS, active
     }
   };
   /** What a pod gets for `name` from its own nameserver (CoreDNS), or the error code. */
-  const dig = async (from: string, name: string): Promise<string[] | string> => {
-    const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/dig.ts"), "--name", name]);
-    const out = JSON.parse(r.stdout) as string[] | { error: string };
-    return Array.isArray(out) ? out : out.error;
-  };
-  /** An HTTP GET by name from a pod: the body ("<cluster>/<pod>") or the error. */
-  const get = async (from: string, host: string): Promise<string> => {
-    const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/get.ts"), "--host", host]);
-    const out = JSON.parse(r.stdout) as { body?: string; error?: string };
-    return out.body ?? `error ${out.error}`;
-  };
+  const dig = (from: string, name: string) => podDig(lab, from, name);
+  const get = (from: string, host: string) => podGet(lab, from, host);
   const vip = (cluster: string, svc: string) => lab.cluster(cluster).services?.find((s) => s.name === svc)?.vip ?? "";
   before(async () => {
     await Lab.down(NAME);

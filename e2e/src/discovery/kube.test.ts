@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { kube } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "../index.ts";
+import { podDig, podGet } from "./pods.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwsdk";
@@ -45,16 +46,8 @@ describe(
           if (err instanceof kube.KubeNotFoundError) return undefined;
           throw err;
         });
-    const dig = async (from: string, name: string): Promise<string[] | string> => {
-      const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/dig.ts"), "--name", name]);
-      const out = JSON.parse(r.stdout) as string[] | { error: string };
-      return Array.isArray(out) ? out : out.error;
-    };
-    const get = async (from: string, host: string): Promise<string> => {
-      const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/get.ts"), "--host", host]);
-      const out = JSON.parse(r.stdout) as { body?: string; error?: string };
-      return out.body ?? `error ${out.error}`;
-    };
+    const dig = (from: string, name: string) => podDig(lab, from, name);
+    const get = (from: string, host: string) => podGet(lab, from, host);
     const waitFor = <T>(what: string, f: () => Promise<T | undefined>) => until(what, f, MCS_WAIT_MS);
 
     before(async () => {
@@ -157,6 +150,53 @@ describe(
       console.log(`# kube active-active: c1's clients reached c2's aa ${Math.round(performance.now() - t0)} ms after c1's pods went`);
       await lab.scaleService("c1/default/aa", 1);
       await waitFor("back to c1", async () => ((await get(CLIENT, fqdn("aa"))) === "c1/aa-0" ? true : undefined));
+    });
+
+    it("the import carries the Service's session affinity, traffic policy and distribution; ports are the union, a port conflict is on both exports and the oldest wins", async () => {
+      const service = (c: string, ports: { name: string; port: number }[], extra: Record<string, unknown> = {}) =>
+        cl(c).apply(
+          kube.R.service,
+          { metadata: { name: "attrs", namespace: NS }, ...{ spec: { ports: ports.map((p) => ({ ...p, protocol: "TCP" })), ...extra } } },
+          { fieldManager: "e2e" },
+        );
+      await service("c1", [{ name: "http", port: 80 }], {
+        sessionAffinity: "ClientIP",
+        sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } },
+        internalTrafficPolicy: "Local",
+        trafficDistribution: "PreferClose",
+      });
+      await exportIn("c1", "attrs");
+      await waitFor("c1's attrs exported", async () => ((await conditions("c1", "attrs")).Ready === "True/Exported" ? true : undefined));
+      await new Promise((r) => setTimeout(r, 1100)); // c2's export is younger
+      await service("c2", [
+        { name: "http", port: 8080 },
+        { name: "metrics", port: 9090 },
+      ]);
+      await exportIn("c2", "attrs");
+      const si = await waitFor("both exports imported", async () => {
+        const x = await serviceImport("c2", "attrs");
+        return x?.status?.clusters?.length === 2 ? x : undefined;
+      });
+      assert.deepEqual(si.spec, {
+        type: "ClusterSetIP",
+        ports: [
+          { name: "http", port: 80, protocol: "TCP" },
+          { name: "metrics", port: 9090, protocol: "TCP" },
+        ],
+        sessionAffinity: "ClientIP",
+        sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } },
+        internalTrafficPolicy: "Local",
+        trafficDistribution: "PreferClose",
+      });
+      for (const c of ["c1", "c2"]) {
+        assert.equal(
+          await waitFor(`port conflict in ${c}`, async () => ((await conditions(c, "attrs")).Conflict === "True/ConflictingPorts" ? "yes" : undefined)),
+          "yes",
+        );
+      }
+      const headless = await serviceImport("c1", "db");
+      assert.equal(headless?.spec.type, "Headless");
+      assert.equal((headless?.spec as { ips?: unknown }).ips, undefined, "no clusterset IP for a headless import");
     });
 
     it("unexport: the import stays while one cluster still exports, and goes with the last", async () => {

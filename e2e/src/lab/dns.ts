@@ -3,8 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandRunner } from "@causeway/common";
 import { corednsStanza } from "@causeway/lighthouse";
-import { enableGro } from "./build.ts";
-import type { LabService } from "./services.ts";
+import { attachPod, type LabService } from "./services.ts";
 import type { ClusterSpec } from "./topology.ts";
 
 const REPO = join(import.meta.dirname, "../../..");
@@ -61,18 +60,10 @@ export function labCorefile(zoneFile: string, lighthouseIp: string): string {
   return ["cluster.local:53 {", `    file ${zoneFile} {`, "        reload 1s", "    }", "    errors", "}", corednsStanza(lighthouseIp), ""].join("\n");
 }
 
-/** Creates the DNS pod's namespace behind n0 (one ip batch each side). */
+/** Creates the DNS pod's namespace behind n0. */
 export async function buildDnsPod(run: CommandRunner, c: ClusterSpec, d: ClusterDnsSpec): Promise<void> {
   const n0 = c.nodes[0];
-  if (!n0) return;
-  await run.run("ip", ["netns", "add", d.ns]);
-  await run.run("ip", ["-n", n0.ns, "-batch", "-"], {
-    input: `link add ${d.hostIf} type veth peer name eth0 netns ${d.ns}\nlink set ${d.hostIf} master cni0\nlink set ${d.hostIf} up\n`,
-  });
-  await run.run("ip", ["-n", d.ns, "-batch", "-"], {
-    input: `link set lo up\naddress add ${d.ip}/24 dev eth0\nlink set eth0 up\nroute add default via ${n0.cniIp}\n`,
-  });
-  await enableGro(run, d.ns);
+  if (n0) await attachPod(run, n0, d.ns, d.hostIf, d.ip);
 }
 
 /** Gives a pod namespace its resolv.conf: `ip netns exec` mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf. */

@@ -111,32 +111,44 @@ export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, l
     fm,
   );
   for (const s of c.services) {
-    await client.apply(
-      kube.R.service,
-      {
-        metadata: { name: s.name, namespace: s.namespace },
-        ...{ spec: { clusterIP: s.vip, ports: [{ name: "http", port: s.port, targetPort: s.backendPort, protocol: "TCP" }] } },
-      },
-      fm,
-    );
     const backend = c.nodes.find((n) => n.pods.some((p) => p.ip === s.backendIp));
-    await client.apply(
-      kube.R.endpointSlice,
-      {
-        metadata: {
-          name: `${s.name}-lab`,
-          namespace: s.namespace,
-          labels: { "kubernetes.io/service-name": s.name, "endpointslice.kubernetes.io/managed-by": "causeway-lab" },
-        },
-        ...{
-          addressType: "IPv4",
-          endpoints: [{ addresses: [s.backendIp], conditions: { ready: true }, ...(backend ? { nodeName: backend.name } : {}) }],
-          ports: [{ name: "http", port: s.backendPort, protocol: "TCP" }],
-        },
-      },
-      fm,
-    );
+    await applyServiceObjects(client, {
+      namespace: s.namespace,
+      name: s.name,
+      clusterIP: s.vip,
+      port: s.port,
+      targetPort: s.backendPort,
+      endpoints: [{ addresses: [s.backendIp], conditions: { ready: true }, ...(backend ? { nodeName: backend.name } : {}) }],
+    });
   }
+}
+
+/** A Service (one TCP port "http") and the one EndpointSlice the lab keeps for it, as the EndpointSlice controller would. */
+async function applyServiceObjects(
+  client: kube.KubeClient,
+  s: { namespace: string; name: string; clusterIP: string; port: number; targetPort: number; endpoints: unknown[] },
+): Promise<void> {
+  const fm = { fieldManager: "causeway-lab" };
+  await client.apply(
+    kube.R.service,
+    {
+      metadata: { name: s.name, namespace: s.namespace },
+      ...{ spec: { clusterIP: s.clusterIP, ports: [{ name: "http", port: s.port, targetPort: s.targetPort, protocol: "TCP" }] } },
+    },
+    fm,
+  );
+  await client.apply(
+    kube.R.endpointSlice,
+    {
+      metadata: {
+        name: `${s.name}-lab`,
+        namespace: s.namespace,
+        labels: { "kubernetes.io/service-name": s.name, "endpointslice.kubernetes.io/managed-by": "causeway-lab" },
+      },
+      ...{ addressType: "IPv4", endpoints: s.endpoints, ports: [{ name: "http", port: s.targetPort, protocol: "TCP" }] },
+    },
+    fm,
+  );
 }
 
 /** Pure: a kubeadm-style Corefile for a lab cluster (nothing is forwarded out of the lab). */
@@ -159,30 +171,15 @@ export function kubeCorefile(kubeconfig: string, context: string): string {
 
 /** A lab service in the cluster's API server: its namespace, the Service (VIP or headless) and one EndpointSlice listing its pods, all ready. */
 export async function applyLabService(client: kube.KubeClient, svc: LabService): Promise<void> {
-  const fm = { fieldManager: "causeway-lab" };
-  await client.apply(kube.R.namespace, { metadata: { name: svc.namespace } }, fm);
-  const port = { name: "http", port: svc.port, protocol: "TCP" };
-  await client.apply(
-    kube.R.service,
-    { metadata: { name: svc.name, namespace: svc.namespace }, ...{ spec: { clusterIP: svc.vip ?? "None", ports: [{ ...port, targetPort: svc.port }] } } },
-    fm,
-  );
-  await client.apply(
-    kube.R.endpointSlice,
-    {
-      metadata: {
-        name: `${svc.name}-lab`,
-        namespace: svc.namespace,
-        labels: { "kubernetes.io/service-name": svc.name, "endpointslice.kubernetes.io/managed-by": "causeway-lab" },
-      },
-      ...{
-        addressType: "IPv4",
-        endpoints: svc.pods.map((p) => ({ addresses: [p.ip], hostname: p.name, conditions: { ready: true }, nodeName: p.node })),
-        ports: [port],
-      },
-    },
-    fm,
-  );
+  await client.apply(kube.R.namespace, { metadata: { name: svc.namespace } }, { fieldManager: "causeway-lab" });
+  await applyServiceObjects(client, {
+    namespace: svc.namespace,
+    name: svc.name,
+    clusterIP: svc.vip ?? "None",
+    port: svc.port,
+    targetPort: svc.port,
+    endpoints: svc.pods.map((p) => ({ addresses: [p.ip], hostname: p.name, conditions: { ready: true }, nodeName: p.node })),
+  });
 }
 
 interface Container {

@@ -2,7 +2,7 @@ import { Dns1123LabelSchema, ValidationError } from "@causeway/api";
 import type { CommandRunner } from "@causeway/common";
 import { NetnsRunner } from "@causeway/common";
 import { enableGro } from "./build.ts";
-import type { ClusterSpec } from "./topology.ts";
+import type { ClusterSpec, NodeSpec } from "./topology.ts";
 
 /** A pod of a lab service: its own namespace behind a node's CNI bridge, running the lab web server. */
 export interface LabServicePod {
@@ -83,19 +83,25 @@ export function planPods(spec: ClusterSpec, services: readonly LabService[], svc
   return out;
 }
 
-/** Creates the pods' namespaces and wires each to its node's CNI bridge (one ip batch per namespace). */
+/** A pod namespace `ns` at `ip` behind `node`'s CNI bridge through veth `hostIf` (one ip batch each side). */
+export async function attachPod(run: CommandRunner, node: NodeSpec, ns: string, hostIf: string, ip: string): Promise<void> {
+  await run.run("ip", ["netns", "add", ns]);
+  // A pod that had this address before left the node's neighbour entry (its MAC) behind: a CNI
+  // announces the new pod; the lab forgets the old entry, or traffic waits out neighbour probing.
+  await run.run("ip", ["-n", node.ns, "-batch", "-"], {
+    input: `neigh flush to ${ip} dev cni0\nlink add ${hostIf} type veth peer name eth0 netns ${ns}\nlink set ${hostIf} master cni0\nlink set ${hostIf} up\n`,
+  });
+  await run.run("ip", ["-n", ns, "-batch", "-"], {
+    input: `link set lo up\naddress add ${ip}/24 dev eth0\nlink set eth0 up\nroute add default via ${node.cniIp}\n`,
+  });
+  await enableGro(run, ns);
+}
+
+/** Creates the pods' namespaces, each wired to its node's CNI bridge. */
 export async function addPodNetworks(run: CommandRunner, spec: ClusterSpec, pods: readonly LabServicePod[]): Promise<void> {
   for (const p of pods) {
     const node = spec.nodes.find((n) => n.name === p.node);
-    if (!node) continue;
-    await run.run("ip", ["netns", "add", p.ns]);
-    await run.run("ip", ["-n", node.ns, "-batch", "-"], {
-      input: `link add ${p.hostIf} type veth peer name eth0 netns ${p.ns}\nlink set ${p.hostIf} master cni0\nlink set ${p.hostIf} up\n`,
-    });
-    await run.run("ip", ["-n", p.ns, "-batch", "-"], {
-      input: `link set lo up\naddress add ${p.ip}/24 dev eth0\nlink set eth0 up\nroute add default via ${node.cniIp}\n`,
-    });
-    await enableGro(run, p.ns);
+    if (node) await attachPod(run, node, p.ns, p.hostIf, p.ip);
   }
 }
 
