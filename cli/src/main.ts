@@ -2,7 +2,7 @@
 /** causeway: the command line. Commands live in their folders; this file only wires them. */
 import { CausewayError } from "@causeway/api";
 import { kube } from "@causeway/common";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { stringify } from "yaml";
 import { connectBroker } from "./broker.ts";
 import { dnsCommands } from "./dns/commands.ts";
@@ -13,6 +13,8 @@ import { buildViews, type ClusterView, renderText, type Section, SECTIONS, toDat
 import { viewFromKube } from "./show/kube.ts";
 
 const program = new Command("causeway").description("Causeway: one network for many clusters").showSuggestionAfterError(true);
+// Usage errors (unknown flags, bad values) exit 2 like every other refused input; help exits 0.
+program.exitOverride();
 
 program
   .command("show")
@@ -63,6 +65,7 @@ dnsCommands(program);
 try {
   await program.parseAsync();
 } catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2); // commander printed the message
   const e = err instanceof Error ? err : new Error(String(err));
   console.error(`✗ ${e.message}`);
   process.exit(e instanceof CausewayError || e instanceof InvalidArgumentError || e instanceof kube.KubeError || e instanceof kube.KubeConfigError ? 2 : 1);

@@ -1,4 +1,4 @@
-import { SYSTEM_NAMESPACE } from "@causeway/api";
+import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
 import { corednsStanza, withoutStanza, withStanza } from "@causeway/lighthouse";
 import { LIGHTHOUSE_DNS_SERVICE } from "./manifests.ts";
@@ -45,9 +45,20 @@ export type CoreDnsWiring = { kind: "coredns-custom" | "coredns"; changed: boole
  * the stanza returned for the operator. The write is conditional on the version read (a
  * concurrent edit fails with a conflict rather than being lost).
  */
-export async function wireCoreDns(client: kube.KubeClient, dnsIp: string, zones: readonly string[] = ["clusterset.local"]): Promise<CoreDnsWiring> {
+export async function wireCoreDns(
+  client: kube.KubeClient,
+  dnsIp: string,
+  zones: readonly string[] = ["clusterset.local"],
+  customConfigMap?: string,
+): Promise<CoreDnsWiring> {
   const stanza = corednsStanza(dnsIp, zones);
-  const custom = await getOrUndefined<ConfigMapObject>(client, kube.R.configMap, "kube-system", "coredns-custom");
+  const [customNs, customName] = customConfigMap ? customConfigMap.split("/") : ["kube-system", "coredns-custom"];
+  if (!customNs || !customName) throw new ValidationError(`--coredns-custom-configmap takes <namespace>/<name>, got "${customConfigMap}"`);
+  const custom = await getOrUndefined<ConfigMapObject>(client, kube.R.configMap, customNs, customName);
+  if (customConfigMap && !custom)
+    throw new ValidationError(
+      `ConfigMap ${customConfigMap} (--coredns-custom-configmap) does not exist; create it, or leave the flag out to use kube-system/coredns`,
+    );
   if (custom) {
     const block = `${stanza}\n`;
     if (custom.data?.[CUSTOM_COREDNS_KEY] === block) return { kind: "coredns-custom", changed: false };

@@ -14,6 +14,8 @@ export {
   crdManifests,
   IMAGE,
   type Manifest,
+  type GatewaySettings,
+  gatewayConfigData,
   type MemberConfig,
   LIGHTHOUSE_DNS_SERVICE,
   memberManifests,

@@ -15,7 +15,7 @@ import { applyManifests, preflight, renderManifests, waitCrdsEstablished } from 
 import { type BrokerInfo, readBrokerInfo } from "./brokerinfo.ts";
 import { discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
 import { lighthouseDnsIp, wireCoreDns } from "./coredns.ts";
-import { memberManifests } from "./manifests.ts";
+import { type GatewaySettings, memberManifests } from "./manifests.ts";
 
 /** The cluster id is taken at the broker by another cluster. */
 export class DuplicateClusterError extends CausewayError {
@@ -32,6 +32,10 @@ export interface JoinOptions {
   readonly cableDriver?: string;
   readonly intraCluster?: string;
   readonly labelGateway?: boolean;
+  /** Gateway settings (subctl's --natt, --air-gapped, --health-check…). */
+  readonly gateway?: GatewaySettings;
+  /** A ConfigMap `namespace/name` CoreDNS imports server blocks from (AKS-style coredns-custom) instead of kube-system's. */
+  readonly corednsCustomConfigMap?: string;
   readonly dryRun?: boolean;
   /** Progress lines for the user. */
   readonly say?: (line: string) => void;
@@ -116,9 +120,9 @@ async function gatewayCandidate(client: kube.KubeClient): Promise<{ labelled: bo
  * permissions), so a refused join leaves nothing behind; re-running it changes nothing.
  */
 /** The cluster's CoreDNS forwards clusterset.local to the lighthouse DNS Service; says what was done, or what the operator must do. */
-async function wireClusterDns(client: kube.KubeClient, say: (s: string) => void): Promise<void> {
+async function wireClusterDns(client: kube.KubeClient, say: (s: string) => void, custom?: string): Promise<void> {
   const dnsIp = await lighthouseDnsIp(client);
-  const wiring = await wireCoreDns(client, dnsIp);
+  const wiring = await wireCoreDns(client, dnsIp, ["clusterset.local"], custom);
   if (wiring.kind === "none") say(`no CoreDNS ConfigMap in kube-system: make your cluster DNS forward clusterset.local to ${dnsIp}, e.g.\n${wiring.stanza}`);
   else say(`CoreDNS (kube-system/${wiring.kind}) forwards clusterset.local to ${dnsIp}${wiring.changed ? "" : " (already)"}`);
 }
@@ -153,6 +157,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         brokerToken: token,
         brokerCa: info.ca,
         cableSecret: info.cableSecret,
+        ...(o.gateway ? { gateway: o.gateway } : {}),
       });
       if (o.dryRun)
         return {
@@ -181,7 +186,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         } else if (!gw.labelled) {
           say(`no node is labelled ${view.GATEWAY_NODE_LABEL}=true: label one to run the gateway`);
         }
-        await wireClusterDns(client, say);
+        await wireClusterDns(client, say, o.corednsCustomConfigMap);
         return { clusterId: cluster.cluster_id, cluster, changed, labelled, reused: Boolean(held) };
       } catch (err) {
         // Nothing half-done at the broker: a cluster we registered in this run is removed again.

@@ -33,6 +33,23 @@ export interface MemberConfig {
   readonly brokerToken: string;
   readonly brokerCa: string;
   readonly cableSecret: string;
+  /** Gateway settings (`join --natt …`), written to causeway-config as strings; absent: the gateway's defaults. */
+  readonly gateway?: GatewaySettings;
+}
+
+export interface GatewaySettings {
+  readonly natt?: boolean;
+  readonly airGapped?: boolean;
+  readonly healthCheck?: boolean;
+  readonly healthCheckInterval?: number;
+  readonly healthCheckMaxPacketLoss?: number;
+}
+
+/** Pure: the causeway-config entries of gateway settings (only those given). */
+export function gatewayConfigData(g: GatewaySettings = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(g)) if (v !== undefined) out[k] = String(v);
+  return out;
 }
 
 /** The CRDs of a member cluster: ours and the MCS API's. */
@@ -97,6 +114,7 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
     cableDriver: c.cableDriver,
     intraCluster: c.intraCluster,
     brokerAddress: c.brokerAddress,
+    ...gatewayConfigData(c.gateway),
   };
   const configHash = createHash("sha256").update(JSON.stringify(configData)).digest("hex").slice(0, 16);
   const nodesRead = [

@@ -191,7 +191,17 @@ if (process.argv.includes("--kube")) {
     name: "causeway-gateway",
     metricsPort: METRICS_PORTS.gateway,
     options: { ...SHARED_OPTIONS, ...ELECTION_OPTIONS },
-    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag, bool, registry }) {
+    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: cliFlag, bool: cliBool, registry }) {
+      // What join was told (causeway-config) applies unless the gateway's own flags say otherwise.
+      const joined: Record<string, string | undefined> = {
+        natt: cluster.natt,
+        "air-gapped": cluster.airGapped,
+        "health-check": cluster.healthCheck,
+        "health-check-interval": cluster.healthCheckInterval,
+        "health-check-max-packet-loss": cluster.healthCheckMaxPacketLoss,
+      };
+      const flag = (n: string) => cliFlag(n) ?? joined[n];
+      const bool = (n: string) => cliBool(n) || joined[n] === "true";
       const healthCheck = healthCheckFrom(flag);
       const nodeObject = await client.get<kube.KubeObject>(kube.R.node, undefined, nodeName);
       const node = view.nodeFromObject(nodeObject);

@@ -3,12 +3,23 @@ import { BrokerConnection, loadSite, readToken, type Site } from "@causeway/comm
 import { Lab } from "@causeway/e2e";
 import { exportOf, unavailableExport } from "@causeway/lighthouse";
 import type { Command } from "commander";
+import { exportInKube, kubeClientFor, unexportInKube } from "./kube.ts";
 
 interface Target {
   readonly namespace: string;
   readonly site?: string;
   readonly lab?: string;
   readonly context?: string;
+  readonly kubeconfig?: string;
+}
+
+/** Kubernetes mode when --kubeconfig is given, or the lab cluster has an API server: the ServiceExport object. */
+function kubeTarget(o: Target): { lab?: Lab } | undefined {
+  if (o.site) return undefined;
+  if (o.kubeconfig) return {};
+  if (!o.context) return undefined;
+  const lab = Lab.open(o.lab);
+  return lab.state.kube ? { lab } : undefined;
 }
 
 /** The site file and a broker connection with its cluster's credential: --site, or a lab cluster (--lab, --context). */
@@ -30,7 +41,8 @@ const targetOptions = (cmd: Command) =>
     .requiredOption("-n, --namespace <ns>", "the service's namespace")
     .option("--site <file>", "standalone: the cluster's site file")
     .option("--lab <name>", "which lab, when several run")
-    .option("--context <cluster>", "the lab cluster to act on (c1, c2, …)");
+    .option("--context <cluster>", "the kubeconfig context, or the lab cluster to act on (c1, c2, …)")
+    .option("--kubeconfig <file>", "Kubernetes mode: create the ServiceExport through this kubeconfig");
 
 /** `causeway export service` / `unexport service` (standalone mode: the service is in the site file). */
 export function exportCommands(program: Command): void {
@@ -41,6 +53,16 @@ export function exportCommands(program: Command): void {
       .command("service")
       .argument("<name>", "the service"),
   ).action(async (name: string, o: Target) => {
+    const k = kubeTarget(o);
+    if (k) {
+      const client = await kubeClientFor(o, k.lab);
+      try {
+        if (!(await exportInKube(client, o.namespace, name))) process.exitCode = 2;
+      } finally {
+        client.close();
+      }
+      return;
+    }
     const { site, file, conn } = siteOf(o);
     try {
       const svc = site.services.find((s) => s.namespace === o.namespace && s.name === name);
@@ -70,6 +92,19 @@ export function exportCommands(program: Command): void {
   });
   targetOptions(program.command("unexport").description("stop exporting a service").command("service").argument("<name>", "the service")).action(
     async (name: string, o: Target) => {
+      const k = kubeTarget(o);
+      if (k) {
+        const client = await kubeClientFor(o, k.lab);
+        try {
+          const had = await unexportInKube(client, o.namespace, name);
+          console.log(
+            had ? ` ✓ ServiceExport ${o.namespace}/${name} deleted: no longer exported from this cluster` : ` ✓ ${o.namespace}/${name} was not exported`,
+          );
+        } finally {
+          client.close();
+        }
+        return;
+      }
       const { site, conn } = siteOf(o);
       try {
         await conn.delete("export", site.clusterId, exportName(o.namespace, name));

@@ -1,5 +1,17 @@
 import { deployBroker, join } from "@causeway/deploy";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
+
+/** subctl's boolean flags take `--flag`, `--flag=true` or `--flag=false`. */
+export const bool = (v: string | undefined): boolean => {
+  if (v === undefined || v === "true") return true;
+  if (v === "false") return false;
+  throw new InvalidArgumentError(`say true or false, got "${v}"`);
+};
+const positive = (what: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${what} must be a number ≥ ${min}, got "${v}"`);
+  return n;
+};
 
 const list = (v: string): string[] =>
   v
@@ -17,6 +29,12 @@ interface JoinFlags {
   cableDriver: string;
   intraCluster: string;
   labelGateway: boolean;
+  natt?: boolean;
+  airGapped?: boolean;
+  healthCheck?: boolean;
+  healthCheckInterval?: number;
+  healthCheckMaxPacketLossCount?: number;
+  corednsCustomConfigmap?: string;
   dryRun?: boolean;
 }
 
@@ -50,8 +68,26 @@ export function kubeCommands(program: Command): void {
     .option("--servicecidr <cidrs>", "service CIDRs, comma-separated (default: discovered)", list)
     .option("--cable-driver <driver>", "cable driver", "vxlan")
     .option("--intra-cluster <mode>", "vxlan | direct", "vxlan")
+    .option("--label-gateway [bool]", "label a gateway node when none is labelled (--label-gateway=false, or --no-label-gateway: don't)", bool, true)
     .option("--no-label-gateway", "do not label a gateway node when none is labelled")
+    .option("--natt [bool]", "NAT traversal: cables use the public IPs where clusters are behind NAT (--natt=false: private IPs)", bool)
+    .option("--air-gapped [bool]", "no public IP discovery: the gateway uses its private IP", bool)
+    .option("--health-check [bool]", "probe connected clusters' gateways (--health-check=false: off)", bool)
+    .option("--health-check-interval <seconds>", "seconds between health probes (≥ 0.1)", positive("--health-check-interval", 0.1))
+    .option(
+      "--health-check-max-packet-loss-count <n>",
+      "lost probes in a row that mark a connection in error (≥ 1)",
+      positive("--health-check-max-packet-loss-count", 1),
+    )
+    .option(
+      "--coredns-custom-configmap <namespace/name>",
+      "put the clusterset DNS block into this ConfigMap (CoreDNS imports its *.server keys) instead of kube-system/coredns",
+    )
     .option("--dry-run", "print what would be applied; change nothing")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  causeway join broker-info.subm --kubeconfig ~/.kube/config --context east --clusterid east\n  causeway join --kubeconfig k.yaml broker-info.subm --clusterid ks1 --natt=false --cable-driver vxlan --health-check=false",
+    )
     .action(async (file: string, o: JoinFlags) => {
       const r = await join({
         brokerInfoFile: file,
@@ -63,6 +99,14 @@ export function kubeCommands(program: Command): void {
         cableDriver: o.cableDriver,
         intraCluster: o.intraCluster,
         labelGateway: o.labelGateway,
+        gateway: {
+          ...(o.natt !== undefined ? { natt: o.natt } : {}),
+          ...(o.airGapped !== undefined ? { airGapped: o.airGapped } : {}),
+          ...(o.healthCheck !== undefined ? { healthCheck: o.healthCheck } : {}),
+          ...(o.healthCheckInterval !== undefined ? { healthCheckInterval: o.healthCheckInterval } : {}),
+          ...(o.healthCheckMaxPacketLossCount !== undefined ? { healthCheckMaxPacketLoss: o.healthCheckMaxPacketLossCount } : {}),
+        },
+        ...(o.corednsCustomConfigmap ? { corednsCustomConfigMap: o.corednsCustomConfigmap } : {}),
         dryRun: o.dryRun,
         say,
       });

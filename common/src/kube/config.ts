@@ -30,6 +30,12 @@ export const ClusterConfigSchema = z.object({
   cableDriver: z.string().min(1).default("vxlan"),
   intraCluster: z.enum(INTRA_CLUSTER_MODES).default("vxlan"),
   brokerAddress: z.string().min(1),
+  /** Gateway settings join was given (subctl's --natt, --health-check…); flags on the gateway itself win. */
+  natt: z.enum(["true", "false"]).optional(),
+  airGapped: z.enum(["true", "false"]).optional(),
+  healthCheck: z.enum(["true", "false"]).optional(),
+  healthCheckInterval: z.string().optional(),
+  healthCheckMaxPacketLoss: z.string().optional(),
 });
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
 

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { kube } from "@causeway/common";
+import { kube, ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "../index.ts";
 import { podDig, podGet } from "./pods.ts";
 
@@ -49,6 +49,7 @@ describe(
     const dig = (from: string, name: string) => podDig(lab, from, name);
     const get = (from: string, host: string) => podGet(lab, from, host);
     const waitFor = <T>(what: string, f: () => Promise<T | undefined>) => until(what, f, MCS_WAIT_MS);
+    const cliRun = (args: string[]) => new ProcessRunner(30_000).run(process.execPath, [join(REPO_ROOT, "cli/src/main.ts"), ...args], { allowFailure: true });
 
     before(async () => {
       await Lab.down(NAME);
@@ -63,7 +64,10 @@ describe(
 
     it("a ClusterIP export: conditions, a ClusterSetIP ServiceImport with its ports and a labelled MCS EndpointSlice in the other cluster, DNS and traffic by name", async () => {
       const t0 = performance.now();
-      await exportIn("c2", "echo");
+      // As a user would: the CLI creates the ServiceExport and reports the lighthouse's verdict.
+      const r = await cliRun(["export", "service", "echo", "-n", NS, "--context", "c2", "--lab", NAME]);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /✓ exported default\/echo: echo\.default\.svc\.clusterset\.local/);
       const si = await waitFor("c1 imports echo", () => serviceImport("c1", "echo"));
       console.log(`# kube: ServiceImport in c1 ${Math.round(performance.now() - t0)} ms after the ServiceExport in c2`);
       assert.equal(si.spec.type, "ClusterSetIP");
@@ -92,7 +96,9 @@ describe(
     });
 
     it("ServiceExport before its Service: Valid False ServiceUnavailable and nothing imported; the Service appears → exported and reachable", async () => {
-      await exportIn("c2", "web");
+      const early = await cliRun(["export", "service", "web", "-n", NS, "--context", "c2", "--lab", NAME]);
+      assert.equal(early.exitCode, 2, "the CLI says the export is not valid yet");
+      assert.match(early.stdout, /✗ ServiceExport default\/web created but not valid: ServiceUnavailable/);
       assert.deepEqual(await waitFor("not valid", async () => ((await conditions("c2", "web")).Valid ? conditions("c2", "web") : undefined)), {
         Valid: "False/ServiceUnavailable",
         Ready: "False/ServiceUnavailable",

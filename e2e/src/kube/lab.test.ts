@@ -3,7 +3,7 @@
  * Causeway installed by deploy-broker and join and run as its workloads describe.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
@@ -200,6 +200,37 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
         else assert.doesNotMatch(links, new RegExp(`${NAME}${id}n0`));
       }
     }
+  });
+
+  it("the seeds' command lines: join … --clusterid --natt=false --cable-driver vxlan --health-check=false, then show all prints the endpoints", async () => {
+    const r = await lab.joinCluster("c2", ["--clusterid", "c2", "--natt=false", "--cable-driver", "vxlan", "--health-check=false"]);
+    assert.match(r.stdout, /applied \d+ object/, r.stdout);
+    const client = await lab.kubeClient("c2");
+    try {
+      const cm = await client.get<{ data: Record<string, string> }>(kube.R.configMap, "causeway-system", "causeway-config");
+      assert.equal(cm.data.natt, "false");
+      assert.equal(cm.data.healthCheck, "false");
+    } finally {
+      client.close();
+    }
+    await lab.runWorkloads("c2");
+    await lab.waitConnected(60_000);
+    const log = readFileSync(lab.cluster("c2").processes.find((p) => p.role === "gateway/n0")?.log ?? "", "utf8");
+    assert.match(
+      log
+        .split("\n")
+        .filter((l) => l.includes("causeway-gateway started"))
+        .at(-1) ?? "",
+      /"healthCheck":"off"/,
+      "the gateway started with health checks off",
+    );
+    const show = await causeway(["show", "all", "--kubeconfig", kc("c1"), "--context", "c1,c2"]);
+    assert.equal(show.exitCode, 0, show.stderr);
+    assert.match(show.stdout, /c2\s+198\.18\.2\.10\s+198\.18\.2\.10\s+vxlan\s+local/);
+    // Health checks back on for what follows.
+    await lab.joinCluster("c2", ["--health-check=true"]);
+    await lab.runWorkloads("c2");
+    await lab.waitConnected(60_000);
   });
 
   describe("bad input: a clear error, exit 2, nothing half-applied", () => {
