@@ -11,6 +11,7 @@ import { kubeCommands } from "./kube/commands.ts";
 import { labCommands } from "./lab/commands.ts";
 import { buildViews, type ClusterView, renderText, type Section, SECTIONS, toData } from "./show/index.ts";
 import { viewFromKube } from "./show/kube.ts";
+import { verifyCommands } from "./verify/commands.ts";
 
 const program = new Command("causeway").description("Causeway: one network for many clusters").showSuggestionAfterError(true);
 // Usage errors (unknown flags, bad values) exit 2 like every other refused input; help exits 0.
@@ -61,6 +62,7 @@ kubeCommands(program);
 labCommands(program);
 exportCommands(program);
 dnsCommands(program);
+verifyCommands(program);
 
 try {
   await program.parseAsync();

@@ -16,3 +16,4 @@ export {
   recoverGateway,
   waitFailover,
 } from "./lab/failover.ts";
+export { type CheckResult, junitReport, verifyLab } from "./lab/verify.ts";

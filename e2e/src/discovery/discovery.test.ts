@@ -6,6 +6,7 @@
  * and exported with `causeway export service`. Needs root.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ProcessRunner } from "@causeway/common";
@@ -166,5 +167,21 @@ describe("lab service discovery: exports, clusterset DNS through CoreDNS, active
     const r = await cli(["unexport", "service", "aa", "-n", "default", "--context", "c2"]);
     assert.equal(r.exitCode, 0, r.stderr);
     await until("c2's aa no longer answered", async () => ((await dig(CLIENT, `c2.${fqdn("aa")}`)) === "ENOTFOUND" ? true : undefined), 10_000);
+  });
+  it("causeway verify: every check passes on the healthy lab (JUnit report too); with c2's gateway link cut it fails naming the broken checks", async () => {
+    const report = join(lab.state.dir, "verify.xml");
+    const ok = await cli(["verify", "--context", "c1,c2", "--junit-report", report]);
+    assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /✓ all 6 checks passed/);
+    assert.match(readFileSync(report, "utf8"), /<testsuite name="causeway verify" tests="6" failures="0"/);
+    await lab.exec("c2/n0", ["ip", "link", "set", "ul0", "down"]);
+    try {
+      const bad = await cli(["verify", "--context", "c1,c2", "--no-discovery"]);
+      assert.equal(bad.exitCode, 1, bad.stdout + bad.stderr);
+      assert.match(bad.stdout, /✗ pod c1\/n2\/p0 → pod c2\/n2\/p0 \(TCP, source IP kept\) \(\d+ ms\): error timeout/);
+      assert.match(bad.stdout, /✗ \d+ of 5 checks failed/);
+    } finally {
+      await lab.exec("c2/n0", ["ip", "link", "set", "ul0", "up"]);
+    }
   });
 });

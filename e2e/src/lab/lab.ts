@@ -76,6 +76,9 @@ export class Lab {
   state: LabState;
   readonly #run: CommandRunner;
 
+  /** The checkout the lab runs its tools from. */
+  readonly repoRoot = REPO_ROOT;
+
   private constructor(state: LabState, run: CommandRunner) {
     this.state = state;
     this.#run = run;
@@ -516,6 +519,33 @@ export class Lab {
     await this.#publishService(c, svc);
   }
 
+  /** `lab service delete`: its pods, DNAT rules and listing go (a ServiceExport of it stays, as in Kubernetes). */
+  async removeService(ref: string): Promise<void> {
+    const { cluster, namespace, name } = parseServiceRef(ref);
+    const c = this.cluster(cluster);
+    const svc = c.services?.find((s) => s.namespace === namespace && s.name === name);
+    if (!svc) throw new ValidationError(`no lab service ${ref}`);
+    await this.#scale(c, svc, 0, false);
+    c.services = (c.services ?? []).filter((s) => s !== svc);
+    this.#save();
+    if (this.state.kube) {
+      const client = await this.kubeClient(cluster);
+      try {
+        await client.delete(kube.R.service, namespace, name);
+        await client.delete(kube.R.endpointSlice, namespace, `${name}-lab`);
+      } finally {
+        client.close();
+      }
+    } else {
+      writeFileSync(c.siteFile, toYaml(siteOf(c, this.state)));
+    }
+    if (c.dns && !this.state.kube) {
+      c.dns.serial++;
+      writeFileSync(c.dns.zoneFile, clusterZone(c.spec, c.services, c.dns.ip, c.dns.serial));
+      this.#save();
+    }
+  }
+
   /** Tells the cluster about a service's pods: the site file (standalone), or its Service and EndpointSlice (Kubernetes tier). */
   async #publishService(c: LabCluster, svc: LabService): Promise<void> {
     if (c.dns && !this.state.kube) {
@@ -611,7 +641,8 @@ export class Lab {
   }
 
   /** Each cluster's active gateway connections: from the broker (standalone) or the Gateway objects (Kubernetes tier). */
-  async #connections(): Promise<Map<string, { endpoint: { cluster_id: string }; status: string; statusMessage?: string }[]>> {
+  /** Each cluster's active gateway's connections (status and message per remote cluster). */
+  async connections(): Promise<Map<string, { endpoint: { cluster_id: string }; status: string; statusMessage?: string }[]>> {
     type Conn = { endpoint: { cluster_id: string }; status: string; statusMessage?: string };
     const out = new Map<string, Conn[]>();
     if (this.state.kube) {
@@ -650,7 +681,7 @@ export class Lab {
     let last = "";
     while (Date.now() < end) {
       try {
-        const conns = await this.#connections();
+        const conns = await this.connections();
         const missing: string[] = [];
         for (const id of want) {
           for (const other of want) {
