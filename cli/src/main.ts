@@ -12,6 +12,7 @@ import { labCommands } from "./lab/commands.ts";
 import { buildViews, type ClusterView, renderText, type Section, SECTIONS, toData } from "./show/index.ts";
 import { viewFromKube } from "./show/kube.ts";
 import { verifyCommands } from "./verify/commands.ts";
+import { diagnoseCommands } from "./diagnose/commands.ts";
 
 const program = new Command("causeway").description("Causeway: one network for many clusters").showSuggestionAfterError(true);
 // Usage errors (unknown flags, bad values) exit 2 like every other refused input; help exits 0.
@@ -63,6 +64,7 @@ labCommands(program);
 exportCommands(program);
 dnsCommands(program);
 verifyCommands(program);
+diagnoseCommands(program);
 
 try {
   await program.parseAsync();

@@ -17,3 +17,4 @@ export {
   waitFailover,
 } from "./lab/failover.ts";
 export { type CheckResult, junitReport, verifyLab } from "./lab/verify.ts";
+export { diagnoseFirewall } from "./lab/diagnose.ts";

@@ -184,4 +184,20 @@ describe("lab service discovery: exports, clusterset DNS through CoreDNS, active
       await lab.exec("c2/n0", ["ip", "link", "set", "ul0", "up"]);
     }
   });
+  it("causeway diagnose firewall: nothing found on the healthy lab; UDP 4500 dropped leaving c2's gateway is found, with what to do", async () => {
+    const ok = await cli(["diagnose", "firewall"]);
+    assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /✓ no problems found/);
+    await lab.exec("c2/n0", ["iptables", "-I", "OUTPUT", "-p", "udp", "--dport", "4500", "-j", "DROP"]);
+    try {
+      const bad = await cli(["diagnose", "firewall"]);
+      assert.equal(bad.exitCode, 1, bad.stdout + bad.stderr);
+      assert.match(bad.stdout, /✗ UDP 4500 from c2's gateway \(n0\) to c1's gateway 198\.18\.1\.10: nothing arrived .* allow UDP 4500/);
+      assert.match(bad.stdout, /✗ UDP 4500 from c2's gateway \(n0\) to c3's gateway/);
+      assert.match(bad.stdout, /✓ UDP 4500 from c1's gateway \(n0\) to c2's gateway/);
+      assert.match(bad.stdout, /✗ 2 problem\(s\) found/);
+    } finally {
+      await lab.exec("c2/n0", ["iptables", "-D", "OUTPUT", "-p", "udp", "--dport", "4500", "-j", "DROP"]);
+    }
+  });
 });
