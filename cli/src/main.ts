@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** causeway: the command line. Commands live in their folders; this file only wires them. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { CausewayError } from "@causeway/api";
 import { kube } from "@causeway/common";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -58,6 +60,14 @@ async function kubeViews(kubeconfig: string | undefined, contexts: string | unde
   }
   return out;
 }
+
+program
+  .command("version")
+  .description("print the causeway CLI's version and the Node.js it runs on")
+  .action(() => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "../package.json"), "utf8")) as { version: string };
+    console.log(`causeway ${pkg.version} (node ${process.versions.node}, ${process.platform}/${process.arch})`);
+  });
 
 kubeCommands(program);
 labCommands(program);

@@ -1,7 +1,7 @@
 import type { ClusterView } from "./model.ts";
 import { renderTable } from "./table.ts";
 
-export const SECTIONS = ["connections", "endpoints", "gateways", "networks"] as const;
+export const SECTIONS = ["connections", "endpoints", "gateways", "networks", "versions"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 const yesNo = (b: boolean) => (b ? "yes" : "no");
@@ -70,8 +70,23 @@ function networks(v: ClusterView): string {
   ].join("\n");
 }
 
-const RENDER: Record<Section, (v: ClusterView) => string> = { connections, endpoints, gateways, networks };
-const TITLE: Record<Section, string> = { connections: "Connections", endpoints: "Endpoints", gateways: "Gateways", networks: "Network details" };
+/** The versions the cluster's gateways report (what runs, per node). */
+function versions(v: ClusterView): string {
+  if (!v.gateways.length) return "No gateways found";
+  return renderTable(
+    [{ header: "COMPONENT" }, { header: "NODE", max: 30 }, { header: "VERSION" }],
+    v.gateways.map((g) => ["causeway-gateway", g.hostname, g.status.version]),
+  );
+}
+
+const RENDER: Record<Section, (v: ClusterView) => string> = { connections, endpoints, gateways, networks, versions };
+const TITLE: Record<Section, string> = {
+  connections: "Connections",
+  endpoints: "Endpoints",
+  gateways: "Gateways",
+  networks: "Network details",
+  versions: "Versions",
+};
 
 /** subctl-style text: per cluster a `Cluster "<id>"` header, then each section with its ✓ line. */
 export function renderText(views: readonly ClusterView[], sections: readonly Section[]): string {
@@ -90,6 +105,9 @@ export function toData(views: readonly ClusterView[], sections: readonly Section
       id: v.id,
       ...(sections.includes("networks") ? { serviceCIDRs: v.cluster?.service_cidr ?? [], clusterCIDRs: v.cluster?.cluster_cidr ?? [] } : {}),
       ...(sections.includes("endpoints") ? { endpoints: v.endpoints.map((e) => ({ ...e.endpoint, type: e.type })) } : {}),
+      ...(sections.includes("versions")
+        ? { versions: v.gateways.map((g) => ({ component: "causeway-gateway", node: g.hostname, version: g.status.version })) }
+        : {}),
       ...(sections.includes("gateways") || sections.includes("connections")
         ? { gateways: v.gateways.map((g) => ({ hostname: g.hostname, ...g.status })) }
         : {}),

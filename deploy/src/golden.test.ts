@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { kube } from "@causeway/common";
+import { renderManifests } from "./apply.ts";
+import { brokerManifests, memberManifests } from "./manifests.ts";
+
+const DATA = join(import.meta.dirname, "testdata");
+
+function golden(file: string, actual: string): void {
+  if (process.env.UPDATE_GOLDEN === "1" || !existsSync(file)) writeFileSync(file, actual);
+  assert.equal(actual, readFileSync(file, "utf8"), `${file} differs (UPDATE_GOLDEN=1 rewrites it)`);
+}
+
+describe("rendered manifests (golden)", () => {
+  it("a member cluster's objects, as join applies them (credentials redacted)", () => {
+    const ms = memberManifests(kube.R, {
+      clusterId: "east",
+      clusterCIDRs: ["10.1.0.0/16"],
+      serviceCIDRs: ["10.101.0.0/16"],
+      cableDriver: "wireguard",
+      intraCluster: "vxlan",
+      brokerAddress: "broker.example:7400",
+      brokerToken: "<token>",
+      brokerCa: "",
+      cableSecret: "<cable secret>",
+      gateway: { natt: false, healthCheck: false },
+    });
+    golden(join(DATA, "member.yaml"), renderManifests(ms));
+  });
+
+  it("the broker's objects, as deploy-broker applies them", () => {
+    golden(join(DATA, "broker.yaml"), renderManifests(brokerManifests(kube.R, "<admin token>", "<cable secret>")));
+  });
+});
