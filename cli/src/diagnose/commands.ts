@@ -1,4 +1,4 @@
-import { type CheckResult, diagnoseFirewall, Lab } from "@causeway/e2e";
+import type { CheckResult, Lab } from "@causeway/e2e";
 import type { Command } from "commander";
 
 /** Each cluster's active gateway's view of its connections: one finding per connection not connected, with what to do. */
@@ -26,7 +26,10 @@ async function diagnoseConnections(lab: Lab): Promise<CheckResult[]> {
   return out;
 }
 
-const CHECKS: Record<string, (lab: Lab) => Promise<CheckResult[]>> = { connections: diagnoseConnections, firewall: diagnoseFirewall };
+const CHECKS: Record<string, (lab: Lab) => Promise<CheckResult[]>> = {
+  connections: diagnoseConnections,
+  firewall: async (lab) => (await import("@causeway/e2e")).diagnoseFirewall(lab),
+};
 
 /** `causeway diagnose all|connections|firewall`: findings with what to do; exit 1 when any check fails. */
 export function diagnoseCommands(program: Command): void {
@@ -39,6 +42,7 @@ export function diagnoseCommands(program: Command): void {
     .action(async (what: string, o: { lab?: string }) => {
       const names = what === "all" ? Object.keys(CHECKS) : [what];
       for (const n of names) if (!CHECKS[n]) throw new Error(`unknown check "${what}"; use all, ${Object.keys(CHECKS).join(", ")}`);
+      const { Lab } = await import("@causeway/e2e");
       const lab = Lab.open(o.lab);
       let failed = 0;
       for (const n of names) {

@@ -1,5 +1,3 @@
-import { isIPv4, ValidationError } from "@causeway/api";
-import { corednsStanza } from "@causeway/lighthouse";
 import type { Command } from "commander";
 
 /** `causeway corefile`: the CoreDNS server blocks that forward the clusterset zones to Causeway's DNS server, for setups Causeway does not configure itself. */
@@ -9,7 +7,9 @@ export function dnsCommands(program: Command): void {
     .description("print the CoreDNS stanza that forwards clusterset.local (and --zones) to Causeway's DNS server")
     .requiredOption("--dns <ip>", "the address of Causeway's DNS server (causeway-lighthouse)")
     .option("--zones <zones>", "zones to forward, comma-separated", "clusterset.local")
-    .action((o: { dns: string; zones: string }) => {
+    .action(async (o: { dns: string; zones: string }) => {
+      const { isIPv4, ValidationError } = await import("@causeway/api");
+      const { corednsStanza } = await import("@causeway/lighthouse");
       if (!isIPv4(o.dns)) throw new ValidationError(`--dns must be an IPv4 address, got "${o.dns}"`);
       const zones = o.zones
         .split(",")

@@ -1,40 +1,5 @@
-import { exportName, parseValue, ValidationError } from "@causeway/api";
-import { BrokerConnection, loadSite, readToken, type Site } from "@causeway/common";
-import { Lab } from "@causeway/e2e";
-import { exportOf, unavailableExport } from "@causeway/lighthouse";
 import type { Command } from "commander";
-import { exportInKube, kubeClientFor, unexportInKube } from "./kube.ts";
-
-interface Target {
-  readonly namespace: string;
-  readonly site?: string;
-  readonly lab?: string;
-  readonly context?: string;
-  readonly kubeconfig?: string;
-}
-
-/** Kubernetes mode when --kubeconfig is given, or the lab cluster has an API server: the ServiceExport object. */
-function kubeTarget(o: Target): { lab?: Lab } | undefined {
-  if (o.site) return undefined;
-  if (o.kubeconfig) return {};
-  if (!o.context) return undefined;
-  const lab = Lab.open(o.lab);
-  return lab.state.kube ? { lab } : undefined;
-}
-
-/** The site file and a broker connection with its cluster's credential: --site, or a lab cluster (--lab, --context). */
-function siteOf(o: Target): { site: Site; file: string; conn: BrokerConnection } {
-  if (o.site) {
-    const site = loadSite(o.site);
-    return { site, file: o.site, conn: new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) }) };
-  }
-  if (!o.context) throw new ValidationError("say which cluster: --site <site.yaml>, or --context <cluster> for a lab cluster");
-  const lab = Lab.open(o.lab);
-  const c = lab.cluster(o.context);
-  const site = loadSite(c.siteFile);
-  // From the host the lab's broker is on its socket; the cluster's own credential writes its exports.
-  return { site, file: c.siteFile, conn: new BrokerConnection({ address: lab.state.broker.socket, token: readToken(c.tokenFile) }) };
-}
+import type { Target } from "./actions.ts";
 
 const targetOptions = (cmd: Command) =>
   cmd
@@ -44,74 +9,20 @@ const targetOptions = (cmd: Command) =>
     .option("--context <cluster>", "the kubeconfig context, or the lab cluster to act on (c1, c2, …)")
     .option("--kubeconfig <file>", "Kubernetes mode: create the ServiceExport through this kubeconfig");
 
-/** `causeway export service` / `unexport service` (standalone mode: the service is in the site file). */
+/** `causeway export service` / `unexport service` (the work is in actions.ts, loaded when they run). */
 export function exportCommands(program: Command): void {
   targetOptions(
     program
       .command("export")
       .description("export a service to the clusterset (MCS ServiceExport): other clusters resolve <name>.<ns>.svc.clusterset.local")
       .command("service")
-      .argument("<name>", "the service"),
-  ).action(async (name: string, o: Target) => {
-    const k = kubeTarget(o);
-    if (k) {
-      const client = await kubeClientFor(o, k.lab);
-      try {
-        if (!(await exportInKube(client, o.namespace, name))) process.exitCode = 2;
-      } finally {
-        client.close();
-      }
-      return;
-    }
-    const { site, file, conn } = siteOf(o);
-    try {
-      const svc = site.services.find((s) => s.namespace === o.namespace && s.name === name);
-      const key = exportName(o.namespace, name);
-      const existing = (await conn.list("export")).records.find((r) => r.clusterId === site.clusterId && r.name === key);
-      const exportedAt = existing ? parseValue("export", existing.valueJson).exportedAt : new Date().toISOString();
-      // Endpoints start ready; the cluster's lighthouse probes them within a second. A service the
-      // site does not list yet is exported as unavailable (MCS: a ServiceExport may come before its Service).
-      await conn.put(
-        "export",
-        site.clusterId,
-        key,
-        svc ? exportOf(svc, () => true, exportedAt) : unavailableExport({ namespace: o.namespace, name, type: "ClusterSetIP", exportedAt }),
-      );
-      const verb = existing ? "re-exported" : "exported";
-      if (svc) console.log(` ✓ ${verb} ${o.namespace}/${name} from ${site.clusterId}: ${name}.${o.namespace}.svc.clusterset.local`);
-      else {
-        const known = site.services.map((s) => `${s.namespace}/${s.name}`).join(", ") || "none";
-        console.log(` ⚠ ${verb} ${o.namespace}/${name} from ${site.clusterId}, but ${file} has no such service (services: ${known})`);
-        console.log(
-          `   It resolves as ${name}.${o.namespace}.svc.clusterset.local once the site file lists it; 'causeway unexport service ${name} -n ${o.namespace}' takes it back.`,
-        );
-      }
-    } finally {
-      conn.close();
-    }
-  });
+      .argument("<name>", "the service")
+      .addHelpText(
+        "after",
+        "\nExamples:\n  causeway export service nginx -n test --kubeconfig k.yaml --context east\n  causeway export service echo -n default --site site.yaml",
+      ),
+  ).action(async (name: string, o: Target) => (await import("./actions.ts")).exportService(name, o));
   targetOptions(program.command("unexport").description("stop exporting a service").command("service").argument("<name>", "the service")).action(
-    async (name: string, o: Target) => {
-      const k = kubeTarget(o);
-      if (k) {
-        const client = await kubeClientFor(o, k.lab);
-        try {
-          const had = await unexportInKube(client, o.namespace, name);
-          console.log(
-            had ? ` ✓ ServiceExport ${o.namespace}/${name} deleted: no longer exported from this cluster` : ` ✓ ${o.namespace}/${name} was not exported`,
-          );
-        } finally {
-          client.close();
-        }
-        return;
-      }
-      const { site, conn } = siteOf(o);
-      try {
-        await conn.delete("export", site.clusterId, exportName(o.namespace, name));
-        console.log(` ✓ ${o.namespace}/${name} is no longer exported from ${site.clusterId}`);
-      } finally {
-        conn.close();
-      }
-    },
+    async (name: string, o: Target) => (await import("./actions.ts")).unexportService(name, o),
   );
 }

@@ -1,4 +1,3 @@
-import { deployBroker, join } from "@causeway/deploy";
 import { type Command, InvalidArgumentError } from "commander";
 
 /** subctl's boolean flags take `--flag`, `--flag=true` or `--flag=false`. */
@@ -49,6 +48,7 @@ export function kubeCommands(program: Command): void {
     .option("-o, --out <file>", "where broker-info is written", "broker-info.subm")
     .option("--dry-run", "print what would be applied; change nothing")
     .action(async (o: { kubeconfig?: string; context?: string; brokerUrl?: string; out: string; dryRun?: boolean }) => {
+      const { deployBroker } = await import("@causeway/deploy");
       const r = await deployBroker({ ...o, say });
       if (r.manifests) {
         console.log(r.manifests.trimEnd());
@@ -89,6 +89,7 @@ export function kubeCommands(program: Command): void {
       "\nExamples:\n  causeway join broker-info.subm --kubeconfig ~/.kube/config --context east --clusterid east\n  causeway join --kubeconfig k.yaml broker-info.subm --clusterid ks1 --natt=false --cable-driver vxlan --health-check=false",
     )
     .action(async (file: string, o: JoinFlags) => {
+      const { join } = await import("@causeway/deploy");
       const r = await join({
         brokerInfoFile: file,
         kubeconfig: o.kubeconfig,

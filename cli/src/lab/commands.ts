@@ -1,9 +1,11 @@
 import { spawnSync } from "node:child_process";
 import type { IntraClusterMode } from "@causeway/common";
-import { ValidationError } from "@causeway/api";
-import { Lab } from "@causeway/e2e";
+import type { Lab } from "@causeway/e2e";
 import type { Command } from "commander";
 import { stringify } from "yaml";
+
+/** The lab, loaded when a lab command runs (the CLI starts without it). */
+const labClass = async () => (await import("@causeway/e2e")).Lab;
 
 const int = (v: string) => {
   const n = Number(v);
@@ -87,7 +89,9 @@ export function labCommands(program: Command): void {
         healthCheckInterval?: number;
         healthCheckMaxPacketLoss?: number;
       }) => {
-        const l = await Lab.up({
+        const l = await (
+          await labClass()
+        ).up({
           name: o.name,
           clusters: o.clusters,
           nodes: o.nodes,
@@ -111,25 +115,25 @@ export function labCommands(program: Command): void {
     .description("remove everything the lab made (also after a crash)")
     .option("--name <prefix>", "lab name", "cw")
     .action(async (o: { name: string }) => {
-      const r = await Lab.down(o.name);
+      const r = await (await labClass()).down(o.name);
       console.log(` ✓ lab "${o.name}" removed (${r.namespaces} namespaces)`);
     });
   lab
     .command("status")
     .option("--name <prefix>", "lab name")
     .option("--json", "print as JSON")
-    .action((o: { name?: string; json?: boolean }) => printTopology(Lab.open(o.name), Boolean(o.json)));
+    .action(async (o: { name?: string; json?: boolean }) => printTopology((await labClass()).open(o.name), Boolean(o.json)));
   lab
     .command("ip <target>")
     .description("print the address of <cluster>/<node>[/<pod>]")
     .option("--name <prefix>", "lab name")
-    .action((target: string, o: { name?: string }) => console.log(Lab.open(o.name).resolve(target).ip));
+    .action(async (target: string, o: { name?: string }) => console.log((await labClass()).open(o.name).resolve(target).ip));
   lab
     .command("exec <target> <cmd...>")
     .description("run a command in <cluster>/<node>[/<pod>] (put it after --)")
     .option("--name <prefix>", "lab name")
-    .action((target: string, cmd: string[], o: { name?: string }) => {
-      const { ns } = Lab.open(o.name).resolve(target);
+    .action(async (target: string, cmd: string[], o: { name?: string }) => {
+      const { ns } = (await labClass()).open(o.name).resolve(target);
       const r = spawnSync("ip", ["netns", "exec", ns, ...cmd], { stdio: "inherit" });
       process.exitCode = r.status ?? 1;
     });
@@ -137,11 +141,11 @@ export function labCommands(program: Command): void {
     .command("kubeconfig <cluster>")
     .description("print the path of an admin kubeconfig for the cluster's API server (lab started with --kube)")
     .option("--name <prefix>", "lab name")
-    .action((id: string, o: { name?: string }) => {
-      const l = Lab.open(o.name);
+    .action(async (id: string, o: { name?: string }) => {
+      const l = (await labClass()).open(o.name);
       const api = l.state.kube?.apis[id];
       if (!api)
-        throw new ValidationError(
+        throw new (await import("@causeway/api")).ValidationError(
           `cluster ${id} has no API server in lab ${l.state.name}${l.state.kube ? `; clusters: ${Object.keys(l.state.kube.apis).join(", ")}` : " (start the lab with --kube)"}`,
         );
       console.log(api.kubeconfig);
@@ -155,7 +159,7 @@ export function labCommands(program: Command): void {
     .option("--pods <p>", "pods per node", int, 1)
     .option("--name <prefix>", "lab name")
     .action(async (o: { nodes: number; pods: number; name?: string }) => {
-      const l = Lab.open(o.name);
+      const l = (await labClass()).open(o.name);
       const c = await l.addCluster({ nodes: o.nodes, pods: o.pods });
       await l.waitConnected();
       console.log(` ✓ cluster ${c.spec.id} joined and connected`);
@@ -164,7 +168,7 @@ export function labCommands(program: Command): void {
     .command("remove-cluster <cluster>")
     .option("--name <prefix>", "lab name")
     .action(async (id: string, o: { name?: string }) => {
-      await Lab.open(o.name).removeCluster(id);
+      await (await labClass()).open(o.name).removeCluster(id);
       console.log(` ✓ cluster ${id} left the clusterset and was removed`);
     });
   const service = lab.command("service").description("services backed by lab pods that answer with their cluster and pod name (for discovery scenarios)");
@@ -176,7 +180,7 @@ export function labCommands(program: Command): void {
     .option("--headless", "no VIP: DNS answers the pods' IPs")
     .option("--name <prefix>", "lab name")
     .action(async (ref: string, o: { pods: number; port: number; headless?: boolean; name?: string }) => {
-      const svc = await Lab.open(o.name).addService(ref, { pods: o.pods, port: o.port, headless: o.headless === true });
+      const svc = await (await labClass()).open(o.name).addService(ref, { pods: o.pods, port: o.port, headless: o.headless === true });
       const where = svc.vip ? `VIP ${svc.vip}:${svc.port}` : `headless, port ${svc.port}`;
       console.log(` ✓ service ${ref} (${where}) with ${svc.pods.length} pod(s): ${svc.pods.map((p) => `${p.name} ${p.ip}`).join(", ") || "none"}`);
       const [cluster, ns, name] = ref.split("/");
@@ -188,7 +192,7 @@ export function labCommands(program: Command): void {
     .requiredOption("--pods <n>", "pods backing it", int)
     .option("--name <prefix>", "lab name")
     .action(async (ref: string, o: { pods: number; name?: string }) => {
-      const svc = await Lab.open(o.name).scaleService(ref, o.pods);
+      const svc = await (await labClass()).open(o.name).scaleService(ref, o.pods);
       console.log(` ✓ service ${ref} now has ${svc.pods.length} pod(s)${svc.pods.length ? `: ${svc.pods.map((p) => `${p.name} ${p.ip}`).join(", ")}` : ""}`);
     });
 }

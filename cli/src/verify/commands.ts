@@ -1,6 +1,4 @@
 import { writeFileSync } from "node:fs";
-import { ValidationError } from "@causeway/api";
-import { junitReport, Lab, verifyLab } from "@causeway/e2e";
 import type { Command } from "commander";
 
 interface VerifyFlags {
@@ -23,6 +21,8 @@ export function verifyCommands(program: Command): void {
     .option("--junit-report <file>", "also write the results as JUnit XML")
     .addHelpText("after", "\nExamples:\n  causeway verify\n  causeway verify --context c1,c3 --junit-report verify.xml")
     .action(async (o: VerifyFlags) => {
+      const { ValidationError } = await import("@causeway/api");
+      const { junitReport, Lab, verifyLab } = await import("@causeway/e2e");
       if (o.kubeconfig) {
         throw new ValidationError("verify runs its checks from lab pods; against real clusters it is not available yet (run it on a lab: causeway lab up)");
       }
