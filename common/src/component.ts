@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { errorMessage, SYSTEM_NAMESPACE } from "@causeway/api";
 import { KubeClient } from "./kube/client.ts";
-import { checkCrds, type JoinedCluster, loadJoinedCluster } from "./kube/config.ts";
+import { checkCrds, type JoinedCluster, loadJoinedCluster, uninstallRequested } from "./kube/config.ts";
 import { resyncMsFromFlag } from "./loop.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { metricsPortFromFlag, newRegistry, ProbeServer } from "./metrics.ts";
@@ -88,7 +88,7 @@ async function launch(
   name: string,
   metricsPort: number,
   options: ParseArgsOptionsConfig,
-  prepare: (l: Launch) => Promise<{ log: Logger; built: Built; fields: Record<string, unknown>; message: string }>,
+  prepare: (l: Launch) => Promise<{ log: Logger; built: Built; fields: Record<string, unknown>; message: string; whenStopped?: () => Promise<boolean> }>,
 ): Promise<void> {
   const boot = createLogger(name);
   try {
@@ -110,7 +110,7 @@ async function launch(
     const live: { component?: SiteComponent } = {};
     const ready = () => (live.component ? live.component.ready?.() : "starting");
     const probes = port ? await ProbeServer.start({ port, registry, log: boot, ready }) : undefined;
-    const { log, built, fields, message } = await prepare({ boot, uninstall, str, bool, registry });
+    const { log, built, fields, message, whenStopped } = await prepare({ boot, uninstall, str, bool, registry });
     const { component, started, removed } = built;
     if (uninstall) {
       await component.uninstall();
@@ -120,7 +120,18 @@ async function launch(
     component.start();
     live.component = component;
     log.info({ ...fields, ...started, ...(probes ? { metricsPort: probes.port } : {}) }, message);
-    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => void component.stop().then(() => process.exit(0)));
+    const onSignal = async () => {
+      // Kubernetes mode: stopped because Causeway is being uninstalled → remove this node's state too.
+      if (await (whenStopped ?? (async () => false))()) {
+        log.info("Causeway is being uninstalled: removing this component's state");
+        await component.uninstall().catch((err: unknown) => log.error({ err: errorMessage(err) }, "uninstall incomplete"));
+        log.info(removed);
+      } else {
+        await component.stop();
+      }
+      process.exit(0);
+    };
+    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => void onSignal());
   } catch (err) {
     boot.fatal({ err: errorMessage(err) }, `${name} cannot start`);
     process.exit(2);
@@ -175,6 +186,12 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
     const cluster = await loadJoinedCluster(client, namespace, o.brokerToken);
     const log = boot.child({ cluster: cluster.clusterId, node: nodeName });
     const built = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str, bool, registry });
-    return { log, built, fields: { server: client.server, broker: cluster.brokerAddress }, message: `${o.name} started (Kubernetes mode)` };
+    return {
+      log,
+      built,
+      fields: { server: client.server, broker: cluster.brokerAddress },
+      message: `${o.name} started (Kubernetes mode)`,
+      whenStopped: () => uninstallRequested(client, namespace),
+    };
   });
 }

@@ -21,3 +21,4 @@ export {
   memberManifests,
 } from "./manifests.ts";
 export { CUSTOM_COREDNS_KEY, lighthouseDnsIp, unwireCoreDns, wireCoreDns } from "./coredns.ts";
+export { uninstall, type UninstallOptions, type UninstallResult } from "./uninstall.ts";

@@ -118,4 +118,31 @@ export function kubeCommands(program: Command): void {
       say(r.changed.length ? `applied ${r.changed.length} object(s)` : "already joined with this configuration; nothing changed");
       say(`cluster ${r.clusterId} ${r.reused ? "was already a member" : "joined the clusterset"}`);
     });
+  program
+    .command("uninstall")
+    .description("remove Causeway from a cluster: workloads and their node state, broker membership, CoreDNS block, objects, CRDs")
+    .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context")
+    .option("-y, --yes", "do not ask for confirmation")
+    .addHelpText("after", "\nExamples:\n  causeway uninstall --kubeconfig k.yaml --context east --yes")
+    .action(async (o: { kubeconfig?: string; context?: string; yes?: boolean }) => {
+      if (!o.yes) {
+        if (!process.stdin.isTTY) throw new InvalidArgumentError("uninstall removes Causeway from the cluster: pass --yes to confirm");
+        const { createInterface } = await import("node:readline/promises");
+        const rl = createInterface({ input: process.stdin, output: process.stdout });
+        const answer = await rl.question(`Remove Causeway from ${o.context ?? "the current context"}? [y/N] `);
+        rl.close();
+        if (!/^y(es)?$/i.test(answer.trim())) {
+          console.log(" ✗ nothing removed");
+          return;
+        }
+      }
+      const { uninstall } = await import("@causeway/deploy");
+      const r = await uninstall({ kubeconfig: o.kubeconfig, context: o.context, say });
+      say(
+        r.found
+          ? `Causeway is removed from ${r.clusterId ? `cluster ${r.clusterId}` : "this cluster"}`
+          : "Causeway is not installed on this cluster; nothing to remove",
+      );
+    });
 }

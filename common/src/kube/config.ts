@@ -2,7 +2,7 @@ import { CAUSEWAY_CRDS, ClusterIdSchema, type CrdDef, crdObject, formatIssues, i
 import { z } from "zod";
 import { INTRA_CLUSTER_MODES } from "../site.ts";
 import type { KubeClient } from "./client.ts";
-import { KubeNotFoundError } from "./errors.ts";
+import { KubeNotFoundError, KubeUnauthorizedError } from "./errors.ts";
 import { R } from "./types.ts";
 
 /** The ConfigMap `join` writes: what every component of a member cluster needs to know. */
@@ -36,6 +36,8 @@ export const ClusterConfigSchema = z.object({
   healthCheck: z.enum(["true", "false"]).optional(),
   healthCheckInterval: z.string().optional(),
   healthCheckMaxPacketLoss: z.string().optional(),
+  /** Set by `causeway uninstall`: components stopped now remove their host state instead of keeping it. */
+  uninstalling: z.enum(["true", "false"]).optional(),
 });
 export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
 
@@ -109,4 +111,18 @@ export async function checkCrds(client: KubeClient, defs: readonly CrdDef[] = CA
   }
   if (problems.length)
     throw new CrdMismatchError("Causeway's CRDs on this cluster do not match this build; re-run 'causeway join' with this version to update them", problems);
+}
+
+/**
+ * Whether the cluster is being uninstalled: `causeway uninstall` set `uninstalling` in the
+ * configuration, or the configuration (or this component's service account) is gone. Any other
+ * failure to read says no: a rolling restart during an API outage must keep the host as it is.
+ */
+export async function uninstallRequested(client: KubeClient, namespace: string): Promise<boolean> {
+  try {
+    const cm = await client.get<{ data?: Record<string, string> }>(R.configMap, namespace, CONFIG_MAP);
+    return cm.data?.uninstalling === "true";
+  } catch (err) {
+    return err instanceof KubeNotFoundError || err instanceof KubeUnauthorizedError;
+  }
 }

@@ -39,4 +39,5 @@ export {
   CrdMismatchError,
   type JoinedCluster,
   loadJoinedCluster,
+  uninstallRequested,
 } from "./config.ts";

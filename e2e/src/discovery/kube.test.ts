@@ -218,5 +218,62 @@ describe(
       assert.equal(slices?.items.length, 0);
       assert.equal(await dig(CLIENT, fqdn("aa")), "ENOTFOUND");
     });
+
+    it("causeway uninstall leaves nothing of Causeway's in the API server, on the nodes or at the broker; a second uninstall says so", async () => {
+      const kubeconfig = lab.state.kube?.apis.c2?.kubeconfig ?? "";
+      // From the broker's namespace, as the lab runs join: the broker is reached inside the lab only.
+      const inLab = (args: string[]) =>
+        new ProcessRunner(120_000).run("ip", ["netns", "exec", lab.state.broker.ns, process.execPath, join(REPO_ROOT, "cli/src/main.ts"), ...args], {
+          allowFailure: true,
+        });
+      const r = await inLab(["uninstall", "--kubeconfig", kubeconfig, "--context", "c2", "--yes"]);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /cluster c2 left the broker/);
+      await lab.runWorkloads("c2"); // the lab's kubelet: the deleted DaemonSets' processes stop (and clean their nodes)
+      const api = cl("c2");
+      const found: string[] = [];
+      const gone = async (what: string, f: () => Promise<unknown>) => {
+        const ok = await f().then(
+          () => false,
+          (err: unknown) => err instanceof kube.KubeNotFoundError,
+        );
+        if (!ok) found.push(what);
+      };
+      await gone("namespace causeway-system", () => api.get(kube.R.namespace, undefined, "causeway-system"));
+      for (const rt of [kube.R.crd, kube.R.clusterRole, kube.R.clusterRoleBinding]) {
+        const items = (await api.list<{ metadata: kube.ObjectMeta }>(rt, undefined, { labelSelector: "app.kubernetes.io/part-of=causeway" })).items;
+        found.push(...items.map((o) => `${rt.kind} ${o.metadata.name}`));
+      }
+      const labelled = (await api.list<{ metadata: kube.ObjectMeta }>(kube.R.node, undefined, { labelSelector: "causeway.io/gateway" })).items;
+      found.push(...labelled.map((n) => `gateway label on ${n.metadata.name}`));
+      const corefile = (await api.get<{ data?: { Corefile?: string } }>(kube.R.configMap, "kube-system", "coredns")).data?.Corefile ?? "";
+      if (corefile.includes("# causeway-start")) found.push("the CoreDNS block");
+      for (const n of lab.cluster("c2").spec.nodes) found.push(...(await nodeTrace(lab, `c2/${n.name}`, n.wgInterface)));
+      const admin = lab.admin();
+      try {
+        found.push(...(await admin.list("")).records.filter((x) => x.clusterId === "c2").map((x) => `broker ${x.kind} ${x.name}`));
+      } finally {
+        admin.close();
+      }
+      assert.deepEqual(found, [], "nothing of Causeway's is left");
+      const again = await inLab(["uninstall", "--kubeconfig", kubeconfig, "--context", "c2", "--yes"]);
+      assert.equal(again.exitCode, 0, again.stderr);
+      assert.match(again.stdout, /Causeway is not installed on this cluster; nothing to remove/);
+    });
   },
 );
+
+/** What is left of Causeway's host state on a lab node: its links, policy-routing rules and tables, iptables chains. */
+async function nodeTrace(lab: Lab, node: string, wgInterface: string): Promise<string[]> {
+  const found: string[] = [];
+  const links = (await lab.exec(node, ["ip", "-o", "link", "show"])).stdout;
+  for (const dev of ["vx-causeway", "vxlan-tunnel", "causeway-wg", wgInterface])
+    if (links.includes(`${dev}:`) || links.includes(`${dev}@`)) found.push(`${node}: link ${dev}`);
+  const rule = /.*lookup (100|150)\b.*/.exec((await lab.exec(node, ["ip", "rule", "show"])).stdout)?.[0];
+  if (rule) found.push(`${node}: ip rule ${rule}`);
+  for (const table of ["100", "150"])
+    if ((await lab.exec(node, ["ip", "route", "show", "table", table])).stdout.trim()) found.push(`${node}: routes in table ${table}`);
+  const chain = /.*CAUSEWAY.*/.exec((await lab.exec(node, ["iptables-save"])).stdout)?.[0];
+  if (chain) found.push(`${node}: iptables ${chain}`);
+  return found;
+}

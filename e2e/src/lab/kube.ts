@@ -278,7 +278,47 @@ export async function runDaemonSets(k: KubeletContext): Promise<{ started: LabPr
       started.push(startIn(spec.ns, role, argvOf(c, k.nodeBin, k.repo), join(k.dir, `${k.spec.id}-${n.metadata.name}-${component}.log`), env));
     }
   }
+  stopped.push(...(await stopUnwanted(k.running, ds.items, nodes.items, started, stopped)));
   return { started, stopped };
+}
+
+/**
+ * As the controller manager's namespace controller: a namespace being deleted is finalized (the
+ * lab's objects in it were deleted by whoever deleted it; nothing else would remove them).
+ */
+export async function finalizeNamespaces(client: kube.KubeClient): Promise<void> {
+  const list = await client.list<{ metadata: kube.ObjectMeta & { deletionTimestamp?: string } }>(kube.R.namespace);
+  for (const n of list.items) {
+    if (!n.metadata.deletionTimestamp) continue;
+    await client.request("PUT", `${kube.resourcePath(kube.R.namespace, undefined, n.metadata.name)}/finalize`, {
+      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: n.metadata.name }, spec: { finalizers: [] } },
+    });
+  }
+}
+
+/**
+ * As a kubelet: a workload whose DaemonSet is gone (or no longer selects its node) is stopped,
+ * with time to shut down (on uninstall the components remove their host state then).
+ */
+async function stopUnwanted(
+  running: readonly LabProcess[],
+  sets: readonly Workload[],
+  nodes: readonly { metadata: kube.ObjectMeta }[],
+  started: readonly LabProcess[],
+  already: readonly LabProcess[],
+): Promise<LabProcess[]> {
+  const wanted = new Set(started.map((p) => p.role));
+  for (const d of sets) {
+    const component = d.metadata.name.replace(/^causeway-/, "");
+    for (const n of nodes) if (selects(d.spec.template.spec.nodeSelector, n.metadata.labels)) wanted.add(`${component}/${n.metadata.name}`);
+  }
+  const out: LabProcess[] = [];
+  for (const p of running) {
+    if (p.env?.CAUSEWAY_TEMPLATE === undefined || wanted.has(p.role) || already.includes(p)) continue;
+    await stopProcess(p.pid, 15_000);
+    out.push(p);
+  }
+  return out;
 }
 
 /** Runs the broker Deployment (applied by deploy-broker) as the lab's broker process, in the broker namespace. */

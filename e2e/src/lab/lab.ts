@@ -7,7 +7,7 @@ import { deployBroker, lighthouseDnsIp } from "@causeway/deploy";
 import { checkHealthSettings, SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
-import { applyLabService, buildApi, type LabApi, registerCluster, runBrokerDeployment, runDaemonSets } from "./kube.ts";
+import { applyLabService, buildApi, finalizeNamespaces, type LabApi, registerCluster, runBrokerDeployment, runDaemonSets } from "./kube.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
 import { buildDnsPod, clusterDnsSpec, clusterZone, coreDnsBinary, dnsServiceRules, labCorefile, removePodResolvConfs, writePodResolvConf } from "./dns.ts";
 import { addPodNetworks, applyServiceRules, type LabService, MAX_SERVICE_PODS, nextVip, parseServiceRef, planPods, siteServiceOf } from "./services.ts";
@@ -330,6 +330,7 @@ export class Lab {
       });
       for (const p of stopped) c.processes.splice(c.processes.indexOf(p), 1);
       c.processes.push(...started);
+      await finalizeNamespaces(client);
     } finally {
       client.close();
     }

@@ -1,0 +1,153 @@
+import { SYSTEM_NAMESPACE } from "@causeway/api";
+import { BrokerConnection, kube, view } from "@causeway/common";
+import { unwireCoreDns } from "./coredns.ts";
+
+const PART_OF = "app.kubernetes.io/part-of=causeway";
+const WORKLOADS = ["causeway-gateway", "causeway-route-agent", "causeway-lighthouse"];
+
+export interface UninstallOptions {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  /** How long to wait for the workloads' pods to go (they remove their host state first). */
+  readonly podTimeoutMs?: number;
+  readonly say?: (line: string) => void;
+}
+
+export interface UninstallResult {
+  /** False when nothing of Causeway's was found (a second uninstall). */
+  readonly found: boolean;
+  readonly clusterId?: string;
+  readonly removed: readonly string[];
+}
+
+async function exists(client: kube.KubeClient, rt: kube.ResourceType, ns: string | undefined, name: string): Promise<boolean> {
+  try {
+    await client.get(rt, ns, name);
+    return true;
+  } catch (err) {
+    if (err instanceof kube.KubeNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** Deletes every object of a type carrying `selector` (cluster-wide or in one namespace); returns how many. */
+async function deleteLabelled(client: kube.KubeClient, rt: kube.ResourceType, selector: string): Promise<number> {
+  const list = await client.list<{ metadata: kube.ObjectMeta }>(rt, undefined, { labelSelector: selector }).catch((err: unknown) => {
+    if (err instanceof kube.KubeNotFoundError) return { items: [] }; // the type is gone already (CRD deleted)
+    throw err;
+  });
+  for (const o of list.items) await client.delete(rt, o.metadata.namespace, o.metadata.name);
+  return list.items.length;
+}
+
+/**
+ * `causeway uninstall`: removes Causeway from a member cluster, leaving nothing behind.
+ * 1. marks the configuration `uninstalling` and deletes the DaemonSets: each component, stopped,
+ *    sees the mark and removes its node's state (cables, routes, rules, chains, interfaces);
+ * 2. waits for their pods to go;
+ * 3. the cluster leaves the broker (its endpoint, status and exports go with it);
+ * 4. CoreDNS forgets the clusterset block; ServiceImports and MCS EndpointSlices it made go;
+ * 5. the namespace, cluster roles and bindings, CRDs (Causeway's and the MCS API's it installed)
+ *    and the gateway node label are deleted.
+ * Every step tolerates what an earlier, interrupted run already removed; a cluster without
+ * Causeway is reported as such.
+ */
+export async function uninstall(o: UninstallOptions): Promise<UninstallResult> {
+  const say = o.say ?? (() => undefined);
+  const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context: o.context, timeoutMs: 5000 });
+  const removed: string[] = [];
+  try {
+    await client.ping();
+    const installed = await exists(client, kube.R.namespace, undefined, SYSTEM_NAMESPACE);
+    const crds = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.crd, undefined, { labelSelector: PART_OF });
+    if (!installed && crds.items.length === 0) return { found: false, removed };
+    const cluster = installed ? await stopWorkloads(client, o.podTimeoutMs ?? 120_000, removed, say) : undefined;
+    if (cluster) await leaveBroker(cluster, say);
+    await removeObjects(client, removed, say);
+    return { found: true, ...(cluster ? { clusterId: cluster.clusterId } : {}), removed };
+  } finally {
+    client.close();
+  }
+}
+
+/** Step 1–2: the uninstalling mark, the DaemonSets deleted, their pods gone. Returns the joined cluster (if its configuration still loads). */
+async function stopWorkloads(client: kube.KubeClient, timeoutMs: number, removed: string[], say: (l: string) => void): Promise<kube.JoinedCluster | undefined> {
+  const ns = SYSTEM_NAMESPACE;
+  const cluster = await kube.loadJoinedCluster(client, ns, true).catch(() => undefined);
+  if (await exists(client, kube.R.configMap, ns, kube.CONFIG_MAP)) {
+    await client.apply(
+      kube.R.configMap,
+      { metadata: { name: kube.CONFIG_MAP, namespace: ns }, ...{ data: { uninstalling: "true" } } },
+      { fieldManager: "causeway-uninstall" },
+    );
+  }
+  for (const w of WORKLOADS) if (await client.delete(kube.R.daemonSet, ns, w)) removed.push(`daemonset/${w}`);
+  say("marked the cluster uninstalling and deleted the workloads: each component removes its node's state as it stops");
+  await waitPodsGone(client, ns, timeoutMs, say);
+  return cluster;
+}
+
+/** Step 3: the cluster leaves the broker with its own credential (its endpoint, status and exports go). */
+async function leaveBroker(cluster: kube.JoinedCluster, say: (l: string) => void): Promise<void> {
+  const conn = new BrokerConnection({ address: cluster.brokerAddress, token: cluster.brokerToken });
+  try {
+    await conn.leave(cluster.clusterId);
+    say(`cluster ${cluster.clusterId} left the broker at ${cluster.brokerAddress} (its endpoint, status and exports removed)`);
+  } catch (err) {
+    say(
+      `could not leave the broker (${err instanceof Error ? err.message : String(err)}); remove cluster ${cluster.clusterId} there with the broker's admin credential`,
+    );
+  } finally {
+    conn.close();
+  }
+}
+
+/** Steps 4–5: CoreDNS block, imports and slices, namespace, cluster roles, CRDs, gateway node label. */
+async function removeObjects(client: kube.KubeClient, removed: string[], say: (l: string) => void): Promise<void> {
+  if (await unwireCoreDns(client)) {
+    removed.push("coredns stanza");
+    say("CoreDNS no longer forwards clusterset.local");
+  }
+  const imports = await deleteLabelled(client, kube.R.serviceImport, "app.kubernetes.io/managed-by=causeway-lighthouse");
+  const slices = await deleteLabelled(client, kube.R.endpointSlice, "endpointslice.kubernetes.io/managed-by=lighthouse.causeway.io");
+  if (imports + slices) say(`removed ${imports} ServiceImport(s) and ${slices} MCS EndpointSlice(s)`);
+  // The namespace is Causeway's alone: its objects go first (a namespace is only finalized by the
+  // controller manager; this leaves it nothing to do but that).
+  for (const rt of [kube.R.service, kube.R.configMap, kube.R.secret, kube.R.roleBinding, kube.R.role, kube.R.serviceAccount, kube.R.lease, kube.R.deployment]) {
+    const list = await client.list<{ metadata: kube.ObjectMeta }>(rt, SYSTEM_NAMESPACE).catch(() => ({ items: [] }));
+    for (const o of list.items)
+      if (!(rt === kube.R.serviceAccount && o.metadata.name === "default")) await client.delete(rt, SYSTEM_NAMESPACE, o.metadata.name);
+  }
+  if (await client.delete(kube.R.namespace, undefined, SYSTEM_NAMESPACE)) removed.push(`namespace/${SYSTEM_NAMESPACE}`);
+  for (const rt of [kube.R.clusterRoleBinding, kube.R.clusterRole]) {
+    const n = await deleteLabelled(client, rt, PART_OF);
+    if (n) removed.push(`${n} ${rt.plural}`);
+  }
+  const crds = await deleteLabelled(client, kube.R.crd, PART_OF);
+  if (crds) removed.push(`${crds} CRDs`);
+  const nodes = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.node, undefined, { labelSelector: view.GATEWAY_NODE_LABEL });
+  for (const n of nodes.items) {
+    await client.request("PATCH", kube.resourcePath(kube.R.node, undefined, n.metadata.name), {
+      body: { metadata: { labels: { [view.GATEWAY_NODE_LABEL]: null } } },
+      contentType: "application/merge-patch+json",
+    });
+  }
+  if (nodes.items.length) removed.push(`gateway label on ${nodes.items.map((n) => n.metadata.name).join(", ")}`);
+  say(`deleted ${removed.join(", ") || "nothing more"}`);
+}
+
+/** Waits until no pod of Causeway's runs in the namespace (a cluster without a kubelet has none). */
+async function waitPodsGone(client: kube.KubeClient, ns: string, timeoutMs: number, say: (l: string) => void): Promise<void> {
+  const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true } as const;
+  const end = Date.now() + timeoutMs;
+  for (let said = false; ; said = true) {
+    const list = await client.list<{ metadata: kube.ObjectMeta }>(pods, ns, { labelSelector: PART_OF });
+    if (!list.items.length) return;
+    if (!said) say(`waiting for ${list.items.length} pod(s) to remove their node state and stop`);
+    if (Date.now() > end)
+      throw new Error(
+        `${list.items.length} Causeway pod(s) still running in ${ns} after ${timeoutMs / 1000} s; re-run 'causeway uninstall' once they are gone`,
+      );
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
