@@ -11,6 +11,8 @@ export interface Manifest {
 export const BROKER_NAMESPACE = "causeway-broker";
 export const BROKER_ADMIN_SECRET = "causeway-broker-admin";
 export const BROKER_PORT = 7400;
+/** The broker's SQLite volume. */
+export const BROKER_DATA_CLAIM = "causeway-broker-data";
 export const IMAGE = "causeway:0.1.0";
 /** Where the image keeps the repository (the lab maps it to this checkout). */
 export const APP = "/app";
@@ -72,7 +74,30 @@ function probed(port: number) {
 /** The lighthouse's DNS Service in each member cluster: where the cluster's CoreDNS forwards clusterset.local. */
 export const LIGHTHOUSE_DNS_SERVICE = "causeway-lighthouse-dns";
 
-function workload(R: typeof kube.R, name: string, component: string, configHash: string, metricsPort: number, nodeSelector?: Record<string, string>): Manifest {
+/** A headless Service selecting a component's pods on their metrics port, for Prometheus to discover. */
+function metricsService(R: typeof kube.R, name: string, ns: string, port: number): Manifest {
+  return m(R.service, {
+    metadata: meta(`${name}-metrics`, ns, { "app.kubernetes.io/component": "metrics" }),
+    spec: { clusterIP: "None", selector: { "app.kubernetes.io/name": name }, ports: [{ name: "metrics", port, targetPort: port }] },
+  });
+}
+
+/** UDP ports the gateway's node must receive: the cable and NAT discovery (declared as host ports so schedulers and policies see them). */
+const GATEWAY_PORTS = [
+  { name: "cable", containerPort: 4500, hostPort: 4500, protocol: "UDP" },
+  { name: "natt-discovery", containerPort: 4490, hostPort: 4490, protocol: "UDP" },
+];
+
+function workload(
+  R: typeof kube.R,
+  name: string,
+  component: string,
+  configHash: string,
+  metricsPort: number,
+  nodeSelector?: Record<string, string>,
+  extraPorts: readonly Record<string, unknown>[] = [],
+): Manifest {
+  const probes = probed(metricsPort);
   return m(R.daemonSet, {
     metadata: meta(name, SYSTEM_NAMESPACE, { "app.kubernetes.io/name": name }),
     spec: {
@@ -90,7 +115,8 @@ function workload(R: typeof kube.R, name: string, component: string, configHash:
               command: ["node", `${APP}/${component}/src/main.ts`, "--kube"],
               env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
               securityContext: { privileged: true },
-              ...probed(metricsPort),
+              ...probes,
+              ports: [...probes.ports, ...extraPorts],
             },
           ],
         },
@@ -195,8 +221,11 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
         ...(c.cableSecret ? { [kube.CABLE_SECRET_KEY]: Buffer.from(c.cableSecret).toString("base64") } : {}),
       },
     }),
-    workload(R, gw, "gateway", configHash, METRICS_PORTS.gateway, { [view.GATEWAY_NODE_LABEL]: "true" }),
+    workload(R, gw, "gateway", configHash, METRICS_PORTS.gateway, { [view.GATEWAY_NODE_LABEL]: "true" }, GATEWAY_PORTS),
     workload(R, ra, "route-agent", configHash, METRICS_PORTS.routeAgent),
+    metricsService(R, gw, ns, METRICS_PORTS.gateway),
+    metricsService(R, ra, ns, METRICS_PORTS.routeAgent),
+    metricsService(R, lh, ns, METRICS_PORTS.lighthouse),
     // The clusterset DNS server and export agent on the gateway nodes (one writes through a Lease; all answer DNS).
     workload(R, lh, "lighthouse", configHash, METRICS_PORTS.lighthouse, { [view.GATEWAY_NODE_LABEL]: "true" }),
     m(R.service, {
@@ -222,6 +251,11 @@ export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecre
       metadata: meta(BROKER_ADMIN_SECRET, ns),
       type: "Opaque",
       data: { token: Buffer.from(adminToken).toString("base64"), [kube.CABLE_SECRET_KEY]: Buffer.from(cableSecret).toString("base64") },
+    }),
+    // The SQLite store outlives the pod (an emptyDir would lose every cluster's registration on a restart).
+    m(R.persistentVolumeClaim, {
+      metadata: meta(BROKER_DATA_CLAIM, ns),
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
     }),
     m(R.deployment, {
       metadata: meta(name, ns, { "app.kubernetes.io/name": name }),
@@ -259,7 +293,7 @@ export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecre
             ],
             volumes: [
               { name: "admin", secret: { secretName: BROKER_ADMIN_SECRET } },
-              { name: "data", emptyDir: {} },
+              { name: "data", persistentVolumeClaim: { claimName: BROKER_DATA_CLAIM } },
             ],
           },
         },
@@ -269,5 +303,6 @@ export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecre
       metadata: meta(name, ns),
       spec: { selector: { "app.kubernetes.io/name": name }, ports: [{ name: "grpc", port: BROKER_PORT, targetPort: BROKER_PORT }] },
     }),
+    metricsService(R, name, ns, METRICS_PORTS.broker),
   ];
 }

@@ -20,6 +20,7 @@ export const R = {
   service: core("services", "Service"),
   configMap: core("configmaps", "ConfigMap"),
   secret: core("secrets", "Secret"),
+  persistentVolumeClaim: core("persistentvolumeclaims", "PersistentVolumeClaim"),
   serviceAccount: core("serviceaccounts", "ServiceAccount"),
   endpointSlice: of("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
   lease: of("coordination.k8s.io", "v1", "leases", "Lease"),

@@ -1,0 +1,62 @@
+/**
+ * Every manifest join and deploy-broker render passes the real kube-apiserver's validation:
+ * CRDs and namespaces are applied, then each object is applied with server-side dry-run (schema,
+ * defaults, admission — nothing stored). Needs root (the API server runs in a namespace).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { kube } from "@causeway/common";
+import { applyManifests, brokerManifests, type Manifest, memberManifests, waitCrdsEstablished } from "@causeway/deploy";
+import { type KubeFixture, startKubeFixture } from "./harness.ts";
+
+const root = process.getuid?.() === 0;
+
+describe("rendered manifests against a real API server (server-side dry-run)", { skip: root ? false : "needs root" }, () => {
+  let fx: KubeFixture;
+  let client: kube.KubeClient;
+  before(async () => {
+    fx = await startKubeFixture("cwman");
+    client = await fx.client();
+  });
+  after(async () => {
+    await fx?.stop();
+  });
+
+  /** Applies what the others need (CRDs, namespaces), then dry-runs every object; returns the refusals. */
+  async function check(ms: readonly Manifest[]): Promise<string[]> {
+    const first = ms.filter((x) => x.type === kube.R.crd || x.type === kube.R.namespace);
+    await applyManifests(client, first);
+    await waitCrdsEstablished(client, first);
+    const refused: string[] = [];
+    for (const x of ms) {
+      try {
+        await client.apply(x.type, x.object, { fieldManager: "causeway-test", dryRun: true });
+      } catch (err) {
+        refused.push(`${x.type.kind} ${x.object.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return refused;
+  }
+
+  it("a member cluster's objects (both cable drivers, gateway settings)", async () => {
+    for (const cableDriver of ["vxlan", "wireguard"]) {
+      const ms = memberManifests(kube.R, {
+        clusterId: "east",
+        clusterCIDRs: ["10.1.0.0/16"],
+        serviceCIDRs: ["10.101.0.0/16"],
+        cableDriver,
+        intraCluster: "vxlan",
+        brokerAddress: "broker.example:7400",
+        brokerToken: "t",
+        brokerCa: "",
+        cableSecret: "s",
+        gateway: { natt: false, healthCheck: true, healthCheckInterval: 0.5, healthCheckMaxPacketLoss: 3 },
+      });
+      assert.deepEqual(await check(ms), []);
+    }
+  });
+
+  it("the broker's objects", async () => {
+    assert.deepEqual(await check(brokerManifests(kube.R, "admin", "secret")), []);
+  });
+});
