@@ -11,6 +11,9 @@ if (built.status !== 0) process.exit(built.status ?? 1);
 // Each lab cluster's DNS is a real CoreDNS built from its official module (cached after the first build).
 const coredns = spawnSync("bash", ["e2e/coredns/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
 if (coredns.status !== 0) process.exit(coredns.status ?? 1);
+// The Helm chart is checked with helm built from its official module (cached after the first build).
+const helm = spawnSync("bash", ["deploy/helm/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
+if (helm.status !== 0) process.exit(helm.status ?? 1);
 // The lab's WireGuard cables run the current wireguard-go (this kernel has no module), built from its official module.
 const wg = spawnSync("bash", ["e2e/wireguard/build.sh"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
 if (wg.status !== 0) process.exit(wg.status ?? 1);

@@ -71,6 +71,15 @@ function probed(port: number) {
   };
 }
 
+/**
+ * Pure: the digest of a member's configuration that rolls its pods when it changes: sha256 of its
+ * JSON with sorted keys (what Helm's toJson of the same map gives, so the chart computes the same).
+ */
+export function configDigest(data: Readonly<Record<string, string>>): string {
+  const sorted = Object.fromEntries(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return createHash("sha256").update(JSON.stringify(sorted)).digest("hex").slice(0, 16);
+}
+
 /** The lighthouse's DNS Service in each member cluster: where the cluster's CoreDNS forwards clusterset.local. */
 export const LIGHTHOUSE_DNS_SERVICE = "causeway-lighthouse-dns";
 
@@ -142,7 +151,7 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
     brokerAddress: c.brokerAddress,
     ...gatewayConfigData(c.gateway),
   };
-  const configHash = createHash("sha256").update(JSON.stringify(configData)).digest("hex").slice(0, 16);
+  const configHash = configDigest(configData);
   const nodesRead = [
     { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"] },
     { apiGroups: ["apiextensions.k8s.io"], resources: ["customresourcedefinitions"], resourceNames: crdNames, verbs: ["get"] },

@@ -1,0 +1,114 @@
+/**
+ * The Helm chart of a member cluster, generated from the same manifests `join` applies (one
+ * source): `node deploy/src/chart.ts` writes deploy/chart/causeway/. The objects are rendered
+ * with sentinel values, which become template expressions; the ConfigMap, the credential Secret
+ * and the configuration digest are templated from values so that `helm template` gives exactly
+ * what `join` applies for the same settings (checked by a test with helm built from its module).
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { kube } from "@causeway/common";
+import { stringify } from "yaml";
+import { renderManifests } from "./apply.ts";
+import { CONFIG_HASH_ANNOTATION, IMAGE, memberManifests } from "./manifests.ts";
+
+export const CHART_DIR = join(import.meta.dirname, "../chart/causeway");
+
+const HELPERS = `{{/* The causeway-config data as JSON (sorted keys, as toJson gives): the ConfigMap's data and the digest that rolls the pods. */}}
+{{- define "causeway.config" -}}
+{{- $c := dict "clusterId" .Values.clusterId "clusterCIDRs" .Values.clusterCIDRs "serviceCIDRs" .Values.serviceCIDRs "cableDriver" .Values.cableDriver "intraCluster" .Values.intraCluster "brokerAddress" .Values.brokerAddress -}}
+{{- range $k, $v := .Values.gateway }}{{- if ne (toString $v) "<nil>" }}{{- $_ := set $c $k (toString $v) }}{{- end }}{{- end -}}
+{{- toJson $c -}}
+{{- end -}}
+{{- define "causeway.configHash" -}}
+{{- include "causeway.config" . | sha256sum | trunc 16 -}}
+{{- end -}}
+`;
+
+const VALUES = `# Causeway member cluster: what 'causeway join' would apply. clusterId, clusterCIDRs,
+# serviceCIDRs, brokerAddress and brokerToken are required (broker-info has the broker's).
+clusterId: ""
+# Comma-separated CIDRs.
+clusterCIDRs: ""
+serviceCIDRs: ""
+cableDriver: vxlan
+intraCluster: vxlan
+brokerAddress: ""
+brokerToken: ""
+brokerCa: ""
+cableSecret: ""
+# Gateway settings (join's --natt, --air-gapped, --health-check…): natt, airGapped, healthCheck,
+# healthCheckInterval, healthCheckMaxPacketLoss.
+gateway: {}
+image: ${IMAGE}
+`;
+
+/** Pure: the chart's files (path → content). */
+export function chartFiles(version: string): Record<string, string> {
+  const S = { id: "SENTINELCLUSTERID", token: "SENTINELTOKEN", ca: "SENTINELCA", secret: "SENTINELSECRET" };
+  const ms = memberManifests(kube.R, {
+    clusterId: S.id,
+    clusterCIDRs: ["10.0.0.0/8"],
+    serviceCIDRs: ["10.0.0.0/8"],
+    cableDriver: "vxlan",
+    intraCluster: "vxlan",
+    brokerAddress: "x",
+    brokerToken: S.token,
+    brokerCa: S.ca,
+    cableSecret: S.secret,
+  });
+  const files: Record<string, string> = {
+    "Chart.yaml": stringify({
+      apiVersion: "v2",
+      name: "causeway",
+      description: "Causeway member cluster: gateway, route agent and lighthouse (generated from deploy/src/manifests.ts)",
+      type: "application",
+      version,
+      appVersion: version,
+    }),
+    "values.yaml": VALUES,
+    "templates/_helpers.tpl": HELPERS,
+  };
+  ms.forEach((x, i) => {
+    const n = String(i).padStart(2, "0");
+    const name = `${n}-${x.type.kind.toLowerCase()}-${x.object.metadata.name}.yaml`;
+    if (x.type === kube.R.crd) {
+      files[`crds/${name}`] = renderManifests([x]);
+      return;
+    }
+    if (x.type === kube.R.configMap && x.object.metadata.name === kube.CONFIG_MAP) {
+      const head = renderManifests([{ ...x, object: { metadata: x.object.metadata } }]);
+      files[`templates/${name}`] = `${head}data: {{ include "causeway.config" . }}\n`;
+      return;
+    }
+    if (x.type === kube.R.secret) {
+      const head = renderManifests([{ ...x, object: { metadata: x.object.metadata, ...{ type: "Opaque" } } }]);
+      files[`templates/${name}`] =
+        `${head}data:\n  token: {{ .Values.brokerToken | b64enc }}\n{{- if .Values.brokerCa }}\n  ca.crt: {{ .Values.brokerCa | b64enc }}\n{{- end }}\n{{- if .Values.cableSecret }}\n  ${kube.CABLE_SECRET_KEY}: {{ .Values.cableSecret | b64enc }}\n{{- end }}\n`;
+      return;
+    }
+    const text = renderManifests([x])
+      .replace(
+        new RegExp(`${CONFIG_HASH_ANNOTATION.replace(/[./]/g, "\\$&")}: \\S+`, "g"),
+        `${CONFIG_HASH_ANNOTATION}: {{ include "causeway.configHash" . | quote }}`,
+      )
+      .replaceAll(`image: ${IMAGE}`, "image: {{ .Values.image }}");
+    if (/SENTINEL/.test(text)) throw new Error(`${name}: a value is not templated`);
+    files[`templates/${name}`] = text;
+  });
+  return files;
+}
+
+/** Writes the chart (replacing the directory). */
+export function writeChart(dir = CHART_DIR, version = "0.1.0"): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, content] of Object.entries(chartFiles(version))) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+}
+
+if (import.meta.main) {
+  writeChart();
+  console.log(`wrote ${CHART_DIR}`);
+}
