@@ -10,10 +10,17 @@ import { kubeCommands } from "./kube/commands.ts";
 import { labCommands } from "./lab/commands.ts";
 import { verifyCommands } from "./verify/commands.ts";
 import { diagnoseCommands } from "./diagnose/commands.ts";
+import { completionCommands } from "./completion/commands.ts";
+import { gatherCommands } from "./gather/commands.ts";
 
 const program = new Command("causeway").description("Causeway: one network for many clusters").showSuggestionAfterError(true);
 // Usage errors (unknown flags, bad values) exit 2 like every other refused input; help exits 0.
 program.exitOverride();
+/** Whether a command's action runs: errors from then on are ours to print (commander printed its own parse errors). */
+let acting = false;
+program.hook("preAction", () => {
+  acting = true;
+});
 
 showCommand(program);
 
@@ -31,11 +38,13 @@ exportCommands(program);
 dnsCommands(program);
 verifyCommands(program);
 diagnoseCommands(program);
+gatherCommands(program);
+completionCommands(program);
 
 try {
   await program.parseAsync();
 } catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2); // commander printed the message
+  if (err instanceof CommanderError && !acting) process.exit(err.exitCode === 0 ? 0 : 2); // commander printed the message
   const e = err instanceof Error ? err : new Error(String(err));
   console.error(`✗ ${e.message}`);
   // Refused input and cluster/API errors exit 2; anything else (a bug, a crash) 1.

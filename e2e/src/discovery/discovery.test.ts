@@ -200,4 +200,24 @@ describe("lab service discovery: exports, clusterset DNS through CoreDNS, active
       await lab.exec("c2/n0", ["iptables", "-D", "OUTPUT", "-p", "udp", "--dport", "4500", "-j", "DROP"]);
     }
   });
+  it("causeway gather: one archive with logs, broker records and every node's state, no credentials; benchmark latency and throughput between clusters", async () => {
+    const archive = join(lab.state.dir, "gather.tar.gz");
+    const g = await cli(["gather", "-o", archive]);
+    assert.equal(g.exitCode, 0, g.stdout + g.stderr);
+    const list = (await new ProcessRunner(30_000).run("tar", ["tzf", archive])).stdout.split("\n");
+    for (const want of ["logs/broker.log", "logs/c1-n0-gateway.log", "broker-records.json", "c3/node-n2.txt"])
+      assert.ok(
+        list.some((f) => f.endsWith(want)),
+        want,
+      );
+    assert.deepEqual(
+      list.filter((f) => /token|secret|kubeconfig/.test(f)),
+      [],
+    );
+    const lat = await cli(["benchmark", "latency", "--context", "c1,c3"]);
+    assert.match(lat.stdout, /✓ latency c1\/n2\/p0 → c3\/n2\/p0 .* avg [\d.]+ ms .* loss 0%/, lat.stdout + lat.stderr);
+    const tput = await cli(["benchmark", "throughput"]);
+    assert.match(tput.stdout, /✓ throughput c1\/n2\/p0 → c2\/n2\/p0 .*: [\d.]+ Gbit\/s received/, tput.stdout + tput.stderr);
+    console.log(`# ${lat.stdout.trim().slice(2)}\n# ${tput.stdout.trim().slice(2)}`);
+  });
 });
