@@ -52,10 +52,32 @@ export async function preflight(client: kube.KubeClient, ms: readonly Manifest[]
   if (missing.size) throw new MissingPermissionsError(client.context, [...missing]);
 }
 
-/** Server-side applies each manifest in order; returns how many objects changed (resourceVersion moved or created). */
-export async function applyManifests(client: kube.KubeClient, ms: readonly Manifest[], o: { dryRun?: boolean } = {}): Promise<{ changed: string[] }> {
+/** An apply stopped by the user (Ctrl-C) between two objects: what was applied, and that re-running completes it. */
+export class ApplyInterruptedError extends CausewayError {
+  override name = "ApplyInterruptedError";
+  readonly applied: readonly string[];
+
+  constructor(applied: readonly string[], total: number) {
+    super(
+      `interrupted after applying ${applied.length} of ${total} objects${applied.length ? ` (${applied.join(", ")})` : ""}; run the same command again to complete it (applying is idempotent)`,
+    );
+    this.applied = applied;
+  }
+}
+
+/**
+ * Server-side applies each manifest in order; returns how many objects changed (resourceVersion
+ * moved or created). With `signal`, stops between two objects once aborted (ApplyInterruptedError).
+ */
+export async function applyManifests(
+  client: kube.KubeClient,
+  ms: readonly Manifest[],
+  o: { dryRun?: boolean; signal?: AbortSignal | undefined } = {},
+): Promise<{ changed: string[] }> {
   const changed: string[] = [];
+  const applied: string[] = [];
   for (const x of ms) {
+    if (o.signal?.aborted) throw new ApplyInterruptedError(applied, ms.length);
     const before = await client
       .get<{ metadata: kube.ObjectMeta }>(x.type, x.object.metadata.namespace, x.object.metadata.name)
       .then((o) => o.metadata.resourceVersion)
@@ -65,6 +87,7 @@ export async function applyManifests(client: kube.KubeClient, ms: readonly Manif
       });
     const after = await client.apply<{ metadata: kube.ObjectMeta }>(x.type, x.object, { fieldManager: CLI_FIELD_MANAGER, dryRun: o.dryRun });
     if (after.metadata.resourceVersion !== before) changed.push(`${x.type.kind}/${x.object.metadata.name}`);
+    applied.push(`${x.type.kind}/${x.object.metadata.name}`);
   }
   return { changed };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CAUSEWAY_CRDS, crdObject, MCS_CRDS, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
-import { decodeBrokerInfo, encodeBrokerInfo, memberManifests, renderManifests } from "./index.ts";
+import { decodeBrokerInfo, encodeBrokerInfo, IMAGE, memberManifests, renderManifests } from "./index.ts";
 
 const info = {
   brokerURL: "198.18.0.2:7400",
@@ -76,6 +76,13 @@ describe("deploy", () => {
     assert.ok(hashes(config)[0]);
     assert.notDeepEqual(hashes(config), hashes({ ...config, cableDriver: "wireguard" }));
     assert.deepEqual(hashes(config), hashes({ ...config }));
+    // --image-override: every workload runs the given image, nothing else changes.
+    const images = (c: typeof config & { image?: string }) =>
+      memberManifests(kube.R, c)
+        .filter((m) => m.type === kube.R.daemonSet)
+        .map((m) => JSON.stringify(m.object).match(/"image":"([^"]+)"/)?.[1]);
+    assert.deepEqual(images({ ...config, image: "registry.example/causeway:0.1.0" }), Array(3).fill("registry.example/causeway:0.1.0"));
+    assert.deepEqual(images(config), Array(3).fill(IMAGE));
   });
 
   it("permissions are named in RBAC's words", () => {

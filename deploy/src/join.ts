@@ -37,6 +37,10 @@ export interface JoinOptions {
   /** A ConfigMap `namespace/name` CoreDNS imports server blocks from (AKS-style coredns-custom) instead of kube-system's. */
   readonly corednsCustomConfigMap?: string;
   readonly dryRun?: boolean;
+  /** The image the workloads run instead of the release's (subctl's --image-override). */
+  readonly image?: string;
+  /** Aborted (Ctrl-C): join stops between two objects and says what was applied. */
+  readonly signal?: AbortSignal;
   /** Progress lines for the user. */
   readonly say?: (line: string) => void;
 }
@@ -157,7 +161,8 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         brokerToken: token,
         brokerCa: info.ca,
         cableSecret: info.cableSecret,
-        ...(o.gateway ? { gateway: o.gateway } : {}),
+        gateway: o.gateway ?? {},
+        image: o.image,
       });
       if (o.dryRun)
         return {
@@ -176,7 +181,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
       }
       try {
         const ms = memberManifests(kube.R, config(token));
-        const { changed } = await applyManifests(client, ms);
+        const { changed } = await applyManifests(client, ms, { signal: o.signal });
         await waitCrdsEstablished(client, ms);
         let labelled: string | undefined;
         if (!gw.labelled && o.labelGateway !== false && gw.first) {

@@ -37,6 +37,8 @@ export interface MemberConfig {
   readonly cableSecret: string;
   /** Gateway settings (`join --natt …`), written to causeway-config as strings; absent: the gateway's defaults. */
   readonly gateway?: GatewaySettings;
+  /** The image the workloads run (`join --image-override`); default IMAGE. */
+  readonly image?: string;
 }
 
 export interface GatewaySettings {
@@ -96,6 +98,15 @@ const GATEWAY_PORTS = [
   { name: "cable", containerPort: 4500, hostPort: 4500, protocol: "UDP" },
   { name: "natt-discovery", containerPort: 4490, hostPort: 4490, protocol: "UDP" },
 ];
+
+/** Pure: a workload running `image` instead of the default (join --image-override). */
+function withImage(w: Manifest, image: string | undefined): Manifest {
+  if (!image) return w;
+  return {
+    ...w,
+    object: JSON.parse(JSON.stringify(w.object).replaceAll(`"image":${JSON.stringify(IMAGE)}`, `"image":${JSON.stringify(image)}`)) as Manifest["object"],
+  };
+}
 
 function workload(
   R: typeof kube.R,
@@ -230,13 +241,13 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
         ...(c.cableSecret ? { [kube.CABLE_SECRET_KEY]: Buffer.from(c.cableSecret).toString("base64") } : {}),
       },
     }),
-    workload(R, gw, "gateway", configHash, METRICS_PORTS.gateway, { [view.GATEWAY_NODE_LABEL]: "true" }, GATEWAY_PORTS),
-    workload(R, ra, "route-agent", configHash, METRICS_PORTS.routeAgent),
+    withImage(workload(R, gw, "gateway", configHash, METRICS_PORTS.gateway, { [view.GATEWAY_NODE_LABEL]: "true" }, GATEWAY_PORTS), c.image),
+    withImage(workload(R, ra, "route-agent", configHash, METRICS_PORTS.routeAgent), c.image),
     metricsService(R, gw, ns, METRICS_PORTS.gateway),
     metricsService(R, ra, ns, METRICS_PORTS.routeAgent),
     metricsService(R, lh, ns, METRICS_PORTS.lighthouse),
     // The clusterset DNS server and export agent on the gateway nodes (one writes through a Lease; all answer DNS).
-    workload(R, lh, "lighthouse", configHash, METRICS_PORTS.lighthouse, { [view.GATEWAY_NODE_LABEL]: "true" }),
+    withImage(workload(R, lh, "lighthouse", configHash, METRICS_PORTS.lighthouse, { [view.GATEWAY_NODE_LABEL]: "true" }), c.image),
     m(R.service, {
       metadata: meta(LIGHTHOUSE_DNS_SERVICE, ns),
       spec: {

@@ -34,6 +34,7 @@ interface JoinFlags {
   healthCheckInterval?: number;
   healthCheckMaxPacketLossCount?: number;
   corednsCustomConfigmap?: string;
+  imageOverride?: string;
   dryRun?: boolean;
 }
 
@@ -90,7 +91,16 @@ export function kubeCommands(program: Command): void {
     )
     .action(async (file: string, o: JoinFlags) => {
       const { join } = await import("@causeway/deploy");
+      // Ctrl-C: finish the object being applied, then stop and say what was applied (re-running completes it).
+      const interrupt = new AbortController();
+      const onInt = () => {
+        if (interrupt.signal.aborted) process.exit(130);
+        console.log(" ✗ interrupted: stopping after the object being applied (Ctrl-C again to quit at once)");
+        interrupt.abort();
+      };
+      process.on("SIGINT", onInt);
       const r = await join({
+        signal: interrupt.signal,
         brokerInfoFile: file,
         kubeconfig: o.kubeconfig,
         context: o.context,
@@ -108,9 +118,10 @@ export function kubeCommands(program: Command): void {
           ...(o.healthCheckMaxPacketLossCount !== undefined ? { healthCheckMaxPacketLoss: o.healthCheckMaxPacketLossCount } : {}),
         },
         ...(o.corednsCustomConfigmap ? { corednsCustomConfigMap: o.corednsCustomConfigmap } : {}),
+        ...(o.imageOverride ? { image: o.imageOverride } : {}),
         dryRun: o.dryRun,
         say,
-      });
+      }).finally(() => process.off("SIGINT", onInt));
       if (r.manifests) {
         console.log(r.manifests.trimEnd());
         return;

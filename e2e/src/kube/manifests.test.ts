@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { kube } from "@causeway/common";
-import { applyManifests, brokerManifests, type Manifest, memberManifests, waitCrdsEstablished } from "@causeway/deploy";
+import { ApplyInterruptedError, applyManifests, brokerManifests, type Manifest, memberManifests, waitCrdsEstablished } from "@causeway/deploy";
 import { type KubeFixture, startKubeFixture } from "./harness.ts";
 
 const root = process.getuid?.() === 0;
@@ -58,5 +58,31 @@ describe("rendered manifests against a real API server (server-side dry-run)", {
 
   it("the broker's objects", async () => {
     assert.deepEqual(await check(brokerManifests(kube.R, "admin", "secret")), []);
+  });
+  it("an apply interrupted (Ctrl-C) stops between two objects and says what was applied; the same apply again completes it", async () => {
+    const ms = brokerManifests(kube.R, "admin2", "secret2").map((x) => ({
+      ...x,
+      object: { ...x.object, metadata: { ...x.object.metadata, name: `${x.object.metadata.name}` } },
+    }));
+    const stop = new AbortController();
+    const apply = client.apply.bind(client);
+    let n = 0;
+    // The client as applyManifests uses it (get, apply), the user pressing Ctrl-C during the second apply.
+    const counting = {
+      get: client.get.bind(client),
+      apply: async (...a: Parameters<kube.KubeClient["apply"]>) => {
+        const r = await apply(...a);
+        if (++n === 2) stop.abort();
+        return r;
+      },
+    } as unknown as kube.KubeClient;
+    await assert.rejects(applyManifests(counting, ms, { signal: stop.signal }), (err: unknown) => {
+      assert.ok(err instanceof ApplyInterruptedError);
+      assert.equal(err.applied.length, 2);
+      assert.match(err.message, new RegExp(`interrupted after applying 2 of ${ms.length} objects .*run the same command again to complete it`));
+      return true;
+    });
+    await applyManifests(client, ms);
+    for (const x of ms) await client.get(x.type, x.object.metadata.namespace, x.object.metadata.name);
   });
 });
