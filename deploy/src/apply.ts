@@ -78,18 +78,23 @@ export async function applyManifests(
   const applied: string[] = [];
   for (const x of ms) {
     if (o.signal?.aborted) throw new ApplyInterruptedError(applied, ms.length);
-    const before = await client
-      .get<{ metadata: kube.ObjectMeta }>(x.type, x.object.metadata.namespace, x.object.metadata.name)
-      .then((o) => o.metadata.resourceVersion)
-      .catch((err: unknown) => {
-        if (err instanceof kube.KubeNotFoundError) return undefined;
-        throw err;
-      });
-    const after = await client.apply<{ metadata: kube.ObjectMeta }>(x.type, x.object, { fieldManager: CLI_FIELD_MANAGER, dryRun: o.dryRun });
-    if (after.metadata.resourceVersion !== before) changed.push(`${x.type.kind}/${x.object.metadata.name}`);
+    const before = await client.get<Record<string, unknown>>(x.type, x.object.metadata.namespace, x.object.metadata.name).catch((err: unknown) => {
+      if (err instanceof kube.KubeNotFoundError) return undefined;
+      throw err;
+    });
+    const after = await client.apply<Record<string, unknown>>(x.type, x.object, { fieldManager: CLI_FIELD_MANAGER, dryRun: o.dryRun });
+    // Changed = the object's content moved (the server may bump resourceVersion for bookkeeping alone, e.g. a PVC's managed fields once after creation).
+    if (!before || contentOf(before) !== contentOf(after)) changed.push(`${x.type.kind}/${x.object.metadata.name}`);
     applied.push(`${x.type.kind}/${x.object.metadata.name}`);
   }
   return { changed };
+}
+
+/** Pure: what an apply sets, as JSON: the object without its status and the server's bookkeeping (resourceVersion, managedFields, generation). */
+function contentOf(o: Record<string, unknown>): string {
+  const { resourceVersion: _rv, managedFields: _mf, generation: _g, ...meta } = (o.metadata ?? {}) as Record<string, unknown>;
+  const { status: _s, ...rest } = o;
+  return JSON.stringify({ ...rest, metadata: meta });
 }
 
 /** Waits until every CRD among the manifests is Established (bounded). */
