@@ -26,32 +26,97 @@ async function diagnoseConnections(lab: Lab): Promise<CheckResult[]> {
   return out;
 }
 
-const CHECKS: Record<string, (lab: Lab) => Promise<CheckResult[]>> = {
+const LAB_CHECKS: Record<string, (lab: Lab) => Promise<CheckResult[]>> = {
   connections: diagnoseConnections,
   firewall: async (lab) => (await import("@causeway/e2e")).diagnoseFirewall(lab),
 };
+const API_CHECKS = ["k8s-version", "deployment", "service-discovery", "kube-proxy-mode", "cni"];
 
-/** `causeway diagnose all|connections|firewall`: findings with what to do; exit 1 when any check fails. */
+interface DiagnoseFlags {
+  lab?: string;
+  kubeconfig?: string;
+  context?: string;
+}
+
+type Print = (results: readonly CheckResult[]) => void;
+
+/** The API checks against each context of a kubeconfig. */
+async function runApi(api: readonly string[], o: DiagnoseFlags, print: Print): Promise<void> {
+  const { KUBE_CHECKS } = await import("./kube.ts");
+  const { kube } = await import("@causeway/common");
+  for (const context of o.context ? o.context.split(",") : [undefined]) {
+    const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context, timeoutMs: 5000 });
+    try {
+      for (const n of api) {
+        console.log(`Checking ${n}${context ? ` in ${context}` : ""}`);
+        print(await (KUBE_CHECKS[n] ?? (async () => []))(client));
+      }
+    } finally {
+      client.close();
+    }
+  }
+}
+
+/** The lab checks, and the API checks against each cluster of a Kubernetes-tier lab. */
+async function runLab(labNames: readonly string[], api: readonly string[], o: DiagnoseFlags, print: Print): Promise<void> {
+  const { KUBE_CHECKS } = await import("./kube.ts");
+  const { Lab } = await import("@causeway/e2e");
+  const lab = Lab.open(o.lab);
+  for (const n of labNames) {
+    console.log(`Checking ${n}`);
+    print(await (LAB_CHECKS[n] ?? (async () => []))(lab));
+  }
+  if (api.length && !lab.state.kube) console.log(` • ${api.join(", ")}: checks of a Kubernetes API (a lab started with --kube, or --kubeconfig)`);
+  for (const c of lab.state.kube ? lab.state.clusters : []) {
+    const client = await lab.kubeClient(c.spec.id);
+    try {
+      for (const n of api) {
+        console.log(`Checking ${n} in ${c.spec.id}`);
+        print(await (KUBE_CHECKS[n] ?? (async () => []))(client));
+      }
+    } finally {
+      client.close();
+    }
+  }
+}
+
+/** Runs the named checks; returns how many failed. Lab checks on a lab; API checks per context (or each cluster of a Kubernetes-tier lab). */
+async function run(names: readonly string[], o: DiagnoseFlags): Promise<number> {
+  let failed = 0;
+  const print: Print = (results) => {
+    for (const r of results) {
+      console.log(` ${r.ok ? "✓" : "✗"} ${r.name}${r.ok ? "" : `: ${r.detail}`}`);
+      if (!r.ok) failed++;
+    }
+  };
+  const api = names.filter((n) => API_CHECKS.includes(n));
+  const labNames = names.filter((n) => LAB_CHECKS[n]);
+  if (o.kubeconfig) {
+    await runApi(api, o, print);
+    if (labNames.length) console.log(` • ${labNames.join(", ")}: these checks run on labs (--lab) only so far`);
+  } else {
+    await runLab(labNames, api, o, print);
+  }
+  return failed;
+}
+
+/** `causeway diagnose all|connections|firewall|k8s-version|deployment|service-discovery|kube-proxy-mode|cni`: findings with what to do; exit 1 when any check fails. */
 export function diagnoseCommands(program: Command): void {
+  const all = [...Object.keys(LAB_CHECKS), ...API_CHECKS];
   program
     .command("diagnose")
     .description("look for what keeps the clusterset from working: a line per check, each failure with what to do")
-    .argument("[what]", `all | ${Object.keys(CHECKS).join(" | ")}`, "all")
+    .argument("[what]", `all | ${all.join(" | ")}`, "all")
     .option("--lab <name>", "which lab, when several run")
-    .addHelpText("after", "\nExamples:\n  causeway diagnose firewall\n  causeway diagnose all --lab cw")
-    .action(async (what: string, o: { lab?: string }) => {
-      const names = what === "all" ? Object.keys(CHECKS) : [what];
-      for (const n of names) if (!CHECKS[n]) throw new Error(`unknown check "${what}"; use all, ${Object.keys(CHECKS).join(", ")}`);
-      const { Lab } = await import("@causeway/e2e");
-      const lab = Lab.open(o.lab);
-      let failed = 0;
-      for (const n of names) {
-        console.log(`Checking ${n}`);
-        for (const r of await (CHECKS[n] ?? (async () => []))(lab)) {
-          console.log(` ${r.ok ? "✓" : "✗"} ${r.name}${r.ok ? "" : `: ${r.detail}`}`);
-          if (!r.ok) failed++;
-        }
+    .option("--kubeconfig <file>", "check clusters through their API servers (API checks)")
+    .option("--context <names>", "kubeconfig context(s), comma-separated")
+    .addHelpText("after", "\nExamples:\n  causeway diagnose firewall\n  causeway diagnose deployment --kubeconfig k.yaml --context east")
+    .action(async (what: string, o: DiagnoseFlags) => {
+      if (what !== "all" && !all.includes(what)) {
+        const { ValidationError } = await import("@causeway/api");
+        throw new ValidationError(`unknown check "${what}"; use all, ${all.join(", ")}`);
       }
+      const failed = await run(what === "all" ? all : [what], o);
       console.log(failed ? ` ✗ ${failed} problem(s) found` : " ✓ no problems found");
       if (failed) process.exitCode = 1;
     });

@@ -219,6 +219,16 @@ describe(
       assert.equal(await dig(CLIENT, fqdn("aa")), "ENOTFOUND");
     });
 
+    it("causeway diagnose over the API: the deployment is whole; the ExternalName export is found, with its reason", async () => {
+      const dep = await cliRun(["diagnose", "deployment", "--lab", NAME]);
+      assert.equal(dep.exitCode, 0, dep.stdout + dep.stderr);
+      assert.match(dep.stdout, /✓ DaemonSet causeway-lighthouse[\s\S]*✓ lighthouse DNS Service/);
+      const sd = await cliRun(["diagnose", "service-discovery", "--lab", NAME]);
+      assert.equal(sd.exitCode, 1, sd.stdout + sd.stderr);
+      assert.match(sd.stdout, /✗ ServiceExport default\/ext: not valid: UnsupportedServiceType/);
+      assert.match(sd.stdout, /✓ CoreDNS forwards clusterset\.local/);
+    });
+
     it("causeway uninstall leaves nothing of Causeway's in the API server, on the nodes or at the broker; a second uninstall says so", async () => {
       const kubeconfig = lab.state.kube?.apis.c2?.kubeconfig ?? "";
       // From the broker's namespace, as the lab runs join: the broker is reached inside the lab only.
