@@ -28,12 +28,52 @@ async function kubeViews(kubeconfig: string | undefined, contexts: string | unde
   return out;
 }
 
+/** `show brokers`: where the broker is and what it holds (from the broker), or where each cluster's configuration points (Kubernetes). */
+async function showBrokers(o: { broker?: string; tokenFile?: string; lab?: string; kubeconfig?: string; context?: string }): Promise<string> {
+  const { renderTable } = await import("./table.ts");
+  if (o.kubeconfig || o.context) {
+    const { kube } = await import("@causeway/common");
+    const rows: string[][] = [];
+    for (const context of o.context ? o.context.split(",") : [undefined]) {
+      const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context, timeoutMs: 5000 });
+      try {
+        const c = await kube.loadJoinedCluster(client, "causeway-system", false);
+        rows.push([context ?? "(current)", c.clusterId, c.brokerAddress]);
+      } finally {
+        client.close();
+      }
+    }
+    return renderTable([{ header: "CONTEXT" }, { header: "CLUSTER ID" }, { header: "BROKER" }], rows);
+  }
+  const { connectBroker } = await import("../broker.ts");
+  const conn = connectBroker(o);
+  try {
+    const who = await conn.whoAmI();
+    const { records, revision } = await conn.list("");
+    const clusters = new Set(records.filter((r) => r.kind === "cluster").map((r) => r.clusterId));
+    return renderTable(
+      [{ header: "BROKER" }, { header: "REVISION" }, { header: "CLUSTERS" }, { header: "RECORDS" }, { header: "YOU ARE" }],
+      [
+        [
+          conn.address,
+          String(revision),
+          [...clusters].sort().join(", ") || "none",
+          String(records.length),
+          who.role === "admin" ? "admin" : `cluster ${who.clusterId}`,
+        ],
+      ],
+    );
+  } finally {
+    conn.close();
+  }
+}
+
 /** `causeway show`: subctl's show, from the broker or from each cluster's API. */
 export function showCommand(program: Command): void {
   program
     .command("show")
     .description("show the clusterset: as each cluster's API sees it (--kubeconfig/--context), or as the broker sees it")
-    .argument("[what]", `all | ${SECTIONS.join(" | ")}`, "all")
+    .argument("[what]", `all | ${SECTIONS.join(" | ")} | brokers`, "all")
     .option("--broker <address>", "broker address (host:port or unix:///path); default: the running lab's")
     .option("--token-file <file>", "credential file for --broker")
     .option("--lab <name>", "which lab, when several run")
@@ -42,6 +82,10 @@ export function showCommand(program: Command): void {
     .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json", "yaml"]).default("table"))
     .addHelpText("after", "\nExamples:\n  causeway show all\n  causeway show connections --kubeconfig k.yaml --context east -o yaml")
     .action(async (what: string, o: { broker?: string; tokenFile?: string; lab?: string; kubeconfig?: string; context?: string; output: string }) => {
+      if (what === "brokers") {
+        console.log(await showBrokers(o));
+        return;
+      }
       const sections: readonly Section[] = what === "all" ? SECTIONS : (SECTIONS as readonly string[]).includes(what) ? [what as Section] : [];
       if (!sections.length) throw new InvalidArgumentError(`unknown section "${what}"; use all, ${SECTIONS.join(", ")}`);
       const views = o.kubeconfig || o.context ? await kubeViews(o.kubeconfig, o.context) : await brokerViews(o);

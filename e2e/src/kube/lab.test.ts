@@ -225,6 +225,8 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     const show = await causeway(["show", "all", "--kubeconfig", kc("c2"), "--context", "c2"]);
     assert.equal(show.exitCode, 0, show.stderr);
     assert.match(show.stdout, /c2\s+198\.18\.2\.10\s+198\.18\.2\.10\s+vxlan\s+local/);
+    const brokers = await causeway(["show", "brokers", "--kubeconfig", kc("c2"), "--context", "c2"]);
+    assert.match(brokers.stdout, /CONTEXT\s+CLUSTER ID\s+BROKER\nc2\s+c2\s+198\.18\.0\.2:7400/, brokers.stdout + brokers.stderr);
     // Health checks back on for what follows.
     await lab.joinCluster("c2", ["--health-check=true"]);
     await lab.runWorkloads("c2");
