@@ -299,11 +299,11 @@ function loadKubeConfig(file: string | undefined, context: string | undefined): 
   }
   if (context) {
     if (!kc.getContextObject(context)) {
-      const known = kc
-        .getContexts()
-        .map((c) => c.name)
-        .join(", ");
-      throw new KubeConfigError(`context "${context}" is not in kubeconfig ${file ?? "(default)"}; contexts are: ${known || "none"}`);
+      const names = kc.getContexts().map((c) => c.name);
+      const near = closest(context, names);
+      throw new KubeConfigError(
+        `context "${context}" is not in kubeconfig ${file ?? "(default)"}${near ? `; did you mean "${near}"?` : ""} (contexts: ${names.join(", ") || "none"})`,
+      );
     }
     kc.setCurrentContext(context);
   }
@@ -333,4 +333,27 @@ function socketOf(file: string, clusterName: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Pure: the candidate closest to `word` by edit distance, when it is close enough to be a likely typo (at most a third of its length, rounded up). */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const dist = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0] ?? 0;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const cur = row[j] ?? 0;
+        row[j] = Math.min(cur + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+      }
+    }
+    return row[b.length] ?? 0;
+  };
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = dist(word, c);
+    if (!best || d < best.d) best = { c, d };
+  }
+  return best && best.d <= Math.max(1, Math.ceil(word.length / 3)) ? best.c : undefined;
 }

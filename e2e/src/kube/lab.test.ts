@@ -203,6 +203,21 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
   });
 
   it("the seeds' command lines: join … --clusterid --natt=false --cable-driver vxlan --health-check=false, then show all prints the endpoints", async () => {
+    // Seed 1: deploy-broker through the CLI (the lab's broker is deployed already: nothing changes, broker-info is rewritten).
+    const db = await causeway([
+      "deploy-broker",
+      "--kubeconfig",
+      kc("c1"),
+      "--context",
+      "c1",
+      "--broker-url",
+      lab.state.broker.address,
+      "-o",
+      lab.state.kube?.brokerInfo ?? "",
+    ]);
+    assert.equal(db.exitCode, 0, db.stdout + db.stderr);
+    assert.match(db.stdout, /the broker is deployed already; nothing changed/);
+    // Seed 2: join with subctl's flags.
     const r = await lab.joinCluster("c2", ["--clusterid", "c2", "--natt=false", "--cable-driver", "vxlan", "--health-check=false"]);
     assert.match(r.stdout, /applied \d+ object/, r.stdout);
     const client = await lab.kubeClient("c2");
