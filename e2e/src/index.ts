@@ -18,4 +18,4 @@ export {
 } from "./lab/failover.ts";
 export { type CheckResult, junitReport, verifyLab } from "./lab/verify.ts";
 export { diagnoseFirewall } from "./lab/diagnose.ts";
-export { benchmarkLab, gatherLab } from "./lab/gather.ts";
+export { benchmarkLab, gatherKube, gatherLab } from "./lab/gather.ts";

@@ -6,11 +6,13 @@ export function gatherCommands(program: Command): void {
     .command("gather")
     .description("collect logs, broker records, API objects and each node's network state into one archive (credentials left out)")
     .option("--lab <name>", "which lab, when several run")
+    .option("--kubeconfig <file>", "gather Causeway's objects from clusters' API servers instead (no pod logs)")
+    .option("--context <names>", "kubeconfig context(s), comma-separated")
     .option("-o, --out <file>", "the archive", `causeway-gather-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "")}.tar.gz`)
     .addHelpText("after", "\nExamples:\n  causeway gather -o /tmp/cw.tar.gz")
-    .action(async (o: { lab?: string; out: string }) => {
-      const { gatherLab, Lab } = await import("@causeway/e2e");
-      const r = await gatherLab(Lab.open(o.lab), o.out);
+    .action(async (o: { lab?: string; out: string; kubeconfig?: string; context?: string }) => {
+      const { gatherKube, gatherLab, Lab } = await import("@causeway/e2e");
+      const r = o.kubeconfig ? await gatherKube(o.kubeconfig, o.context ? o.context.split(",") : [undefined], o.out) : await gatherLab(Lab.open(o.lab), o.out);
       console.log(` ✓ gathered ${r.files} files into ${r.archive}`);
     });
   program

@@ -227,6 +227,11 @@ describe(
       assert.equal(sd.exitCode, 1, sd.stdout + sd.stderr);
       assert.match(sd.stdout, /✗ ServiceExport default\/ext: not valid: UnsupportedServiceType/);
       assert.match(sd.stdout, /✓ CoreDNS forwards clusterset\.local/);
+      const archive = join(lab.state.dir, "gather-kube.tar.gz");
+      const g = await cliRun(["gather", "--kubeconfig", lab.state.kube?.apis.c1?.kubeconfig ?? "", "--context", "c1", "-o", archive]);
+      assert.equal(g.exitCode, 0, g.stdout + g.stderr);
+      const files = (await new ProcessRunner(30_000).run("tar", ["tzf", archive])).stdout;
+      for (const f of ["c1/version.json", "c1/serviceexports.json", "c1/gateways.json"]) assert.match(files, new RegExp(f.replace(".", "\\.")));
     });
 
     it("causeway uninstall leaves nothing of Causeway's in the API server, on the nodes or at the broker; a second uninstall says so", async () => {

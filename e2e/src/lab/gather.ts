@@ -51,7 +51,14 @@ export async function gatherLab(lab: Lab, out: string): Promise<{ archive: strin
     for (const c of lab.state.clusters) {
       const cdir = join(dir, c.spec.id);
       mkdirSync(cdir, { recursive: true });
-      if (lab.state.kube) await gatherApi(lab, c.spec.id, cdir);
+      if (lab.state.kube) {
+        const client = await lab.kubeClient(c.spec.id);
+        try {
+          await gatherApi(client, cdir);
+        } finally {
+          client.close();
+        }
+      }
       for (const n of c.spec.nodes) {
         const lines: string[] = [];
         for (const argv of NODE_COMMANDS) {
@@ -69,10 +76,9 @@ export async function gatherLab(lab: Lab, out: string): Promise<{ archive: strin
   }
 }
 
-/** A cluster's Causeway objects (no Secrets) as YAML-ish JSON files. */
-async function gatherApi(lab: Lab, id: string, cdir: string): Promise<void> {
-  const client = await lab.kubeClient(id);
-  try {
+/** A cluster's Causeway objects (no Secrets) as JSON files. */
+async function gatherApi(client: kube.KubeClient, cdir: string): Promise<void> {
+  {
     const types: [kube.ResourceType, string | undefined][] = [
       [kube.R.endpoint, SYSTEM_NAMESPACE],
       [kube.R.cluster, SYSTEM_NAMESPACE],
@@ -88,8 +94,33 @@ async function gatherApi(lab: Lab, id: string, cdir: string): Promise<void> {
       const list = await client.list(rt, ns).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
       writeFileSync(join(cdir, `${rt.plural}.json`), `${JSON.stringify(list, null, 2)}\n`);
     }
+  }
+}
+
+/**
+ * `causeway gather --kubeconfig`: the Causeway objects of each context's API server (no Secrets)
+ * into one .tar.gz. Pod logs need a kubelet to read them from; they are not gathered this way.
+ */
+export async function gatherKube(kubeconfig: string, contexts: readonly (string | undefined)[], out: string): Promise<{ archive: string; files: number }> {
+  const root = mkdtempSync(join(tmpdir(), "cw-gather-"));
+  const dir = join(root, "causeway-gather");
+  try {
+    for (const context of contexts) {
+      const cdir = join(dir, context ?? "current");
+      mkdirSync(cdir, { recursive: true });
+      const client = await kube.KubeClient.connect({ kubeconfig, ...(context ? { context } : {}), timeoutMs: 5000 });
+      try {
+        writeFileSync(join(cdir, "version.json"), `${JSON.stringify(await client.ping(), null, 2)}\n`);
+        await gatherApi(client, cdir);
+      } finally {
+        client.close();
+      }
+    }
+    const files = countFiles(dir);
+    execFileSync("tar", ["-czf", out, "-C", root, basename(dir)]);
+    return { archive: out, files };
   } finally {
-    client.close();
+    rmSync(root, { recursive: true, force: true });
   }
 }
 
