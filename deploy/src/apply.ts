@@ -78,10 +78,7 @@ export async function applyManifests(
   const applied: string[] = [];
   for (const x of ms) {
     if (o.signal?.aborted) throw new ApplyInterruptedError(applied, ms.length);
-    const before = await client.get<Record<string, unknown>>(x.type, x.object.metadata.namespace, x.object.metadata.name).catch((err: unknown) => {
-      if (err instanceof kube.KubeNotFoundError) return undefined;
-      throw err;
-    });
+    const before = await client.find<Record<string, unknown>>(x.type, x.object.metadata.namespace, x.object.metadata.name);
     const after = await client.apply<Record<string, unknown>>(x.type, x.object, { fieldManager: CLI_FIELD_MANAGER, dryRun: o.dryRun });
     // Changed = the object's content moved (the server may bump resourceVersion for bookkeeping alone, e.g. a PVC's managed fields once after creation).
     if (!before || contentOf(before) !== contentOf(after)) changed.push(`${x.type.kind}/${x.object.metadata.name}`);

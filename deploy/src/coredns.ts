@@ -14,20 +14,11 @@ interface ConfigMapObject {
 /** The ConfigMap with new data, for a conditional replace (its resourceVersion kept). */
 const withData = (cm: ConfigMapObject, data: Record<string, string>): kube.KubeObject & Record<string, unknown> => ({ ...cm, data });
 
-async function getOrUndefined<T>(client: kube.KubeClient, rt: kube.ResourceType, ns: string, name: string): Promise<T | undefined> {
-  try {
-    return await client.get<T>(rt, ns, name);
-  } catch (err) {
-    if (err instanceof kube.KubeNotFoundError) return undefined;
-    throw err;
-  }
-}
-
 /** The lighthouse DNS Service's cluster IP, once the API server has allocated it. */
 export async function lighthouseDnsIp(client: kube.KubeClient, timeoutMs = 10_000): Promise<string> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const svc = await getOrUndefined<{ spec?: { clusterIP?: string } }>(client, kube.R.service, SYSTEM_NAMESPACE, LIGHTHOUSE_DNS_SERVICE);
+    const svc = await client.find<{ spec?: { clusterIP?: string } }>(kube.R.service, SYSTEM_NAMESPACE, LIGHTHOUSE_DNS_SERVICE);
     const ip = svc?.spec?.clusterIP;
     if (ip && ip !== "None") return ip;
     if (Date.now() > end) throw new Error(`Service ${SYSTEM_NAMESPACE}/${LIGHTHOUSE_DNS_SERVICE} has no cluster IP after ${timeoutMs} ms`);
@@ -54,7 +45,7 @@ export async function wireCoreDns(
   const stanza = corednsStanza(dnsIp, zones);
   const [customNs, customName] = customConfigMap ? customConfigMap.split("/") : ["kube-system", "coredns-custom"];
   if (!customNs || !customName) throw new ValidationError(`--coredns-custom-configmap takes <namespace>/<name>, got "${customConfigMap}"`);
-  const custom = await getOrUndefined<ConfigMapObject>(client, kube.R.configMap, customNs, customName);
+  const custom = await client.find<ConfigMapObject>(kube.R.configMap, customNs, customName);
   if (customConfigMap && !custom)
     throw new ValidationError(
       `ConfigMap ${customConfigMap} (--coredns-custom-configmap) does not exist; create it, or leave the flag out to use kube-system/coredns`,
@@ -65,7 +56,7 @@ export async function wireCoreDns(
     await client.replace(kube.R.configMap, withData(custom, { ...custom.data, [CUSTOM_COREDNS_KEY]: block }));
     return { kind: "coredns-custom", changed: true };
   }
-  const cm = await getOrUndefined<ConfigMapObject>(client, kube.R.configMap, "kube-system", "coredns");
+  const cm = await client.find<ConfigMapObject>(kube.R.configMap, "kube-system", "coredns");
   const corefile = cm?.data?.Corefile;
   if (!cm || corefile === undefined) return { kind: "none", stanza };
   const next = withStanza(corefile, stanza);
@@ -76,13 +67,13 @@ export async function wireCoreDns(
 
 /** Takes Causeway's stanza out of the cluster's CoreDNS configuration again (uninstall). */
 export async function unwireCoreDns(client: kube.KubeClient): Promise<boolean> {
-  const custom = await getOrUndefined<ConfigMapObject>(client, kube.R.configMap, "kube-system", "coredns-custom");
+  const custom = await client.find<ConfigMapObject>(kube.R.configMap, "kube-system", "coredns-custom");
   if (custom?.data?.[CUSTOM_COREDNS_KEY] !== undefined) {
     const { [CUSTOM_COREDNS_KEY]: _gone, ...rest } = custom.data;
     await client.replace(kube.R.configMap, withData(custom, rest));
     return true;
   }
-  const cm = await getOrUndefined<ConfigMapObject>(client, kube.R.configMap, "kube-system", "coredns");
+  const cm = await client.find<ConfigMapObject>(kube.R.configMap, "kube-system", "coredns");
   const corefile = cm?.data?.Corefile;
   if (!cm || corefile === undefined) return false;
   const next = withoutStanza(corefile);

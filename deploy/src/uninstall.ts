@@ -20,16 +20,6 @@ export interface UninstallResult {
   readonly removed: readonly string[];
 }
 
-async function exists(client: kube.KubeClient, rt: kube.ResourceType, ns: string | undefined, name: string): Promise<boolean> {
-  try {
-    await client.get(rt, ns, name);
-    return true;
-  } catch (err) {
-    if (err instanceof kube.KubeNotFoundError) return false;
-    throw err;
-  }
-}
-
 /** Deletes every object of a type carrying `selector` (cluster-wide or in one namespace); returns how many. */
 async function deleteLabelled(client: kube.KubeClient, rt: kube.ResourceType, selector: string): Promise<number> {
   const list = await client.list<{ metadata: kube.ObjectMeta }>(rt, undefined, { labelSelector: selector }).catch((err: unknown) => {
@@ -58,7 +48,7 @@ export async function uninstall(o: UninstallOptions): Promise<UninstallResult> {
   const removed: string[] = [];
   try {
     await client.ping();
-    const installed = await exists(client, kube.R.namespace, undefined, SYSTEM_NAMESPACE);
+    const installed = (await client.find(kube.R.namespace, undefined, SYSTEM_NAMESPACE)) !== undefined;
     const crds = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.crd, undefined, { labelSelector: PART_OF });
     if (!installed && crds.items.length === 0) return { found: false, removed };
     const cluster = installed ? await stopWorkloads(client, o.podTimeoutMs ?? 120_000, removed, say) : undefined;
@@ -74,7 +64,7 @@ export async function uninstall(o: UninstallOptions): Promise<UninstallResult> {
 async function stopWorkloads(client: kube.KubeClient, timeoutMs: number, removed: string[], say: (l: string) => void): Promise<kube.JoinedCluster | undefined> {
   const ns = SYSTEM_NAMESPACE;
   const cluster = await kube.loadJoinedCluster(client, ns, true).catch(() => undefined);
-  if (await exists(client, kube.R.configMap, ns, kube.CONFIG_MAP)) {
+  if ((await client.find(kube.R.configMap, ns, kube.CONFIG_MAP)) !== undefined) {
     await client.apply(
       kube.R.configMap,
       { metadata: { name: kube.CONFIG_MAP, namespace: ns }, ...{ data: { uninstalling: "true" } } },

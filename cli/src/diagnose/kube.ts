@@ -8,15 +8,6 @@ export const MIN_KUBE_MINOR = 29;
 const ok = (name: string, detail: string): CheckResult => ({ name, ok: true, detail, ms: 0 });
 const bad = (name: string, detail: string): CheckResult => ({ name, ok: false, detail, ms: 0 });
 
-async function getOr<T>(client: kube.KubeClient, rt: kube.ResourceType, ns: string | undefined, name: string): Promise<T | undefined> {
-  try {
-    return await client.get<T>(rt, ns, name);
-  } catch (err) {
-    if (err instanceof kube.KubeNotFoundError) return undefined;
-    throw err;
-  }
-}
-
 /** The API server's version is one Causeway supports. */
 export async function k8sVersion(client: kube.KubeClient): Promise<CheckResult[]> {
   const v = await client.ping();
@@ -44,7 +35,7 @@ export async function deployment(client: kube.KubeClient): Promise<CheckResult[]
     return out;
   }
   for (const w of ["causeway-gateway", "causeway-route-agent", "causeway-lighthouse"]) {
-    const ds = await getOr(client, kube.R.daemonSet, ns, w);
+    const ds = await client.find(kube.R.daemonSet, ns, w);
     out.push(ds ? ok(`DaemonSet ${w}`, "present") : bad(`DaemonSet ${w}`, "missing — re-run 'causeway join' to restore it"));
   }
   const gws = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.node, undefined, { labelSelector: `${view.GATEWAY_NODE_LABEL}=true` });
@@ -53,7 +44,7 @@ export async function deployment(client: kube.KubeClient): Promise<CheckResult[]
       ? ok("gateway nodes", gws.items.map((n) => n.metadata.name).join(", "))
       : bad("gateway nodes", `no node is labelled ${view.GATEWAY_NODE_LABEL}=true — label one (kubectl label node <name> ${view.GATEWAY_NODE_LABEL}=true)`),
   );
-  const svc = await getOr<{ spec?: { clusterIP?: string } }>(client, kube.R.service, ns, "causeway-lighthouse-dns");
+  const svc = await client.find<{ spec?: { clusterIP?: string } }>(kube.R.service, ns, "causeway-lighthouse-dns");
   out.push(
     svc?.spec?.clusterIP
       ? ok("lighthouse DNS Service", svc.spec.clusterIP)
@@ -80,8 +71,8 @@ function exportFinding(se: Se): CheckResult {
 /** Service discovery: CoreDNS forwards the clusterset zone, and every ServiceExport is valid, exported and without conflict. */
 export async function serviceDiscovery(client: kube.KubeClient): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
-  const cm = await getOr<{ data?: Record<string, string> }>(client, kube.R.configMap, "kube-system", "coredns");
-  const custom = await getOr<{ data?: Record<string, string> }>(client, kube.R.configMap, "kube-system", "coredns-custom");
+  const cm = await client.find<{ data?: Record<string, string> }>(kube.R.configMap, "kube-system", "coredns");
+  const custom = await client.find<{ data?: Record<string, string> }>(kube.R.configMap, "kube-system", "coredns-custom");
   const wired = (cm?.data?.Corefile ?? "").includes("# causeway-start") || Boolean(custom?.data?.["causeway.server"]);
   out.push(
     wired
@@ -98,7 +89,7 @@ export async function serviceDiscovery(client: kube.KubeClient): Promise<CheckRe
 
 /** kube-proxy's mode (iptables, ipvs, nftables) — informational: the data path works with each. */
 export async function kubeProxyMode(client: kube.KubeClient): Promise<CheckResult[]> {
-  const cm = await getOr<{ data?: Record<string, string> }>(client, kube.R.configMap, "kube-system", "kube-proxy");
+  const cm = await client.find<{ data?: Record<string, string> }>(kube.R.configMap, "kube-system", "kube-proxy");
   const conf = cm?.data?.["config.conf"] ?? "";
   const mode = /^mode:\s*"?([a-z]*)"?/m.exec(conf)?.[1] || (cm ? "iptables (default)" : "unknown (no kube-system/kube-proxy ConfigMap)");
   return [ok(`kube-proxy mode: ${mode}`, "supported")];

@@ -4,7 +4,7 @@ import https from "node:https";
 import { errorMessage } from "@causeway/api";
 import { KubeConfig } from "@kubernetes/client-node";
 import { parse as parseYaml } from "yaml";
-import { KubeConfigError, kubeErrorFromResponse, type KubeRequestInfo, KubeUnreachableError } from "./errors.ts";
+import { KubeConfigError, kubeErrorFromResponse, KubeNotFoundError, type KubeRequestInfo, KubeUnreachableError } from "./errors.ts";
 
 /** One resource type of the API: where it lives and what its objects are called. */
 export interface ResourceType {
@@ -172,6 +172,16 @@ export class KubeClient {
 
   get<T = unknown>(rt: ResourceType, namespace: string | undefined, name: string): Promise<T> {
     return this.request<T>("GET", resourcePath(rt, namespace, name));
+  }
+
+  /** Like get, but undefined when the object does not exist (other errors still throw). */
+  async find<T = unknown>(rt: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(rt, namespace, name);
+    } catch (err) {
+      if (err instanceof KubeNotFoundError) return undefined;
+      throw err;
+    }
   }
 
   /** Lists objects; `resourceVersion` is the list's, for a watch that follows. */

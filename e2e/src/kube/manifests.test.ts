@@ -67,9 +67,9 @@ describe("rendered manifests against a real API server (server-side dry-run)", {
     const stop = new AbortController();
     const apply = client.apply.bind(client);
     let n = 0;
-    // The client as applyManifests uses it (get, apply), the user pressing Ctrl-C during the second apply.
+    // The client as applyManifests uses it (find, apply), the user pressing Ctrl-C during the second apply.
     const counting = {
-      get: client.get.bind(client),
+      find: client.find.bind(client),
       apply: async (...a: Parameters<kube.KubeClient["apply"]>) => {
         const r = await apply(...a);
         if (++n === 2) stop.abort();

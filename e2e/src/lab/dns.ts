@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandRunner } from "@causeway/common";
 import { corednsStanza } from "@causeway/lighthouse";
-import { attachPod, type LabService } from "./services.ts";
+import { attachPod, type LabService, randomDnat } from "./services.ts";
 import type { ClusterSpec } from "./topology.ts";
 
 const REPO = join(import.meta.dirname, "../../..");
@@ -86,11 +86,13 @@ export function dnsServiceRules(clusterIp: string, backends: readonly string[]):
   const lines = ["*nat", `:${chain} - [0:0]`];
   for (const proto of ["udp", "tcp"]) {
     for (const hook of ["PREROUTING", "OUTPUT"]) lines.push(`-A ${hook} -d ${clusterIp}/32 -p ${proto} -m ${proto} --dport 53 -j ${chain}`);
-    backends.forEach((b, i) => {
-      const left = backends.length - i;
-      const pick = left > 1 ? `-m statistic --mode random --probability ${(1 / left).toFixed(5)} ` : "";
-      lines.push(`-A ${chain} -p ${proto} ${pick}-j DNAT --to-destination ${b}:53`);
-    });
+    lines.push(
+      ...randomDnat(
+        chain,
+        proto,
+        backends.map((b) => `${b}:53`),
+      ),
+    );
   }
   lines.push("COMMIT");
   return `${lines.join("\n")}\n`;

@@ -540,20 +540,20 @@ export class Lab {
     } else {
       writeFileSync(c.siteFile, toYaml(siteOf(c, this.state)));
     }
-    if (c.dns && !this.state.kube) {
-      c.dns.serial++;
-      writeFileSync(c.dns.zoneFile, clusterZone(c.spec, c.services, c.dns.ip, c.dns.serial));
-      this.#save();
-    }
+    this.#writeZone(c);
+  }
+
+  /** Standalone: the cluster's cluster.local zone again, with a new serial (CoreDNS reloads it). */
+  #writeZone(c: LabCluster): void {
+    if (!c.dns || this.state.kube) return;
+    c.dns.serial++;
+    writeFileSync(c.dns.zoneFile, clusterZone(c.spec, c.services ?? [], c.dns.ip, c.dns.serial));
+    this.#save();
   }
 
   /** Tells the cluster about a service's pods: the site file (standalone), or its Service and EndpointSlice (Kubernetes tier). */
   async #publishService(c: LabCluster, svc: LabService): Promise<void> {
-    if (c.dns && !this.state.kube) {
-      c.dns.serial++;
-      writeFileSync(c.dns.zoneFile, clusterZone(c.spec, c.services ?? [], c.dns.ip, c.dns.serial));
-      this.#save();
-    }
+    this.#writeZone(c);
     if (!this.state.kube) {
       writeFileSync(c.siteFile, toYaml(siteOf(c, this.state)));
       return;

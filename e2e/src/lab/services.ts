@@ -114,13 +114,24 @@ export function serviceRules(svc: LabService, jumps: boolean): string {
   if (!svc.vip || !svc.chain) return "";
   const lines = ["*nat", `:${svc.chain} - [0:0]`];
   if (jumps) for (const chain of ["PREROUTING", "OUTPUT"]) lines.push(`-A ${chain} -d ${svc.vip}/32 -p tcp -m tcp --dport ${svc.port} -j ${svc.chain}`);
-  svc.pods.forEach((p, i) => {
-    const left = svc.pods.length - i;
-    const pick = left > 1 ? `-m statistic --mode random --probability ${(1 / left).toFixed(5)} ` : "";
-    lines.push(`-A ${svc.chain} -p tcp ${pick}-j DNAT --to-destination ${p.ip}:${svc.port}`);
-  });
-  lines.push("COMMIT");
+  lines.push(
+    ...randomDnat(
+      svc.chain,
+      "tcp",
+      svc.pods.map((p) => `${p.ip}:${svc.port}`),
+    ),
+    "COMMIT",
+  );
   return `${lines.join("\n")}\n`;
+}
+
+/** Pure: rules of `chain` sending its `proto` packets to one of `targets` (ip:port), each with equal odds (kube-proxy's way). */
+export function randomDnat(chain: string, proto: string, targets: readonly string[]): string[] {
+  return targets.map((t, i) => {
+    const left = targets.length - i;
+    const pick = left > 1 ? `-m statistic --mode random --probability ${(1 / left).toFixed(5)} ` : "";
+    return `-A ${chain} -p ${proto} ${pick}-j DNAT --to-destination ${t}`;
+  });
 }
 
 /** Applies a service's DNAT rules on every node of the cluster. */

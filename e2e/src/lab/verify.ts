@@ -32,9 +32,9 @@ async function timed(name: string, f: () => Promise<string>): Promise<CheckResul
   }
 }
 
-/** Runs a lab tool in a pod; its stdout, or an error with what it printed. */
-async function tool(lab: Lab, from: string, argv: string[]): Promise<string> {
-  const r = await lab.exec(from, [process.execPath, join(lab.repoRoot, ...argv.slice(0, 1)), ...argv.slice(1)], 20_000);
+/** Runs a lab tool (a script of the checkout) in a pod; its stdout, or an error with what it printed. */
+async function tool(lab: Lab, from: string, script: string, args: readonly string[]): Promise<string> {
+  const r = await lab.exec(from, [process.execPath, join(lab.repoRoot, script), ...args], 20_000);
   if (r.exitCode !== 0) throw new Error((r.stdout.trim() || r.stderr.trim() || `exit ${r.exitCode}`).split("\n")[0]);
   return r.stdout.trim();
 }
@@ -70,7 +70,7 @@ export async function verifyLab(lab: Lab, a: string, b: string, o: { discovery?:
     out.push(
       await timed(`pod ${src} → pod ${dst} (TCP, source IP kept)`, async () => {
         const ip = lab.resolve(dst).ip;
-        const said = await tool(lab, src, ["e2e/src/tools/client.ts", "--host", ip, "--port", "8080"]);
+        const said = await tool(lab, src, "e2e/src/tools/client.ts", ["--host", ip, "--port", "8080"]);
         const seen = /sees ([\d.]+):/.exec(said)?.[1];
         if (seen !== lab.resolve(src).ip)
           throw new Error(`the server saw ${seen ?? "nothing"}, not the client's ${lab.resolve(src).ip} (source NAT on the way?)`);
@@ -83,7 +83,7 @@ export async function verifyLab(lab: Lab, a: string, b: string, o: { discovery?:
     const src = lastPod(lab, a);
     out.push(
       await timed(`pod ${src} → service ${vip.name} VIP ${vip.vip}:${vip.port} in ${b}`, () =>
-        tool(lab, src, ["e2e/src/tools/client.ts", "--host", vip.vip, "--port", String(vip.port)]),
+        tool(lab, src, "e2e/src/tools/client.ts", ["--host", vip.vip, "--port", String(vip.port)]),
       ),
     );
   }

@@ -16,7 +16,22 @@ export interface ExportConflict {
 }
 
 /** Oldest first (MCS: the oldest export wins a conflict); the cluster id breaks ties. */
-const byAge = (a: ExportRecord, b: ExportRecord) => a.value.exportedAt.localeCompare(b.value.exportedAt) || a.clusterId.localeCompare(b.clusterId);
+export const byAge = (a: ExportRecord, b: ExportRecord) => a.value.exportedAt.localeCompare(b.value.exportedAt) || a.clusterId.localeCompare(b.clusterId);
+
+/**
+ * Pure: the exports of each service by `namespace/name`, oldest first; exports of a service that
+ * does not exist yet (exported before it) are left out — there is nothing to import.
+ */
+export function exportsByService(exports: readonly ExportRecord[]): Map<string, ExportRecord[]> {
+  const out = new Map<string, ExportRecord[]>();
+  for (const e of exports) {
+    if (e.value.unavailable) continue;
+    const key = `${e.value.namespace}/${e.value.name}`;
+    out.set(key, [...(out.get(key) ?? []), e]);
+  }
+  for (const list of out.values()) list.sort(byAge);
+  return out;
+}
 
 /**
  * Pure: the services every cluster imports, from all clusters' exports (MCS rules, reference
@@ -25,16 +40,9 @@ const byAge = (a: ExportRecord, b: ExportRecord) => a.value.exportedAt.localeCom
  * endpoints (the DNS server picks among them). Exports whose service does not exist yet are left out.
  */
 export function buildImports(exports: readonly ExportRecord[]): { services: ImportedService[]; conflicts: ExportConflict[] } {
-  const groups = new Map<string, ExportRecord[]>();
-  for (const e of exports) {
-    if (e.value.unavailable) continue; // exported before its service exists: nothing to import yet
-    const key = `${e.value.namespace}/${e.value.name}`;
-    groups.set(key, [...(groups.get(key) ?? []), e]);
-  }
   const services: ImportedService[] = [];
   const conflicts: ExportConflict[] = [];
-  for (const group of groups.values()) {
-    const sorted = [...group].sort(byAge);
+  for (const sorted of exportsByService(exports).values()) {
     const oldest = sorted[0];
     if (!oldest) continue;
     const { namespace, name, type } = oldest.value;

@@ -1,6 +1,6 @@
 import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
 import { type BrokerConnection, kube, type Logger, sameValue, type SiteComponent, view } from "@causeway/common";
-import type { ExportRecord } from "../imports/build.ts";
+import { type ExportRecord, exportsByService } from "../imports/build.ts";
 import type { BrokerDnsSource } from "../imports/source.ts";
 import {
   type Condition,
@@ -250,12 +250,7 @@ export class KubeLighthouseAgent implements SiteComponent {
   #conflicts(): Map<string, { reason: string; message: string }> {
     const out = new Map<string, { reason: string; message: string }>();
     const { clusterId, source } = this.#d;
-    const all = new Map<string, ExportRecord[]>();
-    for (const r of source.exportRecords()) {
-      if (r.value.unavailable) continue;
-      const key = `${r.value.namespace}/${r.value.name}`;
-      all.set(key, [...(all.get(key) ?? []), r]);
-    }
+    const all = exportsByService(source.exportRecords());
     for (const c of source.conflicts) {
       const key = `${c.namespace}/${c.name}`;
       const members = all.get(key) ?? [];
@@ -339,19 +334,11 @@ export class KubeLighthouseAgent implements SiteComponent {
 
 /** Pure: available exports by namespace/name, each group the exports of the oldest export's type, oldest first. */
 export function groups(records: readonly ExportRecord[]): Map<string, ExportRecord[]> {
-  const out = new Map<string, ExportRecord[]>();
-  for (const r of records) {
-    if (r.value.unavailable) continue;
-    const key = `${r.value.namespace}/${r.value.name}`;
-    out.set(key, [...(out.get(key) ?? []), r]);
-  }
-  for (const [key, list] of out) {
-    list.sort((a, b) => a.value.exportedAt.localeCompare(b.value.exportedAt) || a.clusterId.localeCompare(b.clusterId));
-    const type = list[0]?.value.type;
+  const out = exportsByService(records);
+  for (const [key, list] of out)
     out.set(
       key,
-      list.filter((r) => r.value.type === type),
+      list.filter((r) => r.value.type === list[0]?.value.type),
     );
-  }
   return out;
 }

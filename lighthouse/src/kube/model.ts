@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ObjectMetaSchema, type ServiceExport } from "@causeway/api";
 import { z } from "zod";
-import type { ExportRecord } from "../imports/build.ts";
+import { byAge, type ExportRecord } from "../imports/build.ts";
 
 /** MCS labels of the EndpointSlices an import gets (reference mcs-api §0.1). */
 export const MCS_SERVICE_NAME_LABEL = "multicluster.kubernetes.io/service-name";
@@ -162,7 +162,7 @@ export interface MergedPort {
 export function mergePorts(members: readonly ExportRecord[]): { ports: MergedPort[]; conflicting: Set<string> } {
   const byKey = new Map<string, MergedPort>();
   const conflicting = new Set<string>();
-  const sorted = [...members].sort((a, b) => a.value.exportedAt.localeCompare(b.value.exportedAt) || a.clusterId.localeCompare(b.clusterId));
+  const sorted = [...members].sort(byAge);
   for (const m of sorted) {
     for (const p of m.value.ports) {
       const key = p.name ?? `${p.protocol}/${p.port}`;
