@@ -67,10 +67,10 @@ describe("deploy", () => {
     const yaml = renderManifests(ms);
     assert.match(yaml, /kind: DaemonSet[\s\S]*causeway\.io\/gateway: "true"/);
     assert.equal(yaml.split("---\n").length, ms.length);
-    // A changed configuration (here the cable driver) changes the pod template, so the DaemonSets roll.
+    // A changed configuration (here the cable driver) changes the pod template, so the workloads roll.
     const hashes = (c: typeof config) =>
       memberManifests(kube.R, c)
-        .filter((m) => m.type === kube.R.daemonSet)
+        .filter((m) => m.type === kube.R.daemonSet || m.type === kube.R.deployment)
         .map((m) => JSON.stringify(m.object).match(/"causeway.io\/config-hash":"([0-9a-f]+)"/)?.[1]);
     assert.equal(hashes(config).length, 3); // gateway, route agent, lighthouse
     assert.ok(hashes(config)[0]);
@@ -79,7 +79,7 @@ describe("deploy", () => {
     // --image-override: every workload runs the given image, nothing else changes.
     const images = (c: typeof config & { image?: string }) =>
       memberManifests(kube.R, c)
-        .filter((m) => m.type === kube.R.daemonSet)
+        .filter((m) => m.type === kube.R.daemonSet || m.type === kube.R.deployment)
         .map((m) => JSON.stringify(m.object).match(/"image":"([^"]+)"/)?.[1]);
     assert.deepEqual(images({ ...config, image: "registry.example/causeway:0.1.0" }), Array(3).fill("registry.example/causeway:0.1.0"));
     assert.deepEqual(images(config), Array(3).fill(IMAGE));

@@ -18,6 +18,8 @@ export {
   gatewayConfigData,
   type MemberConfig,
   LIGHTHOUSE_DNS_SERVICE,
+  LIGHTHOUSE_REPLICAS,
+  MEMBER_WORKLOADS,
   memberManifests,
 } from "./manifests.ts";
 export { CUSTOM_COREDNS_KEY, lighthouseDnsIp, unwireCoreDns, wireCoreDns } from "./coredns.ts";

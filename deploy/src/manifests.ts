@@ -108,40 +108,61 @@ function withImage(w: Manifest, image: string | undefined): Manifest {
   };
 }
 
-function workload(
-  R: typeof kube.R,
-  name: string,
-  component: string,
-  configHash: string,
-  metricsPort: number,
-  nodeSelector?: Record<string, string>,
-  extraPorts: readonly Record<string, unknown>[] = [],
-): Manifest {
+/** How a component runs: a DaemonSet on every (selected) node, host network, privileged (it changes the node's kernel state); or a spread Deployment on the pod network. */
+type Placement =
+  | { readonly kind: "daemonset"; readonly nodeSelector?: Record<string, string>; readonly extraPorts?: readonly Record<string, unknown>[] }
+  | { readonly kind: "deployment"; readonly replicas: number; readonly capabilities: readonly string[] };
+
+/** The member cluster's workloads and how each runs (uninstall deletes them; diagnose checks them). */
+export const MEMBER_WORKLOADS = [
+  { name: "causeway-gateway", kind: "DaemonSet" },
+  { name: "causeway-route-agent", kind: "DaemonSet" },
+  { name: "causeway-lighthouse", kind: "Deployment" },
+] as const;
+
+/** The lighthouse's replicas: DNS keeps answering while one is rescheduled; one writes at a time (a Lease). */
+export const LIGHTHOUSE_REPLICAS = 2;
+
+function workload(R: typeof kube.R, name: string, component: string, configHash: string, metricsPort: number, placement: Placement): Manifest {
   const probes = probed(metricsPort);
-  return m(R.daemonSet, {
-    metadata: meta(name, SYSTEM_NAMESPACE, { "app.kubernetes.io/name": name }),
-    spec: {
-      selector: { matchLabels: { "app.kubernetes.io/name": name } },
-      template: {
-        metadata: { labels: { ...PART_OF, "app.kubernetes.io/name": name }, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } },
-        spec: {
-          serviceAccountName: name,
-          hostNetwork: true,
-          ...(nodeSelector ? { nodeSelector } : {}),
-          containers: [
-            {
-              name: component,
-              image: IMAGE,
-              command: ["node", `${APP}/${component}/src/main.ts`, "--kube"],
-              env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
-              securityContext: { privileged: true },
-              ...probes,
-              ports: [...probes.ports, ...extraPorts],
-            },
+  const labels = { "app.kubernetes.io/name": name };
+  const daemon = placement.kind === "daemonset";
+  const env = [
+    { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+    ...(daemon ? [] : [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]),
+  ];
+  const securityContext = daemon
+    ? { privileged: true }
+    : { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"], add: [...placement.capabilities] } };
+  const podSpec = {
+    serviceAccountName: name,
+    ...(daemon ? { hostNetwork: true } : {}),
+    ...(daemon && placement.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
+    // Replicas on different nodes where there are several (a node's loss takes one replica, not all).
+    ...(daemon
+      ? {}
+      : {
+          topologySpreadConstraints: [
+            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { ...labels } } },
           ],
-        },
+        }),
+    containers: [
+      {
+        name: component,
+        image: IMAGE,
+        command: ["node", `${APP}/${component}/src/main.ts`, "--kube"],
+        env,
+        securityContext,
+        ...probes,
+        ports: [...probes.ports, ...(daemon ? (placement.extraPorts ?? []) : [])],
       },
-    },
+    ],
+  };
+  const template = { metadata: { labels: { ...PART_OF, ...labels }, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } }, spec: podSpec };
+  const selector = { matchLabels: labels };
+  return m(daemon ? R.daemonSet : R.deployment, {
+    metadata: meta(name, SYSTEM_NAMESPACE, labels),
+    spec: daemon ? { selector, template } : { replicas: placement.replicas, selector, template },
   });
 }
 
@@ -241,13 +262,27 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
         ...(c.cableSecret ? { [kube.CABLE_SECRET_KEY]: Buffer.from(c.cableSecret).toString("base64") } : {}),
       },
     }),
-    withImage(workload(R, gw, "gateway", configHash, METRICS_PORTS.gateway, { [view.GATEWAY_NODE_LABEL]: "true" }, GATEWAY_PORTS), c.image),
-    withImage(workload(R, ra, "route-agent", configHash, METRICS_PORTS.routeAgent), c.image),
+    withImage(
+      workload(R, gw, "gateway", configHash, METRICS_PORTS.gateway, {
+        kind: "daemonset",
+        nodeSelector: { [view.GATEWAY_NODE_LABEL]: "true" },
+        extraPorts: GATEWAY_PORTS,
+      }),
+      c.image,
+    ),
+    withImage(workload(R, ra, "route-agent", configHash, METRICS_PORTS.routeAgent, { kind: "daemonset" }), c.image),
     metricsService(R, gw, ns, METRICS_PORTS.gateway),
     metricsService(R, ra, ns, METRICS_PORTS.routeAgent),
     metricsService(R, lh, ns, METRICS_PORTS.lighthouse),
-    // The clusterset DNS server and export agent on the gateway nodes (one writes through a Lease; all answer DNS).
-    withImage(workload(R, lh, "lighthouse", configHash, METRICS_PORTS.lighthouse, { [view.GATEWAY_NODE_LABEL]: "true" }), c.image),
+    // The clusterset DNS server and export agent: spread replicas on the pod network (one writes through a Lease; all answer DNS).
+    withImage(
+      workload(R, lh, "lighthouse", configHash, METRICS_PORTS.lighthouse, {
+        kind: "deployment",
+        replicas: LIGHTHOUSE_REPLICAS,
+        capabilities: ["NET_BIND_SERVICE"],
+      }),
+      c.image,
+    ),
     m(R.service, {
       metadata: meta(LIGHTHOUSE_DNS_SERVICE, ns),
       spec: {

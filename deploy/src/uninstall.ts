@@ -1,9 +1,9 @@
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { BrokerConnection, kube, view } from "@causeway/common";
 import { unwireCoreDns } from "./coredns.ts";
+import { MEMBER_WORKLOADS } from "./manifests.ts";
 
 const PART_OF = "app.kubernetes.io/part-of=causeway";
-const WORKLOADS = ["causeway-gateway", "causeway-route-agent", "causeway-lighthouse"];
 
 export interface UninstallOptions {
   readonly kubeconfig?: string;
@@ -32,7 +32,7 @@ async function deleteLabelled(client: kube.KubeClient, rt: kube.ResourceType, se
 
 /**
  * `causeway uninstall`: removes Causeway from a member cluster, leaving nothing behind.
- * 1. marks the configuration `uninstalling` and deletes the DaemonSets: each component, stopped,
+ * 1. marks the configuration `uninstalling` and deletes the workloads (DaemonSets, the lighthouse Deployment): each component, stopped,
  *    sees the mark and removes its node's state (cables, routes, rules, chains, interfaces);
  * 2. waits for their pods to go;
  * 3. the cluster leaves the broker (its endpoint, status and exports go with it);
@@ -60,7 +60,7 @@ export async function uninstall(o: UninstallOptions): Promise<UninstallResult> {
   }
 }
 
-/** Step 1–2: the uninstalling mark, the DaemonSets deleted, their pods gone. Returns the joined cluster (if its configuration still loads). */
+/** Step 1–2: the uninstalling mark, the workloads deleted, their pods gone. Returns the joined cluster (if its configuration still loads). */
 async function stopWorkloads(client: kube.KubeClient, timeoutMs: number, removed: string[], say: (l: string) => void): Promise<kube.JoinedCluster | undefined> {
   const ns = SYSTEM_NAMESPACE;
   const cluster = await kube.loadJoinedCluster(client, ns, true).catch(() => undefined);
@@ -71,7 +71,10 @@ async function stopWorkloads(client: kube.KubeClient, timeoutMs: number, removed
       { fieldManager: "causeway-uninstall" },
     );
   }
-  for (const w of WORKLOADS) if (await client.delete(kube.R.daemonSet, ns, w)) removed.push(`daemonset/${w}`);
+  for (const w of MEMBER_WORKLOADS) {
+    const rt = w.kind === "DaemonSet" ? kube.R.daemonSet : kube.R.deployment;
+    if (await client.delete(rt, ns, w.name)) removed.push(`${w.kind.toLowerCase()}/${w.name}`);
+  }
   say("marked the cluster uninstalling and deleted the workloads: each component removes its node's state as it stops");
   await waitPodsGone(client, ns, timeoutMs, say);
   return cluster;

@@ -81,7 +81,8 @@ if (process.argv.includes("--kube")) {
         client,
         namespace,
         clusterId: cluster.clusterId,
-        identity: `${nodeName}-causeway-lighthouse`,
+        // A replica's own name (two replicas may share a node); the node's where no pod name is given.
+        identity: process.env.POD_NAME || `${nodeName}-causeway-lighthouse`,
         conn,
         source,
         log,

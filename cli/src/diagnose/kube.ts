@@ -1,5 +1,6 @@
 import { errorMessage, SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, view } from "@causeway/common";
+import { MEMBER_WORKLOADS } from "@causeway/deploy";
 import type { CheckResult } from "@causeway/e2e";
 
 /** The oldest Kubernetes minor release Causeway is tested against (the lab's is newer). */
@@ -34,9 +35,9 @@ export async function deployment(client: kube.KubeClient): Promise<CheckResult[]
     out.push(bad("joined to a clusterset", `${errorMessage(err)}`));
     return out;
   }
-  for (const w of ["causeway-gateway", "causeway-route-agent", "causeway-lighthouse"]) {
-    const ds = await client.find(kube.R.daemonSet, ns, w);
-    out.push(ds ? ok(`DaemonSet ${w}`, "present") : bad(`DaemonSet ${w}`, "missing — re-run 'causeway join' to restore it"));
+  for (const w of MEMBER_WORKLOADS) {
+    const found = await client.find(w.kind === "DaemonSet" ? kube.R.daemonSet : kube.R.deployment, ns, w.name);
+    out.push(found ? ok(`${w.kind} ${w.name}`, "present") : bad(`${w.kind} ${w.name}`, "missing — re-run 'causeway join' to restore it"));
   }
   const gws = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.node, undefined, { labelSelector: `${view.GATEWAY_NODE_LABEL}=true` });
   out.push(

@@ -1,6 +1,6 @@
 /**
  * Lab e2e, service discovery in Kubernetes mode: 2 clusters × 3 nodes with real API servers,
- * Causeway installed by deploy-broker + join (the lighthouse DaemonSet on the gateway nodes, its
+ * Causeway installed by deploy-broker + join (the lighthouse Deployment — two replicas, its
  * DNS Service, the CoreDNS ConfigMap wired), CoreDNS running that ConfigMap's Corefile. MCS rules
  * through the API objects: conditions, ServiceImports, MCS EndpointSlices, conflicts, export
  * before Service, ExternalName, unexport; DNS and traffic by name from pods. Needs root.
@@ -222,7 +222,7 @@ describe(
     it("causeway diagnose over the API: the deployment is whole; the ExternalName export is found, with its reason", async () => {
       const dep = await cliRun(["diagnose", "deployment", "--lab", NAME]);
       assert.equal(dep.exitCode, 0, dep.stdout + dep.stderr);
-      assert.match(dep.stdout, /✓ DaemonSet causeway-lighthouse[\s\S]*✓ lighthouse DNS Service/);
+      assert.match(dep.stdout, /✓ Deployment causeway-lighthouse[\s\S]*✓ lighthouse DNS Service/);
       const sd = await cliRun(["diagnose", "service-discovery", "--lab", NAME]);
       assert.equal(sd.exitCode, 1, sd.stdout + sd.stderr);
       assert.match(sd.stdout, /✗ ServiceExport default\/ext: not valid: UnsupportedServiceType/);

@@ -84,6 +84,7 @@ async function gatherApi(client: kube.KubeClient, cdir: string): Promise<void> {
       [kube.R.cluster, SYSTEM_NAMESPACE],
       [kube.R.gateway, SYSTEM_NAMESPACE],
       [kube.R.daemonSet, SYSTEM_NAMESPACE],
+      [kube.R.deployment, SYSTEM_NAMESPACE],
       [kube.R.configMap, SYSTEM_NAMESPACE],
       [kube.R.lease, SYSTEM_NAMESPACE],
       [kube.R.serviceExport, undefined],

@@ -198,7 +198,26 @@ interface PodTemplate {
 }
 interface Workload {
   metadata: kube.ObjectMeta;
-  spec: { template: PodTemplate };
+  spec: { replicas?: number; template: PodTemplate };
+}
+
+/** A workload with where it runs: every selected node (DaemonSet) or its first `replicas` nodes by name (Deployment: one per node, as spread constraints would). */
+interface Placed {
+  readonly workload: Workload;
+  readonly nodes: readonly string[];
+}
+
+/** Pure: the nodes each workload's pods run on. */
+export function placeWorkloads(daemonSets: readonly Workload[], deployments: readonly Workload[], nodes: readonly { metadata: kube.ObjectMeta }[]): Placed[] {
+  const selected = (w: Workload) =>
+    nodes
+      .filter((n) => selects(w.spec.template.spec.nodeSelector, n.metadata.labels))
+      .map((n) => n.metadata.name)
+      .sort();
+  return [
+    ...daemonSets.map((w) => ({ workload: w, nodes: selected(w) })),
+    ...deployments.map((w) => ({ workload: w, nodes: selected(w).slice(0, w.spec.replicas ?? 1) })),
+  ];
 }
 
 /** A container's argv on this host: the image's node and /app are this process's node and this checkout. */
@@ -237,36 +256,46 @@ async function serviceAccountKubeconfig(k: KubeletContext, sa: string): Promise<
 const selects = (selector: Record<string, string> = {}, labels: Record<string, string> = {}) => Object.entries(selector).every(([key, v]) => labels[key] === v);
 
 /**
- * A container's environment on `node`: the lab's own additions (its kubeconfig, a WireGuard
+ * A container's environment as pod `pod` on `node`: the lab's own additions (its kubeconfig, a WireGuard
  * device name unique on this host, the template it was started from), then the container's env.
  */
-function podEnv(c: Container, node: string, lab: Record<string, string>): Record<string, string> {
+function podEnv(c: Container, node: string, pod: string, lab: Record<string, string>): Record<string, string> {
   const env = { ...lab };
-  for (const e of c.env ?? []) env[e.name] = e.valueFrom?.fieldRef?.fieldPath === "spec.nodeName" ? node : (e.value ?? "");
+  const field: Record<string, string> = { "spec.nodeName": node, "metadata.name": pod };
+  for (const e of c.env ?? []) {
+    const path = e.valueFrom?.fieldRef?.fieldPath;
+    env[e.name] = path ? (field[path] ?? "") : (e.value ?? "");
+  }
   return env;
+}
+
+/** The Causeway workloads of a member cluster and where they run. */
+export async function placedWorkloads(client: kube.KubeClient): Promise<Placed[]> {
+  const ds = await client.list<Workload>(kube.R.daemonSet, SYSTEM_NAMESPACE);
+  const deps = await client.list<Workload>(kube.R.deployment, SYSTEM_NAMESPACE);
+  const nodes = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.node);
+  return placeWorkloads(ds.items, deps.items, nodes.items);
 }
 
 /**
  * The lab's stand-in for kubelet (there is none): starts, on each lab node, the processes the
- * cluster's Causeway DaemonSets describe (nodeSelector honoured, NODE_NAME from the node, the
- * service account's token as its kubeconfig), and, like a DaemonSet rollout, replaces running
- * ones whose pod template changed. Returns the processes it started and the ones it stopped.
+ * cluster's Causeway DaemonSets and Deployments describe (nodeSelector honoured, NODE_NAME and
+ * POD_NAME set, the service account's token as its kubeconfig), and, like a rollout, replaces
+ * running ones whose pod template changed. Returns the processes it started and the ones it stopped.
  */
-export async function runDaemonSets(k: KubeletContext): Promise<{ started: LabProcess[]; stopped: LabProcess[] }> {
+export async function runWorkloads(k: KubeletContext): Promise<{ started: LabProcess[]; stopped: LabProcess[] }> {
   const started: LabProcess[] = [];
   const stopped: LabProcess[] = [];
-  const ds = await k.client.list<Workload>(kube.R.daemonSet, SYSTEM_NAMESPACE);
-  const nodes = await k.client.list<{ metadata: kube.ObjectMeta }>(kube.R.node);
-  for (const d of ds.items) {
+  const placed = await placedWorkloads(k.client);
+  for (const { workload: d, nodes } of placed) {
     const pod = d.spec.template.spec;
     const kubeconfig = await serviceAccountKubeconfig(k, pod.serviceAccountName ?? "default");
     const component = d.metadata.name.replace(/^causeway-/, "");
-    for (const n of nodes.items) {
-      if (!selects(pod.nodeSelector, n.metadata.labels)) continue;
-      const spec = k.spec.nodes.find((x) => x.name === n.metadata.name);
+    for (const node of nodes) {
+      const spec = k.spec.nodes.find((x) => x.name === node);
       const c = pod.containers[0];
       if (!spec || !c) continue;
-      const role = `${component}/${n.metadata.name}`;
+      const role = `${component}/${node}`;
       const template = d.spec.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] ?? "";
       const running = k.running.find((p) => p.role === role && alive(p.pid));
       if (running && (running.env?.CAUSEWAY_TEMPLATE ?? "") === template) continue;
@@ -274,11 +303,15 @@ export async function runDaemonSets(k: KubeletContext): Promise<{ started: LabPr
         await stopProcess(running.pid);
         stopped.push(running);
       }
-      const env = podEnv(c, n.metadata.name, { KUBECONFIG: kubeconfig, CAUSEWAY_WG_INTERFACE: spec.wgInterface, CAUSEWAY_TEMPLATE: template });
-      started.push(startIn(spec.ns, role, argvOf(c, k.nodeBin, k.repo), join(k.dir, `${k.spec.id}-${n.metadata.name}-${component}.log`), env));
+      const env = podEnv(c, node, `${d.metadata.name}-${node}`, {
+        KUBECONFIG: kubeconfig,
+        CAUSEWAY_WG_INTERFACE: spec.wgInterface,
+        CAUSEWAY_TEMPLATE: template,
+      });
+      started.push(startIn(spec.ns, role, argvOf(c, k.nodeBin, k.repo), join(k.dir, `${k.spec.id}-${node}-${component}.log`), env));
     }
   }
-  stopped.push(...(await stopUnwanted(k.running, ds.items, nodes.items, started, stopped)));
+  stopped.push(...(await stopUnwanted(k.running, placed, started, stopped)));
   return { started, stopped };
 }
 
@@ -297,21 +330,17 @@ export async function finalizeNamespaces(client: kube.KubeClient): Promise<void>
 }
 
 /**
- * As a kubelet: a workload whose DaemonSet is gone (or no longer selects its node) is stopped,
- * with time to shut down (on uninstall the components remove their host state then).
+ * As a kubelet: a workload whose DaemonSet or Deployment is gone (or no longer places it on its
+ * node) is stopped, with time to shut down (on uninstall the components remove their host state then).
  */
 async function stopUnwanted(
   running: readonly LabProcess[],
-  sets: readonly Workload[],
-  nodes: readonly { metadata: kube.ObjectMeta }[],
+  placed: readonly Placed[],
   started: readonly LabProcess[],
   already: readonly LabProcess[],
 ): Promise<LabProcess[]> {
   const wanted = new Set(started.map((p) => p.role));
-  for (const d of sets) {
-    const component = d.metadata.name.replace(/^causeway-/, "");
-    for (const n of nodes) if (selects(d.spec.template.spec.nodeSelector, n.metadata.labels)) wanted.add(`${component}/${n.metadata.name}`);
-  }
+  for (const { workload, nodes } of placed) for (const n of nodes) wanted.add(`${workload.metadata.name.replace(/^causeway-/, "")}/${n}`);
   const out: LabProcess[] = [];
   for (const p of running) {
     if (p.env?.CAUSEWAY_TEMPLATE === undefined || wanted.has(p.role) || already.includes(p)) continue;

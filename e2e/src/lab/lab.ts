@@ -2,12 +2,12 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Cluster, errorMessage, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
-import { BrokerConnection, type CommandRunner, INTRA_CLUSTER_MODES, type IntraClusterMode, kube, NetnsRunner, ProcessRunner, view } from "@causeway/common";
+import { BrokerConnection, type CommandRunner, INTRA_CLUSTER_MODES, type IntraClusterMode, kube, NetnsRunner, ProcessRunner } from "@causeway/common";
 import { deployBroker, lighthouseDnsIp } from "@causeway/deploy";
 import { checkHealthSettings, SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
-import { applyLabService, buildApi, finalizeNamespaces, type LabApi, registerCluster, runBrokerDeployment, runDaemonSets } from "./kube.ts";
+import { applyLabService, buildApi, finalizeNamespaces, type LabApi, registerCluster, placedWorkloads, runBrokerDeployment, runWorkloads } from "./kube.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
 import { buildDnsPod, clusterDnsSpec, clusterZone, coreDnsBinary, dnsServiceRules, labCorefile, removePodResolvConfs, writePodResolvConf } from "./dns.ts";
 import { addPodNetworks, applyServiceRules, type LabService, MAX_SERVICE_PODS, nextVip, parseServiceRef, planPods, siteServiceOf } from "./services.ts";
@@ -312,14 +312,14 @@ export class Lab {
     return res;
   }
 
-  /** Starts what the cluster's DaemonSets describe on the nodes that match, leaving running ones alone. */
+  /** Starts what the cluster's DaemonSets and Deployments describe on the nodes they place pods on, leaving running ones alone. */
   async runWorkloads(id: string): Promise<void> {
     const c = this.cluster(id);
     const api = this.state.kube?.apis[id];
     if (!api) throw new ValidationError(`cluster ${id} has no API server`);
     const client = await this.kubeClient(id);
     try {
-      const { started, stopped } = await runDaemonSets({
+      const { started, stopped } = await runWorkloads({
         client,
         spec: c.spec,
         api,
@@ -411,11 +411,11 @@ export class Lab {
     for (const n of c.spec.nodes) for (const p of n.pods) writePodResolvConf(p.ns, d.ip);
   }
 
-  /** Kubernetes tier: the lighthouse DNS Service's cluster IP reaches the lighthouses on the gateway nodes (what kube-proxy would do). */
+  /** Kubernetes tier: the lighthouse DNS Service's cluster IP reaches the lighthouse replicas (what kube-proxy would do). */
   async #lighthouseService(client: kube.KubeClient, c: LabCluster): Promise<void> {
     const ip = await lighthouseDnsIp(client);
-    const nodes = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.node, undefined, { labelSelector: `${view.GATEWAY_NODE_LABEL}=true` });
-    const backends = c.spec.nodes.filter((n) => nodes.items.some((o) => o.metadata.name === n.name)).map((n) => n.lanIp);
+    const lighthouse = (await placedWorkloads(client)).find((p) => p.workload.metadata.name === "causeway-lighthouse");
+    const backends = c.spec.nodes.filter((n) => lighthouse?.nodes.includes(n.name)).map((n) => n.lanIp);
     const rules = dnsServiceRules(ip, backends);
     for (const n of c.spec.nodes) await new NetnsRunner(this.#run, n.ns).run("iptables-restore", ["--noflush", "-w", "5"], { input: rules });
   }
