@@ -3,7 +3,7 @@
 # npm dependencies, which bring Node 24. Idempotent and quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PKGS=(iproute2 iptables ipset iperf3 iputils-ping procps ethtool etcd-server openssl wireguard-tools wireguard-go tcpdump dnsperf)
+PKGS=(iproute2 iptables ipset iperf3 iputils-ping procps ethtool etcd-server openssl wireguard-tools wireguard-go tcpdump dnsperf zsh)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -53,7 +53,7 @@ describe("Helm chart (one source with join's manifests)", () => {
         brokerToken: "token-1",
         brokerCa: "-----BEGIN CERTIFICATE-----\nxyz\n-----END CERTIFICATE-----\n",
         cableSecret: "cable-1",
-        gateway: { natt: false, healthCheck: true, healthCheckInterval: 0.5, healthCheckMaxPacketLoss: 3 },
+        gateway: { natt: false, nattPort: 4501, preferredServer: true, healthCheck: true, healthCheckInterval: 0.5, healthCheckMaxPacketLoss: 3 },
       };
       const values = join(dir, "values.yaml");
       writeFileSync(values, stringify({ ...config, clusterCIDRs: config.clusterCIDRs.join(","), serviceCIDRs: config.serviceCIDRs.join(",") }));

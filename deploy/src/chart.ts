@@ -37,15 +37,15 @@ brokerAddress: ""
 brokerToken: ""
 brokerCa: ""
 cableSecret: ""
-# Gateway settings (join's --natt, --air-gapped, --health-check…): natt, airGapped, healthCheck,
-# healthCheckInterval, healthCheckMaxPacketLoss.
+# Gateway settings (join's --natt, --nattport, --preferred-server, --air-gapped, --health-check…):
+# natt, nattPort, preferredServer, airGapped, healthCheck, healthCheckInterval, healthCheckMaxPacketLoss.
 gateway: {}
 image: ${IMAGE}
 `;
 
 /** Pure: the chart's files (path → content). */
 export function chartFiles(version: string): Record<string, string> {
-  const S = { id: "SENTINELCLUSTERID", token: "SENTINELTOKEN", ca: "SENTINELCA", secret: "SENTINELSECRET" };
+  const S = { id: "SENTINELCLUSTERID", token: "SENTINELTOKEN", ca: "SENTINELCA", secret: "SENTINELSECRET", port: 45999 };
   const ms = memberManifests(kube.R, {
     clusterId: S.id,
     clusterCIDRs: ["10.0.0.0/8"],
@@ -56,6 +56,7 @@ export function chartFiles(version: string): Record<string, string> {
     brokerToken: S.token,
     brokerCa: S.ca,
     cableSecret: S.secret,
+    gateway: { nattPort: S.port },
   });
   const files: Record<string, string> = {
     "Chart.yaml": stringify({
@@ -92,7 +93,9 @@ export function chartFiles(version: string): Record<string, string> {
         new RegExp(`${CONFIG_HASH_ANNOTATION.replace(/[./]/g, "\\$&")}: \\S+`, "g"),
         `${CONFIG_HASH_ANNOTATION}: {{ include "causeway.configHash" . | quote }}`,
       )
-      .replaceAll(`image: ${IMAGE}`, "image: {{ .Values.image }}");
+      .replaceAll(`image: ${IMAGE}`, "image: {{ .Values.image }}")
+      .replaceAll(`Port: ${S.port}`, "Port: {{ .Values.gateway.nattPort | default 4500 }}");
+    if (text.includes(String(S.port))) throw new Error(`${name}: the cable port is not templated`);
     if (/SENTINEL/.test(text)) throw new Error(`${name}: a value is not templated`);
     files[`templates/${name}`] = text;
   });

@@ -44,6 +44,9 @@ export interface MemberConfig {
 export interface GatewaySettings {
   readonly natt?: boolean;
   readonly airGapped?: boolean;
+  /** The cables' UDP port (default 4500): the gateway's host port too. */
+  readonly nattPort?: number;
+  readonly preferredServer?: boolean;
   readonly healthCheck?: boolean;
   readonly healthCheckInterval?: number;
   readonly healthCheckMaxPacketLoss?: number;
@@ -94,8 +97,8 @@ function metricsService(R: typeof kube.R, name: string, ns: string, port: number
 }
 
 /** UDP ports the gateway's node must receive: the cable and NAT discovery (declared as host ports so schedulers and policies see them). */
-const GATEWAY_PORTS = [
-  { name: "cable", containerPort: 4500, hostPort: 4500, protocol: "UDP" },
+const gatewayPorts = (cable = 4500) => [
+  { name: "cable", containerPort: cable, hostPort: cable, protocol: "UDP" },
   { name: "natt-discovery", containerPort: 4490, hostPort: 4490, protocol: "UDP" },
 ];
 
@@ -266,7 +269,7 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
       workload(R, gw, "gateway", configHash, METRICS_PORTS.gateway, {
         kind: "daemonset",
         nodeSelector: { [view.GATEWAY_NODE_LABEL]: "true" },
-        extraPorts: GATEWAY_PORTS,
+        extraPorts: gatewayPorts(c.gateway?.nattPort),
       }),
       c.image,
     ),

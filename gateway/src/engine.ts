@@ -1,6 +1,6 @@
 import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus } from "@causeway/api";
 import { type Logger, type ReconcileLoop, sameValue, type view, ViewDrivenLoop } from "@causeway/common";
-import type { CableDriver, CableState, RemoteCable, Traffic } from "./cable/driver.ts";
+import { type CableDriver, type CableState, DEFAULT_CABLE_PORT, type RemoteCable, type Traffic } from "./cable/driver.ts";
 import { HealthChecker, type HealthCheckSettings, mergeHealth } from "./health/checker.ts";
 import type { PingerFactory } from "./health/pinger.ts";
 import type { ConnectionSample, GatewayMetrics } from "./metrics.ts";
@@ -24,6 +24,10 @@ export interface GatewayDeps {
   readonly publicIp?: string | (() => Promise<string>);
   /** Declared NAT (--natt): peers use the public IP when NAT discovery cannot decide. */
   readonly natEnabled?: boolean;
+  /** The UDP port of this gateway's cables (--nattport; default 4500), published as backend_config udp-port. */
+  readonly cablePort?: number;
+  /** --preferred-server: remote gateways dial this one; it does not dial them (WireGuard; VXLAN cables have no initiator). */
+  readonly preferredServer?: boolean;
   /** NAT discovery on UDP 4490 (port 0 turns it off: configuration decides). */
   readonly natDiscovery?: Omit<NatDiscoveryOptions, "log">;
   /** The node's address in the pod network (routes' source, health-check target). */
@@ -44,7 +48,7 @@ export interface GatewayDeps {
 
 /** Pure: this gateway's Endpoint. */
 export function localEndpoint(
-  d: Pick<GatewayDeps, "site" | "nodeName" | "privateIp" | "healthCheckIp" | "driver" | "natEnabled">,
+  d: Pick<GatewayDeps, "site" | "nodeName" | "privateIp" | "healthCheckIp" | "driver" | "natEnabled" | "cablePort" | "preferredServer">,
   publicIp = "",
   natPort = NAT_DISCOVERY_PORT,
 ): Endpoint {
@@ -58,7 +62,12 @@ export function localEndpoint(
     public_ip: publicIp,
     nat_enabled: d.natEnabled ?? false,
     backend: d.driver.name as Endpoint["backend"],
-    backend_config: { "udp-port": "4500", "natt-discovery-port": String(natPort), ...d.driver.backendConfig?.() },
+    backend_config: {
+      "udp-port": String(d.cablePort ?? DEFAULT_CABLE_PORT),
+      "natt-discovery-port": String(natPort),
+      ...(d.preferredServer ? { "preferred-server": "true" } : {}),
+      ...d.driver.backendConfig?.(),
+    },
   };
 }
 

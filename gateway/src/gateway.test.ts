@@ -70,6 +70,22 @@ describe("gateway", () => {
     assert.deepEqual(vxlanDesired({ endpoint: ep("c1", 1), underlayMtu: 1500 }, []).net.links, []);
   });
 
+  it("vxlan cable on --nattport: the device listens and sends on this gateway's port; a remote on another port gets it in its FDB entry, and the firewall accepts ours", () => {
+    const mine = localEndpoint({ site: site("c1", 1), nodeName: "n0", privateIp: "198.18.1.10", healthCheckIp: "10.1.0.1", driver, cablePort: 4502 });
+    assert.equal(mine.backend_config["udp-port"], "4502");
+    const d = vxlanDesired({ endpoint: mine, underlayMtu: 1500 }, [
+      { endpoint: ep("c2", 2), usingIP: "198.18.2.10", usingNAT: false },
+      { endpoint: { ...ep("c3", 3), backend_config: { ...ep("c3", 3).backend_config, "udp-port": "4502" } }, usingIP: "198.18.3.10", usingNAT: false },
+    ]);
+    assert.equal(d.net.links[0]?.port, 4502);
+    assert.deepEqual(d.net.fdb, [
+      { dev: "vxlan-tunnel", dst: "198.18.2.10", port: 4500 },
+      { dev: "vxlan-tunnel", mac: "0e:ca:f1:12:02:0a", dst: "198.18.2.10", port: 4500 },
+      { dev: "vxlan-tunnel", dst: "198.18.3.10" },
+    ]);
+    assert.equal(d.chains[0]?.rules[0]?.match.dport, 4502);
+  });
+
   it("removeDevice (another driver took over) removes only the device (its routes go with it); rule 100 and the chains stay for the driver in use", async () => {
     const a = host.fakeHostAdapters();
     const d = new VxlanCableDriver(a);

@@ -25,6 +25,8 @@ export interface KubeGatewayDeps {
   readonly privateIp: string;
   readonly publicIp?: GatewayDeps["publicIp"];
   readonly natEnabled?: boolean;
+  readonly cablePort?: number;
+  readonly preferredServer?: boolean;
   readonly natDiscovery?: GatewayDeps["natDiscovery"];
   readonly healthCheckIp: string;
   readonly underlayMtu: number;
@@ -104,6 +106,8 @@ export class KubeGateway implements SiteComponent {
       privateIp: d.privateIp,
       publicIp: d.publicIp,
       natEnabled: d.natEnabled,
+      cablePort: d.cablePort,
+      preferredServer: d.preferredServer,
       natDiscovery: d.natDiscovery,
       healthCheckIp: d.healthCheckIp,
       underlayMtu: d.underlayMtu,

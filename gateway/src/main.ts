@@ -17,7 +17,7 @@ import {
   STANDALONE_LEASE,
   view,
 } from "@causeway/common";
-import { type CableDriver, CableDrivers } from "./cable/driver.ts";
+import { type CableDriver, CableDrivers, DEFAULT_CABLE_PORT } from "./cable/driver.ts";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { WireGuardCableDriver } from "./cable/wireguard.ts";
 import { checkHealthSettings, DEFAULT_HEALTH_CHECK, HealthCheckSettingsError, type HealthCheckSettings } from "./health/checker.ts";
@@ -29,6 +29,14 @@ import { parseResolvers, resolvePublicIp } from "./publicip.ts";
 import { SiteGateway } from "./standalone.ts";
 
 const VERSION = "0.1.0";
+
+/** --nattport: the cables' UDP port (default 4500). */
+function cablePort(flag: string | undefined): number {
+  if (flag === undefined) return DEFAULT_CABLE_PORT;
+  const port = Number(flag);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--nattport must be a UDP port (1-65535), got "${flag}"`);
+  return port;
+}
 
 function natPort(flag: string | undefined): number {
   const port = flag === undefined ? NAT_DISCOVERY_PORT : Number(flag);
@@ -49,6 +57,8 @@ const SHARED_OPTIONS = {
   "air-gapped": { type: "boolean", default: false },
   natt: { type: "boolean", default: false },
   "nat-discovery-port": { type: "string" },
+  nattport: { type: "string" },
+  "preferred-server": { type: "boolean", default: false },
   "wireguard-interface": { type: "string" },
   "health-check": { type: "string" },
   "health-check-interval": { type: "string" },
@@ -95,6 +105,8 @@ interface Prepared {
   readonly publicIp: string | (() => Promise<string>);
   readonly natDiscovery: { port: number; sourceFor: (dst: string) => Promise<string | undefined> };
   readonly natEnabled: boolean;
+  readonly cablePort: number;
+  readonly preferredServer: boolean;
 }
 
 /**
@@ -138,6 +150,8 @@ async function prepare(o: {
     publicIp: resolvers.length ? () => resolvePublicIp(resolvers, { airGapped }) : "",
     natDiscovery: { port, sourceFor: async (dst) => (await adapters.net.mtuTowards(dst)).src },
     natEnabled: o.bool("natt"),
+    cablePort: cablePort(o.flag("nattport")),
+    preferredServer: o.bool("preferred-server"),
   };
 }
 
@@ -172,6 +186,8 @@ function sharedParts(p: Prepared, election: ReturnType<typeof electionFrom>, hea
       privateIp: p.privateIp,
       publicIp: p.publicIp,
       natEnabled: p.natEnabled,
+      cablePort: p.cablePort,
+      preferredServer: p.preferredServer,
       natDiscovery: p.natDiscovery,
       underlayMtu: p.mtu,
       underlayDev: p.underlayDev,
@@ -181,7 +197,15 @@ function sharedParts(p: Prepared, election: ReturnType<typeof electionFrom>, hea
       healthCheck,
       metrics: new GatewayMetrics(registry),
     },
-    started: { driver: p.driver.name, privateIp: p.privateIp, mtu: p.mtu, ...election, healthCheck: healthCheck ?? "off" },
+    started: {
+      driver: p.driver.name,
+      privateIp: p.privateIp,
+      cablePort: p.cablePort,
+      preferredServer: p.preferredServer,
+      mtu: p.mtu,
+      ...election,
+      healthCheck: healthCheck ?? "off",
+    },
   };
 }
 
@@ -196,6 +220,8 @@ if (process.argv.includes("--kube")) {
       const joined: Record<string, string | undefined> = {
         natt: cluster.natt,
         "air-gapped": cluster.airGapped,
+        nattport: cluster.nattPort,
+        "preferred-server": cluster.preferredServer,
         "health-check": cluster.healthCheck,
         "health-check-interval": cluster.healthCheckInterval,
         "health-check-max-packet-loss": cluster.healthCheckMaxPacketLoss,
@@ -241,7 +267,7 @@ if (process.argv.includes("--kube")) {
   await runSiteMain({
     name: "causeway-gateway",
     usage:
-      "[--private-ip IP] [--public-ip RESOLVERS] [--air-gapped] [--natt] [--nat-discovery-port N] [--wireguard-interface NAME] [--lease-duration S] [--renew-deadline S] [--retry-period S] [--health-check true|false] [--health-check-interval S] [--health-check-max-packet-loss N] [--metrics-port N]",
+      "[--private-ip IP] [--public-ip RESOLVERS] [--air-gapped] [--natt] [--nattport N] [--preferred-server] [--nat-discovery-port N] [--wireguard-interface NAME] [--lease-duration S] [--renew-deadline S] [--retry-period S] [--health-check true|false] [--health-check-interval S] [--health-check-max-packet-loss N] [--metrics-port N]",
     metricsPort: METRICS_PORTS.gateway,
     options: { ...SHARED_OPTIONS, ...ELECTION_OPTIONS },
     async build({ site, node, log, resyncMs, uninstall, flag, bool, registry }) {

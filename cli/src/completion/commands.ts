@@ -43,15 +43,48 @@ complete -F _causeway causeway
 `;
 }
 
-/** `causeway completion bash`. */
+/**
+ * Pure: a zsh completion function (native: words/CURRENT and compadd, no bashcompinit), the
+ * same walk as bash's. ($path is zsh's PATH array, hence $cmd.)
+ */
+export function zshCompletion(tree: Map<string, string[]>): string {
+  const cases = [...tree.entries()].map(([path, words]) => `    "${path}") cands=(${words.join(" ")}) ;;`).join("\n");
+  return `#compdef causeway
+# causeway zsh completion: source <(causeway completion zsh)  (or save as _causeway in $fpath)
+_causeway() {
+  local cmd="" w i
+  local -a cands
+  for ((i = 2; i < CURRENT; i++)); do
+    w="\${words[i]}"
+    [[ $w == -* ]] && continue
+    case "\${cmd:+$cmd }$w" in
+${[...tree.keys()]
+  .filter(Boolean)
+  .map((p) => `      "${p}") cmd="${p}" ;;`)
+  .join("\n")}
+    esac
+  done
+  case "$cmd" in
+${cases}
+  esac
+  compadd -- "\${cands[@]}"
+}
+if (( $+functions[compdef] )); then compdef _causeway causeway; fi
+`;
+}
+
+const SHELLS: Record<string, (tree: Map<string, string[]>) => string> = { bash: bashCompletion, zsh: zshCompletion };
+
+/** `causeway completion bash|zsh`. */
 export function completionCommands(program: Command): void {
   program
     .command("completion")
     .description("print a shell completion script")
-    .argument("<shell>", "bash")
-    .addHelpText("after", "\nExamples:\n  source <(causeway completion bash)")
+    .argument("<shell>", "bash | zsh")
+    .addHelpText("after", "\nExamples:\n  source <(causeway completion bash)\n  source <(causeway completion zsh)   # after compinit")
     .action((shell: string) => {
-      if (shell !== "bash") throw new Error(`completion for "${shell}" is not available; use bash`);
-      console.log(bashCompletion(commandTree(program)).trimEnd());
+      const make = SHELLS[shell];
+      if (!make) throw new Error(`completion for "${shell}" is not available; use ${Object.keys(SHELLS).join(" or ")}`);
+      console.log(make(commandTree(program)).trimEnd());
     });
 }

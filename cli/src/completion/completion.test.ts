@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { Command } from "commander";
-import { bashCompletion, commandTree } from "./commands.ts";
+import { bashCompletion, commandTree, zshCompletion } from "./commands.ts";
 
 describe("shell completion", () => {
   const program = new Command("causeway");
@@ -23,6 +23,22 @@ describe("shell completion", () => {
       spawnSync("bash", ["-c", `${script}\nCOMP_WORDS=(${words.join(" ")}); COMP_CWORD=${words.length - 1}; _causeway; echo "\${COMPREPLY[@]}"`], {
         encoding: "utf8",
       }).stdout.trim();
+    assert.equal(complete(["causeway", "l"]), "lab");
+    assert.equal(complete(["causeway", "lab", "service", "add", "c1/x", "--p"]), "--pods --port");
+    assert.equal(complete(["causeway", "join", "--n"]), "--natt");
+  });
+
+  it("the zsh function completes the same (compadd stubbed to print the candidates matching the typed prefix)", () => {
+    const script = zshCompletion(commandTree(program));
+    const complete = (words: string[]) =>
+      spawnSync(
+        "zsh",
+        [
+          "-fc",
+          `${script}\ncompadd() { shift; local c; local -a out; for c in "$@"; do [[ $c == \${PREFIX}* ]] && out+=($c); done; print -r -- "\${out[*]}"; }\nwords=(${words.join(" ")}); CURRENT=${words.length}; PREFIX=${JSON.stringify(words.at(-1))}; _causeway`,
+        ],
+        { encoding: "utf8" },
+      ).stdout.trim();
     assert.equal(complete(["causeway", "l"]), "lab");
     assert.equal(complete(["causeway", "lab", "service", "add", "c1/x", "--p"]), "--pods --port");
     assert.equal(complete(["causeway", "join", "--n"]), "--natt");

@@ -18,7 +18,7 @@ async function diagnoseConnections(lab: Lab): Promise<CheckResult[]> {
           ok: false,
           ms: 0,
           detail: x
-            ? `${x.status}${x.statusMessage ? `: ${x.statusMessage}` : ""} — check that both gateways run ('causeway show gateways') and that UDP 4500 passes between them ('causeway diagnose firewall')`
+            ? `${x.status}${x.statusMessage ? `: ${x.statusMessage}` : ""} — check that both gateways run ('causeway show gateways') and that the cable's UDP port (4500 unless join --nattport) passes between them ('causeway diagnose firewall')`
             : `${id}'s active gateway reports no connection to ${other.spec.id} — is a gateway of ${id} running and active ('causeway show gateways')?`,
         });
     }

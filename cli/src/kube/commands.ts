@@ -11,6 +11,11 @@ const positive = (what: string, min: number) => (v: string) => {
   if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${what} must be a number ≥ ${min}, got "${v}"`);
   return n;
 };
+const udpPort = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError(`${what} must be a UDP port (1-65535), got "${v}"`);
+  return n;
+};
 
 const list = (v: string): string[] =>
   v
@@ -30,6 +35,8 @@ interface JoinFlags {
   labelGateway: boolean;
   natt?: boolean;
   airGapped?: boolean;
+  nattport?: number;
+  preferredServer?: boolean;
   healthCheck?: boolean;
   healthCheckInterval?: number;
   healthCheckMaxPacketLossCount?: number;
@@ -72,6 +79,12 @@ export function kubeCommands(program: Command): void {
     .option("--label-gateway [bool]", "label a gateway node when none is labelled (--label-gateway=false, or --no-label-gateway: don't)", bool, true)
     .option("--no-label-gateway", "do not label a gateway node when none is labelled")
     .option("--natt [bool]", "NAT traversal: cables use the public IPs where clusters are behind NAT (--natt=false: private IPs)", bool)
+    .option("--nattport <port>", "UDP port of the cables (default 4500): the gateway listens on it and remote gateways send to it", udpPort("--nattport"))
+    .option(
+      "--preferred-server [bool]",
+      "remote gateways dial this cluster's gateway and it never dials them (WireGuard; e.g. the other clusters are behind NAT or a firewall that allows only outbound)",
+      bool,
+    )
     .option("--air-gapped [bool]", "no public IP discovery: the gateway uses its private IP", bool)
     .option("--health-check [bool]", "probe connected clusters' gateways (--health-check=false: off)", bool)
     .option("--health-check-interval <seconds>", "seconds between health probes (≥ 0.1)", positive("--health-check-interval", 0.1))
@@ -113,6 +126,8 @@ export function kubeCommands(program: Command): void {
         gateway: {
           ...(o.natt !== undefined ? { natt: o.natt } : {}),
           ...(o.airGapped !== undefined ? { airGapped: o.airGapped } : {}),
+          ...(o.nattport !== undefined ? { nattPort: o.nattport } : {}),
+          ...(o.preferredServer !== undefined ? { preferredServer: o.preferredServer } : {}),
           ...(o.healthCheck !== undefined ? { healthCheck: o.healthCheck } : {}),
           ...(o.healthCheckInterval !== undefined ? { healthCheckInterval: o.healthCheckInterval } : {}),
           ...(o.healthCheckMaxPacketLossCount !== undefined ? { healthCheckMaxPacketLoss: o.healthCheckMaxPacketLossCount } : {}),

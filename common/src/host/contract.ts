@@ -34,7 +34,12 @@ export function desired(remote: string, remoteCidrs: string[]): HostDesired {
   return {
     net: {
       links: [{ name: "vx-test", vni: 100, port: 4800, local: "198.18.5.1", remote, mtu: 1450, addr: "240.18.5.1/8" }],
-      fdb: [{ dev: "vx-test", dst: remote }],
+      // A second remote on another UDP port (a gateway joined with another --nattport).
+      fdb: [
+        { dev: "vx-test", dst: remote },
+        { dev: "vx-test", dst: "198.18.5.77", port: 4501 },
+        { dev: "vx-test", mac: "0e:ca:f1:12:05:4d", dst: "198.18.5.77", port: 4501 },
+      ],
       rules: [{ priority: 150, table: 150 }],
       routes: remoteCidrs.map((dst) => ({ table: 150, dst, via: "240.18.5.9", dev: "vx-test", onlink: true })),
     },

@@ -29,10 +29,14 @@ export interface Rule {
   readonly table: number;
 }
 
-/** An all-zero-MAC forwarding entry: flood/unicast to dst over a VXLAN device. */
+/** A static forwarding entry over a VXLAN device: all-zero MAC (flood/unicast to dst) unless `mac` is given. */
 export interface FdbEntry {
   readonly dev: string;
   readonly dst: string;
+  /** A remote VTEP's MAC pinned to dst (and port): the kernel's learning would record it without the port. */
+  readonly mac?: string;
+  /** The remote's UDP port, only where it differs from the device's own (a remote gateway with another --nattport). */
+  readonly port?: number;
 }
 
 export interface NetState {

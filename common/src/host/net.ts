@@ -46,6 +46,8 @@ interface JsonFdb {
   mac: string;
   ifname?: string;
   dst?: string;
+  port?: number;
+  state?: string;
 }
 
 const ZERO_MAC = "00:00:00:00:00:00";
@@ -80,7 +82,9 @@ export class IpRoute2Net implements Net {
     for (const l of links) {
       const out = await this.#run.run("bridge", ["-json", "fdb", "show", "dev", l.name]);
       for (const e of parseJson<JsonFdb>(out.stdout)) {
-        if (e.mac === ZERO_MAC && e.dst) fdb.push({ dev: l.name, dst: e.dst });
+        // Zero-MAC entries and static MAC entries are ours; learned ones (no "permanent" state) are the kernel's.
+        const mine = e.mac === ZERO_MAC || e.state === "permanent";
+        if (mine && e.dst) fdb.push({ dev: l.name, dst: e.dst, ...(e.mac !== ZERO_MAC ? { mac: e.mac } : {}), ...(e.port ? { port: e.port } : {}) });
       }
     }
     return { links, rules, routes, fdb };
@@ -158,9 +162,10 @@ export function renderOp(o: NetOp): string {
     case "addr-add":
       return `address replace ${o.addr} dev ${o.name}\nlink set ${o.name} up`;
     case "fdb-append":
-      return `fdb append ${ZERO_MAC} dev ${o.entry.dev} dst ${o.entry.dst}`;
+      // A MAC entry the kernel may have learned already (without the port) is replaced; zero-MAC entries are one list per device, appended to.
+      return `fdb ${o.entry.mac ? "replace" : "append"} ${o.entry.mac ?? ZERO_MAC} dev ${o.entry.dev} dst ${o.entry.dst}${o.entry.port ? ` port ${o.entry.port}` : ""}`;
     case "fdb-del":
-      return `fdb del ${ZERO_MAC} dev ${o.entry.dev} dst ${o.entry.dst}`;
+      return `fdb del ${o.entry.mac ?? ZERO_MAC} dev ${o.entry.dev} dst ${o.entry.dst}${o.entry.port ? ` port ${o.entry.port}` : ""}`;
     case "rule-add":
       return `rule add pref ${o.rule.priority} table ${o.rule.table}`;
     case "rule-del":

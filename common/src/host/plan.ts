@@ -1,6 +1,6 @@
 import type { FdbEntry, NetOp, NetState, ObservedLink, ObservedState, Ownership, Route, Rule, VxlanLink } from "./model.ts";
 
-const fdbKey = (e: FdbEntry) => `${e.dev}|${e.dst}`;
+const fdbKey = (e: FdbEntry) => `${e.dev}|${e.mac ?? ""}|${e.dst}|${e.port ?? ""}`;
 const routeKey = (r: Route) => `${r.table}|${r.dst}`;
 const sameRoute = (a: Route, b: Route) =>
   a.dev === b.dev && (a.via ?? "") === (b.via ?? "") && (a.src ?? "") === (b.src ?? "") && Boolean(a.onlink) === Boolean(b.onlink);
@@ -31,7 +31,7 @@ export function plan(desired: NetState, observed: ObservedState, owned: Ownershi
   const ownsPrio = new Set(owned.rulePriorities);
   return [
     ...ops,
-    ...planFdb(desired.fdb, obsFdb, (e) => fresh.has(e.dev) && wantLinks.get(e.dev)?.remote === e.dst),
+    ...planFdb(desired.fdb, obsFdb, (e) => fresh.has(e.dev) && wantLinks.get(e.dev)?.remote === e.dst && e.port === undefined && e.mac === undefined),
     ...planRules(
       desired.rules,
       observed.rules.filter((r) => ownsPrio.has(r.priority)),

@@ -33,8 +33,8 @@ export function wgPublicKeyOf(privateKey: WgKey): WgKey {
 export interface WgPeerConfig {
   readonly publicKey: WgKey;
   readonly presharedKey?: WgKey | undefined;
-  /** ip:port */
-  readonly endpoint: string;
+  /** ip:port; absent: the peer dials us and WireGuard answers where its handshake came from. */
+  readonly endpoint?: string;
   readonly allowedIps: readonly string[];
   readonly keepaliveSeconds: number;
 }
@@ -88,7 +88,8 @@ export function renderWgConfig(cfg: WgConfig): string {
   for (const p of cfg.peers) {
     lines.push("", "[Peer]", `PublicKey = ${p.publicKey}`);
     if (p.presharedKey) lines.push(`PresharedKey = ${p.presharedKey}`);
-    lines.push(`Endpoint = ${p.endpoint}`, `AllowedIPs = ${p.allowedIps.join(", ")}`, `PersistentKeepalive = ${p.keepaliveSeconds}`);
+    if (p.endpoint) lines.push(`Endpoint = ${p.endpoint}`);
+    lines.push(`AllowedIPs = ${p.allowedIps.join(", ")}`, `PersistentKeepalive = ${p.keepaliveSeconds}`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -268,7 +269,7 @@ export class FakeWireGuard implements WireGuard {
       listenPort: d.cfg.listenPort,
       peers: d.cfg.peers.map((p) => ({
         publicKey: p.publicKey,
-        endpoint: p.endpoint,
+        endpoint: p.endpoint ?? "",
         allowedIps: [...p.allowedIps],
         latestHandshake: d.handshakes.get(p.publicKey) ?? 0,
         rxBytes: 0,

@@ -33,6 +33,11 @@ export const ClusterConfigSchema = z.object({
   /** Gateway settings join was given (subctl's --natt, --health-check…); flags on the gateway itself win. */
   natt: z.enum(["true", "false"]).optional(),
   airGapped: z.enum(["true", "false"]).optional(),
+  nattPort: z
+    .string()
+    .regex(/^\d{1,5}$/, "must be a UDP port")
+    .optional(),
+  preferredServer: z.enum(["true", "false"]).optional(),
   healthCheck: z.enum(["true", "false"]).optional(),
   healthCheckInterval: z.string().optional(),
   healthCheckMaxPacketLoss: z.string().optional(),

@@ -169,11 +169,13 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     assert.match(show.stdout, /n0\s+active\s+All connections \(1\) are established/);
   });
 
-  it("changing the cable driver by rejoining (--cable-driver), vxlan → wireguard → vxlan: pods roll, cables reconnect, traffic flows", async () => {
+  it("changing the cable driver by rejoining (--cable-driver), vxlan → wireguard → vxlan: pods roll, cables reconnect, traffic flows; c1 on its own --nattport (and --preferred-server)", async () => {
     const gwLinks = async (id: string) => (await lab.exec(`${id}/n0`, ["ip", "-o", "link", "show"])).stdout;
-    for (const driver of ["wireguard", "vxlan"]) {
+    // c1's gateway on another cable port (the other cluster sends there); on WireGuard also the preferred server (c2 dials it).
+    const c1Flags = { wireguard: ["--nattport", "4501", "--preferred-server"], vxlan: ["--nattport", "4502"] };
+    for (const driver of ["wireguard", "vxlan"] as const) {
       for (const id of ["c1", "c2"]) {
-        const r = await lab.joinCluster(id, ["--cable-driver", driver]);
+        const r = await lab.joinCluster(id, ["--cable-driver", driver, ...(id === "c1" ? c1Flags[driver] : [])]);
         assert.match(r.stdout, /applied \d+ object/, r.stdout);
         await lab.runWorkloads(id);
       }
@@ -199,7 +201,22 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
         if (driver === "wireguard") assert.doesNotMatch(links, /vxlan-tunnel/);
         else assert.doesNotMatch(links, new RegExp(`${NAME}${id}n0`));
       }
+      if (driver === "wireguard") {
+        const wg = (id: string, what: string) => lab.exec(`${id}/n0`, ["wg", "show", `${NAME}${id}n0`, what]);
+        assert.equal((await wg("c1", "listen-port")).stdout.trim(), "4501");
+        assert.match((await wg("c2", "endpoints")).stdout, /\t198\.18\.1\.10:4501\n/, "c2 dials c1 on c1's port");
+        assert.equal((await wg("c2", "listen-port")).stdout.trim(), "4500");
+      } else {
+        const dev = JSON.parse((await lab.exec("c1/n0", ["ip", "-j", "-d", "link", "show", "vxlan-tunnel"])).stdout) as {
+          linkinfo: { info_data: { port: number } };
+        }[];
+        assert.equal(dev[0]?.linkinfo.info_data.port, 4502);
+        assert.match((await lab.exec("c2/n0", ["bridge", "fdb", "show", "dev", "vxlan-tunnel"])).stdout, /dst 198\.18\.1\.10 port 4502/);
+      }
     }
+    await lab.joinCluster("c1", ["--cable-driver", "vxlan"]);
+    await lab.runWorkloads("c1");
+    await lab.waitConnected(60_000);
   });
 
   it("the seeds' command lines: join … --clusterid --natt=false --cable-driver vxlan --health-check=false, then show all prints the endpoints", async () => {

@@ -41,6 +41,32 @@ export function cableChains(dev: string, port: number): host.ChainSpec[] {
   ];
 }
 
+/** The UDP port cables use unless a gateway's `--nattport` says otherwise (Submariner's NAT-T port). */
+export const DEFAULT_CABLE_PORT = 4500;
+
+/** Pure: the UDP port a gateway's cables use, from its Endpoint's backend_config `udp-port`. */
+export function cablePortOf(config: Readonly<Record<string, string>>): number {
+  const n = Number(config["udp-port"]);
+  return Number.isInteger(n) && n > 0 && n <= 65535 ? n : DEFAULT_CABLE_PORT;
+}
+
+/** Whether an Endpoint asks to be the server side of its cables (`join --preferred-server`). */
+export const prefersServer = (ep: Endpoint): boolean => ep.backend_config["preferred-server"] === "true";
+
+/**
+ * Pure: who initiates a cable (Submariner's preferred-server rule): with neither or both sides
+ * plain, both do ("both"); one side preferring to be the server waits for the other ("server"
+ * here, "client" there); both preferring: the larger cable name is the server.
+ */
+export function cableRole(local: Endpoint, remote: Endpoint): "both" | "server" | "client" {
+  const l = prefersServer(local);
+  const r = prefersServer(remote);
+  if (l && r) return local.cable_name > remote.cable_name ? "server" : "client";
+  if (l) return "server";
+  if (r) return "client";
+  return "both";
+}
+
 /** What a driver needs to know about this gateway. */
 export interface LocalCable {
   readonly endpoint: Endpoint;

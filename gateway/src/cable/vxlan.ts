@@ -1,6 +1,6 @@
 import { vtepMac, withFirstOctet } from "@causeway/api";
 import { host } from "@causeway/common";
-import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwnership, type LocalCable, type RemoteCable } from "./driver.ts";
+import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwnership, cablePortOf, type LocalCable, type RemoteCable } from "./driver.ts";
 
 /** Submariner-compatible VXLAN cable parameters (reference §4.3). */
 export const VXLAN_CABLE = { name: "vxlan-tunnel", vni: 1000, port: 4500, vtepOctet: 241, overhead: 50, ...CABLE_ROUTING } as const;
@@ -12,20 +12,31 @@ export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[])
   if (remotes.length === 0) return host.EMPTY_DESIRED;
   const ep = local.endpoint;
   const src = ep.healthCheckIP || undefined;
+  // The device listens and sends on this gateway's port; a remote on another port gets it in its FDB entry.
+  const port = cablePortOf(ep.backend_config);
+  const remotePort = (r: RemoteCable) => cablePortOf(r.endpoint.backend_config);
   return {
     net: {
       links: [
         {
           name: VXLAN_CABLE.name,
           vni: VXLAN_CABLE.vni,
-          port: VXLAN_CABLE.port,
+          port,
           local: ep.private_ip,
           mtu: local.underlayMtu - VXLAN_CABLE.overhead,
           addr: `${withFirstOctet(ep.private_ip, VXLAN_CABLE.vtepOctet)}/8`,
           mac: vtepMac(withFirstOctet(ep.private_ip, VXLAN_CABLE.vtepOctet)),
         },
       ],
-      fdb: remotes.map((r) => ({ dev: VXLAN_CABLE.name, dst: r.usingIP })),
+      // A remote on another port: its VTEP MAC pinned too (learning would record it without the port).
+      fdb: remotes.flatMap((r) => {
+        if (remotePort(r) === port) return [{ dev: VXLAN_CABLE.name, dst: r.usingIP }];
+        const vtep = vtepMac(withFirstOctet(r.endpoint.private_ip, VXLAN_CABLE.vtepOctet));
+        return [
+          { dev: VXLAN_CABLE.name, dst: r.usingIP, port: remotePort(r) },
+          { dev: VXLAN_CABLE.name, mac: vtep, dst: r.usingIP, port: remotePort(r) },
+        ];
+      }),
       rules: [{ priority: VXLAN_CABLE.priority, table: VXLAN_CABLE.table }],
       routes: remotes.flatMap((r) =>
         r.endpoint.subnets.map((dst) => ({
@@ -38,7 +49,7 @@ export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[])
         })),
       ),
     },
-    chains: cableChains(VXLAN_CABLE.name, VXLAN_CABLE.port),
+    chains: cableChains(VXLAN_CABLE.name, port),
     sets: new Map(),
     sysctls: new Map([
       ["net.ipv4.ip_forward", "1"],

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { host } from "@causeway/common";
-import type { RemoteCable } from "./driver.ts";
+import { cableRole, type RemoteCable } from "./driver.ts";
 import { driftedFrom, peerState, presharedKeyOf, WG_CABLE, WireGuardCableDriver, wireguardDesired } from "./wireguard.ts";
 
 const localEp = {
@@ -96,6 +96,31 @@ describe("wireguard cable", () => {
     await drv.cleanup();
     assert.equal(wg.devices.size, 0);
     assert.equal(a.net.state.routes.length, 0);
+  });
+
+  it("--nattport and --preferred-server: listens on its own port, dials each remote on the remote's; a preferred server does not dial (the peer has no endpoint)", async () => {
+    const wg = new host.FakeWireGuard();
+    const drv = new WireGuardCableDriver({ adapters: host.fakeHostAdapters(), wg, iface: "cw-wg" });
+    const k2 = host.generateWgKeyPair().publicKey;
+    const k3 = host.generateWgKeyPair().publicKey;
+    const server = { ...localEp, backend_config: { "udp-port": "4501", "preferred-server": "true" } };
+    const onPort = (r: RemoteCable, port: string, pref = false): RemoteCable => ({
+      ...r,
+      endpoint: { ...r.endpoint, backend_config: { ...r.endpoint.backend_config, "udp-port": port, ...(pref ? { "preferred-server": "true" } : {}) } },
+    });
+    // c2 plain (a client of ours); c3 a preferred server too, with the larger cable name: we dial it.
+    const c3 = { ...onPort(remote("c3", 3, k3), "4503", true), endpoint: { ...onPort(remote("c3", 3, k3), "4503", true).endpoint, cable_name: "zz" } };
+    await drv.sync({ endpoint: server, underlayMtu: 1400 }, [onPort(remote("c2", 2, k2), "4502"), c3]);
+    const cfg = wg.devices.get("cw-wg")?.cfg;
+    assert.equal(cfg?.listenPort, 4501);
+    assert.equal(cfg?.peers.find((p) => p.publicKey === k2)?.endpoint, undefined);
+    assert.equal(cfg?.peers.find((p) => p.publicKey === k3)?.endpoint, "198.18.3.10:4503");
+    assert.doesNotMatch(host.renderWgConfig(cfg ?? { privateKey: "", listenPort: 0, peers: [] }).split("[Peer]")[1] ?? "", /Endpoint/);
+    // The firewall accepts this gateway's own port.
+    const chains = wireguardDesired("cw-wg", { endpoint: server, underlayMtu: 1400 }, [remote("c2", 2, k2)]).chains;
+    assert.equal(chains[0]?.rules[0]?.match.dport, 4501);
+    // Plain on both sides: both dial.
+    assert.deepEqual([cableRole(localEp, remote("c2", 2, k2).endpoint), cableRole(server, localEp), cableRole(localEp, server)], ["both", "server", "client"]);
   });
 
   it("drift: a device whose key, port, peers or allowed IPs were changed by hand is reconfigured; a roamed endpoint is not drift", () => {

@@ -1,6 +1,18 @@
 import { createHash } from "node:crypto";
 import { host } from "@causeway/common";
-import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwnership, type LocalCable, type RemoteCable, type Traffic } from "./driver.ts";
+import {
+  CABLE_ROUTING,
+  type CableDriver,
+  type CableState,
+  cableChains,
+  cableOwnership,
+  cablePortOf,
+  cableRole,
+  DEFAULT_CABLE_PORT,
+  type LocalCable,
+  type RemoteCable,
+  type Traffic,
+} from "./driver.ts";
 
 /**
  * WireGuard cable parameters (reference §4.2; our device name). Overhead: outer IPv4 (20) +
@@ -8,7 +20,6 @@ import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwn
  */
 export const WG_CABLE = {
   defaultInterface: "causeway-wg",
-  port: 4500,
   overhead: 60,
   keepaliveSeconds: 10,
   ...CABLE_ROUTING,
@@ -34,7 +45,7 @@ export function wireguardDesired(iface: string, local: LocalCable, remotes: read
       rules: [{ priority: WG_CABLE.priority, table: WG_CABLE.table }],
       routes: remotes.flatMap((r) => r.endpoint.subnets.map((dst) => ({ table: WG_CABLE.table, dst, dev: iface, src }))),
     },
-    chains: cableChains(iface, WG_CABLE.port),
+    chains: cableChains(iface, cablePortOf(local.endpoint.backend_config)),
     sets: new Map(),
     sysctls: new Map([
       ["net.ipv4.ip_forward", "1"],
@@ -44,7 +55,7 @@ export function wireguardDesired(iface: string, local: LocalCable, remotes: read
 }
 
 /** Pure: a cable's state from its peer's handshake (reference §4.2, with WireGuard's own session lifetime). */
-export function peerState(clusterId: string, peer: host.WgPeerStatus | undefined, configuredAtS: number, nowS: number): CableState {
+export function peerState(clusterId: string, peer: host.WgPeerStatus | undefined, configuredAtS: number, nowS: number, port = DEFAULT_CABLE_PORT): CableState {
   if (!peer) return { clusterId, status: "connecting", message: "peer not configured yet" };
   const traffic = `rx ${peer.rxBytes} B, tx ${peer.txBytes} B`;
   if (peer.latestHandshake === 0) {
@@ -53,7 +64,7 @@ export function peerState(clusterId: string, peer: host.WgPeerStatus | undefined
       ? {
           clusterId,
           status: "error",
-          message: `no handshake with ${peer.endpoint || "the peer"} after ${waited} s: is UDP ${WG_CABLE.port} open between the gateways?`,
+          message: `no handshake with ${peer.endpoint || "the peer"} after ${waited} s: is UDP ${port} open between the gateways?`,
         }
       : { clusterId, status: "connecting", message: "waiting for the first handshake" };
   }
@@ -76,8 +87,6 @@ export function driftedFrom(shown: host.WgStatus, publicKey: host.WgKey, cfg: ho
     return !peer || ips(peer.allowedIps) !== ips(p.allowedIps);
   });
 }
-
-const udpPort = (config: Readonly<Record<string, string>>) => Number(config["udp-port"] ?? WG_CABLE.port);
 
 /** Why a remote cannot get a peer (bad input from the broker), or undefined. */
 function unusable(r: RemoteCable): string | undefined {
@@ -157,11 +166,12 @@ export class WireGuardCableDriver implements CableDriver {
     await wg.ensure(this.iface, mtu);
     const cfg: host.WgConfig = {
       privateKey: this.#privateKey,
-      listenPort: udpPort(local.endpoint.backend_config),
+      listenPort: cablePortOf(local.endpoint.backend_config),
       peers: usable.map((r) => ({
         publicKey: r.endpoint.backend_config.publicKey ?? "",
         presharedKey: this.#psk,
-        endpoint: `${r.usingIP}:${udpPort(r.endpoint.backend_config)}`,
+        // A preferred server does not dial its clients: it answers them where their handshakes come from.
+        ...(cableRole(local.endpoint, r.endpoint) === "server" ? {} : { endpoint: `${r.usingIP}:${cablePortOf(r.endpoint.backend_config)}` }),
         allowedIps: r.endpoint.subnets,
         keepaliveSeconds: WG_CABLE.keepaliveSeconds,
       })),
@@ -182,7 +192,10 @@ export class WireGuardCableDriver implements CableDriver {
       const key = r.endpoint.backend_config.publicKey ?? "";
       if (!this.#configuredAt.has(key)) this.#configuredAt.set(key, now);
       const peer = shown?.peers.find((p) => p.publicKey === key);
-      states.set(r.endpoint.cluster_id, peerState(r.endpoint.cluster_id, peer, this.#configuredAt.get(key) ?? now, now));
+      states.set(
+        r.endpoint.cluster_id,
+        peerState(r.endpoint.cluster_id, peer, this.#configuredAt.get(key) ?? now, now, cablePortOf(r.endpoint.backend_config)),
+      );
     }
     return remotes.map((r) => states.get(r.endpoint.cluster_id) ?? { clusterId: r.endpoint.cluster_id, status: "connecting", message: "" });
   }
