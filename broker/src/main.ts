@@ -9,6 +9,13 @@ const { values } = parseArgs({
   options: {
     listen: { type: "string", multiple: true },
     db: { type: "string", default: process.env.CAUSEWAY_BROKER_DB ?? "/var/lib/causeway/broker.db" },
+    backend: { type: "string", default: process.env.CAUSEWAY_BROKER_BACKEND ?? "sqlite" },
+    "nats-servers": { type: "string", default: process.env.CAUSEWAY_NATS_SERVERS },
+    "nats-bucket": { type: "string" },
+    "nats-replicas": { type: "string" },
+    "nats-user": { type: "string", default: process.env.CAUSEWAY_NATS_USER },
+    "nats-password-file": { type: "string", default: process.env.CAUSEWAY_NATS_PASSWORD_FILE },
+    "nats-ca": { type: "string" },
     "admin-token-file": { type: "string", default: process.env.CAUSEWAY_ADMIN_TOKEN_FILE ?? "/var/lib/causeway/admin-token" },
     "metrics-port": { type: "string" },
   },
@@ -24,6 +31,19 @@ try {
 const parsed = BrokerConfigSchema.safeParse({
   listen: values.listen ?? [process.env.CAUSEWAY_BROKER_LISTEN ?? "0.0.0.0:7400"],
   db: values.db,
+  backend: values.backend,
+  ...(values["nats-servers"]
+    ? {
+        nats: {
+          servers: values["nats-servers"].split(",").map((s) => s.trim()),
+          ...(values["nats-bucket"] ? { bucket: values["nats-bucket"] } : {}),
+          ...(values["nats-replicas"] ? { replicas: Number(values["nats-replicas"]) } : {}),
+          ...(values["nats-user"] ? { user: values["nats-user"] } : {}),
+          ...(values["nats-password-file"] ? { passwordFile: values["nats-password-file"] } : {}),
+          ...(values["nats-ca"] ? { caFile: values["nats-ca"] } : {}),
+        },
+      }
+    : {}),
   adminTokenFile: values["admin-token-file"],
   metricsPort,
 });

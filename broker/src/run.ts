@@ -6,13 +6,31 @@ import { z } from "zod";
 import { BrokerCore } from "./core/core.ts";
 import { Credentials } from "./core/credentials.ts";
 import { BrokerGrpcServer } from "./server.ts";
-import { SqliteStore } from "./store/index.ts";
+import { SqliteStore, type Store } from "./store/index.ts";
 
 export const BrokerConfigSchema = z.strictObject({
   /** Addresses to serve on: host:port and/or unix:///path. */
   listen: z.array(z.string().min(1)).min(1).default(["0.0.0.0:7400"]),
-  /** The SQLite database file. */
-  db: z.string().min(1),
+  /** Where records live: one SQLite file (default), or a NATS JetStream bucket shared by several broker replicas. */
+  backend: z.enum(["sqlite", "nats"]).default("sqlite"),
+  /** The SQLite database file (backend sqlite). */
+  db: z.string().min(1).optional(),
+  /** The NATS cluster (backend nats). */
+  nats: z
+    .strictObject({
+      servers: z.array(z.string().regex(/^(nats|tls):\/\/[^\s,]+$/, "must be nats://host:port or tls://host:port")).min(1),
+      bucket: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, "letters, digits, - and _ only")
+        .default("causeway"),
+      /** Stream replicas: 3 in HA (a write is acknowledged once a majority holds it). */
+      replicas: z.union([z.literal(1), z.literal(3), z.literal(5)]).default(1),
+      user: z.string().min(1).optional(),
+      passwordFile: z.string().min(1).optional(),
+      /** CA bundle for tls:// servers. */
+      caFile: z.string().min(1).optional(),
+    })
+    .optional(),
   /** Admin token file: read if it exists, otherwise a new token is written there (mode 0600). */
   adminTokenFile: z.string().min(1),
   /** Keep this many events of history for resuming watches. */
@@ -22,6 +40,32 @@ export const BrokerConfigSchema = z.strictObject({
   metricsPort: z.number().int().min(0).max(65535).default(0),
 });
 export type BrokerConfig = z.input<typeof BrokerConfigSchema>;
+type ParsedConfig = z.output<typeof BrokerConfigSchema>;
+
+/** Opens the configured store; errors say which setting to fix. */
+async function openStore(cfg: ParsedConfig): Promise<Store> {
+  if (cfg.backend === "sqlite") {
+    if (!cfg.db) throw new Error("backend sqlite needs --db <file>");
+    return new SqliteStore(cfg.db);
+  }
+  const n = cfg.nats;
+  if (!n) throw new Error("backend nats needs --nats-servers nats://host:port[,…]");
+  const pass = n.passwordFile ? readFileSync(n.passwordFile, "utf8").trim() : undefined;
+  // Loaded only for this backend (the default broker never pays for the NATS client).
+  const { NatsStore } = await import("./store/nats.ts");
+  try {
+    return await NatsStore.open({
+      servers: n.servers,
+      bucket: n.bucket,
+      replicas: n.replicas,
+      ...(n.user ? { user: n.user } : {}),
+      ...(pass ? { pass } : {}),
+      ...(n.caFile ? { tls: { caFile: n.caFile } } : {}),
+    });
+  } catch (err) {
+    throw new Error(`cannot open NATS bucket ${n.bucket} at ${n.servers.join(", ")}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
 
 export interface RunningBroker {
   readonly addresses: string[];
@@ -32,7 +76,7 @@ export interface RunningBroker {
 /** Opens the store, registers the admin credential, and serves gRPC until close(). */
 export async function startBroker(input: BrokerConfig, log: Logger): Promise<RunningBroker> {
   const cfg = BrokerConfigSchema.parse(input);
-  const store = new SqliteStore(cfg.db);
+  const store = await openStore(cfg);
   const core = new BrokerCore(store);
   let token: string;
   if (existsSync(cfg.adminTokenFile)) {
@@ -58,7 +102,17 @@ export async function startBroker(input: BrokerConfig, log: Logger): Promise<Run
     await store.close();
     throw err;
   }
-  log.info({ addresses, db: cfg.db, revision: await store.revision(), ...(probes ? { metricsPort: probes.port } : {}) }, "broker serving");
+  log.info(
+    {
+      addresses,
+      backend: cfg.backend,
+      ...(cfg.db && cfg.backend === "sqlite" ? { db: cfg.db } : {}),
+      ...(cfg.nats && cfg.backend === "nats" ? { nats: cfg.nats.servers, bucket: cfg.nats.bucket, replicas: cfg.nats.replicas } : {}),
+      revision: await store.revision(),
+      ...(probes ? { metricsPort: probes.port } : {}),
+    },
+    "broker serving",
+  );
   return {
     addresses,
     core,
@@ -72,7 +126,7 @@ export async function startBroker(input: BrokerConfig, log: Logger): Promise<Run
 }
 
 /** The broker's registry: process metrics, its store's revision and records per kind (read at scrape time). */
-function brokerMetrics(store: SqliteStore) {
+function brokerMetrics(store: Store) {
   const registry = newRegistry("causeway-broker");
   new Gauge({
     name: "causeway_broker_revision",

@@ -30,6 +30,8 @@ export interface GatewayDeps {
   readonly preferredServer?: boolean;
   /** NAT discovery on UDP 4490 (port 0 turns it off: configuration decides). */
   readonly natDiscovery?: Omit<NatDiscoveryOptions, "log">;
+  /** NAT decisions of the engine this one takes over from in this process (its cables stay up meanwhile). */
+  readonly natRemembered?: NatDiscoveryOptions["remembered"];
   /** The node's address in the pod network (routes' source, health-check target). */
   readonly healthCheckIp: string;
   readonly underlayMtu: number;
@@ -154,7 +156,12 @@ export class GatewayEngine {
 
   constructor(d: GatewayDeps) {
     this.#d = d;
-    this.nat = new NatDiscovery({ ...d.natDiscovery, sourceFor: d.natDiscovery?.sourceFor ?? (async () => undefined), log: d.log });
+    this.nat = new NatDiscovery({
+      ...d.natDiscovery,
+      ...(d.natRemembered ? { remembered: d.natRemembered } : {}),
+      sourceFor: d.natDiscovery?.sourceFor ?? (async () => undefined),
+      log: d.log,
+    });
     if (typeof d.publicIp === "string") this.#publicIp = d.publicIp;
     this.#endpoint = localEndpoint(d, this.#publicIp, this.nat.port);
     this.health = d.healthCheck ? new HealthChecker({ ...d.healthCheck, source: d.healthCheckIp, log: d.log }) : undefined;

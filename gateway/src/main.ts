@@ -46,7 +46,7 @@ function natPort(flag: string | undefined): number {
 
 /** The source the kernel picks towards the broker (a route lookup; nothing is sent): the private IP by default. */
 async function sourceTowards(adapters: host.HostAdapters, brokerAddress: string): Promise<string | undefined> {
-  const brokerHost = /^([\d.]+):\d+$/.exec(brokerAddress)?.[1];
+  const brokerHost = /^([\d.]+):\d+$/.exec(brokerAddress.split(",")[0]?.trim() ?? "")?.[1];
   return brokerHost ? (await adapters.net.mtuTowards(brokerHost)).src : undefined;
 }
 

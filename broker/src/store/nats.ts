@@ -119,27 +119,41 @@ export class NatsStore implements Store {
     this.#timeoutMs = timeoutMs;
   }
 
-  /** Connects, creates the bucket if it does not exist (or opens it), and loads the mirror. */
-  static async open(o: NatsStoreOptions): Promise<NatsStore> {
+  /**
+   * Connects, creates the bucket if it does not exist (or opens it), and loads the mirror. A
+   * cluster that is electing a JetStream leader (a node just restarted) is waited for, up to
+   * `openTimeoutMs` (default 60 s).
+   */
+  static async open(o: NatsStoreOptions & { readonly openTimeoutMs?: number }): Promise<NatsStore> {
     const nc = await connect(connectionOptions(o));
-    try {
-      const timeout = o.timeoutMs ?? 5000;
-      const js = jetstream(nc, { timeout });
-      const jsm = await jetstreamManager(nc, { timeout });
-      const bucket = o.bucket ?? "causeway";
-      const kv = await new Kvm(js).create(bucket, {
-        replicas: o.replicas ?? 1,
-        history: o.history ?? 64,
-        maxValueSize: o.maxValueBytes ?? 1 << 20,
-        description: "Causeway broker records",
-      });
-      const store = new NatsStore(nc, js, jsm, kv, bucket, timeout);
-      await store.#startFeed();
-      return store;
-    } catch (err) {
-      await nc.close().catch(() => undefined);
-      throw err;
+    const end = Date.now() + (o.openTimeoutMs ?? 60_000);
+    for (;;) {
+      try {
+        return await NatsStore.#openOn(nc, o);
+      } catch (err) {
+        if (Date.now() > end) {
+          await nc.close().catch(() => undefined);
+          throw err;
+        }
+        await new Promise((r) => setTimeout(r, 500)); // no JetStream leader yet: try again
+      }
     }
+  }
+
+  static async #openOn(nc: NatsConnection, o: NatsStoreOptions): Promise<NatsStore> {
+    const timeout = o.timeoutMs ?? 5000;
+    const js = jetstream(nc, { timeout });
+    const jsm = await jetstreamManager(nc, { timeout });
+    const bucket = o.bucket ?? "causeway";
+    const kv = await new Kvm(js).create(bucket, {
+      replicas: o.replicas ?? 1,
+      history: o.history ?? 64,
+      maxValueSize: o.maxValueBytes ?? 1 << 20,
+      description: "Causeway broker records",
+    });
+    const store = new NatsStore(nc, js, jsm, kv, bucket, timeout);
+    await store.#startFeed();
+    return store;
   }
 
   get #stream(): string {

@@ -4,7 +4,7 @@
  * a command prefix (e.g. `ip netns exec <ns>`) so that it listens only where it is put.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface NatsServerSpec {
@@ -45,7 +45,7 @@ export function natsServerConfig(s: NatsServerSpec): string {
 }
 
 /** Starts nats-server with the spec's configuration; resolves once it accepts connections (or rejects with its log). */
-export async function startNatsServer(s: NatsServerSpec, o: { readonly timeoutMs?: number } = {}): Promise<ChildProcess> {
+export async function startNatsServer(s: NatsServerSpec, o: { readonly timeoutMs?: number; readonly detached?: boolean } = {}): Promise<ChildProcess> {
   if (!existsSync("/usr/sbin/nats-server") && !existsSync("/usr/bin/nats-server")) {
     throw new Error("nats-server is not installed: apt-get install --no-install-recommends nats-server (bash scripts/setup.sh does)");
   }
@@ -55,14 +55,20 @@ export async function startNatsServer(s: NatsServerSpec, o: { readonly timeoutMs
   writeFileSync(conf, natsServerConfig(s), { mode: 0o600 });
   const log = openSync(join(home, "nats.log"), "a");
   const argv = [...(s.prefix ?? []), "nats-server", "-c", conf];
-  const child = spawn(argv[0] ?? "nats-server", argv.slice(1), { stdio: ["ignore", log, log], detached: false });
+  // Detached: it outlives this process (the lab's servers run until 'lab down').
+  const child = spawn(argv[0] ?? "nats-server", argv.slice(1), { stdio: ["ignore", log, log], detached: o.detached ?? false });
+  if (o.detached) child.unref();
   const end = Date.now() + (o.timeoutMs ?? 15_000);
   const { readFileSync } = await import("node:fs");
   for (;;) {
     const text = readFileSync(join(home, "nats.log"), "utf8");
-    if (/Server is ready/.test(text)) return child;
+    if (/Server is ready/.test(text)) {
+      closeSync(log);
+      return child;
+    }
     if (child.exitCode !== null || Date.now() > end) {
       child.kill("SIGKILL");
+      closeSync(log);
       throw new Error(`nats-server ${s.name} did not start: ${text.split("\n").slice(-8).join("\n")}`);
     }
     await new Promise((r) => setTimeout(r, 50));

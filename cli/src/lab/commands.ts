@@ -21,7 +21,11 @@ function topology(lab: Lab) {
     intraCluster: s.intraCluster ?? "vxlan",
     ...(s.nat?.length ? { nat: s.nat } : {}),
     ...(s.mtu ? { underlayMtu: s.mtu } : {}),
-    broker: { address: s.broker.address, socket: s.broker.socket },
+    broker: {
+      address: s.broker.address,
+      socket: s.broker.socket,
+      ...(s.broker.ha ? { backend: "nats", replicas: s.broker.ha.replicas.map((r) => r.ip), nats: s.broker.ha.nats.map((n) => n.ip) } : {}),
+    },
     clusters: s.clusters.map((c) => ({
       id: c.spec.id,
       podCIDR: c.spec.podCidr,
@@ -71,6 +75,8 @@ export function labCommands(program: Command): void {
     .option("--health-check-max-packet-loss <n>", "unanswered probes in a row that mark a connection error (default 5)", int)
     .option("--intra-cluster <mode>", "how non-gateway nodes reach the gateway: vxlan (vx-causeway) or direct (plain routes)", "vxlan")
     .option("--name <prefix>", "lab name, prefixes every namespace", "cw")
+    .option("--broker-backend <backend>", "the broker's store: sqlite (one broker) or nats (a 3-node NATS JetStream cluster and several brokers)", "sqlite")
+    .option("--broker-replicas <n>", "broker replicas on the NATS bucket (with --broker-backend nats; default 3)", int)
     .option("--kube", "Kubernetes tier: a real kube-apiserver + etcd per cluster; Causeway installed with deploy-broker and join")
     .option("--json", "print the topology as JSON")
     .action(
@@ -88,6 +94,8 @@ export function labCommands(program: Command): void {
         gateways: number;
         healthCheckInterval?: number;
         healthCheckMaxPacketLoss?: number;
+        brokerBackend: string;
+        brokerReplicas?: number;
       }) => {
         const l = await (
           await labClass()
@@ -104,6 +112,8 @@ export function labCommands(program: Command): void {
           gateways: o.gateways,
           healthCheckInterval: o.healthCheckInterval,
           healthCheckMaxPacketLoss: o.healthCheckMaxPacketLoss,
+          brokerBackend: o.brokerBackend as "sqlite" | "nats",
+          ...(o.brokerReplicas !== undefined ? { brokerReplicas: o.brokerReplicas } : {}),
         });
         await l.waitConnected();
         if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);

@@ -1,10 +1,37 @@
 // #call applies every generated client method with .call(this.#client), so none runs unbound.
 /* eslint-disable @typescript-eslint/unbound-method */
-import { BrokerClient, type Cluster, fromServiceError, type Kind, type LeaseResponse, type ValueOf, type WatchEvent, type WireRecord } from "@causeway/api";
+import {
+  BrokerClient,
+  type Cluster,
+  fromServiceError,
+  ValidationError,
+  type Kind,
+  type LeaseResponse,
+  type ValueOf,
+  type WatchEvent,
+  type WireRecord,
+} from "@causeway/api";
 import { type ClientReadableStream, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 
+/**
+ * Pure: the gRPC target of a broker address: `host:port`, `unix:///path`, or several replicas as
+ * `host:port,host:port,…` (one channel over all of them: it uses one and moves to another when
+ * that one goes away).
+ */
+export function brokerTarget(address: string): string {
+  const parts = address
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (parts.length < 2) return address;
+  const bad = parts.find((p) => !/^\d+\.\d+\.\d+\.\d+:\d+$/.test(p));
+  if (bad)
+    throw new ValidationError(`broker address "${bad}": several broker replicas are given as IPv4 host:port each (one name: use a Service or DNS name alone)`);
+  return `ipv4:${parts.join(",")}`;
+}
+
 export interface BrokerConnectionOptions {
-  /** host:port or unix:///path */
+  /** host:port, unix:///path, or host:port,host:port,… (broker replicas) */
   readonly address: string;
   readonly token: string;
   /** Deadline for unary calls. */
@@ -25,7 +52,7 @@ export class BrokerConnection {
 
   constructor(opts: BrokerConnectionOptions) {
     this.address = opts.address;
-    this.#client = new BrokerClient(opts.address, credentials.createInsecure(), {
+    this.#client = new BrokerClient(brokerTarget(opts.address), credentials.createInsecure(), {
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
       "grpc.initial_reconnect_backoff_ms": 200,

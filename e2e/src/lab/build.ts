@@ -27,16 +27,23 @@ export const mtuOpt = (mtu: number | undefined) => (mtu ? ` mtu ${mtu}` : "");
 /** The underlay switch and the broker host on it; `mtu` is the underlay's MTU (default 1500). */
 export async function buildUnderlay(run: CommandRunner, lab: string, brokerNs: string, mtu?: number): Promise<void> {
   const ul = underlayNs(lab);
-  await addNamespaces(run, [ul, brokerNs]);
+  await addNamespaces(run, [ul]);
   await ipBatch(run, ul, ["link set lo up", "link add br0 type bridge", "link set br0 up"]);
-  await ipBatch(run, brokerNs, [
+  await addUnderlayHost(run, lab, brokerNs, LAB.brokerIp, "broker", mtu);
+}
+
+/** A host namespace on the underlay switch at `ip` (its switch port named `port`): the broker, its replicas, NATS nodes. */
+export async function addUnderlayHost(run: CommandRunner, lab: string, ns: string, ip: string, port: string, mtu?: number): Promise<void> {
+  const ul = underlayNs(lab);
+  await addNamespaces(run, [ns]);
+  await ipBatch(run, ns, [
     "link set lo up",
-    `link add ul0${mtuOpt(mtu)} type veth peer name broker${mtuOpt(mtu)} netns ${ul}`,
-    `address add ${LAB.brokerIp}/${LAB.underlayPrefix} dev ul0`,
+    `link add ul0${mtuOpt(mtu)} type veth peer name ${port}${mtuOpt(mtu)} netns ${ul}`,
+    `address add ${ip}/${LAB.underlayPrefix} dev ul0`,
     "link set ul0 up",
   ]);
-  await ipBatch(run, ul, ["link set broker master br0", "link set broker up"]);
-  await enableGro(run, brokerNs);
+  await ipBatch(run, ul, [`link set ${port} master br0`, `link set ${port} up`]);
+  await enableGro(run, ns);
 }
 
 /**

@@ -7,6 +7,17 @@ import { deployBroker, lighthouseDnsIp } from "@causeway/deploy";
 import { checkHealthSettings, SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
+import {
+  buildReplicaHosts,
+  haAddress,
+  haPlan,
+  type LabBrokerHa,
+  MAX_BROKER_REPLICAS,
+  startNatsCluster,
+  startNatsNode,
+  startReplica,
+  stopHa,
+} from "./brokerha.ts";
 import { applyLabService, buildApi, finalizeNamespaces, type LabApi, registerCluster, placedWorkloads, runBrokerDeployment, runWorkloads } from "./kube.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
 import { buildDnsPod, clusterDnsSpec, clusterZone, coreDnsBinary, dnsServiceRules, labCorefile, removePodResolvConfs, writePodResolvConf } from "./dns.ts";
@@ -42,7 +53,16 @@ export interface LabState {
   /** Flags every gateway gets beyond --site and --node (health-check settings). */
   readonly gatewayFlags?: readonly string[];
   readonly nodeBin: string;
-  readonly broker: { readonly ns: string; readonly address: string; readonly socket: string; readonly adminTokenFile: string; process?: LabProcess };
+  readonly broker: {
+    readonly ns: string;
+    /** What components dial: host:port, or every replica's host:port (backend nats). */
+    address: string;
+    readonly socket: string;
+    readonly adminTokenFile: string;
+    process?: LabProcess;
+    /** Backend nats: the NATS cluster and the broker replicas (the first one is `process`). */
+    ha?: LabBrokerHa;
+  };
   readonly clusters: LabCluster[];
   /** Kubernetes tier: each cluster's API server, and the broker-info deploy-broker wrote. */
   kube?: { readonly apis: Record<string, LabApi>; brokerInfo: string };
@@ -67,6 +87,10 @@ export interface UpOptions {
   readonly healthCheckInterval?: number;
   /** Gateways' health-check loss threshold (≥ 1; default 5). */
   readonly healthCheckMaxPacketLoss?: number;
+  /** The broker's store: sqlite (one broker, default) or nats (a 3-node NATS cluster and --broker-replicas brokers). */
+  readonly brokerBackend?: "sqlite" | "nats";
+  /** Broker replicas on the NATS bucket (1..3; default 3 with nats). */
+  readonly brokerReplicas?: number;
 }
 
 const script = (rel: string) => join(REPO_ROOT, rel);
@@ -90,7 +114,7 @@ export class Lab {
 
   /** Builds a new lab; on any failure, removes everything it created and rethrows. */
   static async up(o: UpOptions = {}, run: CommandRunner = new ProcessRunner(30_000)): Promise<Lab> {
-    const { name, cable, intraCluster, clusters, nodes, pods, nat, mtu, gateways, gatewayFlags } = upOptions(o); // validated before anything is touched
+    const { name, cable, intraCluster, clusters, nodes, pods, nat, mtu, gateways, gatewayFlags, brokerReplicas } = upOptions(o); // validated before anything is touched
     const dir = Lab.dirOf(name);
     if (existsSync(join(dir, "state.json")) || (await listNamespaces(run, `${name}-`)).length) {
       throw new ValidationError(`lab "${name}" already exists; run 'causeway lab down --name ${name}' first`);
@@ -119,6 +143,7 @@ export class Lab {
     );
     try {
       await buildUnderlay(run, name, lab.state.broker.ns, mtu);
+      if (brokerReplicas) await lab.#buildHa(brokerReplicas, mtu);
       if (o.kube) {
         await lab.#upKube(clusters, nodes, pods);
         return lab;
@@ -159,6 +184,7 @@ export class Lab {
       const st = JSON.parse(readFileSync(file, "utf8")) as LabState;
       const procs = [...st.clusters.flatMap((c) => c.processes), ...(st.broker.process ? [st.broker.process] : [])];
       await Promise.all(procs.map((p) => stopProcess(p.pid, 1000)));
+      if (st.broker.ha) await stopHa(st.broker.ha);
     }
     const names = await listNamespaces(run, `${name}-`);
     await destroyNamespaces(run, names);
@@ -172,12 +198,63 @@ export class Lab {
     writeFileSync(join(this.state.dir, "state.json"), `${JSON.stringify(this.state, null, 2)}\n`);
   }
 
-  admin(): BrokerConnection {
-    return new BrokerConnection({ address: this.state.broker.socket, token: readFileSync(this.state.broker.adminTokenFile, "utf8").trim() });
+  /** An admin connection through a broker's socket (with replicas: the first one running, or `replica`). */
+  admin(replica?: number): BrokerConnection {
+    const b = this.state.broker;
+    const live = b.ha?.replicas.find((r) => (replica ? r.index === replica : r.process && alive(r.process.pid)));
+    return new BrokerConnection({ address: live?.socket ?? b.socket, token: readFileSync(b.adminTokenFile, "utf8").trim() });
+  }
+
+  /** Backend nats: the NATS cluster and the replicas' hosts; components dial every replica. */
+  async #buildHa(replicas: number, mtu?: number): Promise<void> {
+    const st = this.state;
+    const ha = haPlan(st.name, st.dir, replicas, st.broker.ns);
+    st.broker.ha = ha;
+    st.broker.address = haAddress(ha);
+    this.#save();
+    await startNatsCluster(this.#run, st.name, st.dir, ha, mtu);
+    await buildReplicaHosts(this.#run, st.name, ha, mtu);
+    this.#save();
+  }
+
+  /** (Re)starts broker replica `index` (backend nats) and waits until it answers. */
+  async startReplica(index: number): Promise<void> {
+    const b = this.state.broker;
+    const r = b.ha?.replicas.find((x) => x.index === index);
+    if (!b.ha || !r) throw new ValidationError(`the lab has no broker replica ${index}`);
+    const p = startReplica(this.state.nodeBin, script("broker/src/main.ts"), b.ha, r, b.adminTokenFile, this.state.dir);
+    if (index === 1) b.process = p;
+    this.#save();
+    await this.#waitBroker(r.socket, p);
+  }
+
+  /** Starts the broker again after it stopped or was killed (every replica that is not running, with replicas). */
+  async restartBroker(): Promise<void> {
+    const b = this.state.broker;
+    if (!b.ha) {
+      if (b.process && alive(b.process.pid)) return;
+      await this.#startBroker();
+      return;
+    }
+    for (const r of b.ha.replicas) if (!r.process || !alive(r.process.pid)) await this.startReplica(r.index);
+  }
+
+  /** Restarts NATS node `index` (1..3) of a nats-backed lab. */
+  async startNatsNode(index: number): Promise<void> {
+    const ha = this.state.broker.ha;
+    const n = ha?.nats[index - 1];
+    if (!ha || !n) throw new ValidationError(`the lab has no NATS node ${index}`);
+    await startNatsNode(ha, n, this.state.dir, readFileSync(ha.passwordFile, "utf8").trim());
+    this.#save();
   }
 
   async #startBroker(): Promise<void> {
     const b = this.state.broker;
+    if (b.ha) {
+      // The first replica writes the admin token; the others read it.
+      for (const r of b.ha.replicas) await this.startReplica(r.index);
+      return;
+    }
     b.process = startIn(
       b.ns,
       "broker",
@@ -199,14 +276,14 @@ export class Lab {
     await this.#waitBroker();
   }
 
-  async #waitBroker(): Promise<void> {
+  async #waitBroker(socket = this.state.broker.socket, proc = this.state.broker.process): Promise<void> {
     const b = this.state.broker;
-    if (!b.process) throw new Error("the lab broker is not running");
+    if (!proc) throw new Error("the lab broker is not running");
     const end = Date.now() + 15_000;
     for (;;) {
       try {
         if (existsSync(b.adminTokenFile)) {
-          const c = this.admin();
+          const c = new BrokerConnection({ address: socket, token: readFileSync(b.adminTokenFile, "utf8").trim() });
           await c.whoAmI();
           c.close();
           return;
@@ -214,7 +291,7 @@ export class Lab {
       } catch {
         // not up yet
       }
-      if (!alive(b.process.pid)) throw new Error(`the lab broker exited; see ${join(this.state.dir, "broker.log")}`);
+      if (!alive(proc.pid)) throw new Error(`the lab broker exited; see ${proc.log}`);
       if (Date.now() > end) throw new Error(`the lab broker did not answer within 15 s; see ${join(this.state.dir, "broker.log")}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -703,9 +780,10 @@ export class Lab {
   }
 
   processStatus(): { cluster: string; role: string; pid: number; alive: boolean }[] {
-    const rows = this.state.broker.process
-      ? [{ cluster: "-", role: "broker", pid: this.state.broker.process.pid, alive: alive(this.state.broker.process.pid) }]
-      : [];
+    const b = this.state.broker;
+    const brokers = b.ha ? b.ha.replicas.flatMap((r) => (r.process ? [r.process] : [])) : b.process ? [b.process] : [];
+    const rows = brokers.map((p) => ({ cluster: "-", role: p.role, pid: p.pid, alive: alive(p.pid) }));
+    for (const n of b.ha?.nats ?? []) if (n.pid) rows.push({ cluster: "-", role: `nats/${n.name}`, pid: n.pid, alive: alive(n.pid) });
     for (const c of this.state.clusters) for (const p of c.processes) rows.push({ cluster: c.spec.id, role: p.role, pid: p.pid, alive: alive(p.pid) });
     return rows;
   }
@@ -733,7 +811,34 @@ function upOptions(o: UpOptions) {
   if (o.kube && (o.healthCheckInterval !== undefined || o.healthCheckMaxPacketLoss !== undefined))
     throw new ValidationError("--health-check-* take standalone labs: in the Kubernetes tier the gateways run as their DaemonSet says");
   labMtu(o.mtu);
-  return { name, cable, intraCluster, clusters, nodes, pods, nat, mtu: o.mtu, gateways, gatewayFlags: healthCheckFlags(o) };
+  return {
+    name,
+    cable,
+    intraCluster,
+    clusters,
+    nodes,
+    pods,
+    nat,
+    mtu: o.mtu,
+    gateways,
+    gatewayFlags: healthCheckFlags(o),
+    brokerReplicas: brokerReplicasOf(o),
+  };
+}
+
+/** With --broker-backend nats: how many broker replicas (default 3); undefined for the single SQLite broker. */
+function brokerReplicasOf(o: UpOptions): number | undefined {
+  const backend = o.brokerBackend ?? "sqlite";
+  if (backend !== "sqlite" && backend !== "nats") throw new ValidationError(`unknown broker backend "${String(backend)}"; supported: sqlite, nats`);
+  if (backend === "sqlite") {
+    if (o.brokerReplicas !== undefined && o.brokerReplicas !== 1)
+      throw new ValidationError("--broker-replicas > 1 needs --broker-backend nats (SQLite serves one broker)");
+    return undefined;
+  }
+  if (o.kube) throw new ValidationError("--broker-backend nats takes standalone labs (the Kubernetes tier runs the broker its Deployment describes)");
+  const n = o.brokerReplicas ?? 3;
+  wholeInRange("--broker-replicas", n, MAX_BROKER_REPLICAS);
+  return n;
 }
 
 /** The gateways' health-check flags from the lab options, checked as the gateway checks them. */

@@ -151,6 +151,26 @@ describe("NAT discovery between two gateways (real UDP on loopback)", () => {
     assert.deepEqual(ga.nat.decision("c3"), { usingIP: "127.0.0.38", useNAT: true, how: "fallback" });
   });
 
+  it("an engine taking over in this process keeps the decisions it is handed for unchanged endpoints (no cable waits); a changed endpoint is asked again", async () => {
+    const a = ep("c1", "127.0.0.51", 24951);
+    const silent = ep("c5", "127.0.0.59", 24959, { public_ip: "127.0.0.58", nat_enabled: true });
+    const first = await gateway(a, "127.0.0.51", { timeoutMs: 300 });
+    first.nat.track([silent]);
+    await until("the first engine's decision", () => Boolean(first.nat.decision("c5")));
+    const remembered = first.nat.remembered();
+    first.nat.stop();
+    const next = new NatDiscovery({ port: 24952, bindAddress: "127.0.0.51", log, sourceFor: async () => "127.0.0.51", remembered, timeoutMs: 60_000 });
+    open.push(next);
+    next.setLocal(a);
+    next.track([silent]);
+    assert.deepEqual(next.decision("c5"), { usingIP: "127.0.0.58", useNAT: true, how: "fallback" });
+    const moved = new NatDiscovery({ port: 24953, bindAddress: "127.0.0.51", log, sourceFor: async () => "127.0.0.51", remembered, timeoutMs: 60_000 });
+    open.push(moved);
+    moved.setLocal(a);
+    moved.track([{ ...silent, private_ip: "127.0.0.57", cable_name: "causeway-cable-c5-moved" }]);
+    assert.equal(moved.decision("c5"), undefined);
+  });
+
   it("garbage, answers from a wrong address and from another endpoint are counted and ignored; the right answer still wins", async () => {
     const a = ep("c1", "127.0.0.41", 24941);
     const fake = ep("c4", "127.0.0.45", 24945);

@@ -1,0 +1,244 @@
+/**
+ * npm run bench:broker — the broker at clusterset scale, both backends side by side in one run:
+ * SQLite (one broker) and NATS JetStream (a 3-node NATS cluster, the bucket replicated 3 times,
+ * user/password). Everything runs in a network namespace of its own (NATS on its loopback); this
+ * process talks to the broker through its Unix socket.
+ *
+ * Per backend: 100 clusters join; 100 watchers watch exports; then
+ * 1. writes: every cluster writes 100 exports (10,000), the 100 clusters at once → writes/s, and
+ *    write → watcher latency over all 1,000,000 deliveries (the broker saturated);
+ * 2. fan-out at a steady 200 writes/s (1,000 updates) → write → watcher latency p50/p99 to the
+ *    100 watchers (the target: p99 ≤ 200 ms);
+ * 3. resync: the broker is killed (-9) and started again; time from the start until a watcher
+ *    that was synced has resumed and sees a write made after the restart (target ≤ 5 s);
+ * 4. resident memory of the broker (and of the NATS servers) with the 10,000 records loaded
+ *    (target ≤ 1 GB).
+ * Prints figures; not a test. BENCH_CLUSTERS / BENCH_EXPORTS / BENCH_WATCHERS change the sizes.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { exportName } from "@causeway/api";
+import { startNatsServer } from "@causeway/broker/natsserver";
+import { BrokerConnection, BrokerWatcher, silentLogger } from "@causeway/common";
+
+const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 100);
+const EXPORTS = Number(process.env.BENCH_EXPORTS ?? 100);
+const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
+const STEADY = 1000;
+const STEADY_RATE = 200;
+const REPO = join(import.meta.dirname, "..");
+const NS = `cwbb-${process.pid}`;
+const dir = mkdtempSync(join(tmpdir(), "causeway-bench-broker-"));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: Float64Array, p: number) => xs[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? Number.NaN;
+const rssMb = (pid: number) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(existsSync(`/proc/${pid}/status`) ? readFileSync(`/proc/${pid}/status`, "utf8") : "");
+  return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
+};
+
+interface Result {
+  backend: string;
+  writesPerS: number;
+  loadP50: number;
+  loadP99: number;
+  steadyP50: number;
+  steadyP99: number;
+  resyncMs: number;
+  brokerRssMb: number;
+  natsRssMb?: number;
+}
+
+function unavailable(name: string) {
+  return {
+    namespace: "bench",
+    name,
+    type: "ClusterSetIP" as const,
+    ip: "",
+    ports: [],
+    endpoints: [],
+    exportedAt: new Date().toISOString(),
+    unavailable: "bench",
+  };
+}
+
+/** Starts the broker (in the namespace) for a backend; resolves with its process once it answers. */
+async function startBroker(backend: string, flags: readonly string[]): Promise<{ child: ChildProcess; socket: string; token: string }> {
+  const socket = `unix://${join(dir, `${backend}.sock`)}`;
+  const tokenFile = join(dir, `${backend}-admin-token`);
+  const argv = [process.execPath, join(REPO, "broker/src/main.ts"), "--listen", socket, "--admin-token-file", tokenFile, ...flags];
+  const child = spawn("ip", ["netns", "exec", NS, ...argv], { stdio: ["ignore", "ignore", "inherit"] });
+  const end = Date.now() + 60_000;
+  for (;;) {
+    if (existsSync(tokenFile)) {
+      const token = readFileSync(tokenFile, "utf8").trim();
+      const c = new BrokerConnection({ address: socket, token });
+      try {
+        await c.whoAmI();
+        return { child, socket, token };
+      } catch {
+        // not yet
+      } finally {
+        c.close();
+      }
+    }
+    if (child.exitCode !== null || Date.now() > end) throw new Error(`the ${backend} broker did not start`);
+    await sleep(50);
+  }
+}
+
+async function bench(backend: string, flags: readonly string[], natsPids: readonly number[]): Promise<Result> {
+  let broker = await startBroker(backend, flags);
+  const admin = new BrokerConnection({ address: broker.socket, token: broker.token, callTimeoutMs: 30_000 });
+  const ids = Array.from({ length: CLUSTERS }, (_, i) => `c${String(i + 1).padStart(3, "0")}`);
+  const writers: BrokerConnection[] = [];
+  for (const [i, id] of ids.entries()) {
+    const r = await admin.join({ cluster_id: id, cluster_cidr: [`10.${i + 1}.0.0/16`], service_cidr: [`11.${i + 1}.0.0/16`], global_cidr: [] });
+    writers.push(new BrokerConnection({ address: broker.socket, token: r.token, callTimeoutMs: 30_000 }));
+  }
+  // Watchers: the time each event reaches each of them, from the moment its write was sent.
+  const sentAt = new Map<string, number>();
+  let lat = new Float64Array(CLUSTERS * EXPORTS * WATCHERS);
+  let n = 0;
+  const watchConns = Array.from({ length: WATCHERS }, () => new BrokerConnection({ address: broker.socket, token: broker.token }));
+  const rev = (await admin.list("export")).revision;
+  const cancels = watchConns.map((c) =>
+    c.watch(
+      ["export"],
+      rev,
+      (e) => {
+        const t = e.record ? sentAt.get(`${e.record.clusterId}/${e.record.name}`) : undefined;
+        if (t !== undefined && n < lat.length) lat[n++] = performance.now() - t;
+      },
+      () => undefined,
+    ),
+  );
+  await sleep(500);
+  // 1. Writes: every cluster its exports, all clusters at once.
+  const t0 = performance.now();
+  await Promise.all(
+    writers.map(async (w, i) => {
+      for (let j = 0; j < EXPORTS; j++) {
+        const name = exportName("bench", `s${j}`);
+        sentAt.set(`${ids[i]}/${name}`, performance.now());
+        await w.put("export", ids[i] ?? "", name, unavailable(`s${j}`));
+      }
+    }),
+  );
+  const writeMs = performance.now() - t0;
+  const total = CLUSTERS * EXPORTS * WATCHERS;
+  for (let i = 0; i < 600 && n < total; i++) await sleep(100);
+  const load = lat.slice(0, n).sort();
+  // 2. Steady fan-out: one update every 1000/STEADY_RATE ms.
+  lat = new Float64Array(STEADY * WATCHERS);
+  n = 0;
+  sentAt.clear();
+  for (let k = 0; k < STEADY; k++) {
+    const i = k % CLUSTERS;
+    const name = exportName("bench", `s${k % EXPORTS}`);
+    sentAt.set(`${ids[i]}/${name}`, performance.now());
+    void writers[i]?.put("export", ids[i] ?? "", name, unavailable(`s${k % EXPORTS}`));
+    await sleep(1000 / STEADY_RATE);
+  }
+  for (let i = 0; i < 300 && n < STEADY * WATCHERS; i++) await sleep(100);
+  const steady = lat.slice(0, n).sort();
+  const brokerRssMb = rssMb(broker.child.pid ?? 0);
+  const natsRssMb = natsPids.length ? natsPids.reduce((s, p) => s + rssMb(p), 0) : undefined;
+  for (const c of cancels) c();
+  for (const c of watchConns) c.close();
+  // 3. Resync: a synced watcher, the broker killed and started again, a write after the restart.
+  const watcher = new BrokerWatcher(new BrokerConnection({ address: broker.socket, token: broker.token }), {
+    kinds: ["export"],
+    log: silentLogger(),
+    onChange: () => undefined,
+    minBackoffMs: 50,
+    maxBackoffMs: 200,
+  });
+  watcher.start();
+  await watcher.synced;
+  broker.child.kill("SIGKILL");
+  await new Promise((r) => broker.child.once("close", r));
+  const restartAt = performance.now();
+  broker = await startBroker(backend, flags);
+  const marker = await writers[0]?.put("export", ids[0] ?? "", exportName("bench", "after-restart"), unavailable("after-restart"));
+  const markerRev = Number(marker?.revision ?? 0);
+  while (watcher.revision < markerRev && performance.now() - restartAt < 60_000) await sleep(5);
+  const resyncMs = performance.now() - restartAt;
+  watcher.stop();
+  admin.close();
+  for (const w of writers) w.close();
+  broker.child.kill("SIGTERM");
+  await new Promise((r) => broker.child.once("close", r));
+  return {
+    backend,
+    writesPerS: Math.round((CLUSTERS * EXPORTS) / (writeMs / 1000)),
+    loadP50: pct(load, 50),
+    loadP99: pct(load, 99),
+    steadyP50: pct(steady, 50),
+    steadyP99: pct(steady, 99),
+    resyncMs,
+    brokerRssMb,
+    ...(natsRssMb !== undefined ? { natsRssMb } : {}),
+  };
+}
+
+spawnSync("ip", ["netns", "del", NS]);
+spawnSync("ip", ["netns", "add", NS]);
+spawnSync("ip", ["-n", NS, "link", "set", "lo", "up"]);
+const nats: ChildProcess[] = [];
+try {
+  const results: Result[] = [];
+  results.push(await bench("sqlite", ["--db", join(dir, "broker.db")], []));
+  const password = "bench-password";
+  writeFileSync(join(dir, "nats-password"), `${password}\n`, { mode: 0o600 });
+  const ports = [14222, 14223, 14224];
+  for (const [i, port] of ports.entries()) {
+    nats.push(
+      await startNatsServer(
+        {
+          name: `n${i + 1}`,
+          host: "127.0.0.1",
+          port,
+          dir,
+          cluster: { name: "bench", routePort: 16222 + i, routes: ports.map((_, j) => `127.0.0.1:${16222 + j}`).filter((_, j) => j !== i) },
+          auth: { user: "causeway", password },
+          prefix: ["ip", "netns", "exec", NS],
+        },
+        { timeoutMs: 30_000 },
+      ),
+    );
+  }
+  const natsFlags = [
+    "--backend",
+    "nats",
+    "--nats-servers",
+    ports.map((p) => `nats://127.0.0.1:${p}`).join(","),
+    "--nats-replicas",
+    "3",
+    "--nats-user",
+    "causeway",
+    "--nats-password-file",
+    join(dir, "nats-password"),
+  ];
+  results.push(
+    await bench(
+      "nats",
+      natsFlags,
+      nats.map((c) => c.pid ?? 0),
+    ),
+  );
+  console.log(
+    `broker: ${CLUSTERS} clusters × ${EXPORTS} exports (${CLUSTERS * EXPORTS}), ${WATCHERS} watchers; steady fan-out at ${STEADY_RATE} writes/s (${STEADY} writes)`,
+  );
+  console.log("backend  writes/s  load p50/p99 ms   steady p50/p99 ms  resync ms  broker RSS MB  NATS RSS MB (3 servers)");
+  for (const r of results) {
+    console.log(
+      `${r.backend.padEnd(8)} ${String(r.writesPerS).padStart(8)}  ${r.loadP50.toFixed(0).padStart(6)} / ${r.loadP99.toFixed(0).padEnd(7)}  ${r.steadyP50.toFixed(1).padStart(6)} / ${r.steadyP99.toFixed(1).padEnd(8)}  ${r.resyncMs.toFixed(0).padStart(9)}  ${String(r.brokerRssMb).padStart(13)}  ${r.natsRssMb ?? "-"}`,
+    );
+  }
+} finally {
+  for (const c of nats) c.kill("SIGKILL");
+  spawnSync("ip", ["netns", "del", NS]);
+  rmSync(dir, { recursive: true, force: true });
+}
