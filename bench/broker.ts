@@ -88,66 +88,60 @@ async function startBroker(backend: string, flags: readonly string[]): Promise<{
   }
 }
 
-async function bench(backend: string, flags: readonly string[], natsPids: readonly number[]): Promise<Result> {
-  let broker = await startBroker(backend, flags);
-  const admin = new BrokerConnection({ address: broker.socket, token: broker.token, callTimeoutMs: 30_000 });
-  const ids = Array.from({ length: CLUSTERS }, (_, i) => `c${String(i + 1).padStart(3, "0")}`);
-  const writers: BrokerConnection[] = [];
-  for (const [i, id] of ids.entries()) {
-    const r = await admin.join({ cluster_id: id, cluster_cidr: [`10.${i + 1}.0.0/16`], service_cidr: [`11.${i + 1}.0.0/16`], global_cidr: [] });
-    writers.push(new BrokerConnection({ address: broker.socket, token: r.token, callTimeoutMs: 30_000 }));
+/** Each watcher's receive time of every event, from the moment its write was sent (keyed cluster/name). */
+class Deliveries {
+  readonly sentAt = new Map<string, number>();
+  #lat = new Float64Array(0);
+  #n = 0;
+  expect(total: number): void {
+    this.#lat = new Float64Array(total);
+    this.#n = 0;
+    this.sentAt.clear();
   }
-  // Watchers: the time each event reaches each of them, from the moment its write was sent.
-  const sentAt = new Map<string, number>();
-  let lat = new Float64Array(CLUSTERS * EXPORTS * WATCHERS);
-  let n = 0;
-  const watchConns = Array.from({ length: WATCHERS }, () => new BrokerConnection({ address: broker.socket, token: broker.token }));
-  const rev = (await admin.list("export")).revision;
-  const cancels = watchConns.map((c) =>
-    c.watch(
-      ["export"],
-      rev,
-      (e) => {
-        const t = e.record ? sentAt.get(`${e.record.clusterId}/${e.record.name}`) : undefined;
-        if (t !== undefined && n < lat.length) lat[n++] = performance.now() - t;
-      },
-      () => undefined,
-    ),
-  );
-  await sleep(500);
-  // 1. Writes: every cluster its exports, all clusters at once.
+  seen(key: string): void {
+    const t = this.sentAt.get(key);
+    if (t !== undefined && this.#n < this.#lat.length) this.#lat[this.#n++] = performance.now() - t;
+  }
+  async settle(): Promise<Float64Array> {
+    for (let i = 0; i < 600 && this.#n < this.#lat.length; i++) await sleep(100);
+    return this.#lat.slice(0, this.#n).sort();
+  }
+}
+
+/** 1. Every cluster writes its exports, all clusters at once; returns the time it took. */
+async function writeAll(writers: readonly BrokerConnection[], ids: readonly string[], d: Deliveries): Promise<number> {
   const t0 = performance.now();
   await Promise.all(
     writers.map(async (w, i) => {
       for (let j = 0; j < EXPORTS; j++) {
         const name = exportName("bench", `s${j}`);
-        sentAt.set(`${ids[i]}/${name}`, performance.now());
+        d.sentAt.set(`${ids[i]}/${name}`, performance.now());
         await w.put("export", ids[i] ?? "", name, unavailable(`s${j}`));
       }
     }),
   );
-  const writeMs = performance.now() - t0;
-  const total = CLUSTERS * EXPORTS * WATCHERS;
-  for (let i = 0; i < 600 && n < total; i++) await sleep(100);
-  const load = lat.slice(0, n).sort();
-  // 2. Steady fan-out: one update every 1000/STEADY_RATE ms.
-  lat = new Float64Array(STEADY * WATCHERS);
-  n = 0;
-  sentAt.clear();
+  return performance.now() - t0;
+}
+
+/** 2. Steady updates, one every 1000/STEADY_RATE ms, round-robin over the clusters. */
+async function writeSteady(writers: readonly BrokerConnection[], ids: readonly string[], d: Deliveries): Promise<void> {
   for (let k = 0; k < STEADY; k++) {
     const i = k % CLUSTERS;
     const name = exportName("bench", `s${k % EXPORTS}`);
-    sentAt.set(`${ids[i]}/${name}`, performance.now());
+    d.sentAt.set(`${ids[i]}/${name}`, performance.now());
     void writers[i]?.put("export", ids[i] ?? "", name, unavailable(`s${k % EXPORTS}`));
     await sleep(1000 / STEADY_RATE);
   }
-  for (let i = 0; i < 300 && n < STEADY * WATCHERS; i++) await sleep(100);
-  const steady = lat.slice(0, n).sort();
-  const brokerRssMb = rssMb(broker.child.pid ?? 0);
-  const natsRssMb = natsPids.length ? natsPids.reduce((s, p) => s + rssMb(p), 0) : undefined;
-  for (const c of cancels) c();
-  for (const c of watchConns) c.close();
-  // 3. Resync: a synced watcher, the broker killed and started again, a write after the restart.
+}
+
+/** 3. A synced watcher; the broker killed and started again; ms from the start until the watcher sees a write made after it. */
+async function resync(
+  backend: string,
+  flags: readonly string[],
+  broker: Broker,
+  writer: BrokerConnection,
+  clusterId: string,
+): Promise<{ ms: number; broker: Broker }> {
   const watcher = new BrokerWatcher(new BrokerConnection({ address: broker.socket, token: broker.token }), {
     kinds: ["export"],
     log: silentLogger(),
@@ -160,16 +154,55 @@ async function bench(backend: string, flags: readonly string[], natsPids: readon
   broker.child.kill("SIGKILL");
   await new Promise((r) => broker.child.once("close", r));
   const restartAt = performance.now();
-  broker = await startBroker(backend, flags);
-  const marker = await writers[0]?.put("export", ids[0] ?? "", exportName("bench", "after-restart"), unavailable("after-restart"));
+  const next = await startBroker(backend, flags);
+  const marker = await writer.put("export", clusterId, exportName("bench", "after-restart"), unavailable("after-restart"));
   const markerRev = Number(marker?.revision ?? 0);
   while (watcher.revision < markerRev && performance.now() - restartAt < 60_000) await sleep(5);
-  const resyncMs = performance.now() - restartAt;
+  const ms = performance.now() - restartAt;
   watcher.stop();
+  return { ms, broker: next };
+}
+
+type Broker = Awaited<ReturnType<typeof startBroker>>;
+
+async function bench(backend: string, flags: readonly string[], natsPids: readonly number[]): Promise<Result> {
+  const broker = await startBroker(backend, flags);
+  const admin = new BrokerConnection({ address: broker.socket, token: broker.token, callTimeoutMs: 30_000 });
+  const ids = Array.from({ length: CLUSTERS }, (_, i) => `c${String(i + 1).padStart(3, "0")}`);
+  const writers: BrokerConnection[] = [];
+  for (const [i, id] of ids.entries()) {
+    const r = await admin.join({ cluster_id: id, cluster_cidr: [`10.${i + 1}.0.0/16`], service_cidr: [`11.${i + 1}.0.0/16`], global_cidr: [] });
+    writers.push(new BrokerConnection({ address: broker.socket, token: r.token, callTimeoutMs: 30_000 }));
+  }
+  const d = new Deliveries();
+  const watchConns = Array.from({ length: WATCHERS }, () => new BrokerConnection({ address: broker.socket, token: broker.token }));
+  const rev = (await admin.list("export")).revision;
+  const cancels = watchConns.map((c) =>
+    c.watch(
+      ["export"],
+      rev,
+      (e) => {
+        if (e.record) d.seen(`${e.record.clusterId}/${e.record.name}`);
+      },
+      () => undefined,
+    ),
+  );
+  await sleep(500);
+  d.expect(CLUSTERS * EXPORTS * WATCHERS);
+  const writeMs = await writeAll(writers, ids, d);
+  const load = await d.settle();
+  d.expect(STEADY * WATCHERS);
+  await writeSteady(writers, ids, d);
+  const steady = await d.settle();
+  const brokerRssMb = rssMb(broker.child.pid ?? 0);
+  const natsRssMb = natsPids.length ? natsPids.reduce((s, p) => s + rssMb(p), 0) : undefined;
+  for (const c of cancels) c();
+  for (const c of watchConns) c.close();
+  const r = await resync(backend, flags, broker, writers[0] as BrokerConnection, ids[0] ?? "");
   admin.close();
   for (const w of writers) w.close();
-  broker.child.kill("SIGTERM");
-  await new Promise((r) => broker.child.once("close", r));
+  r.broker.child.kill("SIGTERM");
+  await new Promise((res) => r.broker.child.once("close", res));
   return {
     backend,
     writesPerS: Math.round((CLUSTERS * EXPORTS) / (writeMs / 1000)),
@@ -177,7 +210,7 @@ async function bench(backend: string, flags: readonly string[], natsPids: readon
     loadP99: pct(load, 99),
     steadyP50: pct(steady, 50),
     steadyP99: pct(steady, 99),
-    resyncMs,
+    resyncMs: r.ms,
     brokerRssMb,
     ...(natsRssMb !== undefined ? { natsRssMb } : {}),
   };

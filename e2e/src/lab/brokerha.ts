@@ -11,7 +11,7 @@ import { ValidationError } from "@causeway/api";
 import type { CommandRunner } from "@causeway/common";
 import { startNatsServer } from "@causeway/broker/natsserver";
 import { addUnderlayHost } from "./build.ts";
-import { alive, type LabProcess, startIn, stopProcess } from "./processes.ts";
+import { type LabProcess, startIn, stopProcess } from "./processes.ts";
 import { LAB } from "./topology.ts";
 
 export const NATS_NODES = 3;
@@ -129,6 +129,6 @@ export function startReplica(nodeBin: string, script: string, ha: LabBrokerHa, r
 
 /** Stops every replica and NATS node (SIGTERM, then SIGKILL). */
 export async function stopHa(ha: LabBrokerHa): Promise<void> {
-  await Promise.all(ha.replicas.map((r) => (r.process && alive(r.process.pid) ? stopProcess(r.process.pid, 1000) : undefined)));
-  await Promise.all(ha.nats.map((n) => (n.pid && alive(n.pid) ? stopProcess(n.pid, 1000) : undefined)));
+  await Promise.all(ha.replicas.flatMap((r) => (r.process ? [stopProcess(r.process.pid, 1000)] : [])));
+  await Promise.all(ha.nats.flatMap((n) => (n.pid ? [stopProcess(n.pid, 1000)] : [])));
 }
