@@ -16,6 +16,8 @@ const { values } = parseArgs({
     "nats-user": { type: "string", default: process.env.CAUSEWAY_NATS_USER },
     "nats-password-file": { type: "string", default: process.env.CAUSEWAY_NATS_PASSWORD_FILE },
     "nats-ca": { type: "string" },
+    "tls-cert": { type: "string", default: process.env.CAUSEWAY_BROKER_TLS_CERT },
+    "tls-key": { type: "string", default: process.env.CAUSEWAY_BROKER_TLS_KEY },
     "admin-token-file": { type: "string", default: process.env.CAUSEWAY_ADMIN_TOKEN_FILE ?? "/var/lib/causeway/admin-token" },
     "metrics-port": { type: "string" },
   },
@@ -32,6 +34,7 @@ const parsed = BrokerConfigSchema.safeParse({
   listen: values.listen ?? [process.env.CAUSEWAY_BROKER_LISTEN ?? "0.0.0.0:7400"],
   db: values.db,
   backend: values.backend,
+  ...(values["tls-cert"] || values["tls-key"] ? { tls: { certFile: values["tls-cert"] ?? "", keyFile: values["tls-key"] ?? "" } } : {}),
   ...(values["nats-servers"]
     ? {
         nats: {

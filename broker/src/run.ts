@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Logger, newRegistry, ProbeServer } from "@causeway/common";
-import { Gauge } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
 import { BrokerCore } from "./core/core.ts";
 import { Credentials } from "./core/credentials.ts";
@@ -36,6 +36,8 @@ export const BrokerConfigSchema = z.strictObject({
   /** Keep this many events of history for resuming watches. */
   historyEvents: z.number().int().positive().default(100_000),
   bookmarkIntervalMs: z.number().int().positive().default(10_000),
+  /** TLS on every TCP address (PEM files); Unix sockets stay plain (the host's file permissions guard them). */
+  tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   /** /metrics, /healthz and /readyz on this TCP port (0: none). */
   metricsPort: z.number().int().min(0).max(65535).default(0),
 });
@@ -70,6 +72,8 @@ async function openStore(cfg: ParsedConfig): Promise<Store> {
 export interface RunningBroker {
   readonly addresses: string[];
   readonly core: BrokerCore;
+  /** The broker's metrics (refusals, writes, store revision, records). */
+  readonly registry: Registry;
   close(): Promise<void>;
 }
 
@@ -89,13 +93,27 @@ export async function startBroker(input: BrokerConfig, log: Logger): Promise<Run
     log.info({ file: cfg.adminTokenFile }, "wrote a new admin token");
   }
   await core.credentials.setAdmin(token);
-  const server = new BrokerGrpcServer({ core, log, bookmarkIntervalMs: cfg.bookmarkIntervalMs });
+  const registry = brokerMetrics(store);
+  const refused = new Counter({
+    name: "causeway_broker_refused_total",
+    help: "Broker calls refused, by method and reason (unauthenticated-*, forbidden, invalid, too-large, conflict)",
+    labelNames: ["method", "reason"],
+    registers: [registry],
+  });
+  const writes = new Counter({ name: "causeway_broker_writes_total", help: "Broker writes done, by method", labelNames: ["method"], registers: [registry] });
+  const server = new BrokerGrpcServer({
+    core,
+    log,
+    bookmarkIntervalMs: cfg.bookmarkIntervalMs,
+    metrics: { refused: (method, reason) => refused.inc({ method, reason }), wrote: (method) => writes.inc({ method }) },
+    ...(cfg.tls ? { tls: { cert: readFileSync(cfg.tls.certFile), key: readFileSync(cfg.tls.keyFile) } } : {}),
+  });
   const addresses = await server.listen(cfg.listen);
   const compactor = setInterval(() => void store.compact(cfg.historyEvents), 60_000);
   compactor.unref();
   let probes: ProbeServer | undefined;
   try {
-    probes = cfg.metricsPort ? await ProbeServer.start({ port: cfg.metricsPort, registry: brokerMetrics(store), ready: () => undefined, log }) : undefined;
+    probes = cfg.metricsPort ? await ProbeServer.start({ port: cfg.metricsPort, registry, ready: () => undefined, log }) : undefined;
   } catch (err) {
     clearInterval(compactor);
     await server.close();
@@ -116,6 +134,7 @@ export async function startBroker(input: BrokerConfig, log: Logger): Promise<Run
   return {
     addresses,
     core,
+    registry,
     async close() {
       clearInterval(compactor);
       await probes?.close();

@@ -1,10 +1,23 @@
 import { unlinkSync } from "node:fs";
-import { type BrokerServer, BrokerService, type Kind, toServiceError, WatchEvent_Type, type WireRecord } from "@causeway/api";
+import {
+  AlreadyExistsError,
+  type BrokerServer,
+  BrokerService,
+  ConflictError,
+  type Kind,
+  PermissionDeniedError,
+  toServiceError,
+  UnauthenticatedError,
+  ValidationError,
+  WatchEvent_Type,
+  type WireRecord,
+} from "@causeway/api";
 import type { Logger } from "@causeway/common";
 import { Server, ServerCredentials, type ServerWritableStream, type ServiceError, type Metadata } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { BrokerCore } from "./core/core.ts";
-import type { Principal } from "./core/credentials.ts";
+import { RecordTooLargeError } from "./core/core.ts";
+import { CredentialRefusedError, type Principal } from "./core/credentials.ts";
 import type { StoredRecord, StoreEvent } from "./store/index.ts";
 
 const SERVICE_NAME = "causeway.broker.v1.Broker";
@@ -13,14 +26,52 @@ function toWire(r: StoredRecord): WireRecord {
   return { kind: r.kind, clusterId: r.clusterId, name: r.name, valueJson: r.value, revision: r.revision, createRevision: r.createRevision };
 }
 
+const principalName = (p: Principal | undefined) => (!p ? "(unauthenticated)" : p.role === "admin" ? "admin" : `cluster/${p.clusterId}`);
+
+/** What a request is about, for the audit line (never a credential or a record's value). */
+function targetOf(req: unknown): string {
+  const r = req as { record?: { kind?: string; clusterId?: string; name?: string }; kind?: string; clusterId?: string; name?: string; kinds?: string[] };
+  const rec = r.record ?? r;
+  if (rec.kind || rec.name) return `${rec.kind ?? ""}/${rec.clusterId ?? ""}/${rec.name ?? ""}`;
+  if (r.clusterId) return `cluster/${r.clusterId}`;
+  if (r.kinds) return `kinds:${r.kinds.join(",") || "*"}`;
+  return "";
+}
+
 function bearer(md: Metadata): string | undefined {
   const v = md.get("authorization")[0]?.toString();
   return v?.startsWith("Bearer ") ? v.slice(7) : undefined;
 }
 
+/** What a refused call was refused for (the refusal counter's label). */
+export function refusalReason(err: Error): string | undefined {
+  if (err instanceof CredentialRefusedError) return `unauthenticated-${err.reason}`;
+  if (err instanceof UnauthenticatedError) return "unauthenticated";
+  if (err instanceof PermissionDeniedError) return "forbidden";
+  if (err instanceof RecordTooLargeError) return "too-large";
+  if (err instanceof ValidationError) return "invalid";
+  if (err instanceof ConflictError || err instanceof AlreadyExistsError) return "conflict";
+  return undefined;
+}
+
+/** The broker's counters: calls refused (by method and reason) and writes done (by method). */
+export interface BrokerCallMetrics {
+  refused(method: string, reason: string): void;
+  wrote(method: string): void;
+}
+
+/** Calls that change the store and are audited (lease renewals, several a second per cluster, are not). */
+const AUDITED = new Set(["Join", "Leave", "Put", "Delete", "AcquireLease", "ReleaseLease", "RotateCredential", "RevokeCredential"]);
+
+/** The largest request accepted (a record is at most 256 KiB; larger messages are refused by gRPC itself). */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
 export interface BrokerServerOptions {
   readonly core: BrokerCore;
   readonly log: Logger;
+  readonly metrics?: BrokerCallMetrics;
+  /** TLS: PEM key and certificate chain; absent: plaintext (the lab, or a mesh that encrypts). */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
   /** How often an idle watch stream gets a BOOKMARK carrying the current revision. */
   readonly bookmarkIntervalMs?: number;
 }
@@ -29,7 +80,7 @@ type Unary<Req, Res> = (call: { request: Req; metadata: Metadata }, cb: (err: Pa
 
 /** The gRPC face of BrokerCore: authentication, error mapping, watch streaming, health. */
 export class BrokerGrpcServer {
-  readonly #server = new Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  readonly #server = new Server({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES });
   readonly #health = new HealthImplementation({ "": "SERVING", [SERVICE_NAME]: "SERVING" });
   readonly #opts: BrokerServerOptions;
   readonly #streams = new Set<ServerWritableStream<unknown, unknown>>();
@@ -52,7 +103,13 @@ export class BrokerGrpcServer {
         }
       }
       const port = await new Promise<number>((resolve, reject) => {
-        this.#server.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+        // Unix sockets are the host's own (file permissions guard them); every network address gets TLS when configured.
+        const tls = this.#opts.tls;
+        const creds =
+          tls && !addr.startsWith("unix:")
+            ? ServerCredentials.createSsl(null, [{ private_key: tls.key, cert_chain: tls.cert }], false)
+            : ServerCredentials.createInsecure();
+        this.#server.bindAsync(addr, creds, (err, p) => (err ? reject(err) : resolve(p)));
       });
       this.#bound.push(addr.startsWith("unix:") ? addr : addr.replace(/:\d+$/, `:${port}`));
     }
@@ -76,20 +133,45 @@ export class BrokerGrpcServer {
   }
 
   #unary<Req, Res>(method: string, fn: (p: Principal, req: Req) => Promise<Res>): Unary<Req, Res> {
-    const { core, log } = this.#opts;
+    const { core } = this.#opts;
     return (call, cb) => {
+      let who: Principal | undefined;
       core.credentials
         .authenticate(bearer(call.metadata))
-        .then((p) => fn(p, call.request))
+        .then((p) => {
+          who = p;
+          return fn(p, call.request);
+        })
         .then(
-          (res) => cb(null, res),
+          (res) => {
+            if (AUDITED.has(method)) this.#audit(method, who, call.request, res);
+            cb(null, res);
+          },
           (err: unknown) => {
             const e = err instanceof Error ? err : new Error(String(err));
-            log.warn({ method, err: e.name, msg: e.message }, "broker call refused");
+            this.#refused(method, who, call.request, e);
             cb(toServiceError(e));
           },
         );
     };
+  }
+
+  /** One audit line per write: who, what, the revision it made. */
+  #audit(method: string, who: Principal | undefined, req: unknown, res: unknown): void {
+    this.#opts.metrics?.wrote(method);
+    this.#opts.log.info(
+      { audit: true, method, principal: principalName(who), target: targetOf(req), revision: (res as { revision?: number }).revision },
+      "broker write",
+    );
+  }
+
+  /** One audit line and a count per refusal (other failures, e.g. an unavailable store, are logged as errors). */
+  #refused(method: string, who: Principal | undefined, req: unknown, e: Error): void {
+    const reason = refusalReason(e);
+    if (reason) this.#opts.metrics?.refused(method, reason);
+    const line = { audit: true, method, principal: principalName(who), target: targetOf(req), reason: reason ?? "error", err: e.name, msg: e.message };
+    if (reason) this.#opts.log.warn(line, "broker call refused");
+    else this.#opts.log.error(line, "broker call failed");
   }
 
   #impl(): BrokerServer {
@@ -116,11 +198,16 @@ export class BrokerGrpcServer {
       renewLease: this.#unary("RenewLease", async (p, r: { name: string; holder: string; ttlMs: number }) => core.renewLease(p, r.name, r.holder, r.ttlMs)),
       releaseLease: this.#unary("ReleaseLease", async (p, r: { name: string; holder: string }) => core.releaseLease(p, r.name, r.holder)),
       whoAmI: this.#unary("WhoAmI", async (p) => ({ role: p.role, clusterId: p.role === "cluster" ? p.clusterId : "" })),
+      rotateCredential: this.#unary("RotateCredential", async (p, r: { clusterId: string; graceSeconds: number; ttlSeconds: number }) =>
+        core.rotateCredential(p, r.clusterId, { graceSeconds: r.graceSeconds, ttlSeconds: r.ttlSeconds }),
+      ),
+      revokeCredential: this.#unary("RevokeCredential", async (p, r: { clusterId: string }) => ({ revoked: await core.revokeCredential(p, r.clusterId) })),
+      listCredentials: this.#unary("ListCredentials", async (p) => ({ credentials: await core.listCredentials(p) })),
     };
   }
 
   #watch(call: ServerWritableStream<{ kinds: string[]; fromRevision: number }, unknown>): void {
-    const { core, log } = this.#opts;
+    const { core } = this.#opts;
     const bookmarkMs = this.#opts.bookmarkIntervalMs ?? 10_000;
     let stop: (() => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -157,7 +244,7 @@ export class BrokerGrpcServer {
         },
         (err: unknown) => {
           const e = err instanceof Error ? err : new Error(String(err));
-          log.warn({ method: "Watch", err: e.name, msg: e.message }, "broker watch refused");
+          this.#refused("Watch", undefined, call.request, e);
           call.destroy(toServiceError(e) as Error);
           cleanup();
         },

@@ -7,6 +7,8 @@ export interface BrokerFlags {
   readonly broker?: string;
   readonly tokenFile?: string;
   readonly lab?: string;
+  /** The broker's CA (PEM file): TLS. */
+  readonly ca?: string;
 }
 
 /** --broker/--token-file (or CAUSEWAY_BROKER/CAUSEWAY_TOKEN_FILE); otherwise the running lab's broker. */
@@ -15,7 +17,8 @@ export function connectBroker(f: BrokerFlags): BrokerConnection {
   const tokenFile = f.tokenFile ?? process.env.CAUSEWAY_TOKEN_FILE;
   if (address) {
     if (!tokenFile) throw new ValidationError("--broker needs --token-file (a file holding an admin or cluster credential)");
-    return new BrokerConnection({ address, token: readFileSync(tokenFile, "utf8").trim() });
+    const ca = f.ca ?? process.env.CAUSEWAY_BROKER_CA;
+    return new BrokerConnection({ address, token: readFileSync(tokenFile, "utf8").trim(), ...(ca ? { ca: readFileSync(ca, "utf8") } : {}) });
   }
   return Lab.open(f.lab).admin();
 }

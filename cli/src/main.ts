@@ -12,6 +12,7 @@ import { verifyCommands } from "./verify/commands.ts";
 import { diagnoseCommands } from "./diagnose/commands.ts";
 import { completionCommands } from "./completion/commands.ts";
 import { gatherCommands } from "./gather/commands.ts";
+import { credentialCommands } from "./credentials/commands.ts";
 
 const program = new Command("causeway").description("Causeway: one network for many clusters").showSuggestionAfterError(true);
 // Usage errors (unknown flags, bad values) exit 2 like every other refused input; help exits 0.
@@ -39,6 +40,7 @@ dnsCommands(program);
 verifyCommands(program);
 diagnoseCommands(program);
 gatherCommands(program);
+credentialCommands(program);
 completionCommands(program);
 
 try {

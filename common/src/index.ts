@@ -14,6 +14,9 @@ export {
   newestPerCluster,
   type Role,
   STANDALONE_LEASE,
+  joinedBrokerConnection,
+  siteBrokerConnection,
+  tokenFromFile,
   type WatcherOptions,
 } from "./broker/index.ts";
 export * as host from "./host/index.ts";

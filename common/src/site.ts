@@ -75,6 +75,8 @@ export const SiteSchema = z
       /** host:port or unix:///path */
       address: z.string().min(1),
       tokenFile: z.string().min(1),
+      /** PEM file of the broker's CA: the broker is dialled over TLS (absent: plaintext, e.g. the lab). */
+      caFile: z.string().min(1).optional(),
       /** The clusterset's cable secret (broker-info's cableSecret): WireGuard peers derive their preshared key from it. */
       cableSecretFile: z.string().min(1).optional(),
     }),

@@ -1,5 +1,5 @@
 import { SYSTEM_NAMESPACE } from "@causeway/api";
-import { BrokerConnection, kube, view } from "@causeway/common";
+import { joinedBrokerConnection, kube, view } from "@causeway/common";
 import { unwireCoreDns } from "./coredns.ts";
 import { MEMBER_WORKLOADS } from "./manifests.ts";
 
@@ -82,7 +82,7 @@ async function stopWorkloads(client: kube.KubeClient, timeoutMs: number, removed
 
 /** Step 3: the cluster leaves the broker with its own credential (its endpoint, status and exports go). */
 async function leaveBroker(cluster: kube.JoinedCluster, say: (l: string) => void): Promise<void> {
-  const conn = new BrokerConnection({ address: cluster.brokerAddress, token: cluster.brokerToken });
+  const conn = joinedBrokerConnection(cluster);
   try {
     await conn.leave(cluster.clusterId);
     say(`cluster ${cluster.clusterId} left the broker at ${cluster.brokerAddress} (its endpoint, status and exports removed)`);

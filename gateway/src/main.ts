@@ -4,16 +4,17 @@
  * Standalone: --site <file> --node <name>. Kubernetes: --kube (a DaemonSet pod; see runKubeMain).
  */
 import {
-  BrokerConnection,
   checkLeaseTimings,
   cniIpOf,
   host,
+  joinedBrokerConnection,
   kube,
   METRICS_PORTS,
   ProcessRunner,
   readToken,
   runKubeMain,
   runSiteMain,
+  siteBrokerConnection,
   STANDALONE_LEASE,
   view,
 } from "@causeway/common";
@@ -243,7 +244,7 @@ if (process.argv.includes("--kube")) {
         flag,
         bool,
       });
-      const conn = new BrokerConnection({ address: cluster.brokerAddress, token: cluster.brokerToken });
+      const conn = joinedBrokerConnection(cluster);
       const shared = sharedParts(p, election, healthCheck, registry);
       const component = new KubeGateway({
         ...shared.deps,
@@ -284,7 +285,7 @@ if (process.argv.includes("--kube")) {
         flag,
         bool,
       });
-      const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
+      const conn = siteBrokerConnection(site.broker);
       const shared = sharedParts(p, election, healthCheck, registry);
       const component = new SiteGateway({
         ...shared.deps,

@@ -6,7 +6,17 @@
  * one agent writes at a time through a Lease, every one serves DNS).
  */
 import { exportName, GatewayObjectSchema, type GatewayStatus } from "@causeway/api";
-import { BrokerConnection, kube, type Logger, METRICS_PORTS, readToken, runKubeMain, runSiteMain, type SiteComponent, view } from "@causeway/common";
+import {
+  joinedBrokerConnection,
+  kube,
+  type Logger,
+  METRICS_PORTS,
+  runKubeMain,
+  runSiteMain,
+  siteBrokerConnection,
+  type SiteComponent,
+  view,
+} from "@causeway/common";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { DnsServer } from "./dns/server.ts";
 import { Resolver } from "./dns/resolver.ts";
@@ -68,7 +78,7 @@ if (process.argv.includes("--kube")) {
     brokerToken: true,
     options: OPTIONS,
     async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag, registry }) {
-      const conn = new BrokerConnection({ address: cluster.brokerAddress, token: cluster.brokerToken });
+      const conn = joinedBrokerConnection(cluster);
       // Which remote clusters are connected: the active gateway's status in this cluster's Gateway objects.
       const gateways = new view.KubeListView(client, kube.R.gateway, namespace, GatewayObjectSchema, log);
       let gatewayVersion = 0;
@@ -120,7 +130,7 @@ if (process.argv.includes("--kube")) {
     options: OPTIONS,
     async build({ site, log, flag, registry, uninstall }) {
       const probeMs = intFlag(flag("probe-interval"), "probe-interval", 1, 1, 3600) * 1000;
-      const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
+      const conn = siteBrokerConnection(site.broker);
       const source = new BrokerDnsSource(conn, site.clusterId, log);
       const removeExports = async () => {
         const { records } = await conn.list("export");

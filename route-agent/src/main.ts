@@ -3,7 +3,7 @@
  * causeway-route-agent: flags → mode → RouteAgent. The only place that reads argv/env.
  * Standalone: --site <file> --node <name>. Kubernetes: --kube (reads Nodes and Endpoints from the local API only).
  */
-import { BrokerConnection, host, kube, METRICS_PORTS, ProcessRunner, readToken, runKubeMain, runSiteMain, view } from "@causeway/common";
+import { host, kube, METRICS_PORTS, ProcessRunner, runKubeMain, runSiteMain, siteBrokerConnection, view } from "@causeway/common";
 import { NodeIpNotFoundError, RouteAgent } from "./agent.ts";
 import { routeAgentMetrics } from "./metrics.ts";
 
@@ -40,7 +40,7 @@ if (process.argv.includes("--kube")) {
       const adapters = host.realHostAdapters(new ProcessRunner());
       // Checked before anything touches the host: a wrong --node would otherwise steer the wrong routes.
       if (!uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
-      const conn = new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) });
+      const conn = siteBrokerConnection(site.broker);
       // Stopping leaves routes and rules in place: a restart must not interrupt established flows.
       const endpoints = new view.BrokerEndpointView(conn, log);
       const component = new RouteAgent({ site, node, endpoints, nodes: new view.StaticNodeView(site.nodes), adapters, log, resyncMs });

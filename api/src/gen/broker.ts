@@ -189,6 +189,47 @@ export interface WhoAmIResponse {
   clusterId: string;
 }
 
+export interface RotateCredentialRequest {
+  clusterId: string;
+  /** the previous credential stays valid this long (0: revoked at once) */
+  graceSeconds: number;
+  /** the new credential expires after this long (0: never) */
+  ttlSeconds: number;
+}
+
+export interface RotateCredentialResponse {
+  /** shown once */
+  token: string;
+  /** RFC 3339, empty: never */
+  expiresAt: string;
+  generation: number;
+}
+
+export interface RevokeCredentialRequest {
+  clusterId: string;
+}
+
+export interface RevokeCredentialResponse {
+  revoked: boolean;
+}
+
+export interface ListCredentialsRequest {
+}
+
+export interface CredentialInfo {
+  /** "_admin" for the admin credential */
+  clusterId: string;
+  generation: number;
+  createdAt: string;
+  expiresAt: string;
+  previousValidUntil: string;
+  revoked: boolean;
+}
+
+export interface ListCredentialsResponse {
+  credentials: CredentialInfo[];
+}
+
 function createBaseRecord(): Record {
   return { kind: "", clusterId: "", name: "", valueJson: "", revision: 0, createRevision: 0 };
 }
@@ -1771,6 +1812,652 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
   },
 };
 
+function createBaseRotateCredentialRequest(): RotateCredentialRequest {
+  return { clusterId: "", graceSeconds: 0, ttlSeconds: 0 };
+}
+
+export const RotateCredentialRequest: MessageFns<RotateCredentialRequest> = {
+  encode(message: RotateCredentialRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterId !== "") {
+      writer.uint32(10).string(message.clusterId);
+    }
+    if (message.graceSeconds !== 0) {
+      writer.uint32(16).uint32(message.graceSeconds);
+    }
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(24).uint32(message.ttlSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateCredentialRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateCredentialRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.graceSeconds = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ttlSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateCredentialRequest {
+    return {
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      graceSeconds: isSet(object.graceSeconds)
+        ? globalThis.Number(object.graceSeconds)
+        : isSet(object.grace_seconds)
+        ? globalThis.Number(object.grace_seconds)
+        : 0,
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: RotateCredentialRequest): unknown {
+    const obj: any = {};
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.graceSeconds !== 0) {
+      obj.graceSeconds = Math.round(message.graceSeconds);
+    }
+    if (message.ttlSeconds !== 0) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateCredentialRequest>): RotateCredentialRequest {
+    return RotateCredentialRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateCredentialRequest>): RotateCredentialRequest {
+    const message = createBaseRotateCredentialRequest();
+    message.clusterId = object.clusterId ?? "";
+    message.graceSeconds = object.graceSeconds ?? 0;
+    message.ttlSeconds = object.ttlSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseRotateCredentialResponse(): RotateCredentialResponse {
+  return { token: "", expiresAt: "", generation: 0 };
+}
+
+export const RotateCredentialResponse: MessageFns<RotateCredentialResponse> = {
+  encode(message: RotateCredentialResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.expiresAt !== "") {
+      writer.uint32(18).string(message.expiresAt);
+    }
+    if (message.generation !== 0) {
+      writer.uint32(24).uint32(message.generation);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateCredentialResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateCredentialResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expiresAt = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.generation = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateCredentialResponse {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      expiresAt: isSet(object.expiresAt)
+        ? globalThis.String(object.expiresAt)
+        : isSet(object.expires_at)
+        ? globalThis.String(object.expires_at)
+        : "",
+      generation: isSet(object.generation) ? globalThis.Number(object.generation) : 0,
+    };
+  },
+
+  toJSON(message: RotateCredentialResponse): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.expiresAt !== "") {
+      obj.expiresAt = message.expiresAt;
+    }
+    if (message.generation !== 0) {
+      obj.generation = Math.round(message.generation);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RotateCredentialResponse>): RotateCredentialResponse {
+    return RotateCredentialResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RotateCredentialResponse>): RotateCredentialResponse {
+    const message = createBaseRotateCredentialResponse();
+    message.token = object.token ?? "";
+    message.expiresAt = object.expiresAt ?? "";
+    message.generation = object.generation ?? 0;
+    return message;
+  },
+};
+
+function createBaseRevokeCredentialRequest(): RevokeCredentialRequest {
+  return { clusterId: "" };
+}
+
+export const RevokeCredentialRequest: MessageFns<RevokeCredentialRequest> = {
+  encode(message: RevokeCredentialRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterId !== "") {
+      writer.uint32(10).string(message.clusterId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeCredentialRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeCredentialRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeCredentialRequest {
+    return {
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RevokeCredentialRequest): unknown {
+    const obj: any = {};
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeCredentialRequest>): RevokeCredentialRequest {
+    return RevokeCredentialRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeCredentialRequest>): RevokeCredentialRequest {
+    const message = createBaseRevokeCredentialRequest();
+    message.clusterId = object.clusterId ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeCredentialResponse(): RevokeCredentialResponse {
+  return { revoked: false };
+}
+
+export const RevokeCredentialResponse: MessageFns<RevokeCredentialResponse> = {
+  encode(message: RevokeCredentialResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revoked !== false) {
+      writer.uint32(8).bool(message.revoked);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeCredentialResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeCredentialResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revoked = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeCredentialResponse {
+    return { revoked: isSet(object.revoked) ? globalThis.Boolean(object.revoked) : false };
+  },
+
+  toJSON(message: RevokeCredentialResponse): unknown {
+    const obj: any = {};
+    if (message.revoked !== false) {
+      obj.revoked = message.revoked;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeCredentialResponse>): RevokeCredentialResponse {
+    return RevokeCredentialResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeCredentialResponse>): RevokeCredentialResponse {
+    const message = createBaseRevokeCredentialResponse();
+    message.revoked = object.revoked ?? false;
+    return message;
+  },
+};
+
+function createBaseListCredentialsRequest(): ListCredentialsRequest {
+  return {};
+}
+
+export const ListCredentialsRequest: MessageFns<ListCredentialsRequest> = {
+  encode(_: ListCredentialsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCredentialsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCredentialsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListCredentialsRequest {
+    return {};
+  },
+
+  toJSON(_: ListCredentialsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCredentialsRequest>): ListCredentialsRequest {
+    return ListCredentialsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListCredentialsRequest>): ListCredentialsRequest {
+    const message = createBaseListCredentialsRequest();
+    return message;
+  },
+};
+
+function createBaseCredentialInfo(): CredentialInfo {
+  return { clusterId: "", generation: 0, createdAt: "", expiresAt: "", previousValidUntil: "", revoked: false };
+}
+
+export const CredentialInfo: MessageFns<CredentialInfo> = {
+  encode(message: CredentialInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterId !== "") {
+      writer.uint32(10).string(message.clusterId);
+    }
+    if (message.generation !== 0) {
+      writer.uint32(16).uint32(message.generation);
+    }
+    if (message.createdAt !== "") {
+      writer.uint32(26).string(message.createdAt);
+    }
+    if (message.expiresAt !== "") {
+      writer.uint32(34).string(message.expiresAt);
+    }
+    if (message.previousValidUntil !== "") {
+      writer.uint32(42).string(message.previousValidUntil);
+    }
+    if (message.revoked !== false) {
+      writer.uint32(48).bool(message.revoked);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CredentialInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCredentialInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.generation = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.createdAt = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.expiresAt = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.previousValidUntil = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.revoked = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CredentialInfo {
+    return {
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      generation: isSet(object.generation) ? globalThis.Number(object.generation) : 0,
+      createdAt: isSet(object.createdAt)
+        ? globalThis.String(object.createdAt)
+        : isSet(object.created_at)
+        ? globalThis.String(object.created_at)
+        : "",
+      expiresAt: isSet(object.expiresAt)
+        ? globalThis.String(object.expiresAt)
+        : isSet(object.expires_at)
+        ? globalThis.String(object.expires_at)
+        : "",
+      previousValidUntil: isSet(object.previousValidUntil)
+        ? globalThis.String(object.previousValidUntil)
+        : isSet(object.previous_valid_until)
+        ? globalThis.String(object.previous_valid_until)
+        : "",
+      revoked: isSet(object.revoked) ? globalThis.Boolean(object.revoked) : false,
+    };
+  },
+
+  toJSON(message: CredentialInfo): unknown {
+    const obj: any = {};
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.generation !== 0) {
+      obj.generation = Math.round(message.generation);
+    }
+    if (message.createdAt !== "") {
+      obj.createdAt = message.createdAt;
+    }
+    if (message.expiresAt !== "") {
+      obj.expiresAt = message.expiresAt;
+    }
+    if (message.previousValidUntil !== "") {
+      obj.previousValidUntil = message.previousValidUntil;
+    }
+    if (message.revoked !== false) {
+      obj.revoked = message.revoked;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CredentialInfo>): CredentialInfo {
+    return CredentialInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CredentialInfo>): CredentialInfo {
+    const message = createBaseCredentialInfo();
+    message.clusterId = object.clusterId ?? "";
+    message.generation = object.generation ?? 0;
+    message.createdAt = object.createdAt ?? "";
+    message.expiresAt = object.expiresAt ?? "";
+    message.previousValidUntil = object.previousValidUntil ?? "";
+    message.revoked = object.revoked ?? false;
+    return message;
+  },
+};
+
+function createBaseListCredentialsResponse(): ListCredentialsResponse {
+  return { credentials: [] };
+}
+
+export const ListCredentialsResponse: MessageFns<ListCredentialsResponse> = {
+  encode(message: ListCredentialsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.credentials) {
+      CredentialInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCredentialsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCredentialsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.credentials.push(CredentialInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCredentialsResponse {
+    return {
+      credentials: globalThis.Array.isArray(object?.credentials)
+        ? object.credentials.map((e: any) => CredentialInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListCredentialsResponse): unknown {
+    const obj: any = {};
+    if (message.credentials?.length) {
+      obj.credentials = message.credentials.map((e) => CredentialInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCredentialsResponse>): ListCredentialsResponse {
+    return ListCredentialsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListCredentialsResponse>): ListCredentialsResponse {
+    const message = createBaseListCredentialsResponse();
+    message.credentials = object.credentials?.map((e) => CredentialInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type BrokerService = typeof BrokerService;
 export const BrokerService = {
   join: {
@@ -1863,6 +2550,40 @@ export const BrokerService = {
     responseSerialize: (value: WhoAmIResponse): Buffer => Buffer.from(WhoAmIResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WhoAmIResponse => WhoAmIResponse.decode(value),
   },
+  /** Admin: a new credential for a cluster (the old one stays valid for grace_seconds), or none at all. */
+  rotateCredential: {
+    path: "/causeway.broker.v1.Broker/RotateCredential" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateCredentialRequest): Buffer =>
+      Buffer.from(RotateCredentialRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateCredentialRequest => RotateCredentialRequest.decode(value),
+    responseSerialize: (value: RotateCredentialResponse): Buffer =>
+      Buffer.from(RotateCredentialResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateCredentialResponse => RotateCredentialResponse.decode(value),
+  },
+  revokeCredential: {
+    path: "/causeway.broker.v1.Broker/RevokeCredential" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeCredentialRequest): Buffer =>
+      Buffer.from(RevokeCredentialRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeCredentialRequest => RevokeCredentialRequest.decode(value),
+    responseSerialize: (value: RevokeCredentialResponse): Buffer =>
+      Buffer.from(RevokeCredentialResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeCredentialResponse => RevokeCredentialResponse.decode(value),
+  },
+  listCredentials: {
+    path: "/causeway.broker.v1.Broker/ListCredentials" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListCredentialsRequest): Buffer =>
+      Buffer.from(ListCredentialsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListCredentialsRequest => ListCredentialsRequest.decode(value),
+    responseSerialize: (value: ListCredentialsResponse): Buffer =>
+      Buffer.from(ListCredentialsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListCredentialsResponse => ListCredentialsResponse.decode(value),
+  },
 } as const;
 
 export interface BrokerServer extends UntypedServiceImplementation {
@@ -1876,6 +2597,10 @@ export interface BrokerServer extends UntypedServiceImplementation {
   renewLease: handleUnaryCall<LeaseRequest, LeaseResponse>;
   releaseLease: handleUnaryCall<LeaseRequest, LeaseResponse>;
   whoAmI: handleUnaryCall<WhoAmIRequest, WhoAmIResponse>;
+  /** Admin: a new credential for a cluster (the old one stays valid for grace_seconds), or none at all. */
+  rotateCredential: handleUnaryCall<RotateCredentialRequest, RotateCredentialResponse>;
+  revokeCredential: handleUnaryCall<RevokeCredentialRequest, RevokeCredentialResponse>;
+  listCredentials: handleUnaryCall<ListCredentialsRequest, ListCredentialsResponse>;
 }
 
 export interface BrokerClient extends Client {
@@ -2006,6 +2731,52 @@ export interface BrokerClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WhoAmIResponse) => void,
+  ): ClientUnaryCall;
+  /** Admin: a new credential for a cluster (the old one stays valid for grace_seconds), or none at all. */
+  rotateCredential(
+    request: RotateCredentialRequest,
+    callback: (error: ServiceError | null, response: RotateCredentialResponse) => void,
+  ): ClientUnaryCall;
+  rotateCredential(
+    request: RotateCredentialRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateCredentialResponse) => void,
+  ): ClientUnaryCall;
+  rotateCredential(
+    request: RotateCredentialRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateCredentialResponse) => void,
+  ): ClientUnaryCall;
+  revokeCredential(
+    request: RevokeCredentialRequest,
+    callback: (error: ServiceError | null, response: RevokeCredentialResponse) => void,
+  ): ClientUnaryCall;
+  revokeCredential(
+    request: RevokeCredentialRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeCredentialResponse) => void,
+  ): ClientUnaryCall;
+  revokeCredential(
+    request: RevokeCredentialRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeCredentialResponse) => void,
+  ): ClientUnaryCall;
+  listCredentials(
+    request: ListCredentialsRequest,
+    callback: (error: ServiceError | null, response: ListCredentialsResponse) => void,
+  ): ClientUnaryCall;
+  listCredentials(
+    request: ListCredentialsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListCredentialsResponse) => void,
+  ): ClientUnaryCall;
+  listCredentials(
+    request: ListCredentialsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListCredentialsResponse) => void,
   ): ClientUnaryCall;
 }
 

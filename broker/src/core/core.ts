@@ -40,6 +40,15 @@ function cidrsOf(c: Cluster): string[] {
   return [...c.cluster_cidr, ...c.service_cidr, ...c.global_cidr];
 }
 
+/** The largest record value the broker stores (an export of ~3,000 endpoints fits). */
+export const MAX_RECORD_BYTES = 256 * 1024;
+const MAX_NAME_CHARS = 512;
+
+/** A record over the size limits: refused before anything is parsed or stored. */
+export class RecordTooLargeError extends ValidationError {
+  override name = "RecordTooLargeError";
+}
+
 /** Runs async critical sections one at a time (membership changes must not interleave). */
 class Mutex {
   #tail: Promise<unknown> = Promise.resolve();
@@ -62,7 +71,7 @@ export class BrokerCore {
 
   constructor(store: Store, now: () => number = Date.now) {
     this.store = store;
-    this.credentials = new Credentials(store);
+    this.credentials = new Credentials(store, now);
     this.#now = now;
   }
 
@@ -153,6 +162,10 @@ export class BrokerCore {
   #checkWrite(p: Principal, input: RecordInput): Kind {
     if (!isKind(input.kind)) throw new ValidationError(`unknown kind "${input.kind}"; kinds are ${KINDS.join(", ")}`);
     if (!input.name) throw new ValidationError("record name is empty");
+    if (input.name.length > MAX_NAME_CHARS) throw new RecordTooLargeError(`record name is ${input.name.length} characters; the limit is ${MAX_NAME_CHARS}`);
+    if (Buffer.byteLength(input.valueJson) > MAX_RECORD_BYTES) {
+      throw new RecordTooLargeError(`record value is ${Buffer.byteLength(input.valueJson)} bytes; the limit is ${MAX_RECORD_BYTES} (256 KiB)`);
+    }
     requireOwner(p, input.clusterId, "write");
     return input.kind;
   }
@@ -175,6 +188,23 @@ export class BrokerCore {
   async watch(_p: Principal, kinds: readonly string[], from: number, onEvent: (e: StoreEvent) => void): Promise<Unsubscribe> {
     for (const k of kinds) if (!isKind(k)) throw new ValidationError(`unknown kind "${k}"; kinds are ${KINDS.join(", ")}`);
     return this.store.watch(from, kinds.length ? (kinds as Kind[]) : PUBLIC_KINDS, onEvent);
+  }
+
+  /** Admin only. A new credential for a member cluster (the old one valid for graceSeconds more). */
+  async rotateCredential(p: Principal, clusterId: string, o: { graceSeconds?: number; ttlSeconds?: number }) {
+    requireAdmin(p, "rotate credentials");
+    return this.credentials.rotate(clusterId, o);
+  }
+
+  /** Admin only. The cluster's credential is refused from now on. */
+  async revokeCredential(p: Principal, clusterId: string): Promise<boolean> {
+    requireAdmin(p, "revoke credentials");
+    return this.credentials.revoke(clusterId);
+  }
+
+  async listCredentials(p: Principal) {
+    requireAdmin(p, "list credentials");
+    return this.credentials.list();
   }
 
   /** Takes the lease when free, expired, or already ours; otherwise reports the holder. */

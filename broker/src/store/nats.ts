@@ -299,6 +299,16 @@ export class NatsStore implements Store {
     await this.#caughtUp();
   }
 
+  #syncing: Promise<void> | undefined;
+
+  /** Waits until this replica's mirror holds every write acknowledged so far (concurrent callers share one check). */
+  sync(): Promise<void> {
+    this.#syncing ??= this.#caughtUp().finally(() => {
+      this.#syncing = undefined;
+    });
+    return this.#syncing;
+  }
+
   /** Waits until the mirror applied the stream's current last sequence (after a lost race with another replica). */
   async #caughtUp(): Promise<void> {
     const info = await this.#jsm.streams.info(this.#stream);

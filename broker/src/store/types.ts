@@ -61,4 +61,6 @@ export interface Store {
   compact(keep: number): Promise<void>;
   /** Releases resources; idempotent. */
   close(): Promise<void>;
+  /** Shared stores (several broker replicas): waits until this replica has applied every write acknowledged anywhere. */
+  sync?(): Promise<void>;
 }

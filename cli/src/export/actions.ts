@@ -1,5 +1,5 @@
 import { exportName, parseValue, ValidationError } from "@causeway/api";
-import { BrokerConnection, loadSite, readToken, type Site } from "@causeway/common";
+import { BrokerConnection, loadSite, readToken, type Site, siteBrokerConnection } from "@causeway/common";
 import { Lab } from "@causeway/e2e";
 import { exportOf, unavailableExport } from "@causeway/lighthouse";
 import { exportInKube, kubeClientFor, unexportInKube } from "./kube.ts";
@@ -25,7 +25,7 @@ function kubeTarget(o: Target): { lab?: Lab } | undefined {
 function siteOf(o: Target): { site: Site; file: string; conn: BrokerConnection } {
   if (o.site) {
     const site = loadSite(o.site);
-    return { site, file: o.site, conn: new BrokerConnection({ address: site.broker.address, token: readToken(site.broker.tokenFile) }) };
+    return { site, file: o.site, conn: siteBrokerConnection(site.broker) };
   }
   if (!o.context) throw new ValidationError("say which cluster: --site <site.yaml>, or --context <cluster> for a lab cluster");
   const lab = Lab.open(o.lab);

@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from "node:fs";
 // #call applies every generated client method with .call(this.#client), so none runs unbound.
 /* eslint-disable @typescript-eslint/unbound-method */
 import {
@@ -12,6 +13,23 @@ import {
   type WireRecord,
 } from "@causeway/api";
 import { type ClientReadableStream, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+
+/**
+ * A credential read from a file, again whenever the file changes (an admin rotating the
+ * credential rewrites it; the next call carries the new one without a restart).
+ */
+export function tokenFromFile(path: string): () => string {
+  let mtime = -1;
+  let token = "";
+  return () => {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st && st.mtimeMs !== mtime) {
+      token = readFileSync(path, "utf8").trim();
+      mtime = st.mtimeMs;
+    }
+    return token;
+  };
+}
 
 /**
  * Pure: the gRPC target of a broker address: `host:port`, `unix:///path`, or several replicas as
@@ -33,7 +51,10 @@ export function brokerTarget(address: string): string {
 export interface BrokerConnectionOptions {
   /** host:port, unix:///path, or host:port,host:port,… (broker replicas) */
   readonly address: string;
-  readonly token: string;
+  /** The credential, or how to read it now (a file an admin may rewrite on rotation: see tokenFromFile). */
+  readonly token: string | (() => string);
+  /** PEM of the broker's CA: TLS, the broker's certificate checked against it. Absent: plaintext. */
+  readonly ca?: string | undefined;
   /** Deadline for unary calls. */
   readonly callTimeoutMs?: number;
 }
@@ -47,24 +68,34 @@ type UnaryFn<Req, Res> = (req: Req, md: Metadata, opts: { deadline: Date }, cb: 
 export class BrokerConnection {
   readonly address: string;
   readonly #client: BrokerClient;
-  readonly #md = new Metadata();
+  readonly #token: string | (() => string);
   readonly #timeoutMs: number;
 
   constructor(opts: BrokerConnectionOptions) {
     this.address = opts.address;
-    this.#client = new BrokerClient(brokerTarget(opts.address), credentials.createInsecure(), {
+    const tls = opts.ca && !opts.address.startsWith("unix:");
+    this.#client = new BrokerClient(brokerTarget(opts.address), tls ? credentials.createSsl(Buffer.from(opts.ca ?? "")) : credentials.createInsecure(), {
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
       "grpc.initial_reconnect_backoff_ms": 200,
       "grpc.max_reconnect_backoff_ms": 2_000,
     });
-    this.#md.set("authorization", `Bearer ${opts.token}`);
+    this.#token = opts.token;
     this.#timeoutMs = opts.callTimeoutMs ?? 5_000;
+  }
+
+  /** The call's metadata: the credential as it is now. */
+  #md(): Metadata {
+    const md = new Metadata();
+    md.set("authorization", `Bearer ${typeof this.#token === "function" ? this.#token() : this.#token}`);
+    return md;
   }
 
   #call<Req, Res>(fn: UnaryFn<Req, Res>, req: Req, timeoutMs = this.#timeoutMs): Promise<Res> {
     return new Promise((resolve, reject) => {
-      fn.call(this.#client, req, this.#md, { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res)));
+      fn.call(this.#client, req, this.#md(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) =>
+        err ? reject(fromServiceError(err)) : resolve(res),
+      );
     });
   }
 
@@ -111,9 +142,24 @@ export class BrokerConnection {
     return this.#call(this.#client.releaseLease, { name, holder, ttlMs: 0 }, timeoutMs);
   }
 
+  /** Admin: a new credential for a cluster; the current one stays valid for graceSeconds. */
+  rotateCredential(clusterId: string, o: { graceSeconds?: number; ttlSeconds?: number } = {}) {
+    return this.#call(this.#client.rotateCredential, { clusterId, graceSeconds: o.graceSeconds ?? 0, ttlSeconds: o.ttlSeconds ?? 0 });
+  }
+
+  /** Admin: the cluster's credential is refused from now on. */
+  revokeCredential(clusterId: string) {
+    return this.#call(this.#client.revokeCredential, { clusterId });
+  }
+
+  /** Admin: every credential's generation, expiry and state. */
+  listCredentials() {
+    return this.#call(this.#client.listCredentials, {});
+  }
+
   /** Opens a raw watch stream; errors arrive converted through onError exactly once. */
   watch(kinds: readonly Kind[], fromRevision: number, onEvent: (e: WatchEvent) => void, onError: (e: Error) => void): () => void {
-    const stream: ClientReadableStream<WatchEvent> = this.#client.watch({ kinds: [...kinds], fromRevision }, this.#md);
+    const stream: ClientReadableStream<WatchEvent> = this.#client.watch({ kinds: [...kinds], fromRevision }, this.#md());
     let done = false;
     const fail = (e: Error) => {
       if (done) return;
@@ -135,3 +181,17 @@ export class BrokerConnection {
 }
 
 export type { WireRecord };
+
+/** A component's connection in standalone mode: the site file's broker, its token file (re-read when rotated), its CA (TLS). */
+export function siteBrokerConnection(broker: { readonly address: string; readonly tokenFile: string; readonly caFile?: string | undefined }): BrokerConnection {
+  return new BrokerConnection({
+    address: broker.address,
+    token: tokenFromFile(broker.tokenFile),
+    ...(broker.caFile ? { ca: readFileSync(broker.caFile, "utf8") } : {}),
+  });
+}
+
+/** A component's connection in Kubernetes mode: the joined cluster's broker, credential and CA (from causeway-broker-credentials). */
+export function joinedBrokerConnection(c: { readonly brokerAddress: string; readonly brokerToken: string; readonly brokerCa?: string }): BrokerConnection {
+  return new BrokerConnection({ address: c.brokerAddress, token: c.brokerToken, ...(c.brokerCa ? { ca: c.brokerCa } : {}) });
+}

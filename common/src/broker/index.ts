@@ -1,4 +1,4 @@
-export { BrokerConnection, type BrokerConnectionOptions, brokerTarget } from "./client.ts";
+export { BrokerConnection, type BrokerConnectionOptions, brokerTarget, joinedBrokerConnection, siteBrokerConnection, tokenFromFile } from "./client.ts";
 export { BrokerWatcher, type CachedRecord, type WatcherOptions } from "./watcher.ts";
 export { newestPerCluster } from "./endpoints.ts";
 export {

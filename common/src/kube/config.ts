@@ -51,6 +51,8 @@ export interface JoinedCluster extends ClusterConfig {
   readonly brokerToken: string;
   /** broker-info's cableSecret ("" from brokers deployed before it existed): WireGuard's preshared key derives from it. */
   readonly cableSecret: string;
+  /** PEM of the broker's CA (broker-info's ca): the broker is dialled over TLS and must present a certificate it signed; "" → plaintext. */
+  readonly brokerCa: string;
 }
 
 /** A CRD on the cluster is missing or from another Causeway build: names it and how to fix it. */
@@ -84,7 +86,7 @@ export async function loadJoinedCluster(client: KubeClient, namespace: string, w
       .trim();
   const token = fromSecret("token");
   if (withToken && !token) throw new ValidationError(`${namespace}/${BROKER_SECRET} has no token; re-run 'causeway join'`);
-  return { ...res.data, brokerToken: token, cableSecret: fromSecret(CABLE_SECRET_KEY) };
+  return { ...res.data, brokerToken: token, cableSecret: fromSecret(CABLE_SECRET_KEY), brokerCa: fromSecret("ca.crt") };
 }
 
 /**
