@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { kube } from "@causeway/common";
 import { applyManifests, preflight, renderManifests } from "./apply.ts";
 import { type BrokerInfo, writeBrokerInfo } from "./brokerinfo.ts";
-import { BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_PORT, brokerManifests } from "./manifests.ts";
+import { BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_PORT, BROKER_TLS_SECRET, type BrokerDeployment, brokerManifests } from "./manifests.ts";
+import { type BrokerPki, makeBrokerPki, pkiCovers } from "./tls.ts";
 
 export interface DeployBrokerOptions {
   readonly kubeconfig?: string;
@@ -13,6 +14,10 @@ export interface DeployBrokerOptions {
   readonly out: string;
   readonly dryRun?: boolean;
   readonly say?: (line: string) => void;
+  /** TLS on the broker's address (default true): a CA and certificate are made (kept across re-runs while they cover the address) and the CA goes into broker-info. */
+  readonly tls?: boolean;
+  /** The NATS JetStream backend: the broker's replicas share a bucket on these servers. */
+  readonly nats?: BrokerDeployment["nats"];
 }
 
 export interface DeployBrokerResult {
@@ -23,21 +28,43 @@ export interface DeployBrokerResult {
 }
 
 /** The admin token and cable secret the broker already has (kept across re-runs), or new ones. */
-async function brokerSecrets(client: kube.KubeClient): Promise<{ token: string; cableSecret: string }> {
-  let data: Record<string, string> = {};
-  try {
-    data = (await client.get<{ data?: Record<string, string> }>(kube.R.secret, BROKER_NAMESPACE, BROKER_ADMIN_SECRET)).data ?? {};
-  } catch (err) {
-    if (!(err instanceof kube.KubeNotFoundError)) throw err;
-  }
-  const held = (k: string) =>
-    Buffer.from(data[k] ?? "", "base64")
-      .toString("utf8")
-      .trim();
-  return {
-    token: held("token") || `cwa.${randomBytes(32).toString("base64url")}`,
-    cableSecret: held(kube.CABLE_SECRET_KEY) || randomBytes(48).toString("base64"),
+async function brokerSecrets(client: kube.KubeClient): Promise<{ token: string; cableSecret: string; pki?: BrokerPki }> {
+  const read = async (name: string) => {
+    const data = (await client.find<{ data?: Record<string, string> }>(kube.R.secret, BROKER_NAMESPACE, name))?.data ?? {};
+    return (k: string) => Buffer.from(data[k] ?? "", "base64").toString("utf8");
   };
+  const held = await read(BROKER_ADMIN_SECRET);
+  const tls = await read(BROKER_TLS_SECRET);
+  const pki = { caPem: tls("ca.crt"), certPem: tls("tls.crt"), keyPem: tls("tls.key") };
+  return {
+    token: held("token").trim() || `cwa.${randomBytes(32).toString("base64url")}`,
+    cableSecret: held(kube.CABLE_SECRET_KEY).trim() || randomBytes(48).toString("base64"),
+    ...(pki.certPem ? { pki } : {}),
+  };
+}
+
+/** deploy-broker --dry-run: what would be applied, secrets redacted. */
+function dryRun(brokerURL: string | undefined, base: BrokerDeployment, tls: boolean): DeployBrokerResult {
+  const placeholder = { certPem: "<made at deploy>", keyPem: "<made at deploy>", caPem: "<made at deploy>" };
+  return {
+    info: { brokerURL: brokerURL ?? "", ca: "", adminToken: "cwa.<redacted>", components: [], cableSecret: "<redacted>" },
+    changed: [],
+    manifests: renderManifests(brokerManifests(kube.R, "cwa.<redacted>", "<redacted>", { ...base, ...(tls ? { tls: placeholder } : {}) })),
+  };
+}
+
+/** The TLS material the broker keeps while it covers `names`, or new material (said). */
+function brokerPki(held: BrokerPki | undefined, names: readonly string[], say?: (line: string) => void): BrokerPki {
+  if (held && pkiCovers(held, names)) return held;
+  say?.(`made the broker's TLS certificate for ${names.join(", ")} (its CA is in broker-info)`);
+  return makeBrokerPki(names);
+}
+
+/** The names a member may dial the broker by: the broker URL's host, the Service's address and DNS names. */
+function tlsNames(brokerURL: string, serviceIp: string | undefined): string[] {
+  const host = brokerURL.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  const svc = `causeway-broker.${BROKER_NAMESPACE}.svc`;
+  return [...new Set([host, ...(serviceIp ? [serviceIp] : []), svc, `${svc}.cluster.local`].filter(Boolean))];
 }
 
 /** `causeway deploy-broker`: applies the broker to a cluster and writes broker-info. Idempotent: a re-run keeps the admin token. */
@@ -45,23 +72,29 @@ export async function deployBroker(o: DeployBrokerOptions): Promise<DeployBroker
   const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context: o.context, timeoutMs: 5000 });
   try {
     await client.ping();
-    const { token, cableSecret } = await brokerSecrets(client);
-    const ms = brokerManifests(kube.R, token, cableSecret);
+    const secrets = await brokerSecrets(client);
+    const { token, cableSecret } = secrets;
+    const tlsOn = o.tls ?? true;
+    const base: BrokerDeployment = o.nats ? { nats: o.nats } : {};
     let brokerURL = o.brokerUrl;
-    if (o.dryRun)
-      return {
-        info: { brokerURL: brokerURL ?? "", ca: "", adminToken: "cwa.<redacted>", components: [], cableSecret: "<redacted>" },
-        changed: [],
-        manifests: renderManifests(brokerManifests(kube.R, "cwa.<redacted>", "<redacted>")),
-      };
-    await preflight(client, ms);
-    const { changed } = await applyManifests(client, ms);
+    if (o.dryRun) return dryRun(brokerURL, base, tlsOn);
+    // The Service first: its address goes into the certificate (and is the default broker URL).
+    const plain = brokerManifests(kube.R, token, cableSecret, base);
+    await preflight(client, plain);
+    const pre = await applyManifests(
+      client,
+      plain.filter((x) => x.type === kube.R.namespace || x.type === kube.R.service),
+    );
+    const svc = await client.get<{ spec?: { clusterIP?: string } }>(kube.R.service, BROKER_NAMESPACE, "causeway-broker");
     if (!brokerURL) {
-      const svc = await client.get<{ spec?: { clusterIP?: string } }>(kube.R.service, BROKER_NAMESPACE, "causeway-broker");
-      brokerURL = `${svc.spec?.clusterIP ?? "causeway-broker.causeway-broker.svc"}:${BROKER_PORT}`;
+      brokerURL = `${svc.spec?.clusterIP ?? `causeway-broker.${BROKER_NAMESPACE}.svc`}:${BROKER_PORT}`;
       o.say?.(`--broker-url not given: member gateways must reach the broker at ${brokerURL} (its Service address)`);
     }
-    const info: BrokerInfo = { brokerURL, ca: "", adminToken: token, components: ["connectivity", "service-discovery"], cableSecret };
+    const pki = tlsOn ? brokerPki(secrets.pki, tlsNames(brokerURL, svc.spec?.clusterIP), o.say) : undefined;
+    const ms = brokerManifests(kube.R, token, cableSecret, { ...base, ...(pki ? { tls: pki } : {}) });
+    const applied = await applyManifests(client, ms);
+    const changed = [...new Set([...pre.changed, ...applied.changed])];
+    const info: BrokerInfo = { brokerURL, ca: pki?.caPem ?? "", adminToken: token, components: ["connectivity", "service-discovery"], cableSecret };
     const { backup } = writeBrokerInfo(o.out, info);
     return { info, changed, backup };
   } finally {

@@ -33,4 +33,18 @@ describe("rendered manifests (golden)", () => {
   it("the broker's objects, as deploy-broker applies them", () => {
     golden(join(DATA, "broker.yaml"), renderManifests(brokerManifests(kube.R, "<admin token>", "<cable secret>")));
   });
+
+  it("the scale-out broker: TLS, three replicas on a NATS JetStream bucket", () => {
+    const ha = brokerManifests(kube.R, "<admin token>", "<cable secret>", {
+      tls: { certPem: "<cert>", keyPem: "<key>", caPem: "<ca>" },
+      nats: {
+        servers: ["nats://nats-0.nats:4222", "nats://nats-1.nats:4222", "nats://nats-2.nats:4222"],
+        streamReplicas: 3,
+        replicas: 3,
+        user: "causeway",
+        password: "<password>",
+      },
+    });
+    golden(join(DATA, "broker-ha.yaml"), renderManifests(ha));
+  });
 });

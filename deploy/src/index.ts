@@ -9,6 +9,9 @@ export {
   BROKER_ADMIN_SECRET,
   BROKER_NAMESPACE,
   BROKER_PORT,
+  BROKER_TLS_SECRET,
+  BROKER_NATS_SECRET,
+  type BrokerDeployment,
   CONFIG_HASH_ANNOTATION,
   brokerManifests,
   crdManifests,
@@ -24,3 +27,4 @@ export {
 } from "./manifests.ts";
 export { CUSTOM_COREDNS_KEY, lighthouseDnsIp, unwireCoreDns, wireCoreDns } from "./coredns.ts";
 export { uninstall, type UninstallOptions, type UninstallResult } from "./uninstall.ts";
+export { type BrokerPki, makeBrokerPki, pkiCovers } from "./tls.ts";

@@ -57,7 +57,7 @@ export interface JoinResult {
 
 /** Connects to the broker with broker-info's admin credential; a clear error for another broker or none. */
 export async function brokerAdmin(info: BrokerInfo): Promise<BrokerConnection> {
-  const conn = new BrokerConnection({ address: info.brokerURL, token: info.adminToken });
+  const conn = new BrokerConnection({ address: info.brokerURL, token: info.adminToken, ...(info.ca ? { ca: info.ca } : {}) });
   try {
     await conn.whoAmI();
     return conn;
@@ -85,7 +85,7 @@ async function heldCredential(client: kube.KubeClient, info: BrokerInfo, cluster
     if (!(err instanceof kube.KubeNotFoundError)) throw err;
   }
   if (!token) return undefined;
-  const conn = new BrokerConnection({ address: info.brokerURL, token });
+  const conn = new BrokerConnection({ address: info.brokerURL, token, ...(info.ca ? { ca: info.ca } : {}) });
   try {
     const me = await conn.whoAmI();
     return me.clusterId === clusterId ? token : undefined;

@@ -299,67 +299,117 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
   ];
 }
 
+/** How the broker is deployed: its TLS material (absent: plaintext) and its store (absent: SQLite on a volume). */
+export interface BrokerDeployment {
+  readonly tls?: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
+  /** NATS JetStream: several broker replicas on one bucket, no volume. */
+  readonly nats?: {
+    readonly servers: readonly string[];
+    readonly streamReplicas: 1 | 3 | 5;
+    readonly replicas: number;
+    readonly user?: string;
+    readonly password?: string;
+  };
+}
+
+export const BROKER_TLS_SECRET = "causeway-broker-tls";
+export const BROKER_NATS_SECRET = "causeway-broker-nats";
+
+/** The broker container's arguments, mounts and volumes for a deployment. */
+function brokerContainer(d: BrokerDeployment) {
+  const args = ["--listen", `0.0.0.0:${BROKER_PORT}`, "--admin-token-file", "/etc/causeway/admin/token"];
+  const mounts: Record<string, unknown>[] = [{ name: "admin", mountPath: "/etc/causeway/admin", readOnly: true }];
+  const volumes: Record<string, unknown>[] = [{ name: "admin", secret: { secretName: BROKER_ADMIN_SECRET } }];
+  if (d.nats) {
+    args.push("--backend", "nats", "--nats-servers", d.nats.servers.join(","), "--nats-replicas", String(d.nats.streamReplicas));
+    if (d.nats.user) args.push("--nats-user", d.nats.user, "--nats-password-file", "/etc/causeway/nats/password");
+    if (d.nats.user) mounts.push({ name: "nats", mountPath: "/etc/causeway/nats", readOnly: true });
+    if (d.nats.user) volumes.push({ name: "nats", secret: { secretName: BROKER_NATS_SECRET } });
+  } else {
+    args.push("--db", "/var/lib/causeway/broker.db");
+    mounts.push({ name: "data", mountPath: "/var/lib/causeway" });
+    volumes.push({ name: "data", persistentVolumeClaim: { claimName: BROKER_DATA_CLAIM } });
+  }
+  if (d.tls) {
+    args.push("--tls-cert", "/etc/causeway/tls/tls.crt", "--tls-key", "/etc/causeway/tls/tls.key");
+    mounts.push({ name: "tls", mountPath: "/etc/causeway/tls", readOnly: true });
+    volumes.push({ name: "tls", secret: { secretName: BROKER_TLS_SECRET } });
+  }
+  return { command: ["node", `${APP}/broker/src/main.ts`, ...args], mounts, volumes };
+}
+
+const b64 = (v: string) => Buffer.from(v).toString("base64");
+
 /** Everything `deploy-broker` applies to the broker's cluster, in apply order. */
-export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecret: string): Manifest[] {
+export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecret: string, d: BrokerDeployment = {}): Manifest[] {
   const ns = BROKER_NAMESPACE;
   const name = "causeway-broker";
+  const c = brokerContainer(d);
+  const labels = { "app.kubernetes.io/name": name };
   return [
     m(R.namespace, { metadata: meta(ns) }),
     m(R.secret, {
       metadata: meta(BROKER_ADMIN_SECRET, ns),
       type: "Opaque",
-      data: { token: Buffer.from(adminToken).toString("base64"), [kube.CABLE_SECRET_KEY]: Buffer.from(cableSecret).toString("base64") },
+      data: { token: b64(adminToken), [kube.CABLE_SECRET_KEY]: b64(cableSecret) },
     }),
+    ...(d.tls
+      ? [
+          m(R.secret, {
+            metadata: meta(BROKER_TLS_SECRET, ns),
+            type: "kubernetes.io/tls",
+            data: { "tls.crt": b64(d.tls.certPem), "tls.key": b64(d.tls.keyPem), "ca.crt": b64(d.tls.caPem) },
+          }),
+        ]
+      : []),
+    ...(d.nats?.user ? [m(R.secret, { metadata: meta(BROKER_NATS_SECRET, ns), type: "Opaque", data: { password: b64(d.nats.password ?? "") } })] : []),
     // The SQLite store outlives the pod (an emptyDir would lose every cluster's registration on a restart).
-    m(R.persistentVolumeClaim, {
-      metadata: meta(BROKER_DATA_CLAIM, ns),
-      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
-    }),
+    ...(d.nats
+      ? []
+      : [
+          m(R.persistentVolumeClaim, {
+            metadata: meta(BROKER_DATA_CLAIM, ns),
+            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+          }),
+        ]),
     m(R.deployment, {
-      metadata: meta(name, ns, { "app.kubernetes.io/name": name }),
+      metadata: meta(name, ns, labels),
       spec: {
-        replicas: 1,
-        strategy: { type: "Recreate" },
-        selector: { matchLabels: { "app.kubernetes.io/name": name } },
+        // SQLite: one broker, replaced (never two on one file). NATS: replicas spread over nodes, rolled one at a time.
+        replicas: d.nats?.replicas ?? 1,
+        strategy: d.nats ? { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 1 } } : { type: "Recreate" },
+        selector: { matchLabels: { ...labels } },
         template: {
-          metadata: { labels: { ...PART_OF, "app.kubernetes.io/name": name } },
+          metadata: { labels: { ...PART_OF, ...labels } },
           spec: {
+            ...(d.nats
+              ? {
+                  topologySpreadConstraints: [
+                    { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { ...labels } } },
+                  ],
+                }
+              : {}),
             containers: [
               {
                 name: "broker",
                 image: IMAGE,
-                command: [
-                  "node",
-                  `${APP}/broker/src/main.ts`,
-                  "--listen",
-                  `0.0.0.0:${BROKER_PORT}`,
-                  "--db",
-                  "/var/lib/causeway/broker.db",
-                  "--admin-token-file",
-                  "/etc/causeway/admin/token",
-                ],
+                command: c.command,
                 ...probed(METRICS_PORTS.broker),
                 ports: [
                   { name: "grpc", containerPort: BROKER_PORT },
                   { name: "metrics", containerPort: METRICS_PORTS.broker },
                 ],
-                volumeMounts: [
-                  { name: "admin", mountPath: "/etc/causeway/admin", readOnly: true },
-                  { name: "data", mountPath: "/var/lib/causeway" },
-                ],
+                volumeMounts: c.mounts,
               },
             ],
-            volumes: [
-              { name: "admin", secret: { secretName: BROKER_ADMIN_SECRET } },
-              { name: "data", persistentVolumeClaim: { claimName: BROKER_DATA_CLAIM } },
-            ],
+            volumes: c.volumes,
           },
         },
       },
     }),
     m(R.service, {
       metadata: meta(name, ns),
-      spec: { selector: { "app.kubernetes.io/name": name }, ports: [{ name: "grpc", port: BROKER_PORT, targetPort: BROKER_PORT }] },
+      spec: { selector: { ...labels }, ports: [{ name: "grpc", port: BROKER_PORT, targetPort: BROKER_PORT }] },
     }),
     metricsService(R, name, ns, METRICS_PORTS.broker),
   ];

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 
 /** subctl's boolean flags take `--flag`, `--flag=true` or `--flag=false`. */
@@ -45,6 +46,44 @@ interface JoinFlags {
   dryRun?: boolean;
 }
 
+interface DeployBrokerFlags {
+  kubeconfig?: string;
+  context?: string;
+  brokerUrl?: string;
+  out: string;
+  dryRun?: boolean;
+  tls: boolean;
+  backend: string;
+  natsServers?: string[];
+  natsStreamReplicas: number;
+  replicas: number;
+  natsUser?: string;
+  natsPasswordFile?: string;
+}
+
+/** The NATS settings of deploy-broker's flags; refuses half-given ones. */
+function natsDeployment(o: DeployBrokerFlags) {
+  if (o.backend === "sqlite") {
+    if (o.natsServers) throw new InvalidArgumentError("--nats-servers needs --backend nats");
+    return {};
+  }
+  if (o.backend !== "nats") throw new InvalidArgumentError(`--backend is sqlite or nats, got "${o.backend}"`);
+  if (!o.natsServers?.length) throw new InvalidArgumentError("--backend nats needs --nats-servers nats://host:port,…");
+  const streamReplicas = ([1, 3, 5] as const).find((n) => n === o.natsStreamReplicas);
+  if (streamReplicas === undefined) throw new InvalidArgumentError("--nats-stream-replicas is 1, 3 or 5");
+  if (Boolean(o.natsUser) !== Boolean(o.natsPasswordFile)) throw new InvalidArgumentError("--nats-user and --nats-password-file go together");
+  const password = o.natsPasswordFile ? readFileSync(o.natsPasswordFile, "utf8").trim() : undefined;
+  return {
+    nats: {
+      servers: o.natsServers,
+      streamReplicas,
+      replicas: o.replicas,
+      ...(o.natsUser ? { user: o.natsUser } : {}),
+      ...(password ? { password } : {}),
+    },
+  };
+}
+
 /** `deploy-broker` and `join`: install Causeway on clusters through their API servers (server-side apply). */
 export function kubeCommands(program: Command): void {
   program
@@ -54,10 +93,30 @@ export function kubeCommands(program: Command): void {
     .option("--context <name>", "kubeconfig context")
     .option("--broker-url <host:port>", "the address member gateways dial (default: the broker Service's address)")
     .option("-o, --out <file>", "where broker-info is written", "broker-info.subm")
+    .option("--no-tls", "serve plaintext (only where the network itself is trusted or encrypted); default: TLS with a CA made here, carried in broker-info")
+    .option("--backend <backend>", "the broker's store: sqlite (one broker, a volume) or nats (several brokers on a NATS JetStream bucket)", "sqlite")
+    .option("--nats-servers <urls>", "with --backend nats: nats://host:port,… of the NATS cluster", list)
+    .option("--nats-stream-replicas <n>", "with --backend nats: copies of the bucket (3 in HA)", positive("--nats-stream-replicas", 1), 3)
+    .option("--replicas <n>", "with --backend nats: broker replicas", positive("--replicas", 1), 3)
+    .option("--nats-user <user>", "with --backend nats: the NATS user")
+    .option("--nats-password-file <file>", "with --backend nats: a file holding the NATS password (stored in a Secret)")
     .option("--dry-run", "print what would be applied; change nothing")
-    .action(async (o: { kubeconfig?: string; context?: string; brokerUrl?: string; out: string; dryRun?: boolean }) => {
+    .addHelpText(
+      "after",
+      "\nExamples:\n  causeway deploy-broker --kubeconfig broker.kubeconfig --broker-url 203.0.113.10:7400\n  causeway deploy-broker --backend nats --nats-servers nats://nats-0.nats:4222,nats://nats-1.nats:4222,nats://nats-2.nats:4222 --nats-user causeway --nats-password-file nats.pw",
+    )
+    .action(async (o: DeployBrokerFlags) => {
       const { deployBroker } = await import("@causeway/deploy");
-      const r = await deployBroker({ ...o, say });
+      const r = await deployBroker({
+        kubeconfig: o.kubeconfig,
+        context: o.context,
+        brokerUrl: o.brokerUrl,
+        out: o.out,
+        dryRun: o.dryRun,
+        tls: o.tls,
+        ...natsDeployment(o),
+        say,
+      });
       if (r.manifests) {
         console.log(r.manifests.trimEnd());
         return;

@@ -6,7 +6,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { kube } from "@causeway/common";
-import { ApplyInterruptedError, applyManifests, brokerManifests, type Manifest, memberManifests, waitCrdsEstablished } from "@causeway/deploy";
+import {
+  ApplyInterruptedError,
+  applyManifests,
+  brokerManifests,
+  makeBrokerPki,
+  type Manifest,
+  memberManifests,
+  pkiCovers,
+  waitCrdsEstablished,
+} from "@causeway/deploy";
 import { type KubeFixture, startKubeFixture } from "./harness.ts";
 
 const root = process.getuid?.() === 0;
@@ -58,6 +67,15 @@ describe("rendered manifests against a real API server (server-side dry-run)", {
 
   it("the broker's objects", async () => {
     assert.deepEqual(await check(brokerManifests(kube.R, "admin", "secret")), []);
+    // The scale-out broker with TLS (a real certificate, as deploy-broker makes it).
+    const pki = makeBrokerPki(["198.18.0.2", "causeway-broker.causeway-broker.svc"]);
+    const ha = brokerManifests(kube.R, "admin", "secret", {
+      tls: pki,
+      nats: { servers: ["nats://n:4222"], streamReplicas: 3, replicas: 3, user: "u", password: "p" },
+    });
+    assert.deepEqual(await check(ha), []);
+    assert.ok(pkiCovers(pki, ["198.18.0.2", "causeway-broker.causeway-broker.svc"]));
+    assert.ok(!pkiCovers(pki, ["203.0.113.9"]), "a certificate does not cover an address it was not made for");
   });
   it("an apply interrupted (Ctrl-C) stops between two objects and says what was applied; the same apply again completes it", async () => {
     const ms = brokerManifests(kube.R, "admin2", "secret2").map((x) => ({

@@ -1,6 +1,6 @@
 /**
  * The lab's scale-out broker (`lab up --broker-backend nats --broker-replicas N`): a 3-node NATS
- * cluster with JetStream on the underlay (user/password; the bucket replicated 3 times) and N
+ * cluster with JetStream on the underlay (user/password and TLS; the bucket replicated 3 times) and N
  * broker replicas sharing its bucket, each on its own underlay address. Components get every
  * replica's address and use whichever answers.
  */
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ValidationError } from "@causeway/api";
 import type { CommandRunner } from "@causeway/common";
 import { startNatsServer } from "@causeway/broker/natsserver";
+import { makeBrokerPki } from "@causeway/deploy";
 import { addUnderlayHost } from "./build.ts";
 import { type LabProcess, startIn, stopProcess } from "./processes.ts";
 import { LAB } from "./topology.ts";
@@ -41,6 +42,8 @@ export interface LabBrokerHa {
   /** Every replica, the first one in the lab's broker namespace. */
   readonly replicas: LabBrokerReplica[];
   readonly passwordFile: string;
+  /** NATS's TLS: a CA and one certificate for the three nodes' addresses (clients and routes). */
+  readonly tls: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
 }
 
 /** Pure: the NATS nodes and broker replicas of a lab (addresses 198.18.0.11-13 and 198.18.0.2-4). */
@@ -57,6 +60,7 @@ export function haPlan(lab: string, dir: string, replicas: number, brokerNs: str
       socket: `unix://${join(dir, i === 0 ? "broker.sock" : `broker${i + 1}.sock`)}`,
     })),
     passwordFile: join(dir, "nats-password"),
+    tls: { caFile: join(dir, "nats-ca.crt"), certFile: join(dir, "nats-tls.crt"), keyFile: join(dir, "nats-tls.key") },
   };
 }
 
@@ -77,6 +81,7 @@ export async function startNatsNode(ha: LabBrokerHa, node: LabNatsNode, dir: str
       dir: join(dir, "nats"),
       cluster: { name: "causeway", routePort: NATS_ROUTE_PORT, routes: ha.nats.filter((n) => n !== node).map((n) => `${n.ip}:${NATS_ROUTE_PORT}`) },
       auth: { user: NATS_USER, password },
+      tls: ha.tls,
       prefix: ["ip", "netns", "exec", node.ns],
     },
     { detached: true },
@@ -88,6 +93,11 @@ export async function startNatsNode(ha: LabBrokerHa, node: LabNatsNode, dir: str
 export async function startNatsCluster(run: CommandRunner, lab: string, dir: string, ha: LabBrokerHa, mtu?: number): Promise<void> {
   const password = randomBytes(24).toString("base64url");
   writeFileSync(ha.passwordFile, `${password}\n`, { mode: 0o600 });
+  // NATS with authentication and TLS, clients and routes alike.
+  const pki = makeBrokerPki(ha.nats.map((n) => n.ip));
+  writeFileSync(ha.tls.caFile, pki.caPem);
+  writeFileSync(ha.tls.certFile, pki.certPem);
+  writeFileSync(ha.tls.keyFile, pki.keyPem, { mode: 0o600 });
   for (const n of ha.nats) await addUnderlayHost(run, lab, n.ns, n.ip, n.name, mtu);
   await Promise.all(ha.nats.map((n) => startNatsNode(ha, n, dir, password)));
 }
@@ -116,6 +126,8 @@ export function replicaArgv(nodeBin: string, script: string, ha: LabBrokerHa, r:
     NATS_USER,
     "--nats-password-file",
     ha.passwordFile,
+    "--nats-ca",
+    ha.tls.caFile,
     "--admin-token-file",
     adminTokenFile,
   ];

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { type CommandRunner, kube, view } from "@causeway/common";
-import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE, CONFIG_HASH_ANNOTATION } from "@causeway/deploy";
+import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_TLS_SECRET, CONFIG_HASH_ANNOTATION } from "@causeway/deploy";
 import { stringify as toYaml } from "yaml";
 import { ApiServer, kubeApiServerBinary, writeKubeconfig } from "../kube/apiserver.ts";
 import { mtuOpt } from "./build.ts";
@@ -365,10 +365,17 @@ export async function runBrokerDeployment(o: {
   writeFileSync(adminTokenFile, Buffer.from(secret.data.token ?? "", "base64"), { mode: 0o600 });
   const c = dep.spec.template.spec.containers[0];
   if (!c) throw new Error("the broker Deployment has no container");
-  // Mounts become lab paths; the lab adds a Unix socket listener for host-side tools (like a port-forward).
-  const argv = argvOf(c, o.nodeBin, o.repo).map((a) =>
-    a === "/etc/causeway/admin/token" ? adminTokenFile : a === "/var/lib/causeway/broker.db" ? join(o.dir, "broker.db") : a,
-  );
+  // Mounts become lab paths (Secret keys written as files, like kubelet does); the lab adds a Unix
+  // socket listener for host-side tools (like a port-forward), plain as every Unix socket of the broker.
+  const files: Record<string, string> = { "/etc/causeway/admin/token": adminTokenFile, "/var/lib/causeway/broker.db": join(o.dir, "broker.db") };
+  const tls = await o.client.find<{ data: Record<string, string> }>(kube.R.secret, BROKER_NAMESPACE, BROKER_TLS_SECRET);
+  for (const key of ["tls.crt", "tls.key"]) {
+    if (!tls?.data[key]) continue;
+    const path = join(o.dir, `broker-${key}`);
+    writeFileSync(path, Buffer.from(tls.data[key], "base64"), { mode: 0o600 });
+    files[`/etc/causeway/tls/${key}`] = path;
+  }
+  const argv = argvOf(c, o.nodeBin, o.repo).map((a) => files[a] ?? a);
   const process = startIn(o.ns, "broker", [...argv, "--listen", o.socket], join(o.dir, "broker.log"));
   return { process, adminTokenFile };
 }
