@@ -34,7 +34,7 @@ export function makeBrokerPki(names: readonly string[], days = 825): BrokerPki {
     openssl(["req", "-x509", ...key, "-keyout", "ca.key", "-out", "ca.crt", "-days", String(days + 30), "-subj", "/CN=causeway-broker-ca"], dir);
     openssl(["req", ...key, "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=causeway-broker"], dir);
     const san = [...new Set(names)].map((n) => (isIPv4(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
-    writeFileSync(join(dir, "ext.cnf"), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
+    writeFileSync(join(dir, "ext.cnf"), `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`);
     openssl(
       [
         "x509",

@@ -12,6 +12,7 @@
  * CompactedError, and the client relists.
  */
 import { readFileSync } from "node:fs";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { AlreadyExistsError, CompactedError, ConflictError } from "@causeway/api";
 import { type JetStreamClient, JetStreamApiError, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, KvWatchInclude, type KvWatchEntry, Kvm } from "@nats-io/kv";
@@ -63,9 +64,28 @@ export function recordKeyOf(key: string): RecordKey | undefined {
   return { kind: parts[0] as StoreKind, clusterId: decodeSegment(parts[1]), name: decodeSegment(parts[2]) };
 }
 
+/**
+ * The client's TLS settings: the CA (and a client certificate if given). The client upgrades a
+ * socket it already opened, so Node would check the server's certificate against "localhost":
+ * it is checked against the configured servers' hosts instead.
+ */
+function tlsOptions(o: NatsStoreOptions) {
+  const tls = o.tls;
+  if (!tls) return undefined;
+  const hosts = o.servers.map((u) => new URL(u.replace(/^(nats|tls):/, "http:")).hostname);
+  const opts = {
+    checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+      hosts.some((h) => checkServerIdentity(h, cert) === undefined) ? undefined : new Error(`the NATS server's certificate is not for ${hosts.join(", ")}`),
+    ...(tls.caFile ? { ca: readFileSync(tls.caFile, "utf8") } : {}),
+    ...(tls.certFile ? { cert: readFileSync(tls.certFile, "utf8") } : {}),
+    ...(tls.keyFile ? { key: readFileSync(tls.keyFile, "utf8") } : {}),
+  };
+  return opts;
+}
+
 /** Pure (but for reading the TLS files): the client's connection options. */
 function connectionOptions(o: NatsStoreOptions): NodeConnectionOptions {
-  const tls = o.tls;
+  const tls = tlsOptions(o);
   return {
     servers: [...o.servers],
     name: o.name ?? "causeway-broker",
@@ -74,15 +94,7 @@ function connectionOptions(o: NatsStoreOptions): NodeConnectionOptions {
     timeout: o.timeoutMs ?? 5000,
     ...(o.user ? { user: o.user, pass: o.pass ?? "" } : {}),
     ...(o.token ? { token: o.token } : {}),
-    ...(tls
-      ? {
-          tls: {
-            ...(tls.caFile ? { ca: readFileSync(tls.caFile, "utf8") } : {}),
-            ...(tls.certFile ? { cert: readFileSync(tls.certFile, "utf8") } : {}),
-            ...(tls.keyFile ? { key: readFileSync(tls.keyFile, "utf8") } : {}),
-          },
-        }
-      : {}),
+    ...(tls ? { tls } : {}),
   };
 }
 

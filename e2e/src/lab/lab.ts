@@ -154,7 +154,8 @@ export class Lab {
       for (let i = 0; i < clusters; i++) await lab.addCluster({ nodes, pods });
       return lab;
     } catch (err) {
-      await Lab.down(name, run);
+      // CAUSEWAY_LAB_KEEP_FAILED=1 leaves a lab that failed to come up for inspection ('lab down' removes it).
+      if (process.env.CAUSEWAY_LAB_KEEP_FAILED !== "1") await Lab.down(name, run);
       throw err;
     }
   }
