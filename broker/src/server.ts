@@ -9,6 +9,7 @@ import {
   toServiceError,
   UnauthenticatedError,
   ValidationError,
+  type WatchEvent,
   WatchEvent_Type,
   type WireRecord,
 } from "@causeway/api";
@@ -63,6 +64,34 @@ export interface BrokerCallMetrics {
 /** Calls that change the store and are audited (lease renewals, several a second per cluster, are not). */
 const AUDITED = new Set(["Join", "Leave", "Put", "Delete", "AcquireLease", "ReleaseLease", "RotateCredential", "RevokeCredential"]);
 
+/**
+ * The service with one change: a watch event already encoded (a Buffer) is sent as it is, so an
+ * event going to a hundred watchers is encoded once, not a hundred times.
+ */
+const WATCH_SHARED_ENCODING = {
+  ...BrokerService,
+  watch: {
+    ...BrokerService.watch,
+    responseSerialize: (value: WatchEvent | Buffer): Buffer => (Buffer.isBuffer(value) ? value : BrokerService.watch.responseSerialize(value)),
+  },
+};
+
+/** Each committed event's encoding, made by the first watch stream that sends it and reused by the others. */
+const encodedEvents = new WeakMap<StoreEvent, Buffer>();
+
+function encodedEvent(e: StoreEvent): Buffer {
+  let b = encodedEvents.get(e);
+  if (!b) {
+    b = BrokerService.watch.responseSerialize({
+      type: e.type === "put" ? WatchEvent_Type.PUT : WatchEvent_Type.DELETE,
+      record: toWire(e.record),
+      revision: e.revision,
+    });
+    encodedEvents.set(e, b);
+  }
+  return b;
+}
+
 /** The largest request accepted (a record is at most 256 KiB; larger messages are refused by gRPC itself). */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 
@@ -88,7 +117,7 @@ export class BrokerGrpcServer {
 
   constructor(opts: BrokerServerOptions) {
     this.#opts = opts;
-    this.#server.addService(BrokerService, this.#impl());
+    this.#server.addService(WATCH_SHARED_ENCODING, this.#impl());
     this.#health.addToServer(this.#server);
   }
 
@@ -222,11 +251,7 @@ export class BrokerGrpcServer {
     this.#streams.add(call);
     const send = (e: StoreEvent) => {
       last = e.revision;
-      call.write({
-        type: e.type === "put" ? WatchEvent_Type.PUT : WatchEvent_Type.DELETE,
-        record: toWire(e.record),
-        revision: e.revision,
-      });
+      call.write(encodedEvent(e));
     };
     core.credentials
       .authenticate(bearer(call.metadata))

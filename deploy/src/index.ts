@@ -28,3 +28,4 @@ export {
 export { CUSTOM_COREDNS_KEY, lighthouseDnsIp, unwireCoreDns, wireCoreDns } from "./coredns.ts";
 export { uninstall, type UninstallOptions, type UninstallResult } from "./uninstall.ts";
 export { type BrokerPki, makeBrokerPki, pkiCovers } from "./tls.ts";
+export { brokerInfoConnection, CREDENTIAL_GENERATION_ANNOTATION, installCredential } from "./credentials.ts";

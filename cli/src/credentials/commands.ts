@@ -16,6 +16,8 @@ interface BrokerOpts {
   broker?: string;
   tokenFile?: string;
   lab?: string;
+  brokerInfo?: string;
+  ca?: string;
 }
 
 const withBroker = (c: Command) =>
@@ -23,6 +25,7 @@ const withBroker = (c: Command) =>
     .option("--broker <address>", "broker address (host:port or unix:///path); default: the running lab's")
     .option("--token-file <file>", "the admin credential (with --broker)")
     .option("--ca <file>", "the broker's CA (PEM): TLS")
+    .option("--broker-info <file>", "the broker's address, CA and admin credential from deploy-broker's broker-info")
     .option("--lab <name>", "the lab whose broker to use");
 
 /** `causeway broker credentials rotate|revoke|list`: member clusters' credentials, with the admin credential. */
@@ -36,19 +39,26 @@ export function credentialCommands(program: Command): void {
       .option("--grace <duration>", "how long the old credential stays valid (e.g. 1h; 0: refused at once)", durationSeconds, 3600)
       .option("--ttl <duration>", "the new credential expires after this long (e.g. 90d; default: never)", durationSeconds)
       .option("-o, --out <file>", "write the new credential to this file (mode 0600; a standalone site's tokenFile: components pick it up on their next call)")
+      .option("--kubeconfig <file>", "with --context: install the new credential in that member cluster (its Secret; its workloads roll)")
+      .option("--context <name>", "the member cluster's kubeconfig context")
       .addHelpText(
         "after",
         "\nExamples:\n  causeway broker credentials rotate c1 --grace 1h --ttl 90d -o /etc/causeway/c1.token --broker 10.0.0.5:7400 --token-file admin.token",
       ),
-  ).action(async (cluster: string, o: BrokerOpts & { grace: number; ttl?: number; out?: string; ca?: string }) => {
+  ).action(async (cluster: string, o: BrokerOpts & { grace: number; ttl?: number; out?: string; kubeconfig?: string; context?: string }) => {
     const conn = await connect(o);
     try {
       const r = await conn.rotateCredential(cluster, { graceSeconds: o.grace, ...(o.ttl ? { ttlSeconds: o.ttl } : {}) });
       if (o.out) writeFileSync(o.out, `${r.token}\n`, { mode: 0o600 });
       console.log(` ✓ cluster ${cluster}: credential generation ${r.generation}${r.expiresAt ? `, expires ${r.expiresAt}` : ""}`);
       console.log(o.grace ? ` ✓ the previous credential stays valid for ${o.grace} s` : " ✓ the previous credential is refused from now on");
+      if (o.kubeconfig || o.context) {
+        const { installCredential } = await import("@causeway/deploy");
+        const changed = await installCredential({ kubeconfig: o.kubeconfig, context: o.context, clusterId: cluster, token: r.token, generation: r.generation });
+        console.log(` ✓ installed in the member cluster: ${changed.join(", ")} (the workloads roll onto it)`);
+      }
       if (o.out) console.log(` ✓ wrote ${o.out}`);
-      else console.log(r.token);
+      else if (!o.kubeconfig && !o.context) console.log(r.token);
     } finally {
       conn.close();
     }
@@ -93,7 +103,11 @@ export function credentialCommands(program: Command): void {
   );
 }
 
-async function connect(o: BrokerOpts & { ca?: string }) {
+async function connect(o: BrokerOpts) {
+  if (o.brokerInfo) {
+    const { brokerInfoConnection } = await import("@causeway/deploy");
+    return brokerInfoConnection(o.brokerInfo);
+  }
   const { connectBroker } = await import("../broker.ts");
   return connectBroker(o);
 }

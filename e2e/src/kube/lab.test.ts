@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
 import { SCHEMA_HASH_ANNOTATION, SYSTEM_NAMESPACE } from "@causeway/api";
-import { kube, ProcessRunner, view } from "@causeway/common";
+import { BrokerConnection, kube, ProcessRunner, view } from "@causeway/common";
 import { deployBroker, encodeBrokerInfo, readBrokerInfo } from "@causeway/deploy";
 import { GATEWAY_LEASE } from "@causeway/gateway";
 import { Lab, REPO_ROOT, until } from "../index.ts";
@@ -263,6 +263,51 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     await lab.joinCluster("c2", ["--health-check=true"]);
     await lab.runWorkloads("c2");
     await lab.waitConnected(60_000);
+  });
+
+  it("a member's credential rotated (--grace 0) and installed with its kubeconfig: the workloads roll onto it, the old one is refused, cables reconnect", async () => {
+    const client = await lab.kubeClient("c2");
+    const tokenOf = async () => {
+      const s = await client.get<{ data: Record<string, string> }>(kube.R.secret, SYSTEM_NAMESPACE, kube.BROKER_SECRET);
+      return Buffer.from(s.data.token ?? "", "base64").toString("utf8");
+    };
+    try {
+      const old = await tokenOf();
+      const r = await causeway([
+        "broker",
+        "credentials",
+        "rotate",
+        "c2",
+        "--grace",
+        "0",
+        "--broker-info",
+        lab.state.kube?.brokerInfo ?? "",
+        "--kubeconfig",
+        kc("c2"),
+        "--context",
+        "c2",
+      ]);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /credential generation 2[\s\S]*installed in the member cluster: secret\/causeway-broker-credentials, daemonset\/causeway-gateway/);
+      const fresh = await tokenOf();
+      assert.notEqual(fresh, old);
+      await lab.runWorkloads("c2");
+      await lab.waitConnected(60_000);
+      await assertPodReaches(lab, "c2/n1/p0", "c1/n2/p0");
+      const oldConn = new BrokerConnection({ address: lab.state.broker.socket, token: old });
+      const newConn = new BrokerConnection({ address: lab.state.broker.socket, token: fresh });
+      try {
+        await assert.rejects(oldConn.whoAmI(), /unknown credential for cluster c2/);
+        assert.equal((await newConn.whoAmI()).clusterId, "c2");
+      } finally {
+        oldConn.close();
+        newConn.close();
+      }
+      const list = await causeway(["broker", "credentials", "list", "--broker-info", lab.state.kube?.brokerInfo ?? ""]);
+      assert.match(list.stdout, /c2\s+2\s+\S+\s+never\s+active/);
+    } finally {
+      client.close();
+    }
   });
 
   describe("bad input: a clear error, exit 2, nothing half-applied", () => {

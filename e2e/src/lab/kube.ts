@@ -269,6 +269,12 @@ function podEnv(c: Container, node: string, pod: string, lab: Record<string, str
   return env;
 }
 
+/** Pure: what makes a pod template new to the lab kubelet: its annotations (configuration digest, credential generation). */
+function templateIdentity(d: Workload): string {
+  const a = d.spec.template.metadata?.annotations ?? {};
+  return Object.keys(a).length === 1 && a[CONFIG_HASH_ANNOTATION] !== undefined ? (a[CONFIG_HASH_ANNOTATION] ?? "") : JSON.stringify(Object.entries(a).sort());
+}
+
 /** The Causeway workloads of a member cluster and where they run. */
 export async function placedWorkloads(client: kube.KubeClient): Promise<Placed[]> {
   const ds = await client.list<Workload>(kube.R.daemonSet, SYSTEM_NAMESPACE);
@@ -296,7 +302,7 @@ export async function runWorkloads(k: KubeletContext): Promise<{ started: LabPro
       const c = pod.containers[0];
       if (!spec || !c) continue;
       const role = `${component}/${node}`;
-      const template = d.spec.template.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] ?? "";
+      const template = templateIdentity(d);
       const running = k.running.find((p) => p.role === role && alive(p.pid));
       if (running && (running.env?.CAUSEWAY_TEMPLATE ?? "") === template) continue;
       if (running) {
