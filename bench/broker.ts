@@ -19,7 +19,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exportName } from "@causeway/api";
+import { exportName, unavailableExport } from "@causeway/api";
 import { startNatsServer } from "@causeway/broker/natsserver";
 import { BrokerConnection, BrokerWatcher, silentLogger } from "@causeway/common";
 
@@ -50,18 +50,8 @@ interface Result {
   natsRssMb?: number;
 }
 
-function unavailable(name: string) {
-  return {
-    namespace: "bench",
-    name,
-    type: "ClusterSetIP" as const,
-    ip: "",
-    ports: [],
-    endpoints: [],
-    exportedAt: new Date().toISOString(),
-    unavailable: "bench",
-  };
-}
+const unavailable = (name: string) =>
+  unavailableExport({ namespace: "bench", name, type: "ClusterSetIP", exportedAt: new Date().toISOString() }, "a bench record");
 
 /** Starts the broker (in the namespace) for a backend; resolves with its process once it answers. */
 async function startBroker(backend: string, flags: readonly string[]): Promise<{ child: ChildProcess; socket: string; token: string }> {

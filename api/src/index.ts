@@ -41,6 +41,7 @@ export {
   type ServiceExport,
   ServiceExportSchema,
   exportName,
+  unavailableExport,
   type ValueOf,
 } from "./resources.ts";
 export { cidrContains, cidrsOverlap, intToIp, ipToInt, isIPv4, isIPv4Cidr, parseCidr, sameSubnet, vtepMac, withFirstOctet } from "./cidr.ts";

@@ -119,6 +119,11 @@ export const ServiceExportSchema = z.strictObject({
 export type ServiceExport = z.infer<typeof ServiceExportSchema>;
 
 /** The broker record name of an export. */
+/** Pure: an export kept at the broker but imported nowhere (its service does not exist, or it stands for no service): `why` says which. */
+export function unavailableExport(e: Pick<ServiceExport, "namespace" | "name" | "type" | "exportedAt">, why: string): ServiceExport {
+  return { namespace: e.namespace, name: e.name, type: e.type, ip: "", ports: [], endpoints: [], exportedAt: e.exportedAt, unavailable: why };
+}
+
 export function exportName(namespace: string, name: string): string {
   return `${namespace}.${name}`;
 }

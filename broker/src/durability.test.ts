@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { exportName } from "@causeway/api";
+import { exportName, unavailableExport } from "@causeway/api";
 import { BrokerConnection } from "@causeway/common";
 
 const dir = mkdtempSync(join(tmpdir(), "causeway-durable-"));
@@ -53,16 +53,7 @@ describe("SQLite broker durability", () => {
       const c = new BrokerConnection({ address: sock, token, callTimeoutMs: 2000 });
       for (let i = 0; !stop; i++) {
         const name = `w${w}-${i}`;
-        const value = {
-          namespace: "d",
-          name,
-          type: "ClusterSetIP" as const,
-          ip: "",
-          ports: [],
-          endpoints: [],
-          exportedAt: new Date().toISOString(),
-          unavailable: "test",
-        };
+        const value = unavailableExport({ namespace: "d", name, type: "ClusterSetIP", exportedAt: new Date().toISOString() }, "a durability test record");
         try {
           const rec = await c.put("export", "d1", exportName("d", name), value);
           acked.set(exportName("d", name), Number(rec?.revision ?? 0));

@@ -1,5 +1,5 @@
 import { AlreadyExistsError, CompactedError, ConflictError } from "@causeway/api";
-import { keyString, Subscribers } from "./subscribers.ts";
+import { keyString, sortedRecords, storedRecord, Subscribers } from "./subscribers.ts";
 import type { PutOptions, RecordKey, Store, StoredRecord, StoreEvent, StoreKind, Unsubscribe } from "./types.ts";
 
 /** In-memory Store for unit tests; same contract as SqliteStore, nothing durable. */
@@ -19,9 +19,7 @@ export class MemoryStore implements Store {
   }
 
   async list(kind?: StoreKind): Promise<{ records: StoredRecord[]; revision: number }> {
-    const records = [...this.#records.values()].filter((r) => !kind || r.kind === kind);
-    records.sort((a, b) => keyString(a).localeCompare(keyString(b)));
-    return { records, revision: this.#rev };
+    return { records: sortedRecords(this.#records.values(), kind), revision: this.#rev };
   }
 
   async put(record: RecordKey & { readonly value: string }, opts: PutOptions = {}): Promise<StoredRecord> {
@@ -29,14 +27,7 @@ export class MemoryStore implements Store {
     const old = this.#records.get(k);
     checkCondition(k, old, opts);
     const rev = ++this.#rev;
-    const stored: StoredRecord = {
-      kind: record.kind,
-      clusterId: record.clusterId,
-      name: record.name,
-      value: record.value,
-      revision: rev,
-      createRevision: old?.createRevision ?? rev,
-    };
+    const stored = storedRecord(record, rev, old);
     this.#records.set(k, stored);
     this.#commit([{ type: "put", record: stored, revision: rev }]);
     return stored;

@@ -18,7 +18,7 @@ import { type JetStreamClient, JetStreamApiError, type JetStreamManager, jetstre
 import { type KV, KvWatchInclude, type KvWatchEntry, Kvm } from "@nats-io/kv";
 import { connect, headers, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 import { checkCondition } from "./memory.ts";
-import { keyString, Subscribers } from "./subscribers.ts";
+import { keyString, sortedRecords, storedRecord, Subscribers } from "./subscribers.ts";
 import type { PutOptions, RecordKey, Store, StoredRecord, StoreEvent, StoreKind, Unsubscribe } from "./types.ts";
 
 export interface NatsStoreOptions {
@@ -258,9 +258,7 @@ export class NatsStore implements Store {
   }
 
   async list(kind?: StoreKind): Promise<{ records: StoredRecord[]; revision: number }> {
-    const records = [...this.#records.values()].filter((r) => !kind || r.kind === kind);
-    records.sort((a, b) => keyString(a).localeCompare(keyString(b)));
-    return { records, revision: this.#applied };
+    return { records: sortedRecords(this.#records.values(), kind), revision: this.#applied };
   }
 
   /** Publishes one bucket message under the condition that the key's last sequence is `last`; returns its revision once applied here. */
@@ -287,15 +285,7 @@ export class NatsStore implements Store {
       try {
         const rev = await this.#write(record, this.#lastSeq.get(bk) ?? 0, { v: record.value, c: old?.createRevision ?? 0 });
         const stored = this.#records.get(ks);
-        if (stored?.revision === rev) return stored;
-        return {
-          kind: record.kind,
-          clusterId: record.clusterId,
-          name: record.name,
-          value: record.value,
-          revision: rev,
-          createRevision: old?.createRevision ?? rev,
-        };
+        return stored?.revision === rev ? stored : storedRecord(record, rev, old);
       } catch (err) {
         await this.#lostRace(err, ks, attempt, opts);
       }

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { CompactedError, ConflictError } from "@causeway/api";
 import { checkCondition } from "./memory.ts";
-import { keyString, Subscribers } from "./subscribers.ts";
+import { keyString, storedRecord, Subscribers } from "./subscribers.ts";
 import type { PutOptions, RecordKey, Store, StoredRecord, StoreEvent, StoreKind, Unsubscribe } from "./types.ts";
 
 const SCHEMA = `
@@ -127,14 +127,7 @@ export class SqliteStore implements Store {
       const old = this.#get(record);
       checkCondition(keyString(record), old, opts);
       const rev = this.#bump();
-      const stored: StoredRecord = {
-        kind: record.kind,
-        clusterId: record.clusterId,
-        name: record.name,
-        value: record.value,
-        revision: rev,
-        createRevision: old?.createRevision ?? rev,
-      };
+      const stored = storedRecord(record, rev, old);
       this.#q.upsert?.run(stored.kind, stored.clusterId, stored.name, stored.value, rev, stored.createRevision);
       const e: StoreEvent = { type: "put", record: stored, revision: rev };
       this.#logEvent(e);

@@ -1,4 +1,4 @@
-import type { StoreEvent, StoreKind, Unsubscribe } from "./types.ts";
+import type { RecordKey, StoredRecord, StoreEvent, StoreKind, Unsubscribe } from "./types.ts";
 
 interface Subscriber {
   readonly kinds: ReadonlySet<StoreKind>;
@@ -30,4 +30,15 @@ export class Subscribers {
 
 export function keyString(k: { kind: string; clusterId: string; name: string }): string {
   return `${k.kind}/${k.clusterId}/${k.name}`;
+}
+
+/** Pure: the record a put stores — its create revision kept from the record it replaces. */
+export function storedRecord(record: RecordKey & { readonly value: string }, revision: number, old: StoredRecord | undefined): StoredRecord {
+  return { kind: record.kind, clusterId: record.clusterId, name: record.name, value: record.value, revision, createRevision: old?.createRevision ?? revision };
+}
+
+/** Pure: one kind's records (or all), in key order, as list() returns them. */
+export function sortedRecords(records: Iterable<StoredRecord>, kind?: StoreKind): StoredRecord[] {
+  const out = [...records].filter((r) => !kind || r.kind === kind);
+  return out.sort((a, b) => keyString(a).localeCompare(keyString(b)));
 }

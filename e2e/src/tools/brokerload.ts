@@ -8,7 +8,7 @@
  */
 import { appendFileSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { exportName } from "@causeway/api";
+import { exportName, unavailableExport } from "@causeway/api";
 import { BrokerConnection } from "@causeway/common";
 
 const { values } = parseArgs({
@@ -32,16 +32,7 @@ let retried = 0;
 const t0 = Date.now();
 for (let i = 0; i < count; i++) {
   const name = `${values.prefix}-${i}`;
-  const value = {
-    namespace: "load",
-    name,
-    type: "ClusterSetIP" as const,
-    ip: "",
-    ports: [],
-    endpoints: [],
-    exportedAt: new Date().toISOString(),
-    unavailable: "a broker load record",
-  };
+  const value = unavailableExport({ namespace: "load", name, type: "ClusterSetIP", exportedAt: new Date().toISOString() }, "a broker load record");
   for (let attempt = 1; ; attempt++) {
     try {
       const rec = await conn.put("export", cluster, exportName("load", name), value);

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { connect } from "node:net";
-import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
+import { errorMessage, exportName, type ServiceExport, unavailableExport as placeholderExport } from "@causeway/api";
 import { type Logger, loadSite, sameValue, type SiteService } from "@causeway/common";
 
 /**
@@ -62,16 +62,7 @@ export function exportOf(svc: SiteService, ready: (ip: string) => boolean, expor
 
 /** Pure: the export of a service that does not exist (yet): kept, with its creation time, but imported nowhere. */
 export function unavailableExport(e: Pick<ServiceExport, "namespace" | "name" | "type" | "exportedAt">): ServiceExport {
-  return {
-    namespace: e.namespace,
-    name: e.name,
-    type: e.type,
-    ip: "",
-    ports: [],
-    endpoints: [],
-    exportedAt: e.exportedAt,
-    unavailable: `service ${e.namespace}/${e.name} is not in the site file; it is exported once added`,
-  };
+  return placeholderExport(e, `service ${e.namespace}/${e.name} is not in the site file; it is exported once added`);
 }
 
 export interface ServiceExporterDeps {
