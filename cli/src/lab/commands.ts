@@ -76,6 +76,7 @@ export function labCommands(program: Command): void {
     .option("--intra-cluster <mode>", "how non-gateway nodes reach the gateway: vxlan (vx-causeway) or direct (plain routes)", "vxlan")
     .option("--name <prefix>", "lab name, prefixes every namespace", "cw")
     .option("--broker-backend <backend>", "the broker's store: sqlite (one broker) or nats (a 3-node NATS JetStream cluster and several brokers)", "sqlite")
+    .option("--broker-tls", "the broker serves TLS (a CA and certificate made for its addresses; components get the CA)")
     .option("--broker-replicas <n>", "broker replicas on the NATS bucket (with --broker-backend nats; default 3)", int)
     .option("--kube", "Kubernetes tier: a real kube-apiserver + etcd per cluster; Causeway installed with deploy-broker and join")
     .option("--json", "print the topology as JSON")
@@ -96,6 +97,7 @@ export function labCommands(program: Command): void {
         healthCheckMaxPacketLoss?: number;
         brokerBackend: string;
         brokerReplicas?: number;
+        brokerTls?: boolean;
       }) => {
         const l = await (
           await labClass()
@@ -114,6 +116,7 @@ export function labCommands(program: Command): void {
           healthCheckMaxPacketLoss: o.healthCheckMaxPacketLoss,
           brokerBackend: o.brokerBackend as "sqlite" | "nats",
           ...(o.brokerReplicas !== undefined ? { brokerReplicas: o.brokerReplicas } : {}),
+          ...(o.brokerTls ? { brokerTls: true } : {}),
         });
         await l.waitConnected();
         if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import type { ClusterView } from "./model.ts";
 import { type Section, SECTIONS } from "./render.ts";
 
-async function brokerViews(o: { broker?: string; tokenFile?: string; lab?: string }): Promise<ClusterView[]> {
+async function brokerViews(o: { broker?: string; tokenFile?: string; ca?: string; lab?: string }): Promise<ClusterView[]> {
   const { connectBroker } = await import("../broker.ts");
   const { buildViews } = await import("./model.ts");
   const conn = connectBroker(o);
@@ -76,22 +76,25 @@ export function showCommand(program: Command): void {
     .argument("[what]", `all | ${SECTIONS.join(" | ")} | brokers`, "all")
     .option("--broker <address>", "broker address (host:port or unix:///path); default: the running lab's")
     .option("--token-file <file>", "credential file for --broker")
+    .option("--ca <file>", "the broker's CA (PEM) for --broker: TLS (or $CAUSEWAY_BROKER_CA)")
     .option("--lab <name>", "which lab, when several run")
     .option("--kubeconfig <file>", "Kubernetes mode: read the clusters' own APIs")
     .option("--context <names>", "kubeconfig context(s), comma-separated (default: the current one)")
     .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json", "yaml"]).default("table"))
     .addHelpText("after", "\nExamples:\n  causeway show all\n  causeway show connections --kubeconfig k.yaml --context east -o yaml")
-    .action(async (what: string, o: { broker?: string; tokenFile?: string; lab?: string; kubeconfig?: string; context?: string; output: string }) => {
-      if (what === "brokers") {
-        console.log(await showBrokers(o));
-        return;
-      }
-      const sections: readonly Section[] = what === "all" ? SECTIONS : (SECTIONS as readonly string[]).includes(what) ? [what as Section] : [];
-      if (!sections.length) throw new InvalidArgumentError(`unknown section "${what}"; use all, ${SECTIONS.join(", ")}`);
-      const views = o.kubeconfig || o.context ? await kubeViews(o.kubeconfig, o.context) : await brokerViews(o);
-      const { renderText, toData } = await import("./render.ts");
-      if (o.output === "json") console.log(JSON.stringify(toData(views, sections), null, 2));
-      else if (o.output === "yaml") console.log((await import("yaml")).stringify(toData(views, sections)).trimEnd());
-      else console.log(renderText(views, sections));
-    });
+    .action(
+      async (what: string, o: { broker?: string; tokenFile?: string; ca?: string; lab?: string; kubeconfig?: string; context?: string; output: string }) => {
+        if (what === "brokers") {
+          console.log(await showBrokers(o));
+          return;
+        }
+        const sections: readonly Section[] = what === "all" ? SECTIONS : (SECTIONS as readonly string[]).includes(what) ? [what as Section] : [];
+        if (!sections.length) throw new InvalidArgumentError(`unknown section "${what}"; use all, ${SECTIONS.join(", ")}`);
+        const views = o.kubeconfig || o.context ? await kubeViews(o.kubeconfig, o.context) : await brokerViews(o);
+        const { renderText, toData } = await import("./render.ts");
+        if (o.output === "json") console.log(JSON.stringify(toData(views, sections), null, 2));
+        else if (o.output === "yaml") console.log((await import("yaml")).stringify(toData(views, sections)).trimEnd());
+        else console.log(renderText(views, sections));
+      },
+    );
 }

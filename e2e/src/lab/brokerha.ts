@@ -108,7 +108,14 @@ export async function buildReplicaHosts(run: CommandRunner, lab: string, ha: Lab
 }
 
 /** The argv of a broker replica on the shared bucket (3 stream replicas). */
-export function replicaArgv(nodeBin: string, script: string, ha: LabBrokerHa, r: LabBrokerReplica, adminTokenFile: string): string[] {
+export function replicaArgv(
+  nodeBin: string,
+  script: string,
+  ha: LabBrokerHa,
+  r: LabBrokerReplica,
+  adminTokenFile: string,
+  tls?: { readonly certFile: string; readonly keyFile: string },
+): string[] {
   return [
     nodeBin,
     script,
@@ -130,12 +137,21 @@ export function replicaArgv(nodeBin: string, script: string, ha: LabBrokerHa, r:
     ha.tls.caFile,
     "--admin-token-file",
     adminTokenFile,
+    ...(tls ? ["--tls-cert", tls.certFile, "--tls-key", tls.keyFile] : []),
   ];
 }
 
 /** Starts a replica's process. */
-export function startReplica(nodeBin: string, script: string, ha: LabBrokerHa, r: LabBrokerReplica, adminTokenFile: string, dir: string): LabProcess {
-  r.process = startIn(r.ns, `broker/${r.index}`, replicaArgv(nodeBin, script, ha, r, adminTokenFile), join(dir, `broker${r.index}.log`));
+export function startReplica(
+  nodeBin: string,
+  script: string,
+  ha: LabBrokerHa,
+  r: LabBrokerReplica,
+  adminTokenFile: string,
+  dir: string,
+  tls?: { readonly certFile: string; readonly keyFile: string },
+): LabProcess {
+  r.process = startIn(r.ns, `broker/${r.index}`, replicaArgv(nodeBin, script, ha, r, adminTokenFile, tls), join(dir, `broker${r.index}.log`));
   return r.process;
 }
 

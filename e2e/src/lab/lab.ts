@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join, resolve } from "node:path";
 import { type Cluster, errorMessage, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { BrokerConnection, type CommandRunner, INTRA_CLUSTER_MODES, type IntraClusterMode, kube, NetnsRunner, ProcessRunner } from "@causeway/common";
-import { deployBroker, lighthouseDnsIp } from "@causeway/deploy";
+import { deployBroker, lighthouseDnsIp, makeBrokerPki } from "@causeway/deploy";
 import { checkHealthSettings, SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
@@ -62,6 +62,8 @@ export interface LabState {
     process?: LabProcess;
     /** Backend nats: the NATS cluster and the broker replicas (the first one is `process`). */
     ha?: LabBrokerHa;
+    /** --broker-tls: the broker serves TLS on its underlay address(es); components check it against this CA. */
+    tls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
   };
   readonly clusters: LabCluster[];
   /** Kubernetes tier: each cluster's API server, and the broker-info deploy-broker wrote. */
@@ -91,6 +93,8 @@ export interface UpOptions {
   readonly brokerBackend?: "sqlite" | "nats";
   /** Broker replicas on the NATS bucket (1..3; default 3 with nats). */
   readonly brokerReplicas?: number;
+  /** Standalone labs: the broker serves TLS (a CA and certificate made for its addresses); components get the CA in their site files. */
+  readonly brokerTls?: boolean;
 }
 
 const script = (rel: string) => join(REPO_ROOT, rel);
@@ -144,6 +148,7 @@ export class Lab {
     try {
       await buildUnderlay(run, name, lab.state.broker.ns, mtu);
       if (brokerReplicas) await lab.#buildHa(brokerReplicas, mtu);
+      if (o.brokerTls) lab.#makeBrokerTls();
       if (o.kube) {
         await lab.#upKube(clusters, nodes, pods);
         return lab;
@@ -206,6 +211,23 @@ export class Lab {
     return new BrokerConnection({ address: live?.socket ?? b.socket, token: readFileSync(b.adminTokenFile, "utf8").trim() });
   }
 
+  /** --broker-tls: a CA and a certificate for every broker address (one certificate serves all replicas). */
+  #makeBrokerTls(): void {
+    const b = this.state.broker;
+    const ips = b.ha ? b.ha.replicas.map((r) => r.ip) : [LAB.brokerIp];
+    const pki = makeBrokerPki(ips);
+    const tls = {
+      caFile: join(this.state.dir, "broker-ca.crt"),
+      certFile: join(this.state.dir, "broker-tls.crt"),
+      keyFile: join(this.state.dir, "broker-tls.key"),
+    };
+    writeFileSync(tls.caFile, pki.caPem);
+    writeFileSync(tls.certFile, pki.certPem);
+    writeFileSync(tls.keyFile, pki.keyPem, { mode: 0o600 });
+    b.tls = tls;
+    this.#save();
+  }
+
   /** Backend nats: the NATS cluster and the replicas' hosts; components dial every replica. */
   async #buildHa(replicas: number, mtu?: number): Promise<void> {
     const st = this.state;
@@ -223,7 +245,7 @@ export class Lab {
     const b = this.state.broker;
     const r = b.ha?.replicas.find((x) => x.index === index);
     if (!b.ha || !r) throw new ValidationError(`the lab has no broker replica ${index}`);
-    const p = startReplica(this.state.nodeBin, script("broker/src/main.ts"), b.ha, r, b.adminTokenFile, this.state.dir);
+    const p = startReplica(this.state.nodeBin, script("broker/src/main.ts"), b.ha, r, b.adminTokenFile, this.state.dir, b.tls);
     if (index === 1) b.process = p;
     this.#save();
     await this.#waitBroker(r.socket, p);
@@ -270,6 +292,7 @@ export class Lab {
         join(this.state.dir, "broker.db"),
         "--admin-token-file",
         b.adminTokenFile,
+        ...(b.tls ? ["--tls-cert", b.tls.certFile, "--tls-key", b.tls.keyFile] : []),
       ],
       join(this.state.dir, "broker.log"),
     );
@@ -836,6 +859,7 @@ function brokerReplicasOf(o: UpOptions): number | undefined {
       throw new ValidationError("--broker-replicas > 1 needs --broker-backend nats (SQLite serves one broker)");
     return undefined;
   }
+  if (o.kube && o.brokerTls) throw new ValidationError("--broker-tls takes standalone labs (with --kube, deploy-broker serves TLS already)");
   if (o.kube) throw new ValidationError("--broker-backend nats takes standalone labs (the Kubernetes tier runs the broker its Deployment describes)");
   const n = o.brokerReplicas ?? 3;
   wholeInRange("--broker-replicas", n, MAX_BROKER_REPLICAS);
@@ -887,7 +911,12 @@ function siteOf(entry: LabCluster, st: LabState) {
     serviceCIDRs: [c.serviceCidr],
     cableDriver: st.cable,
     intraCluster: st.intraCluster ?? "vxlan",
-    broker: { address: st.broker.address, tokenFile: join(st.dir, `${c.id}.token`), cableSecretFile: join(st.dir, "cable-secret") },
+    broker: {
+      address: st.broker.address,
+      tokenFile: join(st.dir, `${c.id}.token`),
+      cableSecretFile: join(st.dir, "cable-secret"),
+      ...(st.broker.tls ? { caFile: st.broker.tls.caFile } : {}),
+    },
     nodes: c.nodes.map((n) => ({
       name: n.name,
       ip: n.lanIp,

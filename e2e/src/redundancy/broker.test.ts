@@ -50,6 +50,7 @@ function startLoad(
     "10",
     "--out",
     out,
+    ...(lab.state.broker.tls ? ["--ca", lab.state.broker.tls.caFile] : []),
   ];
   const child = spawn("ip", ["netns", "exec", lab.resolve(from).ns, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
@@ -86,7 +87,8 @@ describe(
     let lab: Lab;
     before(async () => {
       await Lab.down(NAME);
-      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, brokerBackend: "nats", brokerReplicas: 3 });
+      // TLS on the brokers too: every component and the load dial the replicas with the lab's CA.
+      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, brokerBackend: "nats", brokerReplicas: 3, brokerTls: true });
       await lab.waitConnected(60_000);
     });
     after(async () => {
@@ -174,6 +176,41 @@ describe(
     });
   },
 );
+
+describe("lab broker TLS (standalone, --broker-tls)", { skip: root ? false : "needs root", timeout: 300_000 }, () => {
+  const NAME = "cwbtl";
+  let lab: Lab;
+  before(async () => {
+    await Lab.down(NAME);
+    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 1, brokerTls: true });
+    await lab.waitConnected(60_000);
+  });
+  after(async () => {
+    await Lab.down(NAME);
+  });
+
+  it("components dial the broker over TLS; a client without the CA is refused, one with it is served", async () => {
+    const tls = lab.state.broker.tls;
+    assert.ok(tls);
+    const show = (extra: readonly string[]) =>
+      lab.exec("c1/n0", [
+        process.execPath,
+        join(REPO_ROOT, "cli/src/main.ts"),
+        "show",
+        "endpoints",
+        "--broker",
+        lab.state.broker.address,
+        "--token-file",
+        join(lab.state.dir, "c1.token"),
+        ...extra,
+      ]);
+    const plain = await show([]);
+    assert.notEqual(plain.exitCode, 0, "a plaintext client gets nowhere");
+    const withCa = await show(["--ca", tls.caFile]);
+    assert.equal(withCa.exitCode, 0, withCa.stdout + withCa.stderr);
+    assert.match(withCa.stdout, /c2\s+198\.18\.2\.10/);
+  });
+});
 
 describe("lab broker outage (sqlite): 60 s without a broker", { skip: root ? false : "needs root", timeout: 600_000 }, () => {
   const NAME = "cwbdn";

@@ -20,13 +20,19 @@ const { values } = parseArgs({
     interval: { type: "string", default: "10" },
     out: { type: "string" },
     prefix: { type: "string", default: "load" },
+    ca: { type: "string" },
   },
 });
 const count = Number(values.count);
 const interval = Number(values.interval);
 const cluster = values.cluster ?? "";
 const out = values.out ?? "";
-const conn = new BrokerConnection({ address: values.address ?? "", token: readFileSync(values["token-file"] ?? "", "utf8").trim(), callTimeoutMs: 2000 });
+const conn = new BrokerConnection({
+  address: values.address ?? "",
+  token: readFileSync(values["token-file"] ?? "", "utf8").trim(),
+  callTimeoutMs: 2000,
+  ...(values.ca ? { ca: readFileSync(values.ca, "utf8") } : {}),
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let retried = 0;
 const t0 = Date.now();
