@@ -152,6 +152,8 @@ export class GatewayEngine {
   #lastStatus = "";
   #lastSkipped = "";
   #exclusive = false;
+  /** The cables left by an earlier process were looked at (once, on the first pass that had remotes). */
+  #adopted = false;
   #recheck: NodeJS.Timeout | undefined;
 
   constructor(d: GatewayDeps) {
@@ -239,6 +241,7 @@ export class GatewayEngine {
     }
     const all = view.endpoints();
     this.nat.track([...all.values()].filter((ep) => ep.cluster_id !== site.clusterId));
+    await this.#adoptInstalled(all);
     const { cables, skipped, pending } = selectRemotes(this.endpoint, all, (ep) => this.nat.decision(ep.cluster_id));
     const news = skipped.map((s) => `${s.clusterId}: ${s.reason}`).join("; ");
     if (news !== this.#lastSkipped) for (const s of skipped) log.warn({ remoteCluster: s.clusterId, reason: s.reason }, "not connecting to remote cluster");
@@ -260,6 +263,19 @@ export class GatewayEngine {
       if (this.#recheck) clearTimeout(this.#recheck);
       this.#recheck = setTimeout(() => this.loop.trigger(), CONNECTING_RECHECK_MS);
     }
+  }
+
+  /** First passes of a (re)started gateway: remotes its cables already reach keep their address while discovery has not decided. */
+  async #adoptInstalled(all: ReadonlyMap<string, Endpoint>): Promise<void> {
+    if (this.#adopted || !this.#d.driver.installedRemotes) return;
+    const undecided = [...all.keys()].filter((id) => id !== this.#d.site.clusterId && !this.nat.decision(id));
+    if (!undecided.length) {
+      this.#adopted = true;
+      return;
+    }
+    const installed = await this.#d.driver.installedRemotes().catch(() => new Set<string>());
+    for (const id of undecided) this.nat.adopt(id, installed);
+    this.#adopted = true;
   }
 
   /** Publishes the status (one write at a time, each from the latest pass and probes); rejects when this one fails. */

@@ -212,7 +212,7 @@ describe("lab broker TLS (standalone, --broker-tls)", { skip: root ? false : "ne
   });
 });
 
-describe("lab broker outage (sqlite): 60 s without a broker", { skip: root ? false : "needs root", timeout: 600_000 }, () => {
+describe("lab faults (SQLite broker): a gateway killed and restarted, 60 s without a broker", { skip: root ? false : "needs root", timeout: 600_000 }, () => {
   const NAME = "cwbdn";
   let lab: Lab;
   before(async () => {
@@ -222,6 +222,23 @@ describe("lab broker outage (sqlite): 60 s without a broker", { skip: root ? fal
   });
   after(async () => {
     await Lab.down(NAME);
+  });
+
+  it("a gateway killed (-9) and started again: its cables stay as they are, the data path loses nothing", async () => {
+    const probes = new Probes(lab, PAIRS, 20);
+    try {
+      await sleep(1000);
+      const gw = lab.cluster("c1").processes.find((p) => p.role === "gateway/n0");
+      assert.ok(gw);
+      process.kill(gw.pid, "SIGKILL");
+      await until("gateway gone", async () => (alive(gw.pid) ? undefined : true), 5000);
+      await lab.restart("c1", "gateway/n0");
+      await lab.waitConnected(30_000);
+      await sleep(2000);
+      assertNoLoss(await probes.stop());
+    } finally {
+      await probes.stop().catch(() => undefined);
+    }
   });
 
   it("the data path loses nothing; an export made during the outage and a cluster joined after it reach every cluster", async () => {

@@ -115,6 +115,12 @@ export interface CableDriver {
   traffic?(remotes: readonly RemoteCable[]): Promise<Map<string, Traffic>>;
   /** What the driver publishes in this gateway's Endpoint (e.g. WireGuard's publicKey). */
   backendConfig?(): Record<string, string>;
+  /**
+   * The remote addresses its cables on this host point at now (left by an earlier process of this
+   * gateway): a restarted gateway keeps using them instead of dropping the cables while NAT
+   * discovery asks again.
+   */
+  installedRemotes?(): Promise<ReadonlySet<string>>;
 }
 
 /** Cable drivers this build implements (the registry in main.ts offers exactly these). */

@@ -64,7 +64,10 @@ export class VxlanCableDriver implements CableDriver {
   readonly #r: host.HostReconciler;
   readonly #device: host.HostReconciler;
 
+  readonly #adapters: host.HostAdapters;
+
   constructor(adapters: host.HostAdapters) {
+    this.#adapters = adapters;
     this.#r = new host.HostReconciler(adapters, VXLAN_OWNERSHIP);
     this.#device = new host.HostReconciler(adapters, { net: { links: [VXLAN_CABLE.name], tables: [], rulePriorities: [] }, chains: [], sets: [] });
   }
@@ -76,6 +79,11 @@ export class VxlanCableDriver implements CableDriver {
 
   async cleanup(): Promise<void> {
     await this.#r.removeAll();
+  }
+
+  async installedRemotes(): Promise<ReadonlySet<string>> {
+    const obs = await this.#adapters.net.observe({ links: [VXLAN_CABLE.name], tables: [], rulePriorities: [] });
+    return new Set(obs.fdb.filter((e) => e.dev === VXLAN_CABLE.name && e.mac === undefined).map((e) => e.dst));
   }
 
   async removeDevice(): Promise<void> {

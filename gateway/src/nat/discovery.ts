@@ -8,8 +8,11 @@ import { answerRequest, decodeMessage, encodeRequest, encodeResponse, NAT_DISCOV
 export interface NatDecision {
   readonly usingIP: string;
   readonly useNAT: boolean;
-  /** private/public: answered on that address; fallback: no answer in time (or discovery off), configuration decided. */
-  readonly how: "private" | "public" | "fallback";
+  /**
+   * private/public: answered on that address; fallback: no answer in time (or discovery off),
+   * configuration decided; kept: the address this gateway's cable already used when it (re)started.
+   */
+  readonly how: "private" | "public" | "fallback" | "kept";
 }
 
 export interface NatCounters {
@@ -230,6 +233,21 @@ export class NatDiscovery implements view.Source {
     const d = r?.decision;
     if (!d) return r?.replaced ? fallbackDecision(r.endpoint) : undefined;
     return { usingIP: d.usingIP, useNAT: d.useNAT, how: d.how };
+  }
+
+  /**
+   * Takes the address a cable already uses as the decision for a remote that has none yet (a
+   * restarted gateway): its cable stays as it is instead of waiting for discovery. False when the
+   * remote is unknown or decided.
+   */
+  adopt(clusterId: string, installed: ReadonlySet<string>): boolean {
+    const r = this.#remotes.get(clusterId);
+    if (!r || r.decision) return false;
+    const ip = [r.endpoint.private_ip, r.endpoint.public_ip].find((x) => x && installed.has(x));
+    if (!ip) return false;
+    r.decision = { usingIP: ip, useNAT: ip !== r.endpoint.private_ip, how: "kept", at: this.#now() };
+    this.#o.log.info({ remoteCluster: clusterId, usingIP: ip }, "kept the address this gateway's cable already used");
+    return true;
   }
 
   /** Every decision made, with the endpoint it is for (for the engine that takes over from this one). */

@@ -171,6 +171,25 @@ describe("NAT discovery between two gateways (real UDP on loopback)", () => {
     assert.equal(moved.decision("c5"), undefined);
   });
 
+  it("a restarted gateway adopts the address its cable already uses (private, or public behind NAT) instead of waiting for discovery", () => {
+    const a = ep("c1", "127.0.0.61", 24961);
+    const nat = new NatDiscovery({ port: 24962, bindAddress: "127.0.0.61", log, sourceFor: async () => "127.0.0.61", timeoutMs: 60_000 });
+    open.push(nat);
+    nat.setLocal(a);
+    const priv = ep("c6", "127.0.0.69", 24969);
+    const behindNat = ep("c7", "127.0.0.79", 24979, { public_ip: "127.0.0.78", nat_enabled: true });
+    const fresh = ep("c8", "127.0.0.89", 24989);
+    nat.track([priv, behindNat, fresh]);
+    const installed = new Set(["127.0.0.69", "127.0.0.78"]);
+    assert.equal(nat.adopt("c6", installed), true);
+    assert.equal(nat.adopt("c7", installed), true);
+    assert.equal(nat.adopt("c8", installed), false);
+    assert.deepEqual(nat.decision("c6"), { usingIP: "127.0.0.69", useNAT: false, how: "kept" });
+    assert.deepEqual(nat.decision("c7"), { usingIP: "127.0.0.78", useNAT: true, how: "kept" });
+    assert.equal(nat.decision("c8"), undefined, "no cable yet: discovery decides");
+    assert.equal(nat.adopt("c6", new Set(["127.0.0.1"])), false, "decided remotes are left alone");
+  });
+
   it("garbage, answers from a wrong address and from another endpoint are counted and ignored; the right answer still wins", async () => {
     const a = ep("c1", "127.0.0.41", 24941);
     const fake = ep("c4", "127.0.0.45", 24945);
