@@ -110,6 +110,12 @@ interface Prepared {
   readonly preferredServer: boolean;
 }
 
+/** Checks the host can carry the driver's cables; a restart takes over what the previous process left (WireGuard: the device and its key), so established cables stay up. */
+async function readyDriver(driver: CableDriver): Promise<void> {
+  driver.preflight?.();
+  await driver.adopt?.();
+}
+
 /**
  * The host's adapters, the driver (checked before anything touches the host; then other drivers'
  * devices removed, so a changed cable driver starts clean), the underlay of the private IP,
@@ -134,7 +140,7 @@ async function prepare(o: {
     wireguard: () => new WireGuardCableDriver({ adapters, wg: new host.WgTools(runner), iface: wgInterface, secret: o.cableSecret || undefined }),
   });
   const driver = drivers.create(o.driverName);
-  if (!o.uninstall) driver.preflight?.();
+  if (!o.uninstall) await readyDriver(driver);
   const resolvers = parseResolvers(o.flag("public-ip") ?? o.nodePublicIp ?? "");
   const airGapped = o.bool("air-gapped");
   const port = natPort(o.flag("nat-discovery-port"));

@@ -80,6 +80,8 @@ export interface WireGuard {
   configure(name: string, cfg: WgConfig): Promise<void>;
   /** The device's state; undefined when it does not exist. */
   show(name: string): Promise<WgStatus | undefined>;
+  /** The device's private key; undefined when it does not exist or has none. */
+  privateKey(name: string): Promise<WgKey | undefined>;
 }
 
 /** Pure: `cfg` in wg(8) configuration format. */
@@ -223,6 +225,12 @@ export class WgTools implements WireGuard {
     const r = await this.#run.run("wg", ["show", name, "dump"], { allowFailure: true });
     return r.exitCode === 0 ? parseWgDump(r.stdout) : undefined;
   }
+  async privateKey(name: string): Promise<WgKey | undefined> {
+    this.#needWg();
+    const r = await this.#run.run("wg", ["show", name, "private-key"], { allowFailure: true });
+    const key = r.stdout.trim();
+    return r.exitCode === 0 && isWgKey(key) ? key : undefined;
+  }
 }
 
 /** In-memory WireGuard for unit tests; handshakes are set by the test. */
@@ -276,5 +284,8 @@ export class FakeWireGuard implements WireGuard {
         txBytes: 0,
       })),
     };
+  }
+  async privateKey(name: string): Promise<WgKey | undefined> {
+    return this.devices.get(name)?.cfg?.privateKey;
   }
 }

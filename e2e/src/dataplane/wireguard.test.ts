@@ -9,6 +9,8 @@ import { after, before, describe, it } from "node:test";
 import type { Endpoint } from "@causeway/api";
 import { BrokerConnection, host, ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "../index.ts";
+import { Probes } from "../lab/failover.ts";
+import { alive } from "../lab/processes.ts";
 import { assertPodReaches } from "./checks.ts";
 
 const root = process.getuid?.() === 0;
@@ -130,7 +132,7 @@ describe("dataplane: WireGuard, 3 clusters, c2 behind NAT, underlay MTU 1400", {
     assert.deepEqual(grew(before, after), []);
   });
 
-  it("a gateway restart (a new key) reconnects without touching the other side", async () => {
+  it("a gateway whose device is gone starts with a new key and reconnects without touching the other side", async () => {
     const admin = lab.admin();
     const keyOf = async () => {
       const { records } = await admin.list("endpoint");
@@ -139,6 +141,12 @@ describe("dataplane: WireGuard, 3 clusters, c2 behind NAT, underlay MTU 1400", {
     };
     try {
       const old = await keyOf();
+      // Stopped (a lone gateway keeps its device), then its device removed: the next start has nothing to adopt.
+      const gw = lab.cluster("c2").processes.find((p) => p.role === "gateway/n0");
+      assert.ok(gw);
+      process.kill(gw.pid, "SIGTERM");
+      await until("c2's gateway stopped", async () => (alive(gw.pid) ? undefined : true), 10_000);
+      await lab.exec("c2/n0", ["ip", "link", "del", lab.cluster("c2").spec.nodes[0]?.wgInterface ?? ""]);
       await lab.restart("c2", "gateway/n0");
       const fresh = await until("a new key in c2's endpoint", async () => {
         const k = await keyOf();
@@ -205,6 +213,30 @@ describe("dataplane: WireGuard, 3 clusters, c2 behind NAT, underlay MTU 1400", {
     } finally {
       await admin.leave("c9");
       admin.close();
+    }
+  });
+
+  it("c1's gateway killed (-9) and started again: it adopts its WireGuard device and key, the peers keep their sessions, the data path loses nothing", async () => {
+    const keyOf = async () => (await lab.exec("c1/n0", ["wg", "show", lab.cluster("c1").spec.nodes[0]?.wgInterface ?? "", "public-key"])).stdout.trim();
+    const before = await keyOf();
+    const probes = new Probes(lab, [
+      ["c1/n1/p0", "c3/n1/p0"],
+      ["c3/n1/p0", "c1/n1/p0"],
+    ]);
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const gw = lab.cluster("c1").processes.find((p) => p.role === "gateway/n0");
+      assert.ok(gw);
+      process.kill(gw.pid, "SIGKILL");
+      await until("gateway gone", async () => (alive(gw.pid) ? undefined : true), 5000);
+      await lab.restart("c1", "gateway/n0");
+      await lab.waitConnected(30_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      const results = await probes.stop();
+      for (const [dir, r] of Object.entries(results)) assert.deepEqual(r.outages, [], `${dir}: ${JSON.stringify(r)}`);
+      assert.equal(await keyOf(), before, "the restarted gateway kept the device's key");
+    } finally {
+      await probes.stop().catch(() => undefined);
     }
   });
 });

@@ -121,6 +121,8 @@ export interface CableDriver {
    * discovery asks again.
    */
   installedRemotes?(): Promise<ReadonlySet<string>>;
+  /** Takes over the device an earlier process of this gateway left (its keys), before the Endpoint is published; true when there was one. */
+  adopt?(): Promise<boolean>;
 }
 
 /** Cable drivers this build implements (the registry in main.ts offers exactly these). */

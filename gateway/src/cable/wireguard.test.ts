@@ -178,4 +178,21 @@ describe("wireguard cable", () => {
     await second.sync({ endpoint: localEp, underlayMtu: 1500 }, []);
     assert.equal(host.wgPublicKeyOf(wg.devices.get("cw-wg")?.cfg?.privateKey ?? ""), second.publicKey);
   });
+
+  it("a restarted gateway that adopts the device keeps its key and its peers: no new handshake, nothing recreated", async () => {
+    const wg = new host.FakeWireGuard();
+    const a = host.fakeHostAdapters();
+    const k2 = host.generateWgKeyPair().publicKey;
+    const first = new WireGuardCableDriver({ adapters: a, wg, iface: "cw-wg" });
+    await first.sync({ endpoint: localEp, underlayMtu: 1500 }, [remote("c2", 2, k2)]);
+    const second = new WireGuardCableDriver({ adapters: a, wg, iface: "cw-wg" });
+    assert.equal(await second.adopt(), true);
+    assert.equal(second.publicKey, first.publicKey);
+    const device = wg.devices.get("cw-wg");
+    const cfg = JSON.stringify(device?.cfg);
+    await second.sync({ endpoint: localEp, underlayMtu: 1500 }, [remote("c2", 2, k2)]);
+    assert.equal(wg.devices.get("cw-wg"), device, "the device is not recreated");
+    assert.equal(JSON.stringify(wg.devices.get("cw-wg")?.cfg), cfg, "same key, same peers (wg syncconf keeps their sessions)");
+    assert.equal(await new WireGuardCableDriver({ adapters: a, wg, iface: "other" }).adopt(), false, "no device, nothing to adopt");
+  });
 });

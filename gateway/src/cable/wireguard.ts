@@ -109,14 +109,16 @@ export interface WireGuardDriverOptions {
 /**
  * Encrypted cables: one WireGuard device, one peer per remote cluster (its subnets as allowed
  * IPs, keepalive 10 s, the clusterset preshared key), remote subnets routed into the device
- * from table 100. A fresh key pair per process: the first sync recreates the device, and the
- * public key reaches peers through this gateway's Endpoint (backend_config publicKey).
+ * from table 100. A fresh key pair per process (the first sync recreates the device), unless
+ * the process adopts the device an earlier one left (adopt(): its key, so peers need no new
+ * handshake and a restart cuts nothing). The public key reaches peers through this gateway's
+ * Endpoint (backend_config publicKey).
  */
 export class WireGuardCableDriver implements CableDriver {
   readonly name = "wireguard";
   readonly iface: string;
-  readonly publicKey: host.WgKey;
-  readonly #privateKey: host.WgKey;
+  #publicKey: host.WgKey;
+  #privateKey: host.WgKey;
   readonly #psk: host.WgKey | undefined;
   readonly #o: WireGuardDriverOptions;
   readonly #r: host.HostReconciler;
@@ -129,7 +131,7 @@ export class WireGuardCableDriver implements CableDriver {
     this.iface = o.iface ?? WG_CABLE.defaultInterface;
     const keys = host.generateWgKeyPair();
     this.#privateKey = keys.privateKey;
-    this.publicKey = keys.publicKey;
+    this.#publicKey = keys.publicKey;
     this.#psk = o.secret ? presharedKeyOf(o.secret) : undefined;
     // The device is wireguard-go's or the kernel's, made through WireGuard; the reconciler owns the rest.
     this.#r = new host.HostReconciler(o.adapters, cableOwnership([]));
@@ -137,6 +139,29 @@ export class WireGuardCableDriver implements CableDriver {
 
   preflight(): void {
     this.#o.wg.preflight();
+  }
+
+  /** The addresses its peers are reached at now (configured, or learned from their handshakes). */
+  async installedRemotes(): Promise<ReadonlySet<string>> {
+    const shown = await this.#o.wg.show(this.iface).catch(() => undefined);
+    return new Set((shown?.peers ?? []).map((p) => p.endpoint.replace(/:\d+$/, "")).filter(Boolean));
+  }
+
+  get publicKey(): host.WgKey {
+    return this.#publicKey;
+  }
+
+  /**
+   * A restarted gateway takes over the device its previous process left, with its key: peers
+   * keep their sessions (nothing to re-handshake). False when there is none to adopt.
+   */
+  async adopt(): Promise<boolean> {
+    const key = await this.#o.wg.privateKey(this.iface);
+    if (!key) return false;
+    this.#privateKey = key;
+    this.#publicKey = host.wgPublicKeyOf(key);
+    this.#fresh = false;
+    return true;
   }
 
   backendConfig(): Record<string, string> {
