@@ -62,9 +62,15 @@ function brokerPki(held: BrokerPki | undefined, names: readonly string[], say?: 
 
 /** The names a member may dial the broker by: the broker URL's host, the Service's address and DNS names. */
 function tlsNames(brokerURL: string, serviceIp: string | undefined): string[] {
-  const host = brokerURL.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  // Several replicas' addresses (host:port,host:port): one certificate for all of them.
+  const hosts = brokerURL.split(",").map((u) =>
+    u
+      .trim()
+      .replace(/:\d+$/, "")
+      .replace(/^\[|\]$/g, ""),
+  );
   const svc = `causeway-broker.${BROKER_NAMESPACE}.svc`;
-  return [...new Set([host, ...(serviceIp ? [serviceIp] : []), svc, `${svc}.cluster.local`].filter(Boolean))];
+  return [...new Set([...hosts, ...(serviceIp ? [serviceIp] : []), svc, `${svc}.cluster.local`].filter(Boolean))];
 }
 
 /** `causeway deploy-broker`: applies the broker to a cluster and writes broker-info. Idempotent: a re-run keeps the admin token. */

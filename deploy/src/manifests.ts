@@ -309,6 +309,8 @@ export interface BrokerDeployment {
     readonly replicas: number;
     readonly user?: string;
     readonly password?: string;
+    /** PEM of the CA that signed the NATS servers' certificates (TLS to NATS). */
+    readonly ca?: string;
   };
 }
 
@@ -323,8 +325,9 @@ function brokerContainer(d: BrokerDeployment) {
   if (d.nats) {
     args.push("--backend", "nats", "--nats-servers", d.nats.servers.join(","), "--nats-replicas", String(d.nats.streamReplicas));
     if (d.nats.user) args.push("--nats-user", d.nats.user, "--nats-password-file", "/etc/causeway/nats/password");
-    if (d.nats.user) mounts.push({ name: "nats", mountPath: "/etc/causeway/nats", readOnly: true });
-    if (d.nats.user) volumes.push({ name: "nats", secret: { secretName: BROKER_NATS_SECRET } });
+    if (d.nats.ca) args.push("--nats-ca", "/etc/causeway/nats/ca.crt");
+    if (d.nats.user || d.nats.ca) mounts.push({ name: "nats", mountPath: "/etc/causeway/nats", readOnly: true });
+    if (d.nats.user || d.nats.ca) volumes.push({ name: "nats", secret: { secretName: BROKER_NATS_SECRET } });
   } else {
     args.push("--db", "/var/lib/causeway/broker.db");
     mounts.push({ name: "data", mountPath: "/var/lib/causeway" });
@@ -362,7 +365,15 @@ export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecre
           }),
         ]
       : []),
-    ...(d.nats?.user ? [m(R.secret, { metadata: meta(BROKER_NATS_SECRET, ns), type: "Opaque", data: { password: b64(d.nats.password ?? "") } })] : []),
+    ...(d.nats?.user || d.nats?.ca
+      ? [
+          m(R.secret, {
+            metadata: meta(BROKER_NATS_SECRET, ns),
+            type: "Opaque",
+            data: { ...(d.nats.user ? { password: b64(d.nats.password ?? "") } : {}), ...(d.nats.ca ? { "ca.crt": b64(d.nats.ca) } : {}) },
+          }),
+        ]
+      : []),
     // The SQLite store outlives the pod (an emptyDir would lose every cluster's registration on a restart).
     ...(d.nats
       ? []

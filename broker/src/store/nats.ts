@@ -266,11 +266,20 @@ export class NatsStore implements Store {
     const subject = `$KV.${this.#bucket}.${bucketKey(key)}`;
     const h = body ? undefined : headers();
     h?.set("KV-Operation", "DEL");
-    const ack = await this.#js.publish(subject, body ? JSON.stringify(body) : new Uint8Array(0), {
-      expect: { lastSubjectSequence: last },
-      ...(h ? { headers: h } : {}),
-      timeout: this.#timeoutMs,
-    });
+    const opts = { expect: { lastSubjectSequence: last }, ...(h ? { headers: h } : {}), timeout: this.#timeoutMs };
+    const data = body ? JSON.stringify(body) : new Uint8Array(0);
+    // JetStream without a leader for a moment (a node restarting, an election): the write waits for one, up to the timeout.
+    const end = Date.now() + this.#timeoutMs;
+    let ack;
+    for (;;) {
+      try {
+        ack = await this.#js.publish(subject, data, opts);
+        break;
+      } catch (err) {
+        if (isWrongLastSequence(err) || Date.now() > end) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
     await this.#waitApplied(ack.seq);
     return ack.seq;
   }

@@ -59,6 +59,7 @@ interface DeployBrokerFlags {
   replicas: number;
   natsUser?: string;
   natsPasswordFile?: string;
+  natsCa?: string;
 }
 
 /** The NATS settings of deploy-broker's flags; refuses half-given ones. */
@@ -80,6 +81,7 @@ function natsDeployment(o: DeployBrokerFlags) {
       replicas: o.replicas,
       ...(o.natsUser ? { user: o.natsUser } : {}),
       ...(password ? { password } : {}),
+      ...(o.natsCa ? { ca: readFileSync(o.natsCa, "utf8") } : {}),
     },
   };
 }
@@ -100,6 +102,7 @@ export function kubeCommands(program: Command): void {
     .option("--replicas <n>", "with --backend nats: broker replicas", positive("--replicas", 1), 3)
     .option("--nats-user <user>", "with --backend nats: the NATS user")
     .option("--nats-password-file <file>", "with --backend nats: a file holding the NATS password (stored in a Secret)")
+    .option("--nats-ca <file>", "with --backend nats: the CA of the NATS servers' certificates (TLS; stored in a Secret)")
     .option("--dry-run", "print what would be applied; change nothing")
     .addHelpText(
       "after",

@@ -69,7 +69,9 @@ export function haAddress(ha: LabBrokerHa): string {
   return ha.replicas.map((r) => `${r.ip}:${LAB.brokerPort}`).join(",");
 }
 
-const natsUrls = (ha: LabBrokerHa) => ha.nats.map((n) => `nats://${n.ip}:${NATS_PORT}`).join(",");
+/** The NATS cluster's client URLs. */
+export const haNatsUrls = (ha: LabBrokerHa): string[] => ha.nats.map((n) => `nats://${n.ip}:${NATS_PORT}`);
+const natsUrls = (ha: LabBrokerHa) => haNatsUrls(ha).join(",");
 
 /** Starts (or restarts) one NATS node; the cluster's other members are its routes. */
 export async function startNatsNode(ha: LabBrokerHa, node: LabNatsNode, dir: string, password: string): Promise<void> {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { type CommandRunner, kube, view } from "@causeway/common";
-import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_TLS_SECRET, CONFIG_HASH_ANNOTATION } from "@causeway/deploy";
+import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_NATS_SECRET, BROKER_TLS_SECRET, CONFIG_HASH_ANNOTATION } from "@causeway/deploy";
 import { stringify as toYaml } from "yaml";
 import { ApiServer, kubeApiServerBinary, writeKubeconfig } from "../kube/apiserver.ts";
 import { mtuOpt } from "./build.ts";
@@ -356,32 +356,40 @@ async function stopUnwanted(
   return out;
 }
 
-/** Runs the broker Deployment (applied by deploy-broker) as the lab's broker process, in the broker namespace. */
+/** Writes a Secret's keys as files (as kubelet mounts them): mount path of each key → the lab file. */
+async function mountSecret(client: kube.KubeClient, name: string, mountPath: string, dir: string, files: Record<string, string>): Promise<void> {
+  const secret = await client.find<{ data: Record<string, string> }>(kube.R.secret, BROKER_NAMESPACE, name);
+  for (const [key, value] of Object.entries(secret?.data ?? {})) {
+    const path = join(dir, `${name}-${key}`);
+    writeFileSync(path, Buffer.from(value, "base64"), { mode: 0o600 });
+    files[`${mountPath}/${key}`] = path;
+  }
+}
+
+/**
+ * Runs the broker Deployment (applied by deploy-broker) as the lab's broker processes: one per
+ * replica, each on its own host (`hosts`, the first the lab's broker namespace), its Secrets'
+ * keys written as files.
+ */
 export async function runBrokerDeployment(o: {
   client: kube.KubeClient;
-  ns: string;
+  hosts: readonly { readonly ns: string; readonly socket: string; readonly role: string; readonly log: string }[];
   dir: string;
   nodeBin: string;
   repo: string;
-  socket: string;
-}): Promise<{ process: LabProcess; adminTokenFile: string }> {
+}): Promise<{ processes: LabProcess[]; adminTokenFile: string }> {
   const dep = await o.client.get<Workload>(kube.R.deployment, BROKER_NAMESPACE, "causeway-broker");
-  const secret = await o.client.get<{ data: Record<string, string> }>(kube.R.secret, BROKER_NAMESPACE, BROKER_ADMIN_SECRET);
+  const files: Record<string, string> = { "/var/lib/causeway/broker.db": join(o.dir, "broker.db") };
+  await mountSecret(o.client, BROKER_ADMIN_SECRET, "/etc/causeway/admin", o.dir, files);
+  await mountSecret(o.client, BROKER_TLS_SECRET, "/etc/causeway/tls", o.dir, files);
+  await mountSecret(o.client, BROKER_NATS_SECRET, "/etc/causeway/nats", o.dir, files);
   const adminTokenFile = join(o.dir, "admin-token");
-  writeFileSync(adminTokenFile, Buffer.from(secret.data.token ?? "", "base64"), { mode: 0o600 });
+  writeFileSync(adminTokenFile, readFileSync(files["/etc/causeway/admin/token"] ?? ""), { mode: 0o600 });
   const c = dep.spec.template.spec.containers[0];
   if (!c) throw new Error("the broker Deployment has no container");
-  // Mounts become lab paths (Secret keys written as files, like kubelet does); the lab adds a Unix
-  // socket listener for host-side tools (like a port-forward), plain as every Unix socket of the broker.
-  const files: Record<string, string> = { "/etc/causeway/admin/token": adminTokenFile, "/var/lib/causeway/broker.db": join(o.dir, "broker.db") };
-  const tls = await o.client.find<{ data: Record<string, string> }>(kube.R.secret, BROKER_NAMESPACE, BROKER_TLS_SECRET);
-  for (const key of ["tls.crt", "tls.key"]) {
-    if (!tls?.data[key]) continue;
-    const path = join(o.dir, `broker-${key}`);
-    writeFileSync(path, Buffer.from(tls.data[key], "base64"), { mode: 0o600 });
-    files[`/etc/causeway/tls/${key}`] = path;
-  }
+  // Mounts become lab paths; the lab adds a Unix socket listener for host-side tools (like a port-forward), plain as every Unix socket of the broker.
   const argv = argvOf(c, o.nodeBin, o.repo).map((a) => files[a] ?? a);
-  const process = startIn(o.ns, "broker", [...argv, "--listen", o.socket], join(o.dir, "broker.log"));
-  return { process, adminTokenFile };
+  const replicas = Math.min(dep.spec.replicas ?? 1, o.hosts.length);
+  const processes = o.hosts.slice(0, replicas).map((h) => startIn(h.ns, h.role, [...argv, "--listen", h.socket], h.log));
+  return { processes, adminTokenFile };
 }

@@ -10,9 +10,11 @@ import { buildCluster, buildUnderlay } from "./build.ts";
 import {
   buildReplicaHosts,
   haAddress,
+  haNatsUrls,
   haPlan,
   type LabBrokerHa,
   MAX_BROKER_REPLICAS,
+  NATS_USER,
   startNatsCluster,
   startNatsNode,
   startReplica,
@@ -375,23 +377,42 @@ export class Lab {
       }
     }
     const first = st.clusters[0]?.spec.id ?? "c1";
-    await deployBroker({ kubeconfig: st.kube.apis[first]?.kubeconfig, brokerUrl: st.broker.address, out: st.kube.brokerInfo });
+    const ha = st.broker.ha;
+    // As a user would: deploy-broker (with --backend nats and the NATS cluster's settings when the lab has one).
+    await deployBroker({
+      kubeconfig: st.kube.apis[first]?.kubeconfig,
+      brokerUrl: st.broker.address,
+      out: st.kube.brokerInfo,
+      ...(ha
+        ? {
+            nats: {
+              servers: haNatsUrls(ha),
+              streamReplicas: 3,
+              replicas: ha.replicas.length,
+              user: NATS_USER,
+              password: readFileSync(ha.passwordFile, "utf8").trim(),
+              ca: readFileSync(ha.tls.caFile, "utf8"),
+            },
+          }
+        : {}),
+    });
     const bc = await this.kubeClient(first);
+    const hosts = ha
+      ? ha.replicas.map((r) => ({ ns: r.ns, socket: r.socket, role: `broker/${r.index}`, log: join(st.dir, `broker${r.index}.log`) }))
+      : [{ ns: st.broker.ns, socket: st.broker.socket, role: "broker", log: join(st.dir, "broker.log") }];
     try {
-      const { process } = await runBrokerDeployment({
-        client: bc,
-        ns: st.broker.ns,
-        dir: st.dir,
-        nodeBin: st.nodeBin,
-        repo: REPO_ROOT,
-        socket: st.broker.socket,
-      });
-      st.broker.process = process;
+      const { processes } = await runBrokerDeployment({ client: bc, hosts, dir: st.dir, nodeBin: st.nodeBin, repo: REPO_ROOT });
+      st.broker.process = processes[0];
+      if (ha) ha.replicas.forEach((r, i) => (r.process = processes[i]));
     } finally {
       bc.close();
     }
     this.#save();
-    await this.#waitBroker();
+    if (ha) {
+      for (const r of ha.replicas) await this.#waitBroker(r.socket, r.process);
+    } else {
+      await this.#waitBroker();
+    }
     for (const c of st.clusters) {
       await this.joinCluster(c.spec.id);
       await this.runWorkloads(c.spec.id);
@@ -860,7 +881,6 @@ function brokerReplicasOf(o: UpOptions): number | undefined {
     return undefined;
   }
   if (o.kube && o.brokerTls) throw new ValidationError("--broker-tls takes standalone labs (with --kube, deploy-broker serves TLS already)");
-  if (o.kube) throw new ValidationError("--broker-backend nats takes standalone labs (the Kubernetes tier runs the broker its Deployment describes)");
   const n = o.brokerReplicas ?? 3;
   wholeInRange("--broker-replicas", n, MAX_BROKER_REPLICAS);
   return n;
