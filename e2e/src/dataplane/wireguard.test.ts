@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import type { Endpoint } from "@causeway/api";
 import { BrokerConnection, host, ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "../index.ts";
-import { Probes } from "../lab/failover.ts";
+import { failGateway, Probes, recoverGateway } from "../lab/failover.ts";
 import { alive } from "../lab/processes.ts";
 import { assertPodReaches } from "./checks.ts";
 
@@ -225,11 +225,8 @@ describe("dataplane: WireGuard, 3 clusters, c2 behind NAT, underlay MTU 1400", {
     ]);
     try {
       await new Promise((r) => setTimeout(r, 1000));
-      const gw = lab.cluster("c1").processes.find((p) => p.role === "gateway/n0");
-      assert.ok(gw);
-      process.kill(gw.pid, "SIGKILL");
-      await until("gateway gone", async () => (alive(gw.pid) ? undefined : true), 5000);
-      await lab.restart("c1", "gateway/n0");
+      await failGateway(lab, "c1", "n0", "kill");
+      await recoverGateway(lab, "c1", "n0", "kill");
       await lab.waitConnected(30_000);
       await new Promise((r) => setTimeout(r, 2000));
       const results = await probes.stop();

@@ -16,7 +16,7 @@ import { after, before, describe, it } from "node:test";
 import { BrokerWatcher, ProcessRunner, silentLogger } from "@causeway/common";
 import { podDig } from "../discovery/pods.ts";
 import { Lab, REPO_ROOT, until } from "../index.ts";
-import { Probes } from "../lab/failover.ts";
+import { failGateway, Probes, recoverGateway } from "../lab/failover.ts";
 import { alive } from "../lab/processes.ts";
 
 const root = process.getuid?.() === 0;
@@ -228,11 +228,8 @@ describe("lab faults (SQLite broker): a gateway killed and restarted, 60 s witho
     const probes = new Probes(lab, PAIRS, 20);
     try {
       await sleep(1000);
-      const gw = lab.cluster("c1").processes.find((p) => p.role === "gateway/n0");
-      assert.ok(gw);
-      process.kill(gw.pid, "SIGKILL");
-      await until("gateway gone", async () => (alive(gw.pid) ? undefined : true), 5000);
-      await lab.restart("c1", "gateway/n0");
+      await failGateway(lab, "c1", "n0", "kill");
+      await recoverGateway(lab, "c1", "n0", "kill");
       await lab.waitConnected(30_000);
       await sleep(2000);
       assertNoLoss(await probes.stop());
