@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
+import type { CheckResult } from "@causeway/e2e";
 
 interface VerifyFlags {
   lab?: string;
@@ -9,6 +10,27 @@ interface VerifyFlags {
   kubeconfig?: string;
 }
 
+/** verify through two clusters' APIs: --kubeconfig (one, or one per context) and --context a,b. */
+async function verifyContexts(o: VerifyFlags): Promise<CheckResult[]> {
+  const { ValidationError } = await import("@causeway/api");
+  const { kube } = await import("@causeway/common");
+  const { verifyKube } = await import("./kube.ts");
+  const contexts = (o.context ?? "").split(",").map((x) => x.trim());
+  const files = (o.kubeconfig ?? "").split(",").map((x) => x.trim());
+  const [ca, cb] = contexts;
+  if (contexts.length !== 2 || !ca || !cb || ca === cb) throw new ValidationError("--context takes the two clusters' contexts, e.g. --context east,west");
+  if (files.length > 2) throw new ValidationError("--kubeconfig takes one file, or one per context (a.yaml,b.yaml)");
+  const a = await kube.KubeClient.connect({ kubeconfig: files[0], context: ca, timeoutMs: 5000 });
+  const b = await kube.KubeClient.connect({ kubeconfig: files[1] ?? files[0], context: cb, timeoutMs: 5000 });
+  try {
+    console.log(`Verifying ${ca} ↔ ${cb} through their API servers (pod-to-pod traffic needs pods in the clusters: the lab's verify runs it)`);
+    return await verifyKube(a, b, { discovery: o.discovery });
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
 /** `causeway verify`: connectivity and discovery checks between two clusters, pass/fail per check; exit 1 when any fails. */
 export function verifyCommands(program: Command): void {
   program
@@ -16,15 +38,26 @@ export function verifyCommands(program: Command): void {
     .description("check connectivity and service discovery between two clusters: a line per check, exit 1 if any fails")
     .option("--context <a,b>", "the two clusters (lab clusters; default: the first two)")
     .option("--lab <name>", "which lab, when several run")
-    .option("--kubeconfig <file>", "real clusters (not yet: the checks run from lab pods)")
+    .option("--kubeconfig <files>", "real clusters: one kubeconfig, or one per context (a.yaml,b.yaml); the checks run through their APIs")
     .option("--no-discovery", "skip the service discovery check")
     .option("--junit-report <file>", "also write the results as JUnit XML")
-    .addHelpText("after", "\nExamples:\n  causeway verify\n  causeway verify --context c1,c3 --junit-report verify.xml")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  causeway verify\n  causeway verify --context c1,c3 --junit-report verify.xml\n  causeway verify --kubeconfig east.yaml,west.yaml --context east,west",
+    )
     .action(async (o: VerifyFlags) => {
       const { ValidationError } = await import("@causeway/api");
       const { junitReport, Lab, verifyLab } = await import("@causeway/e2e");
+      const report = (results: readonly CheckResult[]) => {
+        for (const r of results) console.log(` ${r.ok ? "✓" : "✗"} ${r.name} (${r.ms} ms)${r.ok ? "" : `: ${r.detail}`}`);
+        const failed = results.filter((r) => !r.ok);
+        if (o.junitReport) writeFileSync(o.junitReport, junitReport(results));
+        console.log(failed.length ? ` ✗ ${failed.length} of ${results.length} checks failed` : ` ✓ all ${results.length} checks passed`);
+        if (failed.length) process.exitCode = 1;
+      };
       if (o.kubeconfig) {
-        throw new ValidationError("verify runs its checks from lab pods; against real clusters it is not available yet (run it on a lab: causeway lab up)");
+        report(await verifyContexts(o));
+        return;
       }
       const lab = Lab.open(o.lab);
       const ids = o.context ? o.context.split(",").map((x) => x.trim()) : lab.state.clusters.slice(0, 2).map((c) => c.spec.id);
@@ -35,11 +68,6 @@ export function verifyCommands(program: Command): void {
         );
       for (const id of ids) lab.cluster(id); // a clear error for an unknown one
       console.log(`Verifying ${a} ↔ ${b} in lab ${lab.state.name}`);
-      const results = await verifyLab(lab, a, b, { discovery: o.discovery });
-      for (const r of results) console.log(` ${r.ok ? "✓" : "✗"} ${r.name} (${r.ms} ms)${r.ok ? "" : `: ${r.detail}`}`);
-      const failed = results.filter((r) => !r.ok);
-      if (o.junitReport) writeFileSync(o.junitReport, junitReport(results));
-      console.log(failed.length ? ` ✗ ${failed.length} of ${results.length} checks failed` : ` ✓ all ${results.length} checks passed`);
-      if (failed.length) process.exitCode = 1;
+      report(await verifyLab(lab, a, b, { discovery: o.discovery }));
     });
 }

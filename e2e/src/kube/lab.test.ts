@@ -265,6 +265,30 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     await lab.waitConnected(60_000);
   });
 
+  it("verify between two contexts, through their API servers: one clusterset, endpoints both ways, connections both ways, an export round trip", async () => {
+    const r = await causeway(["verify", "--kubeconfig", `${kc("c1")},${kc("c2")}`, "--context", "c1,c2", "--junit-report", join(lab.state.dir, "verify.xml")]);
+    assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    for (const line of [
+      /✓ c1 and c2 are members of one clusterset/,
+      /✓ c1 holds c2's gateway endpoint/,
+      /✓ c2 → c1 gateway connection/,
+      /✓ a Service exported in c2 is imported in c1/,
+      /✓ all 6 checks passed/,
+    ])
+      assert.match(r.stdout, line);
+    assert.match(readFileSync(join(lab.state.dir, "verify.xml"), "utf8"), /<testsuite [^>]*tests="6" failures="0"/);
+    // Nothing of the check is left behind (the lab finalizes deleted namespaces, as the controller manager would).
+    for (const id of ["c1", "c2"]) {
+      await lab.runWorkloads(id);
+      const client = await lab.kubeClient(id);
+      try {
+        assert.equal(await client.find(kube.R.namespace, undefined, "causeway-verify"), undefined, `${id} keeps causeway-verify`);
+      } finally {
+        client.close();
+      }
+    }
+  });
+
   it("a member's credential rotated (--grace 0) and installed with its kubeconfig: the workloads roll onto it, the old one is refused, cables reconnect", async () => {
     const client = await lab.kubeClient("c2");
     const tokenOf = async () => {
