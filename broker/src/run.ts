@@ -5,7 +5,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
 import { BrokerCore } from "./core/core.ts";
 import { Credentials } from "./core/credentials.ts";
-import { BrokerGrpcServer } from "./server.ts";
+import { type BrokerCallMetrics, BrokerGrpcServer } from "./server.ts";
 import { SqliteStore, type Store } from "./store/index.ts";
 
 export const BrokerConfigSchema = z.strictObject({
@@ -93,19 +93,12 @@ export async function startBroker(input: BrokerConfig, log: Logger): Promise<Run
     log.info({ file: cfg.adminTokenFile }, "wrote a new admin token");
   }
   await core.credentials.setAdmin(token);
-  const registry = brokerMetrics(store);
-  const refused = new Counter({
-    name: "causeway_broker_refused_total",
-    help: "Broker calls refused, by method and reason (unauthenticated-*, forbidden, invalid, too-large, conflict)",
-    labelNames: ["method", "reason"],
-    registers: [registry],
-  });
-  const writes = new Counter({ name: "causeway_broker_writes_total", help: "Broker writes done, by method", labelNames: ["method"], registers: [registry] });
+  const { registry, calls } = brokerMetrics(store);
   const server = new BrokerGrpcServer({
     core,
     log,
     bookmarkIntervalMs: cfg.bookmarkIntervalMs,
-    metrics: { refused: (method, reason) => refused.inc({ method, reason }), wrote: (method) => writes.inc({ method }) },
+    metrics: calls,
     ...(cfg.tls ? { tls: { cert: readFileSync(cfg.tls.certFile), key: readFileSync(cfg.tls.keyFile) } } : {}),
   });
   const addresses = await server.listen(cfg.listen);
@@ -144,9 +137,16 @@ export async function startBroker(input: BrokerConfig, log: Logger): Promise<Run
   };
 }
 
-/** The broker's registry: process metrics, its store's revision and records per kind (read at scrape time). */
-function brokerMetrics(store: Store) {
+/** The broker's registry: process metrics, its store's revision and records per kind (read at scrape time), and its calls' counters. */
+function brokerMetrics(store: Store): { registry: Registry; calls: BrokerCallMetrics } {
   const registry = newRegistry("causeway-broker");
+  const refused = new Counter({
+    name: "causeway_broker_refused_total",
+    help: "Broker calls refused, by method and reason (unauthenticated-*, forbidden, invalid, too-large, conflict)",
+    labelNames: ["method", "reason"],
+    registers: [registry],
+  });
+  const writes = new Counter({ name: "causeway_broker_writes_total", help: "Broker writes done, by method", labelNames: ["method"], registers: [registry] });
   new Gauge({
     name: "causeway_broker_revision",
     help: "Revision of the broker store's last write",
@@ -168,5 +168,5 @@ function brokerMetrics(store: Store) {
       for (const [kind, n] of counts) this.set({ kind }, n);
     },
   });
-  return registry;
+  return { registry, calls: { refused: (method, reason) => refused.inc({ method, reason }), wrote: (method) => writes.inc({ method }) } };
 }

@@ -30,8 +30,6 @@ export interface GatewayDeps {
   readonly preferredServer?: boolean;
   /** NAT discovery on UDP 4490 (port 0 turns it off: configuration decides). */
   readonly natDiscovery?: Omit<NatDiscoveryOptions, "log">;
-  /** NAT decisions of the engine this one takes over from in this process (its cables stay up meanwhile). */
-  readonly natRemembered?: NatDiscoveryOptions["remembered"];
   /** The node's address in the pod network (routes' source, health-check target). */
   readonly healthCheckIp: string;
   readonly underlayMtu: number;
@@ -160,7 +158,6 @@ export class GatewayEngine {
     this.#d = d;
     this.nat = new NatDiscovery({
       ...d.natDiscovery,
-      ...(d.natRemembered ? { remembered: d.natRemembered } : {}),
       sourceFor: d.natDiscovery?.sourceFor ?? (async () => undefined),
       log: d.log,
     });
@@ -265,7 +262,11 @@ export class GatewayEngine {
     }
   }
 
-  /** First passes of a (re)started gateway: remotes its cables already reach keep their address while discovery has not decided. */
+  /**
+   * First pass with remotes of a new engine — a restarted gateway, or one that regained its lease
+   * after pausing with its cables kept: remotes its cables already reach keep their address instead
+   * of losing the cable while discovery asks again.
+   */
   async #adoptInstalled(all: ReadonlyMap<string, Endpoint>): Promise<void> {
     if (this.#adopted || !this.#d.driver.installedRemotes) return;
     const undecided = [...all.keys()].filter((id) => id !== this.#d.site.clusterId && !this.nat.decision(id));

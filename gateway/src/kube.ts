@@ -59,8 +59,6 @@ export class KubeGateway implements SiteComponent {
   #syncer: BrokerSyncer | undefined;
   #transition: Promise<void> = Promise.resolve();
   /** Cables of ours may be on this host (we led, or an earlier process did). */
-  /** NAT decisions of the engine paused when the lease could not be renewed. */
-  #remembered: ReturnType<GatewayEngine["nat"]["remembered"]> | undefined;
   #mayHaveCables = true;
   readonly #identity: string;
   readonly #underlay: UnderlayWatch | undefined;
@@ -111,7 +109,6 @@ export class KubeGateway implements SiteComponent {
       cablePort: d.cablePort,
       preferredServer: d.preferredServer,
       natDiscovery: d.natDiscovery,
-      ...(this.#remembered ? { natRemembered: this.#remembered } : {}),
       healthCheckIp: d.healthCheckIp,
       underlayMtu: d.underlayMtu,
       view: new view.KubeEndpointView(d.client, d.namespace, d.log),
@@ -163,14 +160,11 @@ export class KubeGateway implements SiteComponent {
 
   /** Leadership lost without a successor in sight (API server unreachable, or released): paused, cables kept. */
   async #pause(): Promise<void> {
-    // Its NAT decisions go to the engine that resumes (its cables stay up meanwhile).
-    this.#remembered = this.#engine?.nat.remembered();
     if (await this.#halt()) this.#d.log.warn({ node: this.#d.nodeName }, "gateway lease not renewed: gateway engine paused, cables kept");
   }
 
   /** Another candidate holds the Lease: no cables here, passive. */
   async #follow(): Promise<void> {
-    this.#remembered = undefined;
     await this.#halt();
     if (this.#mayHaveCables) await this.#d.driver.cleanup();
     this.#mayHaveCables = false;

@@ -31,8 +31,6 @@ export class SiteGateway implements SiteComponent {
   #engine: GatewayEngine | undefined;
   #fence: Fence | undefined;
   readonly #underlay: UnderlayWatch | undefined;
-  /** NAT decisions of the engine paused while the broker was unreachable (kept with its cables). */
-  #remembered: ReturnType<GatewayEngine["nat"]["remembered"]> | undefined;
   /** Cables of ours may be on this host (we led, or an earlier process did). */
   #mayHaveCables = true;
 
@@ -61,8 +59,6 @@ export class SiteGateway implements SiteComponent {
         this.#fence = new Fence();
         this.#engine = new GatewayEngine({
           ...this.#d,
-          // Decisions of the engine this one replaces: its cables stay up (a broker outage must not cut traffic).
-          ...(this.#remembered ? { natRemembered: this.#remembered } : {}),
           sink: this.#fence.sink(this.#d.sink),
           driver: this.#fence.driver(this.#d.driver),
         });
@@ -73,7 +69,6 @@ export class SiteGateway implements SiteComponent {
       }
       // Fenced first: a write hung on the broker is abandoned, so stopping does not wait out its deadline.
       this.#fence?.raise();
-      this.#remembered = role === "unsure" ? this.#engine?.nat.remembered() : undefined;
       await this.#engine?.stop();
       this.#engine = undefined;
       if (role === "unsure") {

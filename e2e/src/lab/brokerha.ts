@@ -43,7 +43,7 @@ export interface LabBrokerHa {
   readonly replicas: LabBrokerReplica[];
   readonly passwordFile: string;
   /** NATS's TLS: a CA and one certificate for the three nodes' addresses (clients and routes). */
-  readonly tls: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
+  readonly tls: LabTlsFiles;
 }
 
 /** Pure: the NATS nodes and broker replicas of a lab (addresses 198.18.0.11-13 and 198.18.0.2-4). */
@@ -91,15 +91,31 @@ export async function startNatsNode(ha: LabBrokerHa, node: LabNatsNode, dir: str
   node.pid = child.pid;
 }
 
+/** PEM files of the lab's TLS material. */
+export interface LabTlsFiles {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** Makes a CA and one certificate for `names` and writes them to `files` (the key 0600). */
+export function writeLabPki(names: readonly string[], files: LabTlsFiles): LabTlsFiles {
+  const pki = makeBrokerPki(names);
+  writeFileSync(files.caFile, pki.caPem);
+  writeFileSync(files.certFile, pki.certPem);
+  writeFileSync(files.keyFile, pki.keyPem, { mode: 0o600 });
+  return files;
+}
+
 /** Builds the NATS hosts and starts the cluster (each node waits for its routes only loosely: JetStream elects once a majority is up). */
 export async function startNatsCluster(run: CommandRunner, lab: string, dir: string, ha: LabBrokerHa, mtu?: number): Promise<void> {
   const password = randomBytes(24).toString("base64url");
   writeFileSync(ha.passwordFile, `${password}\n`, { mode: 0o600 });
   // NATS with authentication and TLS, clients and routes alike.
-  const pki = makeBrokerPki(ha.nats.map((n) => n.ip));
-  writeFileSync(ha.tls.caFile, pki.caPem);
-  writeFileSync(ha.tls.certFile, pki.certPem);
-  writeFileSync(ha.tls.keyFile, pki.keyPem, { mode: 0o600 });
+  writeLabPki(
+    ha.nats.map((n) => n.ip),
+    ha.tls,
+  );
   for (const n of ha.nats) await addUnderlayHost(run, lab, n.ns, n.ip, n.name, mtu);
   await Promise.all(ha.nats.map((n) => startNatsNode(ha, n, dir, password)));
 }

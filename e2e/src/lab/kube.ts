@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { type CommandRunner, kube, view } from "@causeway/common";
-import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_NATS_SECRET, BROKER_TLS_SECRET, CONFIG_HASH_ANNOTATION } from "@causeway/deploy";
+import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_NATS_SECRET, BROKER_TLS_SECRET } from "@causeway/deploy";
 import { stringify as toYaml } from "yaml";
 import { ApiServer, kubeApiServerBinary, writeKubeconfig } from "../kube/apiserver.ts";
 import { mtuOpt } from "./build.ts";
@@ -271,8 +271,7 @@ function podEnv(c: Container, node: string, pod: string, lab: Record<string, str
 
 /** Pure: what makes a pod template new to the lab kubelet: its annotations (configuration digest, credential generation). */
 function templateIdentity(d: Workload): string {
-  const a = d.spec.template.metadata?.annotations ?? {};
-  return Object.keys(a).length === 1 && a[CONFIG_HASH_ANNOTATION] !== undefined ? (a[CONFIG_HASH_ANNOTATION] ?? "") : JSON.stringify(Object.entries(a).sort());
+  return JSON.stringify(Object.entries(d.spec.template.metadata?.annotations ?? {}).sort());
 }
 
 /** The Causeway workloads of a member cluster and where they run. */

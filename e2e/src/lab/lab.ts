@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join, resolve } from "node:path";
 import { type Cluster, errorMessage, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { BrokerConnection, type CommandRunner, INTRA_CLUSTER_MODES, type IntraClusterMode, kube, NetnsRunner, ProcessRunner } from "@causeway/common";
-import { deployBroker, lighthouseDnsIp, makeBrokerPki } from "@causeway/deploy";
+import { deployBroker, lighthouseDnsIp } from "@causeway/deploy";
 import { checkHealthSettings, SUPPORTED_CABLE_DRIVERS, UnknownCableDriverError } from "@causeway/gateway";
 import { stringify as toYaml } from "yaml";
 import { buildCluster, buildUnderlay } from "./build.ts";
@@ -13,12 +13,14 @@ import {
   haNatsUrls,
   haPlan,
   type LabBrokerHa,
+  type LabTlsFiles,
   MAX_BROKER_REPLICAS,
   NATS_USER,
   startNatsCluster,
   startNatsNode,
   startReplica,
   stopHa,
+  writeLabPki,
 } from "./brokerha.ts";
 import { applyLabService, buildApi, finalizeNamespaces, type LabApi, registerCluster, placedWorkloads, runBrokerDeployment, runWorkloads } from "./kube.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
@@ -65,7 +67,7 @@ export interface LabState {
     /** Backend nats: the NATS cluster and the broker replicas (the first one is `process`). */
     ha?: LabBrokerHa;
     /** --broker-tls: the broker serves TLS on its underlay address(es); components check it against this CA. */
-    tls?: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
+    tls?: LabTlsFiles;
   };
   readonly clusters: LabCluster[];
   /** Kubernetes tier: each cluster's API server, and the broker-info deploy-broker wrote. */
@@ -217,16 +219,11 @@ export class Lab {
   #makeBrokerTls(): void {
     const b = this.state.broker;
     const ips = b.ha ? b.ha.replicas.map((r) => r.ip) : [LAB.brokerIp];
-    const pki = makeBrokerPki(ips);
-    const tls = {
+    b.tls = writeLabPki(ips, {
       caFile: join(this.state.dir, "broker-ca.crt"),
       certFile: join(this.state.dir, "broker-tls.crt"),
       keyFile: join(this.state.dir, "broker-tls.key"),
-    };
-    writeFileSync(tls.caFile, pki.caPem);
-    writeFileSync(tls.certFile, pki.certPem);
-    writeFileSync(tls.keyFile, pki.keyPem, { mode: 0o600 });
-    b.tls = tls;
+    });
     this.#save();
   }
 

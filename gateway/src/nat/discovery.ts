@@ -43,18 +43,6 @@ export interface NatDiscoveryOptions {
   readonly resendMs?: number;
   readonly tickMs?: number;
   readonly now?: () => number;
-  /**
-   * Decisions an earlier engine of this process made (it stopped when the lease could not be
-   * renewed, and this one took over): a remote whose endpoint is unchanged keeps its decision at
-   * once, so its cable stays up instead of waiting for discovery again.
-   */
-  readonly remembered?: ReadonlyMap<string, RememberedDecision>;
-}
-
-/** A decision and the remote endpoint it was made for. */
-export interface RememberedDecision {
-  readonly fingerprint: string;
-  readonly decision: NatDecision;
 }
 
 /** A private answer may still replace a public one selected less than this long ago (private is preferred). */
@@ -211,8 +199,6 @@ export class NatDiscovery implements view.Source {
         const fresh: Remote = { endpoint: ep, fingerprint: "", startedAt: 0, lastSentAt: 0, sent: 0, replaced: false };
         this.#remotes.set(ep.cluster_id, fresh);
         this.#restart(fresh, ep);
-        const known = this.#o.remembered?.get(ep.cluster_id);
-        if (known && known.fingerprint === fresh.fingerprint) fresh.decision = { ...known.decision, at: this.#now() };
       } else if (r.fingerprint !== fingerprintOf(ep)) {
         this.#restart(r, ep);
       } else {
@@ -248,16 +234,6 @@ export class NatDiscovery implements view.Source {
     r.decision = { usingIP: ip, useNAT: ip !== r.endpoint.private_ip, how: "kept", at: this.#now() };
     this.#o.log.info({ remoteCluster: clusterId, usingIP: ip }, "kept the address this gateway's cable already used");
     return true;
-  }
-
-  /** Every decision made, with the endpoint it is for (for the engine that takes over from this one). */
-  remembered(): Map<string, RememberedDecision> {
-    const out = new Map<string, RememberedDecision>();
-    for (const [id, r] of this.#remotes) {
-      const d = r.decision;
-      if (d) out.set(id, { fingerprint: r.fingerprint, decision: { usingIP: d.usingIP, useNAT: d.useNAT, how: d.how } });
-    }
-    return out;
   }
 
   #restart(r: Remote, ep: Endpoint): void {
