@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import type { Endpoint } from "@causeway/api";
 import { type CommandRunner, host, NetnsRunner, ProcessRunner, type RunOptions } from "@causeway/common";
-import { Lab } from "@causeway/e2e";
+import { Lab } from "@causeway/lab";
 import { desiredState, OWNERSHIP } from "@causeway/route-agent";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);

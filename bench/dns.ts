@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProcessRunner } from "@causeway/common";
-import { REPO_ROOT } from "@causeway/e2e";
-import { coreDnsBinary } from "../e2e/src/lab/dns.ts";
+import { REPO_ROOT } from "@causeway/lab";
+import { coreDnsBinary } from "@causeway/lab";
 import { benchQueries, benchServices, benchZone } from "./dns-data.ts";
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 1000);

@@ -7,8 +7,8 @@
  * kind, the median and maximum outage (the longest run without answers, either direction).
  * Prints figures; not a test.
  */
-import type { FailureKind } from "@causeway/e2e";
-import { FAILURE_KINDS, failGateway, haStatuses, Lab, Probes, recoverGateway, until, activeGateway, waitFailover } from "@causeway/e2e";
+import type { FailureKind } from "@causeway/lab";
+import { FAILURE_KINDS, failGateway, haStatuses, Lab, Probes, recoverGateway, until, activeGateway, waitFailover } from "@causeway/lab";
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 10);
 const DRIVERS = (process.env.BENCH_DRIVERS ?? "vxlan,wireguard").split(",");

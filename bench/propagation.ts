@@ -12,8 +12,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportName } from "@causeway/api";
 import { BrokerConnection, readToken } from "@causeway/common";
-import { Lab, REPO_ROOT } from "@causeway/e2e";
-import { exportOf } from "@causeway/lighthouse";
+import { Lab, REPO_ROOT } from "@causeway/lab";
+import { exportOf } from "@causeway/common";
 import { parse, stringify } from "yaml";
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 1000);
@@ -52,7 +52,7 @@ try {
   // One watcher per cluster, in its lighthouse's node, told each name as it is exported elsewhere.
   const watchers = CLUSTERS.map((id) => {
     const n0 = lab.resolve(`${id}/n0`);
-    const child = spawn("ip", ["netns", "exec", n0.ns, process.execPath, join(REPO_ROOT, "e2e/src/tools/dnswait.ts"), "--server", n0.ip], {
+    const child = spawn("ip", ["netns", "exec", n0.ns, process.execPath, join(REPO_ROOT, "lab/src/tools/dnswait.ts"), "--server", n0.ip], {
       stdio: ["pipe", "pipe", "inherit"],
     });
     let out = "";

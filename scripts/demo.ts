@@ -5,7 +5,7 @@
  * when the local one has no pods, and locally again.
  */
 import { ProcessRunner } from "@causeway/common";
-import { Lab } from "@causeway/e2e";
+import { Lab } from "@causeway/lab";
 import { buildViews, renderText, SECTIONS } from "../cli/src/show/index.ts";
 
 const name = process.env.CAUSEWAY_DEMO_LAB ?? "demo";
@@ -27,7 +27,7 @@ let failed = 0;
 async function prove(from: string, to: string, ip: string, port = 8080, icmp = true) {
   const { ip: src } = lab.resolve(from);
   const ping = icmp ? await lab.exec(from, ["ping", "-c", "3", "-i", "0.2", "-W", "1", ip]) : undefined;
-  const tcp = await lab.exec(from, [node, "e2e/src/tools/client.ts", "--host", ip, "--port", String(port)]);
+  const tcp = await lab.exec(from, [node, "lab/src/tools/client.ts", "--host", ip, "--port", String(port)]);
   const seen = /sees ([\d.]+):/.exec(tcp.stdout)?.[1];
   const pingOk = !ping || ping.exitCode === 0;
   const ok = pingOk && tcp.exitCode === 0 && seen === src;
@@ -48,7 +48,7 @@ const run = async (argv: string[]) => lab.exec("c1/n2/p0", [node, ...argv]);
 async function reach(want: RegExp, what: string) {
   let body = "";
   for (let i = 0; i < 30 && !want.test(body); i++) {
-    const r = await run(["e2e/src/tools/get.ts", "--host", "web.default.svc.clusterset.local"]);
+    const r = await run(["lab/src/tools/get.ts", "--host", "web.default.svc.clusterset.local"]);
     body = (JSON.parse(r.stdout || "{}") as { body?: string; error?: string }).body ?? "";
     if (!want.test(body)) await new Promise((r) => setTimeout(r, 200));
   }

@@ -6,16 +6,16 @@ import { spawnSync } from "node:child_process";
 import { globSync } from "node:fs";
 
 // The Kubernetes tier needs kube-apiserver built from the official modules: minutes the first time, cached after.
-const built = spawnSync("bash", ["e2e/kube/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
+const built = spawnSync("bash", ["lab/kube/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
 if (built.status !== 0) process.exit(built.status ?? 1);
 // Each lab cluster's DNS is a real CoreDNS built from its official module (cached after the first build).
-const coredns = spawnSync("bash", ["e2e/coredns/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
+const coredns = spawnSync("bash", ["lab/coredns/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
 if (coredns.status !== 0) process.exit(coredns.status ?? 1);
 // The Helm chart is checked with helm built from its official module (cached after the first build).
 const helm = spawnSync("bash", ["deploy/helm/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
 if (helm.status !== 0) process.exit(helm.status ?? 1);
 // The lab's WireGuard cables run the current wireguard-go (this kernel has no module), built from its official module.
-const wg = spawnSync("bash", ["e2e/wireguard/build.sh"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+const wg = spawnSync("bash", ["lab/wireguard/build.sh"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
 if (wg.status !== 0) process.exit(wg.status ?? 1);
 process.env.CAUSEWAY_WIREGUARD_GO = wg.stdout.trim();
 const files = globSync("*/src/**/*.test.ts").sort((a, b) => Number(a.startsWith("e2e/")) - Number(b.startsWith("e2e/")) || a.localeCompare(b));

@@ -48,6 +48,7 @@ export { cidrContains, cidrsOverlap, intToIp, ipToInt, isIPv4, isIPv4Cidr, parse
 export {
   AlreadyExistsError,
   CausewayError,
+  type ExitCode,
   CidrOverlapError,
   CompactedError,
   ConflictError,
@@ -80,3 +81,18 @@ export {
   SYSTEM_NAMESPACE,
   VERSION as CAUSEWAY_API_VERSION,
 } from "./kube.ts";
+export {
+  CLUSTER_CONFIG_KEYS,
+  type ClusterConfig,
+  decodeClusterConfig,
+  encodeClusterConfig,
+  GATEWAY_DEFAULTS,
+  GATEWAY_SETTINGS,
+  type GatewaySettings,
+  gatewaySettingsFromFlags,
+  healthCheckSettings,
+  INTRA_CLUSTER_MODES,
+  type IntraClusterMode,
+  parseCableDriver,
+  UnknownCableDriverError,
+} from "./config.ts";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ValidationError } from "@causeway/api";
 import { BrokerConnection } from "@causeway/common";
-import { Lab } from "@causeway/e2e";
+import { openLab } from "./labs.ts";
 
 export interface BrokerFlags {
   readonly broker?: string;
@@ -12,7 +12,7 @@ export interface BrokerFlags {
 }
 
 /** --broker/--token-file (or CAUSEWAY_BROKER/CAUSEWAY_TOKEN_FILE); otherwise the running lab's broker. */
-export function connectBroker(f: BrokerFlags): BrokerConnection {
+export async function connectBroker(f: BrokerFlags): Promise<BrokerConnection> {
   const address = f.broker ?? process.env.CAUSEWAY_BROKER;
   const tokenFile = f.tokenFile ?? process.env.CAUSEWAY_TOKEN_FILE;
   if (address) {
@@ -20,5 +20,5 @@ export function connectBroker(f: BrokerFlags): BrokerConnection {
     const ca = f.ca ?? process.env.CAUSEWAY_BROKER_CA;
     return new BrokerConnection({ address, token: readFileSync(tokenFile, "utf8").trim(), ...(ca ? { ca: readFileSync(ca, "utf8") } : {}) });
   }
-  return Lab.open(f.lab).admin();
+  return (await openLab(f.lab)).admin();
 }

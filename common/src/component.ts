@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { errorMessage, SYSTEM_NAMESPACE } from "@causeway/api";
+import { errorMessage, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { KubeClient } from "./kube/client.ts";
 import { checkCrds, type JoinedCluster, loadJoinedCluster, uninstallRequested } from "./kube/config.ts";
 import { resyncMsFromFlag } from "./loop.ts";
@@ -19,6 +19,8 @@ export interface SiteContext {
   readonly flag: (name: string) => string | undefined;
   /** A boolean flag from the component's extra options. */
   readonly bool: (name: string) => boolean;
+  /** A flag as parsed: its string, true/false for a boolean flag, undefined when not given. */
+  readonly value: (name: string) => string | boolean | undefined;
   /** Where the component's metrics go (served on --metrics-port with /healthz and /readyz). */
   readonly registry: Registry;
 }
@@ -54,14 +56,14 @@ export async function runSiteMain(o: SiteMainOptions): Promise<void> {
     o.name,
     o.metricsPort,
     { site: { type: "string" }, node: { type: "string" }, ...o.options },
-    async ({ str, bool, boot, uninstall, registry }) => {
+    async ({ str, bool, value, boot, uninstall, registry }) => {
       const sitePath = str("site");
       const nodeName = str("node");
       if (!sitePath || !nodeName) throw new Error(`usage: ${o.name} --site <site.yaml> --node <name>${o.usage ? ` ${o.usage}` : ""} [--uninstall]`);
       const site = loadSite(sitePath);
       const node = siteNode(site, nodeName);
       const log = boot.child({ cluster: site.clusterId, node: node.name });
-      const built = await o.build({ site, node, log, resyncMs: resyncMsFromFlag(str("resync-seconds")), uninstall, flag: str, bool, registry });
+      const built = await o.build({ site, node, log, resyncMs: resyncMsFromFlag(str("resync-seconds")), uninstall, flag: str, bool, value, registry });
       return { log, built, fields: { broker: site.broker.address }, message: `${o.name} started` };
     },
   );
@@ -75,6 +77,7 @@ interface Launch {
   /** A string flag; undefined when not given. */
   readonly str: (name: string) => string | undefined;
   readonly bool: (name: string) => boolean;
+  readonly value: (name: string) => string | boolean | undefined;
   readonly registry: Registry;
 }
 
@@ -92,17 +95,17 @@ async function launch(
 ): Promise<void> {
   const boot = createLogger(name);
   try {
-    const { values } = parseArgs({
-      options: {
-        uninstall: { type: "boolean", default: false },
-        "resync-seconds": { type: "string", default: "30" },
-        "metrics-port": { type: "string" },
-        ...options,
-      },
-    });
+    const all: ParseArgsOptionsConfig = {
+      uninstall: { type: "boolean", default: false },
+      "resync-seconds": { type: "string", default: "30" },
+      "metrics-port": { type: "string" },
+      ...options,
+    };
+    const { values } = parseFlags(all);
     const flags: Readonly<Record<string, unknown>> = values;
     const str = (k: string): string | undefined => (typeof flags[k] === "string" ? flags[k] : undefined);
     const bool = (k: string): boolean => flags[k] === true;
+    const value = (k: string): string | boolean | undefined => (typeof flags[k] === "string" || typeof flags[k] === "boolean" ? flags[k] : undefined);
     const uninstall = values.uninstall === true;
     const registry = newRegistry(name);
     const port = uninstall ? 0 : metricsPortFromFlag(str("metrics-port"), metricsPort);
@@ -110,7 +113,7 @@ async function launch(
     const live: { component?: SiteComponent } = {};
     const ready = () => (live.component ? live.component.ready?.() : "starting");
     const probes = port ? await ProbeServer.start({ port, registry, log: boot, ready }) : undefined;
-    const { log, built, fields, message, whenStopped } = await prepare({ boot, uninstall, str, bool, registry });
+    const { log, built, fields, message, whenStopped } = await prepare({ boot, uninstall, str, bool, value, registry });
     const { component, started, removed } = built;
     if (uninstall) {
       await component.uninstall();
@@ -149,6 +152,8 @@ export interface KubeContext {
   readonly uninstall: boolean;
   readonly flag: (name: string) => string | undefined;
   readonly bool: (name: string) => boolean;
+  /** A flag as parsed: its string, true/false for a boolean flag, undefined when not given. */
+  readonly value: (name: string) => string | boolean | undefined;
   readonly registry: Registry;
 }
 
@@ -176,7 +181,7 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
     node: { type: "string", default: process.env.NODE_NAME },
     ...o.options,
   };
-  await launch(o.name, o.metricsPort, options, async ({ str, bool, boot, uninstall, registry }) => {
+  await launch(o.name, o.metricsPort, options, async ({ str, bool, value, boot, uninstall, registry }) => {
     const nodeName = str("node");
     if (!nodeName) throw new Error(`usage: ${o.name} --kube [--kubeconfig FILE] [--context NAME] --node <node name> (or NODE_NAME set)`);
     const resyncMs = resyncMsFromFlag(str("resync-seconds"));
@@ -185,7 +190,7 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
     await checkCrds(client);
     const cluster = await loadJoinedCluster(client, namespace, o.brokerToken);
     const log = boot.child({ cluster: cluster.clusterId, node: nodeName });
-    const built = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str, bool, registry });
+    const built = await o.build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: str, bool, value, registry });
     return {
       log,
       built,
@@ -194,4 +199,32 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
       whenStopped: () => uninstallRequested(client, namespace),
     };
   });
+}
+
+/** Edit distance between two flag names (for "did you mean"). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j] ?? 0;
+      row[j] = Math.min(up + 1, (row[j - 1] ?? 0) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** parseArgs (strict), with an unknown flag refused as a ValidationError naming the closest known flag. */
+function parseFlags(options: ParseArgsOptionsConfig) {
+  try {
+    return parseArgs({ options });
+  } catch (err) {
+    const flag = /Unknown option '--?([^']+)'/.exec(err instanceof Error ? err.message : "")?.[1];
+    if (!flag) throw new ValidationError(err instanceof Error ? err.message : String(err));
+    const names = Object.keys(options);
+    const closest = names.reduce((best, n) => (distance(flag, n) < distance(flag, best) ? n : best), names[0] ?? "");
+    throw new ValidationError(`unknown flag --${flag}${closest && distance(flag, closest) <= Math.max(2, flag.length / 3) ? `; did you mean --${closest}?` : ""}`);
+  }
 }

@@ -39,3 +39,6 @@ export * as kube from "./kube/index.ts";
 export * as view from "./view/index.ts";
 export { METRICS_PORTS, MetricsPortInUseError, metricsPortFromFlag, newRegistry, ProbeServer, type ProbeServerOptions } from "./metrics.ts";
 export { sameValue } from "./json.ts";
+export { type CheckResult, junitReport } from "./checks.ts";
+export { exportOf, unlistedExport } from "./exports.ts";
+export { COREFILE_MARKERS, CorefileError, corednsStanza, withoutStanza, withStanza } from "./coredns/corefile.ts";

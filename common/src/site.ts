@@ -14,8 +14,9 @@ import {
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 
-export const INTRA_CLUSTER_MODES = ["vxlan", "direct"] as const;
-export type IntraClusterMode = (typeof INTRA_CLUSTER_MODES)[number];
+import { INTRA_CLUSTER_MODES } from "@causeway/api";
+
+export { INTRA_CLUSTER_MODES, type IntraClusterMode } from "@causeway/api";
 
 const Ip = z.string().refine(isIPv4, "must be an IPv4 address");
 const Cidr = z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR like 10.1.0.0/16");

@@ -47,13 +47,13 @@ describe("Helm chart (one source with join's manifests)", () => {
         clusterId: "east",
         clusterCIDRs: ["10.1.0.0/16"],
         serviceCIDRs: ["10.101.0.0/16", "10.102.0.0/16"],
-        cableDriver: "wireguard",
-        intraCluster: "direct",
+        cableDriver: "wireguard" as const,
+        intraCluster: "direct" as const,
         brokerAddress: "broker.example:7400",
         brokerToken: "token-1",
         brokerCa: "-----BEGIN CERTIFICATE-----\nxyz\n-----END CERTIFICATE-----\n",
         cableSecret: "cable-1",
-        gateway: { natt: false, nattPort: 4501, preferredServer: true, healthCheck: true, healthCheckInterval: 0.5, healthCheckMaxPacketLoss: 3 },
+        gateway: { natt: false, nattPort: 4501, preferredServer: true, healthCheck: true, healthCheckInterval: 0.5, healthCheckMaxPacketLossCount: 3 },
       };
       const values = join(dir, "values.yaml");
       writeFileSync(values, stringify({ ...config, clusterCIDRs: config.clusterCIDRs.join(","), serviceCIDRs: config.serviceCIDRs.join(",") }));

@@ -38,7 +38,7 @@ brokerToken: ""
 brokerCa: ""
 cableSecret: ""
 # Gateway settings (join's --natt, --nattport, --preferred-server, --air-gapped, --health-check…):
-# natt, nattPort, preferredServer, airGapped, healthCheck, healthCheckInterval, healthCheckMaxPacketLoss.
+# natt, nattPort, preferredServer, airGapped, healthCheck, healthCheckInterval, healthCheckMaxPacketLossCount.
 gateway: {}
 image: ${IMAGE}
 `;

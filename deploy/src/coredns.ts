@@ -1,6 +1,6 @@
 import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
-import { corednsStanza, withoutStanza, withStanza } from "@causeway/lighthouse";
+import { corednsStanza, withoutStanza, withStanza } from "@causeway/common";
 import { LIGHTHOUSE_DNS_SERVICE } from "./manifests.ts";
 
 /** The key Causeway's server block takes in a `coredns-custom` ConfigMap (AKS-style: `*.server` keys are imported as server blocks). */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CAUSEWAY_CRDS, crdObject, MCS_CRDS, ValidationError } from "@causeway/api";
+import { type CableDriverName, CAUSEWAY_CRDS, crdObject, MCS_CRDS, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
 import { decodeBrokerInfo, encodeBrokerInfo, IMAGE, memberManifests, renderManifests } from "./index.ts";
 
@@ -54,8 +54,8 @@ describe("deploy", () => {
       clusterId: "c1",
       clusterCIDRs: ["10.1.0.0/16"],
       serviceCIDRs: ["10.101.0.0/16"],
-      cableDriver: "vxlan",
-      intraCluster: "vxlan",
+      cableDriver: "vxlan" as CableDriverName,
+      intraCluster: "vxlan" as const,
       brokerAddress: "b:7400",
       brokerToken: "<t>",
       brokerCa: "",
@@ -74,7 +74,7 @@ describe("deploy", () => {
         .map((m) => JSON.stringify(m.object).match(/"causeway.io\/config-hash":"([0-9a-f]+)"/)?.[1]);
     assert.equal(hashes(config).length, 3); // gateway, route agent, lighthouse
     assert.ok(hashes(config)[0]);
-    assert.notDeepEqual(hashes(config), hashes({ ...config, cableDriver: "wireguard" }));
+    assert.notDeepEqual(hashes(config), hashes({ ...config, cableDriver: "wireguard" as const }));
     assert.deepEqual(hashes(config), hashes({ ...config }));
     // --image-override: every workload runs the given image, nothing else changes.
     const images = (c: typeof config & { image?: string }) =>

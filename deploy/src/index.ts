@@ -17,8 +17,6 @@ export {
   crdManifests,
   IMAGE,
   type Manifest,
-  type GatewaySettings,
-  gatewayConfigData,
   type MemberConfig,
   LIGHTHOUSE_DNS_SERVICE,
   LIGHTHOUSE_REPLICAS,
@@ -29,3 +27,4 @@ export { CUSTOM_COREDNS_KEY, lighthouseDnsIp, unwireCoreDns, wireCoreDns } from 
 export { uninstall, type UninstallOptions, type UninstallResult } from "./uninstall.ts";
 export { type BrokerPki, makeBrokerPki, pkiCovers } from "./tls.ts";
 export { brokerInfoConnection, CREDENTIAL_GENERATION_ANNOTATION, installCredential } from "./credentials.ts";
+export { countFiles, gatherApi, gatherKube } from "./gather.ts";

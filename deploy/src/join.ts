@@ -1,5 +1,8 @@
 import {
-  CABLE_DRIVERS,
+  type GatewaySettings,
+  INTRA_CLUSTER_MODES,
+  type IntraClusterMode,
+  parseCableDriver,
   type Cluster,
   ClusterIdSchema,
   ClusterSchema,
@@ -15,7 +18,7 @@ import { applyManifests, preflight, renderManifests, waitCrdsEstablished } from 
 import { type BrokerInfo, readBrokerInfo } from "./brokerinfo.ts";
 import { discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
 import { lighthouseDnsIp, wireCoreDns } from "./coredns.ts";
-import { type GatewaySettings, memberManifests } from "./manifests.ts";
+import { memberManifests } from "./manifests.ts";
 
 /** The cluster id is taken at the broker by another cluster. */
 export class DuplicateClusterError extends CausewayError {
@@ -33,7 +36,7 @@ export interface JoinOptions {
   readonly intraCluster?: string;
   readonly labelGateway?: boolean;
   /** Gateway settings (subctl's --natt, --air-gapped, --health-check…). */
-  readonly gateway?: GatewaySettings;
+  readonly gateway?: Partial<GatewaySettings>;
   /** A ConfigMap `namespace/name` CoreDNS imports server blocks from (AKS-style coredns-custom) instead of kube-system's. */
   readonly corednsCustomConfigMap?: string;
   readonly dryRun?: boolean;
@@ -133,9 +136,9 @@ async function wireClusterDns(client: kube.KubeClient, say: (s: string) => void,
 
 export async function join(o: JoinOptions): Promise<JoinResult> {
   const say = o.say ?? (() => {});
-  if (o.cableDriver !== undefined && !(CABLE_DRIVERS as readonly string[]).includes(o.cableDriver)) {
-    throw new ValidationError(`unknown cable driver "${o.cableDriver}"; supported: ${CABLE_DRIVERS.join(", ")}`);
-  }
+  const cableDriver = parseCableDriver(o.cableDriver ?? "vxlan");
+  const intraCluster = (o.intraCluster ?? "vxlan") as IntraClusterMode;
+  if (!INTRA_CLUSTER_MODES.includes(intraCluster)) throw new ValidationError(`unknown intra-cluster mode "${intraCluster}"; supported: ${INTRA_CLUSTER_MODES.join(", ")}`);
   const info = readBrokerInfo(o.brokerInfoFile);
   const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context: o.context, timeoutMs: 5000 });
   try {
@@ -155,8 +158,8 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         clusterId: cluster.cluster_id,
         clusterCIDRs: cluster.cluster_cidr,
         serviceCIDRs: cluster.service_cidr,
-        cableDriver: o.cableDriver ?? "vxlan",
-        intraCluster: o.intraCluster ?? "vxlan",
+        cableDriver,
+        intraCluster,
         brokerAddress: info.brokerURL,
         brokerToken: token,
         brokerCa: info.ca,

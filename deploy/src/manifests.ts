@@ -1,4 +1,4 @@
-import { CAUSEWAY_CRDS, crdObject, GROUP, MCS_CRDS, SYSTEM_NAMESPACE } from "@causeway/api";
+import { type CableDriverName, CAUSEWAY_CRDS, crdObject, encodeClusterConfig, type GatewaySettings, GROUP, type IntraClusterMode, MCS_CRDS, SYSTEM_NAMESPACE } from "@causeway/api";
 import { createHash } from "node:crypto";
 import { kube, METRICS_PORTS, view } from "@causeway/common";
 
@@ -29,34 +29,16 @@ export interface MemberConfig {
   readonly clusterId: string;
   readonly clusterCIDRs: readonly string[];
   readonly serviceCIDRs: readonly string[];
-  readonly cableDriver: string;
-  readonly intraCluster: string;
+  readonly cableDriver: CableDriverName;
+  readonly intraCluster: IntraClusterMode;
   readonly brokerAddress: string;
   readonly brokerToken: string;
   readonly brokerCa: string;
   readonly cableSecret: string;
-  /** Gateway settings (`join --natt …`), written to causeway-config as strings; absent: the gateway's defaults. */
-  readonly gateway?: GatewaySettings;
+  /** Gateway settings join was given (`--natt …`), written to causeway-config by the contract's encoding; absent ones: the gateway's defaults. */
+  readonly gateway?: Partial<GatewaySettings>;
   /** The image the workloads run (`join --image-override`); default IMAGE. */
   readonly image?: string;
-}
-
-export interface GatewaySettings {
-  readonly natt?: boolean;
-  readonly airGapped?: boolean;
-  /** The cables' UDP port (default 4500): the gateway's host port too. */
-  readonly nattPort?: number;
-  readonly preferredServer?: boolean;
-  readonly healthCheck?: boolean;
-  readonly healthCheckInterval?: number;
-  readonly healthCheckMaxPacketLoss?: number;
-}
-
-/** Pure: the causeway-config entries of gateway settings (only those given). */
-export function gatewayConfigData(g: GatewaySettings = {}): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(g)) if (v !== undefined) out[k] = String(v);
-  return out;
 }
 
 /** The CRDs of a member cluster: ours and the MCS API's. */
@@ -177,15 +159,15 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
   const lh = "causeway-lighthouse";
   // Components check at start that the installed CRDs match their build (a clear error instead of odd failures).
   const crdNames = CAUSEWAY_CRDS.map((d) => `${d.plural}.${d.group}`);
-  const configData = {
+  const configData = encodeClusterConfig({
     clusterId: c.clusterId,
-    clusterCIDRs: c.clusterCIDRs.join(","),
-    serviceCIDRs: c.serviceCIDRs.join(","),
+    clusterCIDRs: c.clusterCIDRs,
+    serviceCIDRs: c.serviceCIDRs,
     cableDriver: c.cableDriver,
     intraCluster: c.intraCluster,
     brokerAddress: c.brokerAddress,
-    ...gatewayConfigData(c.gateway),
-  };
+    ...c.gateway,
+  });
   const configHash = configDigest(configData);
   const nodesRead = [
     { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"] },

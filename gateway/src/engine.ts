@@ -61,7 +61,7 @@ export function localEndpoint(
     private_ip: d.privateIp,
     public_ip: publicIp,
     nat_enabled: d.natEnabled ?? false,
-    backend: d.driver.name as Endpoint["backend"],
+    backend: d.driver.name,
     backend_config: {
       "udp-port": String(d.cablePort ?? DEFAULT_CABLE_PORT),
       "natt-discovery-port": String(natPort),

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { host, type Site } from "@causeway/common";
-import { CableDrivers, localEndpoint, selectRemotes, UnknownCableDriverError, VxlanCableDriver, vxlanDesired } from "./index.ts";
+import { UnknownCableDriverError } from "@causeway/api";
+import { CableDrivers, localEndpoint, selectRemotes, VxlanCableDriver, vxlanDesired } from "./index.ts";
 
 const site = (id: string, n: number): Site => ({
   clusterId: id,
@@ -18,10 +19,10 @@ const ep = (id: string, n: number) => localEndpoint({ site: site(id, n), nodeNam
 
 describe("gateway", () => {
   it("an unknown cable driver is refused with the supported list", () => {
-    const drivers = new CableDrivers({ vxlan: () => driver });
+    const drivers = new CableDrivers({ vxlan: () => driver, wireguard: () => driver });
     assert.throws(
       () => drivers.create("ipsec"),
-      (e: Error) => e instanceof UnknownCableDriverError && /supported: vxlan/.test(e.message),
+      (e: Error) => e instanceof UnknownCableDriverError && /supported: vxlan, wireguard/.test(e.message),
     );
   });
 

@@ -1,12 +1,10 @@
 /** @causeway/gateway — cables between clusters. */
 export {
   CableDrivers,
-  SUPPORTED_CABLE_DRIVERS,
   type CableDriver,
   type CableState,
   type LocalCable,
   type RemoteCable,
-  UnknownCableDriverError,
 } from "./cable/driver.ts";
 export { VXLAN_CABLE, VxlanCableDriver, vxlanDesired } from "./cable/vxlan.ts";
 export { BrokerSyncer, planSync, type SyncInput, type SyncPlan } from "./sync/syncer.ts";
@@ -18,11 +16,10 @@ export { answerRequest, decodeMessage, encodeRequest, encodeResponse, NAT_DISCOV
 export { parseResolvers, type Resolver, resolvePublicIp } from "./publicip.ts";
 export { SiteGateway, type SiteGatewayDeps, STANDALONE_GATEWAY_LEASE } from "./standalone.ts";
 export {
-  checkHealthSettings,
   DEFAULT_HEALTH_CHECK,
+  healthCheckOf,
   HealthChecker,
   type HealthCheckSettings,
-  HealthCheckSettingsError,
   type HealthState,
   mergeHealth,
 } from "./health/checker.ts";

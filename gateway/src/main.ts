@@ -3,6 +3,7 @@
  * causeway-gateway: flags → mode → cable driver registry → engine.
  * Standalone: --site <file> --node <name>. Kubernetes: --kube (a DaemonSet pod; see runKubeMain).
  */
+import { GATEWAY_DEFAULTS, GATEWAY_SETTINGS, type GatewaySettings, gatewaySettingsFromFlags, ValidationError } from "@causeway/api";
 import {
   checkLeaseTimings,
   cniIpOf,
@@ -18,10 +19,10 @@ import {
   STANDALONE_LEASE,
   view,
 } from "@causeway/common";
-import { type CableDriver, CableDrivers, DEFAULT_CABLE_PORT } from "./cable/driver.ts";
+import { type CableDriver, CableDrivers } from "./cable/driver.ts";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { WireGuardCableDriver } from "./cable/wireguard.ts";
-import { checkHealthSettings, DEFAULT_HEALTH_CHECK, HealthCheckSettingsError, type HealthCheckSettings } from "./health/checker.ts";
+import { healthCheckOf, type HealthCheckSettings } from "./health/checker.ts";
 import { KubeGateway } from "./kube.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import type { Registry } from "prom-client";
@@ -31,17 +32,9 @@ import { SiteGateway } from "./standalone.ts";
 
 const VERSION = "0.1.0";
 
-/** --nattport: the cables' UDP port (default 4500). */
-function cablePort(flag: string | undefined): number {
-  if (flag === undefined) return DEFAULT_CABLE_PORT;
-  const port = Number(flag);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--nattport must be a UDP port (1-65535), got "${flag}"`);
-  return port;
-}
-
 function natPort(flag: string | undefined): number {
   const port = flag === undefined ? NAT_DISCOVERY_PORT : Number(flag);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--nat-discovery-port must be 0 (off) or a UDP port, got "${flag}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValidationError(`--nat-discovery-port must be 0 (off) or a UDP port, got "${flag}"`);
   return port;
 }
 
@@ -51,44 +44,32 @@ async function sourceTowards(adapters: host.HostAdapters, brokerAddress: string)
   return brokerHost ? (await adapters.net.mtuTowards(brokerHost)).src : undefined;
 }
 
+/** The gateway settings' flags, as the cluster-configuration contract names them (subctl's names); health-check takes true|false. */
+const SETTING_OPTIONS = Object.fromEntries(
+  Object.entries(GATEWAY_SETTINGS).map(([key, s]) => [s.flag, { type: s.type === "boolean" && key !== "healthCheck" ? "boolean" : "string" }]),
+) as Record<string, { type: "boolean" | "string" }>;
+
 /** Flags both modes share (beyond the mode's own). */
 const SHARED_OPTIONS = {
   "private-ip": { type: "string" },
   "public-ip": { type: "string" },
-  "air-gapped": { type: "boolean", default: false },
-  natt: { type: "boolean", default: false },
   "nat-discovery-port": { type: "string" },
-  nattport: { type: "string" },
-  "preferred-server": { type: "boolean", default: false },
   "wireguard-interface": { type: "string" },
-  "health-check": { type: "string" },
-  "health-check-interval": { type: "string" },
-  "health-check-max-packet-loss": { type: "string" },
+  ...SETTING_OPTIONS,
 } as const;
 
 /**
- * Health checks from --health-check (true|false, default true), --health-check-interval (seconds,
- * ≥ 0.1, default 1) and --health-check-max-packet-loss (default 5); undefined when off. Bad
- * values throw naming the flag.
+ * The gateway's settings: the contract's defaults, then what the cluster's configuration says
+ * (Kubernetes mode: what join was given), then the gateway's own flags — flags win. Values are
+ * typed all the way; a bad flag throws ValidationError naming it.
  */
-function healthCheckFrom(flag: (name: string) => string | undefined): HealthCheckSettings | undefined {
-  const on = flag("health-check") ?? "true";
-  if (on !== "true" && on !== "false") throw new Error(`--health-check must be true or false, got "${on}"`);
-  if (on === "false") return undefined;
-  const interval = flag("health-check-interval");
-  const loss = flag("health-check-max-packet-loss");
-  const intervalMs = interval === undefined ? DEFAULT_HEALTH_CHECK.intervalMs : Number(interval) * 1000;
-  const maxPacketLoss = loss === undefined ? DEFAULT_HEALTH_CHECK.maxPacketLoss : Number(loss);
-  if (interval !== undefined && (interval.trim() === "" || !Number.isFinite(intervalMs)))
-    throw new Error(`--health-check-interval must be a number of seconds (at least 0.1), got "${interval}"`);
-  try {
-    return checkHealthSettings({ intervalMs, maxPacketLoss });
-  } catch (err) {
-    const flagOf = { intervalMs: "--health-check-interval", maxPacketLoss: "--health-check-max-packet-loss" } as const;
-    if (err instanceof HealthCheckSettingsError) throw new Error(`${flagOf[err.field]}: ${err.message}`, { cause: err });
-    throw err;
-  }
+function settingsFrom(configured: Partial<GatewaySettings>, value: (flag: string) => string | boolean | undefined): GatewaySettings {
+  const given = Object.fromEntries(Object.keys(GATEWAY_SETTINGS).flatMap((k) => (configured[k as keyof GatewaySettings] === undefined ? [] : [[k, configured[k as keyof GatewaySettings]]])));
+  return { ...GATEWAY_DEFAULTS, ...given, ...gatewaySettingsFromFlags(value) };
 }
+
+/** The health checker's settings, undefined when health checks are off. */
+const healthCheckFrom = (s: GatewaySettings): HealthCheckSettings | undefined => (s.healthCheck ? healthCheckOf(s) : undefined);
 
 /** Gateway election timings, in seconds (fractions allowed). */
 const ELECTION_OPTIONS = {
@@ -129,8 +110,8 @@ async function prepare(o: {
   cableSecret: string;
   /** Resolver list from the node (site file or Node annotation), used when --public-ip is not given. */
   nodePublicIp?: string | undefined;
+  settings: GatewaySettings;
   flag: (name: string) => string | undefined;
-  bool: (name: string) => boolean;
 }): Promise<Prepared> {
   const runner = new ProcessRunner();
   const adapters = host.realHostAdapters(runner);
@@ -142,13 +123,13 @@ async function prepare(o: {
   const driver = drivers.create(o.driverName);
   if (!o.uninstall) await readyDriver(driver);
   const resolvers = parseResolvers(o.flag("public-ip") ?? o.nodePublicIp ?? "");
-  const airGapped = o.bool("air-gapped");
+  const airGapped = o.settings.airGapped;
   const port = natPort(o.flag("nat-discovery-port"));
   const privateIp = o.flag("private-ip") ?? (await sourceTowards(adapters, o.brokerAddress)) ?? o.fallbackIp;
   const underlay = await adapters.net.interfaceOf(privateIp);
-  if (!underlay && !o.uninstall) throw new Error(`private IP ${privateIp} is on no interface of this host; check --private-ip and --node`);
+  if (!underlay && !o.uninstall) throw new ValidationError(`private IP ${privateIp} is on no interface of this host; check --private-ip and --node`);
   // Checks done: another driver's device (a changed --cable-driver) goes; what all drivers share is rewritten by this one.
-  for (const other of drivers.others(o.driverName)) await other.removeDevice();
+  for (const other of drivers.others(driver.name)) await other.removeDevice();
   return {
     driver,
     privateIp,
@@ -156,9 +137,9 @@ async function prepare(o: {
     underlayDev: underlay?.dev,
     publicIp: resolvers.length ? () => resolvePublicIp(resolvers, { airGapped }) : "",
     natDiscovery: { port, sourceFor: async (dst) => (await adapters.net.mtuTowards(dst)).src },
-    natEnabled: o.bool("natt"),
-    cablePort: cablePort(o.flag("nattport")),
-    preferredServer: o.bool("preferred-server"),
+    natEnabled: o.settings.natt,
+    cablePort: o.settings.nattPort,
+    preferredServer: o.settings.preferredServer,
   };
 }
 
@@ -166,7 +147,7 @@ async function prepare(o: {
 const seconds = (v: string | undefined, flag: string, dflt: number): number => {
   if (v === undefined) return dflt * 1000;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag} must be a positive number of seconds, got "${v}"`);
+  if (!Number.isFinite(n) || n <= 0) throw new ValidationError(`--${flag} must be a positive number of seconds, got "${v}"`);
   return n * 1000;
 };
 
@@ -222,23 +203,13 @@ if (process.argv.includes("--kube")) {
     name: "causeway-gateway",
     metricsPort: METRICS_PORTS.gateway,
     options: { ...SHARED_OPTIONS, ...ELECTION_OPTIONS },
-    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag: cliFlag, bool: cliBool, registry }) {
+    async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, flag, value, registry }) {
       // What join was told (causeway-config) applies unless the gateway's own flags say otherwise.
-      const joined: Record<string, string | undefined> = {
-        natt: cluster.natt,
-        "air-gapped": cluster.airGapped,
-        nattport: cluster.nattPort,
-        "preferred-server": cluster.preferredServer,
-        "health-check": cluster.healthCheck,
-        "health-check-interval": cluster.healthCheckInterval,
-        "health-check-max-packet-loss": cluster.healthCheckMaxPacketLoss,
-      };
-      const flag = (n: string) => cliFlag(n) ?? joined[n];
-      const bool = (n: string) => cliBool(n) || joined[n] === "true";
-      const healthCheck = healthCheckFrom(flag);
+      const settings = settingsFrom(cluster, value);
+      const healthCheck = healthCheckFrom(settings);
       const nodeObject = await client.get<kube.KubeObject>(kube.R.node, undefined, nodeName);
       const node = view.nodeFromObject(nodeObject);
-      if (typeof node === "string") throw new Error(`cannot run the gateway on this node: ${node}`);
+      if (typeof node === "string") throw new ValidationError(`cannot run the gateway on this node: ${node}`);
       const election = electionFrom(flag);
       const p = await prepare({
         driverName: cluster.cableDriver,
@@ -247,8 +218,8 @@ if (process.argv.includes("--kube")) {
         uninstall,
         cableSecret: cluster.cableSecret,
         nodePublicIp: nodeObject.metadata.annotations?.[view.PUBLIC_IP_ANNOTATION],
+        settings,
         flag,
-        bool,
       });
       const conn = joinedBrokerConnection(cluster);
       const shared = sharedParts(p, election, healthCheck, registry);
@@ -274,13 +245,14 @@ if (process.argv.includes("--kube")) {
   await runSiteMain({
     name: "causeway-gateway",
     usage:
-      "[--private-ip IP] [--public-ip RESOLVERS] [--air-gapped] [--natt] [--nattport N] [--preferred-server] [--nat-discovery-port N] [--wireguard-interface NAME] [--lease-duration S] [--renew-deadline S] [--retry-period S] [--health-check true|false] [--health-check-interval S] [--health-check-max-packet-loss N] [--metrics-port N]",
+      "[--private-ip IP] [--public-ip RESOLVERS] [--air-gapped] [--natt] [--nattport N] [--preferred-server] [--nat-discovery-port N] [--wireguard-interface NAME] [--lease-duration S] [--renew-deadline S] [--retry-period S] [--health-check true|false] [--health-check-interval S] [--health-check-max-packet-loss-count N] [--metrics-port N]",
     metricsPort: METRICS_PORTS.gateway,
     options: { ...SHARED_OPTIONS, ...ELECTION_OPTIONS },
-    async build({ site, node, log, resyncMs, uninstall, flag, bool, registry }) {
-      const healthCheck = healthCheckFrom(flag);
+    async build({ site, node, log, resyncMs, uninstall, flag, value, registry }) {
+      const settings = settingsFrom({}, value);
+      const healthCheck = healthCheckFrom(settings);
       const election = electionFrom(flag);
-      if (!node.gateway) throw new Error(`node ${node.name} is not a gateway node in the site file (set gateway: true)`);
+      if (!node.gateway) throw new ValidationError(`node ${node.name} is not a gateway node in the site file (set gateway: true)`);
       const p = await prepare({
         driverName: site.cableDriver,
         brokerAddress: site.broker.address,
@@ -288,8 +260,8 @@ if (process.argv.includes("--kube")) {
         uninstall,
         cableSecret: site.broker.cableSecretFile ? readToken(site.broker.cableSecretFile, "cable secret") : "",
         nodePublicIp: node.publicIp,
+        settings,
         flag,
-        bool,
       });
       const conn = siteBrokerConnection(site.broker);
       const shared = sharedParts(p, election, healthCheck, registry);

@@ -1,9 +1,8 @@
-/** @causeway/lighthouse — service discovery: the clusterset DNS server (agent and CoreDNS wiring to come, issue 6). */
+/** @causeway/lighthouse — service discovery: the clusterset DNS server, the export keeper (standalone) and the Kubernetes agent (ServiceExport → broker → ServiceImport). */
 export { type ClusterBackend, type DnsSource, type ImportedService, type ServiceEndpoint, type ServicePort, StaticDnsSource } from "./dns/model.ts";
 export { type Answer, DNS_SCHEMA_VERSION, hostLabel, type Rcode, Resolver, type ResolverOptions, type Rr } from "./dns/resolver.ts";
 export { answerMessage, DnsServer, type DnsServerOptions } from "./dns/server.ts";
 export { decodeQuery, encodeResponse, type Query } from "./dns/wire.ts";
 export { buildImports, type ExportConflict, type ExportRecord } from "./imports/build.ts";
-export { exportOf, ServiceExporter, type ServiceExporterDeps, siteServices, tcpOpen, unavailableExport } from "./imports/exporter.ts";
+export { ServiceExporter, type ServiceExporterDeps, siteServices, tcpOpen } from "./imports/exporter.ts";
 export { BrokerDnsSource, connectedVia } from "./imports/source.ts";
-export { COREFILE_MARKERS, corednsStanza, withoutStanza, withStanza } from "./coredns/corefile.ts";

@@ -1,4 +1,5 @@
-import type { CheckResult, Lab } from "@causeway/e2e";
+import type { CheckResult } from "@causeway/common";
+import { type Lab, labModule } from "../labs.ts";
 import type { Command } from "commander";
 
 /** Each cluster's active gateway's view of its connections: one finding per connection not connected, with what to do. */
@@ -28,7 +29,7 @@ async function diagnoseConnections(lab: Lab): Promise<CheckResult[]> {
 
 const LAB_CHECKS: Record<string, (lab: Lab) => Promise<CheckResult[]>> = {
   connections: diagnoseConnections,
-  firewall: async (lab) => (await import("@causeway/e2e")).diagnoseFirewall(lab),
+  firewall: async (lab) => (await labModule()).diagnoseFirewall(lab),
 };
 const API_CHECKS = ["k8s-version", "deployment", "service-discovery", "kube-proxy-mode", "cni"];
 
@@ -60,7 +61,7 @@ async function runApi(api: readonly string[], o: DiagnoseFlags, print: Print): P
 /** The lab checks, and the API checks against each cluster of a Kubernetes-tier lab. */
 async function runLab(labNames: readonly string[], api: readonly string[], o: DiagnoseFlags, print: Print): Promise<void> {
   const { KUBE_CHECKS } = await import("./kube.ts");
-  const { Lab } = await import("@causeway/e2e");
+  const { Lab } = await labModule();
   const lab = Lab.open(o.lab);
   for (const n of labNames) {
     console.log(`Checking ${n}`);

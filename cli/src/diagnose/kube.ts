@@ -1,7 +1,7 @@
 import { errorMessage, SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, view } from "@causeway/common";
 import { MEMBER_WORKLOADS } from "@causeway/deploy";
-import type { CheckResult } from "@causeway/e2e";
+import type { CheckResult } from "@causeway/common";
 
 /** The oldest Kubernetes minor release Causeway is tested against (the lab's is newer). */
 export const MIN_KUBE_MINOR = 29;

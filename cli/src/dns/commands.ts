@@ -9,7 +9,7 @@ export function dnsCommands(program: Command): void {
     .option("--zones <zones>", "zones to forward, comma-separated", "clusterset.local")
     .action(async (o: { dns: string; zones: string }) => {
       const { isIPv4, ValidationError } = await import("@causeway/api");
-      const { corednsStanza } = await import("@causeway/lighthouse");
+      const { corednsStanza } = await import("@causeway/common");
       if (!isIPv4(o.dns)) throw new ValidationError(`--dns must be an IPv4 address, got "${o.dns}"`);
       const zones = o.zones
         .split(",")

@@ -1,7 +1,6 @@
 import { exportName, parseValue, ValidationError } from "@causeway/api";
-import { BrokerConnection, loadSite, readToken, type Site, siteBrokerConnection } from "@causeway/common";
-import { Lab } from "@causeway/e2e";
-import { exportOf, unavailableExport } from "@causeway/lighthouse";
+import { BrokerConnection, exportOf, loadSite, readToken, type Site, siteBrokerConnection, unlistedExport } from "@causeway/common";
+import { type Lab, openLab } from "../labs.ts";
 import { exportInKube, kubeClientFor, unexportInKube } from "./kube.ts";
 
 export interface Target {
@@ -13,22 +12,22 @@ export interface Target {
 }
 
 /** Kubernetes mode when --kubeconfig is given, or the lab cluster has an API server: the ServiceExport object. */
-function kubeTarget(o: Target): { lab?: Lab } | undefined {
+async function kubeTarget(o: Target): Promise<{ lab?: Lab } | undefined> {
   if (o.site) return undefined;
   if (o.kubeconfig) return {};
   if (!o.context) return undefined;
-  const lab = Lab.open(o.lab);
+  const lab = await openLab(o.lab);
   return lab.state.kube ? { lab } : undefined;
 }
 
 /** The site file and a broker connection with its cluster's credential: --site, or a lab cluster (--lab, --context). */
-function siteOf(o: Target): { site: Site; file: string; conn: BrokerConnection } {
+async function siteOf(o: Target): Promise<{ site: Site; file: string; conn: BrokerConnection }> {
   if (o.site) {
     const site = loadSite(o.site);
     return { site, file: o.site, conn: siteBrokerConnection(site.broker) };
   }
   if (!o.context) throw new ValidationError("say which cluster: --site <site.yaml>, or --context <cluster> for a lab cluster");
-  const lab = Lab.open(o.lab);
+  const lab = await openLab(o.lab);
   const c = lab.cluster(o.context);
   const site = loadSite(c.siteFile);
   // From the host the lab's broker is on its socket; the cluster's own credential writes its exports.
@@ -38,7 +37,7 @@ function siteOf(o: Target): { site: Site; file: string; conn: BrokerConnection }
 /** `causeway export service`: a ServiceExport (Kubernetes mode) or the export record (standalone: the service is in the site file). */
 export async function exportService(name: string, o: Target): Promise<void> {
   {
-    const k = kubeTarget(o);
+    const k = await kubeTarget(o);
     if (k) {
       const client = await kubeClientFor(o, k.lab);
       try {
@@ -48,7 +47,7 @@ export async function exportService(name: string, o: Target): Promise<void> {
       }
       return;
     }
-    const { site, file, conn } = siteOf(o);
+    const { site, file, conn } = await siteOf(o);
     try {
       const svc = site.services.find((s) => s.namespace === o.namespace && s.name === name);
       const key = exportName(o.namespace, name);
@@ -60,7 +59,7 @@ export async function exportService(name: string, o: Target): Promise<void> {
         "export",
         site.clusterId,
         key,
-        svc ? exportOf(svc, () => true, exportedAt) : unavailableExport({ namespace: o.namespace, name, type: "ClusterSetIP", exportedAt }),
+        svc ? exportOf(svc, () => true, exportedAt) : unlistedExport({ namespace: o.namespace, name, type: "ClusterSetIP", exportedAt }),
       );
       const verb = existing ? "re-exported" : "exported";
       if (svc) console.log(` ✓ ${verb} ${o.namespace}/${name} from ${site.clusterId}: ${name}.${o.namespace}.svc.clusterset.local`);
@@ -80,7 +79,7 @@ export async function exportService(name: string, o: Target): Promise<void> {
 /** `causeway unexport service`. */
 export async function unexportService(name: string, o: Target): Promise<void> {
   {
-    const k = kubeTarget(o);
+    const k = await kubeTarget(o);
     if (k) {
       const client = await kubeClientFor(o, k.lab);
       try {
@@ -93,7 +92,7 @@ export async function unexportService(name: string, o: Target): Promise<void> {
       }
       return;
     }
-    const { site, conn } = siteOf(o);
+    const { site, conn } = await siteOf(o);
     try {
       await conn.delete("export", site.clusterId, exportName(o.namespace, name));
       console.log(` ✓ ${o.namespace}/${name} is no longer exported from ${site.clusterId}`);

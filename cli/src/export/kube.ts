@@ -1,5 +1,5 @@
 import { kube } from "@causeway/common";
-import type { Lab } from "@causeway/e2e";
+import type { Lab } from "../labs.ts";
 
 /** Where a Kubernetes-mode export goes: a kubeconfig and context (or a lab cluster's API server). */
 export interface KubeTarget {

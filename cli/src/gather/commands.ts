@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { labModule, openLab } from "../labs.ts";
 
 /** `causeway gather` and `causeway benchmark` (labs). */
 export function gatherCommands(program: Command): void {
@@ -11,8 +12,9 @@ export function gatherCommands(program: Command): void {
     .option("-o, --out <file>", "the archive", `causeway-gather-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "")}.tar.gz`)
     .addHelpText("after", "\nExamples:\n  causeway gather -o /tmp/cw.tar.gz")
     .action(async (o: { lab?: string; out: string; kubeconfig?: string; context?: string }) => {
-      const { gatherKube, gatherLab, Lab } = await import("@causeway/e2e");
-      const r = o.kubeconfig ? await gatherKube(o.kubeconfig, o.context ? o.context.split(",") : [undefined], o.out) : await gatherLab(Lab.open(o.lab), o.out);
+      const r = o.kubeconfig
+        ? await (await import("@causeway/deploy")).gatherKube(o.kubeconfig, o.context ? o.context.split(",") : [undefined], o.out)
+        : await (await labModule()).gatherLab(await openLab(o.lab), o.out);
       console.log(` ✓ gathered ${r.files} files into ${r.archive}`);
     });
   program
@@ -25,7 +27,7 @@ export function gatherCommands(program: Command): void {
     .action(async (what: string, o: { lab?: string; context?: string }) => {
       const { InvalidArgumentError } = await import("commander");
       if (what !== "throughput" && what !== "latency") throw new InvalidArgumentError(`benchmark takes throughput or latency, got "${what}"`);
-      const { benchmarkLab, Lab } = await import("@causeway/e2e");
+      const { benchmarkLab, Lab } = await labModule();
       const lab = Lab.open(o.lab);
       const [a, b] = o.context ? o.context.split(",") : lab.state.clusters.map((c) => c.spec.id);
       if (!a || !b) throw new InvalidArgumentError("benchmark needs two clusters: --context a,b");

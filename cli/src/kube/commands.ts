@@ -192,7 +192,7 @@ export function kubeCommands(program: Command): void {
           ...(o.preferredServer !== undefined ? { preferredServer: o.preferredServer } : {}),
           ...(o.healthCheck !== undefined ? { healthCheck: o.healthCheck } : {}),
           ...(o.healthCheckInterval !== undefined ? { healthCheckInterval: o.healthCheckInterval } : {}),
-          ...(o.healthCheckMaxPacketLossCount !== undefined ? { healthCheckMaxPacketLoss: o.healthCheckMaxPacketLossCount } : {}),
+          ...(o.healthCheckMaxPacketLossCount !== undefined ? { healthCheckMaxPacketLossCount: o.healthCheckMaxPacketLossCount } : {}),
         },
         ...(o.corednsCustomConfigmap ? { corednsCustomConfigMap: o.corednsCustomConfigmap } : {}),
         ...(o.imageOverride ? { image: o.imageOverride } : {}),

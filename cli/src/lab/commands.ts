@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
 import type { IntraClusterMode } from "@causeway/common";
-import type { Lab } from "@causeway/e2e";
+import { type Lab, labModule } from "../labs.ts";
 import type { Command } from "commander";
 import { stringify } from "yaml";
 
 /** The lab, loaded when a lab command runs (the CLI starts without it). */
-const labClass = async () => (await import("@causeway/e2e")).Lab;
+const labClass = async () => (await labModule()).Lab;
 
 const int = (v: string) => {
   const n = Number(v);
@@ -72,7 +72,7 @@ export function labCommands(program: Command): void {
     ])
     .option("--mtu <bytes>", "underlay MTU (default 1500)", int)
     .option("--health-check-interval <seconds>", "gateways probe remote gateways this often (≥ 0.1; default 1)", Number)
-    .option("--health-check-max-packet-loss <n>", "unanswered probes in a row that mark a connection error (default 5)", int)
+    .option("--health-check-max-packet-loss-count <n>", "unanswered probes in a row that mark a connection error (default 5)", int)
     .option("--intra-cluster <mode>", "how non-gateway nodes reach the gateway: vxlan (vx-causeway) or direct (plain routes)", "vxlan")
     .option("--name <prefix>", "lab name, prefixes every namespace", "cw")
     .option("--broker-backend <backend>", "the broker's store: sqlite (one broker) or nats (a 3-node NATS JetStream cluster and several brokers)", "sqlite")
@@ -94,7 +94,7 @@ export function labCommands(program: Command): void {
         mtu?: number;
         gateways: number;
         healthCheckInterval?: number;
-        healthCheckMaxPacketLoss?: number;
+        healthCheckMaxPacketLossCount?: number;
         brokerBackend: string;
         brokerReplicas?: number;
         brokerTls?: boolean;
@@ -113,7 +113,7 @@ export function labCommands(program: Command): void {
           mtu: o.mtu,
           gateways: o.gateways,
           healthCheckInterval: o.healthCheckInterval,
-          healthCheckMaxPacketLoss: o.healthCheckMaxPacketLoss,
+          healthCheckMaxPacketLossCount: o.healthCheckMaxPacketLossCount,
           brokerBackend: o.brokerBackend as "sqlite" | "nats",
           ...(o.brokerReplicas !== undefined ? { brokerReplicas: o.brokerReplicas } : {}),
           ...(o.brokerTls ? { brokerTls: true } : {}),

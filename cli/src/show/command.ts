@@ -5,7 +5,7 @@ import { type Section, SECTIONS } from "./render.ts";
 async function brokerViews(o: { broker?: string; tokenFile?: string; ca?: string; lab?: string }): Promise<ClusterView[]> {
   const { connectBroker } = await import("../broker.ts");
   const { buildViews } = await import("./model.ts");
-  const conn = connectBroker(o);
+  const conn = await connectBroker(o);
   try {
     return buildViews((await conn.list("")).records);
   } finally {
@@ -46,7 +46,7 @@ async function showBrokers(o: { broker?: string; tokenFile?: string; lab?: strin
     return renderTable([{ header: "CONTEXT" }, { header: "CLUSTER ID" }, { header: "BROKER" }], rows);
   }
   const { connectBroker } = await import("../broker.ts");
-  const conn = connectBroker(o);
+  const conn = await connectBroker(o);
   try {
     const who = await conn.whoAmI();
     const { records, revision } = await conn.list("");

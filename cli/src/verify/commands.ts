@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { CheckResult } from "@causeway/e2e";
+import type { CheckResult } from "@causeway/common";
+import { labModule, openLab } from "../labs.ts";
 
 interface VerifyFlags {
   lab?: string;
@@ -47,7 +48,7 @@ export function verifyCommands(program: Command): void {
     )
     .action(async (o: VerifyFlags) => {
       const { ValidationError } = await import("@causeway/api");
-      const { junitReport, Lab, verifyLab } = await import("@causeway/e2e");
+      const { junitReport } = await import("@causeway/common");
       const report = (results: readonly CheckResult[]) => {
         for (const r of results) console.log(` ${r.ok ? "✓" : "✗"} ${r.name} (${r.ms} ms)${r.ok ? "" : `: ${r.detail}`}`);
         const failed = results.filter((r) => !r.ok);
@@ -59,7 +60,7 @@ export function verifyCommands(program: Command): void {
         report(await verifyContexts(o));
         return;
       }
-      const lab = Lab.open(o.lab);
+      const lab = await openLab(o.lab);
       const ids = o.context ? o.context.split(",").map((x) => x.trim()) : lab.state.clusters.slice(0, 2).map((c) => c.spec.id);
       const [a, b] = ids;
       if (!a || !b || ids.length !== 2 || a === b)
@@ -68,6 +69,6 @@ export function verifyCommands(program: Command): void {
         );
       for (const id of ids) lab.cluster(id); // a clear error for an unknown one
       console.log(`Verifying ${a} ↔ ${b} in lab ${lab.state.name}`);
-      report(await verifyLab(lab, a, b, { discovery: o.discovery }));
+      report(await (await labModule()).verifyLab(lab, a, b, { discovery: o.discovery }));
     });
 }

@@ -7,7 +7,7 @@
  */
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube } from "@causeway/common";
-import type { CheckResult } from "@causeway/e2e";
+import type { CheckResult } from "@causeway/common";
 import { viewFromKube } from "../show/kube.ts";
 
 const NS = "causeway-verify";

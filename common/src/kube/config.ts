@@ -1,6 +1,4 @@
-import { CAUSEWAY_CRDS, ClusterIdSchema, type CrdDef, crdObject, formatIssues, isIPv4Cidr, SCHEMA_HASH_ANNOTATION, ValidationError } from "@causeway/api";
-import { z } from "zod";
-import { INTRA_CLUSTER_MODES } from "../site.ts";
+import { CAUSEWAY_CRDS, type ClusterConfig, type CrdDef, crdObject, decodeClusterConfig, SCHEMA_HASH_ANNOTATION, ValidationError } from "@causeway/api";
 import type { KubeClient } from "./client.ts";
 import { KubeNotFoundError, KubeUnauthorizedError } from "./errors.ts";
 import { R } from "./types.ts";
@@ -11,40 +9,6 @@ export const CONFIG_MAP = "causeway-config";
 export const BROKER_SECRET = "causeway-broker-credentials";
 /** The key of BROKER_SECRET that holds the clusterset's cable secret. */
 export const CABLE_SECRET_KEY = "cable-secret";
-
-const CidrList = z
-  .string()
-  .transform((s) =>
-    s
-      .split(",")
-      .map((x) => x.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR")));
-
-/** The ConfigMap's data, validated. */
-export const ClusterConfigSchema = z.object({
-  clusterId: ClusterIdSchema,
-  clusterCIDRs: CidrList.pipe(z.array(z.string()).min(1)),
-  serviceCIDRs: CidrList,
-  cableDriver: z.string().min(1).default("vxlan"),
-  intraCluster: z.enum(INTRA_CLUSTER_MODES).default("vxlan"),
-  brokerAddress: z.string().min(1),
-  /** Gateway settings join was given (subctl's --natt, --health-check…); flags on the gateway itself win. */
-  natt: z.enum(["true", "false"]).optional(),
-  airGapped: z.enum(["true", "false"]).optional(),
-  nattPort: z
-    .string()
-    .regex(/^\d{1,5}$/, "must be a UDP port")
-    .optional(),
-  preferredServer: z.enum(["true", "false"]).optional(),
-  healthCheck: z.enum(["true", "false"]).optional(),
-  healthCheckInterval: z.string().optional(),
-  healthCheckMaxPacketLoss: z.string().optional(),
-  /** Set by `causeway uninstall`: components stopped now remove their host state instead of keeping it. */
-  uninstalling: z.enum(["true", "false"]).optional(),
-});
-export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;
 
 /** A member cluster's configuration plus its broker credential and the clusterset's cable secret. */
 export interface JoinedCluster extends ClusterConfig {
@@ -78,15 +42,14 @@ export async function loadJoinedCluster(client: KubeClient, namespace: string, w
     }
     throw err;
   }
-  const res = ClusterConfigSchema.safeParse(cm.data ?? {});
-  if (!res.success) throw new ValidationError(`invalid ${namespace}/${CONFIG_MAP}`, formatIssues(res.error));
+  const config = decodeClusterConfig(cm.data ?? {}, `${namespace}/${CONFIG_MAP}`);
   const fromSecret = (key: string) =>
     Buffer.from(secret.data?.[key] ?? "", "base64")
       .toString("utf8")
       .trim();
   const token = fromSecret("token");
   if (withToken && !token) throw new ValidationError(`${namespace}/${BROKER_SECRET} has no token; re-run 'causeway join'`);
-  return { ...res.data, brokerToken: token, cableSecret: fromSecret(CABLE_SECRET_KEY), brokerCa: fromSecret("ca.crt") };
+  return { ...config, brokerToken: token, cableSecret: fromSecret(CABLE_SECRET_KEY), brokerCa: fromSecret("ca.crt") };
 }
 
 /**

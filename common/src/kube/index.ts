@@ -32,8 +32,6 @@ export { KubeWatcher, type KubeWatcherOptions, type WatcherHealth } from "./watc
 export {
   BROKER_SECRET,
   checkCrds,
-  type ClusterConfig,
-  ClusterConfigSchema,
   CABLE_SECRET_KEY,
   CONFIG_MAP,
   CrdMismatchError,

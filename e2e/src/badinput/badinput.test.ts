@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { BrokerConnection, ProcessRunner, silentLogger } from "@causeway/common";
 import { startBroker } from "@causeway/broker";
 import { stringify as toYaml } from "yaml";
-import { REPO_ROOT, until } from "../index.ts";
+import { REPO_ROOT, until } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NS = `cwbad-${process.pid}`;

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import type { Lab } from "../lab/lab.ts";
-import { until } from "../lab/until.ts";
+import { type Lab, until } from "@causeway/lab";
 
 /** Runs the lab TCP client in `from` against host:port (the echo server answers "<who> sees <client ip>:<port>"). */
 export function tcpFrom(lab: Lab, from: string, host: string, port = 8080, extra: readonly string[] = []) {
-  return lab.exec(from, [process.execPath, "e2e/src/tools/client.ts", "--host", host, "--port", String(port), ...extra], 60_000);
+  return lab.exec(from, [process.execPath, "lab/src/tools/client.ts", "--host", host, "--port", String(port), ...extra], 60_000);
 }
 
 /** ICMP (retried until the path is up), then TCP from one lab pod to another; the server must see the client pod's own IP. */

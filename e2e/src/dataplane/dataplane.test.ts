@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { assertPodReaches, tcpFrom } from "./checks.ts";
 import { ProcessRunner } from "@causeway/common";
-import { Lab, until } from "../index.ts";
+import { Lab, until } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwe2e";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { assertPodReaches, tcpFrom } from "./checks.ts";
-import { Lab } from "../index.ts";
+import { Lab } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwe2d";

@@ -8,9 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Endpoint } from "@causeway/api";
 import { BrokerConnection, host, ProcessRunner } from "@causeway/common";
-import { Lab, REPO_ROOT, until } from "../index.ts";
-import { failGateway, Probes, recoverGateway } from "../lab/failover.ts";
-import { alive } from "../lab/processes.ts";
+import { alive, failGateway, Lab, Probes, recoverGateway, REPO_ROOT, until } from "@causeway/lab";
 import { assertPodReaches } from "./checks.ts";
 
 const root = process.getuid?.() === 0;
@@ -93,7 +91,7 @@ describe("dataplane: WireGuard, 3 clusters, c2 behind NAT, underlay MTU 1400", {
       { allowFailure: true, timeoutMs: 30_000 },
     );
     await new Promise((r) => setTimeout(r, 1000));
-    const got = await lab.exec("c1/n1/p0", [process.execPath, "e2e/src/tools/fetch.ts", "--url", "http://10.2.1.10:8081/bytes/5000000", "--expect", "5000000"]);
+    const got = await lab.exec("c1/n1/p0", [process.execPath, "lab/src/tools/fetch.ts", "--url", "http://10.2.1.10:8081/bytes/5000000", "--expect", "5000000"]);
     assert.equal(got.exitCode, 0, got.stdout);
     await run.run("ip", ["netns", "exec", `${NAME}-ul`, "pkill", "-INT", "-f", `tcpdump -i br0 -n -s 0 -c 4000 -w ${file}`], { allowFailure: true });
     await capture;
@@ -119,7 +117,7 @@ describe("dataplane: WireGuard, 3 clusters, c2 behind NAT, underlay MTU 1400", {
     const before = await fragCounters(lab);
     const got = await lab.exec(
       "c1/n1/p0",
-      [process.execPath, "e2e/src/tools/fetch.ts", "--url", "http://10.2.1.10:8081/bytes/104857600", "--expect", "104857600", "--timeout", "150000"],
+      [process.execPath, "lab/src/tools/fetch.ts", "--url", "http://10.2.1.10:8081/bytes/104857600", "--expect", "104857600", "--timeout", "150000"],
       180_000,
     );
     assert.equal(got.exitCode, 0, got.stdout);

@@ -10,9 +10,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ProcessRunner } from "@causeway/common";
-import { Lab, REPO_ROOT, until } from "../index.ts";
+import { Lab, REPO_ROOT, stopProcess, until } from "@causeway/lab";
 import { podDig, podGet } from "./pods.ts";
-import { stopProcess } from "../lab/processes.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwsd";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { kube, ProcessRunner } from "@causeway/common";
-import { Lab, REPO_ROOT, until } from "../index.ts";
+import { Lab, REPO_ROOT, until } from "@causeway/lab";
 import { podDig, podGet } from "./pods.ts";
 
 const root = process.getuid?.() === 0;
@@ -91,7 +91,7 @@ describe(
       ]);
       // cluster.local keeps answering the local Service only.
       assert.deepEqual(await dig(CLIENT, "echo.default.svc.cluster.local"), ["10.101.0.10"]);
-      const tcp = await lab.exec(CLIENT, [process.execPath, join(REPO_ROOT, "e2e/src/tools/client.ts"), "--host", fqdn("echo"), "--port", "80"]);
+      const tcp = await lab.exec(CLIENT, [process.execPath, join(REPO_ROOT, "lab/src/tools/client.ts"), "--host", fqdn("echo"), "--port", "80"]);
       assert.match(tcp.stdout, /^c2\/n1\/p0 sees 10\.1\.2\.10:/, tcp.stdout + tcp.stderr);
     });
 

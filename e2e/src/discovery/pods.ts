@@ -1,16 +1,16 @@
 import { join } from "node:path";
-import { type Lab, REPO_ROOT } from "../index.ts";
+import { type Lab, REPO_ROOT } from "@causeway/lab";
 
 /** What a lab pod gets for `name` (A) from its own nameserver (its cluster's CoreDNS): the addresses, or the error code. */
 export async function podDig(lab: Lab, from: string, name: string): Promise<string[] | string> {
-  const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/dig.ts"), "--name", name]);
+  const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "lab/src/tools/dig.ts"), "--name", name]);
   const out = JSON.parse(r.stdout) as string[] | { error: string };
   return Array.isArray(out) ? out : out.error;
 }
 
 /** An HTTP GET by name from a lab pod: the body (a lab service answers "<cluster>/<pod>"), or "error <code>". */
 export async function podGet(lab: Lab, from: string, host: string): Promise<string> {
-  const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "e2e/src/tools/get.ts"), "--host", host]);
+  const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "lab/src/tools/get.ts"), "--host", host]);
   const out = JSON.parse(r.stdout) as { body?: string; error?: string };
   return out.body ?? `error ${out.error}`;
 }

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kube, ProcessRunner } from "@causeway/common";
-import { destroyNamespaces } from "../lab/processes.ts";
-import { ApiServer, kubeApiServerBinary } from "./apiserver.ts";
+import { ApiServer, destroyNamespaces, kubeApiServerBinary } from "@causeway/lab";
 
 /** A standalone API server for kube-tier tests: its own namespace and directory, removed by stop(). */
 export interface KubeFixture {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { kube, silentLogger } from "@causeway/common";
 import { z } from "zod";
-import { until } from "../lab/until.ts";
+import { until } from "@causeway/lab";
 import { type KubeFixture, startKubeFixture } from "./harness.ts";
 
 const NS = "default";

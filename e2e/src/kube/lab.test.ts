@@ -11,9 +11,7 @@ import { SCHEMA_HASH_ANNOTATION, SYSTEM_NAMESPACE } from "@causeway/api";
 import { BrokerConnection, kube, ProcessRunner, view } from "@causeway/common";
 import { deployBroker, encodeBrokerInfo, readBrokerInfo } from "@causeway/deploy";
 import { GATEWAY_LEASE } from "@causeway/gateway";
-import { Lab, REPO_ROOT, until } from "../index.ts";
-import { kubeApiServerBinary } from "../kube/apiserver.ts";
-import { apiServerOf } from "../lab/kube.ts";
+import { apiServerOf, kubeApiServerBinary, Lab, REPO_ROOT, until } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwk8";

@@ -48,7 +48,7 @@ describe("rendered manifests against a real API server (server-side dry-run)", {
   }
 
   it("a member cluster's objects (both cable drivers, gateway settings)", async () => {
-    for (const cableDriver of ["vxlan", "wireguard"]) {
+    for (const cableDriver of ["vxlan", "wireguard"] as const) {
       const ms = memberManifests(kube.R, {
         clusterId: "east",
         clusterCIDRs: ["10.1.0.0/16"],
@@ -59,7 +59,7 @@ describe("rendered manifests against a real API server (server-side dry-run)", {
         brokerToken: "t",
         brokerCa: "",
         cableSecret: "s",
-        gateway: { natt: false, healthCheck: true, healthCheckInterval: 0.5, healthCheckMaxPacketLoss: 3 },
+        gateway: { natt: false, healthCheck: true, healthCheckInterval: 0.5, healthCheckMaxPacketLossCount: 3 },
       });
       assert.deepEqual(await check(ms), []);
     }

@@ -9,9 +9,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { kube } from "@causeway/common";
 import { BROKER_NAMESPACE } from "@causeway/deploy";
-import { Lab, until } from "../index.ts";
+import { alive, Lab, until } from "@causeway/lab";
 import { assertPodReaches } from "../dataplane/checks.ts";
-import { alive } from "../lab/processes.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwkn";

@@ -15,9 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BrokerWatcher, ProcessRunner, silentLogger } from "@causeway/common";
 import { podDig } from "../discovery/pods.ts";
-import { Lab, REPO_ROOT, until } from "../index.ts";
-import { failGateway, Probes, recoverGateway } from "../lab/failover.ts";
-import { alive } from "../lab/processes.ts";
+import { alive, failGateway, Lab, Probes, recoverGateway, REPO_ROOT, until } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,7 +24,7 @@ const PAIRS = [
   ["c2/n1/p0", "c1/n1/p0"],
 ] as const;
 
-/** Runs the write load (e2e/src/tools/brokerload.ts) inside a lab namespace; resolves with its acknowledged writes. */
+/** Runs the write load (lab/src/tools/brokerload.ts) inside a lab namespace; resolves with its acknowledged writes. */
 function startLoad(
   lab: Lab,
   from: string,
@@ -37,7 +35,7 @@ function startLoad(
   rmSync(out, { force: true });
   const argv = [
     lab.state.nodeBin,
-    join(REPO_ROOT, "e2e/src/tools/brokerload.ts"),
+    join(REPO_ROOT, "lab/src/tools/brokerload.ts"),
     "--address",
     lab.state.broker.address,
     "--token-file",

@@ -21,7 +21,7 @@ import {
   recoverGateway,
   until,
   waitFailover,
-} from "../index.ts";
+} from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const PAIRS = [

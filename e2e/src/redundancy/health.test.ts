@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Connection, parseValue } from "@causeway/api";
 import { METRICS_PORTS, ProcessRunner } from "@causeway/common";
-import { Lab, REPO_ROOT, until } from "../index.ts";
+import { Lab, REPO_ROOT, until } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwhc";
@@ -40,7 +40,7 @@ describe("lab health checks: probes, status, metrics", { skip: root ? false : "n
   let lab: Lab;
   before(async () => {
     await Lab.down(NAME);
-    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, healthCheckInterval: INTERVAL_S, healthCheckMaxPacketLoss: MAX_LOSS });
+    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, healthCheckInterval: INTERVAL_S, healthCheckMaxPacketLossCount: MAX_LOSS });
     await lab.waitConnected(60_000);
   });
   after(async () => {

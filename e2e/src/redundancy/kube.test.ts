@@ -3,14 +3,14 @@
  * n0 and n1 labelled gateway candidates, elected through the coordination.k8s.io Lease. For
  * kill -9, underlay link cut and graceful stop of c1's active gateway: the standby takes the
  * Lease, the Gateway objects say so, pod traffic resumes both ways; the old gateway returns
- * passive. VXLAN. Needs root; the lab builds kube-apiserver on first use (e2e/kube/build.sh).
+ * passive. VXLAN. Needs root; the lab builds kube-apiserver on first use (lab/kube/build.sh).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube } from "@causeway/common";
 import { GATEWAY_LEASE } from "@causeway/gateway";
-import { activeGateway, assertResumed, FAILURE_KINDS, failGateway, Lab, Probes, recoverGateway, until, waitFailover } from "../index.ts";
+import { activeGateway, assertResumed, FAILURE_KINDS, failGateway, Lab, Probes, recoverGateway, until, waitFailover } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwhak";

@@ -1,4 +1,4 @@
-import { CausewayError, type Endpoint } from "@causeway/api";
+import { type CableDriverName, type Endpoint, parseCableDriver } from "@causeway/api";
 import type { host } from "@causeway/common";
 
 /** What every cable driver routes from (the remote subnets' table and its rule) and filters with: one driver is in use at a time. */
@@ -95,7 +95,7 @@ export interface Traffic {
 
 /** A cable driver: level-triggered, owns its interface, routing table and rule. */
 export interface CableDriver {
-  readonly name: string;
+  readonly name: CableDriverName;
   /** Makes the host carry exactly these cables (adds, changes, removes); idempotent. */
   sync(local: LocalCable, remotes: readonly RemoteCable[]): Promise<CableState[]>;
   /** Removes everything the driver owns; idempotent. */
@@ -125,33 +125,26 @@ export interface CableDriver {
   adopt?(): Promise<boolean>;
 }
 
-/** Cable drivers this build implements (the registry in main.ts offers exactly these). */
-export const SUPPORTED_CABLE_DRIVERS = ["vxlan", "wireguard"] as const;
-
-export class UnknownCableDriverError extends CausewayError {
-  override name = "UnknownCableDriverError";
-}
-
-/** The drivers this build offers, built explicitly in main.ts (no registration by import). */
+/**
+ * The drivers this build offers, built explicitly in main.ts (no registration by import): one
+ * factory for every name of the contract's CableDriverName, so a driver added to the contract
+ * without an implementation does not compile.
+ */
 export class CableDrivers {
-  readonly #drivers: ReadonlyMap<string, () => CableDriver>;
-  constructor(drivers: Record<string, () => CableDriver>) {
-    this.#drivers = new Map(Object.entries(drivers));
-  }
-
-  get supported(): string[] {
-    return [...this.#drivers.keys()].sort();
+  readonly #drivers: Readonly<Record<CableDriverName, () => CableDriver>>;
+  constructor(drivers: Readonly<Record<CableDriverName, () => CableDriver>>) {
+    this.#drivers = drivers;
   }
 
   /** Every driver but `name` (whose devices a gateway removes when it starts with `name`). */
-  others(name: string): CableDriver[] {
-    return [...this.#drivers].filter(([n]) => n !== name).map(([, make]) => make());
+  others(name: CableDriverName): CableDriver[] {
+    return Object.entries(this.#drivers)
+      .filter(([n]) => n !== name)
+      .map(([, make]) => make());
   }
 
-  /** The driver called `name`; UnknownCableDriverError listing the supported ones otherwise. */
+  /** The driver called `name`; UnknownCableDriverError (api) listing the supported ones otherwise. */
   create(name: string): CableDriver {
-    const make = this.#drivers.get(name);
-    if (!make) throw new UnknownCableDriverError(`unknown cable driver "${name}"; supported: ${this.supported.join(", ")}`);
-    return make();
+    return this.#drivers[parseCableDriver(name)]();
   }
 }

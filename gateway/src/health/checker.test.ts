@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { silentLogger } from "@causeway/common";
-import { checkHealthSettings, HealthChecker, mergeHealth } from "./checker.ts";
+import { healthCheckOf, HealthChecker, mergeHealth } from "./checker.ts";
 import { FakePingNetwork } from "./fake.ts";
 
 const log = silentLogger();
@@ -17,11 +17,11 @@ async function until(f: () => boolean, ms: number): Promise<number> {
 
 describe("health checker", () => {
   it("refuses an interval under 100 ms, zero or negative, and a loss count below 1", () => {
-    for (const intervalMs of [0, -1000, 50, Number.NaN]) {
-      assert.throws(() => checkHealthSettings({ intervalMs, maxPacketLoss: 5 }), /health-check interval must be at least 0.1 s/);
+    for (const healthCheckInterval of [0, -1, 0.05, Number.NaN]) {
+      assert.throws(() => healthCheckOf({ healthCheckInterval, healthCheckMaxPacketLossCount: 5 }), /--health-check-interval must be a number of seconds, at least 0.1/);
     }
-    assert.throws(() => checkHealthSettings({ intervalMs: 1000, maxPacketLoss: 0 }), /max packet loss must be a whole number/);
-    assert.throws(() => new HealthChecker({ intervalMs: 0, maxPacketLoss: 5, log }), /at least 0.1 s/);
+    assert.throws(() => healthCheckOf({ healthCheckInterval: 1, healthCheckMaxPacketLossCount: 0 }), /--health-check-max-packet-loss-count must be a whole number ≥ 1/);
+    assert.throws(() => new HealthChecker({ intervalMs: 0, maxPacketLoss: 5, log }), /at least 0.1/);
   });
 
   it("turns connected on the first reply, error after the loss threshold, connected again on a reply", async () => {

@@ -1,4 +1,4 @@
-import type { Connection } from "@causeway/api";
+import { type Connection, GATEWAY_DEFAULTS, type GatewaySettings, healthCheckSettings } from "@causeway/api";
 import type { Logger, view } from "@causeway/common";
 import { icmpPinger, type PingEvent, type Pinger, type PingerFactory } from "./pinger.ts";
 import { RttStats } from "./stats.ts";
@@ -11,29 +11,15 @@ export interface HealthCheckSettings {
   readonly maxPacketLoss: number;
 }
 
-export const DEFAULT_HEALTH_CHECK: HealthCheckSettings = { intervalMs: 1000, maxPacketLoss: 5 };
-export const MIN_HEALTH_CHECK_INTERVAL_MS = 100;
+export const DEFAULT_HEALTH_CHECK: HealthCheckSettings = {
+  intervalMs: GATEWAY_DEFAULTS.healthCheckInterval * 1000,
+  maxPacketLoss: GATEWAY_DEFAULTS.healthCheckMaxPacketLossCount,
+};
 
-export class HealthCheckSettingsError extends Error {
-  override name = "HealthCheckSettingsError";
-  /** The setting at fault. */
-  readonly field: keyof HealthCheckSettings;
-  constructor(field: keyof HealthCheckSettings, message: string) {
-    super(message);
-    this.field = field;
-  }
-}
-
-/** Throws a HealthCheckSettingsError saying what to pass unless the interval is ≥ 100 ms and the loss count a whole number ≥ 1. */
-export function checkHealthSettings(s: HealthCheckSettings): HealthCheckSettings {
-  if (!Number.isFinite(s.intervalMs) || s.intervalMs < MIN_HEALTH_CHECK_INTERVAL_MS)
-    throw new HealthCheckSettingsError(
-      "intervalMs",
-      `health-check interval must be at least ${MIN_HEALTH_CHECK_INTERVAL_MS / 1000} s, got ${s.intervalMs / 1000} s (turn health checks off with --health-check=false instead)`,
-    );
-  if (!Number.isInteger(s.maxPacketLoss) || s.maxPacketLoss < 1)
-    throw new HealthCheckSettingsError("maxPacketLoss", `health-check max packet loss must be a whole number ≥ 1, got ${s.maxPacketLoss}`);
-  return s;
+/** The checker's settings from the cluster configuration's (checked there: ValidationError naming the flag). */
+export function healthCheckOf(s: Pick<GatewaySettings, "healthCheckInterval" | "healthCheckMaxPacketLossCount">): HealthCheckSettings {
+  const checked = healthCheckSettings(s);
+  return { intervalMs: checked.healthCheckInterval * 1000, maxPacketLoss: checked.healthCheckMaxPacketLossCount };
 }
 
 /** One remote endpoint to probe. */
@@ -93,7 +79,7 @@ export class HealthChecker implements view.Source {
   #stopped = false;
 
   constructor(o: HealthCheckerOptions) {
-    checkHealthSettings(o);
+    healthCheckOf({ healthCheckInterval: o.intervalMs / 1000, healthCheckMaxPacketLossCount: o.maxPacketLoss });
     this.#o = o;
     this.#pinger = o.pinger ?? icmpPinger();
   }

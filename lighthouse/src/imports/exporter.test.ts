@@ -7,7 +7,8 @@ import type { ServiceExport } from "@causeway/api";
 import { type SiteService, silentLogger } from "@causeway/common";
 import { stringify } from "yaml";
 import { buildImports } from "./build.ts";
-import { ServiceExporter, siteServices, unavailableExport } from "./exporter.ts";
+import { unlistedExport } from "@causeway/common";
+import { ServiceExporter, siteServices } from "./exporter.ts";
 
 const web: SiteService = {
   namespace: "default",
@@ -35,7 +36,7 @@ describe("standalone export keeper", () => {
       const file = join(dir, "site.yaml");
       writeFileSync(file, site([]));
       const services = siteServices(file, [], silentLogger());
-      let current: ServiceExport = unavailableExport({ namespace: "default", name: "web", type: "ClusterSetIP", exportedAt: "2026-11-29T00:00:00.000Z" });
+      let current: ServiceExport = unlistedExport({ namespace: "default", name: "web", type: "ClusterSetIP", exportedAt: "2026-11-29T00:00:00.000Z" });
       assert.equal(buildImports([{ clusterId: "c1", value: current }]).services.length, 0);
       const exporter = new ServiceExporter({
         clusterId: "c1",

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { connect } from "node:net";
-import { errorMessage, exportName, type ServiceExport, unavailableExport as placeholderExport } from "@causeway/api";
-import { type Logger, loadSite, sameValue, type SiteService } from "@causeway/common";
+import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
+import { exportOf, type Logger, loadSite, sameValue, type SiteService, unlistedExport } from "@causeway/common";
 
 /**
  * The site file's services, re-read when the file changes (checked on each call by its
@@ -45,24 +45,6 @@ export function tcpOpen(ip: string, port: number, timeoutMs = 500): Promise<bool
     s.once("timeout", () => done(false));
     s.once("error", () => done(false));
   });
-}
-
-/** Pure: the export record of a site service, its endpoints' readiness from `ready`. */
-export function exportOf(svc: SiteService, ready: (ip: string) => boolean, exportedAt: string): ServiceExport {
-  return {
-    namespace: svc.namespace,
-    name: svc.name,
-    type: svc.type,
-    ip: svc.type === "ClusterSetIP" ? (svc.ip ?? "") : "",
-    ports: svc.ports.map((p) => ({ protocol: p.protocol, port: p.port, ...(p.name ? { name: p.name } : {}) })),
-    endpoints: svc.endpoints.map((e) => ({ ip: e.ip, ready: ready(e.ip), ...(e.hostname ? { hostname: e.hostname } : {}) })),
-    exportedAt,
-  };
-}
-
-/** Pure: the export of a service that does not exist (yet): kept, with its creation time, but imported nowhere. */
-export function unavailableExport(e: Pick<ServiceExport, "namespace" | "name" | "type" | "exportedAt">): ServiceExport {
-  return placeholderExport(e, `service ${e.namespace}/${e.name} is not in the site file; it is exported once added`);
 }
 
 export interface ServiceExporterDeps {
@@ -139,7 +121,7 @@ export class ServiceExporter {
         this.#missing.add(key);
       } else this.#missing.delete(key);
       const ready = svc ? await this.#readiness(svc) : new Set<string>();
-      const next = svc ? exportOf(svc, (ip) => ready.has(ip), current.exportedAt) : unavailableExport(current);
+      const next = svc ? exportOf(svc, (ip) => ready.has(ip), current.exportedAt) : unlistedExport(current);
       if (!sameValue(next, current)) {
         await this.#d.put(exportName(current.namespace, current.name), next);
         const up = next.endpoints.filter((e) => e.ready).length;

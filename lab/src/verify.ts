@@ -1,14 +1,6 @@
 import { join } from "node:path";
-import { kube } from "@causeway/common";
+import { type CheckResult, kube } from "@causeway/common";
 import type { Lab } from "./lab.ts";
-
-/** One check's outcome. */
-export interface CheckResult {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly detail: string;
-  readonly ms: number;
-}
 
 const VERIFY_NS = "causeway-verify";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,7 +62,7 @@ export async function verifyLab(lab: Lab, a: string, b: string, o: { discovery?:
     out.push(
       await timed(`pod ${src} → pod ${dst} (TCP, source IP kept)`, async () => {
         const ip = lab.resolve(dst).ip;
-        const said = await tool(lab, src, "e2e/src/tools/client.ts", ["--host", ip, "--port", "8080"]);
+        const said = await tool(lab, src, "lab/src/tools/client.ts", ["--host", ip, "--port", "8080"]);
         const seen = /sees ([\d.]+):/.exec(said)?.[1];
         if (seen !== lab.resolve(src).ip)
           throw new Error(`the server saw ${seen ?? "nothing"}, not the client's ${lab.resolve(src).ip} (source NAT on the way?)`);
@@ -83,7 +75,7 @@ export async function verifyLab(lab: Lab, a: string, b: string, o: { discovery?:
     const src = lastPod(lab, a);
     out.push(
       await timed(`pod ${src} → service ${vip.name} VIP ${vip.vip}:${vip.port} in ${b}`, () =>
-        tool(lab, src, "e2e/src/tools/client.ts", ["--host", vip.vip, "--port", String(vip.port)]),
+        tool(lab, src, "lab/src/tools/client.ts", ["--host", vip.vip, "--port", String(vip.port)]),
       ),
     );
   }
@@ -102,7 +94,7 @@ async function verifyDiscovery(lab: Lab, a: string, b: string): Promise<CheckRes
       await exportIn(lab, b, name, true);
       let last = "";
       for (const end = Date.now() + 20_000; Date.now() < end; await sleep(300)) {
-        const r = await lab.exec(src, [process.execPath, join(lab.repoRoot, "e2e/src/tools/get.ts"), "--host", fqdn], 10_000);
+        const r = await lab.exec(src, [process.execPath, join(lab.repoRoot, "lab/src/tools/get.ts"), "--host", fqdn], 10_000);
         last = r.stdout.trim();
         if (r.exitCode === 0 && last.includes(`${b}/${name}-0`)) return `answered by ${b}/${name}-0`;
       }
@@ -141,24 +133,4 @@ async function exportIn(lab: Lab, cluster: string, name: string, on: boolean): P
   ];
   const r = await lab.exec(`${cluster}/n0`, argv, 30_000);
   if (r.exitCode !== 0) throw new Error(`causeway ${argv.slice(2).join(" ")}: ${r.stderr.trim() || r.stdout.trim()}`);
-}
-
-/** Pure: the JUnit XML of a verify run (one suite, a testcase per check, failures with their detail). */
-export function junitReport(results: readonly CheckResult[], suite = "causeway verify"): string {
-  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-  const failures = results.filter((r) => !r.ok).length;
-  const total = results.reduce((n, r) => n + r.ms, 0) / 1000;
-  const cases = results.map((r) => {
-    const attrs = `classname="${esc(suite)}" name="${esc(r.name)}" time="${(r.ms / 1000).toFixed(3)}"`;
-    return r.ok ? `    <testcase ${attrs}/>` : `    <testcase ${attrs}>\n      <failure message="${esc(r.detail)}"/>\n    </testcase>`;
-  });
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites tests="${results.length}" failures="${failures}" time="${total.toFixed(3)}">`,
-    `  <testsuite name="${esc(suite)}" tests="${results.length}" failures="${failures}" time="${total.toFixed(3)}">`,
-    ...cases,
-    "  </testsuite>",
-    "</testsuites>",
-    "",
-  ].join("\n");
 }

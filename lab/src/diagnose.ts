@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type Endpoint, parseValue } from "@causeway/api";
 import { newestPerCluster } from "@causeway/common";
 import type { Lab } from "./lab.ts";
-import type { CheckResult } from "./verify.ts";
+import type { CheckResult } from "@causeway/common";
 
 /** The marker the probe datagrams carry ("CWDG"), matched by the capture's filter. */
 const MARKER = "CWDG";
@@ -61,7 +61,7 @@ export async function diagnoseFirewall(lab: Lab): Promise<CheckResult[]> {
       await cap.ready;
       await lab.exec(`${src.cluster_id}/${src.hostname}`, [
         process.execPath,
-        join(lab.repoRoot, "e2e/src/tools/udpsend.ts"),
+        join(lab.repoRoot, "lab/src/tools/udpsend.ts"),
         "--host",
         ip,
         "--port",

@@ -2,15 +2,15 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandRunner } from "@causeway/common";
-import { corednsStanza } from "@causeway/lighthouse";
+import { corednsStanza } from "@causeway/common";
 import { attachPod, type LabService, randomDnat } from "./services.ts";
 import type { ClusterSpec } from "./topology.ts";
+import { REPO_ROOT as REPO } from "./paths.ts";
 
-const REPO = join(import.meta.dirname, "../../..");
 
-/** The CoreDNS binary built from its Go module (e2e/coredns/build.sh: minutes the first time, cached after). */
+/** The CoreDNS binary built from its Go module (lab/coredns/build.sh: minutes the first time, cached after). */
 export function coreDnsBinary(): string {
-  return execFileSync("bash", [join(REPO, "e2e/coredns/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  return execFileSync("bash", [join(REPO, "lab/coredns/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
 }
 
 /** A cluster's DNS pod (the lab's kube-dns): its own namespace behind n0 at 10.I.0.53. */

@@ -1,9 +1,17 @@
+import { CausewayError } from "@causeway/api";
+
+/** A Corefile Causeway cannot safely edit (a start marker without its end); fix it by hand. Exit 2. */
+export class CorefileError extends CausewayError {
+  override name = "CorefileError";
+  override readonly exitCode = 2;
+}
+
 /** The lines that bound Causeway's part of a Corefile; what lies between them is ours to replace. */
 export const COREFILE_MARKERS = { start: "# causeway-start AUTO-GENERATED SECTION. DO NOT EDIT", end: "# causeway-end" } as const;
 
 /** Pure: the CoreDNS server blocks forwarding each zone to the clusterset DNS server, between the markers. */
 export function corednsStanza(dnsServer: string, zones: readonly string[] = ["clusterset.local"]): string {
-  if (!zones.length) throw new RangeError("at least one zone to forward");
+  if (!zones.length) throw new CorefileError("at least one zone to forward");
   const blocks = zones.map((z) => `${z.replace(/\.$/, "")}:53 {\n    forward . ${dnsServer}\n}`);
   return [COREFILE_MARKERS.start, ...blocks, COREFILE_MARKERS.end].join("\n");
 }
@@ -18,7 +26,7 @@ export function withStanza(corefile: string, stanza: string): string {
   const start = corefile.indexOf(COREFILE_MARKERS.start);
   if (start < 0) return `${stanza}\n${corefile}`;
   const end = corefile.indexOf(COREFILE_MARKERS.end, start);
-  if (end < 0) throw new Error(`the Corefile has "${COREFILE_MARKERS.start}" but no "${COREFILE_MARKERS.end}": fix it by hand, then re-run`);
+  if (end < 0) throw new CorefileError(`the Corefile has "${COREFILE_MARKERS.start}" but no "${COREFILE_MARKERS.end}": fix it by hand, then re-run`);
   return corefile.slice(0, start) + stanza + corefile.slice(end + COREFILE_MARKERS.end.length);
 }
 

@@ -4,7 +4,7 @@ import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { type CommandRunner, kube, view } from "@causeway/common";
 import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_NATS_SECRET, BROKER_TLS_SECRET } from "@causeway/deploy";
 import { stringify as toYaml } from "yaml";
-import { ApiServer, kubeApiServerBinary, writeKubeconfig } from "../kube/apiserver.ts";
+import { ApiServer, kubeApiServerBinary, writeKubeconfig } from "./apiserver.ts";
 import { mtuOpt } from "./build.ts";
 import { alive, type LabProcess, startIn, stopProcess } from "./processes.ts";
 import type { LabService } from "./services.ts";

@@ -4,8 +4,8 @@
 # ...) mapped to the published k8s.io/* module of the same release. The binary is cached under
 # $CAUSEWAY_CACHE (default ~/.cache/causeway): a second run prints its path at once.
 #
-#   e2e/kube/build.sh            # builds if needed, prints the kube-apiserver path
-#   KUBE_VERSION=v1.35.2 e2e/kube/build.sh
+#   lab/kube/build.sh            # builds if needed, prints the kube-apiserver path
+#   KUBE_VERSION=v1.35.2 lab/kube/build.sh
 set -euo pipefail
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
 CACHE="${CAUSEWAY_CACHE:-$HOME/.cache/causeway}/kube/$KUBE_VERSION"

@@ -5,16 +5,16 @@ import https from "node:https";
 import { join, resolve } from "node:path";
 import { type CommandRunner, kube } from "@causeway/common";
 import { stringify as toYaml } from "yaml";
-import { alive, type LabProcess, startIn, stopProcess } from "../lab/processes.ts";
-import { until } from "../lab/until.ts";
+import { alive, type LabProcess, startIn, stopProcess } from "./processes.ts";
+import { until } from "./until.ts";
+import { REPO_ROOT as REPO } from "./paths.ts";
 
 export const KUBE_VERSION = "v1.36.3";
-const REPO = resolve(import.meta.dirname, "../../..");
-const FORWARD = join(REPO, "e2e/src/tools/forward.ts");
+const FORWARD = join(REPO, "lab/src/tools/forward.ts");
 
-/** The cached kube-apiserver binary, built on first use by e2e/kube/build.sh (minutes, once). */
+/** The cached kube-apiserver binary, built on first use by lab/kube/build.sh (minutes, once). */
 export function kubeApiServerBinary(): string {
-  return execFileSync("bash", [join(REPO, "e2e/kube/build.sh")], {
+  return execFileSync("bash", [join(REPO, "lab/kube/build.sh")], {
     encoding: "utf8",
     env: { ...process.env, KUBE_VERSION },
     stdio: ["ignore", "pipe", "inherit"],

@@ -3,8 +3,8 @@
 # with its default plugin set, through the Go module proxy; cached (scripts/go-tool.sh): a second
 # run prints the binary's path at once.
 #
-#   e2e/coredns/build.sh                 # builds if needed, prints the coredns path
-#   COREDNS_VERSION=v1.14.7 e2e/coredns/build.sh
+#   lab/coredns/build.sh                 # builds if needed, prints the coredns path
+#   COREDNS_VERSION=v1.14.7 lab/coredns/build.sh
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/go-tool.sh"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"

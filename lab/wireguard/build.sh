@@ -5,7 +5,7 @@
 # fifth of what the current release does. Cached under $CAUSEWAY_CACHE (default ~/.cache/causeway);
 # a second run prints the binary's path at once.
 #
-#   e2e/wireguard/build.sh       # builds if needed, prints the wireguard-go path
+#   lab/wireguard/build.sh       # builds if needed, prints the wireguard-go path
 set -euo pipefail
 # The module's newest version (a pseudo-version: upstream tags releases in the binary, not the module);
 # the binary reports it as wireguard-go v0.0.20250522.

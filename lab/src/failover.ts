@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Lab } from "./lab.ts";
-import { REPO_ROOT } from "./lab.ts";
+import { REPO_ROOT } from "./paths.ts";
 import { alive } from "./processes.ts";
 import { until } from "./until.ts";
 
@@ -9,7 +9,7 @@ import { until } from "./until.ts";
 export const FAILURE_KINDS = ["kill", "link", "stop"] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
-/** What a probe (e2e/src/tools/probe.ts) reports. */
+/** What a probe (lab/src/tools/probe.ts) reports. */
 export interface ProbeResult {
   readonly sent: number;
   readonly answered: number;
@@ -54,7 +54,7 @@ export class Probes {
     for (const [from, to] of pairs) {
       const argv = [
         lab.state.nodeBin,
-        join(REPO_ROOT, "e2e/src/tools/probe.ts"),
+        join(REPO_ROOT, "lab/src/tools/probe.ts"),
         "--host",
         lab.resolve(to).ip,
         "--interval",

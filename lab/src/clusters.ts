@@ -1,0 +1,159 @@
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Cluster } from "@causeway/api";
+import { stringify as toYaml } from "yaml";
+import { buildCluster } from "./build.ts";
+import { startClusterDns } from "./clusterdns.ts";
+import { destroyNamespaces, startIn, stopProcess } from "./processes.ts";
+import { removePodResolvConfs } from "./dns.ts";
+import { siteServiceOf } from "./services.ts";
+import { clusterLog, type LabCluster, type LabCore, type LabState, script } from "./state.ts";
+import { clusterSpec, LAB } from "./topology.ts";
+
+/** Builds one more cluster, joins it to the broker and starts its processes. */
+export async function addCluster(lab: LabCore, o: { nodes?: number; pods?: number } = {}): Promise<LabCluster> {
+  const st = lab.state;
+  const index = Math.max(0, ...st.clusters.map((c) => c.spec.index)) + 1;
+  const spec = clusterSpec(st.name, index, o.nodes ?? 3, o.pods ?? 1, (st.nat ?? []).includes(`c${index}`), st.gateways ?? 1);
+  const entry: LabCluster = {
+    spec,
+    siteFile: join(st.dir, `${spec.id}.site.yaml`),
+    tokenFile: join(st.dir, `${spec.id}.token`),
+    processes: [],
+  };
+  st.clusters.push(entry);
+  lab.save();
+  await buildCluster(lab.run, st.name, spec, st.mtu);
+  const cluster: Cluster = { cluster_id: spec.id, cluster_cidr: [spec.podCidr], service_cidr: [spec.serviceCidr], global_cidr: [] };
+  const admin = lab.admin();
+  try {
+    const { token } = await admin.join(cluster);
+    writeFileSync(entry.tokenFile, `${token}\n`, { mode: 0o600 });
+  } finally {
+    admin.close();
+  }
+  writeSiteFile(st, entry);
+  startClusterProcesses(st, entry);
+  lab.save();
+  await startClusterDns(lab, entry);
+  lab.save();
+  return entry;
+}
+
+/** The cluster leaves the clusterset (broker records removed first, so peers drop their routes), then its namespaces go. */
+export async function removeCluster(lab: LabCore, clusterId: string): Promise<void> {
+  const c = lab.cluster(clusterId);
+  const admin = lab.admin();
+  try {
+    await admin.leave(clusterId);
+  } finally {
+    admin.close();
+  }
+  await Promise.all(c.processes.map((p) => stopProcess(p.pid, 1000)));
+  const names = [
+    c.spec.switchNs,
+    ...(c.spec.nat ? [c.spec.nat.ns] : []),
+    ...c.spec.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)]),
+    ...(c.services ?? []).flatMap((s) => s.pods.map((p) => p.ns)),
+    ...(c.dns ? [c.dns.ns] : []),
+  ];
+  await destroyNamespaces(lab.run, names);
+  removePodResolvConfs(names);
+  for (const f of [c.siteFile, c.tokenFile]) rmSync(f, { force: true });
+  lab.state.clusters.splice(lab.state.clusters.indexOf(c), 1);
+  lab.save();
+}
+
+/** Standalone: each node's gateway (gateway nodes) and route agent, the lighthouse on n0, and the pods' echo servers. */
+function startClusterProcesses(st: LabState, c: LabCluster): void {
+  const bin = st.nodeBin;
+  for (const n of c.spec.nodes) {
+    if (n.gateway)
+      c.processes.push(
+        startIn(
+          n.ns,
+          `gateway/${n.name}`,
+          [bin, script("gateway/src/main.ts"), "--site", c.siteFile, "--node", n.name, ...(st.gatewayFlags ?? [])],
+          clusterLog(st, c, `${n.name}-gateway`),
+          { CAUSEWAY_WG_INTERFACE: n.wgInterface },
+        ),
+      );
+    c.processes.push(
+      startIn(n.ns, `route-agent/${n.name}`, [bin, script("route-agent/src/main.ts"), "--site", c.siteFile, "--node", n.name], clusterLog(st, c, `${n.name}-route-agent`)),
+    );
+  }
+  // The cluster's clusterset DNS server (and export keeper) on n0, port 53 of its LAN address.
+  const dnsNode = c.spec.nodes[0];
+  if (dnsNode) {
+    c.processes.push(
+      startIn(dnsNode.ns, `lighthouse/${dnsNode.name}`, [bin, script("lighthouse/src/main.ts"), "--site", c.siteFile, "--node", dnsNode.name], clusterLog(st, c, `${dnsNode.name}-lighthouse`)),
+    );
+  }
+  startPods(st, c);
+}
+
+/** Every lab pod's echo server (answers "<cluster>/<node>/<pod>"). */
+export function startPods(st: LabState, c: LabCluster): void {
+  for (const n of c.spec.nodes) {
+    for (const p of n.pods) {
+      c.processes.push(
+        startIn(
+          p.ns,
+          `echo/${n.name}/${p.name}`,
+          [st.nodeBin, script("lab/src/tools/echo.ts"), "--port", String(LAB.echoPort), "--name", `${c.spec.id}/${n.name}/${p.name}`],
+          clusterLog(st, c, `${n.name}-${p.name}-echo`),
+        ),
+      );
+    }
+  }
+}
+
+/** wireguard-go's control sockets of a lab's devices, left behind when wireguard-go was killed. */
+export function removeWireGuardSockets(lab: string): void {
+  const dir = "/var/run/wireguard";
+  if (!existsSync(dir)) return;
+  const mine = new RegExp(`^${lab}c\\d+n\\d+\\.sock$`);
+  for (const f of readdirSync(dir)) if (mine.test(f)) rmSync(join(dir, f), { force: true });
+}
+
+/** Standalone: (re)writes the cluster's site file (the lighthouse re-reads it when it changes). */
+export function writeSiteFile(st: LabState, entry: LabCluster): void {
+  writeFileSync(entry.siteFile, toYaml(siteOf(entry, st)));
+}
+
+function siteOf(entry: LabCluster, st: LabState) {
+  const c = entry.spec;
+  return {
+    clusterId: c.id,
+    clusterCIDRs: [c.podCidr],
+    serviceCIDRs: [c.serviceCidr],
+    cableDriver: st.cable,
+    intraCluster: st.intraCluster ?? "vxlan",
+    broker: {
+      address: st.broker.address,
+      tokenFile: join(st.dir, `${c.id}.token`),
+      cableSecretFile: join(st.dir, "cable-secret"),
+      ...(st.broker.tls ? { caFile: st.broker.tls.caFile } : {}),
+    },
+    nodes: c.nodes.map((n) => ({
+      name: n.name,
+      ip: n.lanIp,
+      podCIDR: n.podCidr,
+      cniIP: n.cniIp,
+      gateway: n.gateway,
+      ...(n.publicIp ? { publicIp: `ipv4:${n.publicIp}` } : {}),
+    })),
+    // The lab's services, exportable with `causeway export service <name> -n <ns> --context <cluster>`.
+    services: [
+      ...c.services.map((s) => ({
+        namespace: s.namespace,
+        name: s.name,
+        type: "ClusterSetIP",
+        ip: s.vip,
+        ports: [{ name: "http", protocol: "TCP", port: s.port, targetPort: s.backendPort }],
+        endpoints: [{ ip: s.backendIp }],
+      })),
+      ...(entry.services ?? []).map(siteServiceOf),
+    ],
+  };
+}

@@ -1,0 +1,30 @@
+/** @causeway/lab — the network-namespace lab as a library: clusters of namespaces on one Linux host running the real Causeway processes, and the lab side of verify, diagnose, gather and benchmark. */
+export { Lab } from "./lab.ts";
+export type { LabCluster, LabState } from "./state.ts";
+export type { UpOptions } from "./options.ts";
+export type { LabConnection } from "./status.ts";
+export { LabError } from "./errors.ts";
+export { LAB_ROOT, REPO_ROOT } from "./paths.ts";
+export { type ClusterSpec, clusterSpec, LAB, type NodeSpec } from "./topology.ts";
+export { until } from "./until.ts";
+export { alive, destroyNamespaces, type LabProcess, stopProcess } from "./processes.ts";
+export { ApiServer, kubeApiServerBinary } from "./apiserver.ts";
+export { apiServerOf } from "./kube.ts";
+export { coreDnsBinary } from "./dns.ts";
+export {
+  activeGateway,
+  assertResumed,
+  cableRoutes,
+  FAILURE_KINDS,
+  type FailureKind,
+  failGateway,
+  haStatuses,
+  partitionFromBroker,
+  type ProbeResult,
+  Probes,
+  recoverGateway,
+  waitFailover,
+} from "./failover.ts";
+export { verifyLab } from "./verify.ts";
+export { diagnoseFirewall } from "./diagnose.ts";
+export { benchmarkLab, gatherLab } from "./gather.ts";

@@ -1,0 +1,113 @@
+import { CABLE_DRIVERS, errorMessage, healthCheckSettings, UnknownCableDriverError, ValidationError } from "@causeway/api";
+import { INTRA_CLUSTER_MODES } from "@causeway/common";
+import { MAX_BROKER_REPLICAS } from "./brokerha.ts";
+import { clusterSpec, LAB, validateLabName, wholeInRange } from "./topology.ts";
+import type { IntraClusterMode } from "@causeway/common";
+
+export interface UpOptions {
+  readonly name?: string;
+  readonly clusters?: number;
+  readonly nodes?: number;
+  readonly pods?: number;
+  readonly cable?: string;
+  readonly intraCluster?: IntraClusterMode;
+  /** Kubernetes tier: an API server per cluster; Causeway installed with deploy-broker + join and run as its DaemonSets describe. */
+  readonly kube?: boolean;
+  /** Cluster ids (c2, …) whose gateway sits behind a NAT router that masquerades it; its public IP is the router's. */
+  readonly nat?: readonly string[];
+  /** Underlay MTU (576..9000; default 1500). */
+  readonly mtu?: number;
+  /** Gateway candidates per cluster (default 1): nodes n0..n(k-1), one active at a time. */
+  readonly gateways?: number;
+  /** Gateways' health-check interval in seconds (≥ 0.1; the gateway's default 1 s when absent). */
+  readonly healthCheckInterval?: number;
+  /** Gateways' health-check loss threshold (≥ 1; default 5). */
+  readonly healthCheckMaxPacketLossCount?: number;
+  /** The broker's store: sqlite (one broker, default) or nats (a 3-node NATS cluster and --broker-replicas brokers). */
+  readonly brokerBackend?: "sqlite" | "nats";
+  /** Broker replicas on the NATS bucket (1..3; default 3 with nats). */
+  readonly brokerReplicas?: number;
+  /** Standalone labs: the broker serves TLS (a CA and certificate made for its addresses); components get the CA in their site files. */
+  readonly brokerTls?: boolean;
+}
+
+/** Defaults and validates `lab up` options; throws ValidationError / UnknownCableDriverError naming what is supported. */
+export function upOptions(o: UpOptions) {
+  const name = o.name ?? "cw";
+  validateLabName(name);
+  const cable = o.cable ?? "vxlan";
+  if (!(CABLE_DRIVERS as readonly string[]).includes(cable)) {
+    throw new UnknownCableDriverError(`unknown cable driver "${cable}"; supported: ${CABLE_DRIVERS.join(", ")}`);
+  }
+  const intraCluster = o.intraCluster ?? "vxlan";
+  if (!(INTRA_CLUSTER_MODES as readonly string[]).includes(intraCluster)) {
+    throw new ValidationError(`unknown intra-cluster mode "${intraCluster}"; supported: ${INTRA_CLUSTER_MODES.join(", ")}`);
+  }
+  const clusters = o.clusters ?? 2;
+  wholeInRange("--clusters", clusters, LAB.maxClusters);
+  const nodes = o.nodes ?? 3;
+  const pods = o.pods ?? 1;
+  const gateways = o.gateways ?? 1;
+  const nat = labNat(o.nat ?? [], clusters);
+  clusterSpec(name, 1, nodes, pods, nat.length > 0, gateways); // validates nodes, pods, gateways
+  if (o.kube && (o.healthCheckInterval !== undefined || o.healthCheckMaxPacketLossCount !== undefined))
+    throw new ValidationError("--health-check-* take standalone labs: in the Kubernetes tier the gateways run as their DaemonSet says");
+  labMtu(o.mtu);
+  return {
+    name,
+    cable,
+    intraCluster,
+    clusters,
+    nodes,
+    pods,
+    nat,
+    mtu: o.mtu,
+    gateways,
+    gatewayFlags: healthCheckFlags(o),
+    brokerReplicas: brokerReplicasOf(o),
+  };
+}
+
+/** With --broker-backend nats: how many broker replicas (default 3); undefined for the single SQLite broker. */
+function brokerReplicasOf(o: UpOptions): number | undefined {
+  const backend = o.brokerBackend ?? "sqlite";
+  if (backend !== "sqlite" && backend !== "nats") throw new ValidationError(`unknown broker backend "${String(backend)}"; supported: sqlite, nats`);
+  if (backend === "sqlite") {
+    if (o.brokerReplicas !== undefined && o.brokerReplicas !== 1)
+      throw new ValidationError("--broker-replicas > 1 needs --broker-backend nats (SQLite serves one broker)");
+    return undefined;
+  }
+  if (o.kube && o.brokerTls) throw new ValidationError("--broker-tls takes standalone labs (with --kube, deploy-broker serves TLS already)");
+  const n = o.brokerReplicas ?? 3;
+  wholeInRange("--broker-replicas", n, MAX_BROKER_REPLICAS);
+  return n;
+}
+
+/** The gateways' health-check flags from the lab options, checked by the cluster configuration's own rules. */
+function healthCheckFlags(o: UpOptions): string[] {
+  const { healthCheckInterval: interval, healthCheckMaxPacketLossCount: loss } = o;
+  if (interval === undefined && loss === undefined) return [];
+  try {
+    healthCheckSettings({ healthCheckInterval: interval ?? 1, healthCheckMaxPacketLossCount: loss ?? 5 });
+  } catch (err) {
+    throw new ValidationError(errorMessage(err));
+  }
+  return [
+    ...(interval === undefined ? [] : ["--health-check-interval", String(interval)]),
+    ...(loss === undefined ? [] : ["--health-check-max-packet-loss-count", String(loss)]),
+  ];
+}
+
+/** The --nat cluster ids, each a cluster of the lab; ValidationError otherwise. */
+function labNat(ids: readonly string[], clusters: number): string[] {
+  const nat = [...new Set(ids)];
+  for (const id of nat) {
+    const i = /^c(\d+)$/.exec(id)?.[1];
+    if (!i || Number(i) < 1 || Number(i) > clusters) throw new ValidationError(`--nat ${id}: not a cluster of this lab (c1..c${clusters})`);
+  }
+  return nat;
+}
+
+function labMtu(mtu: number | undefined): void {
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000)) throw new ValidationError(`--mtu must be 576..9000, got ${mtu}`);
+}
