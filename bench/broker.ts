@@ -20,7 +20,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportName, unavailableExport } from "@causeway/api";
-import { startNatsServer } from "@causeway/broker/natsserver";
+import { startNatsServer } from "@causeway/broker";
 import { BrokerConnection, BrokerWatcher, silentLogger } from "@causeway/common";
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 100);

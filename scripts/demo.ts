@@ -6,7 +6,7 @@
  */
 import { ProcessRunner } from "@causeway/common";
 import { Lab } from "@causeway/lab";
-import { buildViews, renderText, SECTIONS } from "../cli/src/show/index.ts";
+import { buildViews, renderText, SECTIONS } from "@causeway/cli";
 
 const name = process.env.CAUSEWAY_DEMO_LAB ?? "demo";
 const node = process.execPath;

@@ -96,7 +96,10 @@ function decodeSetting(type: Codec, text: string, where: string): boolean | numb
     return text === "true";
   }
   const n = text.trim() === "" ? Number.NaN : Number(text);
-  if (Number.isNaN(n)) throw new ValidationError(`${where} must be ${type === "port" ? "a UDP port (1-65535)" : type === "seconds" ? "a number of seconds" : "a whole number ≥ 1"}, got ${JSON.stringify(text)}`);
+  if (Number.isNaN(n))
+    throw new ValidationError(
+      `${where} must be ${type === "port" ? "a UDP port (1-65535)" : type === "seconds" ? "a number of seconds" : "a whole number ≥ 1"}, got ${JSON.stringify(text)}`,
+    );
   return checkSetting(type, n, where);
 }
 
@@ -106,13 +109,13 @@ function decodeSetting(type: Codec, text: string, where: string): boolean | numb
  * throws ValidationError naming the flag.
  */
 export function gatewaySettingsFromFlags(value: (flag: string) => string | boolean | undefined): Partial<GatewaySettings> {
-  const out: Record<string, boolean | number> = {};
-  for (const [key, s] of Object.entries(GATEWAY_SETTINGS)) {
+  const out: Partial<Record<keyof GatewaySettings, boolean | number>> = {};
+  for (const [key, s] of Object.entries(GATEWAY_SETTINGS) as [keyof GatewaySettings, (typeof GATEWAY_SETTINGS)[keyof GatewaySettings]][]) {
     const v = value(s.flag);
     if (v === undefined) continue;
     out[key] = typeof v === "string" ? decodeSetting(s.type, v, `--${s.flag}`) : checkSetting(s.type, v, `--${s.flag}`);
   }
-  return out as Partial<GatewaySettings>;
+  return out as unknown as Partial<GatewaySettings>;
 }
 
 /** Checked health-check settings; ValidationError naming the setting's flag otherwise. */
@@ -168,7 +171,8 @@ function decodeBase(key: BaseKey, text: string, where: string): unknown {
       return cidrs;
     }
     case "cableDriver":
-      if (!(CABLE_DRIVERS as readonly string[]).includes(text)) throw new UnknownCableDriverError(`${at} has unknown cable driver ${JSON.stringify(text)}; allowed: ${CABLE_DRIVERS.join(", ")}`);
+      if (!(CABLE_DRIVERS as readonly string[]).includes(text))
+        throw new UnknownCableDriverError(`${at} has unknown cable driver ${JSON.stringify(text)}; allowed: ${CABLE_DRIVERS.join(", ")}`);
       return text;
     case "intraCluster":
       if (!(INTRA_CLUSTER_MODES as readonly string[]).includes(text)) throw refuse(`allowed: ${INTRA_CLUSTER_MODES.join(", ")}`);
@@ -190,8 +194,10 @@ function decodeBase(key: BaseKey, text: string, where: string): unknown {
  */
 export function decodeClusterConfig(data: Readonly<Record<string, string>>, where = "causeway-config"): ClusterConfig {
   const unknown = Object.keys(data).filter((k) => !CLUSTER_CONFIG_KEYS.includes(k));
-  if (unknown.length) throw new ValidationError(`${where}: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; allowed keys: ${CLUSTER_CONFIG_KEYS.join(", ")}`);
-  for (const k of ["clusterId", "clusterCIDRs", "brokerAddress"] as const) if (data[k] === undefined) throw new ValidationError(`${where}: key ${k} is missing; re-run 'causeway join'`);
+  if (unknown.length)
+    throw new ValidationError(`${where}: unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; allowed keys: ${CLUSTER_CONFIG_KEYS.join(", ")}`);
+  for (const k of ["clusterId", "clusterCIDRs", "brokerAddress"] as const)
+    if (data[k] === undefined) throw new ValidationError(`${where}: key ${k} is missing; re-run 'causeway join'`);
   const out: Record<string, unknown> = { serviceCIDRs: [], cableDriver: "vxlan", intraCluster: "vxlan" };
   for (const [k, text] of Object.entries(data)) {
     const setting = GATEWAY_SETTINGS[k as keyof GatewaySettings] as (typeof GATEWAY_SETTINGS)[keyof GatewaySettings] | undefined;
@@ -204,9 +210,9 @@ export function decodeClusterConfig(data: Readonly<Record<string, string>>, wher
 export function encodeClusterConfig(c: ClusterConfig): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of CLUSTER_CONFIG_KEYS) {
-    const v = (c as unknown as Record<string, unknown>)[k];
+    const v = (c as unknown as Record<string, readonly string[] | string | number | boolean | undefined>)[k];
     if (v === undefined) continue;
-    out[k] = Array.isArray(v) ? v.join(",") : String(v as string | number | boolean);
+    out[k] = typeof v === "object" ? v.join(",") : String(v);
   }
   return out;
 }

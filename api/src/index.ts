@@ -96,3 +96,4 @@ export {
   parseCableDriver,
   UnknownCableDriverError,
 } from "./config.ts";
+export { type BrokerInfo, BrokerInfoSchema, decodeBrokerInfo, encodeBrokerInfo } from "./brokerinfo.ts";

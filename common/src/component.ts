@@ -225,6 +225,8 @@ function parseFlags(options: ParseArgsOptionsConfig) {
     if (!flag) throw new ValidationError(err instanceof Error ? err.message : String(err));
     const names = Object.keys(options);
     const closest = names.reduce((best, n) => (distance(flag, n) < distance(flag, best) ? n : best), names[0] ?? "");
-    throw new ValidationError(`unknown flag --${flag}${closest && distance(flag, closest) <= Math.max(2, flag.length / 3) ? `; did you mean --${closest}?` : ""}`);
+    throw new ValidationError(
+      `unknown flag --${flag}${closest && distance(flag, closest) <= Math.max(2, flag.length / 3) ? `; did you mean --${closest}?` : ""}`,
+    );
   }
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { kube } from "@causeway/common";
 import { applyManifests, preflight, renderManifests } from "./apply.ts";
-import { type BrokerInfo, writeBrokerInfo } from "./brokerinfo.ts";
+import type { BrokerInfo } from "@causeway/api";
+import { writeBrokerInfo } from "./brokerinfo.ts";
 import { BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_PORT, BROKER_TLS_SECRET, type BrokerDeployment, brokerManifests } from "./manifests.ts";
 import { type BrokerPki, makeBrokerPki, pkiCovers } from "./tls.ts";
 

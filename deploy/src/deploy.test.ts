@@ -1,38 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type CableDriverName, CAUSEWAY_CRDS, crdObject, MCS_CRDS, ValidationError } from "@causeway/api";
+import { type CableDriverName, CAUSEWAY_CRDS, crdObject, MCS_CRDS } from "@causeway/api";
 import { kube } from "@causeway/common";
-import { decodeBrokerInfo, encodeBrokerInfo, IMAGE, memberManifests, renderManifests } from "./index.ts";
-
-const info = {
-  brokerURL: "198.18.0.2:7400",
-  ca: "",
-  adminToken: "cwa.abcdefghijklmnopqrstuvwxyz012345",
-  components: ["connectivity" as const],
-  cableSecret: "c2VjcmV0",
-};
+import { IMAGE, memberManifests, renderManifests } from "./index.ts";
 
 describe("deploy", () => {
-  it("broker-info: base64url JSON with padding, round trip; keys read case-insensitively like subctl's Go decoder", () => {
-    const text = encodeBrokerInfo(info);
-    assert.match(text.trim(), /^[A-Za-z0-9_-]+={0,2}$/);
-    assert.deepEqual(decodeBrokerInfo(text), info);
-    const shouty = Buffer.from(JSON.stringify({ BROKERURL: info.brokerURL, AdminToken: info.adminToken })).toString("base64url");
-    assert.equal(decodeBrokerInfo(shouty).brokerURL, info.brokerURL);
-  });
-
-  it("broker-info: corrupt inputs are refused naming the problem", () => {
-    assert.throws(
-      () => decodeBrokerInfo("not base64 {}"),
-      (e) => e instanceof ValidationError && /corrupt: not base64url/.test(e.message),
-    );
-    assert.throws(() => decodeBrokerInfo(Buffer.from("{nope").toString("base64url")), /corrupt: its content is not JSON/);
-    assert.throws(
-      () => decodeBrokerInfo(Buffer.from(JSON.stringify({ brokerURL: "x", adminToken: "secret" })).toString("base64url")),
-      /adminToken: must be a Causeway admin token/,
-    );
-  });
-
   it("CRDs come from the api schemas: structural (no additionalProperties beside properties), status subresource for Gateway, a schema hash", () => {
     const gw = crdObject(CAUSEWAY_CRDS.find((d) => d.kind === "Gateway") ?? CAUSEWAY_CRDS[0]!) as {
       spec: { versions: { subresources?: unknown; schema: { openAPIV3Schema: unknown } }[] };

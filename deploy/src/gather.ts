@@ -57,4 +57,3 @@ export async function gatherKube(kubeconfig: string, contexts: readonly (string 
 export function countFiles(dir: string): number {
   return readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? countFiles(join(dir, e.name)) : 1), 0);
 }
-

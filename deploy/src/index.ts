@@ -1,6 +1,6 @@
 /** @causeway/deploy — what Causeway applies to clusters (manifests, generated CRDs) and the deploy-broker / join logic. */
 export { ApplyInterruptedError, applyManifests, CLI_FIELD_MANAGER, MissingPermissionsError, preflight, renderManifests, waitCrdsEstablished } from "./apply.ts";
-export { type BrokerInfo, BrokerInfoSchema, decodeBrokerInfo, encodeBrokerInfo, readBrokerInfo, writeBrokerInfo } from "./brokerinfo.ts";
+export { readBrokerInfo, writeBrokerInfo } from "./brokerinfo.ts";
 export { deployBroker, type DeployBrokerOptions, type DeployBrokerResult } from "./broker.ts";
 export { CidrDiscoveryError, discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
 export { brokerAdmin, DuplicateClusterError, join, type JoinOptions, type JoinResult } from "./join.ts";

@@ -1,4 +1,5 @@
 import {
+  type CableDriverName,
   type GatewaySettings,
   INTRA_CLUSTER_MODES,
   type IntraClusterMode,
@@ -15,7 +16,8 @@ import {
 } from "@causeway/api";
 import { BrokerConnection, kube, view } from "@causeway/common";
 import { applyManifests, preflight, renderManifests, waitCrdsEstablished } from "./apply.ts";
-import { type BrokerInfo, readBrokerInfo } from "./brokerinfo.ts";
+import type { BrokerInfo } from "@causeway/api";
+import { readBrokerInfo } from "./brokerinfo.ts";
 import { discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
 import { lighthouseDnsIp, wireCoreDns } from "./coredns.ts";
 import { memberManifests } from "./manifests.ts";
@@ -134,11 +136,18 @@ async function wireClusterDns(client: kube.KubeClient, say: (s: string) => void,
   else say(`CoreDNS (kube-system/${wiring.kind}) forwards clusterset.local to ${dnsIp}${wiring.changed ? "" : " (already)"}`);
 }
 
-export async function join(o: JoinOptions): Promise<JoinResult> {
-  const say = o.say ?? (() => {});
+/** The cable driver and intra-cluster mode join was given (default vxlan); ValidationError naming the supported ones otherwise. */
+function dataPath(o: JoinOptions): { cableDriver: CableDriverName; intraCluster: IntraClusterMode } {
   const cableDriver = parseCableDriver(o.cableDriver ?? "vxlan");
   const intraCluster = (o.intraCluster ?? "vxlan") as IntraClusterMode;
-  if (!INTRA_CLUSTER_MODES.includes(intraCluster)) throw new ValidationError(`unknown intra-cluster mode "${intraCluster}"; supported: ${INTRA_CLUSTER_MODES.join(", ")}`);
+  if (!INTRA_CLUSTER_MODES.includes(intraCluster))
+    throw new ValidationError(`unknown intra-cluster mode "${intraCluster}"; supported: ${INTRA_CLUSTER_MODES.join(", ")}`);
+  return { cableDriver, intraCluster };
+}
+
+export async function join(o: JoinOptions): Promise<JoinResult> {
+  const say = o.say ?? (() => {});
+  const { cableDriver, intraCluster } = dataPath(o);
   const info = readBrokerInfo(o.brokerInfoFile);
   const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context: o.context, timeoutMs: 5000 });
   try {

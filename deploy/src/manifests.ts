@@ -1,4 +1,14 @@
-import { type CableDriverName, CAUSEWAY_CRDS, crdObject, encodeClusterConfig, type GatewaySettings, GROUP, type IntraClusterMode, MCS_CRDS, SYSTEM_NAMESPACE } from "@causeway/api";
+import {
+  type CableDriverName,
+  CAUSEWAY_CRDS,
+  crdObject,
+  encodeClusterConfig,
+  type GatewaySettings,
+  GROUP,
+  type IntraClusterMode,
+  MCS_CRDS,
+  SYSTEM_NAMESPACE,
+} from "@causeway/api";
 import { createHash } from "node:crypto";
 import { kube, METRICS_PORTS, view } from "@causeway/common";
 

@@ -1,11 +1,5 @@
 /** @causeway/gateway — cables between clusters. */
-export {
-  CableDrivers,
-  type CableDriver,
-  type CableState,
-  type LocalCable,
-  type RemoteCable,
-} from "./cable/driver.ts";
+export { CableDrivers, type CableDriver, type CableState, type LocalCable, type RemoteCable } from "./cable/driver.ts";
 export { VXLAN_CABLE, VxlanCableDriver, vxlanDesired } from "./cable/vxlan.ts";
 export { BrokerSyncer, planSync, type SyncInput, type SyncPlan } from "./sync/syncer.ts";
 export { GATEWAY_LEASE, KubeGateway } from "./kube.ts";
@@ -15,14 +9,7 @@ export { discoveryPortOf, fallbackDecision, type NatCounters, type NatDecision, 
 export { answerRequest, decodeMessage, encodeRequest, encodeResponse, NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 export { parseResolvers, type Resolver, resolvePublicIp } from "./publicip.ts";
 export { SiteGateway, type SiteGatewayDeps, STANDALONE_GATEWAY_LEASE } from "./standalone.ts";
-export {
-  DEFAULT_HEALTH_CHECK,
-  healthCheckOf,
-  HealthChecker,
-  type HealthCheckSettings,
-  type HealthState,
-  mergeHealth,
-} from "./health/checker.ts";
+export { DEFAULT_HEALTH_CHECK, healthCheckOf, HealthChecker, type HealthCheckSettings, type HealthState, mergeHealth } from "./health/checker.ts";
 export { FakePingNetwork, type FakeTargetMode } from "./health/fake.ts";
 export { icmpPinger, parsePingLine, type PingEvent, type Pinger, type PingerFactory } from "./health/pinger.ts";
 export { goDuration, RttStats } from "./health/stats.ts";

@@ -64,7 +64,9 @@ const SHARED_OPTIONS = {
  * typed all the way; a bad flag throws ValidationError naming it.
  */
 function settingsFrom(configured: Partial<GatewaySettings>, value: (flag: string) => string | boolean | undefined): GatewaySettings {
-  const given = Object.fromEntries(Object.keys(GATEWAY_SETTINGS).flatMap((k) => (configured[k as keyof GatewaySettings] === undefined ? [] : [[k, configured[k as keyof GatewaySettings]]])));
+  const given = Object.fromEntries(
+    Object.keys(GATEWAY_SETTINGS).flatMap((k) => (configured[k as keyof GatewaySettings] === undefined ? [] : [[k, configured[k as keyof GatewaySettings]]])),
+  );
   return { ...GATEWAY_DEFAULTS, ...given, ...gatewaySettingsFromFlags(value) };
 }
 

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { type CommandRunner, kube } from "@causeway/common";
 import { stringify as toYaml } from "yaml";
 import { alive, type LabProcess, startIn, stopProcess } from "./processes.ts";

@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationError } from "@causeway/api";
 import type { CommandRunner } from "@causeway/common";
-import { startNatsServer } from "@causeway/broker/natsserver";
+import { startNatsServer } from "@causeway/broker";
 import { makeBrokerPki } from "@causeway/deploy";
 import { addUnderlayHost } from "./build.ts";
 import { type LabProcess, startIn, stopProcess } from "./processes.ts";

@@ -2,7 +2,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationError } from "@causeway/api";
 import { BrokerConnection } from "@causeway/common";
-import { buildReplicaHosts, haAddress, haPlan, startNatsCluster, startNatsNode as startNats, startReplica as startBrokerReplica, writeLabPki } from "./brokerha.ts";
+import {
+  buildReplicaHosts,
+  haAddress,
+  haPlan,
+  startNatsCluster,
+  startNatsNode as startNats,
+  startReplica as startBrokerReplica,
+  writeLabPki,
+} from "./brokerha.ts";
 import { alive, type LabProcess, startIn } from "./processes.ts";
 import { LabError } from "./errors.ts";
 import { type LabCore, script } from "./state.ts";

@@ -79,14 +79,24 @@ function startClusterProcesses(st: LabState, c: LabCluster): void {
         ),
       );
     c.processes.push(
-      startIn(n.ns, `route-agent/${n.name}`, [bin, script("route-agent/src/main.ts"), "--site", c.siteFile, "--node", n.name], clusterLog(st, c, `${n.name}-route-agent`)),
+      startIn(
+        n.ns,
+        `route-agent/${n.name}`,
+        [bin, script("route-agent/src/main.ts"), "--site", c.siteFile, "--node", n.name],
+        clusterLog(st, c, `${n.name}-route-agent`),
+      ),
     );
   }
   // The cluster's clusterset DNS server (and export keeper) on n0, port 53 of its LAN address.
   const dnsNode = c.spec.nodes[0];
   if (dnsNode) {
     c.processes.push(
-      startIn(dnsNode.ns, `lighthouse/${dnsNode.name}`, [bin, script("lighthouse/src/main.ts"), "--site", c.siteFile, "--node", dnsNode.name], clusterLog(st, c, `${dnsNode.name}-lighthouse`)),
+      startIn(
+        dnsNode.ns,
+        `lighthouse/${dnsNode.name}`,
+        [bin, script("lighthouse/src/main.ts"), "--site", c.siteFile, "--node", dnsNode.name],
+        clusterLog(st, c, `${dnsNode.name}-lighthouse`),
+      ),
     );
   }
   startPods(st, c);

@@ -7,7 +7,6 @@ import { attachPod, type LabService, randomDnat } from "./services.ts";
 import type { ClusterSpec } from "./topology.ts";
 import { REPO_ROOT as REPO } from "./paths.ts";
 
-
 /** The CoreDNS binary built from its Go module (lab/coredns/build.sh: minutes the first time, cached after). */
 export function coreDnsBinary(): string {
   return execFileSync("bash", [join(REPO, "lab/coredns/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();

@@ -57,7 +57,12 @@ export class Lab implements LabCore {
         ...(gateways > 1 ? { gateways } : {}),
         ...(gatewayFlags.length ? { gatewayFlags } : {}),
         nodeBin: process.execPath,
-        broker: { ns: brokerNs(name), address: `${LAB.brokerIp}:${LAB.brokerPort}`, socket: `unix://${join(dir, "broker.sock")}`, adminTokenFile: join(dir, "admin-token") },
+        broker: {
+          ns: brokerNs(name),
+          address: `${LAB.brokerIp}:${LAB.brokerPort}`,
+          socket: `unix://${join(dir, "broker.sock")}`,
+          adminTokenFile: join(dir, "admin-token"),
+        },
         clusters: [],
       },
       run,

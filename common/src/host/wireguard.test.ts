@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
-import { NetnsRunner, ProcessRunner } from "../exec/index.ts";
+
 import { wireGuardContract } from "./wireguard-contract.ts";
-import {
-  FakeWireGuard,
-  generateWgKeyPair,
-  isWgKey,
-  onPath,
-  parseWgDump,
-  renderWgConfig,
-  WgTools,
-  WireGuardUnavailableError,
-  wgPublicKeyOf,
-} from "./wireguard.ts";
+import { FakeWireGuard, generateWgKeyPair, isWgKey, parseWgDump, renderWgConfig, WgTools, WireGuardUnavailableError, wgPublicKeyOf } from "./wireguard.ts";
 
 describe("WireGuard keys", () => {
   it("node:crypto x25519 keys are WireGuard keys, and the public key derives from the private one", () => {
@@ -86,21 +76,3 @@ describe("wg text formats", () => {
 });
 
 wireGuardContract("fake", async () => ({ wg: new FakeWireGuard(), name: "cwfake0", close: async () => {} }));
-
-const canRun = process.getuid?.() === 0 && onPath("wg") && onPath("wireguard-go");
-wireGuardContract(canRun ? "real device (netns, kernel or wireguard-go)" : "real device (skipped: needs root, wg and wireguard-go)", async () => {
-  if (!canRun) throw new Error("the real WireGuard contract needs root, wireguard-tools and wireguard-go");
-  const base = new ProcessRunner();
-  const ns = `cwtest-wg-${process.pid}`;
-  await base.run("ip", ["netns", "add", ns]);
-  return {
-    wg: new WgTools(new NetnsRunner(base, ns)),
-    name: `cwwgt${process.pid % 100000}`,
-    async close() {
-      // wireguard-go goes with its device (removed by the contract); nothing may outlive the namespace.
-      for (const pid of (await base.run("ip", ["netns", "pids", ns], { allowFailure: true })).stdout.split(/\s+/).filter(Boolean))
-        process.kill(Number(pid), "SIGKILL");
-      await base.run("ip", ["netns", "del", ns], { allowFailure: true });
-    },
-  };
-});

@@ -121,10 +121,12 @@ describe("bad input through the real mains", { skip: root ? false : "needs root 
     const file = join(dir, "site.yaml");
     writeFileSync(file, toYaml({ ...goodSite(dir), nodes: [{ name: "n0", ip: NODE_IP, podCIDR: "10.7.0.0/24", gateway: true }] }));
     const cases: [string[], RegExp][] = [
-      [["--health-check-interval", "0"], /--health-check-interval: health-check interval must be at least 0.1 s, got 0 s/],
-      [["--health-check-interval=-1"], /--health-check-interval: health-check interval must be at least 0.1 s, got -1 s/],
-      [["--health-check-interval", "soon"], /--health-check-interval must be a number of seconds/],
-      [["--health-check-max-packet-loss", "0"], /--health-check-max-packet-loss: health-check max packet loss must be a whole number ≥ 1/],
+      [["--health-check-interval", "0"], /--health-check-interval must be a number of seconds, at least 0.1 .*, got 0/],
+      [["--health-check-interval=-1"], /--health-check-interval must be a number of seconds, at least 0.1 .*, got -1/],
+      [["--health-check-interval", "soon"], /--health-check-interval must be a number of seconds, got \\"soon\\"/],
+      [["--health-check-max-packet-loss-count", "0"], /--health-check-max-packet-loss-count must be a whole number ≥ 1, got 0/],
+      [["--nattport", "70000"], /--nattport must be a UDP port \(1-65535\), got 70000/],
+      [["--health-check-max-packet-los", "3"], /unknown flag --health-check-max-packet-los; did you mean --health-check-max-packet-loss-count\?/],
       [["--health-check", "maybe"], /--health-check must be true or false/],
       [["--lease-duration", "0"], /--lease-duration must be a positive number of seconds/],
       [["--lease-duration", "0.5"], /renew deadline \(750 ms\) must be shorter than the lease duration \(500 ms\)/],

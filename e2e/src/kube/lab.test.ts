@@ -9,7 +9,8 @@ import { after, before, describe, it } from "node:test";
 import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
 import { SCHEMA_HASH_ANNOTATION, SYSTEM_NAMESPACE } from "@causeway/api";
 import { BrokerConnection, kube, ProcessRunner, view } from "@causeway/common";
-import { deployBroker, encodeBrokerInfo, readBrokerInfo } from "@causeway/deploy";
+import { encodeBrokerInfo } from "@causeway/api";
+import { deployBroker, readBrokerInfo } from "@causeway/deploy";
 import { GATEWAY_LEASE } from "@causeway/gateway";
 import { apiServerOf, kubeApiServerBinary, Lab, REPO_ROOT, until } from "@causeway/lab";
 

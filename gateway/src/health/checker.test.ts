@@ -18,9 +18,15 @@ async function until(f: () => boolean, ms: number): Promise<number> {
 describe("health checker", () => {
   it("refuses an interval under 100 ms, zero or negative, and a loss count below 1", () => {
     for (const healthCheckInterval of [0, -1, 0.05, Number.NaN]) {
-      assert.throws(() => healthCheckOf({ healthCheckInterval, healthCheckMaxPacketLossCount: 5 }), /--health-check-interval must be a number of seconds, at least 0.1/);
+      assert.throws(
+        () => healthCheckOf({ healthCheckInterval, healthCheckMaxPacketLossCount: 5 }),
+        /--health-check-interval must be a number of seconds, at least 0.1/,
+      );
     }
-    assert.throws(() => healthCheckOf({ healthCheckInterval: 1, healthCheckMaxPacketLossCount: 0 }), /--health-check-max-packet-loss-count must be a whole number ≥ 1/);
+    assert.throws(
+      () => healthCheckOf({ healthCheckInterval: 1, healthCheckMaxPacketLossCount: 0 }),
+      /--health-check-max-packet-loss-count must be a whole number ≥ 1/,
+    );
     assert.throws(() => new HealthChecker({ intervalMs: 0, maxPacketLoss: 5, log }), /at least 0.1/);
   });
 

@@ -19,6 +19,13 @@ export class FakePingNetwork {
   #clock = 0;
   /** Pingers running now (tests check that stop() ends them). */
   running = 0;
+  /** Probes sent per source address ("" when the pinger was given none). */
+  readonly #sent = new Map<string, number>();
+
+  /** How many probes have left from `source` (the contract's source check). */
+  probesFrom(source: string): number {
+    return this.#sent.get(source) ?? 0;
+  }
 
   set(target: string, mode: FakeTargetMode): void {
     this.#modes.set(target, { ...mode, since: this.#clock++ });
@@ -28,7 +35,7 @@ export class FakePingNetwork {
     return this.#modes.get(target) ?? { kind: "unroutable" };
   }
 
-  readonly pinger: PingerFactory = (target, intervalMs, on): Pinger => {
+  readonly pinger: PingerFactory = (target, intervalMs, on, source): Pinger => {
     let stopped = false;
     let pending = false;
     const emit = (e: PingEvent) => {
@@ -42,6 +49,7 @@ export class FakePingNetwork {
     const born = this.#clock++;
     const tick = () => {
       if (pending) emit({ kind: "lost" });
+      this.#sent.set(source ?? "", this.probesFrom(source ?? "") + 1);
       const mode = this.#modes.get(target) ?? { kind: "unroutable" as const };
       const answers = mode.kind === "up" || (mode.kind === "stuck" && born > (mode.since ?? 0));
       pending = !answers;
