@@ -42,3 +42,4 @@ export { sameValue } from "./json.ts";
 export { type CheckResult, junitReport } from "./checks.ts";
 export { exportOf, unlistedExport } from "./exports.ts";
 export { COREFILE_MARKERS, CorefileError, corednsStanza, withoutStanza, withStanza } from "./coredns/corefile.ts";
+export { assertGolden } from "./golden.ts";

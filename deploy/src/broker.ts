@@ -19,6 +19,8 @@ export interface DeployBrokerOptions {
   readonly tls?: boolean;
   /** The NATS JetStream backend: the broker's replicas share a bucket on these servers. */
   readonly nats?: BrokerDeployment["nats"];
+  /** Images instead of the release's (--image-override broker=… or an image for all). */
+  readonly images?: BrokerDeployment["images"];
 }
 
 export interface DeployBrokerResult {
@@ -82,7 +84,7 @@ export async function deployBroker(o: DeployBrokerOptions): Promise<DeployBroker
     const secrets = await brokerSecrets(client);
     const { token, cableSecret } = secrets;
     const tlsOn = o.tls ?? true;
-    const base: BrokerDeployment = o.nats ? { nats: o.nats } : {};
+    const base: BrokerDeployment = { ...(o.nats ? { nats: o.nats } : {}), ...(o.images ? { images: o.images } : {}) };
     let brokerURL = o.brokerUrl;
     if (o.dryRun) return dryRun(brokerURL, base, tlsOn);
     // The Service first: its address goes into the certificate (and is the default broker URL).

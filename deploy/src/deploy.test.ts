@@ -1,8 +1,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type CableDriverName, CAUSEWAY_CRDS, crdObject, MCS_CRDS } from "@causeway/api";
+import { CAUSEWAY_CRDS, crdObject, MCS_CRDS } from "@causeway/api";
 import { kube } from "@causeway/common";
-import { IMAGE, memberManifests, renderManifests } from "./index.ts";
+import { brokerManifests, IMAGE, type ImageOverrides, type MemberConfig, memberManifests, parseImageOverrides, renderManifests } from "./index.ts";
+
+const member: MemberConfig = {
+  clusterId: "c1",
+  clusterCIDRs: ["10.1.0.0/16"],
+  serviceCIDRs: ["10.101.0.0/16"],
+  cableDriver: "vxlan",
+  intraCluster: "vxlan",
+  brokerAddress: "b:7400",
+  brokerToken: "<t>",
+  brokerCa: "",
+  cableSecret: "<s>",
+};
 
 describe("deploy", () => {
   it("CRDs come from the api schemas: structural (no additionalProperties beside properties), status subresource for Gateway, a schema hash", () => {
@@ -22,17 +34,7 @@ describe("deploy", () => {
   });
 
   it("member manifests: route agents get no access to the broker credential; dry-run text redacts nothing it was not given", () => {
-    const config = {
-      clusterId: "c1",
-      clusterCIDRs: ["10.1.0.0/16"],
-      serviceCIDRs: ["10.101.0.0/16"],
-      cableDriver: "vxlan" as CableDriverName,
-      intraCluster: "vxlan" as const,
-      brokerAddress: "b:7400",
-      brokerToken: "<t>",
-      brokerCa: "",
-      cableSecret: "<s>",
-    };
+    const config = member;
     const ms = memberManifests(kube.R, config);
     const role = ms.find((m) => m.type === kube.R.role && m.object.metadata.name === "causeway-route-agent");
     assert.doesNotMatch(JSON.stringify(role), /secrets/);
@@ -46,15 +48,35 @@ describe("deploy", () => {
         .map((m) => JSON.stringify(m.object).match(/"causeway.io\/config-hash":"([0-9a-f]+)"/)?.[1]);
     assert.equal(hashes(config).length, 3); // gateway, route agent, lighthouse
     assert.ok(hashes(config)[0]);
-    assert.notDeepEqual(hashes(config), hashes({ ...config, cableDriver: "wireguard" as const }));
+    assert.notDeepEqual(hashes(config), hashes({ ...config, cableDriver: "wireguard" }));
     assert.deepEqual(hashes(config), hashes({ ...config }));
-    // --image-override: every workload runs the given image, nothing else changes.
-    const images = (c: typeof config & { image?: string }) =>
-      memberManifests(kube.R, c)
-        .filter((m) => m.type === kube.R.daemonSet || m.type === kube.R.deployment)
+  });
+
+  it("--image-override: an image for all, or component=image; every workload's containers get theirs, the broker's too", () => {
+    const images = (c: MemberConfig) =>
+      Object.fromEntries(
+        memberManifests(kube.R, c)
+          .filter((m) => m.type === kube.R.daemonSet || m.type === kube.R.deployment)
+          .map((m) => [m.object.metadata.name, [...JSON.stringify(m.object).matchAll(/"image":"([^"]+)"/g)].map((x) => x[1])]),
+      );
+    const all = parseImageOverrides(["registry.example/causeway:0.2.0"]);
+    assert.deepEqual(images({ ...member, images: all }), {
+      "causeway-gateway": ["registry.example/causeway:0.2.0"],
+      "causeway-route-agent": ["registry.example/causeway:0.2.0"],
+      "causeway-lighthouse": ["registry.example/causeway:0.2.0"],
+    });
+    const some = parseImageOverrides(["gateway=gw:1", "lighthouse=lh:1"]);
+    assert.deepEqual(images({ ...member, images: some }), { "causeway-gateway": ["gw:1"], "causeway-route-agent": [IMAGE], "causeway-lighthouse": ["lh:1"] });
+    assert.deepEqual(images(member), { "causeway-gateway": [IMAGE], "causeway-route-agent": [IMAGE], "causeway-lighthouse": [IMAGE] });
+    const broker = (images: ImageOverrides) =>
+      brokerManifests(kube.R, "t", "s", { images })
+        .filter((m) => m.type === kube.R.deployment)
         .map((m) => JSON.stringify(m.object).match(/"image":"([^"]+)"/)?.[1]);
-    assert.deepEqual(images({ ...config, image: "registry.example/causeway:0.1.0" }), Array(3).fill("registry.example/causeway:0.1.0"));
-    assert.deepEqual(images(config), Array(3).fill(IMAGE));
+    assert.deepEqual(broker(parseImageOverrides(["broker=b:2"])), ["b:2"]);
+    assert.deepEqual(broker(parseImageOverrides(["all:3", "broker=b:2"])), ["b:2"], "a component's own image wins over the one for all");
+    assert.deepEqual(broker(parseImageOverrides(["gateway=gw:1"])), [IMAGE]);
+    assert.throws(() => parseImageOverrides(["operator=x:1"]), /--image-override operator=x:1: unknown component "operator"; components: gateway, route-agent, lighthouse, broker/);
+    assert.throws(() => parseImageOverrides(["gateway="]), /is not an image reference/);
   });
 
   it("permissions are named in RBAC's words", () => {

@@ -1,17 +1,12 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { kube } from "@causeway/common";
+import { assertGolden, kube } from "@causeway/common";
 import { renderManifests } from "./apply.ts";
 import { brokerManifests, memberManifests } from "./manifests.ts";
 
 const DATA = join(import.meta.dirname, "testdata");
-
-function golden(file: string, actual: string): void {
-  if (process.env.UPDATE_GOLDEN === "1" || !existsSync(file)) writeFileSync(file, actual);
-  assert.equal(actual, readFileSync(file, "utf8"), `${file} differs (UPDATE_GOLDEN=1 rewrites it)`);
-}
 
 describe("rendered manifests (golden)", () => {
   it("a member cluster's objects, as join applies them (credentials redacted)", () => {
@@ -27,11 +22,11 @@ describe("rendered manifests (golden)", () => {
       cableSecret: "<cable secret>",
       gateway: { natt: false, healthCheck: false },
     });
-    golden(join(DATA, "member.yaml"), renderManifests(ms));
+    assertGolden(join(DATA, "member.yaml"), renderManifests(ms));
   });
 
   it("the broker's objects, as deploy-broker applies them", () => {
-    golden(join(DATA, "broker.yaml"), renderManifests(brokerManifests(kube.R, "<admin token>", "<cable secret>")));
+    assertGolden(join(DATA, "broker.yaml"), renderManifests(brokerManifests(kube.R, "<admin token>", "<cable secret>")));
   });
 
   it("the scale-out broker: TLS, three replicas on a NATS JetStream bucket", () => {
@@ -45,6 +40,6 @@ describe("rendered manifests (golden)", () => {
         password: "<password>",
       },
     });
-    golden(join(DATA, "broker-ha.yaml"), renderManifests(ha));
+    assertGolden(join(DATA, "broker-ha.yaml"), renderManifests(ha));
   });
 });

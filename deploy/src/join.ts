@@ -20,7 +20,7 @@ import type { BrokerInfo } from "@causeway/api";
 import { readBrokerInfo } from "./brokerinfo.ts";
 import { discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
 import { lighthouseDnsIp, wireCoreDns } from "./coredns.ts";
-import { memberManifests } from "./manifests.ts";
+import { type ImageOverrides, memberManifests } from "./manifests.ts";
 
 /** The cluster id is taken at the broker by another cluster. */
 export class DuplicateClusterError extends CausewayError {
@@ -42,8 +42,8 @@ export interface JoinOptions {
   /** A ConfigMap `namespace/name` CoreDNS imports server blocks from (AKS-style coredns-custom) instead of kube-system's. */
   readonly corednsCustomConfigMap?: string;
   readonly dryRun?: boolean;
-  /** The image the workloads run instead of the release's (subctl's --image-override). */
-  readonly image?: string;
+  /** Images the workloads run instead of the release's (subctl's --image-override). */
+  readonly images?: ImageOverrides;
   /** Aborted (Ctrl-C): join stops between two objects and says what was applied. */
   readonly signal?: AbortSignal;
   /** Progress lines for the user. */
@@ -174,7 +174,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         brokerCa: info.ca,
         cableSecret: info.cableSecret,
         gateway: o.gateway ?? {},
-        image: o.image,
+        images: o.images,
       });
       if (o.dryRun)
         return {

@@ -8,6 +8,7 @@ import {
   type IntraClusterMode,
   MCS_CRDS,
   SYSTEM_NAMESPACE,
+  ValidationError,
 } from "@causeway/api";
 import { createHash } from "node:crypto";
 import { kube, METRICS_PORTS, view } from "@causeway/common";
@@ -47,8 +48,8 @@ export interface MemberConfig {
   readonly cableSecret: string;
   /** Gateway settings join was given (`--natt …`), written to causeway-config by the contract's encoding; absent ones: the gateway's defaults. */
   readonly gateway?: Partial<GatewaySettings>;
-  /** The image the workloads run (`join --image-override`); default IMAGE. */
-  readonly image?: string;
+  /** Images instead of the release's (`join --image-override`). */
+  readonly images?: ImageOverrides;
 }
 
 /** The CRDs of a member cluster: ours and the MCS API's. */
@@ -94,7 +95,33 @@ const gatewayPorts = (cable = 4500) => [
   { name: "natt-discovery", containerPort: 4490, hostPort: 4490, protocol: "UDP" },
 ];
 
-/** Pure: a workload running `image` instead of the default (join --image-override). */
+/** The components whose image `--image-override component=image` can replace. */
+export const IMAGE_COMPONENTS = ["gateway", "route-agent", "lighthouse", "broker"] as const;
+export type ImageComponent = (typeof IMAGE_COMPONENTS)[number];
+/** Images instead of the release's (subctl's --image-override): per component, or `all` for every component not named. */
+export type ImageOverrides = Partial<Record<ImageComponent | "all", string>>;
+
+/**
+ * Pure: --image-override values (repeatable) as overrides: `component=image` for one component,
+ * a bare image for all. ValidationError naming the value and the components otherwise.
+ */
+export function parseImageOverrides(values: readonly string[]): ImageOverrides {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    const [component, image] = eq < 0 ? ["all", v] : [v.slice(0, eq), v.slice(eq + 1)];
+    if (component !== "all" && !(IMAGE_COMPONENTS as readonly string[]).includes(component))
+      throw new ValidationError(`--image-override ${v}: unknown component "${component}"; components: ${IMAGE_COMPONENTS.join(", ")} (or an image alone for all)`);
+    if (!/^[^\s=]+$/.test(image)) throw new ValidationError(`--image-override ${v}: "${image}" is not an image reference`);
+    out[component] = image;
+  }
+  return out;
+}
+
+/** The image a component runs with these overrides (undefined: the release's). */
+const imageOf = (o: ImageOverrides | undefined, c: ImageComponent): string | undefined => o?.[c] ?? o?.all;
+
+/** Pure: a workload running `image` instead of the default (--image-override). */
 function withImage(w: Manifest, image: string | undefined): Manifest {
   if (!image) return w;
   return {
@@ -263,9 +290,9 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
         nodeSelector: { [view.GATEWAY_NODE_LABEL]: "true" },
         extraPorts: gatewayPorts(c.gateway?.nattPort),
       }),
-      c.image,
+      imageOf(c.images, "gateway"),
     ),
-    withImage(workload(R, ra, "route-agent", configHash, METRICS_PORTS.routeAgent, { kind: "daemonset" }), c.image),
+    withImage(workload(R, ra, "route-agent", configHash, METRICS_PORTS.routeAgent, { kind: "daemonset" }), imageOf(c.images, "route-agent")),
     metricsService(R, gw, ns, METRICS_PORTS.gateway),
     metricsService(R, ra, ns, METRICS_PORTS.routeAgent),
     metricsService(R, lh, ns, METRICS_PORTS.lighthouse),
@@ -276,7 +303,7 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
         replicas: LIGHTHOUSE_REPLICAS,
         capabilities: ["NET_BIND_SERVICE"],
       }),
-      c.image,
+      imageOf(c.images, "lighthouse"),
     ),
     m(R.service, {
       metadata: meta(LIGHTHOUSE_DNS_SERVICE, ns),
@@ -293,6 +320,8 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
 
 /** How the broker is deployed: its TLS material (absent: plaintext) and its store (absent: SQLite on a volume). */
 export interface BrokerDeployment {
+  /** Images instead of the release's (`deploy-broker --image-override`): `broker` or `all` apply. */
+  readonly images?: ImageOverrides;
   readonly tls?: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
   /** NATS JetStream: several broker replicas on one bucket, no volume. */
   readonly nats?: {
@@ -395,7 +424,7 @@ export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecre
             containers: [
               {
                 name: "broker",
-                image: IMAGE,
+                image: imageOf(d.images, "broker") ?? IMAGE,
                 command: c.command,
                 ...probed(METRICS_PORTS.broker),
                 ports: [

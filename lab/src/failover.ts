@@ -7,6 +7,8 @@ import { until } from "./until.ts";
 
 /** How the active gateway is made to fail. */
 export const FAILURE_KINDS = ["kill", "link", "stop"] as const;
+/** The longest outage the README promises per failure kind (both modes, both drivers); the failover e2e asserts exactly these. */
+export const OUTAGE_BOUND_MS = { kill: 1200, link: 2000, stop: 1200 } as const satisfies Record<(typeof FAILURE_KINDS)[number], number>;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** What a probe (lab/src/tools/probe.ts) reports. */

@@ -16,6 +16,7 @@ export {
   assertResumed,
   cableRoutes,
   FAILURE_KINDS,
+  OUTAGE_BOUND_MS,
   type FailureKind,
   failGateway,
   haStatuses,

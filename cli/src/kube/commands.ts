@@ -18,6 +18,10 @@ const udpPort = (what: string) => (v: string) => {
   return n;
 };
 
+/** A repeatable option: each occurrence adds its value. */
+const repeat = (v: string, previous: string[] | undefined): string[] => [...(previous ?? []), v];
+const IMAGE_OVERRIDE_HELP = "run component (gateway, route-agent, lighthouse, broker) from image instead of the release's: component=image, or an image for all; repeatable";
+
 const list = (v: string): string[] =>
   v
     .split(",")
@@ -42,11 +46,12 @@ interface JoinFlags {
   healthCheckInterval?: number;
   healthCheckMaxPacketLossCount?: number;
   corednsCustomConfigmap?: string;
-  imageOverride?: string;
+  imageOverride?: string[];
   dryRun?: boolean;
 }
 
 interface DeployBrokerFlags {
+  imageOverride?: string[];
   kubeconfig?: string;
   context?: string;
   brokerUrl?: string;
@@ -103,14 +108,16 @@ export function kubeCommands(program: Command): void {
     .option("--nats-user <user>", "with --backend nats: the NATS user")
     .option("--nats-password-file <file>", "with --backend nats: a file holding the NATS password (stored in a Secret)")
     .option("--nats-ca <file>", "with --backend nats: the CA of the NATS servers' certificates (TLS; stored in a Secret)")
+    .option("--image-override <component=image>", IMAGE_OVERRIDE_HELP, repeat)
     .option("--dry-run", "print what would be applied; change nothing")
     .addHelpText(
       "after",
       "\nExamples:\n  causeway deploy-broker --kubeconfig broker.kubeconfig --broker-url 203.0.113.10:7400\n  causeway deploy-broker --backend nats --nats-servers nats://nats-0.nats:4222,nats://nats-1.nats:4222,nats://nats-2.nats:4222 --nats-user causeway --nats-password-file nats.pw",
     )
     .action(async (o: DeployBrokerFlags) => {
-      const { deployBroker } = await import("@causeway/deploy");
+      const { deployBroker, parseImageOverrides } = await import("@causeway/deploy");
       const r = await deployBroker({
+        ...(o.imageOverride ? { images: parseImageOverrides(o.imageOverride) } : {}),
         kubeconfig: o.kubeconfig,
         context: o.context,
         brokerUrl: o.brokerUrl,
@@ -159,13 +166,14 @@ export function kubeCommands(program: Command): void {
       "--coredns-custom-configmap <namespace/name>",
       "put the clusterset DNS block into this ConfigMap (CoreDNS imports its *.server keys) instead of kube-system/coredns",
     )
+    .option("--image-override <component=image>", IMAGE_OVERRIDE_HELP, repeat)
     .option("--dry-run", "print what would be applied; change nothing")
     .addHelpText(
       "after",
       "\nExamples:\n  causeway join broker-info.subm --kubeconfig ~/.kube/config --context east --clusterid east\n  causeway join --kubeconfig k.yaml broker-info.subm --clusterid ks1 --natt=false --cable-driver vxlan --health-check=false",
     )
     .action(async (file: string, o: JoinFlags) => {
-      const { join } = await import("@causeway/deploy");
+      const { join, parseImageOverrides } = await import("@causeway/deploy");
       // Ctrl-C: finish the object being applied, then stop and say what was applied (re-running completes it).
       const interrupt = new AbortController();
       const onInt = () => {
@@ -195,7 +203,7 @@ export function kubeCommands(program: Command): void {
           ...(o.healthCheckMaxPacketLossCount !== undefined ? { healthCheckMaxPacketLossCount: o.healthCheckMaxPacketLossCount } : {}),
         },
         ...(o.corednsCustomConfigmap ? { corednsCustomConfigMap: o.corednsCustomConfigmap } : {}),
-        ...(o.imageOverride ? { image: o.imageOverride } : {}),
+        ...(o.imageOverride ? { images: parseImageOverrides(o.imageOverride) } : {}),
         dryRun: o.dryRun,
         say,
       }).finally(() => process.off("SIGINT", onInt));

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, stopProcess, until } from "@causeway/lab";
+import { credentialsIn, labCredentials } from "./archive.ts";
 import { podDig, podGet } from "./pods.ts";
 
 const root = process.getuid?.() === 0;
@@ -213,6 +214,10 @@ describe("lab service discovery: exports, clusterset DNS through CoreDNS, active
       list.filter((f) => /token|secret|kubeconfig/.test(f)),
       [],
     );
+    // No credential the lab made appears anywhere in the archive's contents (logs and records included).
+    const secrets = labCredentials(lab.state.dir);
+    assert.ok(secrets.length >= 4, `credentials found in the lab: ${secrets.length}`);
+    assert.deepEqual(await credentialsIn(archive, secrets), []);
     const lat = await cli(["benchmark", "latency", "--context", "c1,c3"]);
     assert.match(lat.stdout, /✓ latency c1\/n2\/p0 → c3\/n2\/p0 .* avg [\d.]+ ms .* loss 0%/, lat.stdout + lat.stderr);
     const tput = await cli(["benchmark", "throughput"]);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { kube, ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "@causeway/lab";
+import { credentialsIn, labCredentials } from "./archive.ts";
 import { podDig, podGet } from "./pods.ts";
 
 const root = process.getuid?.() === 0;
@@ -232,6 +233,9 @@ describe(
       assert.equal(g.exitCode, 0, g.stdout + g.stderr);
       const files = (await new ProcessRunner(30_000).run("tar", ["tzf", archive])).stdout;
       for (const f of ["c1/version.json", "c1/serviceexports.json", "c1/gateways.json"]) assert.match(files, new RegExp(f.replace(".", "\\.")));
+      const secrets = labCredentials(lab.state.dir);
+      assert.ok(secrets.length >= 3, `credentials found in the lab: ${secrets.length}`);
+      assert.deepEqual(await credentialsIn(archive, secrets), []);
     });
 
     it("causeway uninstall leaves nothing of Causeway's in the API server, on the nodes or at the broker; a second uninstall says so", async () => {

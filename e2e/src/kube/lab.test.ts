@@ -10,7 +10,7 @@ import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
 import { SCHEMA_HASH_ANNOTATION, SYSTEM_NAMESPACE } from "@causeway/api";
 import { BrokerConnection, kube, ProcessRunner, view } from "@causeway/common";
 import { encodeBrokerInfo } from "@causeway/api";
-import { deployBroker, readBrokerInfo } from "@causeway/deploy";
+import { deployBroker, IMAGE, readBrokerInfo } from "@causeway/deploy";
 import { GATEWAY_LEASE } from "@causeway/gateway";
 import { apiServerOf, kubeApiServerBinary, Lab, REPO_ROOT, until } from "@causeway/lab";
 
@@ -146,6 +146,32 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     assert.equal(after.exitCode, 0, after.stdout);
   });
 
+  it("join --image-override: the API server holds the given images (component=image, repeatable); a join without it restores the release's", async () => {
+    const images = async () => {
+      const client = await lab.kubeClient("c2");
+      try {
+        const out: Record<string, string | undefined> = {};
+        for (const [rt, name] of [
+          [kube.R.daemonSet, "causeway-gateway"],
+          [kube.R.daemonSet, "causeway-route-agent"],
+          [kube.R.deployment, "causeway-lighthouse"],
+        ] as const) {
+          const w = await client.get<{ spec: { template: { spec: { containers: { image: string }[] } } } }>(rt, SYSTEM_NAMESPACE, name);
+          out[name] = w.spec.template.spec.containers[0]?.image;
+        }
+        return out;
+      } finally {
+        client.close();
+      }
+    };
+    const release = await images();
+    assert.deepEqual(new Set(Object.values(release)), new Set([IMAGE]));
+    await lab.joinCluster("c2", ["--image-override", "route-agent=registry.example/causeway:override", "--image-override", "lighthouse=lh.example/causeway:1"]);
+    assert.deepEqual(await images(), { "causeway-gateway": IMAGE, "causeway-route-agent": "registry.example/causeway:override", "causeway-lighthouse": "lh.example/causeway:1" });
+    await lab.joinCluster("c2");
+    assert.deepEqual(await images(), release);
+  });
+
   it("deploy-broker and join are idempotent; show all from one context shows both endpoints", async () => {
     const again = await deployBroker({ kubeconfig: kc("c1"), brokerUrl: lab.state.broker.address, out: lab.state.kube?.brokerInfo ?? "" });
     assert.deepEqual(again.changed, []);
@@ -155,8 +181,19 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
       assert.match(r.stdout, new RegExp(`cluster ${id} was already a member`));
     }
     assert.deepEqual(await brokerClusters(), ["c1", "c2"]);
-    const dry = await causeway(["join", lab.state.kube?.brokerInfo ?? "", "--kubeconfig", kc("c2"), "--context", "c2", "--clusterid", "c7", "--dry-run"]);
+    // With a hook recording every module resolved: a join that succeeds loads nothing of the lab.
+    const modules = join(lab.state.dir, "join-dry-run.modules");
+    writeFileSync(modules, "");
+    const hook = join(REPO_ROOT, "cli/src/testdata/record-modules.mjs");
+    const dry = await run.run(
+      "ip",
+      ["netns", "exec", lab.state.broker.ns, "env", `CW_MODULE_LOG=${modules}`, node, "--import", hook, cli, "join", lab.state.kube?.brokerInfo ?? "", "--kubeconfig", kc("c2"), "--context", "c2", "--clusterid", "c7", "--dry-run"],
+      { allowFailure: true, timeoutMs: 60_000 },
+    );
     assert.equal(dry.exitCode, 0, dry.stderr);
+    const loaded = readFileSync(modules, "utf8").split("\n");
+    assert.ok(loaded.some((u) => u.endsWith("/deploy/src/join.ts")));
+    assert.deepEqual(loaded.filter((u) => u.includes(`${REPO_ROOT}/lab/`)), [], "join --dry-run loaded lab modules");
     assert.match(dry.stdout, /kind: CustomResourceDefinition[\s\S]*name: endpoints\.causeway\.io/);
     assert.match(dry.stdout, /clusterId: c7/);
     assert.deepEqual(await brokerClusters(), ["c1", "c2"], "--dry-run registers nothing");

@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube } from "@causeway/common";
 import { GATEWAY_LEASE } from "@causeway/gateway";
-import { activeGateway, assertResumed, FAILURE_KINDS, failGateway, Lab, Probes, recoverGateway, until, waitFailover } from "@causeway/lab";
+import { activeGateway, assertResumed, FAILURE_KINDS, failGateway, Lab, OUTAGE_BOUND_MS, Probes, recoverGateway, until, waitFailover } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwhak";
@@ -18,7 +18,6 @@ const PAIRS = [
   ["c1/n2/p0", "c2/n2/p0"],
   ["c2/n2/p0", "c1/n2/p0"],
 ] as const;
-const MAX_OUTAGE_MS = 5000;
 
 describe("lab redundancy (kube): gateway failover through the Lease", { skip: root ? false : "needs root for network namespaces", timeout: 600_000 }, () => {
   let lab: Lab;
@@ -48,7 +47,7 @@ describe("lab redundancy (kube): gateway failover through the Lease", { skip: ro
       await until(`${now} active`, async () => ((await haStatus(now)) === "active" ? true : undefined), 10_000);
       await lab.waitConnected(15_000);
       await new Promise((r) => setTimeout(r, 2000));
-      const outages = assertResumed(await probes.stop(), kind, MAX_OUTAGE_MS);
+      const outages = assertResumed(await probes.stop(), kind, OUTAGE_BOUND_MS[kind]);
       console.log(`# kube ${kind}: ${was} → ${now}, outage ${outages}`);
       await recoverGateway(lab, "c1", was, kind);
       await until(`${was} passive again`, async () => ((await haStatus(was)) === "passive" ? true : undefined), 20_000);
