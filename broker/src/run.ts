@@ -7,6 +7,8 @@ import { BrokerCore } from "./core/core.ts";
 import { Credentials } from "./core/credentials.ts";
 import { type BrokerCallMetrics, BrokerGrpcServer } from "./server.ts";
 import { SqliteStore, type Store } from "./store/index.ts";
+import { ValidationError } from "@causeway/api";
+import { BrokerStartError } from "./errors.ts";
 
 export const BrokerConfigSchema = z.strictObject({
   /** Addresses to serve on: host:port and/or unix:///path. */
@@ -47,11 +49,11 @@ type ParsedConfig = z.output<typeof BrokerConfigSchema>;
 /** Opens the configured store; errors say which setting to fix. */
 async function openStore(cfg: ParsedConfig): Promise<Store> {
   if (cfg.backend === "sqlite") {
-    if (!cfg.db) throw new Error("backend sqlite needs --db <file>");
+    if (!cfg.db) throw new ValidationError("backend sqlite needs --db <file>");
     return new SqliteStore(cfg.db);
   }
   const n = cfg.nats;
-  if (!n) throw new Error("backend nats needs --nats-servers nats://host:port[,…]");
+  if (!n) throw new ValidationError("backend nats needs --nats-servers nats://host:port[,…]");
   const pass = n.passwordFile ? readFileSync(n.passwordFile, "utf8").trim() : undefined;
   // Loaded only for this backend (the default broker never pays for the NATS client).
   const { NatsStore } = await import("./store/nats.ts");
@@ -65,7 +67,9 @@ async function openStore(cfg: ParsedConfig): Promise<Store> {
       ...(n.caFile ? { tls: { caFile: n.caFile } } : {}),
     });
   } catch (err) {
-    throw new Error(`cannot open NATS bucket ${n.bucket} at ${n.servers.join(", ")}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new BrokerStartError(`cannot open NATS bucket ${n.bucket} at ${n.servers.join(", ")}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
 }
 

@@ -53,7 +53,10 @@ describe("the CLI loads no lab module unless it works on a lab", () => {
     const r = await causeway(dir, ["show", "networks", "--broker", sock, "--token-file", join(dir, "admin"), "-o", "json"]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /"c1"/);
-    assert.ok(r.modules.some((u) => u.includes("/common/src/broker/client.ts")), "the broker client was loaded");
+    assert.ok(
+      r.modules.some((u) => u.includes("/common/src/broker/client.ts")),
+      "the broker client was loaded",
+    );
     assert.deepEqual(fromLab(r.modules), []);
   });
 
@@ -75,7 +78,10 @@ describe("the CLI loads no lab module unless it works on a lab", () => {
     const r = await causeway(dir, ["join", info, "--kubeconfig", kubeconfig, "--clusterid", "c9", "--dry-run"]);
     assert.equal(r.status, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /cannot reach the API server https:\/\/127\.0\.0\.1:1/);
-    assert.ok(r.modules.some((u) => u.includes("/deploy/src/join.ts")), "deploy's join was loaded");
+    assert.ok(
+      r.modules.some((u) => u.includes("/deploy/src/join.ts")),
+      "deploy's join was loaded",
+    );
     assert.deepEqual(fromLab(r.modules), []);
   });
 

@@ -49,8 +49,7 @@ try {
   if (err instanceof CommanderError && !acting) process.exit(err.exitCode === 0 ? 0 : 2); // commander printed the message
   const e = err instanceof Error ? err : new Error(String(err));
   console.error(`✗ ${e.message}`);
-  // Refused input and cluster/API errors exit 2; anything else (a bug, a crash) 1.
+  // Every product error says how it ends a command (CausewayError.exitCode: 2 refused input, 1 a failure); a bad flag value is usage (2); anything else (a bug) 1.
   const { CausewayError } = await import("@causeway/api");
-  const { kube } = await import("@causeway/common");
-  process.exit(e instanceof CausewayError || e instanceof InvalidArgumentError || e instanceof kube.KubeError || e instanceof kube.KubeConfigError ? 2 : 1);
+  process.exit(e instanceof CausewayError ? e.exitCode : e instanceof InvalidArgumentError ? 2 : 1);
 }

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { errorMessage, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
+import { CausewayError, errorMessage, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { KubeClient } from "./kube/client.ts";
 import { checkCrds, type JoinedCluster, loadJoinedCluster, uninstallRequested } from "./kube/config.ts";
 import { resyncMsFromFlag } from "./loop.ts";
@@ -48,7 +48,7 @@ export interface SiteMainOptions {
 
 /**
  * The main of a standalone site component: common flags → site file → node → build → start,
- * or `--uninstall`. Any start-up error ends the process with one fatal log line and exit 2,
+ * or `--uninstall`. Any start-up error ends the process with one fatal log line and its exit code (2: refused configuration),
  * before the host is touched. On SIGTERM/SIGINT the component stops and leaves the host as it is.
  */
 export async function runSiteMain(o: SiteMainOptions): Promise<void> {
@@ -59,7 +59,7 @@ export async function runSiteMain(o: SiteMainOptions): Promise<void> {
     async ({ str, bool, value, boot, uninstall, registry }) => {
       const sitePath = str("site");
       const nodeName = str("node");
-      if (!sitePath || !nodeName) throw new Error(`usage: ${o.name} --site <site.yaml> --node <name>${o.usage ? ` ${o.usage}` : ""} [--uninstall]`);
+      if (!sitePath || !nodeName) throw new ValidationError(`usage: ${o.name} --site <site.yaml> --node <name>${o.usage ? ` ${o.usage}` : ""} [--uninstall]`);
       const site = loadSite(sitePath);
       const node = siteNode(site, nodeName);
       const log = boot.child({ cluster: site.clusterId, node: node.name });
@@ -85,7 +85,7 @@ interface Launch {
  * What both mains share: common flags (--uninstall, --resync-seconds, --metrics-port), the
  * metrics and probe server (first: a port in use stops the process before the host is
  * touched), then `prepare`, then uninstall-and-exit or start with signal handling. Any error:
- * one fatal line, exit 2.
+ * one fatal line, exit 2 for refused configuration (CausewayError.exitCode), 1 otherwise.
  */
 async function launch(
   name: string,
@@ -137,7 +137,8 @@ async function launch(
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => void onSignal());
   } catch (err) {
     boot.fatal({ err: errorMessage(err) }, `${name} cannot start`);
-    process.exit(2);
+    // Refused configuration (ValidationError, kube errors, …) exits 2, any other product failure 1, as the CLI does; a bug 1.
+    process.exit(err instanceof CausewayError ? err.exitCode : 1);
   }
 }
 
@@ -170,7 +171,7 @@ export interface KubeMainOptions {
 /**
  * The main of a component in Kubernetes mode (a DaemonSet pod): --kubeconfig/--context (default:
  * the pod's service account), --namespace, --node (default $NODE_NAME) → the cluster's join
- * configuration and CRD check → build → start. Start-up errors: one fatal line, exit 2.
+ * configuration and CRD check → build → start. Start-up errors: one fatal line, exit 2 for refused configuration.
  */
 export async function runKubeMain(o: KubeMainOptions): Promise<void> {
   const options: ParseArgsOptionsConfig = {
@@ -183,7 +184,7 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
   };
   await launch(o.name, o.metricsPort, options, async ({ str, bool, value, boot, uninstall, registry }) => {
     const nodeName = str("node");
-    if (!nodeName) throw new Error(`usage: ${o.name} --kube [--kubeconfig FILE] [--context NAME] --node <node name> (or NODE_NAME set)`);
+    if (!nodeName) throw new ValidationError(`usage: ${o.name} --kube [--kubeconfig FILE] [--context NAME] --node <node name> (or NODE_NAME set)`);
     const resyncMs = resyncMsFromFlag(str("resync-seconds"));
     const client = await KubeClient.connect({ kubeconfig: str("kubeconfig"), context: str("context") });
     const namespace = str("namespace") ?? SYSTEM_NAMESPACE;

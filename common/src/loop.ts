@@ -1,4 +1,4 @@
-import { errorMessage } from "@causeway/api";
+import { errorMessage, ValidationError } from "@causeway/api";
 import type { Logger } from "./log.ts";
 import type { Source } from "./view/types.ts";
 
@@ -109,6 +109,6 @@ export class ViewDrivenLoop {
 /** The resync period from a --resync-seconds flag value, in ms; throws naming the flag unless it is a number ≥ 1. */
 export function resyncMsFromFlag(value: string | undefined): number {
   const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 1) throw new Error(`--resync-seconds must be a number ≥ 1, got "${value}"`);
+  if (!Number.isFinite(seconds) || seconds < 1) throw new ValidationError(`--resync-seconds must be a number ≥ 1, got "${value}"`);
   return seconds * 1000;
 }

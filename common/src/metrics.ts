@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Logger } from "./log.ts";
+import { ValidationError } from "@causeway/api";
 
 /** Metrics ports of the components (0 turns a component's server off). Gateway and route agent share a gateway node's network. */
 export const METRICS_PORTS = { gateway: 32780, routeAgent: 32781, broker: 32782, lighthouse: 32783 } as const;
@@ -14,7 +15,8 @@ export function newRegistry(component: string): Registry {
   return registry;
 }
 
-export class MetricsPortInUseError extends Error {
+/** --metrics-port is taken: configuration, exit 2. */
+export class MetricsPortInUseError extends ValidationError {
   override name = "MetricsPortInUseError";
 }
 
@@ -53,7 +55,7 @@ export class ProbeServer {
       s.#server.once("error", (err: NodeJS.ErrnoException) =>
         reject(
           err.code === "EADDRINUSE"
-            ? new MetricsPortInUseError(`metrics port ${o.port} is in use: pass --metrics-port with a free port (0 turns metrics and probes off)`, {
+            ? new MetricsPortInUseError(`metrics port ${o.port} is in use: pass --metrics-port with a free port (0 turns metrics and probes off)`, [], {
                 cause: err,
               })
             : err,
@@ -96,6 +98,6 @@ export class ProbeServer {
 export function metricsPortFromFlag(value: string | undefined, dflt: number): number {
   if (value === undefined) return dflt;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--metrics-port must be a TCP port, or 0 for none, got "${value}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValidationError(`--metrics-port must be a TCP port, or 0 for none, got "${value}"`);
   return port;
 }

@@ -11,6 +11,7 @@ import { kube } from "@causeway/common";
 import { stringify } from "yaml";
 import { renderManifests } from "./apply.ts";
 import { CONFIG_HASH_ANNOTATION, IMAGE, memberManifests } from "./manifests.ts";
+import { DeployError } from "./errors.ts";
 
 export const CHART_DIR = join(import.meta.dirname, "../chart/causeway");
 
@@ -95,8 +96,8 @@ export function chartFiles(version: string): Record<string, string> {
       )
       .replaceAll(`image: ${IMAGE}`, "image: {{ .Values.image }}")
       .replaceAll(`Port: ${S.port}`, "Port: {{ .Values.gateway.nattPort | default 4500 }}");
-    if (text.includes(String(S.port))) throw new Error(`${name}: the cable port is not templated`);
-    if (/SENTINEL/.test(text)) throw new Error(`${name}: a value is not templated`);
+    if (text.includes(String(S.port))) throw new DeployError(`${name}: the cable port is not templated`);
+    if (/SENTINEL/.test(text)) throw new DeployError(`${name}: a value is not templated`);
     files[`templates/${name}`] = text;
   });
   return files;

@@ -2,6 +2,7 @@ import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
 import { corednsStanza, withoutStanza, withStanza } from "@causeway/common";
 import { LIGHTHOUSE_DNS_SERVICE } from "./manifests.ts";
+import { DeployError } from "./errors.ts";
 
 /** The key Causeway's server block takes in a `coredns-custom` ConfigMap (AKS-style: `*.server` keys are imported as server blocks). */
 export const CUSTOM_COREDNS_KEY = "causeway.server";
@@ -21,7 +22,7 @@ export async function lighthouseDnsIp(client: kube.KubeClient, timeoutMs = 10_00
     const svc = await client.find<{ spec?: { clusterIP?: string } }>(kube.R.service, SYSTEM_NAMESPACE, LIGHTHOUSE_DNS_SERVICE);
     const ip = svc?.spec?.clusterIP;
     if (ip && ip !== "None") return ip;
-    if (Date.now() > end) throw new Error(`Service ${SYSTEM_NAMESPACE}/${LIGHTHOUSE_DNS_SERVICE} has no cluster IP after ${timeoutMs} ms`);
+    if (Date.now() > end) throw new DeployError(`Service ${SYSTEM_NAMESPACE}/${LIGHTHOUSE_DNS_SERVICE} has no cluster IP after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -3,7 +3,7 @@
  * kubeconfig, installed there: the token in Secret causeway-broker-credentials and the workloads
  * rolled (a pod-template annotation), so every component dials the broker with the new one.
  */
-import { SYSTEM_NAMESPACE } from "@causeway/api";
+import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { BrokerConnection, kube } from "@causeway/common";
 import { readBrokerInfo } from "./brokerinfo.ts";
 import { MEMBER_WORKLOADS } from "./manifests.ts";
@@ -26,7 +26,7 @@ export async function installCredential(o: { kubeconfig?: string; context?: stri
   try {
     const cfg = await kube.loadJoinedCluster(client, SYSTEM_NAMESPACE, false);
     if (cfg.clusterId !== o.clusterId)
-      throw new Error(`this kubeconfig's cluster joined as ${cfg.clusterId}, not ${o.clusterId}: give the member's own context`);
+      throw new ValidationError(`this kubeconfig's cluster joined as ${cfg.clusterId}, not ${o.clusterId}: give the member's own context`);
     await client.apply(
       kube.R.secret,
       { metadata: { name: kube.BROKER_SECRET, namespace: SYSTEM_NAMESPACE }, ...{ data: { token: Buffer.from(o.token).toString("base64") } } },

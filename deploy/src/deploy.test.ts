@@ -75,7 +75,10 @@ describe("deploy", () => {
     assert.deepEqual(broker(parseImageOverrides(["broker=b:2"])), ["b:2"]);
     assert.deepEqual(broker(parseImageOverrides(["all:3", "broker=b:2"])), ["b:2"], "a component's own image wins over the one for all");
     assert.deepEqual(broker(parseImageOverrides(["gateway=gw:1"])), [IMAGE]);
-    assert.throws(() => parseImageOverrides(["operator=x:1"]), /--image-override operator=x:1: unknown component "operator"; components: gateway, route-agent, lighthouse, broker/);
+    assert.throws(
+      () => parseImageOverrides(["operator=x:1"]),
+      /--image-override operator=x:1: unknown component "operator"; components: gateway, route-agent, lighthouse, broker/,
+    );
     assert.throws(() => parseImageOverrides(["gateway="]), /is not an image reference/);
   });
 

@@ -111,7 +111,9 @@ export function parseImageOverrides(values: readonly string[]): ImageOverrides {
     const eq = v.indexOf("=");
     const [component, image] = eq < 0 ? ["all", v] : [v.slice(0, eq), v.slice(eq + 1)];
     if (component !== "all" && !(IMAGE_COMPONENTS as readonly string[]).includes(component))
-      throw new ValidationError(`--image-override ${v}: unknown component "${component}"; components: ${IMAGE_COMPONENTS.join(", ")} (or an image alone for all)`);
+      throw new ValidationError(
+        `--image-override ${v}: unknown component "${component}"; components: ${IMAGE_COMPONENTS.join(", ")} (or an image alone for all)`,
+      );
     if (!/^[^\s=]+$/.test(image)) throw new ValidationError(`--image-override ${v}: "${image}" is not an image reference`);
     out[component] = image;
   }
@@ -359,7 +361,7 @@ function brokerContainer(d: BrokerDeployment) {
     mounts.push({ name: "tls", mountPath: "/etc/causeway/tls", readOnly: true });
     volumes.push({ name: "tls", secret: { secretName: BROKER_TLS_SECRET } });
   }
-  return { command: ["node", `${APP}/broker/src/main.ts`, ...args], mounts, volumes };
+  return { command: ["node", `${APP}/broker/src/main.ts`, ...args], mounts, volumes, image: imageOf(d.images, "broker") ?? IMAGE };
 }
 
 const b64 = (v: string) => Buffer.from(v).toString("base64");
@@ -424,7 +426,7 @@ export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecre
             containers: [
               {
                 name: "broker",
-                image: imageOf(d.images, "broker") ?? IMAGE,
+                image: c.image,
                 command: c.command,
                 ...probed(METRICS_PORTS.broker),
                 ports: [

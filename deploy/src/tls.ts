@@ -10,6 +10,7 @@ import { isIPv4 } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ValidationError } from "@causeway/api";
+import { DeployError } from "./errors.ts";
 
 export interface BrokerPki {
   readonly caPem: string;
@@ -23,7 +24,7 @@ function openssl(args: readonly string[], cwd: string): void {
     throw new ValidationError(
       "deploy-broker makes the broker's TLS certificate with openssl, which is not installed (apt-get install openssl), or pass --no-tls",
     );
-  if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr.trim()}`);
+  if (r.status !== 0) throw new DeployError(`openssl ${args[0]} failed: ${r.stderr.trim()}`);
 }
 
 /** A CA and a server certificate valid for `names` (DNS names and IPv4 addresses), for `days`. */

@@ -2,6 +2,7 @@ import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { joinedBrokerConnection, kube, view } from "@causeway/common";
 import { unwireCoreDns } from "./coredns.ts";
 import { MEMBER_WORKLOADS } from "./manifests.ts";
+import { DeployError } from "./errors.ts";
 
 const PART_OF = "app.kubernetes.io/part-of=causeway";
 
@@ -138,7 +139,7 @@ async function waitPodsGone(client: kube.KubeClient, ns: string, timeoutMs: numb
     if (!list.items.length) return;
     if (!said) say(`waiting for ${list.items.length} pod(s) to remove their node state and stop`);
     if (Date.now() > end)
-      throw new Error(
+      throw new DeployError(
         `${list.items.length} Causeway pod(s) still running in ${ns} after ${timeoutMs / 1000} s; re-run 'causeway uninstall' once they are gone`,
       );
     await new Promise((r) => setTimeout(r, 1000));

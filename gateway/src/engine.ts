@@ -6,6 +6,7 @@ import type { PingerFactory } from "./health/pinger.ts";
 import type { ConnectionSample, GatewayMetrics } from "./metrics.ts";
 import { fallbackDecision, type NatDecision, NatDiscovery, type NatDiscoveryOptions } from "./nat/discovery.ts";
 import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
+import { CableDriverError } from "./errors.ts";
 
 /** What the engine knows of its own cluster (a site file, or the cluster's join configuration). */
 export interface LocalCluster {
@@ -255,7 +256,7 @@ export class GatewayEngine {
     this.#pass = { cables, states, pending, skipped, failure };
     this.#d.metrics?.syncIterations.inc();
     await this.#publish();
-    if (failure) throw new Error(`cable driver ${driver.name} failed: ${failure}`);
+    if (failure) throw new CableDriverError(`cable driver ${driver.name} failed: ${failure}`);
     if (states.some((s) => s.status === "connecting")) {
       if (this.#recheck) clearTimeout(this.#recheck);
       this.#recheck = setTimeout(() => this.loop.trigger(), CONNECTING_RECHECK_MS);

@@ -1,5 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { errorMessage, ipToInt, isIPv4, ValidationError } from "@causeway/api";
+import { PublicIpError } from "./errors.ts";
 
 /** One public-IP resolver (reference §4.4): a fixed address, a DNS name, or an HTTPS service that prints the caller's address. */
 export type Resolver =
@@ -39,7 +40,7 @@ export interface ResolveDeps {
 const defaultLookup = async (name: string) => (await lookup(name, { all: true, family: 4 })).map((a) => a.address);
 const defaultFetch = async (url: string, timeoutMs: number) => {
   const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  if (!r.ok) throw new PublicIpError(`HTTP ${r.status}`);
   return r.text();
 };
 
@@ -48,12 +49,12 @@ async function resolveOne(r: Resolver, d: ResolveDeps): Promise<string> {
   if (r.kind === "dns") {
     // The lowest address after sorting, so that every gateway picks the same one.
     const ips = (await (d.lookup ?? defaultLookup)(r.name)).filter(isIPv4).sort((a, b) => ipToInt(a) - ipToInt(b));
-    if (!ips[0]) throw new Error("no IPv4 address");
+    if (!ips[0]) throw new PublicIpError("no IPv4 address");
     return ips[0];
   }
   const body = await (d.fetchText ?? defaultFetch)(r.url, d.timeoutMs ?? 30_000);
   const m = /\b(\d{1,3}(?:\.\d{1,3}){3})\b/.exec(body);
-  if (!m?.[1] || !isIPv4(m[1])) throw new Error("the answer holds no IPv4 address");
+  if (!m?.[1] || !isIPv4(m[1])) throw new PublicIpError("the answer holds no IPv4 address");
   return m[1];
 }
 

@@ -8,6 +8,7 @@ import { stringify as toYaml } from "yaml";
 import { alive, type LabProcess, startIn, stopProcess } from "./processes.ts";
 import { until } from "./until.ts";
 import { REPO_ROOT as REPO } from "./paths.ts";
+import { LabError } from "./errors.ts";
 
 export const KUBE_VERSION = "v1.36.3";
 const FORWARD = join(REPO, "lab/src/tools/forward.ts");
@@ -193,8 +194,8 @@ export class ApiServer {
     const pid = this.#api.pid;
     const end = Date.now() + 120_000;
     while ((await this.readyz()) !== "ok") {
-      if (!alive(pid)) throw new Error(`kube-apiserver exited; see ${join(d, "kube-apiserver.log")}`);
-      if (Date.now() > end) throw new Error(`kube-apiserver in ${this.o.ns} not ready within 120 s; see ${join(d, "kube-apiserver.log")}`);
+      if (!alive(pid)) throw new LabError(`kube-apiserver exited; see ${join(d, "kube-apiserver.log")}`);
+      if (Date.now() > end) throw new LabError(`kube-apiserver in ${this.o.ns} not ready within 120 s; see ${join(d, "kube-apiserver.log")}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -238,7 +239,7 @@ export class ApiServer {
 
   token(user: string): string {
     const u = this.users.get(user);
-    if (!u) throw new Error(`no such API user ${user}`);
+    if (!u) throw new LabError(`no such API user ${user}`);
     return u.token;
   }
 

@@ -4,6 +4,7 @@ import type { Lab } from "./lab.ts";
 import { REPO_ROOT } from "./paths.ts";
 import { alive } from "./processes.ts";
 import { until } from "./until.ts";
+import { LabError } from "./errors.ts";
 
 /** How the active gateway is made to fail. */
 export const FAILURE_KINDS = ["kill", "link", "stop"] as const;
@@ -84,7 +85,7 @@ export class Probes {
 export async function failGateway(lab: Lab, clusterId: string, node: string, kind: FailureKind): Promise<void> {
   const role = `gateway/${node}`;
   const p = lab.cluster(clusterId).processes.find((x) => x.role === role);
-  if (!p) throw new Error(`no ${role} in ${clusterId}`);
+  if (!p) throw new LabError(`no ${role} in ${clusterId}`);
   if (kind === "kill") process.kill(p.pid, "SIGKILL");
   else if (kind === "stop") process.kill(p.pid, "SIGTERM");
   else await lab.exec(`${clusterId}/${node}`, ["ip", "link", "set", "ul0", "down"]);
@@ -133,8 +134,8 @@ export async function cableRoutes(lab: Lab, target: string): Promise<string[]> {
  */
 export function assertResumed(results: Record<string, ProbeResult>, label: string, maxOutageMs: number): string {
   for (const [dir, r] of Object.entries(results)) {
-    if (!(r.answered > 0 && r.lostAtEnd === 0)) throw new Error(`${label} ${dir}: traffic did not resume: ${JSON.stringify(r)}`);
-    if (r.maxOutageMs > maxOutageMs) throw new Error(`${label} ${dir}: outage ${r.maxOutageMs} ms (more than ${maxOutageMs} ms)`);
+    if (!(r.answered > 0 && r.lostAtEnd === 0)) throw new LabError(`${label} ${dir}: traffic did not resume: ${JSON.stringify(r)}`);
+    if (r.maxOutageMs > maxOutageMs) throw new LabError(`${label} ${dir}: outage ${r.maxOutageMs} ms (more than ${maxOutageMs} ms)`);
   }
   return Object.entries(results)
     .map(([d, r]) => `${d} ${r.maxOutageMs} ms`)

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { countFiles, gatherApi } from "@causeway/deploy";
 import type { Lab } from "./lab.ts";
+import { LabError } from "./errors.ts";
 
 /** Files of the lab directory never gathered: credentials. */
 const SECRET = /(\.token|token|cable-secret|kubeconfig|\.key|\.pem|\.crt)$/;
@@ -88,14 +89,14 @@ export async function benchmarkLab(lab: Lab, a: string, b: string, what: "throug
     const r = await lab.exec(src, ["ping", "-n", "-q", "-c", "20", "-i", "0.2", ip], 30_000);
     const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(r.stdout);
     const loss = /(\d+(?:\.\d+)?)% packet loss/.exec(r.stdout)?.[1];
-    if (!rtt) throw new Error(`ping ${src} → ${dst} (${ip}) failed: ${r.stdout.trim() || r.stderr.trim()}`);
+    if (!rtt) throw new LabError(`ping ${src} → ${dst} (${ip}) failed: ${r.stdout.trim() || r.stderr.trim()}`);
     return `latency ${src} → ${dst} (${ip}), 20 pings: min ${rtt[1]} ms  avg ${rtt[2]} ms  max ${rtt[3]} ms  mdev ${rtt[4]} ms  loss ${loss}%`;
   }
   const server = lab.exec(dst, ["iperf3", "-s", "-1", "-p", "5201"], 60_000);
   await new Promise((r) => setTimeout(r, 500));
   const r = await lab.exec(src, ["iperf3", "-c", ip, "-p", "5201", "-t", "5", "-J"], 60_000);
   await server;
-  if (r.exitCode !== 0) throw new Error(`iperf3 ${src} → ${dst} (${ip}) failed: ${r.stderr.trim() || r.stdout.slice(0, 300)}`);
+  if (r.exitCode !== 0) throw new LabError(`iperf3 ${src} → ${dst} (${ip}) failed: ${r.stderr.trim() || r.stdout.slice(0, 300)}`);
   const res = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number }; sum_sent?: { retransmits?: number } } };
   const gbps = (res.end?.sum_received?.bits_per_second ?? 0) / 1e9;
   return `throughput ${src} → ${dst} (${ip}), TCP 5 s: ${gbps.toFixed(2)} Gbit/s received, ${res.end?.sum_sent?.retransmits ?? 0} retransmits`;

@@ -9,6 +9,7 @@ import { mtuOpt } from "./build.ts";
 import { alive, type LabProcess, startIn, stopProcess } from "./processes.ts";
 import type { LabService } from "./services.ts";
 import { type ClusterSpec, underlayNs } from "./topology.ts";
+import { LabError } from "./errors.ts";
 
 /** One cluster's API server in the lab: on the cluster LAN (for its nodes) and on the underlay (for admins). */
 export interface LabApi {
@@ -385,7 +386,7 @@ export async function runBrokerDeployment(o: {
   const adminTokenFile = join(o.dir, "admin-token");
   writeFileSync(adminTokenFile, readFileSync(files["/etc/causeway/admin/token"] ?? ""), { mode: 0o600 });
   const c = dep.spec.template.spec.containers[0];
-  if (!c) throw new Error("the broker Deployment has no container");
+  if (!c) throw new LabError("the broker Deployment has no container");
   // Mounts become lab paths; the lab adds a Unix socket listener for host-side tools (like a port-forward), plain as every Unix socket of the broker.
   const argv = argvOf(c, o.nodeBin, o.repo).map((a) => files[a] ?? a);
   const replicas = Math.min(dep.spec.replicas ?? 1, o.hosts.length);

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import type { CommandRunner } from "@causeway/common";
+import { LabError } from "./errors.ts";
 
 export interface LabProcess {
   readonly role: string;
@@ -18,7 +19,7 @@ export function startIn(ns: string, role: string, argv: readonly string[], log: 
   try {
     const child = spawn("ip", ["netns", "exec", ns, ...argv], { detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, ...env } });
     child.unref();
-    if (!child.pid) throw new Error(`could not start ${role} in ${ns}`);
+    if (!child.pid) throw new LabError(`could not start ${role} in ${ns}`);
     return { role, ns, pid: child.pid, log, argv, ...(Object.keys(env).length ? { env } : {}) };
   } finally {
     closeSync(fd);

@@ -1,4 +1,5 @@
 import { errorMessage } from "@causeway/api";
+import { LabError } from "./errors.ts";
 
 /**
  * Polls `fn` every 200 ms until it returns something other than undefined; throws after `ms`
@@ -16,5 +17,5 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, m
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${what}: not true within ${ms} ms${last ? ` (${errorMessage(last)})` : ""}`);
+  throw new LabError(`${what}: not true within ${ms} ms${last ? ` (${errorMessage(last)})` : ""}`);
 }

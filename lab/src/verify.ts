@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { type CheckResult, kube } from "@causeway/common";
 import type { Lab } from "./lab.ts";
+import { LabError } from "./errors.ts";
 
 const VERIFY_NS = "causeway-verify";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -10,7 +11,7 @@ function lastPod(lab: Lab, id: string): string {
   const c = lab.cluster(id);
   const node = c.spec.nodes.at(-1);
   const pod = node?.pods[0];
-  if (!node || !pod) throw new Error(`cluster ${id} has no pod to check from`);
+  if (!node || !pod) throw new LabError(`cluster ${id} has no pod to check from`);
   return `${id}/${node.name}/${pod.name}`;
 }
 
@@ -27,7 +28,7 @@ async function timed(name: string, f: () => Promise<string>): Promise<CheckResul
 /** Runs a lab tool (a script of the checkout) in a pod; its stdout, or an error with what it printed. */
 async function tool(lab: Lab, from: string, script: string, args: readonly string[]): Promise<string> {
   const r = await lab.exec(from, [process.execPath, join(lab.repoRoot, script), ...args], 20_000);
-  if (r.exitCode !== 0) throw new Error((r.stdout.trim() || r.stderr.trim() || `exit ${r.exitCode}`).split("\n")[0]);
+  if (r.exitCode !== 0) throw new LabError((r.stdout.trim() || r.stderr.trim() || `exit ${r.exitCode}`).split("\n")[0]);
   return r.stdout.trim();
 }
 
@@ -47,8 +48,8 @@ export async function verifyLab(lab: Lab, a: string, b: string, o: { discovery?:
     out.push(
       await timed(`connection ${from} → ${to}`, async () => {
         const c = conns.get(from)?.find((x) => x.endpoint.cluster_id === to);
-        if (!c) throw new Error(`${from}'s active gateway reports no connection to ${to}`);
-        if (c.status !== "connected") throw new Error(`${from}'s gateway reports ${to} ${c.status}${c.statusMessage ? `: ${c.statusMessage}` : ""}`);
+        if (!c) throw new LabError(`${from}'s active gateway reports no connection to ${to}`);
+        if (c.status !== "connected") throw new LabError(`${from}'s gateway reports ${to} ${c.status}${c.statusMessage ? `: ${c.statusMessage}` : ""}`);
         return "connected";
       }),
     );
@@ -65,7 +66,7 @@ export async function verifyLab(lab: Lab, a: string, b: string, o: { discovery?:
         const said = await tool(lab, src, "lab/src/tools/client.ts", ["--host", ip, "--port", "8080"]);
         const seen = /sees ([\d.]+):/.exec(said)?.[1];
         if (seen !== lab.resolve(src).ip)
-          throw new Error(`the server saw ${seen ?? "nothing"}, not the client's ${lab.resolve(src).ip} (source NAT on the way?)`);
+          throw new LabError(`the server saw ${seen ?? "nothing"}, not the client's ${lab.resolve(src).ip} (source NAT on the way?)`);
         return said;
       }),
     );
@@ -98,7 +99,7 @@ async function verifyDiscovery(lab: Lab, a: string, b: string): Promise<CheckRes
         last = r.stdout.trim();
         if (r.exitCode === 0 && last.includes(`${b}/${name}-0`)) return `answered by ${b}/${name}-0`;
       }
-      throw new Error(`no answer from ${b} within 20 s (last: ${last || "nothing"})`);
+      throw new LabError(`no answer from ${b} within 20 s (last: ${last || "nothing"})`);
     } finally {
       await exportIn(lab, b, name, false).catch(() => undefined);
       await lab.removeService(`${b}/${VERIFY_NS}/${name}`).catch(() => undefined);
@@ -132,5 +133,5 @@ async function exportIn(lab: Lab, cluster: string, name: string, on: boolean): P
     lab.state.name,
   ];
   const r = await lab.exec(`${cluster}/n0`, argv, 30_000);
-  if (r.exitCode !== 0) throw new Error(`causeway ${argv.slice(2).join(" ")}: ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.exitCode !== 0) throw new LabError(`causeway ${argv.slice(2).join(" ")}: ${r.stderr.trim() || r.stdout.trim()}`);
 }

@@ -5,7 +5,7 @@
  * Kubernetes: --kube (ServiceExports → broker; ServiceImports and MCS EndpointSlices from it;
  * one agent writes at a time through a Lease, every one serves DNS).
  */
-import { exportName, GatewayObjectSchema, type GatewayStatus } from "@causeway/api";
+import { exportName, GatewayObjectSchema, type GatewayStatus, ValidationError } from "@causeway/api";
 import {
   joinedBrokerConnection,
   kube,
@@ -37,7 +37,7 @@ const USAGE = "[--dns-port N] [--dns-address IP] [--zones clusterset.local,…] 
 function intFlag(v: string | undefined, flag: string, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be a whole number ${min}..${max}, got "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ValidationError(`--${flag} must be a whole number ${min}..${max}, got "${v}"`);
   return n;
 }
 

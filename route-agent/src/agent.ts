@@ -1,8 +1,9 @@
 import { host, type IntraClusterMode, type Logger, type ReconcileLoop, type SiteNode, type view, ViewDrivenLoop } from "@causeway/common";
 import { desiredState, OWNERSHIP } from "./desired.ts";
+import { ValidationError } from "@causeway/api";
 
 /** The site file names an address this host does not have: wrong --node, or a wrong site file. */
-export class NodeIpNotFoundError extends Error {
+export class NodeIpNotFoundError extends ValidationError {
   constructor(node: SiteNode) {
     super(`node ${node.name}'s address ${node.ip} is on no interface of this host; check --node and the node's ip in the site file`);
     this.name = "NodeIpNotFoundError";

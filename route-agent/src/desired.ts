@@ -1,4 +1,4 @@
-import { type Endpoint, sameSubnet, vtepMac, withFirstOctet } from "@causeway/api";
+import { type Endpoint, sameSubnet, ValidationError, vtepMac, withFirstOctet } from "@causeway/api";
 import type { host, IntraClusterMode, SiteNode } from "@causeway/common";
 
 /** Names, ports and numbers the route agent owns (reference §6; our names). */
@@ -41,7 +41,7 @@ export interface RouteAgentInput {
 }
 
 /** The gateway node is not on this node's subnet, so "direct" cannot reach it without a tunnel. */
-export class GatewayNotOnLinkError extends Error {
+export class GatewayNotOnLinkError extends ValidationError {
   constructor(node: SiteNode, gw: SiteNode, underlay: host.Underlay) {
     super(
       `intraCluster "direct" needs the gateway node ${gw.name} (${gw.ip}) on the same subnet as ${node.name} ` +

@@ -6,6 +6,7 @@
 import { host, kube, METRICS_PORTS, ProcessRunner, runKubeMain, runSiteMain, siteBrokerConnection, view } from "@causeway/common";
 import { NodeIpNotFoundError, RouteAgent } from "./agent.ts";
 import { routeAgentMetrics } from "./metrics.ts";
+import { ValidationError } from "@causeway/api";
 
 const removed = "removed everything the route agent owned";
 
@@ -17,7 +18,7 @@ if (process.argv.includes("--kube")) {
     async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, registry }) {
       const adapters = host.realHostAdapters(new ProcessRunner());
       const node = view.nodeFromObject(await client.get(kube.R.node, undefined, nodeName));
-      if (typeof node === "string") throw new Error(`cannot route on this node: ${node}`);
+      if (typeof node === "string") throw new ValidationError(`cannot route on this node: ${node}`);
       if (!uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
       const component = new RouteAgent({
         site: cluster,

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BrokerStartError } from "../errors.ts";
 
 export interface NatsServerSpec {
   /** Unique in its cluster (server_name). */
@@ -47,7 +48,7 @@ export function natsServerConfig(s: NatsServerSpec): string {
 /** Starts nats-server with the spec's configuration; resolves once it accepts connections (or rejects with its log). */
 export async function startNatsServer(s: NatsServerSpec, o: { readonly timeoutMs?: number; readonly detached?: boolean } = {}): Promise<ChildProcess> {
   if (!existsSync("/usr/sbin/nats-server") && !existsSync("/usr/bin/nats-server")) {
-    throw new Error("nats-server is not installed: apt-get install --no-install-recommends nats-server (bash scripts/setup.sh does)");
+    throw new BrokerStartError("nats-server is not installed: apt-get install --no-install-recommends nats-server (bash scripts/setup.sh does)");
   }
   const home = join(s.dir, s.name);
   mkdirSync(home, { recursive: true });
@@ -69,7 +70,7 @@ export async function startNatsServer(s: NatsServerSpec, o: { readonly timeoutMs
     if (child.exitCode !== null || Date.now() > end) {
       child.kill("SIGKILL");
       closeSync(log);
-      throw new Error(`nats-server ${s.name} did not start: ${text.split("\n").slice(-8).join("\n")}`);
+      throw new BrokerStartError(`nats-server ${s.name} did not start: ${text.split("\n").slice(-8).join("\n")}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -43,10 +43,14 @@ function toRecord(r: Row): StoredRecord {
  * so every write is on disk before the call resolves. History for watches is the `events`
  * table, trimmed by compact().
  */
+type StatementName =
+  "meta" | "setMeta" | "get" | "listAll" | "listKind" | "upsert" | "del" | "byCluster" | "event" | "history" | "eventCount" | "trim" | "nthEvent";
+
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #subs = new Subscribers();
-  readonly #q: Record<string, StatementSync>;
+  /** Every statement by name: a misspelt name does not compile (no optional call that silently skips a write). */
+  readonly #q: Readonly<Record<StatementName, StatementSync>>;
   #closed = false;
 
   constructor(path: string) {
@@ -72,11 +76,11 @@ export class SqliteStore implements Store {
       eventCount: p("SELECT COUNT(*) AS n FROM events"),
       trim: p("DELETE FROM events WHERE revision <= ?"),
       nthEvent: p("SELECT revision FROM events ORDER BY revision DESC LIMIT 1 OFFSET ?"),
-    };
+    } satisfies Record<StatementName, StatementSync>;
   }
 
   #meta(key: string): number {
-    return Number((this.#q.meta?.get(key) as { value: number } | undefined)?.value ?? 0);
+    return Number((this.#q.meta.get(key) as { value: number } | undefined)?.value ?? 0);
   }
 
   #tx<T>(fn: () => { result: T; events: StoreEvent[] }): T {
@@ -95,17 +99,17 @@ export class SqliteStore implements Store {
 
   #bump(): number {
     const rev = this.#meta("revision") + 1;
-    this.#q.setMeta?.run(rev, "revision");
+    this.#q.setMeta.run(rev, "revision");
     return rev;
   }
 
   #logEvent(e: StoreEvent): void {
     const r = e.record;
-    this.#q.event?.run(e.revision, e.type, r.kind, r.clusterId, r.name, r.value, r.createRevision);
+    this.#q.event.run(e.revision, e.type, r.kind, r.clusterId, r.name, r.value, r.createRevision);
   }
 
   #get(key: RecordKey): StoredRecord | undefined {
-    const row = this.#q.get?.get(key.kind, key.clusterId, key.name) as Row | undefined;
+    const row = this.#q.get.get(key.kind, key.clusterId, key.name) as Row | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -118,7 +122,7 @@ export class SqliteStore implements Store {
   }
 
   async list(kind?: StoreKind): Promise<{ records: StoredRecord[]; revision: number }> {
-    const rows = (kind ? this.#q.listKind?.all(kind) : this.#q.listAll?.all()) as unknown as Row[];
+    const rows = (kind ? this.#q.listKind.all(kind) : this.#q.listAll.all()) as unknown as Row[];
     return { records: rows.map(toRecord), revision: this.#meta("revision") };
   }
 
@@ -128,7 +132,7 @@ export class SqliteStore implements Store {
       checkCondition(keyString(record), old, opts);
       const rev = this.#bump();
       const stored = storedRecord(record, rev, old);
-      this.#q.upsert?.run(stored.kind, stored.clusterId, stored.name, stored.value, rev, stored.createRevision);
+      this.#q.upsert.run(stored.kind, stored.clusterId, stored.name, stored.value, rev, stored.createRevision);
       const e: StoreEvent = { type: "put", record: stored, revision: rev };
       this.#logEvent(e);
       return { result: stored, events: [e] };
@@ -149,7 +153,7 @@ export class SqliteStore implements Store {
 
   #deleteRow(old: StoredRecord): StoreEvent {
     const rev = this.#bump();
-    this.#q.del?.run(old.kind, old.clusterId, old.name);
+    this.#q.del.run(old.kind, old.clusterId, old.name);
     const e: StoreEvent = { type: "delete", record: { ...old, revision: rev }, revision: rev };
     this.#logEvent(e);
     return e;
@@ -157,7 +161,7 @@ export class SqliteStore implements Store {
 
   async deleteCluster(clusterId: string) {
     return this.#tx(() => {
-      const rows = (this.#q.byCluster?.all(clusterId) as unknown as Row[]).map(toRecord);
+      const rows = (this.#q.byCluster.all(clusterId) as unknown as Row[]).map(toRecord);
       const events = rows.map((r) => this.#deleteRow(r));
       return { result: { revision: this.#meta("revision"), deleted: events.length }, events };
     });
@@ -170,7 +174,7 @@ export class SqliteStore implements Store {
     }
     // History and subscription happen in one synchronous step: no commit can slip between them.
     const want = new Set(kinds);
-    for (const row of this.#q.history?.iterate(from) ?? []) {
+    for (const row of this.#q.history.iterate(from)) {
       const r = row as unknown as Row & { type: "put" | "delete" };
       if (want.size && !want.has(r.kind as StoreKind)) continue;
       onEvent({ type: r.type, record: toRecord(r), revision: r.revision });
@@ -179,13 +183,13 @@ export class SqliteStore implements Store {
   }
 
   async compact(keep: number): Promise<void> {
-    const n = (this.#q.eventCount?.get() as { n: number }).n;
+    const n = (this.#q.eventCount.get() as { n: number }).n;
     if (n <= keep) return;
-    const cut = (this.#q.nthEvent?.get(keep) as { revision: number } | undefined)?.revision;
+    const cut = (this.#q.nthEvent.get(keep) as { revision: number } | undefined)?.revision;
     if (cut === undefined) return;
     this.#db.exec("BEGIN IMMEDIATE");
-    this.#q.trim?.run(cut);
-    this.#q.setMeta?.run(cut, "compacted");
+    this.#q.trim.run(cut);
+    this.#q.setMeta.run(cut, "compacted");
     this.#db.exec("COMMIT");
   }
 

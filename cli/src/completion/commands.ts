@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { ValidationError } from "@causeway/api";
 
 /** Pure: each command path ("lab service add") with its flags, from the program's tree. */
 export function commandTree(program: Command): Map<string, string[]> {
@@ -84,7 +85,7 @@ export function completionCommands(program: Command): void {
     .addHelpText("after", "\nExamples:\n  source <(causeway completion bash)\n  source <(causeway completion zsh)   # after compinit")
     .action((shell: string) => {
       const make = SHELLS[shell];
-      if (!make) throw new Error(`completion for "${shell}" is not available; use ${Object.keys(SHELLS).join(" or ")}`);
+      if (!make) throw new ValidationError(`completion for "${shell}" is not available; use ${Object.keys(SHELLS).join(" or ")}`);
       console.log(make(commandTree(program)).trimEnd());
     });
 }

@@ -20,7 +20,8 @@ const udpPort = (what: string) => (v: string) => {
 
 /** A repeatable option: each occurrence adds its value. */
 const repeat = (v: string, previous: string[] | undefined): string[] => [...(previous ?? []), v];
-const IMAGE_OVERRIDE_HELP = "run component (gateway, route-agent, lighthouse, broker) from image instead of the release's: component=image, or an image for all; repeatable";
+const IMAGE_OVERRIDE_HELP =
+  "run component (gateway, route-agent, lighthouse, broker) from image instead of the release's: component=image, or an image for all; repeatable";
 
 const list = (v: string): string[] =>
   v

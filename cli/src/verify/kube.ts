@@ -9,6 +9,7 @@ import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube } from "@causeway/common";
 import type { CheckResult } from "@causeway/common";
 import { viewFromKube } from "../show/kube.ts";
+import { CheckFailedError } from "../errors.ts";
 
 const NS = "causeway-verify";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,7 +28,7 @@ async function waitUntil<T>(what: string, f: () => Promise<T | undefined>, ms: n
   for (;;) {
     const v = await f();
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms / 1000} s`);
+    if (Date.now() > end) throw new CheckFailedError(`${what}: not within ${ms / 1000} s`);
     await sleep(250);
   }
 }
@@ -40,7 +41,7 @@ export async function verifyKube(a: kube.KubeClient, b: kube.KubeClient, o: { di
   out.push(
     await check(`${ca.clusterId} and ${cb.clusterId} are members of one clusterset`, async () => {
       if (ca.brokerAddress !== cb.brokerAddress)
-        throw new Error(`they joined different brokers (${ca.brokerAddress}, ${cb.brokerAddress}): join both with the same broker-info`);
+        throw new CheckFailedError(`they joined different brokers (${ca.brokerAddress}, ${cb.brokerAddress}): join both with the same broker-info`);
       return ca.brokerAddress;
     }),
   );
@@ -52,7 +53,7 @@ export async function verifyKube(a: kube.KubeClient, b: kube.KubeClient, o: { di
       await check(`${from} holds ${to}'s gateway endpoint`, async () => {
         const view = await viewFromKube(client);
         const ep = view.endpoints.find((e) => e.endpoint.cluster_id === to);
-        if (!ep) throw new Error(`no Endpoint of ${to} in ${from}: is ${to}'s gateway running ('causeway show gateways --context ${to}')?`);
+        if (!ep) throw new CheckFailedError(`no Endpoint of ${to} in ${from}: is ${to}'s gateway running ('causeway show gateways --context ${to}')?`);
         return ep.endpoint.cable_name;
       }),
     );

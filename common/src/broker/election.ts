@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { errorMessage, type LeaseResponse } from "@causeway/api";
+import { errorMessage, type LeaseResponse, ValidationError } from "@causeway/api";
 import type { Logger } from "../log.ts";
 
 /** The lease calls of a broker connection (a cluster credential; leases are scoped to its cluster). */
@@ -26,11 +26,11 @@ export const STANDALONE_LEASE: LeaseTimings = { leaseDurationMs: 1000, renewDead
 export function checkLeaseTimings(t: LeaseTimings): void {
   const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = t;
   for (const [k, v] of Object.entries({ leaseDurationMs, renewDeadlineMs, retryPeriodMs }))
-    if (!Number.isFinite(v) || v <= 0) throw new Error(`lease ${k} must be a positive number of milliseconds, got ${v}`);
+    if (!Number.isFinite(v) || v <= 0) throw new ValidationError(`lease ${k} must be a positive number of milliseconds, got ${v}`);
   if (!(t.renewDeadlineMs < t.leaseDurationMs))
-    throw new Error(`lease renew deadline (${t.renewDeadlineMs} ms) must be shorter than the lease duration (${t.leaseDurationMs} ms)`);
+    throw new ValidationError(`lease renew deadline (${t.renewDeadlineMs} ms) must be shorter than the lease duration (${t.leaseDurationMs} ms)`);
   if (!(t.retryPeriodMs < t.renewDeadlineMs))
-    throw new Error(`lease retry period (${t.retryPeriodMs} ms) must be shorter than the renew deadline (${t.renewDeadlineMs} ms)`);
+    throw new ValidationError(`lease retry period (${t.retryPeriodMs} ms) must be shorter than the renew deadline (${t.renewDeadlineMs} ms)`);
 }
 
 /**

@@ -1,11 +1,14 @@
 import { spawn } from "node:child_process";
+import { CausewayError } from "@causeway/api";
 
 /** A subprocess that exited non-zero, was killed, or timed out. */
-export class CommandFailedError extends Error {
+/** A subprocess failed (exit status, signal or time-out): a failure, exit 1. */
+export class CommandFailedError extends CausewayError {
   override name = "CommandFailedError";
   readonly file: string;
   readonly args: readonly string[];
-  readonly exitCode: number | null;
+  /** The process's exit status (null when killed or never started). */
+  readonly status: number | null;
   readonly signal: string | null;
   readonly stderr: string;
   readonly durationMs: number;
@@ -14,7 +17,7 @@ export class CommandFailedError extends Error {
     super(`${r.file} ${r.args.join(" ")} ${why}: ${r.stderr.trim().slice(0, 2000)}`);
     this.file = r.file;
     this.args = r.args;
-    this.exitCode = r.exitCode;
+    this.status = r.exitCode;
     this.signal = r.signal;
     this.stderr = r.stderr;
     this.durationMs = r.durationMs;

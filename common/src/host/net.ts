@@ -1,6 +1,7 @@
 import type { CommandRunner } from "../exec/index.ts";
 import type { FdbEntry, NetOp, ObservedLink, ObservedState, Ownership, Route, Rule } from "./model.ts";
 import { applyOps } from "./plan.ts";
+import { HostStateError } from "../errors.ts";
 
 /** Reads and changes links, addresses, FDB entries, routes and rules. */
 export interface Net {
@@ -114,7 +115,7 @@ export class IpRoute2Net implements Net {
 
   async mtuTowards(dst: string): Promise<{ dev: string; mtu: number; src: string }> {
     const r = parseJson<{ dev: string; prefsrc: string }>((await this.#run.run("ip", ["-json", "route", "get", dst])).stdout)[0];
-    if (!r) throw new Error(`no route to ${dst}`);
+    if (!r) throw new HostStateError(`no route to ${dst}`);
     const l = parseJson<JsonLink>((await this.#run.run("ip", ["-json", "link", "show", "dev", r.dev])).stdout)[0];
     return { dev: r.dev, mtu: l?.mtu ?? 1500, src: r.prefsrc };
   }

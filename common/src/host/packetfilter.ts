@@ -1,4 +1,5 @@
 import type { CommandRunner } from "../exec/index.ts";
+import { HostStateError } from "../errors.ts";
 
 export type FilterTable = "nat" | "filter" | "mangle";
 export type Hook = "PREROUTING" | "INPUT" | "FORWARD" | "OUTPUT" | "POSTROUTING";
@@ -228,6 +229,6 @@ function applyLine(t: Map<string, string[]>, line: string): void {
       t.delete(chain);
       break;
     default:
-      throw new Error(`fake packet filter: unsupported line "${line}"`);
+      throw new HostStateError(`fake packet filter: unsupported line "${line}"`);
   }
 }

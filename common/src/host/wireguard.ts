@@ -3,6 +3,8 @@ import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { CommandRunner } from "../exec/index.ts";
+import { ValidationError } from "@causeway/api";
+import { HostStateError } from "../errors.ts";
 
 /** A WireGuard key (private, public or preshared): 32 bytes, standard base64. */
 export type WgKey = string;
@@ -63,7 +65,8 @@ export interface WgStatus {
 }
 
 /** Neither the kernel module nor wireguard-go (or wg) is available: says what to install. */
-export class WireGuardUnavailableError extends Error {
+/** Neither the kernel module nor wireguard-go: install one (the message says how), exit 2. */
+export class WireGuardUnavailableError extends ValidationError {
   override name = "WireGuardUnavailableError";
 }
 
@@ -262,8 +265,8 @@ export class FakeWireGuard implements WireGuard {
 
   async configure(name: string, cfg: WgConfig): Promise<void> {
     const d = this.devices.get(name);
-    if (!d) throw new Error(`Unable to modify interface: No such device (${name})`);
-    if (!isWgKey(cfg.privateKey) || cfg.peers.some((p) => !isWgKey(p.publicKey))) throw new Error("Key is not the correct length or format");
+    if (!d) throw new HostStateError(`Unable to modify interface: No such device (${name})`);
+    if (!isWgKey(cfg.privateKey) || cfg.peers.some((p) => !isWgKey(p.publicKey))) throw new HostStateError("Key is not the correct length or format");
     this.configureCalls++;
     d.cfg = cfg;
   }

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { errorMessage } from "@causeway/api";
+import { errorMessage, ValidationError } from "@causeway/api";
 import type { Logger } from "../log.ts";
 import { type KubeClient, resourcePath } from "./client.ts";
 import { KubeConflictError, KubeNotFoundError } from "./errors.ts";
@@ -77,9 +77,9 @@ export class LeaseElector {
     this.#retryMs = o.retryPeriodMs ?? 2_000;
     this.#now = o.now ?? (() => performance.now());
     if (!(this.#deadlineMs < this.#durationMs))
-      throw new Error(`lease renew deadline (${this.#deadlineMs} ms) must be shorter than the lease duration (${this.#durationMs} ms)`);
+      throw new ValidationError(`lease renew deadline (${this.#deadlineMs} ms) must be shorter than the lease duration (${this.#durationMs} ms)`);
     if (!(this.#retryMs < this.#deadlineMs))
-      throw new Error(`lease retry period (${this.#retryMs} ms) must be shorter than the renew deadline (${this.#deadlineMs} ms)`);
+      throw new ValidationError(`lease retry period (${this.#retryMs} ms) must be shorter than the renew deadline (${this.#deadlineMs} ms)`);
   }
 
   get isLeader(): boolean {

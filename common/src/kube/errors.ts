@@ -2,6 +2,7 @@
  * Kubernetes API failures as typed errors, converted once at the client boundary
  * (CONVENTIONS 8): callers branch on instanceof, never on status codes or message text.
  */
+import { CausewayError } from "@causeway/api";
 
 /** What a request was about, for messages that say what to fix. */
 export interface KubeRequestInfo {
@@ -11,7 +12,9 @@ export interface KubeRequestInfo {
 }
 
 /** Base class: every API failure carries the request and the HTTP status (0 when none arrived). */
-export class KubeError extends Error {
+export class KubeError extends CausewayError {
+  /** The API server refused or could not be reached with the kubeconfig given: fix the input (context, permissions), exit 2. */
+  override readonly exitCode = 2;
   override name = "KubeError";
   readonly request: KubeRequestInfo;
   readonly status: number;
@@ -74,7 +77,8 @@ export class KubeInvalidError extends KubeError {
 }
 
 /** An object from the server failed our schema (e.g. a CRD of another version is installed). */
-export class KubeSchemaError extends Error {
+export class KubeSchemaError extends CausewayError {
+  override readonly exitCode = 2;
   override name = "KubeSchemaError";
   readonly issues: readonly string[];
   constructor(message: string, issues: readonly string[]) {
@@ -84,7 +88,8 @@ export class KubeSchemaError extends Error {
 }
 
 /** The kubeconfig cannot be used: missing file, unknown context, no server. */
-export class KubeConfigError extends Error {
+export class KubeConfigError extends CausewayError {
+  override readonly exitCode = 2;
   override name = "KubeConfigError";
 }
 

@@ -1,4 +1,4 @@
-import { CAUSEWAY_CRDS, type CrdDef, MCS_CRDS } from "@causeway/api";
+import { CAUSEWAY_CRDS, type CrdDef, MCS_CRDS, ValidationError } from "@causeway/api";
 import type { ResourceType } from "./client.ts";
 
 const core = (plural: string, kind: string, namespaced = true): ResourceType => ({ group: "", version: "v1", plural, kind, namespaced });
@@ -9,7 +9,7 @@ export const crdType = (d: CrdDef): ResourceType => of(d.group, d.version, d.plu
 
 const byKind = (defs: readonly CrdDef[], kind: string): ResourceType => {
   const d = defs.find((x) => x.kind === kind);
-  if (!d) throw new Error(`no CRD definition for ${kind}`);
+  if (!d) throw new ValidationError(`no CRD definition for ${kind}`);
   return crdType(d);
 };
 

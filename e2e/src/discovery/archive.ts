@@ -19,11 +19,15 @@ export function labCredentials(dir: string): string[] {
       }
       const text = () => readFileSync(p, "utf8");
       if (/(token|cable-secret)$/.test(name)) out.add(text().trim());
-      else if (name === "tokens.csv") for (const line of text().split("\n")) if (line.trim()) out.add(line.split(",")[0] ?? "");
-      else if (/\.key$/.test(name)) {
-        const body = text().split("\n").filter((l) => l && !l.startsWith("-----"));
-        if (body[1]) out.add(body[1]);
-      }
+      else if (name === "tokens.csv")
+        for (const line of text().split("\n"))
+          if (line.trim()) out.add(line.split(",")[0] ?? "");
+          else if (/\.key$/.test(name)) {
+            const body = text()
+              .split("\n")
+              .filter((l) => l && !l.startsWith("-----"));
+            if (body[1]) out.add(body[1]);
+          }
     }
   };
   walk(dir);

@@ -167,7 +167,11 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     const release = await images();
     assert.deepEqual(new Set(Object.values(release)), new Set([IMAGE]));
     await lab.joinCluster("c2", ["--image-override", "route-agent=registry.example/causeway:override", "--image-override", "lighthouse=lh.example/causeway:1"]);
-    assert.deepEqual(await images(), { "causeway-gateway": IMAGE, "causeway-route-agent": "registry.example/causeway:override", "causeway-lighthouse": "lh.example/causeway:1" });
+    assert.deepEqual(await images(), {
+      "causeway-gateway": IMAGE,
+      "causeway-route-agent": "registry.example/causeway:override",
+      "causeway-lighthouse": "lh.example/causeway:1",
+    });
     await lab.joinCluster("c2");
     assert.deepEqual(await images(), release);
   });
@@ -187,13 +191,36 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     const hook = join(REPO_ROOT, "cli/src/testdata/record-modules.mjs");
     const dry = await run.run(
       "ip",
-      ["netns", "exec", lab.state.broker.ns, "env", `CW_MODULE_LOG=${modules}`, node, "--import", hook, cli, "join", lab.state.kube?.brokerInfo ?? "", "--kubeconfig", kc("c2"), "--context", "c2", "--clusterid", "c7", "--dry-run"],
+      [
+        "netns",
+        "exec",
+        lab.state.broker.ns,
+        "env",
+        `CW_MODULE_LOG=${modules}`,
+        node,
+        "--import",
+        hook,
+        cli,
+        "join",
+        lab.state.kube?.brokerInfo ?? "",
+        "--kubeconfig",
+        kc("c2"),
+        "--context",
+        "c2",
+        "--clusterid",
+        "c7",
+        "--dry-run",
+      ],
       { allowFailure: true, timeoutMs: 60_000 },
     );
     assert.equal(dry.exitCode, 0, dry.stderr);
     const loaded = readFileSync(modules, "utf8").split("\n");
     assert.ok(loaded.some((u) => u.endsWith("/deploy/src/join.ts")));
-    assert.deepEqual(loaded.filter((u) => u.includes(`${REPO_ROOT}/lab/`)), [], "join --dry-run loaded lab modules");
+    assert.deepEqual(
+      loaded.filter((u) => u.includes(`${REPO_ROOT}/lab/`)),
+      [],
+      "join --dry-run loaded lab modules",
+    );
     assert.match(dry.stdout, /kind: CustomResourceDefinition[\s\S]*name: endpoints\.causeway\.io/);
     assert.match(dry.stdout, /clusterId: c7/);
     assert.deepEqual(await brokerClusters(), ["c1", "c2"], "--dry-run registers nothing");

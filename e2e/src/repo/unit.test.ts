@@ -11,7 +11,22 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { REPO_ROOT } from "@causeway/lab";
 
-const TOOLS = ["ip", "nats-server", "etcd", "kube-apiserver", "wireguard-go", "wg", "iptables", "iptables-restore", "nft", "ping", "iperf3", "helm", "go", "coredns"];
+const TOOLS = [
+  "ip",
+  "nats-server",
+  "etcd",
+  "kube-apiserver",
+  "wireguard-go",
+  "wg",
+  "iptables",
+  "iptables-restore",
+  "nft",
+  "ping",
+  "iperf3",
+  "helm",
+  "go",
+  "coredns",
+];
 const netns = () => spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
 
 describe("test:unit starts no namespace and no server", { timeout: 300_000 }, () => {

@@ -1,5 +1,5 @@
 import { type Cluster, type ClusterObject, ClusterObjectSchema, type Endpoint, type EndpointObject, ensureValidName } from "@causeway/api";
-import { type BrokerConnection, type CachedRecord, kube, type Logger, type ReconcileLoop, view, ViewDrivenLoop } from "@causeway/common";
+import { type BrokerConnection, type CachedRecord, kube, type Logger, type ReconcileLoop, sameValue, view, ViewDrivenLoop } from "@causeway/common";
 
 /** Everything the syncer compares: the broker's records and the local API's objects. */
 export interface SyncInput {
@@ -17,8 +17,6 @@ export interface SyncPlan {
   readonly brokerEndpoints: { readonly put: Endpoint[]; readonly delete: string[] };
   readonly brokerCluster: Cluster | undefined;
 }
-
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * Pure: keeps the broker and the local API in line (reference §3.2, admiral's two syncers):
@@ -42,18 +40,18 @@ export function planSync(i: SyncInput): SyncPlan {
 
   return {
     kubeEndpoints: {
-      apply: [...wantKubeEps].filter(([n, e]) => !same(haveKubeEps.get(n)?.spec, e)).map(([, e]) => e),
+      apply: [...wantKubeEps].filter(([n, e]) => !sameValue(haveKubeEps.get(n)?.spec, e)).map(([, e]) => e),
       delete: i.kubeEndpoints.filter((o) => o.spec.cluster_id !== me && !wantKubeEps.has(o.metadata.name)).map((o) => o.metadata.name),
     },
     kubeClusters: {
-      apply: [...wantKubeClusters].filter(([n, c]) => !same(haveKubeClusters.get(n)?.spec, c)).map(([, c]) => c),
+      apply: [...wantKubeClusters].filter(([n, c]) => !sameValue(haveKubeClusters.get(n)?.spec, c)).map(([, c]) => c),
       delete: i.kubeClusters.filter((o) => !wantKubeClusters.has(o.metadata.name)).map((o) => o.metadata.name),
     },
     brokerEndpoints: {
-      put: localEps.filter((e) => !same(brokerMine.get(e.cable_name), e)),
+      put: localEps.filter((e) => !sameValue(brokerMine.get(e.cable_name), e)),
       delete: [...brokerMine.keys()].filter((n) => !localEps.some((e) => e.cable_name === n)),
     },
-    brokerCluster: same(brokerOwn, i.localCluster) ? undefined : i.localCluster,
+    brokerCluster: sameValue(brokerOwn, i.localCluster) ? undefined : i.localCluster,
   };
 }
 

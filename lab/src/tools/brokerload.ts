@@ -10,6 +10,7 @@ import { appendFileSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { exportName, unavailableExport } from "@causeway/api";
 import { BrokerConnection } from "@causeway/common";
+import { LabError } from "../errors.ts";
 
 const { values } = parseArgs({
   options: {
@@ -46,7 +47,7 @@ for (let i = 0; i < count; i++) {
       if (attempt > 1) retried++;
       break;
     } catch {
-      if (Date.now() - t0 > 300_000) throw new Error(`gave up on ${name} after ${attempt} attempts`);
+      if (Date.now() - t0 > 300_000) throw new LabError(`gave up on ${name} after ${attempt} attempts`);
       await sleep(100);
     }
   }

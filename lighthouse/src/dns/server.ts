@@ -4,6 +4,7 @@ import { networkInterfaces } from "node:os";
 import type { Logger } from "@causeway/common";
 import type { Resolver } from "./resolver.ts";
 import { decodeQuery, EDNS_MAX_SIZE, encodeResponse, type Query, UDP_DEFAULT_SIZE } from "./wire.ts";
+import { ValidationError } from "@causeway/api";
 
 export interface DnsServerOptions {
   /** UDP and TCP port (53 in clusters; 0 picks a free one). */
@@ -134,7 +135,7 @@ export class DnsServer {
     const host = o.host ?? "0.0.0.0";
     const wildcard = host === "0.0.0.0";
     const addresses = wildcard ? (o.addresses ?? localIPv4)() : [host];
-    if (!addresses.length) throw new Error("no IPv4 address to serve DNS on");
+    if (!addresses.length) throw new ValidationError("no IPv4 address to serve DNS on");
     try {
       s.#port = o.port;
       for (const a of addresses) await s.#bindUdp(a);

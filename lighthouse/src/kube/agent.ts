@@ -1,5 +1,5 @@
-import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
-import { type BrokerConnection, kube, type Logger, sameValue, type SiteComponent, view } from "@causeway/common";
+import { exportName, type ServiceExport } from "@causeway/api";
+import { type BrokerConnection, kube, type Logger, ReconcileLoop, sameValue, type SiteComponent, view } from "@causeway/common";
 import { type ExportRecord, exportsByService } from "../imports/build.ts";
 import type { BrokerDnsSource } from "../imports/source.ts";
 import {
@@ -60,16 +60,15 @@ export class KubeLighthouseAgent implements SiteComponent {
   readonly #elector: kube.LeaseElector;
   readonly #written = new Map<string, string>();
   #leading = false;
-  #running: Promise<void> | undefined;
-  #again = false;
-  #timer: NodeJS.Timeout | undefined;
-  #stopped = false;
+  /** The shared reconcile loop: coalesced passes, one at a time, retried with backoff, a full pass every resync period. */
+  readonly #loop: ReconcileLoop;
   /** Passes completed while leading (tests, readiness). */
   passes = 0;
 
   constructor(d: KubeLighthouseDeps) {
     this.#d = d;
     const { client, log } = d;
+    this.#loop = new ReconcileLoop({ name: "service-discovery", run: () => this.#pass(), log, resyncMs: d.resyncMs });
     this.#exports = new view.KubeListView(client, kube.R.serviceExport, undefined, ServiceExportObjectSchema, log);
     this.#services = new view.KubeListView(client, kube.R.service, undefined, ServiceObjectSchema, log);
     this.#slices = new view.KubeListView(client, kube.R.endpointSlice, undefined, EndpointSliceObjectSchema, log);
@@ -110,25 +109,17 @@ export class KubeLighthouseAgent implements SiteComponent {
   }
 
   start(): void {
-    this.#stopped = false;
     const kick = () => this.kick();
     for (const v of [this.#exports, this.#services, this.#slices, this.#namespaces]) v.start(kick);
     this.#imports.start();
     this.#ourSlices.start();
     this.#d.source.start(kick);
     this.#elector.start();
-    const resync = () => {
-      if (this.#stopped) return;
-      this.kick();
-      this.#timer = setTimeout(resync, this.#d.resyncMs);
-    };
-    this.#timer = setTimeout(resync, this.#d.resyncMs);
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running;
+    await this.#loop.stop();
     for (const v of [this.#exports, this.#services, this.#slices, this.#namespaces]) v.stop();
     this.#imports.stop();
     this.#ourSlices.stop();
@@ -159,22 +150,9 @@ export class KubeLighthouseAgent implements SiteComponent {
     return this.#leading;
   }
 
-  /** Asks for a pass (coalesced: one runs at a time, one more follows if asked meanwhile). */
+  /** Asks for a pass while leading (coalesced by the reconcile loop: one runs at a time, a failed one is retried with backoff). */
   kick(): void {
-    if (this.#stopped || !this.#leading) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.#pass()
-      .catch((err: unknown) => this.#d.log.warn({ err: errorMessage(err) }, "service discovery pass failed; retrying at the next change or resync"))
-      .finally(() => {
-        this.#running = undefined;
-        if (this.#again) {
-          this.#again = false;
-          this.kick();
-        }
-      });
+    if (this.#leading) this.#loop.trigger();
   }
 
   #synced(): boolean {
@@ -186,9 +164,10 @@ export class KubeLighthouseAgent implements SiteComponent {
     );
   }
 
+  /** One pass (a no-op unless leading with every view loaded): exports to the broker, then imports from it. */
   async #pass(): Promise<void> {
     await Promise.resolve();
-    if (!this.#synced()) return;
+    if (!this.#leading || !this.#synced()) return;
     await this.#syncExports();
     await this.#syncImports();
     this.passes++;
