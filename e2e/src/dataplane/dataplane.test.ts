@@ -1,10 +1,12 @@
 /**
- * Lab e2e on the real kernel: 2 clusters × 3 nodes with VXLAN cables, then a third cluster
- * joining and one leaving. Needs root (network namespaces); skipped otherwise.
+ * Lab e2e on the real kernel: 2 clusters × 3 nodes with VXLAN cables in standalone mode — the
+ * shared data-path scenarios (scenarios.ts, also run in the Kubernetes tier) — then a third
+ * cluster joining and one leaving. Needs root (network namespaces); skipped otherwise.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { assertPodReaches, tcpFrom } from "./checks.ts";
+import { tcpFrom } from "./checks.ts";
+import { dataplaneScenarios } from "./scenarios.ts";
 import { ProcessRunner } from "@causeway/common";
 import { Lab, until } from "@causeway/lab";
 
@@ -24,30 +26,7 @@ describe("dataplane: 2 clusters × 3 nodes, VXLAN", { skip: root ? false : "need
 
   const tcp = (from: string, host: string, port = 8080, extra: readonly string[] = []) => tcpFrom(lab, from, host, port, extra);
 
-  for (const [from, to] of [
-    ["c1/n1/p0", "c2/n2/p0"],
-    ["c2/n1/p0", "c1/n2/p0"],
-  ] as const) {
-    it(`ICMP and TCP ${from} → ${to} (non-gateway nodes); the server sees the client pod's IP`, async () => {
-      await assertPodReaches(lab, from, to);
-    });
-  }
-
-  it("pod → service VIP of the other cluster, source preserved", async () => {
-    const r = await tcp("c1/n2/p0", "10.102.0.10", 80);
-    assert.equal(r.exitCode, 0, r.stdout);
-    assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.2\.10:/);
-  });
-
-  it("a TCP stream across a route-agent restart (non-gateway and gateway node) survives", async () => {
-    const stream = tcp("c1/n1/p0", lab.resolve("c2/n1/p0").ip, 8080, ["--stream", "6000", "--interval", "20"]);
-    await new Promise((r) => setTimeout(r, 1000));
-    await lab.restart("c1", "route-agent/n1");
-    await lab.restart("c2", "route-agent/n0");
-    const r = await stream;
-    assert.equal(r.exitCode, 0, r.stdout);
-    assert.match(r.stdout, /stream ok (\d+) \1 /);
-  });
+  dataplaneScenarios(() => lab);
 
   it("a third cluster joining later reaches both others with nothing restarted", async () => {
     const before = lab

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
+import { dataplaneScenarios } from "../dataplane/scenarios.ts";
 import { SCHEMA_HASH_ANNOTATION, SYSTEM_NAMESPACE } from "@causeway/api";
 import { BrokerConnection, kube, ProcessRunner, view } from "@causeway/common";
 import { encodeBrokerInfo } from "@causeway/api";
@@ -46,19 +47,10 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
     }
   };
 
-  for (const [from, to] of [
-    ["c1/n1/p0", "c2/n2/p0"],
-    ["c2/n1/p0", "c1/n2/p0"],
-  ] as const) {
-    it(`ICMP and TCP ${from} → ${to} (non-gateway nodes); the server sees the client pod's IP`, async () => {
-      await assertPodReaches(lab, from, to);
-    });
-  }
+  // The data-path scenarios every mode passes (pod ↔ pod, service VIP, a stream across route-agent restarts).
+  dataplaneScenarios(() => lab);
 
-  it("pod → service VIP of the other cluster (its Service and EndpointSlice in that cluster's API), source preserved", async () => {
-    const r = await tcp("c1/n2/p0", "10.102.0.10", 80);
-    assert.equal(r.exitCode, 0, r.stdout);
-    assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.2\.10:/);
+  it("the service behind that VIP is c2's Service and EndpointSlice in c2's API", async () => {
     const client = await lab.kubeClient("c2");
     try {
       const slices = await client.list<{ endpoints: { addresses: string[] }[] }>(kube.R.endpointSlice, "default", {

@@ -1,0 +1,37 @@
+/**
+ * The data-path scenarios every mode must pass, written once: run by dataplane.test.ts against a
+ * standalone lab and by kube/lab.test.ts against a Kubernetes-tier lab (2 clusters × 3 nodes, the
+ * lab's echo pods and c2's echo service at 10.102.0.10:80 backed by c2/n1/p0).
+ */
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import type { Lab } from "@causeway/lab";
+import { assertPodReaches, tcpFrom } from "./checks.ts";
+
+export function dataplaneScenarios(lab: () => Lab): void {
+  for (const [from, to] of [
+    ["c1/n1/p0", "c2/n2/p0"],
+    ["c2/n1/p0", "c1/n2/p0"],
+  ] as const) {
+    it(`ICMP and TCP ${from} → ${to} (non-gateway nodes); the server sees the client pod's IP`, async () => {
+      await assertPodReaches(lab(), from, to);
+    });
+  }
+
+  it("pod → service VIP of the other cluster, source preserved", async () => {
+    const r = await tcpFrom(lab(), "c1/n2/p0", "10.102.0.10", 80);
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.2\.10:/);
+  });
+
+  it("a TCP stream across a route-agent restart (non-gateway and gateway node) survives", async () => {
+    const l = lab();
+    const stream = tcpFrom(l, "c1/n1/p0", l.resolve("c2/n1/p0").ip, 8080, ["--stream", "6000", "--interval", "20"]);
+    await new Promise((r) => setTimeout(r, 1000));
+    await l.restart("c1", "route-agent/n1");
+    await l.restart("c2", "route-agent/n0");
+    const r = await stream;
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /stream ok (\d+) \1 /);
+  });
+}
