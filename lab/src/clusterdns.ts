@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { lighthouseDnsIp } from "@causeway/deploy";
 import { kube, NetnsRunner } from "@causeway/common";
 import { buildDnsPod, clusterDnsSpec, clusterZone, coreDnsBinary, dnsServiceRules, labCorefile, writePodResolvConf } from "./dns.ts";
-import { placedWorkloads } from "./kube.ts";
+import { placedWorkloads } from "./kubelet.ts";
 import { startIn } from "./processes.ts";
 import type { LabCluster, LabCore } from "./state.ts";
 

@@ -66,4 +66,25 @@ describe("broker syncer plan", () => {
     assert.deepEqual(plan.kubeClusters.delete, ["c3"]);
     assert.deepEqual(plan.brokerEndpoints.delete, ["old-cable"]);
   });
+
+  it("records read back with their keys in another order are the same: nothing planned", () => {
+    const reorder = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).reverse()) as T;
+    const plan = planSync({
+      localCluster: cl("c1", 1),
+      brokerEndpoints: [rec("c2", ep("c2", 2).cable_name, reorder(ep("c2", 2))), rec("c1", ep("c1", 1).cable_name, reorder(ep("c1", 1)))],
+      brokerClusters: [
+        { ...rec("c2", "c2", reorder(cl("c2", 2))), kind: "cluster" as const },
+        { ...rec("c1", "c1", reorder(cl("c1", 1))), kind: "cluster" as const },
+      ],
+      kubeEndpoints: [obj(ep("c1", 1)), obj(reorder(ep("c2", 2)))],
+      kubeClusters: [
+        { metadata: { name: "c1" }, spec: reorder(cl("c1", 1)) },
+        { metadata: { name: "c2" }, spec: cl("c2", 2) },
+      ],
+    });
+    assert.deepEqual(plan.kubeEndpoints.apply, []);
+    assert.deepEqual(plan.kubeClusters.apply, []);
+    assert.deepEqual(plan.brokerEndpoints.put, []);
+    assert.equal(plan.brokerCluster, undefined);
+  });
 });
