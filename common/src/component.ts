@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { CausewayError, errorMessage, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
-import { KubeClient } from "./kube/client.ts";
+import { closest, KubeClient } from "./kube/client.ts";
 import { checkCrds, type JoinedCluster, loadJoinedCluster, uninstallRequested } from "./kube/config.ts";
 import { resyncMsFromFlag } from "./loop.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -202,21 +202,6 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
   });
 }
 
-/** Edit distance between two flag names (for "did you mean"). */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = row[j] ?? 0;
-      row[j] = Math.min(up + 1, (row[j - 1] ?? 0) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
 /** parseArgs (strict), with an unknown flag refused as a ValidationError naming the closest known flag. */
 function parseFlags(options: ParseArgsOptionsConfig) {
   try {
@@ -224,10 +209,7 @@ function parseFlags(options: ParseArgsOptionsConfig) {
   } catch (err) {
     const flag = /Unknown option '--?([^']+)'/.exec(err instanceof Error ? err.message : "")?.[1];
     if (!flag) throw new ValidationError(err instanceof Error ? err.message : String(err));
-    const names = Object.keys(options);
-    const closest = names.reduce((best, n) => (distance(flag, n) < distance(flag, best) ? n : best), names[0] ?? "");
-    throw new ValidationError(
-      `unknown flag --${flag}${closest && distance(flag, closest) <= Math.max(2, flag.length / 3) ? `; did you mean --${closest}?` : ""}`,
-    );
+    const near = closest(flag, Object.keys(options));
+    throw new ValidationError(`unknown flag --${flag}${near ? `; did you mean --${near}?` : ""}`);
   }
 }

@@ -1,11 +1,10 @@
 import {
-  type CableDriverName,
+  type ClusterConfig,
   CAUSEWAY_CRDS,
   crdObject,
   encodeClusterConfig,
   type GatewaySettings,
   GROUP,
-  type IntraClusterMode,
   MCS_CRDS,
   SYSTEM_NAMESPACE,
   ValidationError,
@@ -36,13 +35,8 @@ const meta = (name: string, namespace?: string, labels: Record<string, string> =
   labels: { ...PART_OF, ...labels },
 });
 
-export interface MemberConfig {
-  readonly clusterId: string;
-  readonly clusterCIDRs: readonly string[];
-  readonly serviceCIDRs: readonly string[];
-  readonly cableDriver: CableDriverName;
-  readonly intraCluster: IntraClusterMode;
-  readonly brokerAddress: string;
+/** What join renders for a member: its cluster configuration (the contract's), credentials, gateway settings and images. */
+export interface MemberConfig extends Pick<ClusterConfig, "clusterId" | "clusterCIDRs" | "serviceCIDRs" | "cableDriver" | "intraCluster" | "brokerAddress"> {
   readonly brokerToken: string;
   readonly brokerCa: string;
   readonly cableSecret: string;
