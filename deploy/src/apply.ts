@@ -8,6 +8,8 @@ export const CLI_FIELD_MANAGER = "causeway-cli";
 /** The identity lacks permissions the apply needs; nothing was applied. */
 export class MissingPermissionsError extends CausewayError {
   override name = "MissingPermissionsError";
+  /** Refused input: the message says which flag or permission to give. Exit 2. */
+  override readonly exitCode = 2;
   readonly missing: readonly string[];
   constructor(context: string, missing: readonly string[]) {
     super(`the credential of context "${context}" lacks ${missing.length} permission(s) Causeway needs, nothing was applied: ${missing.join("; ")}`);

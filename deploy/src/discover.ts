@@ -5,6 +5,8 @@ import { parse as parseYaml } from "yaml";
 /** A CIDR could not be discovered from the API: says where we looked and which flag to pass. */
 export class CidrDiscoveryError extends CausewayError {
   override name = "CidrDiscoveryError";
+  /** Refused input: the message says which flag or permission to give. Exit 2. */
+  override readonly exitCode = 2;
 }
 
 const SERVICE_CIDRS: kube.ResourceType = { group: "networking.k8s.io", version: "v1", plural: "servicecidrs", kind: "ServiceCIDR", namespaced: false };

@@ -25,6 +25,8 @@ import { type ImageOverrides, memberManifests } from "./manifests.ts";
 /** The cluster id is taken at the broker by another cluster. */
 export class DuplicateClusterError extends CausewayError {
   override name = "DuplicateClusterError";
+  /** Refused input: the message says which flag or permission to give. Exit 2. */
+  override readonly exitCode = 2;
 }
 
 export interface JoinOptions {
