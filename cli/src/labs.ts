@@ -1,7 +1,7 @@
 /**
  * The CLI's one door to the lab. `@causeway/lab` (network namespaces, the lab's processes, and
  * through it deploy and the components) loads only when a command works on a lab: `show --broker`,
- * `--kubeconfig`, `deploy-broker` and `join` never load it (cli/src/labs.test.ts checks).
+ * `--kubeconfig`, `deploy-broker` and `join` never load it (cli/src/modules.test.ts checks).
  */
 import type * as LabModule from "@causeway/lab";
 

@@ -1,6 +1,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { createRequire } from "node:module";
+import type * as PromClient from "prom-client";
+import type { Registry } from "prom-client";
+
+/** prom-client, loaded with the first registry: a CLI command serves no metrics and does not load it. */
+const promClient = (): typeof PromClient => createRequire(import.meta.url)("prom-client") as typeof PromClient;
 import type { Logger } from "./log.ts";
 import { ValidationError } from "@causeway/api";
 
@@ -9,6 +14,7 @@ export const METRICS_PORTS = { gateway: 32780, routeAgent: 32781, broker: 32782,
 
 /** A registry with the process metrics (CPU, memory, event-loop lag) and a `component` label on everything. */
 export function newRegistry(component: string): Registry {
+  const { collectDefaultMetrics, Registry } = promClient();
   const registry = new Registry();
   registry.setDefaultLabels({ component });
   collectDefaultMetrics({ register: registry });

@@ -1,5 +1,4 @@
-import type { Command } from "commander";
-import { ValidationError } from "@causeway/api";
+import { type Command, InvalidArgumentError } from "commander";
 
 /** Pure: each command path ("lab service add") with its flags, from the program's tree. */
 export function commandTree(program: Command): Map<string, string[]> {
@@ -85,7 +84,7 @@ export function completionCommands(program: Command): void {
     .addHelpText("after", "\nExamples:\n  source <(causeway completion bash)\n  source <(causeway completion zsh)   # after compinit")
     .action((shell: string) => {
       const make = SHELLS[shell];
-      if (!make) throw new ValidationError(`completion for "${shell}" is not available; use ${Object.keys(SHELLS).join(" or ")}`);
+      if (!make) throw new InvalidArgumentError(`completion for "${shell}" is not available; use ${Object.keys(SHELLS).join(" or ")}`);
       console.log(make(commandTree(program)).trimEnd());
     });
 }

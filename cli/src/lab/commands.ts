@@ -1,16 +1,15 @@
 import { spawnSync } from "node:child_process";
 import type { IntraClusterMode } from "@causeway/common";
 import { type Lab, labModule } from "../labs.ts";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { stringify } from "yaml";
-import { ValidationError } from "@causeway/api";
 
 /** The lab, loaded when a lab command runs (the CLI starts without it). */
 const labClass = async () => (await labModule()).Lab;
 
 const int = (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n)) throw new ValidationError(`not a whole number: ${v}`);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`not a whole number: ${v}`);
   return n;
 };
 

@@ -1,5 +1,5 @@
 // Test hook (node --import): appends the URL of every module the process resolves to $CW_MODULE_LOG,
-// so a test can tell which workspaces a command loaded (cli/src/labs.test.ts, e2e/src/kube/lab.test.ts).
+// so a test can tell which workspaces a command loaded (cli/src/modules.test.ts, e2e/src/kube/lab.test.ts).
 import { appendFileSync } from "node:fs";
 import { registerHooks } from "node:module";
 

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import type { ClientRequest } from "node:http";
 import https from "node:https";
 import { errorMessage } from "@causeway/api";
-import { KubeConfig } from "@kubernetes/client-node";
+// Type only here: the library (~2,000 modules) loads when a client connects, so processes that never talk to an API server (the CLI against a broker) do not pay for it.
+import type { KubeConfig } from "@kubernetes/client-node";
 import { parse as parseYaml } from "yaml";
 import { KubeConfigError, kubeErrorFromResponse, KubeNotFoundError, type KubeRequestInfo, KubeUnreachableError } from "./errors.ts";
 
@@ -108,7 +109,7 @@ export class KubeClient {
   /** Loads the kubeconfig and context; throws KubeConfigError naming what is missing. Sends nothing. */
   static async connect(o: KubeClientOptions = {}): Promise<KubeClient> {
     const file = o.kubeconfig ?? process.env.KUBECONFIG;
-    const kc = loadKubeConfig(file, o.context);
+    const kc = loadKubeConfig(new (await import("@kubernetes/client-node")).KubeConfig(), file, o.context);
     const cluster = kc.getCurrentCluster();
     if (!cluster?.server) throw new KubeConfigError(`kubeconfig ${file ?? "(default)"} has no server for context "${kc.getCurrentContext()}"`);
     const opts: https.RequestOptions = {};
@@ -294,8 +295,7 @@ export class KubeClient {
   }
 }
 
-function loadKubeConfig(file: string | undefined, context: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
+function loadKubeConfig(kc: KubeConfig, file: string | undefined, context: string | undefined): KubeConfig {
   try {
     if (file) {
       if (!existsSync(file)) throw new KubeConfigError(`kubeconfig ${file} does not exist; pass --kubeconfig with the path of a kubeconfig file`);

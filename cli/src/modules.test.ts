@@ -1,7 +1,9 @@
 /**
- * The CLI loads the lab only for commands that work on a lab: `show --broker … -o json`,
- * `deploy-broker --help` and `join` run with a hook that records every module resolved, and none
- * of them may come from lab/ (the Kubernetes e2e checks a `join --dry-run` that succeeds).
+ * What the CLI loads, recorded by a hook on every module it resolves. It loads the lab only for
+ * commands that work on a lab: `show --broker … -o json`, `deploy-broker --help` and `join` load
+ * nothing from lab/ (the Kubernetes e2e checks a `join --dry-run` that succeeds). And it starts
+ * light: `--help` loads no other workspace, `show --broker` neither the Kubernetes client nor the
+ * metrics or logging libraries (the start-up budget of the README: --help ≤ 200 ms, show ≤ 300 ms).
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -32,7 +34,7 @@ async function causeway(dir: string, args: readonly string[]) {
 
 const fromLab = (modules: readonly string[]) => modules.filter((u) => u.startsWith(`file://${LAB_DIR}`));
 
-describe("the CLI loads no lab module unless it works on a lab", () => {
+describe("what the CLI loads: no lab unless it works on a lab, a light start", () => {
   let dir: string;
   let broker: RunningBroker;
   let sock: string;
@@ -83,6 +85,22 @@ describe("the CLI loads no lab module unless it works on a lab", () => {
       "deploy's join was loaded",
     );
     assert.deepEqual(fromLab(r.modules), []);
+  });
+
+  it("--help loads nothing but the CLI's own command files and commander", async () => {
+    const r = await causeway(dir, ["--help"]);
+    assert.equal(r.status, 0, r.stderr);
+    const foreign = r.modules.filter((u) => u.startsWith("file://") && !u.includes("/cli/src/") && !/node_modules\/(commander|yaml)\//.test(u));
+    assert.deepEqual(foreign, []);
+  });
+
+  it("show --broker loads neither the Kubernetes client, nor prom-client, nor pino", async () => {
+    const r = await causeway(dir, ["show", "networks", "--broker", sock, "--token-file", join(dir, "admin"), "-o", "json"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(
+      r.modules.filter((u) => /node_modules\/(@kubernetes\/client-node|prom-client|pino)\//.test(u)),
+      [],
+    );
   });
 
   it("a lab command does load the lab (the check can fail)", async () => {
