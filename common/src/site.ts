@@ -11,7 +11,7 @@ import {
   parseCidr,
   ValidationError,
 } from "@causeway/api";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "./yaml.ts";
 import { z } from "zod";
 
 import { INTRA_CLUSTER_MODES } from "@causeway/api";

@@ -2,7 +2,6 @@ import { spawnSync } from "node:child_process";
 import type { IntraClusterMode } from "@causeway/common";
 import { type Lab, labModule } from "../labs.ts";
 import { type Command, InvalidArgumentError } from "commander";
-import { stringify } from "yaml";
 
 /** The lab, loaded when a lab command runs (the CLI starts without it). */
 const labClass = async () => (await labModule()).Lab;
@@ -43,11 +42,12 @@ function topology(lab: Lab) {
   };
 }
 
-function printTopology(lab: Lab, json: boolean): void {
+async function printTopology(lab: Lab, json: boolean): Promise<void> {
   if (json) {
     console.log(JSON.stringify({ ...topology(lab), processes: lab.processStatus() }, null, 2));
     return;
   }
+  const { stringify } = await import("yaml");
   console.log(stringify(topology(lab)).trimEnd());
   const dead = lab.processStatus().filter((p) => !p.alive);
   console.log(dead.length ? `✗ not running: ${dead.map((p) => `${p.cluster}/${p.role}`).join(", ")}` : `✓ all ${lab.processStatus().length} processes running`);
@@ -120,7 +120,7 @@ export function labCommands(program: Command): void {
         });
         await l.waitConnected();
         if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);
-        printTopology(l, Boolean(o.json));
+        await printTopology(l, Boolean(o.json));
       },
     );
   lab
@@ -135,7 +135,7 @@ export function labCommands(program: Command): void {
     .command("status")
     .option("--name <prefix>", "lab name")
     .option("--json", "print as JSON")
-    .action(async (o: { name?: string; json?: boolean }) => printTopology((await labClass()).open(o.name), Boolean(o.json)));
+    .action(async (o: { name?: string; json?: boolean }) => await printTopology((await labClass()).open(o.name), Boolean(o.json)));
   lab
     .command("ip <target>")
     .description("print the address of <cluster>/<node>[/<pod>]")

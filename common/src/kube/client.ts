@@ -4,7 +4,7 @@ import https from "node:https";
 import { errorMessage } from "@causeway/api";
 // Type only here: the library (~2,000 modules) loads when a client connects, so processes that never talk to an API server (the CLI against a broker) do not pay for it.
 import type { KubeConfig } from "@kubernetes/client-node";
-import { parse as parseYaml } from "yaml";
+import { parseYaml } from "../yaml.ts";
 import { KubeConfigError, kubeErrorFromResponse, KubeNotFoundError, type KubeRequestInfo, KubeUnreachableError } from "./errors.ts";
 
 /** One resource type of the API: where it lives and what its objects are called. */
