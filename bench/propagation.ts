@@ -11,9 +11,8 @@ import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportName } from "@causeway/api";
-import { BrokerConnection, readToken } from "@causeway/common";
+import { BrokerConnection, exportOf, readToken } from "@causeway/common";
 import { Lab, REPO_ROOT } from "@causeway/lab";
-import { exportOf } from "@causeway/common";
 import { parse, stringify } from "yaml";
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 1000);

@@ -15,6 +15,17 @@ import { gatherCommands } from "./gather/commands.ts";
 import { credentialCommands } from "./credentials/commands.ts";
 
 const program = new Command("causeway").description("Causeway: one network for many clusters").showSuggestionAfterError(true);
+/** Every long flag of every command (for suggestions commander's edit distance misses). */
+const allFlags = (c: Command): string[] => [...c.options.flatMap((o) => (o.long ? [o.long] : [])), ...c.commands.flatMap(allFlags)];
+// A flag that grew a suffix (--health-check-max-packet-loss → …-count) is too far for commander's
+// edit distance; suggest the flag it is the start of. Inherited by every command added below.
+program.configureOutput({
+  outputError: (text, write) => {
+    const flag = /unknown option '(--[^']+)'\n$/.exec(text)?.[1];
+    const longer = flag ? allFlags(program).find((f) => f.startsWith(`${flag}-`)) : undefined;
+    write(longer ? `${text}(Did you mean ${longer}?)\n` : text);
+  },
+});
 // Usage errors (unknown flags, bad values) exit 2 like every other refused input; help exits 0.
 program.exitOverride();
 /** Whether a command's action runs: errors from then on are ours to print (commander printed its own parse errors). */
