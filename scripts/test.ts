@@ -7,6 +7,7 @@
  * even as root it starts no namespace and no server process; nothing is built first.
  */
 import { spawnSync } from "node:child_process";
+import { buildTools } from "./tools.ts";
 import { globSync } from "node:fs";
 
 /** Whether a test file is a unit test (what test:unit runs). */
@@ -14,19 +15,10 @@ export const isUnitTest = (file: string): boolean => !file.startsWith("e2e/") &&
 
 const unit = process.argv.includes("--unit");
 if (!unit) {
-  // The Kubernetes tier needs kube-apiserver built from the official modules: minutes the first time, cached after.
-  const built = spawnSync("bash", ["lab/kube/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
-  if (built.status !== 0) process.exit(built.status ?? 1);
-  // Each lab cluster's DNS is a real CoreDNS built from its official module (cached after the first build).
-  const coredns = spawnSync("bash", ["lab/coredns/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
-  if (coredns.status !== 0) process.exit(coredns.status ?? 1);
-  // The Helm chart is checked with helm built from its official module (cached after the first build).
-  const helm = spawnSync("bash", ["deploy/helm/build.sh"], { stdio: ["ignore", "ignore", "inherit"] });
-  if (helm.status !== 0) process.exit(helm.status ?? 1);
-  // The lab's WireGuard cables run the current wireguard-go (this kernel has no module), built from its official module.
-  const wg = spawnSync("bash", ["lab/wireguard/build.sh"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
-  if (wg.status !== 0) process.exit(wg.status ?? 1);
-  process.env.CAUSEWAY_WIREGUARD_GO = wg.stdout.trim();
+  // kube-apiserver (Kubernetes tier), CoreDNS (each lab cluster's DNS), helm (the chart test) and
+  // wireguard-go (this kernel has no WireGuard module), built from their official modules; cached after.
+  const tools = await buildTools(["kube-apiserver", "coredns", "helm", "wireguard-go"]);
+  process.env.CAUSEWAY_WIREGUARD_GO = tools["wireguard-go"];
 }
 const files = globSync("*/src/**/*.test.ts")
   .filter((f) => !unit || isUnitTest(f))

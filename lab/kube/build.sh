@@ -7,20 +7,23 @@
 #   lab/kube/build.sh            # builds if needed, prints the kube-apiserver path
 #   KUBE_VERSION=v1.35.2 lab/kube/build.sh
 set -euo pipefail
+source "$(dirname "$0")/../../scripts/go-tool.sh"
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
-CACHE="${CAUSEWAY_CACHE:-$HOME/.cache/causeway}/kube/$KUBE_VERSION"
+CACHE="$(go_cache)/kube/$KUBE_VERSION"
 BIN="$CACHE/bin/kube-apiserver"
 if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -qx "Kubernetes $KUBE_VERSION"; then
   echo "$BIN"
   exit 0
 fi
-command -v go >/dev/null || { echo "build.sh: Go is needed to build kube-apiserver (https://go.dev/dl)" >&2; exit 2; }
+go_needed kube-apiserver
 # Staging modules are published as v0.<minor>.<patch> for Kubernetes v1.<minor>.<patch>.
 STAGING_VERSION="v0.${KUBE_VERSION#v1.}"
 WORK="$CACHE/src"
 mkdir -p "$WORK" "$CACHE/bin"
 cd "$WORK"
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+# The project's module and build caches (scripts/go-tool.sh), the local toolchain, no cgo.
+root="$(go_cache)"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0 GOMODCACHE="$root/go/mod" GOCACHE="$root/go/build"
 echo "build.sh: building kube-apiserver $KUBE_VERSION (staging modules $STAGING_VERSION) in $WORK" >&2
 # The release's own go.mod names its staging modules; each becomes a replace to the published one.
 KMOD="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p')"

@@ -7,20 +7,21 @@
 #
 #   lab/wireguard/build.sh       # builds if needed, prints the wireguard-go path
 set -euo pipefail
+source "$(dirname "$0")/../../scripts/go-tool.sh"
 # The module's newest version (a pseudo-version: upstream tags releases in the binary, not the module);
 # the binary reports it as wireguard-go v0.0.20250522.
 WG_MODULE_VERSION="${WG_MODULE_VERSION:-v0.0.0-20260522210424-ecfc5a8d5446}"
 WG_VERSION="${WG_VERSION:-v0.0.20250522}"
-CACHE="${CAUSEWAY_CACHE:-$HOME/.cache/causeway}/wireguard-go/$WG_MODULE_VERSION"
+CACHE="$(go_cache)/wireguard-go/$WG_MODULE_VERSION"
 BIN="$CACHE/wireguard-go"
 if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -q "wireguard-go $WG_VERSION"; then
   echo "$BIN"
   exit 0
 fi
-command -v go >/dev/null || { echo "build.sh: Go is needed to build wireguard-go (https://go.dev/dl)" >&2; exit 2; }
+go_needed wireguard-go
 mkdir -p "$CACHE"
 echo "build.sh: building wireguard-go $WG_VERSION" >&2
-GOBIN="$CACHE/bin.tmp" GOFLAGS=-mod=mod GOTOOLCHAIN=local go install -trimpath -ldflags "-s -w" "golang.zx2c4.com/wireguard@$WG_MODULE_VERSION" >&2
+GOBIN="$CACHE/bin.tmp" go_env go install -trimpath -ldflags "-s -w" "golang.zx2c4.com/wireguard@$WG_MODULE_VERSION" >&2
 mv "$CACHE/bin.tmp/wireguard" "$BIN"
 rmdir "$CACHE/bin.tmp"
 echo "$BIN"
