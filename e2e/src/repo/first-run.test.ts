@@ -62,4 +62,26 @@ describe("first run: failures say what and where", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it(
+    "a step shows a live spinner on a terminal and one plain line otherwise",
+    { skip: spawnSync("sh", ["-c", "command -v script"]).status === 0 ? false : "needs script(1)" },
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "cw-first-tty-"));
+      try {
+        const file = join(dir, "step.ts");
+        writeFileSync(
+          file,
+          `import { step } from ${JSON.stringify(join(REPO_ROOT, "scripts/steps.ts"))};\nawait step("waiting", () => new Promise((r) => setTimeout(r, 400)));\n`,
+        );
+        const tty = spawnSync("script", ["-qfec", `${process.execPath} ${file}`, "/dev/null"], { encoding: "utf8", timeout: 30_000 });
+        assert.match(tty.stdout, /\r⠋ waiting 0 s…/, "a spinner frame on a terminal");
+        assert.match(tty.stdout, /\r✓ waiting \(0\.\d s\)/);
+        const plain = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 30_000 });
+        assert.match(plain.stdout, /^✓ waiting \(0\.\d s\)\n$/, "one plain line in a log");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
