@@ -21,9 +21,9 @@ STAGING_VERSION="v0.${KUBE_VERSION#v1.}"
 WORK="$CACHE/src"
 mkdir -p "$WORK" "$CACHE/bin"
 cd "$WORK"
-# The project's module and build caches (scripts/go-tool.sh), the local toolchain, no cgo.
+# The project's module and build caches (scripts/go-tool.sh) and the local toolchain.
 root="$(go_cache)"
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0 GOMODCACHE="$root/go/mod" GOCACHE="$root/go/build"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local GOMODCACHE="$root/go/mod" GOCACHE="$root/go/build"
 echo "build.sh: building kube-apiserver $KUBE_VERSION (staging modules $STAGING_VERSION) in $WORK" >&2
 # The release's own go.mod names its staging modules; each becomes a replace to the published one.
 KMOD="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\s*"GoMod": "\(.*\)",\?$/\1/p')"
