@@ -13,6 +13,14 @@ go_cache() {
   echo "$root"
 }
 
+# go_cached <bin> <expect> <version args…>: true when <bin> exists and its version output contains <expect>.
+go_cached() {
+  local bin="$1" expect="$2"
+  shift 2
+  # Output captured first: with pipefail, grep -q closing the pipe early would fail the check.
+  [ -x "$bin" ] && [[ "$("$bin" "$@" 2>/dev/null)" == *"$expect"* ]]
+}
+
 # Fails naming the tool when Go is missing.
 go_needed() {
   command -v go >/dev/null || { echo "build: Go is needed to build $1 (https://go.dev/dl)" >&2; return 2; }
@@ -33,8 +41,8 @@ go_tool() {
   local cache
   cache="$(go_cache)/$name/$version"
   local bin="$cache/bin/$name"
-  # Output captured first: with pipefail, grep -q closing the pipe early would fail the check.
-  if [ -x "$bin" ] && [[ "$("$bin" ${VERSION_ARGS:---version} 2>/dev/null)" == *"$expect"* ]]; then
+  # shellcheck disable=SC2086 # VERSION_ARGS is a word list
+  if go_cached "$bin" "$expect" ${VERSION_ARGS:---version}; then
     echo "$bin"
     return 0
   fi

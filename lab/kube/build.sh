@@ -11,7 +11,7 @@ source "$(dirname "$0")/../../scripts/go-tool.sh"
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
 CACHE="$(go_cache)/kube/$KUBE_VERSION"
 BIN="$CACHE/bin/kube-apiserver"
-if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -qx "Kubernetes $KUBE_VERSION"; then
+if go_cached "$BIN" "Kubernetes $KUBE_VERSION" --version; then
   echo "$BIN"
   exit 0
 fi
