@@ -25,12 +25,13 @@ describe("graceful hand-over", () => {
 
   it("returns once the successor's endpoint is the cluster's newest, after letting it settle", async () => {
     const records = [record("c1", "n0", 5), record("c2", "n0", 6)];
-    setTimeout(() => records.push(record("c1", "n1", 9)), 60);
     const t0 = performance.now();
+    setTimeout(() => records.push(record("c1", "n1", 9)), 60);
     const who = await awaitSuccessor({ broker: { list: async () => ({ records }) }, clusterId: "c1", node: "n0", log: silentLogger(), timings });
     const took = performance.now() - t0;
     assert.equal(who, "n1");
-    assert.ok(took >= 60 + 50 && took < 400, `took ${took} ms`);
+    // Timers run on a millisecond clock: one may fire up to 1 ms before performance.now() says its delay passed (a CI run saw 109.93 ms).
+    assert.ok(took >= 60 + 50 - 1 && took < 400, `took ${took} ms`);
   });
 
   it("gives up after waitMs when no successor appears or the broker does not answer", async () => {
