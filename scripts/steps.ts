@@ -11,7 +11,8 @@ import { join } from "node:path";
 
 const tty = process.stdout.isTTY === true;
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-const seconds = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
+/** A duration as a person reads it: "4.2 s", "37 s". */
+export const seconds = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
 
 /** The log file of this run (one per script run), created on first use. */
 let logFile: string | undefined;

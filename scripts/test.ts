@@ -11,7 +11,7 @@ import { buildTools } from "./tools.ts";
 import { globSync } from "node:fs";
 
 /** Whether a test file is a unit test (what test:unit runs). */
-export const isUnitTest = (file: string): boolean => !file.startsWith("e2e/") && !file.endsWith(".system.test.ts");
+const isUnitTest = (file: string): boolean => !file.startsWith("e2e/") && !file.endsWith(".system.test.ts");
 
 const unit = process.argv.includes("--unit");
 if (!unit) {

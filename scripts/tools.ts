@@ -3,9 +3,7 @@
  * two lanes in parallel — kube-apiserver, the longest, beside CoreDNS → helm → wireguard-go —
  * each tool's time in the step's line. Returns each tool's path.
  */
-import { command, step } from "./steps.ts";
-
-const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
+import { command, seconds, step } from "./steps.ts";
 
 /** Builds one tool with its build script (stdout: the binary's path); its path and time. */
 async function build(name: string, script: string): Promise<{ name: string; path: string; ms: number }> {
