@@ -80,7 +80,7 @@ try {
     procs.push(p);
   };
   start([process.execPath, join(REPO_ROOT, "bench/dns-server.ts"), "--port", "5300", "--services", String(SERVICES)]);
-  start([coreDnsBinary(), "-conf", join(dir, "Corefile")]);
+  start([await coreDnsBinary(), "-conf", join(dir, "Corefile")]);
   await until(5300);
   await until(5301);
   await until(5302);

@@ -7,21 +7,30 @@
 import { ProcessRunner } from "@causeway/common";
 import { Lab } from "@causeway/lab";
 import { buildViews, renderText, SECTIONS } from "@causeway/cli";
-import { step as timedStep } from "./steps.ts";
-import { buildTools } from "./tools.ts";
+import { step as timedStep, together } from "./steps.ts";
+import { toolsStep } from "./tools.ts";
 
 const started = performance.now();
 const name = process.env.CAUSEWAY_DEMO_LAB ?? "demo";
 const node = process.execPath;
 const step = (s: string) => console.log(`\n=== ${s}`);
 
-// Each cluster's DNS is a CoreDNS with the plugins the lab uses, built from its module once.
-await buildTools(["coredns"]);
+// Each cluster's DNS is a CoreDNS with the plugins the lab uses, built from its module once (minutes
+// the first time): the lab comes up and its cables connect meanwhile, and the DNS starts when it is built.
 if (Lab.list().includes(name)) await timedStep(`the previous lab "${name}" removed`, () => Lab.down(name));
-const lab = await timedStep(`lab "${name}": 2 clusters × 3 nodes in network namespaces — broker, gateways, route agents, lighthouses, CoreDNS`, () =>
-  Lab.up({ name, clusters: 2, nodes: 3 }),
+const [, lab] = await together(
+  toolsStep(["coredns"]),
+  {
+    label: `lab "${name}": 2 clusters × 3 nodes in network namespaces — broker, gateways, route agents, lighthouses; cables c1 ↔ c2 (VXLAN) connected`,
+    run: async () => {
+      const l = await Lab.up({ name, clusters: 2, nodes: 3, deferDns: true });
+      await l.waitConnected();
+      return l;
+    },
+  },
+  () => Lab.down(name),
 );
-await timedStep("cables connected: c1 ↔ c2 (VXLAN)", () => lab.waitConnected());
+await timedStep("cluster DNS: CoreDNS in c1 and c2, clusterset.local forwarded to the lighthouses", () => lab.startDns());
 const admin = lab.admin();
 step("causeway show all");
 console.log(renderText(buildViews((await admin.list("")).records), SECTIONS));

@@ -21,6 +21,15 @@ go_cached() {
   [ -x "$bin" ] && [[ "$("$bin" "$@" 2>/dev/null)" == *"$expect"* ]]
 }
 
+# go_lock <dir>: holds an exclusive lock on <dir>.lock until the script ends, so two runs that need
+# the same tool at once (a demo building CoreDNS while its lab starts, tests in parallel) build it
+# once: the second waits, then finds it cached.
+go_lock() {
+  mkdir -p "$(dirname "$1")"
+  exec 9>"$1.lock"
+  flock 9
+}
+
 # Fails naming the tool when Go is missing.
 go_needed() {
   command -v go >/dev/null || { echo "build: Go is needed to build $1 (https://go.dev/dl)" >&2; return 2; }
@@ -41,6 +50,7 @@ go_tool() {
   local cache
   cache="$(go_cache)/$name/$version"
   local bin="$cache/bin/$name"
+  go_lock "$cache"
   # shellcheck disable=SC2086 # VERSION_ARGS is a word list
   if go_cached "$bin" "$expect" ${VERSION_ARGS:---version}; then
     echo "$bin"

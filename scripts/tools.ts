@@ -3,7 +3,7 @@
  * two lanes in parallel — kube-apiserver, the longest, beside CoreDNS → helm → wireguard-go —
  * each tool's time in the step's line. Returns each tool's path.
  */
-import { command, seconds, step } from "./steps.ts";
+import { command, seconds, type Step, step } from "./steps.ts";
 
 /** Builds one tool with its build script (stdout: the binary's path); its path and time. */
 async function build(name: string, script: string): Promise<{ name: string; path: string; ms: number }> {
@@ -20,18 +20,25 @@ const SCRIPTS: Record<Tool, string> = {
   "wireguard-go": "lab/wireguard/build.sh",
 };
 
-/** Builds `tools` (cached builds answer at once); kube-apiserver runs beside the others. */
-export async function buildTools(tools: readonly Tool[]): Promise<Record<string, string>> {
-  const label = `Go-built tools: ${tools.join(", ")}`;
-  const done = await step(
-    label,
-    async () => {
+/** The step that builds `tools` (cached builds answer at once), kube-apiserver beside the others; its line gives each tool's time, its result each tool's path. */
+export function toolsStep(tools: readonly Tool[]): Step<Record<string, string>> {
+  const times: string[] = [];
+  return {
+    label: `Go-built tools: ${tools.join(", ")}`,
+    run: async () => {
       const kube = tools.includes("kube-apiserver") ? build("kube-apiserver", SCRIPTS["kube-apiserver"]) : undefined;
       const rest: Awaited<ReturnType<typeof build>>[] = [];
       for (const t of tools.filter((x) => x !== "kube-apiserver")) rest.push(await build(t, SCRIPTS[t]));
-      return [...(kube ? [await kube] : []), ...rest];
+      const done = [...(kube ? [await kube] : []), ...rest];
+      times.push(...done.map((x) => `${x.name} ${seconds(x.ms)}`));
+      return Object.fromEntries(done.map((x) => [x.name, x.path]));
     },
-    (r) => `— ${r.map((x) => `${x.name} ${seconds(x.ms)}`).join(", ")}`,
-  );
-  return Object.fromEntries(done.map((x) => [x.name, x.path]));
+    detail: () => `— ${times.join(", ")}`,
+  };
+}
+
+/** Builds `tools` as one step (exit 1 with the log's tail when a build fails); each tool's path. */
+export function buildTools(tools: readonly Tool[]): Promise<Record<string, string>> {
+  const s = toolsStep(tools);
+  return step(s.label, s.run, s.detail);
 }

@@ -20,6 +20,7 @@ COREDNS_PLUGINS="${COREDNS_PLUGINS:-reload bind ready health prometheus errors l
 digest=$(printf '%s' "$COREDNS_PLUGINS" | sha256sum | cut -c1-12)
 dir="$(go_cache)/coredns/$COREDNS_VERSION-$digest"
 bin="$dir/bin/coredns"
+go_lock "$dir"
 if go_cached "$bin" "CoreDNS-${COREDNS_VERSION#v}" -version; then
   echo "$bin"
   exit 0

@@ -11,6 +11,7 @@ source "$(dirname "$0")/../../scripts/go-tool.sh"
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
 CACHE="$(go_cache)/kube/$KUBE_VERSION"
 BIN="$CACHE/bin/kube-apiserver"
+go_lock "$CACHE"
 if go_cached "$BIN" "Kubernetes $KUBE_VERSION" --version; then
   echo "$BIN"
   exit 0

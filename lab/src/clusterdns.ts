@@ -35,8 +35,8 @@ export async function startClusterDns(lab: LabCore, c: LabCluster): Promise<void
     writeFileSync(zoneFile, clusterZone(c.spec, c.services ?? [], d.ip, c.dns.serial));
     writeFileSync(corefile, labCorefile(zoneFile, lighthouse.lanIp));
   }
-  await buildDnsPod(lab.run, c.spec, d);
-  c.processes.push(startIn(d.ns, "coredns", [coreDnsBinary(), "-conf", corefile], join(st.dir, `${c.spec.id}-coredns.log`)));
+  const [binary] = await Promise.all([coreDnsBinary(), buildDnsPod(lab.run, c.spec, d)]);
+  c.processes.push(startIn(d.ns, "coredns", [binary, "-conf", corefile], join(st.dir, `${c.spec.id}-coredns.log`)));
   for (const n of c.spec.nodes) for (const p of n.pods) writePodResolvConf(p.ns, d.ip);
 }
 

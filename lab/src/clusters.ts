@@ -35,9 +35,19 @@ export async function addCluster(lab: LabCore, o: { nodes?: number; pods?: numbe
   writeSiteFile(st, entry);
   startClusterProcesses(st, entry);
   lab.save();
-  await startClusterDns(lab, entry);
-  lab.save();
+  if (!st.dnsDeferred) {
+    await startClusterDns(lab, entry);
+    lab.save();
+  }
   return entry;
+}
+
+/** The DNS of every cluster that came up without it (UpOptions.deferDns), all at once; from now on clusters get theirs as they come. */
+export async function startDeferredDns(lab: LabCore): Promise<void> {
+  const st = lab.state;
+  delete st.dnsDeferred;
+  await Promise.all(st.clusters.filter((c) => !c.dns).map((c) => startClusterDns(lab, c)));
+  lab.save();
 }
 
 /** The cluster leaves the clusterset (broker records removed first, so peers drop their routes), then its namespaces go. */

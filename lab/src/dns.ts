@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandRunner } from "@causeway/common";
@@ -7,9 +7,20 @@ import { attachPod, type LabService, randomDnat } from "./services.ts";
 import type { ClusterSpec } from "./topology.ts";
 import { REPO_ROOT as REPO } from "./paths.ts";
 
-/** The CoreDNS binary built from its Go module (lab/coredns/build.sh: minutes the first time, cached after). */
-export function coreDnsBinary(): string {
-  return execFileSync("bash", [join(REPO, "lab/coredns/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+/**
+ * The CoreDNS binary built from its Go module (lab/coredns/build.sh: a minute or two the first
+ * time, cached after; a build already under way is waited for). The build's progress goes to stderr.
+ */
+export function coreDnsBinary(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", [join(REPO, "lab/coredns/build.sh")], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`lab/coredns/build.sh exited ${code}: CoreDNS could not be built (its output is above)`)),
+    );
+  });
 }
 
 /** A cluster's DNS pod (the lab's kube-dns): its own namespace behind n0 at 10.I.0.53. */

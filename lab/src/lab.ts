@@ -78,7 +78,11 @@ export class Lab implements LabCore {
       // The clusterset's cable secret, as deploy-broker makes it for broker-info.
       writeFileSync(join(dir, "cable-secret"), `${randomBytes(48).toString("base64")}\n`, { mode: 0o600 });
       await brokers.startBroker(lab);
-      for (let i = 0; i < count; i++) await lab.addCluster({ nodes, pods });
+      if (o.deferDns) lab.state.dnsDeferred = true;
+      // Every cluster at once (each reserves its index before its first await); all settle before a failure is reported, so cleanup finds everything.
+      const added = await Promise.allSettled(Array.from({ length: count }, () => lab.addCluster({ nodes, pods })));
+      const failed = added.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
       return lab;
     } catch (err) {
       // CAUSEWAY_LAB_KEEP_FAILED=1 leaves a lab that failed to come up for inspection ('lab down' removes it).
@@ -154,6 +158,8 @@ export class Lab implements LabCore {
   startNatsNode = (index: number): Promise<void> => brokers.startNatsNode(this, index);
   /** Builds one more cluster, joins it to the broker and starts its processes. */
   addCluster = (o: { nodes?: number; pods?: number } = {}): Promise<LabCluster> => clusters.addCluster(this, o);
+  /** Starts the DNS of every cluster that has none (a lab brought up with deferDns); later clusters get theirs as they come. */
+  startDns = (): Promise<void> => clusters.startDeferredDns(this);
   /** The cluster leaves the clusterset (broker records removed first, so peers drop their routes), then its namespaces go. */
   removeCluster = (clusterId: string): Promise<void> => clusters.removeCluster(this, clusterId);
   /** Kubernetes tier: `causeway join` for a cluster, run from the broker's namespace. */

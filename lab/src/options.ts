@@ -29,6 +29,8 @@ export interface UpOptions {
   readonly brokerReplicas?: number;
   /** Standalone labs: the broker serves TLS (a CA and certificate made for its addresses); components get the CA in their site files. */
   readonly brokerTls?: boolean;
+  /** Standalone labs: the clusters come up without their DNS (CoreDNS) until `lab.startDns()` — the demo starts its lab while CoreDNS builds. */
+  readonly deferDns?: boolean;
 }
 
 /** Defaults and validates `lab up` options; throws ValidationError / UnknownCableDriverError naming what is supported. */
@@ -50,8 +52,7 @@ export function upOptions(o: UpOptions) {
   const gateways = o.gateways ?? 1;
   const nat = labNat(o.nat ?? [], clusters);
   clusterSpec(name, 1, nodes, pods, nat.length > 0, gateways); // validates nodes, pods, gateways
-  if (o.kube && (o.healthCheckInterval !== undefined || o.healthCheckMaxPacketLossCount !== undefined))
-    throw new ValidationError("--health-check-* take standalone labs: in the Kubernetes tier the gateways run as their DaemonSet says");
+  standaloneOnly(o);
   labMtu(o.mtu);
   return {
     name,
@@ -66,6 +67,14 @@ export function upOptions(o: UpOptions) {
     gatewayFlags: healthCheckFlags(o),
     brokerReplicas: brokerReplicasOf(o),
   };
+}
+
+/** Options that take standalone labs only: refused with --kube. */
+function standaloneOnly(o: UpOptions): void {
+  if (!o.kube) return;
+  if (o.deferDns) throw new ValidationError("deferDns takes standalone labs (the Kubernetes tier starts each cluster's DNS as it joins)");
+  if (o.healthCheckInterval !== undefined || o.healthCheckMaxPacketLossCount !== undefined)
+    throw new ValidationError("--health-check-* take standalone labs: in the Kubernetes tier the gateways run as their DaemonSet says");
 }
 
 /** With --broker-backend nats: how many broker replicas (default 3); undefined for the single SQLite broker. */

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import type { CommandRunner } from "@causeway/common";
 import { LabError } from "./errors.ts";
+import { NODE_COMPILE_CACHE } from "./paths.ts";
 
 export interface LabProcess {
   readonly role: string;
@@ -17,7 +18,11 @@ export interface LabProcess {
 export function startIn(ns: string, role: string, argv: readonly string[], log: string, env: Readonly<Record<string, string>> = {}): LabProcess {
   const fd = openSync(log, "a");
   try {
-    const child = spawn("ip", ["netns", "exec", ns, ...argv], { detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, ...env } });
+    const child = spawn("ip", ["netns", "exec", ns, ...argv], {
+      detached: true,
+      stdio: ["ignore", fd, fd],
+      env: { ...process.env, NODE_COMPILE_CACHE, ...env },
+    });
     child.unref();
     if (!child.pid) throw new LabError(`could not start ${role} in ${ns}`);
     return { role, ns, pid: child.pid, log, argv, ...(Object.keys(env).length ? { env } : {}) };

@@ -46,6 +46,8 @@ export interface LabState {
     tls?: LabTlsFiles;
   };
   readonly clusters: LabCluster[];
+  /** Standalone: clusters start without their DNS until startDns() (UpOptions.deferDns). */
+  dnsDeferred?: boolean;
   /** Kubernetes tier: each cluster's API server, and the broker-info deploy-broker wrote. */
   kube?: { readonly apis: Record<string, LabApi>; brokerInfo: string };
 }

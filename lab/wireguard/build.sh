@@ -14,6 +14,7 @@ WG_MODULE_VERSION="${WG_MODULE_VERSION:-v0.0.0-20260522210424-ecfc5a8d5446}"
 WG_VERSION="${WG_VERSION:-v0.0.20250522}"
 CACHE="$(go_cache)/wireguard-go/$WG_MODULE_VERSION"
 BIN="$CACHE/wireguard-go"
+go_lock "$CACHE"
 if go_cached "$BIN" "wireguard-go $WG_VERSION" --version; then
   echo "$BIN"
   exit 0

@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ValidationError } from "@causeway/api";
+import { upOptions } from "./options.ts";
+
+describe("lab up options", () => {
+  it("defaults: 2 clusters × 3 nodes, VXLAN, the single SQLite broker", () => {
+    const o = upOptions({});
+    assert.equal(o.name, "cw");
+    assert.equal(o.clusters, 2);
+    assert.equal(o.nodes, 3);
+    assert.equal(o.cable, "vxlan");
+    assert.equal(o.brokerReplicas, undefined);
+  });
+
+  it("options of standalone labs are refused with --kube, saying why", () => {
+    assert.throws(
+      () => upOptions({ kube: true, deferDns: true }),
+      (e: Error) => e instanceof ValidationError && /deferDns takes standalone labs/.test(e.message),
+    );
+    assert.throws(
+      () => upOptions({ kube: true, healthCheckInterval: 0.5 }),
+      (e: Error) => e instanceof ValidationError && /--health-check-\* take standalone labs/.test(e.message),
+    );
+    assert.doesNotThrow(() => upOptions({ deferDns: true }));
+  });
+});
