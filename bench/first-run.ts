@@ -2,10 +2,11 @@
  * npm run bench:first-run — the cold path a new user walks: `npm run demo` with empty Causeway
  * caches (a scratch CAUSEWAY_CACHE: Go module and build caches, the built tools, logs — the
  * user's own cache is not touched), then again warm (everything cached). With --test, `npm test`
- * too (cold, then warm: minutes). Prints each step's line with its time and the totals. System
+ * too (cold, then warm: minutes), from a cache of its own. `--only test` picks the scripts,
+ * `--cold` skips the warm runs. Prints each step's line with its time and the totals. System
  * packages and node_modules are as the machine has them. Prints figures; not a test.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,16 +35,21 @@ function run(script: string, cache: string): Promise<{ ms: number; code: number 
 }
 
 const fmt = (ms: number) => `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-const cache = mkdtempSync(join(tmpdir(), "cw-first-run-"));
-try {
-  for (const script of ["demo", ...(process.argv.includes("--test") ? ["test"] : [])]) {
-    for (const phase of ["cold", "warm"]) {
+// Each script starts from its own empty cache: npm test's cold run gets no CoreDNS or Go modules from the demo's.
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1]?.split(",") : undefined;
+const scripts = only ?? ["demo", ...(process.argv.includes("--test") ? ["test"] : [])];
+for (const script of scripts) {
+  const cache = mkdtempSync(join(tmpdir(), "cw-first-run-"));
+  try {
+    for (const phase of process.argv.includes("--cold") ? ["cold"] : ["cold", "warm"]) {
       const r = await run(script, cache);
       console.log(`npm run ${script} (${phase}): ${fmt(r.ms)}${r.code === 0 ? "" : `  FAILED (exit ${r.code})`}`);
       for (const s of r.steps.filter((x) => !x.startsWith("==="))) console.log(`    ${s}`);
       if (script === "demo") await Lab.down(LAB);
     }
+  } finally {
+    // Go makes its module cache read-only.
+    spawnSync("chmod", ["-R", "u+w", cache]);
+    rmSync(cache, { recursive: true, force: true });
   }
-} finally {
-  rmSync(cache, { recursive: true, force: true });
 }
