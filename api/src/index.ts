@@ -97,3 +97,4 @@ export {
   UnknownCableDriverError,
 } from "./config.ts";
 export { type BrokerInfo, BrokerInfoSchema, decodeBrokerInfo, encodeBrokerInfo } from "./brokerinfo.ts";
+export { CAUSEWAY_VERSION } from "./version.ts";

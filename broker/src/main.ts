@@ -1,28 +1,33 @@
 #!/usr/bin/env node
 /** causeway-broker: flags → config → startBroker. The only place that reads argv/env. */
-import { parseArgs } from "node:util";
-import { createLogger, METRICS_PORTS, metricsPortFromFlag } from "@causeway/common";
+import { createLogger, METRICS_PORTS, metricsPortFromFlag, parseFlags } from "@causeway/common";
 import { formatIssues } from "@causeway/api";
 import { BrokerConfigSchema, startBroker } from "./run.ts";
 
-const { values } = parseArgs({
-  options: {
-    listen: { type: "string", multiple: true },
-    db: { type: "string", default: process.env.CAUSEWAY_BROKER_DB ?? "/var/lib/causeway/broker.db" },
-    backend: { type: "string", default: process.env.CAUSEWAY_BROKER_BACKEND ?? "sqlite" },
-    "nats-servers": { type: "string", default: process.env.CAUSEWAY_NATS_SERVERS },
-    "nats-bucket": { type: "string" },
-    "nats-replicas": { type: "string" },
-    "nats-user": { type: "string", default: process.env.CAUSEWAY_NATS_USER },
-    "nats-password-file": { type: "string", default: process.env.CAUSEWAY_NATS_PASSWORD_FILE },
-    "nats-ca": { type: "string" },
-    "tls-cert": { type: "string", default: process.env.CAUSEWAY_BROKER_TLS_CERT },
-    "tls-key": { type: "string", default: process.env.CAUSEWAY_BROKER_TLS_KEY },
-    "admin-token-file": { type: "string", default: process.env.CAUSEWAY_ADMIN_TOKEN_FILE ?? "/var/lib/causeway/admin-token" },
-    "metrics-port": { type: "string" },
-  },
-});
 const log = createLogger("causeway-broker");
+const FLAGS = {
+  listen: { type: "string", multiple: true },
+  db: { type: "string", default: process.env.CAUSEWAY_BROKER_DB ?? "/var/lib/causeway/broker.db" },
+  backend: { type: "string", default: process.env.CAUSEWAY_BROKER_BACKEND ?? "sqlite" },
+  "nats-servers": { type: "string", default: process.env.CAUSEWAY_NATS_SERVERS },
+  "nats-bucket": { type: "string" },
+  "nats-replicas": { type: "string" },
+  "nats-user": { type: "string", default: process.env.CAUSEWAY_NATS_USER },
+  "nats-password-file": { type: "string", default: process.env.CAUSEWAY_NATS_PASSWORD_FILE },
+  "nats-ca": { type: "string" },
+  "tls-cert": { type: "string", default: process.env.CAUSEWAY_BROKER_TLS_CERT },
+  "tls-key": { type: "string", default: process.env.CAUSEWAY_BROKER_TLS_KEY },
+  "admin-token-file": { type: "string", default: process.env.CAUSEWAY_ADMIN_TOKEN_FILE ?? "/var/lib/causeway/admin-token" },
+  "metrics-port": { type: "string" },
+} as const;
+let values: ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
+try {
+  ({ values } = parseFlags(FLAGS));
+} catch (err) {
+  // An unknown or malformed flag: named (with the closest known one), exit 2.
+  log.fatal({ err: String(err) }, "causeway-broker cannot start");
+  process.exit(2);
+}
 let metricsPort: number;
 try {
   metricsPort = metricsPortFromFlag(values["metrics-port"], METRICS_PORTS.broker);

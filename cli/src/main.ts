@@ -1,7 +1,5 @@
 #!/usr/bin/env node
 /** causeway: the command line. Commands live in their folders; this file only wires them. */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { showCommand } from "./show/command.ts";
 import { dnsCommands } from "./dns/commands.ts";
@@ -39,9 +37,10 @@ showCommand(program);
 program
   .command("version")
   .description("print the causeway CLI's version and the Node.js it runs on")
-  .action(() => {
-    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "../package.json"), "utf8")) as { version: string };
-    console.log(`causeway ${pkg.version} (node ${process.versions.node}, ${process.platform}/${process.arch})`);
+  .action(async () => {
+    // Loaded here: --help and the other commands' start do not load the api workspace for it.
+    const { CAUSEWAY_VERSION } = await import("@causeway/api");
+    console.log(`causeway ${CAUSEWAY_VERSION} (node ${process.versions.node}, ${process.platform}/${process.arch})`);
   });
 
 kubeCommands(program);

@@ -203,7 +203,7 @@ export async function runKubeMain(o: KubeMainOptions): Promise<void> {
 }
 
 /** parseArgs (strict), with an unknown flag refused as a ValidationError naming the closest known flag. */
-function parseFlags(options: ParseArgsOptionsConfig) {
+export function parseFlags<T extends ParseArgsOptionsConfig>(options: T) {
   try {
     return parseArgs({ options });
   } catch (err) {

@@ -34,7 +34,16 @@ export {
   siteNode,
 } from "./site.ts";
 export { ReconcileLoop, ViewDrivenLoop, type ReconcileLoopOptions, resyncMsFromFlag } from "./loop.ts";
-export { type KubeContext, type KubeMainOptions, runKubeMain, runSiteMain, type SiteComponent, type SiteContext, type SiteMainOptions } from "./component.ts";
+export {
+  type KubeContext,
+  type KubeMainOptions,
+  parseFlags,
+  runKubeMain,
+  runSiteMain,
+  type SiteComponent,
+  type SiteContext,
+  type SiteMainOptions,
+} from "./component.ts";
 export * as kube from "./kube/index.ts";
 export * as view from "./view/index.ts";
 export { METRICS_PORTS, MetricsPortInUseError, metricsPortFromFlag, newRegistry, ProbeServer, type ProbeServerOptions } from "./metrics.ts";

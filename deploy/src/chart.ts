@@ -7,6 +7,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CAUSEWAY_VERSION } from "@causeway/api";
 import { kube } from "@causeway/common";
 import { stringify } from "yaml";
 import { renderManifests } from "./apply.ts";
@@ -104,7 +105,7 @@ export function chartFiles(version: string): Record<string, string> {
 }
 
 /** Writes the chart (replacing the directory). */
-export function writeChart(dir = CHART_DIR, version = "0.1.0"): void {
+export function writeChart(dir = CHART_DIR, version = CAUSEWAY_VERSION): void {
   rmSync(dir, { recursive: true, force: true });
   for (const [path, content] of Object.entries(chartFiles(version))) {
     mkdirSync(join(dir, path, ".."), { recursive: true });

@@ -5,7 +5,6 @@ export { deployBroker, type DeployBrokerOptions, type DeployBrokerResult } from 
 export { CidrDiscoveryError, discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
 export { brokerAdmin, DuplicateClusterError, join, type JoinOptions, type JoinResult } from "./join.ts";
 export {
-  APP,
   BROKER_ADMIN_SECRET,
   BROKER_NAMESPACE,
   BROKER_PORT,
@@ -31,3 +30,5 @@ export { uninstall, type UninstallOptions, type UninstallResult } from "./uninst
 export { type BrokerPki, makeBrokerPki, pkiCovers } from "./tls.ts";
 export { brokerInfoConnection, CREDENTIAL_GENERATION_ANNOTATION, installCredential } from "./credentials.ts";
 export { countFiles, gatherApi, gatherKube } from "./gather.ts";
+export { bundlePath, dockerfilePackages, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_SUITE, type ImageBundle } from "./image/contents.ts";
+export { fileDigest, type ImageArchive, imageConfig, type ImageSpec, qualifiedRef, writeImageArchive } from "./image/oci.ts";

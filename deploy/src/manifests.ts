@@ -1,4 +1,5 @@
 import {
+  CAUSEWAY_VERSION,
   type ClusterConfig,
   CAUSEWAY_CRDS,
   crdObject,
@@ -10,6 +11,7 @@ import {
   ValidationError,
 } from "@causeway/api";
 import { createHash } from "node:crypto";
+import { bundlePath } from "./image/contents.ts";
 import { kube, METRICS_PORTS, view } from "@causeway/common";
 
 /** An object to apply, with its resource type. */
@@ -23,9 +25,7 @@ export const BROKER_ADMIN_SECRET = "causeway-broker-admin";
 export const BROKER_PORT = 7400;
 /** The broker's SQLite volume. */
 export const BROKER_DATA_CLAIM = "causeway-broker-data";
-export const IMAGE = "causeway:0.1.0";
-/** Where the image keeps the repository (the lab maps it to this checkout). */
-export const APP = "/app";
+export const IMAGE = `causeway:${CAUSEWAY_VERSION}`;
 const PART_OF = { "app.kubernetes.io/part-of": "causeway" };
 
 const m = (type: kube.ResourceType, object: Manifest["object"]): Manifest => ({ type, object });
@@ -141,7 +141,14 @@ export const MEMBER_WORKLOADS = [
 /** The lighthouse's replicas: DNS keeps answering while one is rescheduled; one writes at a time (a Lease). */
 export const LIGHTHOUSE_REPLICAS = 2;
 
-function workload(R: typeof kube.R, name: string, component: string, configHash: string, metricsPort: number, placement: Placement): Manifest {
+function workload(
+  R: typeof kube.R,
+  name: string,
+  component: "gateway" | "route-agent" | "lighthouse",
+  configHash: string,
+  metricsPort: number,
+  placement: Placement,
+): Manifest {
   const probes = probed(metricsPort);
   const labels = { "app.kubernetes.io/name": name };
   const daemon = placement.kind === "daemonset";
@@ -168,7 +175,7 @@ function workload(R: typeof kube.R, name: string, component: string, configHash:
       {
         name: component,
         image: IMAGE,
-        command: ["node", `${APP}/${component}/src/main.ts`, "--kube"],
+        command: ["node", bundlePath(component), "--kube"],
         env,
         securityContext,
         ...probes,
@@ -355,7 +362,7 @@ function brokerContainer(d: BrokerDeployment) {
     mounts.push({ name: "tls", mountPath: "/etc/causeway/tls", readOnly: true });
     volumes.push({ name: "tls", secret: { secretName: BROKER_TLS_SECRET } });
   }
-  return { command: ["node", `${APP}/broker/src/main.ts`, ...args], mounts, volumes, image: imageOf(d.images, "broker") ?? IMAGE };
+  return { command: ["node", bundlePath("broker"), ...args], mounts, volumes, image: imageOf(d.images, "broker") ?? IMAGE };
 }
 
 const b64 = (v: string) => Buffer.from(v).toString("base64");

@@ -3,7 +3,7 @@
  * causeway-gateway: flags → mode → cable driver registry → engine.
  * Standalone: --site <file> --node <name>. Kubernetes: --kube (a DaemonSet pod; see runKubeMain).
  */
-import { GATEWAY_DEFAULTS, GATEWAY_SETTINGS, type GatewaySettings, gatewaySettingsFromFlags, ValidationError } from "@causeway/api";
+import { CAUSEWAY_VERSION, GATEWAY_DEFAULTS, GATEWAY_SETTINGS, type GatewaySettings, gatewaySettingsFromFlags, ValidationError } from "@causeway/api";
 import {
   checkLeaseTimings,
   cniIpOf,
@@ -30,7 +30,7 @@ import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 import { parseResolvers, resolvePublicIp } from "./publicip.ts";
 import { SiteGateway } from "./standalone.ts";
 
-const VERSION = "0.1.0";
+const VERSION = CAUSEWAY_VERSION;
 
 function natPort(flag: string | undefined): number {
   const port = flag === undefined ? NAT_DISCOVERY_PORT : Number(flag);

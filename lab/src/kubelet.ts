@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube } from "@causeway/common";
-import { APP, BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_NATS_SECRET, BROKER_TLS_SECRET } from "@causeway/deploy";
+import { BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_NATS_SECRET, BROKER_TLS_SECRET, bundlePath, IMAGE_BUNDLES, type ImageBundle } from "@causeway/deploy";
 import { writeKubeconfig } from "./apiserver.ts";
 import { LabError } from "./errors.ts";
 import type { LabApi } from "./kube.ts";
@@ -51,11 +51,10 @@ export function placeWorkloads(daemonSets: readonly Workload[], deployments: rea
   ];
 }
 
-/** A container's argv on this host: the image's node and /app are this process's node and this checkout. */
+/** A container's argv on this host: the image's node is this process's node, a bundle in /app is its entry point in this checkout. */
 export function argvOf(c: Container, nodeBin: string, repo: string): string[] {
-  return [...(c.command ?? []), ...(c.args ?? [])].map((a, i) =>
-    i === 0 && a === "node" ? nodeBin : a.startsWith(`${APP}/`) ? join(repo, a.slice(APP.length + 1)) : a,
-  );
+  const sources = new Map(Object.entries(IMAGE_BUNDLES).map(([name, entry]) => [bundlePath(name as ImageBundle), join(repo, entry)]));
+  return [...(c.command ?? []), ...(c.args ?? [])].map((a, i) => (i === 0 && a === "node" ? nodeBin : (sources.get(a) ?? a)));
 }
 
 export interface KubeletContext {

@@ -1,0 +1,53 @@
+/**
+ * What Causeway's image holds — one definition for `npm run image` (Debian packages through
+ * mmdebstrap, no registry) and for deploy/image/Dockerfile (users with a registry); a test
+ * checks that the Dockerfile installs the same packages.
+ */
+
+/** The Debian release the image's root filesystem comes from. */
+export const IMAGE_SUITE = "bookworm";
+
+/**
+ * The Debian packages the components drive, and nothing else: ip -batch/-json (iproute2),
+ * nft and iptables-restore (nftables, iptables), wg and wireguard-go for kernels without the
+ * module, ping for health checks, conntrack for flushing flows, CA certificates for TLS; and the
+ * C++ runtime Node itself links against.
+ */
+export const IMAGE_PACKAGES = [
+  "iproute2",
+  "nftables",
+  "iptables",
+  "wireguard-tools",
+  "wireguard-go",
+  "iputils-ping",
+  "conntrack",
+  "ca-certificates",
+  "libstdc++6",
+] as const;
+
+/** Each program in the image: its bundle at /app/<name>.mjs, built from this entry point of the repository. */
+export const IMAGE_BUNDLES = {
+  broker: "broker/src/main.ts",
+  gateway: "gateway/src/main.ts",
+  "route-agent": "route-agent/src/main.ts",
+  lighthouse: "lighthouse/src/main.ts",
+  causeway: "cli/src/main.ts",
+} as const;
+export type ImageBundle = keyof typeof IMAGE_BUNDLES;
+
+/** Where a bundle lives in the image. */
+export const bundlePath = (name: ImageBundle): string => `/app/${name}.mjs`;
+
+/**
+ * Pure: the Debian packages the `apt-get install` lines of a Dockerfile's last stage (the image)
+ * name (flags and shell continuations dropped), sorted — what the contents test compares with IMAGE_PACKAGES.
+ */
+export function dockerfilePackages(dockerfile: string): string[] {
+  const last = dockerfile.slice(Math.max(0, dockerfile.lastIndexOf("\nFROM ")));
+  const joined = last.replace(/\\\n/g, " ");
+  const out = new Set<string>();
+  for (const m of joined.matchAll(/apt-get install ([^&\n]*)/g)) {
+    for (const word of (m[1] ?? "").split(/\s+/)) if (word && !word.startsWith("-") && !word.includes("=")) out.add(word);
+  }
+  return [...out].sort();
+}

@@ -1,0 +1,64 @@
+/**
+ * The images the lab's real nodes need beside Causeway's own, built locally (no registry): a pause
+ * (sandbox) image from lab/images/pause.c compiled static, and a CoreDNS image from the CoreDNS
+ * binary the lab builds (lab/coredns/build.sh). Each archive is cached under
+ * $CAUSEWAY_CACHE/images, keyed by what it is made of.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeImageArchive } from "@causeway/deploy";
+import { coreDnsBinary } from "./dns.ts";
+import { REPO_ROOT } from "./paths.ts";
+
+const IMAGES = join(process.env.CAUSEWAY_CACHE ?? join(homedir(), ".cache/causeway"), "images");
+/** Timestamps inside the lab's images (they hold no dated content). */
+const EPOCH = 0;
+
+export const PAUSE_IMAGE = "causeway.local/pause:1";
+export const COREDNS_IMAGE = "causeway.local/coredns:1";
+
+/** A one-layer image archive holding `files` (path in the image → file on this host, mode 0755), cached by their digest. */
+async function oneLayerImage(ref: string, files: Record<string, string>, entrypoint: string[]): Promise<string> {
+  const h = createHash("sha256").update(ref).update(JSON.stringify(entrypoint));
+  for (const [to, from] of Object.entries(files)) h.update(to).update(readFileSync(from));
+  const out = join(IMAGES, `${ref.replace(/[/:]/g, "-")}-${h.digest("hex").slice(0, 12)}.tar`);
+  if (existsSync(out)) return out;
+  mkdirSync(IMAGES, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), "cw-lab-image-"));
+  try {
+    const root = join(dir, "root");
+    for (const [to, from] of Object.entries(files)) {
+      const dest = join(root, to);
+      mkdirSync(join(dest, ".."), { recursive: true });
+      copyFileSync(from, dest);
+      chmodSync(dest, 0o755);
+    }
+    const layer = join(dir, "layer.tar");
+    execFileSync("tar", ["--sort=name", `--mtime=@${EPOCH}`, "--owner=0", "--group=0", "--numeric-owner", "-cf", layer, "-C", root, "."]);
+    await writeImageArchive({ layers: [layer], ref, entrypoint, epoch: EPOCH }, `${out}.tmp`);
+    renameSync(`${out}.tmp`, out);
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The pause image's archive: lab/images/pause.c compiled static (gcc). */
+export async function pauseImage(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "cw-pause-"));
+  try {
+    const bin = join(dir, "pause");
+    execFileSync("gcc", ["-Os", "-static", "-s", "-o", bin, join(REPO_ROOT, "lab/images/pause.c")]);
+    return await oneLayerImage(PAUSE_IMAGE, { "/pause": bin }, ["/pause"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The CoreDNS image's archive: the binary lab/coredns/build.sh builds (static, no cgo). */
+export async function corednsImage(): Promise<string> {
+  return oneLayerImage(COREDNS_IMAGE, { "/coredns": await coreDnsBinary() }, ["/coredns"]);
+}
