@@ -65,6 +65,8 @@ describe("Causeway's image (npm run image)", { skip }, () => {
     spawnSync("ip", ["netns", "delete", ns]);
     spawnSync("sh", ["-c", `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
     rmSync(dir, { recursive: true, force: true });
+    // runc's state for the test's containerd namespace (the shim's default runc root).
+    rmSync("/run/containerd/runc/cwtest", { recursive: true, force: true });
   });
 
   it(`is at most ${MAX_BYTES / 1e6} MB, and holds the bundles and Node, not sources, dev dependencies, tests or the lab`, () => {
