@@ -18,7 +18,7 @@ const arg = (name: string) => {
 };
 const repo = resolve(arg("--repo") ?? REPO_ROOT);
 const SCRIPTS: Record<string, string> = {
-  "kube-apiserver": "lab/kube/build.sh",
+  kubernetes: "lab/kube/build.sh",
   coredns: "lab/coredns/build.sh",
   helm: "deploy/helm/build.sh",
   "wireguard-go": "lab/wireguard/build.sh",

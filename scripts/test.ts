@@ -15,9 +15,9 @@ const isUnitTest = (file: string): boolean => !file.startsWith("e2e/") && !file.
 
 const unit = process.argv.includes("--unit");
 if (!unit) {
-  // kube-apiserver (Kubernetes tier), CoreDNS (each lab cluster's DNS), helm (the chart test) and
+  // the Kubernetes binaries (Kubernetes tier), CoreDNS (each lab cluster's DNS), helm (the chart test) and
   // wireguard-go (this kernel has no WireGuard module), built from their official modules; cached after.
-  const tools = await buildTools(["kube-apiserver", "coredns", "helm", "wireguard-go"]);
+  const tools = await buildTools(["kubernetes", "coredns", "helm", "wireguard-go"]);
   process.env.CAUSEWAY_WIREGUARD_GO = tools["wireguard-go"];
 }
 const files = globSync("*/src/**/*.test.ts")

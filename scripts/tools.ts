@@ -1,6 +1,6 @@
 /**
  * The Go-built tools the lab and the tests use, built (or found in the cache) as one step with
- * two lanes in parallel — kube-apiserver, the longest, beside CoreDNS → helm → wireguard-go —
+ * two lanes in parallel — the Kubernetes binaries, the longest, beside CoreDNS → helm → wireguard-go —
  * each tool's time in the step's line. Returns each tool's path.
  */
 import { command, seconds, type Step, step } from "./steps.ts";
@@ -12,23 +12,23 @@ async function build(name: string, script: string): Promise<{ name: string; path
   return { name, path, ms: performance.now() - t0 };
 }
 
-export type Tool = "kube-apiserver" | "coredns" | "helm" | "wireguard-go";
+export type Tool = "kubernetes" | "coredns" | "helm" | "wireguard-go";
 const SCRIPTS: Record<Tool, string> = {
-  "kube-apiserver": "lab/kube/build.sh",
+  kubernetes: "lab/kube/build.sh",
   coredns: "lab/coredns/build.sh",
   helm: "deploy/helm/build.sh",
   "wireguard-go": "lab/wireguard/build.sh",
 };
 
-/** The step that builds `tools` (cached builds answer at once), kube-apiserver beside the others; its line gives each tool's time, its result each tool's path. */
+/** The step that builds `tools` (cached builds answer at once), the Kubernetes binaries beside the others; its line gives each tool's time, its result each tool's path. */
 export function toolsStep(tools: readonly Tool[]): Step<Record<string, string>> {
   const times: string[] = [];
   return {
     label: `Go-built tools: ${tools.join(", ")}`,
     run: async () => {
-      const kube = tools.includes("kube-apiserver") ? build("kube-apiserver", SCRIPTS["kube-apiserver"]) : undefined;
+      const kube = tools.includes("kubernetes") ? build("kubernetes", SCRIPTS["kubernetes"]) : undefined;
       const rest: Awaited<ReturnType<typeof build>>[] = [];
-      for (const t of tools.filter((x) => x !== "kube-apiserver")) rest.push(await build(t, SCRIPTS[t]));
+      for (const t of tools.filter((x) => x !== "kubernetes")) rest.push(await build(t, SCRIPTS[t]));
       const done = [...(kube ? [await kube] : []), ...rest];
       times.push(...done.map((x) => `${x.name} ${seconds(x.ms)}`));
       return Object.fromEntries(done.map((x) => [x.name, x.path]));
