@@ -17,6 +17,7 @@ const arg = (name: string) => {
   return i > 0 ? process.argv[i + 1] : undefined;
 };
 const repo = resolve(arg("--repo") ?? REPO_ROOT);
+// The same map as scripts/tools.ts (bench/ may not import scripts/).
 const SCRIPTS: Record<string, string> = {
   kubernetes: "lab/kube/build.sh",
   coredns: "lab/coredns/build.sh",

@@ -16,15 +16,14 @@
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createHash } from "node:crypto";
-import { IMAGE, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_SUITE, writeImageArchive } from "@causeway/deploy";
+import { IMAGE, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_SUITE, reproducibleTar, writeImageArchive } from "@causeway/deploy";
 import { bundleAll } from "./bundle.ts";
-import { command, step } from "./steps.ts";
+import { CACHE_ROOT, command, step } from "./steps.ts";
 
 const REPO = resolve(import.meta.dirname, "..");
-const CACHE = process.env.CAUSEWAY_CACHE ?? join(homedir(), ".cache/causeway");
+const CACHE = CACHE_ROOT;
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? execFileSync("git", ["-C", REPO, "log", "-1", "--format=%ct"], { encoding: "utf8" }).trim());
 const out = resolve(arg("--out") ?? join(CACHE, "images", `${IMAGE.replace(":", "-")}.tar`));
@@ -42,11 +41,6 @@ const EXCLUDES = [
   "/usr/lib/x86_64-linux-gnu/gconv/*",
 ];
 
-/** A reproducible tar of `dir` (sorted names, one mtime, owner 0): the same files give the same bytes. */
-function tarOf(dir: string, file: string): void {
-  execFileSync("tar", ["--sort=name", `--mtime=@${epoch}`, "--clamp-mtime", "--owner=0", "--group=0", "--numeric-owner", "-cf", file, "-C", dir, "."]);
-}
-
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
@@ -57,9 +51,11 @@ const bundles = await step(
   (b) => `— ${mb(b.bytes)}`,
 );
 
-// The root filesystem changes only with its package list (and Debian's updates: delete the cache to take them).
+// The root filesystem changes only with its package list (and Debian's updates: delete the cache to
+// take them): its timestamps are a fixed date, not the last commit's, so a commit does not rebuild it.
+const ROOTFS_EPOCH = Number(process.env.SOURCE_DATE_EPOCH ?? 1_735_689_600); // 2025-01-01
 const key = createHash("sha256")
-  .update(JSON.stringify({ suite: IMAGE_SUITE, packages: IMAGE_PACKAGES, excludes: EXCLUDES, epoch, usr: "merged", docs: "copyright only" }))
+  .update(JSON.stringify({ suite: IMAGE_SUITE, packages: IMAGE_PACKAGES, excludes: EXCLUDES, epoch: ROOTFS_EPOCH, usr: "merged", docs: "copyright only" }))
   .digest("hex")
   .slice(0, 12);
 const rootfs = join(CACHE, "images", `rootfs-${IMAGE_SUITE}-${key}.tar`);
@@ -83,7 +79,7 @@ await step(
         IMAGE_SUITE,
         `${rootfs}.tmp`,
       ],
-      { env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) } },
+      { env: { ...process.env, SOURCE_DATE_EPOCH: String(ROOTFS_EPOCH) } },
     );
     renameSync(`${rootfs}.tmp`, rootfs);
     // Root filesystems of earlier package lists are never used again.
@@ -103,11 +99,10 @@ await step("application layer: Node 24 and the bundles", async () => {
   const cli = join(app, "usr/local/bin/causeway");
   writeFileSync(cli, `#!/bin/sh\nexec /usr/local/bin/node /app/causeway.mjs "$@"\n`);
   chmodSync(cli, 0o755);
-  tarOf(app, join(work, "app.tar"));
+  reproducibleTar(app, join(work, "app.tar"), epoch);
 });
 
 const archive = await step(`image archive ${IMAGE}`, async () => {
-  mkdirSync(dirname(out), { recursive: true });
   return writeImageArchive({ layers: [rootfs, join(work, "app.tar")], ref: IMAGE, entrypoint: ["/usr/local/bin/node"], workingDir: "/app", epoch }, out);
 });
 rmSync(work, { recursive: true, force: true });

@@ -10,8 +10,10 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 
 const tty = process.stdout.isTTY === true;
+/** Where everything built or downloaded is kept (CAUSEWAY_CACHE moves it). */
+export const CACHE_ROOT = process.env.CAUSEWAY_CACHE ?? join(homedir(), ".cache/causeway");
 /** The Node processes a run starts (test files, lab components) share one compile cache, as the ./causeway wrapper does. */
-process.env.NODE_COMPILE_CACHE ??= join(process.env.CAUSEWAY_CACHE ?? join(homedir(), ".cache/causeway"), "node-compile");
+process.env.NODE_COMPILE_CACHE ??= join(CACHE_ROOT, "node-compile");
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 /** A duration as a person reads it: "4.2 s", "37 s". */
 export const seconds = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
@@ -20,13 +22,12 @@ export const seconds = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toF
 let logFile: string | undefined;
 export function stepLog(name = "run"): string {
   if (!logFile) {
-    const root = process.env.CAUSEWAY_CACHE ?? join(homedir(), ".cache/causeway");
-    const dir = join(root, "logs");
+    const dir = join(CACHE_ROOT, "logs");
     try {
       mkdirSync(dir, { recursive: true });
       accessSync(dir, constants.W_OK);
     } catch {
-      console.error(`✗ cache directory ${root} is not writable; set CAUSEWAY_CACHE to a writable directory`);
+      console.error(`✗ cache directory ${CACHE_ROOT} is not writable; set CAUSEWAY_CACHE to a writable directory`);
       process.exit(2);
     }
     logFile = join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.log`);

@@ -13,7 +13,8 @@ async function build(name: string, script: string): Promise<{ name: string; path
 }
 
 export type Tool = "kubernetes" | "coredns" | "helm" | "wireguard-go";
-const SCRIPTS: Record<Tool, string> = {
+/** Each tool's build script (it prints the built binary's path, or its directory). */
+const TOOL_SCRIPTS: Record<Tool, string> = {
   kubernetes: "lab/kube/build.sh",
   coredns: "lab/coredns/build.sh",
   helm: "deploy/helm/build.sh",
@@ -26,9 +27,9 @@ export function toolsStep(tools: readonly Tool[]): Step<Record<string, string>> 
   return {
     label: `Go-built tools: ${tools.join(", ")}`,
     run: async () => {
-      const kube = tools.includes("kubernetes") ? build("kubernetes", SCRIPTS["kubernetes"]) : undefined;
+      const kube = tools.includes("kubernetes") ? build("kubernetes", TOOL_SCRIPTS.kubernetes) : undefined;
       const rest: Awaited<ReturnType<typeof build>>[] = [];
-      for (const t of tools.filter((x) => x !== "kubernetes")) rest.push(await build(t, SCRIPTS[t]));
+      for (const t of tools.filter((x) => x !== "kubernetes")) rest.push(await build(t, TOOL_SCRIPTS[t]));
       const done = [...(kube ? [await kube] : []), ...rest];
       times.push(...done.map((x) => `${x.name} ${seconds(x.ms)}`));
       return Object.fromEntries(done.map((x) => [x.name, x.path]));

@@ -10,21 +10,18 @@ import { until } from "./until.ts";
 import { REPO_ROOT as REPO } from "./paths.ts";
 import { LabError } from "./errors.ts";
 
-/** One Kubernetes release for every binary the lab runs (lab/kube/build.sh says why 1.34). */
-export const KUBE_VERSION = "v1.34.4";
+export const KUBE_VERSION = "v1.34.4"; // one release for every Kubernetes binary (lab/kube/build.sh says why 1.34)
 const FORWARD = join(REPO, "lab/src/tools/forward.ts");
 
-/** The directory of the cached Kubernetes binaries (kube-apiserver, kubelet, …), built on first use by lab/kube/build.sh (minutes, once). */
-export function kubeBinaries(): string {
-  return execFileSync("bash", [join(REPO, "lab/kube/build.sh")], {
+/** The cached kube-apiserver binary, built on first use with the other Kubernetes binaries by lab/kube/build.sh (minutes, once), which prints their directory. */
+export function kubeApiServerBinary(): string {
+  const dir = execFileSync("bash", [join(REPO, "lab/kube/build.sh")], {
     encoding: "utf8",
     env: { ...process.env, KUBE_VERSION },
     stdio: ["ignore", "pipe", "inherit"],
-  }).trim();
+  });
+  return join(dir.trim(), "kube-apiserver");
 }
-
-/** The cached kube-apiserver binary. */
-export const kubeApiServerBinary = (): string => join(kubeBinaries(), "kube-apiserver");
 
 export interface ApiServerOptions {
   /** Network namespace both etcd and the API server run in (must exist, loopback up). */

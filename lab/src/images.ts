@@ -7,13 +7,13 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeImageArchive } from "@causeway/deploy";
+import { reproducibleTar, writeImageArchive } from "@causeway/deploy";
 import { coreDnsBinary } from "./dns.ts";
-import { REPO_ROOT } from "./paths.ts";
+import { CACHE_ROOT, REPO_ROOT } from "./paths.ts";
 
-const IMAGES = join(process.env.CAUSEWAY_CACHE ?? join(homedir(), ".cache/causeway"), "images");
+const IMAGES = join(CACHE_ROOT, "images");
 /** Timestamps inside the lab's images (they hold no dated content). */
 const EPOCH = 0;
 
@@ -37,7 +37,7 @@ async function oneLayerImage(ref: string, files: Record<string, string>, entrypo
       chmodSync(dest, 0o755);
     }
     const layer = join(dir, "layer.tar");
-    execFileSync("tar", ["--sort=name", `--mtime=@${EPOCH}`, "--owner=0", "--group=0", "--numeric-owner", "-cf", layer, "-C", root, "."]);
+    reproducibleTar(root, layer, EPOCH);
     await writeImageArchive({ layers: [layer], ref, entrypoint, epoch: EPOCH }, `${out}.tmp`);
     renameSync(`${out}.tmp`, out);
     return out;

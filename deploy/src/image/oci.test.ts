@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileDigest, imageConfig, qualifiedRef, writeImageArchive } from "./oci.ts";
+import { fileDigest, imageConfig, qualifiedRef, reproducibleTar, writeImageArchive } from "./oci.ts";
 
 /** A one-file layer tar, written reproducibly. */
 function layer(dir: string, name: string, content: string): string {
@@ -12,7 +12,7 @@ function layer(dir: string, name: string, content: string): string {
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, name), content);
   const file = join(dir, `${name}.tar`);
-  execFileSync("tar", ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-cf", file, "-C", root, "."]);
+  reproducibleTar(root, file, 0);
   return file;
 }
 

@@ -7,9 +7,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { copyFileSync, createReadStream, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 export interface ImageSpec {
   /** Layer tars, bottom first. */
@@ -39,6 +38,14 @@ export async function fileDigest(file: string): Promise<string> {
   return `sha256:${h.digest("hex")}`;
 }
 
+/**
+ * A tar of `entries` (default: everything) under `dir` that depends only on the files: sorted
+ * names, every mtime `epoch` (or older), owner 0 — the same files give the same bytes.
+ */
+export function reproducibleTar(dir: string, file: string, epoch: number, entries: readonly string[] = ["."]): void {
+  execFileSync("tar", ["--sort=name", `--mtime=@${epoch}`, "--clamp-mtime", "--owner=0", "--group=0", "--numeric-owner", "-cf", file, "-C", dir, ...entries]);
+}
+
 const digestOf = (data: string): string => `sha256:${createHash("sha256").update(data).digest("hex")}`;
 
 /** Pure: the fully qualified name containerd and Docker give a short reference (causeway:0.1.0 → docker.io/library/causeway:0.1.0). */
@@ -65,16 +72,27 @@ export function imageConfig(spec: ImageSpec, diffIds: readonly string[]): string
   });
 }
 
+/** A hard link where both sit on one filesystem, a copy otherwise. */
+function linkOrCopy(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch {
+    copyFileSync(from, to);
+  }
+}
+
 /** Writes the archive of `spec` to `out`. */
 export async function writeImageArchive(spec: ImageSpec, out: string): Promise<ImageArchive> {
-  const dir = mkdtempSync(join(tmpdir(), "cw-oci-"));
+  // Beside the output, so the layers (usually in the same cache) are linked into it, not copied.
+  mkdirSync(dirname(out), { recursive: true });
+  const dir = mkdtempSync(join(dirname(out), ".cw-oci-"));
   try {
     const blobs = join(dir, "blobs/sha256");
     mkdirSync(blobs, { recursive: true });
     const layers: { digest: string; size: number }[] = [];
     for (const l of spec.layers) {
       const digest = await fileDigest(l);
-      copyFileSync(l, join(blobs, digest.slice(7)));
+      linkOrCopy(l, join(blobs, digest.slice(7)));
       layers.push({ digest, size: statSync(l).size });
     }
     const put = (text: string) => {
@@ -119,21 +137,7 @@ export async function writeImageArchive(spec: ImageSpec, out: string): Promise<I
         { Config: `blobs/sha256/${config.digest.slice(7)}`, RepoTags: [spec.ref], Layers: layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`) },
       ]),
     );
-    execFileSync("tar", [
-      "--sort=name",
-      `--mtime=@${spec.epoch}`,
-      "--owner=0",
-      "--group=0",
-      "--numeric-owner",
-      "-cf",
-      out,
-      "-C",
-      dir,
-      "oci-layout",
-      "index.json",
-      "manifest.json",
-      "blobs",
-    ]);
+    reproducibleTar(dir, out, spec.epoch, ["oci-layout", "index.json", "manifest.json", "blobs"]);
     return { file: out, manifestDigest: manifest.digest, bytes: layers.reduce((n, l) => n + l.size, 0) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
