@@ -7,9 +7,9 @@
  *      package list;
  *   3. an application layer: Node 24 (the npm package the repo uses) and the bundles;
  *   4. an image archive (OCI layout + Docker's manifest.json) tagged causeway:<version>, which
- *      ctr images import, docker load, podman load and kind load image-archive accept.
- * SOURCE_DATE_EPOCH (default: the last commit's time) fixes every timestamp: the same inputs give
- * the same bytes. Prints the archive's path, its digest and the image's size.
+ *      ctr images import takes (the layout docker save writes).
+ * SOURCE_DATE_EPOCH fixes every timestamp (default: the last commit's time for the application
+ * layer, a fixed date for the root filesystem): the same inputs give the same bytes. Prints the archive's path, its digest and the image's size.
  *
  *   npm run image                    # → $CAUSEWAY_CACHE/images/causeway-<version>.tar
  *   npm run image -- --out FILE
