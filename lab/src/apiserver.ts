@@ -37,6 +37,13 @@ export interface ApiServerOptions {
   readonly port?: number;
 }
 
+/** Pure: the address of the kubernetes Service in a service CIDR (its first host address: 10.101.0.0/16 → 10.101.0.1). */
+export function firstServiceIp(cidr: string): string {
+  const [ip = ""] = cidr.split("/");
+  const n = ip.split(".").reduce((a, o) => a * 256 + Number(o), 0) + 1;
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+}
+
 /** Identities the harness knows a token for. */
 export interface ApiUser {
   readonly name: string;
@@ -93,7 +100,8 @@ export class ApiServer {
   }
 
   #makeCertificates(): void {
-    const san = [...this.o.ips, "127.0.0.1"].map((ip) => `IP:${ip}`).join(",");
+    // The first service address too: pods reach the API server as the kubernetes Service (kube-proxy's DNAT).
+    const san = [...this.o.ips, "127.0.0.1", firstServiceIp(this.o.serviceCidr)].map((ip) => `IP:${ip}`).join(",");
     execFileSync(
       "openssl",
       [

@@ -49,9 +49,11 @@ export async function addUnderlayHost(run: CommandRunner, lab: string, ns: strin
 /**
  * One cluster: a LAN switch, nodes with a CNI bridge and host-gw routes between them, pods,
  * a CNI-style masquerade for traffic leaving the cluster, and service VIPs DNATed on every
- * node (standing in for kube-proxy). Gateway nodes also sit on the underlay.
+ * node (standing in for kube-proxy). Gateway nodes also sit on the underlay. With `realNodes`,
+ * the nodes only: their pods, bridge and service rules come from kubelet, the CNI plugins and kube-proxy.
  */
-export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSpec, mtu?: number): Promise<void> {
+export async function buildCluster(run: CommandRunner, lab: string, c0: ClusterSpec, mtu?: number, o: { realNodes?: boolean } = {}): Promise<void> {
+  const c: ClusterSpec = o.realNodes ? { ...c0, services: [], nodes: c0.nodes.map((n) => ({ ...n, pods: [] })) } : c0;
   await enableGro(run, underlayNs(lab));
   const ul = underlayNs(lab);
   await addNamespaces(run, [c.switchNs, ...c.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])]);
@@ -64,9 +66,7 @@ export async function buildCluster(run: CommandRunner, lab: string, c: ClusterSp
       `link add eth0 type veth peer name ${n.name} netns ${c.switchNs}`,
       `address add ${n.lanIp}/24 dev eth0`,
       "link set eth0 up",
-      "link add cni0 type bridge",
-      `address add ${n.cniIp}/24 dev cni0`,
-      "link set cni0 up",
+      ...(o.realNodes ? [] : ["link add cni0 type bridge", `address add ${n.cniIp}/24 dev cni0`, "link set cni0 up"]),
     ];
     for (const p of n.pods) {
       lines.push(`link add ${p.hostIf} type veth peer name eth0 netns ${p.ns}`, `link set ${p.hostIf} master cni0`, `link set ${p.hostIf} up`);

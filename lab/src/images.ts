@@ -4,12 +4,13 @@
  * binary the lab builds (lab/coredns/build.sh). Each archive is cached under
  * $CAUSEWAY_CACHE/images, keyed by what it is made of.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { reproducibleTar, writeImageArchive } from "@causeway/deploy";
+import { IMAGE, reproducibleTar, writeImageArchive } from "@causeway/deploy";
+import { LabError } from "./errors.ts";
 import { coreDnsBinary } from "./dns.ts";
 import { CACHE_ROOT, REPO_ROOT } from "./paths.ts";
 
@@ -61,4 +62,17 @@ export async function pauseImage(): Promise<string> {
 /** The CoreDNS image's archive: the binary lab/coredns/build.sh builds (static, no cgo). */
 export async function corednsImage(): Promise<string> {
   return oneLayerImage(COREDNS_IMAGE, { "/coredns": await coreDnsBinary() }, ["/coredns"]);
+}
+
+/** Causeway's own image archive, built from this checkout by `npm run image` (seconds when its root filesystem is cached). */
+export async function causewayImage(): Promise<string> {
+  const out = join(IMAGES, `${IMAGE.replace(":", "-")}.tar`);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, "scripts/image.ts"), "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    for (const s of [child.stdout, child.stderr]) s.on("data", (d: Buffer) => (err = `${err}${d.toString()}`.slice(-4000)));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new LabError(`npm run image failed (exit ${code}): ${err.trim()}`))));
+  });
+  return out;
 }

@@ -4,6 +4,7 @@ import { type CommandRunner, kube, view } from "@causeway/common";
 import { stringify as toYaml } from "yaml";
 import { ApiServer, kubeApiServerBinary } from "./apiserver.ts";
 import { mtuOpt } from "./build.ts";
+import { inClusterCorefile } from "./labpods.ts";
 import type { LabService } from "./services.ts";
 import { type ClusterSpec, underlayNs } from "./topology.ts";
 
@@ -67,15 +68,12 @@ export async function buildApi(run: CommandRunner, lab: string, dir: string, c: 
  * networking config (where join discovers the pod CIDR), and the lab's Services with their
  * EndpointSlices (standing in for kube-proxy's inputs).
  */
-export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, lanKubeconfig = ""): Promise<void> {
+export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, lanKubeconfig = "", o: { realNodes?: boolean } = {}): Promise<void> {
   const fm = { fieldManager: "causeway-lab" };
   // The cluster's CoreDNS configuration as kubeadm installs it (the kubernetes plugin for
-  // cluster.local; the lab's instance reads the API with a kubeconfig instead of a service account).
-  await client.apply(
-    kube.R.configMap,
-    { metadata: { name: "coredns", namespace: "kube-system" }, ...{ data: { Corefile: kubeCorefile(lanKubeconfig, c.id) } } },
-    fm,
-  );
+  // cluster.local; the stand-in's instance reads the API with a kubeconfig instead of a service account).
+  const corefile = o.realNodes ? inClusterCorefile() : kubeCorefile(lanKubeconfig, c.id);
+  await client.apply(kube.R.configMap, { metadata: { name: "coredns", namespace: "kube-system" }, ...{ data: { Corefile: corefile } } }, fm);
   // Several candidates (--gateways): labelled here, as an operator would; one is left to join.
   const candidates = c.nodes.filter((n) => n.gateway).length > 1;
   for (const n of c.nodes) {
@@ -88,6 +86,7 @@ export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, l
       spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
     };
     await client.apply(kube.R.node, node, fm);
+    if (o.realNodes) continue; // kubelet registers the node's addresses and conditions
     const status = {
       addresses: [
         { type: "InternalIP", address: n.lanIp },
@@ -107,6 +106,7 @@ export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, l
     { metadata: { name: "kubeadm-config", namespace: "kube-system" }, ...{ data: { ClusterConfiguration: clusterConfiguration } } },
     fm,
   );
+  if (o.realNodes) return; // the lab's Services select its test pods (lab/src/labpods.ts)
   for (const s of c.services) {
     const backend = c.nodes.find((n) => n.pods.some((p) => p.ip === s.backendIp));
     await applyServiceObjects(client, {

@@ -11,6 +11,8 @@ import { LabError } from "./errors.ts";
 import { buildApi, registerCluster } from "./kube.ts";
 import { finalizeNamespaces, runBrokerDeployment, runWorkloads as runPlaced } from "./kubelet.ts";
 import { REPO_ROOT } from "./paths.ts";
+import type { KubeProxyMode } from "./nodeconfig.ts";
+import { kubeBinDir, labImageArchives, startControlPlane, startLabPods, startNodes, waitNodesReady } from "./realnodes.ts";
 import { type LabCluster, type LabCore, script } from "./state.ts";
 import { clusterSpec } from "./topology.ts";
 
@@ -46,6 +48,52 @@ export async function upKube(lab: LabCore, clusters: number, nodes: number, pods
     await startClusterDns(lab, c);
   }
   lab.save();
+}
+
+/**
+ * Kubernetes tier on real nodes: every cluster at once (each reserves its index before its first
+ * await), each with its control plane, its nodes running kubelet, containerd and kube-proxy, the
+ * lab's test pods and CoreDNS.
+ */
+export async function upKubeReal(lab: LabCore, clusters: number, nodes: number, pods: number, kubeProxyMode: KubeProxyMode): Promise<void> {
+  const st = lab.state;
+  st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm"), realNodes: { kubeProxyMode } };
+  lab.save();
+  const [bin, archives] = await Promise.all([kubeBinDir(), labImageArchives()]);
+  const entries = Array.from({ length: clusters }, (_, k) => {
+    const spec = clusterSpec(st.name, k + 1, nodes, pods, (st.nat ?? []).includes(`c${k + 1}`), st.gateways ?? 1);
+    const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };
+    st.clusters.push(entry);
+    return entry;
+  });
+  lab.save();
+  const up = await Promise.allSettled(entries.map((e, k) => upRealCluster(lab, e, { bin, archives, mode: kubeProxyMode, first: k === 0 })));
+  const failed = up.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+async function upRealCluster(
+  lab: LabCore,
+  entry: LabCluster,
+  o: { bin: string; archives: readonly string[]; mode: KubeProxyMode; first: boolean },
+): Promise<void> {
+  const st = lab.state;
+  const spec = entry.spec;
+  await buildCluster(lab.run, st.name, spec, st.mtu, { realNodes: true });
+  const api = await buildApi(lab.run, st.name, st.dir, spec, st.mtu);
+  if (!st.kube) throw new LabError("the lab has no Kubernetes tier");
+  st.kube.apis[spec.id] = api;
+  entry.processes.push(...startControlPlane(o.bin, api));
+  lab.save();
+  const client = await lab.kubeClient(spec.id);
+  try {
+    await registerCluster(client, spec, api.lanKubeconfig, { realNodes: true });
+    await startNodes(lab, entry, { bin: o.bin, archives: o.archives, kubeconfig: api.lanKubeconfig ?? api.kubeconfig, mode: o.mode });
+    await waitNodesReady(client, entry);
+    await startLabPods(lab, client, entry, o.first);
+  } finally {
+    client.close();
+  }
 }
 
 /** As a user would: deploy-broker on the first cluster (with --backend nats and the NATS cluster's settings when the lab has one), then its Deployment's replicas. */

@@ -9,6 +9,7 @@ import { buildUnderlay } from "./build.ts";
 import * as clusters from "./clusters.ts";
 import { removePodResolvConfs } from "./dns.ts";
 import * as kubeTier from "./kubetier.ts";
+import { labCgroups, removeCgroups, unmountUnder } from "./nodes.ts";
 import { type UpOptions, upOptions } from "./options.ts";
 import { LAB_ROOT, REPO_ROOT } from "./paths.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
@@ -71,6 +72,10 @@ export class Lab implements LabCore {
       await buildUnderlay(run, name, lab.state.broker.ns, mtu);
       if (brokerReplicas) await brokers.buildHa(lab, brokerReplicas, mtu);
       if (o.brokerTls) brokers.makeBrokerTls(lab);
+      if (o.kube && o.realNodes) {
+        await kubeTier.upKubeReal(lab, count, nodes, pods, o.kubeProxyMode ?? "iptables");
+        return lab;
+      }
       if (o.kube) {
         await kubeTier.upKube(lab, count, nodes, pods);
         return lab;
@@ -115,11 +120,17 @@ export class Lab implements LabCore {
     if (existsSync(file)) {
       const st = JSON.parse(readFileSync(file, "utf8")) as LabState;
       const procs = [...st.clusters.flatMap((c) => c.processes), ...(st.broker.process ? [st.broker.process] : [])];
-      await Promise.all(procs.map((p) => stopProcess(p.pid, 1000)));
+      // Real nodes: kubelets first, so that nothing restarts the containers about to be killed.
+      const first = procs.filter((p) => p.role.startsWith("kubelet/"));
+      await Promise.all(first.map((p) => stopProcess(p.pid, 1000)));
+      await Promise.all(procs.filter((p) => !first.includes(p)).map((p) => stopProcess(p.pid, 1000)));
       if (st.broker.ha) await stopHa(st.broker.ha);
     }
+    // Real nodes' containers (found by their cgroups, after a crash too), before their namespaces go.
+    await removeCgroups(labCgroups(name));
     const names = await listNamespaces(run, `${name}-`);
     await destroyNamespaces(run, names);
+    await unmountUnder(run, Lab.dirOf(name));
     removePodResolvConfs(names);
     clusters.removeWireGuardSockets(name);
     rmSync(Lab.dirOf(name), { recursive: true, force: true });
@@ -186,7 +197,7 @@ export class Lab implements LabCore {
     const old = c.processes[i];
     if (!old) throw new ValidationError(`no process ${role} in ${clusterId}; roles: ${c.processes.map((p) => p.role).join(", ")}`);
     await stopProcess(old.pid);
-    const fresh = startIn(old.ns, old.role, old.argv, old.log, old.env);
+    const fresh = startIn(old.ns, old.role, old.argv, old.log, old.env, { nsenter: old.nsenter === true });
     c.processes[i] = fresh;
     this.save();
     return fresh;

@@ -13,6 +13,10 @@ export interface UpOptions {
   readonly intraCluster?: IntraClusterMode;
   /** Kubernetes tier: an API server per cluster; Causeway installed with deploy-broker + join and run as its DaemonSets describe. */
   readonly kube?: boolean;
+  /** Kubernetes tier on real nodes (containerd, kubelet, kube-proxy per node; Causeway as pods from its image) instead of the stand-in kubelet. */
+  readonly realNodes?: boolean;
+  /** Real nodes: kube-proxy's mode (default iptables). */
+  readonly kubeProxyMode?: "iptables" | "nftables";
   /** Cluster ids (c2, …) whose gateway sits behind a NAT router that masquerades it; its public IP is the router's. */
   readonly nat?: readonly string[];
   /** Underlay MTU (576..9000; default 1500). */

@@ -12,20 +12,34 @@ export interface LabProcess {
   readonly argv: readonly string[];
   /** Environment beyond the lab's own (a workload's NODE_NAME and KUBECONFIG), kept for restarts. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Started with nsenter (network namespace only), as restarts must be too. */
+  readonly nsenter?: boolean;
 }
 
-/** Starts `argv` inside `ns`, detached, output to `log`; `ip netns exec` execs in place, so the pid is the program's. */
-export function startIn(ns: string, role: string, argv: readonly string[], log: string, env: Readonly<Record<string, string>> = {}): LabProcess {
+/**
+ * Starts `argv` inside `ns`, detached, output to `log`; `ip netns exec` execs in place, so the pid
+ * is the program's. With `nsenter`, only the network namespace changes (ip netns exec also
+ * remounts /sys, hiding the cgroup hierarchies containerd and kubelet need).
+ */
+export function startIn(
+  ns: string,
+  role: string,
+  argv: readonly string[],
+  log: string,
+  env: Readonly<Record<string, string>> = {},
+  o: { nsenter?: boolean } = {},
+): LabProcess {
   const fd = openSync(log, "a");
   try {
-    const child = spawn("ip", ["netns", "exec", ns, ...argv], {
+    const enter = o.nsenter ? ["nsenter", `--net=/var/run/netns/${ns}`, "--"] : ["ip", "netns", "exec", ns];
+    const child = spawn(enter[0] ?? "ip", [...enter.slice(1), ...argv], {
       detached: true,
       stdio: ["ignore", fd, fd],
       env: { ...process.env, NODE_COMPILE_CACHE, ...env },
     });
     child.unref();
     if (!child.pid) throw new LabError(`could not start ${role} in ${ns}`);
-    return { role, ns, pid: child.pid, log, argv, ...(Object.keys(env).length ? { env } : {}) };
+    return { role, ns, pid: child.pid, log, argv, ...(Object.keys(env).length ? { env } : {}), ...(o.nsenter ? { nsenter: true } : {}) };
   } finally {
     closeSync(fd);
   }

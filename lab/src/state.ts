@@ -49,7 +49,12 @@ export interface LabState {
   /** Standalone: clusters start without their DNS until startDns() (UpOptions.deferDns). */
   dnsDeferred?: boolean;
   /** Kubernetes tier: each cluster's API server, and the broker-info deploy-broker wrote. */
-  kube?: { readonly apis: Record<string, LabApi>; brokerInfo: string };
+  kube?: {
+    readonly apis: Record<string, LabApi>;
+    brokerInfo: string;
+    /** Real nodes (kubelet, containerd, kube-proxy per node) instead of the stand-in kubelet. */
+    readonly realNodes?: { readonly kubeProxyMode: "iptables" | "nftables" };
+  };
 }
 
 /** What the lab's parts (broker, clusters, services, Kubernetes tier) share: its state and how to act on it. */

@@ -21,6 +21,8 @@ export const R = {
   configMap: core("configmaps", "ConfigMap"),
   secret: core("secrets", "Secret"),
   persistentVolumeClaim: core("persistentvolumeclaims", "PersistentVolumeClaim"),
+  persistentVolume: core("persistentvolumes", "PersistentVolume", false),
+  pod: core("pods", "Pod"),
   serviceAccount: core("serviceaccounts", "ServiceAccount"),
   endpointSlice: of("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
   lease: of("coordination.k8s.io", "v1", "leases", "Lease"),

@@ -1,0 +1,177 @@
+/**
+ * The Kubernetes tier on real nodes: per cluster, etcd + kube-apiserver + kube-controller-manager
+ * + kube-scheduler; per node its own containerd, kubelet and kube-proxy; pods networked by the
+ * CNI plugins; CoreDNS and the lab's test pods as Deployments and Pods from locally built images.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { kube } from "@causeway/common";
+import { kubeApiServerBinary } from "./apiserver.ts";
+import { writePodResolvConf } from "./dns.ts";
+import { LabError } from "./errors.ts";
+import { causewayImage, corednsImage, pauseImage } from "./images.ts";
+import type { LabApi } from "./kube.ts";
+import { brokerVolume, corednsObjects, echoObjects, labPodName, type LabObject } from "./labpods.ts";
+import { clusterDnsIp, type KubeProxyMode, nodePaths } from "./nodeconfig.ts";
+import { importImages, startContainerd, startKubelet, startKubeProxy } from "./nodes.ts";
+import { alive, type LabProcess, startIn } from "./processes.ts";
+import type { LabCluster, LabCore } from "./state.ts";
+import { until } from "./until.ts";
+
+const FM = { fieldManager: "causeway-lab" };
+
+/** The directory holding the Kubernetes binaries (built once, cached). */
+export const kubeBinDir = (): string => dirname(kubeApiServerBinary());
+
+/** The image archives every real node imports: the sandbox image, CoreDNS, Causeway's own. */
+export async function labImageArchives(): Promise<string[]> {
+  return Promise.all([pauseImage(), corednsImage(), causewayImage()]);
+}
+
+/** The cluster's controller manager and scheduler, beside its API server (its LAN kubeconfig, no serving ports). */
+export function startControlPlane(bin: string, api: LabApi): LabProcess[] {
+  const kc = api.lanKubeconfig ?? api.kubeconfig;
+  return [
+    startIn(
+      api.ns,
+      "kube-controller-manager",
+      [
+        join(bin, "kube-controller-manager"),
+        `--kubeconfig=${kc}`,
+        `--root-ca-file=${join(api.dir, "serving.crt")}`,
+        `--service-account-private-key-file=${join(api.dir, "sa.key")}`,
+        "--use-service-account-credentials=false",
+        "--leader-elect=false",
+        "--secure-port=0",
+        "--v=1",
+      ],
+      join(api.dir, "kube-controller-manager.log"),
+      {},
+      { nsenter: true },
+    ),
+    startIn(
+      api.ns,
+      "kube-scheduler",
+      [join(bin, "kube-scheduler"), `--kubeconfig=${kc}`, "--leader-elect=false", "--secure-port=0", "--v=1"],
+      join(api.dir, "kube-scheduler.log"),
+      {},
+      { nsenter: true },
+    ),
+  ];
+}
+
+/** Starts every node of a cluster: containerd, the images imported, kubelet and kube-proxy. */
+export async function startNodes(
+  lab: LabCore,
+  c: LabCluster,
+  o: { bin: string; archives: readonly string[]; kubeconfig: string; mode: KubeProxyMode },
+): Promise<void> {
+  await Promise.all(
+    c.spec.nodes.map(async (n) => {
+      const { paths, process } = await startContainerd(lab.state.dir, c.spec, n);
+      c.processes.push(process);
+      lab.save();
+      await importImages(lab.run, paths, o.archives);
+      c.processes.push(startKubelet(o.bin, c.spec, n, paths, o.kubeconfig), startKubeProxy(o.bin, c.spec, n, paths, o.kubeconfig, o.mode));
+      lab.save();
+    }),
+  );
+}
+
+interface NodeObject {
+  metadata: kube.ObjectMeta;
+  status?: { conditions?: { type: string; status: string; message?: string }[] };
+}
+
+/** Waits until every node of the cluster is Ready; the error names the ones that are not, with kubelet's reason. */
+export async function waitNodesReady(client: kube.KubeClient, c: LabCluster, ms = 90_000): Promise<void> {
+  await until(
+    `nodes of ${c.spec.id} Ready`,
+    async () => {
+      for (const p of c.processes) if (!alive(p.pid)) throw new LabError(`${p.role} of ${c.spec.id} exited; see ${p.log}`);
+      const nodes = await client.list<NodeObject>(kube.R.node);
+      const notReady = c.spec.nodes.filter((n) => {
+        const o = nodes.items.find((x) => x.metadata.name === n.name);
+        return o?.status?.conditions?.find((x) => x.type === "Ready")?.status !== "True";
+      });
+      if (notReady.length) throw new LabError(`not Ready: ${notReady.map((n) => n.name).join(", ")}`);
+      return true;
+    },
+    ms,
+  );
+}
+
+/** Applies lab objects (server-side apply, the lab's field manager). */
+export async function applyLabObjects(client: kube.KubeClient, objects: readonly LabObject[]): Promise<void> {
+  for (const o of objects) await client.apply(kube.R[o.kind as keyof typeof kube.R], o.object, FM);
+}
+
+interface PodObject {
+  metadata: kube.ObjectMeta;
+  spec?: { nodeName?: string };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    containerStatuses?: { ready?: boolean; containerID?: string; state?: { waiting?: { reason?: string; message?: string } } }[];
+  };
+}
+
+/** Pure: why a pod is not running yet, from its status (the waiting reason kubelet gives, else its phase). */
+export function podWaiting(p: PodObject): string {
+  const w = p.status?.containerStatuses?.find((s) => s.state?.waiting)?.state?.waiting;
+  return w ? `${w.reason ?? "waiting"}${w.message ? `: ${w.message}` : ""}` : (p.status?.phase ?? "Pending");
+}
+
+/**
+ * The lab's test pods, the cluster's DNS (and in the first cluster the broker's volume), then waits
+ * until the test pods run with the addresses the topology gives them, and binds each pod's network
+ * namespace under the topology's name (ip netns exec, `lab exec c1/n1/p0`, reaches the real pod).
+ */
+export async function startLabPods(lab: LabCore, client: kube.KubeClient, c: LabCluster, first: boolean): Promise<void> {
+  const volumes = join(lab.state.dir, "volumes");
+  mkdirSync(volumes, { recursive: true });
+  // The test pods first: the first pod on each node takes the address the topology gives (host-local from .10).
+  await applyLabObjects(client, [...echoObjects(c.spec), ...(first ? [brokerVolume(join(volumes, "broker"))] : [])]);
+  const pods = await until(
+    `the test pods of ${c.spec.id} running`,
+    async () => {
+      const list = await client.list<PodObject>(kube.R.pod, "default", { labelSelector: "app=echo" });
+      const waiting = list.items.filter((p) => !p.status?.containerStatuses?.[0]?.ready);
+      if (waiting.length) throw new LabError(waiting.map((p) => `${p.metadata.name}: ${podWaiting(p)}`).join("; "));
+      return list.items;
+    },
+    90_000,
+  );
+  await applyLabObjects(client, corednsObjects(c.spec));
+  const tasks = await containerPids(lab, c);
+  for (const n of c.spec.nodes) {
+    for (const p of n.pods) {
+      const pod = pods.find((x) => x.metadata.name === labPodName(n.name, p.name));
+      if (pod?.status?.podIP !== p.ip) throw new LabError(`pod ${labPodName(n.name, p.name)} has address ${pod?.status?.podIP}, the topology says ${p.ip}`);
+      const id = pod.status.containerStatuses?.[0]?.containerID?.replace(/^containerd:\/\//, "") ?? "";
+      const pid = tasks.get(id);
+      if (!pid) throw new LabError(`no running task for pod ${pod.metadata.name} (container ${id})`);
+      await bindNetns(lab, p.ns, pid);
+      writePodResolvConf(p.ns, clusterDnsIp(c.spec));
+    }
+  }
+}
+
+/** Container id → pid of every running task on the cluster's nodes. */
+async function containerPids(lab: LabCore, c: LabCluster): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const n of c.spec.nodes) {
+    const p = nodePaths(lab.state.dir, c.spec, n);
+    const res = await lab.run.run("ctr", ["--address", p.socket, "--namespace", "k8s.io", "tasks", "ls"]);
+    for (const line of res.stdout.split("\n").slice(1)) {
+      const [id, pid, status] = line.trim().split(/\s+/);
+      if (id && pid && status === "RUNNING") out.set(id, Number(pid));
+    }
+  }
+  return out;
+}
+
+/** Makes a process's network namespace a named one (/var/run/netns/<name>), as `ip netns attach` does. */
+async function bindNetns(lab: LabCore, name: string, pid: number): Promise<void> {
+  await lab.run.run("ip", ["netns", "attach", name, String(pid)]);
+}
