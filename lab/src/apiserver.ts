@@ -9,6 +9,7 @@ import { alive, type LabProcess, startIn, stopProcess } from "./processes.ts";
 import { until } from "./until.ts";
 import { REPO_ROOT as REPO } from "./paths.ts";
 import { LabError } from "./errors.ts";
+import { firstServiceIp } from "./topology.ts";
 
 export const KUBE_VERSION = "v1.34.4"; // one release for every Kubernetes binary (lab/kube/build.sh says why 1.34)
 const FORWARD = join(REPO, "lab/src/tools/forward.ts");
@@ -35,13 +36,6 @@ export interface ApiServerOptions {
   /** Users with static tokens beyond the admin: name → groups. */
   readonly users?: Readonly<Record<string, readonly string[]>>;
   readonly port?: number;
-}
-
-/** Pure: the address of the kubernetes Service in a service CIDR (its first host address: 10.101.0.0/16 → 10.101.0.1). */
-export function firstServiceIp(cidr: string): string {
-  const [ip = ""] = cidr.split("/");
-  const n = ip.split(".").reduce((a, o) => a * 256 + Number(o), 0) + 1;
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
 }
 
 /** Identities the harness knows a token for. */

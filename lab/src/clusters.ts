@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Cluster } from "@causeway/api";
 import { stringify as toYaml } from "yaml";
+import { startBroker } from "./brokers.ts";
 import { buildCluster } from "./build.ts";
 import { startClusterDns } from "./clusterdns.ts";
 import { destroyNamespaces, startIn, stopProcess } from "./processes.ts";
@@ -9,6 +11,17 @@ import { removePodResolvConfs } from "./dns.ts";
 import { siteServiceOf } from "./services.ts";
 import { clusterLog, type LabCluster, type LabCore, type LabState, script } from "./state.ts";
 import { clusterSpec, LAB } from "./topology.ts";
+
+/** A standalone lab's broker and clusters: every cluster at once (each reserves its index before its first await); all settle before a failure is reported, so cleanup finds everything. */
+export async function upStandalone(lab: LabCore, o: { count: number; nodes: number; pods: number; deferDns: boolean }): Promise<void> {
+  // The clusterset's cable secret, as deploy-broker makes it for broker-info.
+  writeFileSync(join(lab.state.dir, "cable-secret"), `${randomBytes(48).toString("base64")}\n`, { mode: 0o600 });
+  await startBroker(lab);
+  if (o.deferDns) lab.state.dnsDeferred = true;
+  const added = await Promise.allSettled(Array.from({ length: o.count }, () => addCluster(lab, { nodes: o.nodes, pods: o.pods })));
+  const failed = added.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
 
 /** Builds one more cluster, joins it to the broker and starts its processes. */
 export async function addCluster(lab: LabCore, o: { nodes?: number; pods?: number } = {}): Promise<LabCluster> {

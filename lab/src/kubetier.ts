@@ -59,7 +59,8 @@ export async function upKubeReal(lab: LabCore, clusters: number, nodes: number, 
   const st = lab.state;
   st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm"), realNodes: { kubeProxyMode } };
   lab.save();
-  const [bin, archives] = await Promise.all([kubeBinDir(), labImageArchives()]);
+  const bin = kubeBinDir();
+  const archives = await labImageArchives();
   const entries = Array.from({ length: clusters }, (_, k) => {
     const spec = clusterSpec(st.name, k + 1, nodes, pods, (st.nat ?? []).includes(`c${k + 1}`), st.gateways ?? 1);
     const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationError } from "@causeway/api";
@@ -72,22 +71,8 @@ export class Lab implements LabCore {
       await buildUnderlay(run, name, lab.state.broker.ns, mtu);
       if (brokerReplicas) await brokers.buildHa(lab, brokerReplicas, mtu);
       if (o.brokerTls) brokers.makeBrokerTls(lab);
-      if (o.kube && o.realNodes) {
-        await kubeTier.upKubeReal(lab, count, nodes, pods, o.kubeProxyMode ?? "iptables");
-        return lab;
-      }
-      if (o.kube) {
-        await kubeTier.upKube(lab, count, nodes, pods);
-        return lab;
-      }
-      // The clusterset's cable secret, as deploy-broker makes it for broker-info.
-      writeFileSync(join(dir, "cable-secret"), `${randomBytes(48).toString("base64")}\n`, { mode: 0o600 });
-      await brokers.startBroker(lab);
-      if (o.deferDns) lab.state.dnsDeferred = true;
-      // Every cluster at once (each reserves its index before its first await); all settle before a failure is reported, so cleanup finds everything.
-      const added = await Promise.allSettled(Array.from({ length: count }, () => lab.addCluster({ nodes, pods })));
-      const failed = added.find((r) => r.status === "rejected");
-      if (failed) throw failed.reason;
+      if (o.kube) await (o.realNodes ? kubeTier.upKubeReal(lab, count, nodes, pods, o.kubeProxyMode ?? "iptables") : kubeTier.upKube(lab, count, nodes, pods));
+      else await clusters.upStandalone(lab, { count, nodes, pods, deferDns: o.deferDns === true });
       return lab;
     } catch (err) {
       // CAUSEWAY_LAB_KEEP_FAILED=1 leaves a lab that failed to come up for inspection ('lab down' removes it).

@@ -137,3 +137,10 @@ export function underlayNs(lab: string): string {
 export function brokerNs(lab: string): string {
   return `${lab}-broker`;
 }
+
+/** Pure: the address of the kubernetes Service in a service CIDR (its first host address: 10.101.0.0/16 → 10.101.0.1). */
+export function firstServiceIp(cidr: string): string {
+  const [ip = ""] = cidr.split("/");
+  const n = ip.split(".").reduce((a, o) => a * 256 + Number(o), 0) + 1;
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+}
