@@ -3,14 +3,17 @@ import { kube } from "@causeway/common";
 import { applyManifests, preflight, renderManifests } from "./apply.ts";
 import type { BrokerInfo } from "@causeway/api";
 import { writeBrokerInfo } from "./brokerinfo.ts";
-import { BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_PORT, BROKER_TLS_SECRET, type BrokerDeployment, brokerManifests } from "./manifests.ts";
+import { brokerAddress } from "./brokeraddress.ts";
+import { BROKER_ADMIN_SECRET, BROKER_NAMESPACE, BROKER_TLS_SECRET, type BrokerDeployment, type BrokerServiceType, brokerManifests } from "./manifests.ts";
 import { type BrokerPki, makeBrokerPki, pkiCovers } from "./tls.ts";
 
 export interface DeployBrokerOptions {
   readonly kubeconfig?: string;
   readonly context?: string;
-  /** host:port member gateways dial; default: the broker Service's address (reachable in-cluster only). */
+  /** host:port members dial (a host alone: the Service's port); default: a node's address and the NodePort (see brokeraddress.ts). */
   readonly brokerUrl?: string;
+  /** The broker Service's type (default NodePort). */
+  readonly serviceType?: BrokerServiceType;
   /** Where broker-info is written. */
   readonly out: string;
   readonly dryRun?: boolean;
@@ -84,7 +87,11 @@ export async function deployBroker(o: DeployBrokerOptions): Promise<DeployBroker
     const secrets = await brokerSecrets(client);
     const { token, cableSecret } = secrets;
     const tlsOn = o.tls ?? true;
-    const base: BrokerDeployment = { ...(o.nats ? { nats: o.nats } : {}), ...(o.images ? { images: o.images } : {}) };
+    const base: BrokerDeployment = {
+      ...(o.nats ? { nats: o.nats } : {}),
+      ...(o.images ? { images: o.images } : {}),
+      ...(o.serviceType ? { serviceType: o.serviceType } : {}),
+    };
     let brokerURL = o.brokerUrl;
     if (o.dryRun) return dryRun(brokerURL, base, tlsOn);
     // The Service first: its address goes into the certificate (and is the default broker URL).
@@ -95,10 +102,9 @@ export async function deployBroker(o: DeployBrokerOptions): Promise<DeployBroker
       plain.filter((x) => x.type === kube.R.namespace || x.type === kube.R.service),
     );
     const svc = await client.get<{ spec?: { clusterIP?: string } }>(kube.R.service, BROKER_NAMESPACE, "causeway-broker");
-    if (!brokerURL) {
-      brokerURL = `${svc.spec?.clusterIP ?? `causeway-broker.${BROKER_NAMESPACE}.svc`}:${BROKER_PORT}`;
-      o.say?.(`--broker-url not given: member gateways must reach the broker at ${brokerURL} (its Service address)`);
-    }
+    const address = await brokerAddress(client, brokerURL);
+    brokerURL = address.url;
+    if (address.how !== "--broker-url") o.say?.(`members and this machine reach the broker at ${brokerURL} (${address.how})`);
     const pki = tlsOn ? brokerPki(secrets.pki, tlsNames(brokerURL, svc.spec?.clusterIP), o.say) : undefined;
     const ms = brokerManifests(kube.R, token, cableSecret, { ...base, ...(pki ? { tls: pki } : {}) });
     const applied = await applyManifests(client, ms);

@@ -326,6 +326,8 @@ export interface BrokerDeployment {
   /** Images instead of the release's (`deploy-broker --image-override`): `broker` or `all` apply. */
   readonly images?: ImageOverrides;
   readonly tls?: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
+  /** How the broker's Service is reached (default NodePort: from other clusters and the operator's machine). */
+  readonly serviceType?: BrokerServiceType;
   /** NATS JetStream: several broker replicas on one bucket, no volume. */
   readonly nats?: {
     readonly servers: readonly string[];
@@ -337,6 +339,10 @@ export interface BrokerDeployment {
     readonly ca?: string;
   };
 }
+
+/** The broker Service's types deploy-broker offers (--service-type). */
+export const BROKER_SERVICE_TYPES = ["NodePort", "LoadBalancer", "ClusterIP"] as const;
+export type BrokerServiceType = (typeof BROKER_SERVICE_TYPES)[number];
 
 export const BROKER_TLS_SECRET = "causeway-broker-tls";
 export const BROKER_NATS_SECRET = "causeway-broker-nats";
@@ -442,9 +448,10 @@ export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecre
         },
       },
     }),
+    // NodePort by default: member gateways in other clusters and the operator's machine must reach it.
     m(R.service, {
       metadata: meta(name, ns),
-      spec: { selector: { ...labels }, ports: [{ name: "grpc", port: BROKER_PORT, targetPort: BROKER_PORT }] },
+      spec: { type: d.serviceType ?? "NodePort", selector: { ...labels }, ports: [{ name: "grpc", port: BROKER_PORT, targetPort: BROKER_PORT }] },
     }),
     metricsService(R, name, ns, METRICS_PORTS.broker),
   ];

@@ -109,7 +109,8 @@ export async function waitBroker(lab: LabCore, socket = lab.state.broker.socket,
   for (;;) {
     try {
       if (existsSync(b.adminTokenFile)) {
-        const c = new BrokerConnection({ address: socket, token: readFileSync(b.adminTokenFile, "utf8").trim() });
+        const tls = b.adminTls && socket === b.socket ? { ca: readFileSync(b.adminTls.caFile, "utf8"), serverName: b.adminTls.serverName } : {};
+        const c = new BrokerConnection({ address: socket, token: readFileSync(b.adminTokenFile, "utf8").trim(), ...tls });
         await c.whoAmI();
         c.close();
         return;

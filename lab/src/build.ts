@@ -72,6 +72,8 @@ export async function buildCluster(run: CommandRunner, lab: string, c0: ClusterS
       lines.push(`link add ${p.hostIf} type veth peer name eth0 netns ${p.ns}`, `link set ${p.hostIf} master cni0`, `link set ${p.hostIf} up`);
     }
     for (const other of c.nodes) if (other !== n) lines.push(`route add ${other.podCidr} via ${other.lanIp}`);
+    // A real node's service addresses need a route before kube-proxy's DNAT (nodes have a default route; the lab's have none).
+    if (o.realNodes) lines.push(`route add ${c.serviceCidr} dev eth0`);
     lines.push(...underlayLines(lab, c, n, mtu));
     await ipBatch(run, n.ns, lines);
     await ipBatch(run, ul, n.underlayIp && !c.nat ? [`link set ${c.id}${n.name} master br0`, `link set ${c.id}${n.name} up`] : []);

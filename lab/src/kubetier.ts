@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ValidationError } from "@causeway/api";
-import { deployBroker } from "@causeway/deploy";
+import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
+import { kube } from "@causeway/common";
+import { BROKER_NAMESPACE, BROKER_PORT, deployBroker } from "@causeway/deploy";
 import { buildCluster } from "./build.ts";
 import { NATS_USER, haNatsUrls } from "./brokerha.ts";
 import { waitBroker } from "./brokers.ts";
@@ -12,7 +13,8 @@ import { buildApi, registerCluster } from "./kube.ts";
 import { finalizeNamespaces, runBrokerDeployment, runWorkloads as runPlaced } from "./kubelet.ts";
 import { REPO_ROOT } from "./paths.ts";
 import type { KubeProxyMode } from "./nodeconfig.ts";
-import { kubeBinDir, labImageArchives, startControlPlane, startLabPods, startNodes, waitNodesReady } from "./realnodes.ts";
+import { kubeBinDir, labImageArchives, startControlPlane, startLabPods, startNodes, waitNodesReady, waitWorkloadsReady } from "./realnodes.ts";
+import { startIn } from "./processes.ts";
 import { type LabCluster, type LabCore, script } from "./state.ts";
 import { clusterSpec } from "./topology.ts";
 
@@ -71,6 +73,51 @@ export async function upKubeReal(lab: LabCore, clusters: number, nodes: number, 
   const up = await Promise.allSettled(entries.map((e, k) => upRealCluster(lab, e, { bin, archives, mode: kubeProxyMode, first: k === 0 })));
   const failed = up.find((r) => r.status === "rejected");
   if (failed) throw failed.reason;
+  await deployRealBroker(lab);
+  for (const c of st.clusters) {
+    await joinCluster(lab, c.spec.id);
+    const client = await lab.kubeClient(c.spec.id);
+    try {
+      await waitWorkloadsReady(client, SYSTEM_NAMESPACE);
+    } finally {
+      client.close();
+    }
+  }
+}
+
+/**
+ * As a user would: deploy-broker on the first cluster, members dialling its NodePort on the first
+ * gateway node's underlay address; the lab's admin socket forwards to the broker Service from that
+ * node (TLS end to end, checked for the Service's address).
+ */
+async function deployRealBroker(lab: LabCore): Promise<void> {
+  const st = lab.state;
+  const first = st.clusters[0];
+  const gw = first?.spec.nodes.find((n) => n.gateway);
+  if (!st.kube || !first || !gw?.publicIp) throw new LabError("the lab has no first cluster with a gateway node");
+  const r = await deployBroker({ kubeconfig: st.kube.apis[first.spec.id]?.kubeconfig, brokerUrl: gw.publicIp, out: st.kube.brokerInfo });
+  st.broker.address = r.info.brokerURL;
+  writeFileSync(st.broker.adminTokenFile, `${r.info.adminToken}\n`, { mode: 0o600 });
+  const caFile = join(st.dir, "broker-ca.crt");
+  writeFileSync(caFile, r.info.ca);
+  const client = await lab.kubeClient(first.spec.id);
+  try {
+    await waitWorkloadsReady(client, BROKER_NAMESPACE);
+    const svc = await client.get<{ spec?: { clusterIP?: string } }>(kube.R.service, BROKER_NAMESPACE, "causeway-broker");
+    const ip = svc.spec?.clusterIP ?? "";
+    const socket = st.broker.socket.replace(/^unix:\/\//, "");
+    st.broker.process = startIn(
+      gw.ns,
+      "broker-forward",
+      [st.nodeBin, script("lab/src/tools/forward.ts"), socket, `${ip}:${BROKER_PORT}`],
+      join(st.dir, "broker-forward.log"),
+    );
+    st.broker.adminTls = { caFile, serverName: ip };
+  } finally {
+    client.close();
+  }
+  lab.save();
+  await waitBroker(lab);
 }
 
 async function upRealCluster(

@@ -130,7 +130,8 @@ export class Lab implements LabCore {
   admin(replica?: number): BrokerConnection {
     const b = this.state.broker;
     const live = b.ha?.replicas.find((r) => (replica ? r.index === replica : r.process && alive(r.process.pid)));
-    return new BrokerConnection({ address: live?.socket ?? b.socket, token: readFileSync(b.adminTokenFile, "utf8").trim() });
+    const tls = b.adminTls ? { ca: readFileSync(b.adminTls.caFile, "utf8"), serverName: b.adminTls.serverName } : {};
+    return new BrokerConnection({ address: live?.socket ?? b.socket, token: readFileSync(b.adminTokenFile, "utf8").trim(), ...tls });
   }
 
   /** An admin client for a cluster's API server (Kubernetes tier), through the lab socket. */

@@ -139,7 +139,7 @@ export function kubeletYaml(c: ClusterSpec, n: NodeSpec, p: NodePaths): string {
     failCgroupV1: false,
     failSwapOn: false,
     containerRuntimeEndpoint: `unix://${p.socket}`,
-    podLogsDirectory: p.podLogs,
+    podLogsDir: p.podLogs,
     authentication: { anonymous: { enabled: false }, webhook: { enabled: false } },
     authorization: { mode: "AlwaysAllow" },
     imageGCHighThresholdPercent: 100,

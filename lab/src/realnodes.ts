@@ -175,3 +175,40 @@ async function containerPids(lab: LabCore, c: LabCluster): Promise<Map<string, n
 async function bindNetns(lab: LabCore, name: string, pid: number): Promise<void> {
   await lab.run.run("ip", ["netns", "attach", name, String(pid)]);
 }
+
+interface WorkloadStatus {
+  metadata: kube.ObjectMeta;
+  spec?: { replicas?: number };
+  status?: { desiredNumberScheduled?: number; numberReady?: number; readyReplicas?: number };
+}
+
+/** Pure: the workloads of a list that are not fully ready, as "name ready/wanted". */
+export function unready(daemonSets: readonly WorkloadStatus[], deployments: readonly WorkloadStatus[]): string[] {
+  return [
+    ...daemonSets
+      .filter((d) => (d.status?.numberReady ?? 0) < (d.status?.desiredNumberScheduled ?? 1))
+      .map((d) => `${d.metadata.name} ${d.status?.numberReady ?? 0}/${d.status?.desiredNumberScheduled ?? "?"}`),
+    ...deployments
+      .filter((d) => (d.status?.readyReplicas ?? 0) < (d.spec?.replicas ?? 1))
+      .map((d) => `${d.metadata.name} ${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 1}`),
+  ];
+}
+
+/** Waits until every DaemonSet and Deployment of `namespace` is ready; the error names the ones that are not and why their pods wait. */
+export async function waitWorkloadsReady(client: kube.KubeClient, namespace: string, ms = 120_000): Promise<void> {
+  await until(
+    `workloads in ${namespace} ready`,
+    async () => {
+      const ds = await client.list<WorkloadStatus>(kube.R.daemonSet, namespace);
+      const deps = await client.list<WorkloadStatus>(kube.R.deployment, namespace);
+      const missing = unready(ds.items, deps.items);
+      if (!missing.length && ds.items.length + deps.items.length > 0) return true;
+      const pods = await client.list<PodObject>(kube.R.pod, namespace);
+      const why = pods.items
+        .filter((p) => !p.status?.containerStatuses?.every((s) => s.ready))
+        .map((p) => `${p.metadata.name} on ${p.spec?.nodeName ?? "?"}: ${podWaiting(p)}`);
+      throw new LabError(`${missing.join(", ") || "no workloads"}${why.length ? ` (${why.join("; ")})` : ""}`);
+    },
+    ms,
+  );
+}

@@ -42,6 +42,8 @@ export interface LabState {
     process?: LabProcess;
     /** Backend nats: the NATS cluster and the broker replicas (the first one is `process`). */
     ha?: LabBrokerHa;
+    /** Real nodes: the broker is a pod; `socket` forwards to its Service, TLS checked for `serverName` against `caFile`. */
+    adminTls?: { readonly caFile: string; readonly serverName: string };
     /** --broker-tls: the broker serves TLS on its underlay address(es); components check it against this CA. */
     tls?: LabTlsFiles;
   };

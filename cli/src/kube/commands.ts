@@ -56,6 +56,7 @@ interface DeployBrokerFlags {
   kubeconfig?: string;
   context?: string;
   brokerUrl?: string;
+  serviceType: string;
   out: string;
   dryRun?: boolean;
   tls: boolean;
@@ -99,7 +100,15 @@ export function kubeCommands(program: Command): void {
     .description("deploy the broker to a cluster and write broker-info for 'causeway join'")
     .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config)")
     .option("--context <name>", "kubeconfig context")
-    .option("--broker-url <host:port>", "the address member gateways dial (default: the broker Service's address)")
+    .option(
+      "--broker-url <host[:port]>",
+      "the address members and this machine dial; a host alone takes the Service's port (default: a node's ExternalIP, else InternalIP, with the NodePort)",
+    )
+    .option(
+      "--service-type <type>",
+      "the broker Service's type: NodePort (reachable from other clusters), LoadBalancer or ClusterIP (this cluster only)",
+      "NodePort",
+    )
     .option("-o, --out <file>", "where broker-info is written", "broker-info.subm")
     .option("--no-tls", "serve plaintext (only where the network itself is trusted or encrypted); default: TLS with a CA made here, carried in broker-info")
     .option("--backend <backend>", "the broker's store: sqlite (one broker, a volume) or nats (several brokers on a NATS JetStream bucket)", "sqlite")
@@ -116,8 +125,9 @@ export function kubeCommands(program: Command): void {
       "\nExamples:\n  causeway deploy-broker --kubeconfig broker.kubeconfig --broker-url 203.0.113.10:7400\n  causeway deploy-broker --backend nats --nats-servers nats://nats-0.nats:4222,nats://nats-1.nats:4222,nats://nats-2.nats:4222 --nats-user causeway --nats-password-file nats.pw",
     )
     .action(async (o: DeployBrokerFlags) => {
-      const { deployBroker, parseImageOverrides } = await import("@causeway/deploy");
+      const { BROKER_SERVICE_TYPES, deployBroker, parseImageOverrides, parseServiceType } = await import("@causeway/deploy");
       const r = await deployBroker({
+        serviceType: parseServiceType(o.serviceType, BROKER_SERVICE_TYPES),
         ...(o.imageOverride ? { images: parseImageOverrides(o.imageOverride) } : {}),
         kubeconfig: o.kubeconfig,
         context: o.context,

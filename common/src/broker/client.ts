@@ -55,6 +55,8 @@ export interface BrokerConnectionOptions {
   readonly token: string | (() => string);
   /** PEM of the broker's CA: TLS, the broker's certificate checked against it. Absent: plaintext. */
   readonly ca?: string | undefined;
+  /** With a unix:// address (a forwarder to the broker's TLS port): TLS too, the certificate checked for this name. */
+  readonly serverName?: string | undefined;
   /** Deadline for unary calls. */
   readonly callTimeoutMs?: number;
 }
@@ -73,8 +75,9 @@ export class BrokerConnection {
 
   constructor(opts: BrokerConnectionOptions) {
     this.address = opts.address;
-    const tls = opts.ca && !opts.address.startsWith("unix:");
+    const tls = opts.ca && (!opts.address.startsWith("unix:") || opts.serverName);
     this.#client = new BrokerClient(brokerTarget(opts.address), tls ? credentials.createSsl(Buffer.from(opts.ca ?? "")) : credentials.createInsecure(), {
+      ...(opts.serverName ? { "grpc.ssl_target_name_override": opts.serverName, "grpc.default_authority": opts.serverName } : {}),
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
       "grpc.initial_reconnect_backoff_ms": 200,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { bundlePath, dockerfilePackages, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_SUITE } from "./contents.ts";
+import { bundlePath, dockerfilePackages, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_PROGRAMS, IMAGE_SUITE } from "./contents.ts";
 
 const DOCKERFILE = readFileSync(join(import.meta.dirname, "../../image/Dockerfile"), "utf8");
 
@@ -24,6 +24,27 @@ describe("image contents", () => {
     assert.deepEqual(dockerfilePackages("RUN echo hello"), []);
     // Only the image's stage counts: a build stage's tools are not in the image.
     assert.deepEqual(dockerfilePackages("FROM a AS build\nRUN apt-get install binutils\nFROM b\nRUN apt-get install e"), ["e"]);
+  });
+
+  it("every program the components run comes with a package of the image", () => {
+    const repo = join(import.meta.dirname, "../../..");
+    const found = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")) {
+          // run("prog", …), spawn("prog", …), and programs named as defaults ("wireguard-go").
+          for (const m of readFileSync(p, "utf8").matchAll(/\b(?:run|spawn|execFile)\(\s*"([a-z][a-z0-9-]*)"/g)) found.add(m[1] ?? "");
+        }
+      }
+    };
+    for (const component of ["common", "gateway", "route-agent", "lighthouse", "broker"]) walk(join(repo, component, "src"));
+    found.delete("");
+    assert.ok(found.has("ipset") && found.has("ip"), `the scan finds programs: ${[...found].join(", ")}`);
+    const missing = [...found].filter((p) => !IMAGE_PROGRAMS[p]);
+    assert.deepEqual(missing, [], "programs run by the components without a package in the image");
+    for (const pkg of Object.values(IMAGE_PROGRAMS)) assert.ok((IMAGE_PACKAGES as readonly string[]).includes(pkg), pkg);
   });
 
   it("every program has its bundle under /app", () => {

@@ -10,11 +10,14 @@ export const IMAGE_SUITE = "bookworm";
 /**
  * The Debian packages the components drive, and nothing else: ip -batch/-json (iproute2),
  * nft and iptables-restore (nftables, iptables), wg and wireguard-go for kernels without the
- * module, ping for health checks, conntrack for flushing flows, CA certificates for TLS; and the
- * C++ runtime Node itself links against.
+ * module, ping for health checks, conntrack for flushing flows, ipset for the route agent's sets,
+ * sysctl (procps) for the forwarding and rp_filter settings, CA certificates for TLS; and the C++
+ * runtime Node itself links against.
  */
 export const IMAGE_PACKAGES = [
   "iproute2",
+  "ipset",
+  "procps",
   "nftables",
   "iptables",
   "wireguard-tools",
@@ -24,6 +27,26 @@ export const IMAGE_PACKAGES = [
   "ca-certificates",
   "libstdc++6",
 ] as const;
+
+/**
+ * The programs the components run, and the package of IMAGE_PACKAGES that brings each: a test
+ * finds every program the components' sources run and checks it is here (a missing one failed
+ * only on a real node: `spawn ipset ENOENT`).
+ */
+export const IMAGE_PROGRAMS: Readonly<Record<string, (typeof IMAGE_PACKAGES)[number]>> = {
+  ip: "iproute2",
+  bridge: "iproute2",
+  ipset: "ipset",
+  nft: "nftables",
+  "iptables-restore": "iptables",
+  "iptables-save": "iptables",
+  iptables: "iptables",
+  wg: "wireguard-tools",
+  "wireguard-go": "wireguard-go",
+  ping: "iputils-ping",
+  conntrack: "conntrack",
+  sysctl: "procps",
+};
 
 /** Each program in the image: its bundle at /app/<name>.mjs, built from this entry point of the repository. */
 export const IMAGE_BUNDLES = {
