@@ -9,6 +9,7 @@ import * as clusters from "./clusters.ts";
 import { removePodResolvConfs } from "./dns.ts";
 import * as kubeTier from "./kubetier.ts";
 import { labCgroups, removeCgroups, unmountUnder } from "./nodes.ts";
+import { restartPod } from "./realnodes.ts";
 import { type UpOptions, upOptions } from "./options.ts";
 import { LAB_ROOT, REPO_ROOT } from "./paths.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
@@ -176,9 +177,18 @@ export class Lab implements LabCore {
   /** Every process the lab started, and whether it is alive. */
   processStatus = () => status.processStatus(this);
 
-  /** Restarts one component process (e.g. a route agent) in place. */
-  async restart(clusterId: string, role: string): Promise<LabProcess> {
+  /** Restarts one component process (e.g. a route agent) in place; on real nodes, its pod is deleted and its replacement awaited. */
+  async restart(clusterId: string, role: string): Promise<LabProcess | undefined> {
     const c = this.cluster(clusterId);
+    if (this.state.kube?.realNodes && /^(gateway|route-agent|lighthouse)\//.test(role)) {
+      const client = await this.kubeClient(clusterId);
+      try {
+        await restartPod(client, role);
+      } finally {
+        client.close();
+      }
+      return undefined;
+    }
     const i = c.processes.findIndex((p) => p.role === role);
     const old = c.processes[i];
     if (!old) throw new ValidationError(`no process ${role} in ${clusterId}; roles: ${c.processes.map((p) => p.role).join(", ")}`);

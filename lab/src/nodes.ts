@@ -15,15 +15,15 @@ import { until } from "./until.ts";
 
 const CGROUPS = "/sys/fs/cgroup";
 
-/** The cgroup v1 hierarchies mounted here (cpu, memory, …, name=systemd); cgroup v2's unified one is left alone. */
-function hierarchies(): string[] {
+/** The cgroup hierarchies mounted here: v1's (cpu, memory, …, name=systemd) and, in a hybrid setup, v2's unified one (runc makes the containers' cgroups there too). */
+function hierarchies(o: { v1Only?: boolean } = {}): string[] {
   if (!existsSync(CGROUPS)) return [];
-  return readdirSync(CGROUPS).filter((h) => h !== "unified" && existsSync(join(CGROUPS, h, "cgroup.procs")));
+  return readdirSync(CGROUPS).filter((h) => !(o.v1Only && h === "unified") && existsSync(join(CGROUPS, h, "cgroup.procs")));
 }
 
 /** The node's cgroup in every hierarchy, cpuset's cpus and mems copied from the root (an empty cpuset takes no tasks). */
 function makeCgroups(name: string): void {
-  for (const h of hierarchies()) {
+  for (const h of hierarchies({ v1Only: true })) {
     const dir = join(CGROUPS, h, name);
     mkdirSync(dir, { recursive: true });
     if (h === "cpuset") {

@@ -73,12 +73,23 @@ export function upOptions(o: UpOptions) {
   };
 }
 
-/** Options that take standalone labs only: refused with --kube. */
+/** Options that take standalone labs only: refused with --kube; and what real nodes take. */
 function standaloneOnly(o: UpOptions): void {
+  realNodesOnly(o);
   if (!o.kube) return;
   if (o.deferDns) throw new ValidationError("deferDns takes standalone labs (the Kubernetes tier starts each cluster's DNS as it joins)");
   if (o.healthCheckInterval !== undefined || o.healthCheckMaxPacketLossCount !== undefined)
     throw new ValidationError("--health-check-* take standalone labs: in the Kubernetes tier the gateways run as their DaemonSet says");
+}
+
+function realNodesOnly(o: UpOptions): void {
+  if (o.realNodes && !o.kube) throw new ValidationError("--real-nodes takes --kube (real nodes are Kubernetes nodes)");
+  if (o.kubeProxyMode !== undefined && !["iptables", "nftables"].includes(o.kubeProxyMode))
+    throw new ValidationError(`--kube-proxy-mode ${String(o.kubeProxyMode)}: supported: iptables, nftables`);
+  if (!o.realNodes) return;
+  if ((o.brokerBackend ?? "sqlite") !== "sqlite")
+    throw new ValidationError("--real-nodes takes the sqlite broker for now (--broker-backend nats runs with the stand-in kubelet)");
+  if (o.nat?.includes("c1")) throw new ValidationError("--real-nodes: c1 holds the broker (its NodePort on c1's gateway); put another cluster behind NAT");
 }
 
 /** With --broker-backend nats: how many broker replicas (default 3); undefined for the single SQLite broker. */

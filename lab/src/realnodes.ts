@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
 import { kubeApiServerBinary } from "./apiserver.ts";
 import { writePodResolvConf } from "./dns.ts";
@@ -208,6 +209,26 @@ export async function waitWorkloadsReady(client: kube.KubeClient, namespace: str
         .filter((p) => !p.status?.containerStatuses?.every((s) => s.ready))
         .map((p) => `${p.metadata.name} on ${p.spec?.nodeName ?? "?"}: ${podWaiting(p)}`);
       throw new LabError(`${missing.join(", ") || "no workloads"}${why.length ? ` (${why.join("; ")})` : ""}`);
+    },
+    ms,
+  );
+}
+
+/** Real nodes: the component pod `<component>/<node>` (gateway, route-agent, lighthouse) deleted, and its replacement ready on the same node. */
+export async function restartPod(client: kube.KubeClient, role: string, ms = 60_000): Promise<void> {
+  const [component = "", node = ""] = role.split("/");
+  const selector = { labelSelector: `app.kubernetes.io/name=causeway-${component}`, fieldSelector: `spec.nodeName=${node}` };
+  const before = (await client.list<PodObject>(kube.R.pod, SYSTEM_NAMESPACE, selector)).items;
+  if (!before.length) throw new ValidationError(`no ${component} pod on node ${node}`);
+  for (const p of before) await client.delete(kube.R.pod, SYSTEM_NAMESPACE, p.metadata.name);
+  const old = new Set(before.map((p) => p.metadata.uid));
+  await until(
+    `a new ${component} pod ready on ${node}`,
+    async () => {
+      const now = (await client.list<PodObject>(kube.R.pod, SYSTEM_NAMESPACE, selector)).items.filter((p) => !old.has(p.metadata.uid));
+      const ready = now.find((p) => p.status?.containerStatuses?.every((s) => s.ready));
+      if (!ready) throw new LabError(now.map((p) => `${p.metadata.name}: ${podWaiting(p)}`).join("; ") || "no replacement yet");
+      return true;
     },
     ms,
   );
