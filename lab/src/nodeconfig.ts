@@ -175,5 +175,7 @@ export function kubeProxyYaml(c: ClusterSpec, n: NodeSpec, kubeconfig: string, m
     conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: "0s", tcpCloseWaitTimeout: "0s" },
     metricsBindAddress: "127.0.0.1:10249",
     healthzBindAddress: `${n.lanIp}:10256`,
+    // NodePorts on every address (the broker's on a gateway's underlay address): nftables mode's default is the primary address only.
+    nodePortAddresses: ["0.0.0.0/0"],
   });
 }

@@ -52,6 +52,13 @@ describe("route agent desired state", () => {
     assert.deepEqual(d.net.rules, []);
   });
 
+  it("the source guard (nftables identity SNAT) covers the local and remote CIDRs, on every node and without a gateway too", () => {
+    for (const over of [{}, { node: nodes[0] as SiteNode }, { localEndpoint: undefined }]) {
+      assert.deepEqual(desiredState(input(over)).natGuard, { local: ["10.1.0.0/16", "10.101.0.0/16"], remote: ["10.102.0.0/16", "10.2.0.0/16"] });
+    }
+    assert.equal(OWNERSHIP.natGuard, true);
+  });
+
   it("no gateway or no remote cluster: nothing to steer", () => {
     assert.deepEqual(desiredState(input({ localEndpoint: undefined })).net.links, []);
     assert.deepEqual(desiredState(input({ remoteEndpoints: [] })).net.routes, []);

@@ -21,6 +21,7 @@ export const OWNERSHIP: host.HostOwnership = {
     { table: "mangle", chain: CHAIN_MSS, hook: "POSTROUTING" },
   ],
   sets: [SET_LOCAL, SET_REMOTE],
+  natGuard: true,
 };
 
 export interface RouteAgentInput {
@@ -59,6 +60,13 @@ export class GatewayNotOnLinkError extends ValidationError {
  * accepts it in FORWARD and clamps TCP MSS to the path MTU.
  */
 export function desiredState(input: RouteAgentInput): host.HostDesired {
+  const d = steering(input);
+  // The same flows as the sets, kept from nftables masquerades too (kube-proxy's nftables mode): host/natguard.ts.
+  const remote = d.sets.get(SET_REMOTE) ?? [];
+  return { ...d, natGuard: { local: d.sets.get(SET_LOCAL) ?? [], remote } };
+}
+
+function steering(input: RouteAgentInput): host.HostDesired {
   const mode = input.intraCluster ?? "vxlan";
   const remoteCidrs = [...new Set(input.remoteEndpoints.flatMap((e) => e.subnets))].sort();
   const gwNode = input.localEndpoint && input.nodes.find((n) => n.name === input.localEndpoint?.hostname);

@@ -1,5 +1,6 @@
 import { type CommandRunner, NetnsRunner } from "../exec/index.ts";
 import { FakeIpSets, IpsetCommand } from "./ipset.ts";
+import { FakeNatGuard, NftNatGuard } from "./natguard.ts";
 import { FakeNet, IpRoute2Net } from "./net.ts";
 import { FakePacketFilter, IptablesPacketFilter } from "./packetfilter.ts";
 import type { HostAdapters } from "./reconciler.ts";
@@ -11,7 +12,7 @@ import { FakeSysctl, ProcSysctl, RunnerSysctl } from "./sysctl.ts";
  */
 export function realHostAdapters(runner: CommandRunner): HostAdapters {
   const sysctl = runner instanceof NetnsRunner ? new RunnerSysctl(runner) : new ProcSysctl();
-  return { net: new IpRoute2Net(runner), filter: new IptablesPacketFilter(runner), sets: new IpsetCommand(runner), sysctl };
+  return { net: new IpRoute2Net(runner), filter: new IptablesPacketFilter(runner), sets: new IpsetCommand(runner), sysctl, natGuard: new NftNatGuard(runner) };
 }
 
 export interface FakeHostAdapters extends HostAdapters {
@@ -19,8 +20,9 @@ export interface FakeHostAdapters extends HostAdapters {
   readonly filter: FakePacketFilter;
   readonly sets: FakeIpSets;
   readonly sysctl: FakeSysctl;
+  readonly natGuard: FakeNatGuard;
 }
 
 export function fakeHostAdapters(): FakeHostAdapters {
-  return { net: new FakeNet(), filter: new FakePacketFilter(), sets: new FakeIpSets(), sysctl: new FakeSysctl() };
+  return { net: new FakeNet(), filter: new FakePacketFilter(), sets: new FakeIpSets(), sysctl: new FakeSysctl(), natGuard: new FakeNatGuard() };
 }

@@ -6,7 +6,7 @@ import { HostReconciler } from "./reconciler.ts";
 
 export interface HostFixture {
   readonly adapters: HostAdapters;
-  /** Damages owned state behind the reconciler's back: removes one route, duplicates the rule, flushes a chain. */
+  /** Damages owned state behind the reconciler's back: removes one route, duplicates the rule, flushes a chain and the guard's chain. */
   drift(): Promise<void>;
   /** Adds objects Causeway does not own, and checks later that they survived. */
   addForeign(): Promise<void>;
@@ -22,6 +22,7 @@ export const OWNED: HostOwnership = {
     { table: "mangle", chain: "CAUSEWAY-POSTROUTING", hook: "POSTROUTING" },
   ],
   sets: ["CAUSEWAY-LOCAL", "CAUSEWAY-REMOTE"],
+  natGuard: true,
 };
 
 export function desired(remote: string, remoteCidrs: string[]): HostDesired {
@@ -58,6 +59,7 @@ export function desired(remote: string, remoteCidrs: string[]): HostDesired {
       ["CAUSEWAY-REMOTE", remoteCidrs],
     ]),
     sysctls: new Map(),
+    natGuard: { local: ["10.1.0.0/16"], remote: remoteCidrs },
   };
 }
 
@@ -76,17 +78,23 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
 
     it("creates the desired state, then a second pass changes nothing", async () => {
       const first = await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.102.0.0/16"]));
-      assert.ok(first.netOps.length > 0 && first.filterChanged);
+      assert.ok(first.netOps.length > 0 && first.filterChanged && first.natGuardChanged);
       const second = await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.102.0.0/16"]));
       assert.deepEqual(second.netOps, []);
       assert.equal(second.filterChanged, false);
+      assert.equal(second.natGuardChanged, false);
+      assert.deepEqual(await f.adapters.natGuard.observe(), { local: ["10.1.0.0/16"], remote: ["10.102.0.0/16", "10.2.0.0/16"], rulesIntact: true });
     });
 
     it("adds and removes remote CIDRs with route ops only", async () => {
       const res = await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.3.0.0/16"]));
       assert.deepEqual(res.netOps.map((o) => o.op).sort(), ["route-del", "route-replace"]);
       assert.equal(res.filterChanged, false, "set members change, rules do not");
-      assert.deepEqual((await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.3.0.0/16"]))).netOps, []);
+      assert.equal(res.natGuardChanged, true);
+      assert.deepEqual((await f.adapters.natGuard.observe())?.remote, ["10.2.0.0/16", "10.3.0.0/16"]);
+      const again = await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.3.0.0/16"]));
+      assert.deepEqual(again.netOps, []);
+      assert.equal(again.natGuardChanged, false);
     });
 
     it("re-creates the link when the gateway moves, and routes come back", async () => {
@@ -96,12 +104,14 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
       assert.deepEqual((await r.reconcile(desired("198.18.5.7", ["10.2.0.0/16", "10.3.0.0/16"]))).netOps, []);
     });
 
-    it("repairs drift: a lost route, a duplicated rule, a flushed chain", async () => {
+    it("repairs drift: a lost route, a duplicated rule, a flushed chain, the guard's rules gone", async () => {
       await f.drift();
       const res = await r.reconcile(desired("198.18.5.7", ["10.2.0.0/16", "10.3.0.0/16"]));
       assert.ok(res.netOps.some((o) => o.op === "route-replace"));
       assert.ok(res.netOps.some((o) => o.op === "rule-del"));
       assert.equal(res.filterChanged, true);
+      assert.equal(res.natGuardChanged, true);
+      assert.equal((await f.adapters.natGuard.observe())?.rulesIntact, true);
       const again = await r.reconcile(desired("198.18.5.7", ["10.2.0.0/16", "10.3.0.0/16"]));
       assert.deepEqual(again.netOps, []);
       assert.equal(again.filterChanged, false);
@@ -114,6 +124,7 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
       const filt = await f.adapters.filter.observe(["nat", "filter", "mangle"]);
       for (const t of filt.values()) for (const c of t.keys()) assert.ok(!c.startsWith("CAUSEWAY"), c);
       assert.equal((await f.adapters.sets.observe(OWNED.sets)).size, 0);
+      assert.equal(await f.adapters.natGuard.observe(), undefined);
       assert.ok(await f.foreignIntact());
     });
   });

@@ -28,6 +28,7 @@ hostContract(
         await sh(["ip", "route", "del", "10.2.0.0/16", "table", "150"]);
         await sh(["ip", "rule", "add", "pref", "150", "table", "151"]);
         await sh(["iptables", "-t", "filter", "-F", "CAUSEWAY-FORWARD"]);
+        await sh(["nft", "flush", "chain", "ip", "causeway", "postrouting"]);
       },
       async addForeign() {
         await sh(["ip", "route", "add", "10.9.0.0/16", "dev", "dummy0", "table", "200"]);

@@ -12,6 +12,7 @@ hostContract("fakes", async () => {
         rules: [...a.net.state.rules, { priority: 150, table: 151 }],
       };
       await a.filter.restore("*filter\n-F CAUSEWAY-FORWARD\nCOMMIT\n");
+      if (a.natGuard.state) a.natGuard.state = { ...a.natGuard.state, rulesIntact: false };
     },
     async addForeign() {
       a.net.state = { ...a.net.state, routes: [...a.net.state.routes, { table: 200, dst: "10.9.0.0/16", dev: "eth0" }] };

@@ -18,6 +18,17 @@ export {
   type SetMatch,
   type Target,
 } from "./packetfilter.ts";
+export {
+  FakeNatGuard,
+  NAT_GUARD_TABLE,
+  type NatGuard,
+  type NatGuardSpec,
+  natGuardMatches,
+  NftNatGuard,
+  type ObservedNatGuard,
+  parseNatGuard,
+  renderNatGuard,
+} from "./natguard.ts";
 export { FakeSysctl, ProcSysctl, RunnerSysctl, type Sysctl } from "./sysctl.ts";
 export { FakeIpSets, IpsetCommand, type IpSets, planSets } from "./ipset.ts";
 export { EMPTY_DESIRED, type HostAdapters, type HostDesired, type HostOwnership, HostReconciler, type ReconcileResult } from "./reconciler.ts";

@@ -1,6 +1,7 @@
 import type { IpSets } from "./ipset.ts";
 import type { NetOp, NetState, Ownership } from "./model.ts";
 import type { Net } from "./net.ts";
+import { type NatGuard, type NatGuardSpec, natGuardMatches } from "./natguard.ts";
 import { type ChainSpec, type FilterTable, type Hook, type PacketFilter, planFilter } from "./packetfilter.ts";
 import { plan } from "./plan.ts";
 import type { Sysctl } from "./sysctl.ts";
@@ -11,6 +12,8 @@ export interface HostDesired {
   readonly chains: readonly ChainSpec[];
   readonly sets: ReadonlyMap<string, readonly string[]>;
   readonly sysctls: ReadonlyMap<string, string>;
+  /** The source guard (natguard.ts), for components that own it. */
+  readonly natGuard?: NatGuardSpec;
 }
 
 /** What one component owns on the host: nothing else is ever changed or pruned. */
@@ -18,6 +21,8 @@ export interface HostOwnership {
   readonly net: Ownership;
   readonly chains: readonly { table: FilterTable; chain: string; hook: Hook }[];
   readonly sets: readonly string[];
+  /** The nftables source guard's table. */
+  readonly natGuard?: boolean;
 }
 
 export interface HostAdapters {
@@ -25,11 +30,13 @@ export interface HostAdapters {
   readonly filter: PacketFilter;
   readonly sets: IpSets;
   readonly sysctl: Sysctl;
+  readonly natGuard: NatGuard;
 }
 
 export interface ReconcileResult {
   readonly netOps: readonly NetOp[];
   readonly filterChanged: boolean;
+  readonly natGuardChanged: boolean;
   readonly durationMs: number;
 }
 
@@ -55,12 +62,13 @@ export class HostReconciler {
 
   async reconcile(desired: HostDesired): Promise<ReconcileResult> {
     const t0 = performance.now();
-    const { net, filter, sets, sysctl } = this.#a;
+    const { net, filter, sets, sysctl, natGuard } = this.#a;
     const tables = [...new Set(this.#owned.chains.map((c) => c.table))];
-    const [observedNet, observedFilter, observedSets] = await Promise.all([
+    const [observedNet, observedFilter, observedSets, observedGuard] = await Promise.all([
       net.observe(this.#owned.net),
       tables.length ? filter.observe(tables) : Promise.resolve(new Map()),
       this.#owned.sets.length ? sets.observe(this.#owned.sets) : Promise.resolve(new Map<string, Set<string>>()),
+      this.#owned.natGuard ? natGuard.observe() : Promise.resolve(undefined),
     ]);
     // Sets first (rules reference them), then rules; sets no longer wanted go after the rules.
     await sets.apply(desired.sets, observedSets);
@@ -71,7 +79,10 @@ export class HostReconciler {
     const netOps = plan(desired.net, observedNet, this.#owned.net);
     if (netOps.length) await net.apply(netOps);
     for (const [k, v] of desired.sysctls) await sysctl.ensure(k, v);
-    return { netOps, filterChanged: script !== "", durationMs: performance.now() - t0 };
+    const guard = this.#owned.natGuard ? desired.natGuard : undefined;
+    const natGuardChanged = this.#owned.natGuard === true && !natGuardMatches(guard, observedGuard);
+    if (natGuardChanged) await natGuard.apply(guard);
+    return { netOps, filterChanged: script !== "", natGuardChanged, durationMs: performance.now() - t0 };
   }
 
   /** Removes everything this component owns (uninstall / leaving the clusterset). */

@@ -10,6 +10,7 @@ import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, ProcessRunner } from "@causeway/common";
 import { BROKER_NAMESPACE, IMAGE } from "@causeway/deploy";
 import { Lab } from "@causeway/lab";
+import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
 import { dataplaneScenarios } from "../dataplane/scenarios.ts";
 
 const root = process.getuid?.() === 0;
@@ -21,97 +22,155 @@ interface Pod {
   status?: { phase?: string; containerStatuses?: { ready: boolean; imageID?: string; restartCount: number }[] };
 }
 
-describe("kube tier on real nodes: 2 clusters × 3 nodes, kubelet + containerd + kube-proxy each", { skip: root ? false : "needs root", timeout: 900_000 }, () => {
+describe(
+  "kube tier on real nodes: 2 clusters × 3 nodes, kubelet + containerd + kube-proxy each",
+  { skip: root ? false : "needs root", timeout: 900_000 },
+  () => {
+    let lab: Lab;
+    const run = new ProcessRunner(60_000);
+    before(async () => {
+      await Lab.down(NAME);
+      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true, realNodes: true });
+      await lab.waitConnected(60_000);
+    });
+    after(async () => {
+      await Lab.down(NAME);
+    });
+
+    const pods = async (id: string) => {
+      const client = await lab.kubeClient(id);
+      try {
+        return (await client.list<Pod>(kube.R.pod)).items;
+      } finally {
+        client.close();
+      }
+    };
+
+    it("every pod in both clusters is Running and ready from an image imported into its node; the lab started no component process", async () => {
+      for (const id of ["c1", "c2"]) {
+        const all = await pods(id);
+        const names = (ns: string) =>
+          all.filter((p) => p.metadata.namespace === ns).map((p) => p.metadata.name.replace(/-[a-z0-9]{5}$|-[a-f0-9]{8,10}-[a-z0-9]{5}$/, ""));
+        assert.deepEqual(names(SYSTEM_NAMESPACE).sort(), [
+          "causeway-gateway",
+          "causeway-lighthouse",
+          "causeway-lighthouse",
+          "causeway-route-agent",
+          "causeway-route-agent",
+          "causeway-route-agent",
+        ]);
+        assert.deepEqual(names("kube-system").sort(), ["coredns", "coredns"]);
+        assert.deepEqual(names("default").sort(), ["echo-n0-p0", "echo-n1-p0", "echo-n2-p0"]);
+        if (id === "c1") assert.deepEqual(names(BROKER_NAMESPACE), ["causeway-broker"]);
+        for (const p of all) {
+          assert.equal(p.status?.phase, "Running", `${p.metadata.name}: ${JSON.stringify(p.status)}`);
+          for (const s of p.status?.containerStatuses ?? []) assert.ok(s.ready && s.imageID, `${p.metadata.name} ready from an image: ${JSON.stringify(s)}`);
+          const images = p.spec.containers.map((c) => c.image);
+          assert.ok(
+            images.every((i) => i === IMAGE || i.startsWith("causeway.local/")),
+            `${p.metadata.name} runs ${images.join(", ")}`,
+          );
+        }
+        // The lab's own processes are the cluster's control plane and node agents, nothing of Causeway's.
+        const roles = new Set(lab.cluster(id).processes.map((p) => p.role.split("/")[0]));
+        assert.deepEqual([...roles].sort(), ["containerd", "kube-controller-manager", "kube-proxy", "kube-scheduler", "kubelet"]);
+      }
+    });
+
+    it("the Causeway DaemonSets run with the host network on every node; the images are in each node's containerd", async () => {
+      const all = await pods("c2");
+      const ra = all.filter((p) => p.metadata.name.startsWith("causeway-route-agent-"));
+      assert.deepEqual(ra.map((p) => p.spec.nodeName).sort(), ["n0", "n1", "n2"]);
+      assert.ok(ra.every((p) => p.spec.hostNetwork === true));
+      const n2 = lab.cluster("c2").spec.nodes.find((n) => n.name === "n2");
+      const images = await run.run("ctr", ["--address", `${lab.state.dir}/nodes/c2-n2/containerd.sock`, "--namespace", "k8s.io", "images", "ls", "-q"]);
+      assert.ok(n2);
+      for (const ref of [`docker.io/library/${IMAGE}`, "causeway.local/pause:1", "causeway.local/coredns:1"])
+        assert.ok(images.stdout.split("\n").includes(ref), images.stdout);
+    });
+
+    it("the broker's claim is bound to the lab's local volume, and its database is on it", async () => {
+      const client = await lab.kubeClient("c1");
+      try {
+        const claim = await client.get<{ status?: { phase?: string }; spec?: { volumeName?: string } }>(
+          kube.R.persistentVolumeClaim,
+          BROKER_NAMESPACE,
+          "causeway-broker-data",
+        );
+        assert.equal(claim.status?.phase, "Bound");
+        assert.equal(claim.spec?.volumeName, "causeway-lab-broker");
+      } finally {
+        client.close();
+      }
+      assert.ok(existsSync(`${lab.state.dir}/volumes/broker/broker.db`));
+    });
+
+    it("cluster DNS is CoreDNS behind kube-proxy: a pod resolves the echo Service by name", async () => {
+      const r = await lab.exec("c1/n1/p0", [
+        process.execPath,
+        "-e",
+        "require('dns').promises.resolve4('echo.default.svc.cluster.local').then((a) => console.log(a.join(',')))",
+      ]);
+      assert.equal(r.stdout.trim(), "10.101.0.10", r.stderr);
+    });
+
+    // pod ↔ pod both ways from non-gateway nodes with the source kept; pod → the other cluster's
+    // Service through its real kube-proxy; a TCP stream across route-agent pod restarts.
+    dataplaneScenarios(() => lab);
+
+    it("lab down leaves nothing on the host: no namespace, cgroup, mount, process or directory of the lab", async () => {
+      const dir = lab.state.dir;
+      await Lab.down(NAME);
+      const netns = await run.run("ip", ["netns", "list"]);
+      assert.doesNotMatch(netns.stdout, new RegExp(`^${NAME}-`, "m"));
+      for (const h of readdirSync("/sys/fs/cgroup")) {
+        if (existsSync(`/sys/fs/cgroup/${h}/cgroup.procs`))
+          assert.deepEqual(
+            readdirSync(`/sys/fs/cgroup/${h}`).filter((e) => e.startsWith(`${NAME}-`)),
+            [],
+            h,
+          );
+      }
+      assert.doesNotMatch(readFileSync("/proc/self/mountinfo", "utf8"), new RegExp(dir));
+      assert.equal(existsSync(dir), false);
+      const ps = await run.run("ps", ["-eo", "args"]);
+      assert.doesNotMatch(ps.stdout, new RegExp(`${dir}/nodes/`));
+    });
+  },
+);
+
+describe("kube tier on real nodes, kube-proxy in nftables mode: 2 clusters × 2 nodes", { skip: root ? false : "needs root", timeout: 600_000 }, () => {
   let lab: Lab;
-  const run = new ProcessRunner(60_000);
+  const NFT = "cwrf";
   before(async () => {
-    await Lab.down(NAME);
-    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true, realNodes: true });
+    await Lab.down(NFT);
+    lab = await Lab.up({ name: NFT, clusters: 2, nodes: 2, kube: true, realNodes: true, kubeProxyMode: "nftables" });
     await lab.waitConnected(60_000);
   });
   after(async () => {
-    await Lab.down(NAME);
+    await Lab.down(NFT);
   });
 
-  const pods = async (id: string) => {
-    const client = await lab.kubeClient(id);
-    try {
-      return (await client.list<Pod>(kube.R.pod)).items;
-    } finally {
-      client.close();
-    }
-  };
-
-  it("every pod in both clusters is Running and ready from an image imported into its node; the lab started no component process", async () => {
-    for (const id of ["c1", "c2"]) {
-      const all = await pods(id);
-      const names = (ns: string) => all.filter((p) => p.metadata.namespace === ns).map((p) => p.metadata.name.replace(/-[a-z0-9]{5}$|-[a-f0-9]{8,10}-[a-z0-9]{5}$/, ""));
-      assert.deepEqual(names(SYSTEM_NAMESPACE).sort(), [
-        "causeway-gateway",
-        "causeway-lighthouse",
-        "causeway-lighthouse",
-        "causeway-route-agent",
-        "causeway-route-agent",
-        "causeway-route-agent",
-      ]);
-      assert.deepEqual(names("kube-system").sort(), ["coredns", "coredns"]);
-      assert.deepEqual(names("default").sort(), ["echo-n0-p0", "echo-n1-p0", "echo-n2-p0"]);
-      if (id === "c1") assert.deepEqual(names(BROKER_NAMESPACE), ["causeway-broker"]);
-      for (const p of all) {
-        assert.equal(p.status?.phase, "Running", `${p.metadata.name}: ${JSON.stringify(p.status)}`);
-        for (const s of p.status?.containerStatuses ?? []) assert.ok(s.ready && s.imageID, `${p.metadata.name} ready from an image: ${JSON.stringify(s)}`);
-        const images = p.spec.containers.map((c) => c.image);
-        assert.ok(images.every((i) => i === IMAGE || i.startsWith("causeway.local/")), `${p.metadata.name} runs ${images.join(", ")}`);
-      }
-      // The lab's own processes are the cluster's control plane and node agents, nothing of Causeway's.
-      const roles = new Set(lab.cluster(id).processes.map((p) => p.role.split("/")[0]));
-      assert.deepEqual([...roles].sort(), ["containerd", "kube-controller-manager", "kube-proxy", "kube-scheduler", "kubelet"]);
-    }
+  it("kube-proxy programs nftables, not iptables: its table holds the echo Service", async () => {
+    const nft = await lab.exec("c2/n1", ["nft", "list", "table", "ip", "kube-proxy"]);
+    assert.equal(nft.exitCode, 0, nft.stderr);
+    assert.match(nft.stdout, /10\.102\.0\.10/);
+    const ipt = await lab.exec("c2/n1", ["iptables-save", "-t", "nat"]);
+    assert.doesNotMatch(ipt.stdout, /KUBE-SVC-/);
   });
 
-  it("the Causeway DaemonSets run with the host network on every node; the images are in each node's containerd", async () => {
-    const all = await pods("c2");
-    const ra = all.filter((p) => p.metadata.name.startsWith("causeway-route-agent-"));
-    assert.deepEqual(ra.map((p) => p.spec.nodeName).sort(), ["n0", "n1", "n2"]);
-    assert.ok(ra.every((p) => p.spec.hostNetwork === true));
-    const n2 = lab.cluster("c2").spec.nodes.find((n) => n.name === "n2");
-    const images = await run.run("ctr", ["--address", `${lab.state.dir}/nodes/c2-n2/containerd.sock`, "--namespace", "k8s.io", "images", "ls", "-q"]);
-    assert.ok(n2);
-    for (const ref of [`docker.io/library/${IMAGE}`, "causeway.local/pause:1", "causeway.local/coredns:1"]) assert.ok(images.stdout.split("\n").includes(ref), images.stdout);
-  });
+  for (const [from, to] of [
+    ["c1/n1/p0", "c2/n1/p0"],
+    ["c2/n1/p0", "c1/n1/p0"],
+  ] as const) {
+    it(`ICMP and TCP ${from} → ${to}; the server sees the client pod's IP`, async () => {
+      await assertPodReaches(lab, from, to);
+    });
+  }
 
-  it("the broker's claim is bound to the lab's local volume, and its database is on it", async () => {
-    const client = await lab.kubeClient("c1");
-    try {
-      const claim = await client.get<{ status?: { phase?: string }; spec?: { volumeName?: string } }>(kube.R.persistentVolumeClaim, BROKER_NAMESPACE, "causeway-broker-data");
-      assert.equal(claim.status?.phase, "Bound");
-      assert.equal(claim.spec?.volumeName, "causeway-lab-broker");
-    } finally {
-      client.close();
-    }
-    assert.ok(existsSync(`${lab.state.dir}/volumes/broker/broker.db`));
-  });
-
-  it("cluster DNS is CoreDNS behind kube-proxy: a pod resolves the echo Service by name", async () => {
-    const r = await lab.exec("c1/n1/p0", [process.execPath, "-e", "require('dns').promises.resolve4('echo.default.svc.cluster.local').then((a) => console.log(a.join(',')))"]);
-    assert.equal(r.stdout.trim(), "10.101.0.10", r.stderr);
-  });
-
-  // pod ↔ pod both ways from non-gateway nodes with the source kept; pod → the other cluster's
-  // Service through its real kube-proxy; a TCP stream across route-agent pod restarts.
-  dataplaneScenarios(() => lab);
-
-  it("lab down leaves nothing on the host: no namespace, cgroup, mount, process or directory of the lab", async () => {
-    const dir = lab.state.dir;
-    await Lab.down(NAME);
-    const netns = await run.run("ip", ["netns", "list"]);
-    assert.doesNotMatch(netns.stdout, new RegExp(`^${NAME}-`, "m"));
-    for (const h of readdirSync("/sys/fs/cgroup")) {
-      if (existsSync(`/sys/fs/cgroup/${h}/cgroup.procs`)) assert.deepEqual(readdirSync(`/sys/fs/cgroup/${h}`).filter((e) => e.startsWith(`${NAME}-`)), [], h);
-    }
-    assert.doesNotMatch(readFileSync("/proc/self/mountinfo", "utf8"), new RegExp(dir));
-    assert.equal(existsSync(dir), false);
-    const ps = await run.run("ps", ["-eo", "args"]);
-    assert.doesNotMatch(ps.stdout, new RegExp(`${dir}/nodes/`));
+  it("pod → the other cluster's Service through its nftables kube-proxy, source preserved", async () => {
+    const r = await tcpFrom(lab, "c1/n1/p0", "10.102.0.10", 80);
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.1\.10:/);
   });
 });
