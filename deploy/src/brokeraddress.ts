@@ -56,7 +56,7 @@ export function nodePortAddress(nodes: readonly NodeObject[], port: number): Bro
 
 /** deploy-broker's choice of the broker's address for its Service (applied already). */
 export async function brokerAddress(client: kube.KubeClient, given: string | undefined, timeoutMs = 60_000): Promise<BrokerAddress> {
-  let svc = await client.get<BrokerServiceObject>(kube.R.service, BROKER_NAMESPACE, "causeway-broker");
+  const svc = await client.get<BrokerServiceObject>(kube.R.service, BROKER_NAMESPACE, "causeway-broker");
   if (given) return givenAddress(given, svc);
   const type = svc.spec?.type ?? "ClusterIP";
   if (type === "NodePort") {
@@ -68,24 +68,26 @@ export async function brokerAddress(client: kube.KubeClient, given: string | und
       );
     return a;
   }
-  if (type === "LoadBalancer") {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const ingress = svc.status?.loadBalancer?.ingress?.[0];
-      const host = ingress?.ip ?? ingress?.hostname;
-      if (host) return { url: `${host}:${servicePort(svc)}`, how: "the Service's load balancer" };
-      if (Date.now() > end)
-        throw new DeployError(
-          `the broker's LoadBalancer Service has no address after ${timeoutMs / 1000} s (does this cluster have a load-balancer controller?); pass --broker-url <host:port>, or --service-type NodePort`,
-        );
-      await new Promise((r) => setTimeout(r, 1000));
-      svc = await client.get<BrokerServiceObject>(kube.R.service, BROKER_NAMESPACE, "causeway-broker");
-    }
-  }
+  if (type === "LoadBalancer") return loadBalancerAddress(client, svc, timeoutMs);
   return {
     url: `${svc.spec?.clusterIP ?? `causeway-broker.${BROKER_NAMESPACE}.svc`}:${BROKER_PORT}`,
     how: "the Service's cluster IP (reachable inside this cluster only: members elsewhere need --service-type NodePort or --broker-url)",
   };
+}
+
+/** A LoadBalancer Service's address, once its controller has given one (bounded). */
+async function loadBalancerAddress(client: kube.KubeClient, first: BrokerServiceObject, timeoutMs: number): Promise<BrokerAddress> {
+  const end = Date.now() + timeoutMs;
+  for (let svc = first; ; svc = await client.get<BrokerServiceObject>(kube.R.service, BROKER_NAMESPACE, "causeway-broker")) {
+    const ingress = svc.status?.loadBalancer?.ingress?.[0];
+    const host = ingress?.ip ?? ingress?.hostname;
+    if (host) return { url: `${host}:${servicePort(svc)}`, how: "the Service's load balancer" };
+    if (Date.now() > end)
+      throw new DeployError(
+        `the broker's LoadBalancer Service has no address after ${timeoutMs / 1000} s (does this cluster have a load-balancer controller?); pass --broker-url <host:port>, or --service-type NodePort`,
+      );
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** Pure: --service-type's value, or a ValidationError naming the types. */

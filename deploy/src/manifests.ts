@@ -373,6 +373,14 @@ function brokerContainer(d: BrokerDeployment) {
 
 const b64 = (v: string) => Buffer.from(v).toString("base64");
 
+/** The broker's Service: NodePort by default, since member gateways in other clusters and the operator's machine must reach it. */
+function brokerService(R: typeof kube.R, type: BrokerServiceType = "NodePort"): Manifest {
+  return m(R.service, {
+    metadata: meta("causeway-broker", BROKER_NAMESPACE),
+    spec: { type, selector: { "app.kubernetes.io/name": "causeway-broker" }, ports: [{ name: "grpc", port: BROKER_PORT, targetPort: BROKER_PORT }] },
+  });
+}
+
 /** Everything `deploy-broker` applies to the broker's cluster, in apply order. */
 export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecret: string, d: BrokerDeployment = {}): Manifest[] {
   const ns = BROKER_NAMESPACE;
@@ -448,11 +456,7 @@ export function brokerManifests(R: typeof kube.R, adminToken: string, cableSecre
         },
       },
     }),
-    // NodePort by default: member gateways in other clusters and the operator's machine must reach it.
-    m(R.service, {
-      metadata: meta(name, ns),
-      spec: { type: d.serviceType ?? "NodePort", selector: { ...labels }, ports: [{ name: "grpc", port: BROKER_PORT, targetPort: BROKER_PORT }] },
-    }),
+    brokerService(R, d.serviceType),
     metricsService(R, name, ns, METRICS_PORTS.broker),
   ];
 }
