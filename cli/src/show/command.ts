@@ -29,9 +29,9 @@ async function kubeViews(kubeconfig: string | undefined, contexts: string | unde
 }
 
 /** `show brokers`: where the broker is and what it holds (from the broker), or where each cluster's configuration points (Kubernetes). */
-async function showBrokers(o: { broker?: string; tokenFile?: string; lab?: string; kubeconfig?: string; context?: string }): Promise<string> {
+async function showBrokers(o: { broker?: string; tokenFile?: string; lab?: string; kubeconfig?: string; context?: string }, fromKube: boolean): Promise<string> {
   const { renderTable } = await import("./table.ts");
-  if (o.kubeconfig || o.context) {
+  if (fromKube) {
     const { kube } = await import("@causeway/common");
     const rows: string[][] = [];
     for (const context of o.context ? o.context.split(",") : [undefined]) {
@@ -68,29 +68,49 @@ async function showBrokers(o: { broker?: string; tokenFile?: string; lab?: strin
   }
 }
 
+/**
+ * Pure: where `show` reads from — the clusters' APIs when a kubeconfig or context is given, or,
+ * with no broker or lab named, when a default kubeconfig exists ($KUBECONFIG, ~/.kube/config: the
+ * current context, like subctl); otherwise the broker (a running lab's when none is named).
+ */
+export function showSource(
+  o: { broker?: string; lab?: string; kubeconfig?: string; context?: string },
+  env: { KUBECONFIG?: string | undefined; defaultConfigExists: boolean },
+): "kube" | "broker" | "lab" {
+  if (o.kubeconfig || o.context) return "kube";
+  if (o.broker || o.lab) return "broker";
+  return env.KUBECONFIG || env.defaultConfigExists ? "kube" : "lab";
+}
+
 /** `causeway show`: subctl's show, from the broker or from each cluster's API. */
 export function showCommand(program: Command): void {
   program
     .command("show")
-    .description("show the clusterset: as each cluster's API sees it (--kubeconfig/--context), or as the broker sees it")
+    .description(
+      "show the clusterset: as each cluster's API sees it (--kubeconfig/--context, or the current context of $KUBECONFIG or ~/.kube/config), or as the broker sees it (--broker, --lab; a running lab when there is no kubeconfig)",
+    )
     .argument("[what]", `all | ${SECTIONS.join(" | ")} | brokers`, "all")
     .option("--broker <address>", "broker address (host:port or unix:///path); default: the running lab's")
     .option("--token-file <file>", "credential file for --broker")
     .option("--ca <file>", "the broker's CA (PEM) for --broker: TLS (or $CAUSEWAY_BROKER_CA)")
     .option("--lab <name>", "which lab, when several run")
-    .option("--kubeconfig <file>", "Kubernetes mode: read the clusters' own APIs")
+    .option("--kubeconfig <file>", "Kubernetes mode: read the clusters' own APIs (default: $KUBECONFIG, ~/.kube/config)")
     .option("--context <names>", "kubeconfig context(s), comma-separated (default: the current one)")
     .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json", "yaml"]).default("table"))
     .addHelpText("after", "\nExamples:\n  causeway show all\n  causeway show connections --kubeconfig k.yaml --context east -o yaml")
     .action(
       async (what: string, o: { broker?: string; tokenFile?: string; ca?: string; lab?: string; kubeconfig?: string; context?: string; output: string }) => {
+        const sections: readonly Section[] = what === "all" ? SECTIONS : (SECTIONS as readonly string[]).includes(what) ? [what as Section] : [];
+        if (!sections.length && what !== "brokers") throw new InvalidArgumentError(`unknown section "${what}"; use all, ${SECTIONS.join(", ")}, brokers`);
+        const { existsSync } = await import("node:fs");
+        const { homedir } = await import("node:os");
+        const source = showSource(o, { KUBECONFIG: process.env.KUBECONFIG, defaultConfigExists: existsSync(`${homedir()}/.kube/config`) });
+        if (source === "lab") console.error("no kubeconfig ($KUBECONFIG unset, no ~/.kube/config): showing the running lab's broker");
         if (what === "brokers") {
-          console.log(await showBrokers(o));
+          console.log(await showBrokers(o, source === "kube"));
           return;
         }
-        const sections: readonly Section[] = what === "all" ? SECTIONS : (SECTIONS as readonly string[]).includes(what) ? [what as Section] : [];
-        if (!sections.length) throw new InvalidArgumentError(`unknown section "${what}"; use all, ${SECTIONS.join(", ")}`);
-        const views = o.kubeconfig || o.context ? await kubeViews(o.kubeconfig, o.context) : await brokerViews(o);
+        const views = source === "kube" ? await kubeViews(o.kubeconfig, o.context) : await brokerViews(o);
         const { renderText, toData } = await import("./render.ts");
         if (o.output === "json") console.log(JSON.stringify(toData(views, sections), null, 2));
         else if (o.output === "yaml") console.log((await import("yaml")).stringify(toData(views, sections)).trimEnd());

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -5,6 +6,7 @@ import type { WireRecord } from "@causeway/api";
 import { assertGolden } from "@causeway/common";
 import { stringify } from "yaml";
 import { buildViews, renderText, SECTIONS, toData } from "./index.ts";
+import { showSource } from "./command.ts";
 
 const DATA = join(import.meta.dirname, "testdata");
 
@@ -21,5 +23,21 @@ describe("show output (golden)", () => {
     for (const s of SECTIONS) assertGolden(join(DATA, `show-${s}.txt`), `${renderText(views, [s])}\n`);
     assertGolden(join(DATA, "show-all.yaml"), stringify(toData(views, SECTIONS)));
     assertGolden(join(DATA, "show-all.json"), `${JSON.stringify(toData(views, SECTIONS), null, 2)}\n`);
+  });
+});
+
+describe("show: where it reads from", () => {
+  const none = { KUBECONFIG: undefined, defaultConfigExists: false };
+  it("--kubeconfig/--context: the clusters' APIs; --broker/--lab: the broker", () => {
+    assert.equal(showSource({ context: "c1" }, none), "kube");
+    assert.equal(showSource({ kubeconfig: "k" }, none), "kube");
+    assert.equal(showSource({ broker: "198.18.0.2:7400" }, { KUBECONFIG: "k", defaultConfigExists: true }), "broker");
+    assert.equal(showSource({ lab: "cw" }, { KUBECONFIG: "k", defaultConfigExists: true }), "broker");
+  });
+  it("nothing named: the current kubeconfig context like subctl ($KUBECONFIG or ~/.kube/config), a running lab only without one", () => {
+    assert.equal(showSource({}, { KUBECONFIG: "/x/config", defaultConfigExists: false }), "kube");
+    assert.equal(showSource({}, { KUBECONFIG: undefined, defaultConfigExists: true }), "kube");
+    assert.equal(showSource({}, { KUBECONFIG: "", defaultConfigExists: false }), "lab");
+    assert.equal(showSource({}, none), "lab");
   });
 });

@@ -316,6 +316,12 @@ function loadKubeConfig(kc: KubeConfig, file: string | undefined, context: strin
       );
     }
     kc.setCurrentContext(context);
+  } else if (!kc.getContextObject(kc.getCurrentContext()) && kc.getContexts().length > 0) {
+    const names = kc.getContexts().map((c) => c.name);
+    const current = kc.getCurrentContext();
+    throw new KubeConfigError(
+      `kubeconfig ${file ?? "(default)"} ${current ? `names current context "${current}", which it does not define` : "has no current context"}; pass --context (contexts: ${names.join(", ")})`,
+    );
   }
   return kc;
 }
