@@ -31,7 +31,10 @@ describe("deploy-broker: the broker's address", () => {
   it("a NodePort's address: a Ready node's ExternalIP first, else its InternalIP; nodes by name; not-Ready ones last", () => {
     const a = nodePortAddress([node("b", { InternalIP: "10.0.0.2" }), node("a", { InternalIP: "10.0.0.1" })], 31234);
     assert.deepEqual(a, { url: "10.0.0.1:31234", how: "node a's InternalIP, the Service's NodePort" });
-    assert.equal(nodePortAddress([node("a", { InternalIP: "10.0.0.1" }), node("z", { InternalIP: "10.0.0.9", ExternalIP: "203.0.113.9" })], 31234)?.url, "203.0.113.9:31234");
+    assert.equal(
+      nodePortAddress([node("a", { InternalIP: "10.0.0.1" }), node("z", { InternalIP: "10.0.0.9", ExternalIP: "203.0.113.9" })], 31234)?.url,
+      "203.0.113.9:31234",
+    );
     assert.equal(nodePortAddress([node("a", { InternalIP: "10.0.0.1" }, false), node("b", { InternalIP: "10.0.0.2" })], 1)?.url, "10.0.0.2:1");
     assert.equal(nodePortAddress([node("a", { InternalIP: "fd00::1" })], 31234)?.url, "[fd00::1]:31234");
     assert.equal(nodePortAddress([node("a", { Hostname: "a" })], 31234), undefined);

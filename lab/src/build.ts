@@ -61,20 +61,7 @@ export async function buildCluster(run: CommandRunner, lab: string, c0: ClusterS
   await ipBatch(run, c.switchNs, ["link set lo up", "link add br0 type bridge", "link set br0 up"]);
   if (c.router) await buildClusterRouter(run, lab, c, c.router, mtu);
   for (const n of c.nodes) {
-    const lines = [
-      "link set lo up",
-      `link add eth0 type veth peer name ${n.name} netns ${c.switchNs}`,
-      `address add ${n.lanIp}/24 dev eth0`,
-      "link set eth0 up",
-      ...(o.realNodes ? [] : ["link add cni0 type bridge", `address add ${n.cniIp}/24 dev cni0`, "link set cni0 up"]),
-    ];
-    for (const p of n.pods) {
-      lines.push(`link add ${p.hostIf} type veth peer name eth0 netns ${p.ns}`, `link set ${p.hostIf} master cni0`, `link set ${p.hostIf} up`);
-    }
-    for (const other of c.nodes) if (other !== n) lines.push(`route add ${other.podCidr} via ${other.lanIp}`);
-    // A real node's service addresses need a route before kube-proxy's DNAT (nodes have a default route; the lab's have none).
-    if (o.realNodes) lines.push(`route add ${c.serviceCidr} dev eth0`);
-    lines.push(...underlayLines(lab, c, n, mtu));
+    const lines = nodeLines(lab, c, n, mtu, o.realNodes === true);
     await ipBatch(run, n.ns, lines);
     await ipBatch(run, ul, n.underlayIp && !c.nat ? [`link set ${c.id}${n.name} master br0`, `link set ${c.id}${n.name} up`] : []);
     if (n.underlayIp && c.nat) await ipBatch(run, c.nat.ns, [`address add ${c.nat.insideIp}/${c.nat.insidePrefix} dev in0`, "link set in0 up"]);
@@ -88,6 +75,24 @@ export async function buildCluster(run: CommandRunner, lab: string, c0: ClusterS
     await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
     await nr.run("iptables-restore", ["--noflush", "-w", "5"], { input: nodeFilter(c, n.underlayIp !== undefined) });
   }
+}
+
+/** Pure: a node's own `ip -batch` lines: its LAN link, the CNI bridge and pod links (the lab's pods), routes to the other nodes' pods and to the underlay. */
+function nodeLines(lab: string, c: ClusterSpec, n: NodeSpec, mtu: number | undefined, realNodes: boolean): string[] {
+  const lines = [
+    "link set lo up",
+    `link add eth0 type veth peer name ${n.name} netns ${c.switchNs}`,
+    `address add ${n.lanIp}/24 dev eth0`,
+    "link set eth0 up",
+    ...(realNodes ? [] : ["link add cni0 type bridge", `address add ${n.cniIp}/24 dev cni0`, "link set cni0 up"]),
+  ];
+  for (const p of n.pods) {
+    lines.push(`link add ${p.hostIf} type veth peer name eth0 netns ${p.ns}`, `link set ${p.hostIf} master cni0`, `link set ${p.hostIf} up`);
+  }
+  for (const other of c.nodes) if (other !== n) lines.push(`route add ${other.podCidr} via ${other.lanIp}`);
+  // A real node's service addresses need a route before kube-proxy's DNAT (nodes have a default route; the lab's have none).
+  if (realNodes) lines.push(`route add ${c.serviceCidr} dev eth0`);
+  return [...lines, ...underlayLines(lab, c, n, mtu)];
 }
 
 /**

@@ -27,5 +27,6 @@ export {
   waitFailover,
 } from "./failover.ts";
 export { verifyLab } from "./verify.ts";
+export { podPids, waitWorkloadsReady } from "./realnodes.ts";
 export { diagnoseFirewall } from "./diagnose.ts";
 export { benchmarkLab, gatherLab } from "./gather.ts";

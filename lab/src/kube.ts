@@ -86,7 +86,17 @@ export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, l
       spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
     };
     await client.apply(kube.R.node, node, fm);
-    if (o.realNodes) continue; // kubelet registers the node's addresses and conditions
+    if (o.realNodes) {
+      // As a cloud provider would (kubelet runs with --cloud-provider=external and keeps addresses it finds set):
+      // gateway candidates have an ExternalIP, their underlay address. Kubelet adds its conditions.
+      const addresses = [
+        { type: "InternalIP", address: n.lanIp },
+        ...(n.publicIp ? [{ type: "ExternalIP", address: n.publicIp }] : []),
+        { type: "Hostname", address: n.name },
+      ];
+      await client.apply(kube.R.node, { metadata: { name: n.name }, ...{ status: { addresses } } }, { ...fm, sub: "status" });
+      continue;
+    }
     const status = {
       addresses: [
         { type: "InternalIP", address: n.lanIp },

@@ -57,7 +57,11 @@ export async function upKube(lab: LabCore, clusters: number, nodes: number, pods
  * await), each with its control plane, its nodes running kubelet, containerd and kube-proxy, the
  * lab's test pods and CoreDNS.
  */
-export async function upKubeReal(lab: LabCore, clusters: number, nodes: number, pods: number, kubeProxyMode: KubeProxyMode): Promise<void> {
+export async function upKubeReal(
+  lab: LabCore,
+  o: { count: number; nodes: number; pods: number; kubeProxyMode: KubeProxyMode; install: boolean },
+): Promise<void> {
+  const { count: clusters, nodes, pods, kubeProxyMode } = o;
   const st = lab.state;
   st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm"), realNodes: { kubeProxyMode } };
   lab.save();
@@ -73,6 +77,7 @@ export async function upKubeReal(lab: LabCore, clusters: number, nodes: number, 
   const up = await Promise.allSettled(entries.map((e, k) => upRealCluster(lab, e, { bin, archives, mode: kubeProxyMode, first: k === 0 })));
   const failed = up.find((r) => r.status === "rejected");
   if (failed) throw failed.reason;
+  if (!o.install) return;
   await deployRealBroker(lab);
   for (const c of st.clusters) {
     await joinCluster(lab, c.spec.id);
@@ -95,7 +100,9 @@ async function deployRealBroker(lab: LabCore): Promise<void> {
   const first = st.clusters[0];
   const gw = first?.spec.nodes.find((n) => n.gateway);
   if (!st.kube || !first || !gw?.publicIp) throw new LabError("the lab has no first cluster with a gateway node");
-  const r = await deployBroker({ kubeconfig: st.kube.apis[first.spec.id]?.kubeconfig, brokerUrl: gw.publicIp, out: st.kube.brokerInfo });
+  // No --broker-url: deploy-broker picks the gateway node's ExternalIP (its underlay address) with the NodePort.
+  const r = await deployBroker({ kubeconfig: st.kube.apis[first.spec.id]?.kubeconfig, out: st.kube.brokerInfo });
+  if (!r.info.brokerURL.startsWith(`${gw.publicIp}:`)) throw new LabError(`deploy-broker chose ${r.info.brokerURL}, not ${gw.publicIp} (n0's ExternalIP)`);
   st.broker.address = r.info.brokerURL;
   writeFileSync(st.broker.adminTokenFile, `${r.info.adminToken}\n`, { mode: 0o600 });
   const caFile = join(st.dir, "broker-ca.crt");

@@ -72,7 +72,10 @@ export class Lab implements LabCore {
       await buildUnderlay(run, name, lab.state.broker.ns, mtu);
       if (brokerReplicas) await brokers.buildHa(lab, brokerReplicas, mtu);
       if (o.brokerTls) brokers.makeBrokerTls(lab);
-      if (o.kube) await (o.realNodes ? kubeTier.upKubeReal(lab, count, nodes, pods, o.kubeProxyMode ?? "iptables") : kubeTier.upKube(lab, count, nodes, pods));
+      if (o.kube)
+        await (o.realNodes
+          ? kubeTier.upKubeReal(lab, { count, nodes, pods, kubeProxyMode: o.kubeProxyMode ?? "iptables", install: o.install !== false })
+          : kubeTier.upKube(lab, count, nodes, pods));
       else await clusters.upStandalone(lab, { count, nodes, pods, deferDns: o.deferDns === true });
       return lab;
     } catch (err) {

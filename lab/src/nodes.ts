@@ -146,6 +146,8 @@ export function startKubelet(bin: string, c: ClusterSpec, n: NodeSpec, p: NodePa
       n.name,
       "--node-ip",
       n.lanIp,
+      // The lab acts as the cloud provider: it sets the node's addresses (an ExternalIP on gateway candidates).
+      "--cloud-provider=external",
       "--v=1",
     ],
     join(p.dir, "kubelet.log"),

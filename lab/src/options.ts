@@ -15,6 +15,8 @@ export interface UpOptions {
   readonly kube?: boolean;
   /** Kubernetes tier on real nodes (containerd, kubelet, kube-proxy per node; Causeway as pods from its image) instead of the stand-in kubelet. */
   readonly realNodes?: boolean;
+  /** Real nodes: false leaves Causeway out (no deploy-broker, no join), for a test that installs it as a user would. Default true. */
+  readonly install?: boolean;
   /** Real nodes: kube-proxy's mode (default iptables). */
   readonly kubeProxyMode?: "iptables" | "nftables";
   /** Cluster ids (c2, …) whose gateway sits behind a NAT router that masquerades it; its public IP is the router's. */
@@ -86,6 +88,7 @@ function realNodesOnly(o: UpOptions): void {
   if (o.realNodes && !o.kube) throw new ValidationError("--real-nodes takes --kube (real nodes are Kubernetes nodes)");
   if (o.kubeProxyMode !== undefined && !["iptables", "nftables"].includes(o.kubeProxyMode))
     throw new ValidationError(`--kube-proxy-mode ${String(o.kubeProxyMode)}: supported: iptables, nftables`);
+  if (o.install === false && !o.realNodes) throw new ValidationError("install: false takes real nodes (the stand-in kubelet needs the lab's own install)");
   if (!o.realNodes) return;
   if ((o.brokerBackend ?? "sqlite") !== "sqlite")
     throw new ValidationError("--real-nodes takes the sqlite broker for now (--broker-backend nats runs with the stand-in kubelet)");

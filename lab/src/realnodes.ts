@@ -233,3 +233,20 @@ export async function restartPod(client: kube.KubeClient, role: string, ms = 60_
     ms,
   );
 }
+
+/** Real nodes: every running pod's first container's process on this host (for its resident memory). */
+export async function podPids(lab: LabCore, id: string): Promise<{ namespace: string; pod: string; node: string; pid: number }[]> {
+  const c = lab.cluster(id);
+  const tasks = await containerPids(lab, c);
+  const client = await lab.kubeClient(id);
+  try {
+    const pods = (await client.list<PodObject>(kube.R.pod)).items;
+    return pods.flatMap((p) => {
+      const cid = p.status?.containerStatuses?.[0]?.containerID?.replace(/^containerd:\/\//, "") ?? "";
+      const pid = tasks.get(cid);
+      return pid ? [{ namespace: p.metadata.namespace ?? "", pod: p.metadata.name, node: p.spec?.nodeName ?? "", pid }] : [];
+    });
+  } finally {
+    client.close();
+  }
+}

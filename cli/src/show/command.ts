@@ -29,7 +29,10 @@ async function kubeViews(kubeconfig: string | undefined, contexts: string | unde
 }
 
 /** `show brokers`: where the broker is and what it holds (from the broker), or where each cluster's configuration points (Kubernetes). */
-async function showBrokers(o: { broker?: string; tokenFile?: string; lab?: string; kubeconfig?: string; context?: string }, fromKube: boolean): Promise<string> {
+async function showBrokers(
+  o: { broker?: string; tokenFile?: string; lab?: string; kubeconfig?: string; context?: string },
+  fromKube: boolean,
+): Promise<string> {
   const { renderTable } = await import("./table.ts");
   if (fromKube) {
     const { kube } = await import("@causeway/common");

@@ -58,7 +58,10 @@ describe("kubeconfig contexts", () => {
         assert.match(err.message, /has no current context; pass --context \(contexts: east\)/);
         return true;
       });
-      await assert.rejects(KubeClient.connect({ kubeconfig: write("gone") }), /names current context "gone", which it does not define; pass --context \(contexts: east\)/);
+      await assert.rejects(
+        KubeClient.connect({ kubeconfig: write("gone") }),
+        /names current context "gone", which it does not define; pass --context \(contexts: east\)/,
+      );
       const ok = await KubeClient.connect({ kubeconfig: write(undefined), context: "east" });
       ok.close();
     } finally {
