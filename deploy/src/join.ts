@@ -20,7 +20,8 @@ import type { BrokerInfo } from "@causeway/api";
 import { readBrokerInfo } from "./brokerinfo.ts";
 import { discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
 import { lighthouseDnsIp, wireCoreDns } from "./coredns.ts";
-import { type ImageOverrides, memberManifests } from "./manifests.ts";
+import { type ImageOverrides, MEMBER_WORKLOADS, memberManifests } from "./manifests.ts";
+import { waitRollout } from "./rollout.ts";
 
 /** The cluster id is taken at the broker by another cluster. */
 export class DuplicateClusterError extends CausewayError {
@@ -46,6 +47,8 @@ export interface JoinOptions {
   readonly dryRun?: boolean;
   /** Images the workloads run instead of the release's (subctl's --image-override). */
   readonly images?: ImageOverrides;
+  /** After applying, wait this long for Causeway's pods to roll out (0 or absent: do not wait). */
+  readonly waitMs?: number;
   /** Aborted (Ctrl-C): join stops between two objects and says what was applied. */
   readonly signal?: AbortSignal;
   /** Progress lines for the user. */
@@ -157,6 +160,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
     const cluster = await localCluster(client, o);
     say(`cluster ${cluster.cluster_id}: pod CIDRs ${cluster.cluster_cidr.join(", ")}, service CIDRs ${cluster.service_cidr.join(", ")}`);
     const conn = await brokerAdmin(info);
+    let result: JoinResult;
     try {
       const existing = (await conn.list("cluster")).records.some((r) => r.clusterId === cluster.cluster_id);
       const held = existing ? await heldCredential(client, info, cluster.cluster_id) : undefined;
@@ -206,7 +210,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
           say(`no node is labelled ${view.GATEWAY_NODE_LABEL}=true: label one to run the gateway`);
         }
         await wireClusterDns(client, say, o.corednsCustomConfigMap);
-        return { clusterId: cluster.cluster_id, cluster, changed, labelled, reused: Boolean(held) };
+        result = { clusterId: cluster.cluster_id, cluster, changed, labelled, reused: Boolean(held) };
       } catch (err) {
         // Nothing half-done at the broker: a cluster we registered in this run is removed again.
         if (!held) await conn.leave(cluster.cluster_id).catch(() => undefined);
@@ -215,6 +219,17 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
     } finally {
       conn.close();
     }
+    // Outside the undo above: pods that cannot start leave the registration for a re-run.
+    if (o.waitMs) {
+      await waitRollout(
+        client,
+        SYSTEM_NAMESPACE,
+        MEMBER_WORKLOADS.map((w) => w.name),
+        o.waitMs,
+      );
+      say(`Causeway's pods are ready: ${MEMBER_WORKLOADS.map((w) => w.name).join(", ")}`);
+    }
+    return result;
   } finally {
     client.close();
   }

@@ -119,7 +119,8 @@ async function deployRealBroker(lab: LabCore): Promise<void> {
       [st.nodeBin, script("lab/src/tools/forward.ts"), socket, `${ip}:${BROKER_PORT}`],
       join(st.dir, "broker-forward.log"),
     );
-    st.broker.adminTls = { caFile, serverName: ip };
+    // The Service's DNS name is in the certificate too (a TLS server name must not be an IP address).
+    st.broker.adminTls = { caFile, serverName: `causeway-broker.${BROKER_NAMESPACE}.svc` };
   } finally {
     client.close();
   }
@@ -199,7 +200,21 @@ export async function joinCluster(lab: LabCore, id: string, extra: readonly stri
   const api = st.kube?.apis[id];
   if (!api || !st.kube) throw new ValidationError(`cluster ${id} has no API server (the lab was not started with --kube)`);
   const driver = extra.includes("--cable-driver") ? [] : ["--cable-driver", st.cable];
-  const argv = [st.nodeBin, script("cli/src/main.ts"), "join", st.kube.brokerInfo, "--kubeconfig", api.kubeconfig, "--context", id, ...driver, ...extra];
+  // The stand-in kubelet starts the workloads after join: there are no pods for join to wait for.
+  const wait = st.kube.realNodes || extra.includes("--wait") ? [] : ["--wait", "0"];
+  const argv = [
+    st.nodeBin,
+    script("cli/src/main.ts"),
+    "join",
+    st.kube.brokerInfo,
+    "--kubeconfig",
+    api.kubeconfig,
+    "--context",
+    id,
+    ...driver,
+    ...wait,
+    ...extra,
+  ];
   const res = await lab.run.run("ip", ["netns", "exec", st.broker.ns, ...argv], { allowFailure: true, timeoutMs: 120_000 });
   if (res.exitCode !== 0) throw new LabError(`causeway join ${id} failed (exit ${res.exitCode}): ${res.stderr.trim() || res.stdout.trim()}`);
   return res;

@@ -48,6 +48,7 @@ interface JoinFlags {
   healthCheckMaxPacketLossCount?: number;
   corednsCustomConfigmap?: string;
   imageOverride?: string[];
+  wait: number;
   dryRun?: boolean;
 }
 
@@ -178,6 +179,12 @@ export function kubeCommands(program: Command): void {
       "put the clusterset DNS block into this ConfigMap (CoreDNS imports its *.server keys) instead of kube-system/coredns",
     )
     .option("--image-override <component=image>", IMAGE_OVERRIDE_HELP, repeat)
+    .option(
+      "--wait <seconds>",
+      "wait this long for Causeway's pods to be ready (0: do not wait); pods whose image the nodes cannot get fail at once",
+      positive("--wait", 0),
+      300,
+    )
     .option("--dry-run", "print what would be applied; change nothing")
     .addHelpText(
       "after",
@@ -216,6 +223,7 @@ export function kubeCommands(program: Command): void {
         ...(o.corednsCustomConfigmap ? { corednsCustomConfigMap: o.corednsCustomConfigmap } : {}),
         ...(o.imageOverride ? { images: parseImageOverrides(o.imageOverride) } : {}),
         dryRun: o.dryRun,
+        waitMs: o.wait * 1000,
         say,
       }).finally(() => process.off("SIGINT", onInt));
       if (r.manifests) {

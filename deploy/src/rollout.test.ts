@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { imageProblems, notRolledOut, type PodObject, type WorkloadObject } from "./rollout.ts";
+
+const pod = (name: string, reason: string | undefined, image = "causeway:0.2.0"): PodObject => ({
+  metadata: { name },
+  spec: { nodeName: "n1", containers: [{ image }] },
+  status: { containerStatuses: [{ ready: !reason, ...(reason ? { state: { waiting: { reason } } } : {}) }] },
+});
+
+describe("join's wait for the pods", () => {
+  it("pods whose node cannot get the image are named with the image; other waits are not image problems", () => {
+    const r = imageProblems([pod("gw-a", "ErrImagePull"), pod("ra-b", "ImagePullBackOff"), pod("ra-c", "ContainerCreating"), pod("lh-d", undefined)]);
+    assert.deepEqual(r.lines, ["gw-a on n1: ErrImagePull (causeway:0.2.0)", "ra-b on n1: ImagePullBackOff (causeway:0.2.0)"]);
+    assert.deepEqual(r.images, ["causeway:0.2.0"]);
+    assert.deepEqual(imageProblems([pod("x", "ErrImageNeverPull", "a:1"), pod("y", "InvalidImageName", "b")]).images, ["a:1", "b"]);
+    assert.deepEqual(imageProblems([pod("x", "CrashLoopBackOff")]).lines, []);
+  });
+
+  it("a workload has rolled out when its controller saw the current template and every pod is updated and available", () => {
+    const ds = (gen: number, observed: number, updated: number, available: number): WorkloadObject => ({
+      metadata: { name: "causeway-route-agent", generation: gen },
+      status: { observedGeneration: observed, desiredNumberScheduled: 3, updatedNumberScheduled: updated, numberAvailable: available },
+    });
+    assert.deepEqual(notRolledOut([ds(2, 2, 3, 3)], []), []);
+    assert.deepEqual(notRolledOut([ds(3, 2, 3, 3)], []), ["daemonset/causeway-route-agent 3/3"], "the controller has not seen the new template");
+    assert.deepEqual(notRolledOut([ds(2, 2, 2, 3)], []), ["daemonset/causeway-route-agent 3/3"], "one node still runs the old pod");
+    assert.deepEqual(notRolledOut([ds(2, 2, 3, 1)], []), ["daemonset/causeway-route-agent 1/3"]);
+    const dep = (replicas: number, updated: number, available: number): WorkloadObject => ({
+      metadata: { name: "causeway-lighthouse", generation: 1 },
+      spec: { replicas: 2 },
+      status: { observedGeneration: 1, replicas, updatedReplicas: updated, availableReplicas: available },
+    });
+    assert.deepEqual(notRolledOut([], [dep(2, 2, 2)]), []);
+    assert.deepEqual(notRolledOut([], [dep(3, 2, 2)]), ["deployment/causeway-lighthouse 2/2"], "an old replica is still there");
+    assert.deepEqual(notRolledOut([], [dep(2, 1, 2)]), ["deployment/causeway-lighthouse 2/2"]);
+  });
+});

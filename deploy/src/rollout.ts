@@ -1,0 +1,119 @@
+/**
+ * join's wait for Causeway's pods: until every workload it applied has rolled out (its pods from
+ * the template applied, ready), bounded in time. A pod whose image the node cannot get fails the
+ * wait at once, naming the pods, the image and what to do.
+ */
+import { CausewayError } from "@causeway/api";
+import { kube } from "@causeway/common";
+
+/** Causeway's pods did not come up; the cluster stays registered at the broker (a re-run continues). Exit 1. */
+export class RolloutError extends CausewayError {
+  override name = "RolloutError";
+}
+
+export interface WorkloadObject {
+  metadata: kube.ObjectMeta & { generation?: number };
+  spec?: { replicas?: number };
+  status?: {
+    observedGeneration?: number;
+    desiredNumberScheduled?: number;
+    updatedNumberScheduled?: number;
+    numberAvailable?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+  };
+}
+
+export interface PodObject {
+  metadata: kube.ObjectMeta;
+  spec?: { nodeName?: string; containers?: { image: string }[] };
+  status?: { containerStatuses?: { image?: string; ready?: boolean; state?: { waiting?: { reason?: string; message?: string } } }[] };
+}
+
+/** The waiting reasons that mean the node cannot get the image (no registry, a wrong name, policy Never). */
+const IMAGE_REASONS = new Set(["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"]);
+
+/** Pure: pods waiting because their node cannot get the image: "pod on node: reason (image)". */
+export function imageProblems(pods: readonly PodObject[]): { lines: string[]; images: string[] } {
+  const lines: string[] = [];
+  const images = new Set<string>();
+  for (const p of pods) {
+    (p.status?.containerStatuses ?? []).forEach((s, i) => {
+      const w = s.state?.waiting;
+      if (!w?.reason || !IMAGE_REASONS.has(w.reason)) return;
+      const image = p.spec?.containers?.[i]?.image ?? s.image ?? "?";
+      images.add(image);
+      lines.push(`${p.metadata.name} on ${p.spec?.nodeName ?? "?"}: ${w.reason} (${image})`);
+    });
+  }
+  return { lines, images: [...images] };
+}
+
+/** Pure: a DaemonSet's pods are the current template's and available on every node it schedules to. */
+function daemonSetDone(d: WorkloadObject): boolean {
+  const st = d.status ?? {};
+  const want = st.desiredNumberScheduled ?? 0;
+  return (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && (st.updatedNumberScheduled ?? 0) >= want && (st.numberAvailable ?? 0) >= want;
+}
+
+/** Pure: a Deployment's replicas are all the current template's and available, the old ones gone. */
+function deploymentDone(d: WorkloadObject): boolean {
+  const st = d.status ?? {};
+  const want = d.spec?.replicas ?? 1;
+  const fresh = (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
+  return fresh && (st.updatedReplicas ?? 0) >= want && (st.availableReplicas ?? 0) >= want && (st.replicas ?? 0) <= want;
+}
+
+/** Pure: each workload not rolled out yet, as "kind/name available/wanted". */
+export function notRolledOut(daemonSets: readonly WorkloadObject[], deployments: readonly WorkloadObject[]): string[] {
+  return [
+    ...daemonSets
+      .filter((d) => !daemonSetDone(d))
+      .map((d) => `daemonset/${d.metadata.name} ${d.status?.numberAvailable ?? 0}/${d.status?.desiredNumberScheduled ?? 0}`),
+    ...deployments.filter((d) => !deploymentDone(d)).map((d) => `deployment/${d.metadata.name} ${d.status?.availableReplicas ?? 0}/${d.spec?.replicas ?? 1}`),
+  ];
+}
+
+/** Pure: why the pods that are not ready wait ("pod on node: reason"). */
+function waiting(pods: readonly PodObject[]): string[] {
+  return pods
+    .filter((p) => !(p.status?.containerStatuses ?? []).every((s) => s.ready))
+    .map((p) => {
+      const w = p.status?.containerStatuses?.find((s) => s.state?.waiting)?.state?.waiting;
+      return `${p.metadata.name} on ${p.spec?.nodeName ?? "(not scheduled)"}: ${w?.reason ?? "not ready"}`;
+    });
+}
+
+const KEPT = "the cluster stays registered at the broker, so running join again continues from here";
+
+/** Waits until the named workloads of `namespace` have rolled out; RolloutError at once for images the nodes cannot get, or after `timeoutMs`. */
+export async function waitRollout(
+  client: kube.KubeClient,
+  namespace: string,
+  names: readonly string[],
+  timeoutMs: number,
+  o: { pollMs?: number; say?: (line: string) => void } = {},
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  const mine = <T extends { metadata: kube.ObjectMeta }>(xs: readonly T[]) => xs.filter((x) => names.includes(x.metadata.name));
+  for (;;) {
+    const ds = mine((await client.list<WorkloadObject>(kube.R.daemonSet, namespace)).items);
+    const deps = mine((await client.list<WorkloadObject>(kube.R.deployment, namespace)).items);
+    const pods = (await client.list<PodObject>(kube.R.pod, namespace, { labelSelector: "app.kubernetes.io/part-of=causeway" })).items;
+    const images = imageProblems(pods);
+    if (images.lines.length)
+      throw new RolloutError(
+        `the nodes cannot get the image ${images.images.join(", ")}: ${images.lines.join("; ")}. Load it on every node (ctr -n k8s.io images import <archive>, docker load, kind load image-archive), or join again with --image-override <an image the nodes have>; ${KEPT}`,
+      );
+    const pending = notRolledOut(ds, deps);
+    if (!pending.length) return;
+    if (Date.now() > end) {
+      const why = waiting(pods);
+      throw new RolloutError(
+        `Causeway's pods are not ready after ${Math.round(timeoutMs / 1000)} s: ${pending.join(", ")}${why.length ? ` (${why.join("; ")})` : ""}; see kubectl -n ${namespace} describe pods, or causeway diagnose; ${KEPT}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+  }
+}
