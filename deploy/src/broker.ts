@@ -1,5 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { kube } from "@causeway/common";
+import { errorMessage } from "@causeway/api";
+import { BrokerConnection, kube } from "@causeway/common";
+import { DeployError } from "./errors.ts";
+import { waitRollout } from "./rollout.ts";
 import { applyManifests, preflight, renderManifests } from "./apply.ts";
 import type { BrokerInfo } from "@causeway/api";
 import { writeBrokerInfo } from "./brokerinfo.ts";
@@ -20,10 +23,36 @@ export interface DeployBrokerOptions {
   readonly say?: (line: string) => void;
   /** TLS on the broker's address (default true): a CA and certificate are made (kept across re-runs while they cover the address) and the CA goes into broker-info. */
   readonly tls?: boolean;
+  /** Wait this long for the broker's pods, then check it answers at its address from this machine (0 or absent: neither). */
+  readonly waitMs?: number;
   /** The NATS JetStream backend: the broker's replicas share a bucket on these servers. */
   readonly nats?: BrokerDeployment["nats"];
   /** Images instead of the release's (--image-override broker=… or an image for all). */
   readonly images?: BrokerDeployment["images"];
+}
+
+/**
+ * The broker answers this machine at broker-info's address (an admin call), retried for up to
+ * `ms` (service rules take a moment); DeployError naming the address, the error and the flags otherwise.
+ */
+async function answersAt(info: BrokerInfo, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    const conn = new BrokerConnection({ address: info.brokerURL, token: info.adminToken, ...(info.ca ? { ca: info.ca } : {}), callTimeoutMs: 3000 });
+    try {
+      await conn.whoAmI();
+      return;
+    } catch (err) {
+      last = err;
+    } finally {
+      conn.close();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new DeployError(
+    `the broker runs, but ${info.brokerURL} does not answer from this machine within ${ms / 1000} s (${errorMessage(last)}); members and this machine must reach it: pass --broker-url <host[:port]> with an address they reach, or --service-type LoadBalancer (broker-info was written with ${info.brokerURL})`,
+  );
 }
 
 export interface DeployBrokerResult {
@@ -111,6 +140,11 @@ export async function deployBroker(o: DeployBrokerOptions): Promise<DeployBroker
     const changed = [...new Set([...pre.changed, ...applied.changed])];
     const info: BrokerInfo = { brokerURL, ca: pki?.caPem ?? "", adminToken: token, components: ["connectivity", "service-discovery"], cableSecret };
     const { backup } = writeBrokerInfo(o.out, info);
+    if (o.waitMs) {
+      await waitRollout(client, BROKER_NAMESPACE, ["causeway-broker"], o.waitMs);
+      await answersAt(info, Math.min(o.waitMs, 30_000));
+      o.say?.(`the broker answers at ${brokerURL}`);
+    }
     return { info, changed, backup };
   } finally {
     client.close();

@@ -78,7 +78,10 @@ export async function brokerAdmin(info: BrokerInfo): Promise<BrokerConnection> {
         `the broker at ${info.brokerURL} does not accept the admin credential in broker-info: the file is for another broker, or the broker was redeployed; get a fresh broker-info from 'causeway deploy-broker'`,
       );
     }
-    if (err instanceof UnavailableError) throw new UnavailableError(`cannot reach the broker at ${info.brokerURL} (from broker-info): ${err.message}`);
+    if (err instanceof UnavailableError)
+      throw new UnavailableError(
+        `cannot reach the broker at ${info.brokerURL} (from broker-info): ${err.message}; check that the broker runs (kubectl -n causeway-broker get pods) and that this machine reaches that address — deploy-broker's --broker-url or --service-type choose another`,
+      );
     throw err;
   }
 }

@@ -68,6 +68,7 @@ interface DeployBrokerFlags {
   natsUser?: string;
   natsPasswordFile?: string;
   natsCa?: string;
+  wait: number;
 }
 
 /** The NATS settings of deploy-broker's flags; refuses half-given ones. */
@@ -120,6 +121,7 @@ export function kubeCommands(program: Command): void {
     .option("--nats-password-file <file>", "with --backend nats: a file holding the NATS password (stored in a Secret)")
     .option("--nats-ca <file>", "with --backend nats: the CA of the NATS servers' certificates (TLS; stored in a Secret)")
     .option("--image-override <component=image>", IMAGE_OVERRIDE_HELP, repeat)
+    .option("--wait <seconds>", "wait this long for the broker's pods, then check it answers at its address from here (0: neither)", positive("--wait", 0), 300)
     .option("--dry-run", "print what would be applied; change nothing")
     .addHelpText(
       "after",
@@ -136,6 +138,7 @@ export function kubeCommands(program: Command): void {
         out: o.out,
         dryRun: o.dryRun,
         tls: o.tls,
+        waitMs: o.wait * 1000,
         ...natsDeployment(o),
         say,
       });

@@ -286,6 +286,9 @@ describe("kube tier (lab): Kubernetes mode, 2 clusters × 3 nodes", { skip: root
       lab.state.broker.address,
       "-o",
       lab.state.kube?.brokerInfo ?? "",
+      // The stand-in kubelet runs no broker pod to wait for.
+      "--wait",
+      "0",
     ]);
     assert.equal(db.exitCode, 0, db.stdout + db.stderr);
     assert.match(db.stdout, /the broker is deployed already; nothing changed/);

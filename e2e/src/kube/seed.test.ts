@@ -138,4 +138,13 @@ describe("the seed's flow verbatim on real nodes: deploy-broker, join ks1, join 
     assert.equal(again.exitCode, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /Causeway's pods are ready/);
   });
+
+  it("deploy-broker with an address this machine cannot reach: exit 1 naming the address, the error and the flags", async () => {
+    const r = await causeway(["deploy-broker", "--kubeconfig", config("c1"), "--broker-url", "198.18.99.99", "--wait", "60", "-o", "unreachable.subm"]);
+    assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /the broker runs, but 198\.18\.99\.99:3\d{4} does not answer from this machine within 30 s \(.+\); .*--broker-url <host\[:port\]>.*--service-type LoadBalancer/,
+    );
+  });
 });
