@@ -94,7 +94,7 @@ export class ApiServer {
   }
 
   #makeCertificates(): void {
-    // The first service address too: pods reach the API server as the kubernetes Service (kube-proxy's DNAT).
+    // With the kubernetes Service's address: pods reach the API server through kube-proxy's DNAT.
     const san = [...this.o.ips, "127.0.0.1", firstServiceIp(this.o.serviceCidr)].map((ip) => `IP:${ip}`).join(",");
     execFileSync(
       "openssl",

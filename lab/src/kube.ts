@@ -4,7 +4,6 @@ import { type CommandRunner, kube, view } from "@causeway/common";
 import { stringify as toYaml } from "yaml";
 import { ApiServer, kubeApiServerBinary } from "./apiserver.ts";
 import { mtuOpt } from "./build.ts";
-import { inClusterCorefile } from "./labpods.ts";
 import type { LabService } from "./services.ts";
 import { type ClusterSpec, underlayNs } from "./topology.ts";
 
@@ -72,7 +71,7 @@ export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, l
   const fm = { fieldManager: "causeway-lab" };
   // The cluster's CoreDNS configuration as kubeadm installs it (the kubernetes plugin for
   // cluster.local; the stand-in's instance reads the API with a kubeconfig instead of a service account).
-  const corefile = o.realNodes ? inClusterCorefile() : kubeCorefile(lanKubeconfig, c.id);
+  const corefile = o.realNodes ? kubeCorefile() : kubeCorefile(lanKubeconfig, c.id);
   await client.apply(kube.R.configMap, { metadata: { name: "coredns", namespace: "kube-system" }, ...{ data: { Corefile: corefile } } }, fm);
   // Several candidates (--gateways): labelled here, as an operator would; one is left to join.
   const candidates = c.nodes.filter((n) => n.gateway).length > 1;
@@ -158,13 +157,18 @@ async function applyServiceObjects(
   );
 }
 
-/** Pure: a kubeadm-style Corefile for a lab cluster (nothing is forwarded out of the lab). */
-export function kubeCorefile(kubeconfig: string, context: string): string {
+/**
+ * Pure: a kubeadm-style Corefile for a lab cluster (nothing is forwarded out of the lab): with a
+ * kubeconfig, for the stand-in's CoreDNS process; without, in-cluster credentials and the health
+ * and ready endpoints its pod's probes use.
+ */
+export function kubeCorefile(kubeconfig?: string, context?: string): string {
   return [
     ".:53 {",
     "    errors",
+    ...(kubeconfig ? [] : ["    health :8080", "    ready :8181"]),
     "    kubernetes cluster.local in-addr.arpa ip6.arpa {",
-    `        kubeconfig ${kubeconfig} ${context}`,
+    ...(kubeconfig ? [`        kubeconfig ${kubeconfig} ${context ?? ""}`] : []),
     "        pods insecure",
     "        fallthrough in-addr.arpa ip6.arpa",
     "        ttl 5",

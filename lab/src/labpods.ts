@@ -80,25 +80,6 @@ export function echoObjects(c: ClusterSpec): LabObject[] {
   return out;
 }
 
-/** Pure: the Corefile kubeadm installs (in-cluster credentials), without forwarding out of the lab. */
-export function inClusterCorefile(): string {
-  return [
-    ".:53 {",
-    "    errors",
-    "    health :8080",
-    "    ready :8181",
-    "    kubernetes cluster.local in-addr.arpa ip6.arpa {",
-    "        pods insecure",
-    "        fallthrough in-addr.arpa ip6.arpa",
-    "        ttl 5",
-    "    }",
-    "    reload 2s",
-    "    loadbalance",
-    "}",
-    "",
-  ].join("\n");
-}
-
 /** The cluster's DNS as kubeadm installs it: CoreDNS's service account and role, its Deployment (2 replicas) and the kube-dns Service. */
 export function corednsObjects(c: ClusterSpec): LabObject[] {
   const ns = "kube-system";

@@ -32,6 +32,19 @@ describe("the seed's flow verbatim on real nodes: deploy-broker, join ks1, join 
   });
 
   const config = (id: string) => lab.state.kube?.apis[id]?.kubeconfig ?? "";
+  /** The seed's join line for a lab cluster as cluster id `cid`. */
+  const joinLine = (id: string, cid: string) => [
+    "join",
+    "--kubeconfig",
+    config(id),
+    "broker-info.subm",
+    "--clusterid",
+    cid,
+    "--natt=false",
+    "--cable-driver",
+    "vxlan",
+    "--health-check=false",
+  ];
   /** `causeway …` on the operator's machine, in a working directory of its own (broker-info.subm lands there). */
   const causeway = (args: readonly string[], env: readonly string[] = []) =>
     run.run("ip", ["netns", "exec", lab.state.broker.ns, "env", "-C", work, ...env, process.execPath, join(REPO_ROOT, "cli/src/main.ts"), ...args], {
@@ -101,40 +114,14 @@ describe("the seed's flow verbatim on real nodes: deploy-broker, join ks1, join 
 
   it("join with an image the nodes do not have: exit 1 at once, naming the pods, the image and what to do; registered still; a re-run restores", async () => {
     const t0 = Date.now();
-    const bad = await causeway([
-      "join",
-      "--kubeconfig",
-      config("c2"),
-      "broker-info.subm",
-      "--clusterid",
-      "ks2",
-      "--natt=false",
-      "--cable-driver",
-      "vxlan",
-      "--health-check=false",
-      "--image-override",
-      "route-agent=causeway:0.0.0-missing",
-      "--wait",
-      "120",
-    ]);
+    const bad = await causeway([...joinLine("c2", "ks2"), "--image-override", "route-agent=causeway:0.0.0-missing", "--wait", "120"]);
     assert.equal(bad.exitCode, 1, bad.stdout + bad.stderr);
     assert.ok(Date.now() - t0 < 60_000, `failed after ${Date.now() - t0} ms, not at once`);
     assert.match(bad.stderr, /the nodes cannot get the image causeway:0\.0\.0-missing: causeway-route-agent-\w+ on n\d: (ErrImagePull|ImagePullBackOff)/);
     assert.match(bad.stderr, /ctr -n k8s\.io images import .*--image-override .*stays registered at the broker/);
     const show = await causeway(["show", "endpoints"], [`KUBECONFIG=${config("c1")}`]);
     assert.match(show.stdout, /ks2/, "ks2 is still a member");
-    const again = await causeway([
-      "join",
-      "--kubeconfig",
-      config("c2"),
-      "broker-info.subm",
-      "--clusterid",
-      "ks2",
-      "--natt=false",
-      "--cable-driver",
-      "vxlan",
-      "--health-check=false",
-    ]);
+    const again = await causeway(joinLine("c2", "ks2"));
     assert.equal(again.exitCode, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /Causeway's pods are ready/);
   });
