@@ -4,6 +4,7 @@ import https from "node:https";
 import { errorMessage } from "@causeway/api";
 // Type only here: the library (~2,000 modules) loads when a client connects, so processes that never talk to an API server (the CLI against a broker) do not pay for it.
 import type { KubeConfig } from "@kubernetes/client-node";
+import { inClusterCredentials, inClusterEnv, type KubeCredentials } from "./incluster.ts";
 import { parseYaml } from "../yaml.ts";
 import { KubeConfigError, kubeErrorFromResponse, KubeNotFoundError, type KubeRequestInfo, KubeUnreachableError } from "./errors.ts";
 
@@ -91,12 +92,12 @@ export class KubeClient {
   readonly context: string;
   /** The kubeconfig's name for the context's cluster (join's default cluster id). */
   readonly clusterName: string;
-  readonly #kc: KubeConfig;
+  readonly #kc: KubeCredentials;
   readonly #agent: https.Agent;
   readonly #socket: string | undefined;
   readonly #timeoutMs: number;
 
-  private constructor(kc: KubeConfig, agent: https.Agent, socket: string | undefined, timeoutMs: number) {
+  private constructor(kc: KubeCredentials, agent: https.Agent, socket: string | undefined, timeoutMs: number) {
     this.#kc = kc;
     this.#agent = agent;
     this.#socket = socket;
@@ -109,7 +110,11 @@ export class KubeClient {
   /** Loads the kubeconfig and context; throws KubeConfigError naming what is missing. Sends nothing. */
   static async connect(o: KubeClientOptions = {}): Promise<KubeClient> {
     const file = o.kubeconfig ?? process.env.KUBECONFIG;
-    const kc = loadKubeConfig(new (await import("@kubernetes/client-node")).KubeConfig(), file, o.context);
+    // A pod's own credentials without the library (its components' resident memory); anything else through it.
+    const kc: KubeCredentials =
+      !file && !o.context && inClusterEnv()
+        ? inClusterCredentials()
+        : loadKubeConfig(new (await import("@kubernetes/client-node")).KubeConfig(), file, o.context);
     const cluster = kc.getCurrentCluster();
     if (!cluster?.server) throw new KubeConfigError(`kubeconfig ${file ?? "(default)"} has no server for context "${kc.getCurrentContext()}"`);
     const opts: https.RequestOptions = {};

@@ -1,0 +1,105 @@
+/**
+ * Life cycle on real nodes: what operators do to nodes and pods, with a UDP probe every 20 ms
+ * both ways between non-gateway pods of two clusters — the active gateway's pod deleted, a
+ * node's kubelet restarted, a node's containerd restarted, every component rolled to a new image
+ * tag. Each case prints its outage per direction; traffic resumes and everything is connected after.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { SYSTEM_NAMESPACE } from "@causeway/api";
+import { kube, ProcessRunner } from "@causeway/common";
+import { IMAGE } from "@causeway/deploy";
+import { Lab, Probes, type ProbeResult, waitWorkloadsReady } from "@causeway/lab";
+
+const root = process.getuid?.() === 0;
+const NAME = "cwlc";
+const PAIRS = [
+  ["c1/n1/p0", "c2/n1/p0"],
+  ["c2/n1/p0", "c1/n1/p0"],
+] as const;
+/** The longest outage allowed per case: no case may break the data path for longer than a gateway failover does (README: stop 1200 ms, link 2000 ms). */
+const BOUND_MS = { "gateway pod deleted": 2000, "kubelet restarted": 0, "containerd restarted": 0, "image rolled": 2000 } as const;
+
+describe("life cycle on real nodes: probes every 20 ms both ways between non-gateway pods", { skip: root ? false : "needs root", timeout: 900_000 }, () => {
+  let lab: Lab;
+  const run = new ProcessRunner(60_000);
+  before(async () => {
+    await Lab.down(NAME);
+    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, kube: true, realNodes: true });
+    await lab.waitConnected(60_000);
+  });
+  after(async () => {
+    await Lab.down(NAME);
+  });
+
+  /** Runs `act` under the probes; asserts traffic resumed within the case's bound and the cables are connected after; prints the outages. */
+  const underProbes = async (name: keyof typeof BOUND_MS, act: () => Promise<void>) => {
+    const probes = new Probes(lab, PAIRS, 20);
+    await new Promise((r) => setTimeout(r, 1500));
+    await act();
+    await lab.waitConnected(60_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    const results: Record<string, ProbeResult> = await probes.stop();
+    const line = Object.entries(results)
+      .map(([dir, r]) => `${dir} ${r.maxOutageMs} ms (${r.sent - r.answered} of ${r.sent} lost)`)
+      .join(", ");
+    console.log(`# real nodes, ${name}: outage ${line}`);
+    for (const [dir, r] of Object.entries(results)) {
+      assert.ok(r.answered > 0 && r.lostAtEnd === 0, `${name} ${dir}: traffic did not resume: ${JSON.stringify(r)}`);
+      assert.ok(r.maxOutageMs <= BOUND_MS[name], `${name} ${dir}: outage ${r.maxOutageMs} ms, more than ${BOUND_MS[name]} ms`);
+    }
+  };
+
+  it("the active gateway's pod deleted: its DaemonSet's new pod takes over", async () => {
+    await underProbes("gateway pod deleted", () => lab.restart("c1", "gateway/n0").then(() => undefined));
+  });
+
+  for (const node of ["n1", "n0"]) {
+    it(`kubelet restarted on ${node} of both clusters: the running pods and the data path are untouched`, async () => {
+      await underProbes("kubelet restarted", async () => {
+        for (const c of ["c1", "c2"]) await lab.restart(c, `kubelet/${node}`);
+      });
+    });
+  }
+
+  it("containerd restarted on every node of c2: the containers keep running, the data path is untouched", async () => {
+    await underProbes("containerd restarted", async () => {
+      for (const n of ["n0", "n1"]) await lab.restart("c2", `containerd/${n}`);
+    });
+    const client = await lab.kubeClient("c2");
+    try {
+      await waitWorkloadsReady(client, SYSTEM_NAMESPACE, 60_000);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("every component rolled to a new image tag (join --image-override): the pods roll, traffic keeps flowing", async () => {
+    const rolled = `${IMAGE}-rolled`;
+    for (const c of lab.state.clusters) {
+      for (const n of c.spec.nodes) {
+        await run.run("ctr", [
+          "--address",
+          `${lab.state.dir}/nodes/${c.spec.id}-${n.name}/containerd.sock`,
+          "--namespace",
+          "k8s.io",
+          "images",
+          "tag",
+          "--force",
+          `docker.io/library/${IMAGE}`,
+          `docker.io/library/${rolled}`,
+        ]);
+      }
+    }
+    await underProbes("image rolled", async () => {
+      await lab.joinCluster("c1", ["--image-override", rolled]);
+    });
+    const client = await lab.kubeClient("c1");
+    try {
+      const pods = await client.list<{ spec: { containers: { image: string }[] } }>(kube.R.pod, SYSTEM_NAMESPACE);
+      assert.ok(pods.items.length > 0 && pods.items.every((p) => p.spec.containers[0]?.image === rolled), "every Causeway pod of c1 runs the new tag");
+    } finally {
+      client.close();
+    }
+  });
+});
