@@ -180,8 +180,11 @@ function workload(
         securityContext,
         ...probes,
         ports: [...probes.ports, ...(daemon ? (placement.extraPorts ?? []) : [])],
+        // The node's iptables lock: the container's iptables-restore and the node's own (kube-proxy) take turns on legacy hosts.
+        ...(daemon ? { volumeMounts: [{ name: "xtables-lock", mountPath: "/run/xtables.lock" }] } : {}),
       },
     ],
+    ...(daemon ? { volumes: [{ name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } }] } : {}),
   };
   const template = { metadata: { labels: { ...PART_OF, ...labels }, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } }, spec: podSpec };
   const selector = { matchLabels: labels };

@@ -5,16 +5,20 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, ProcessRunner } from "@causeway/common";
 import { BROKER_NAMESPACE, IMAGE } from "@causeway/deploy";
-import { Lab } from "@causeway/lab";
+import { Lab, REPO_ROOT, until } from "@causeway/lab";
+import { podDig } from "../discovery/pods.ts";
 import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
 import { dataplaneScenarios } from "../dataplane/scenarios.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwrn";
+/** The label the lab's echo Service selects its pod by (lab/src/labpods.ts). */
+const LAB_POD = "lab.causeway.dev/pod";
 
 interface Pod {
   metadata: kube.ObjectMeta;
@@ -117,6 +121,54 @@ describe(
     // pod ↔ pod both ways from non-gateway nodes with the source kept; pod → the other cluster's
     // Service through its real kube-proxy; a TCP stream across route-agent pod restarts.
     dataplaneScenarios(() => lab);
+
+    const cli = (args: readonly string[]) => run.run(process.execPath, [join(REPO_ROOT, "cli/src/main.ts"), ...args], { allowFailure: true });
+    const kc = (id: string) => lab.state.kube?.apis[id]?.kubeconfig ?? "";
+    const ECHO = "echo.default.svc.clusterset.local";
+    /** What c1's pod gets for the clusterset name: the answer, and who serves a TCP connection by name. */
+    const byName = async (from = "c1/n1/p0") => {
+      const ips = await podDig(lab, from, ECHO);
+      const tcp = await tcpFrom(lab, from, ECHO, 80);
+      return { ips, who: tcp.stdout.trim() };
+    };
+
+    it("discovery by name: c2's echo exported with the CLI; c1's pod resolves it through CoreDNS and the lighthouse, and reaches c2's pod by name, its source kept", async () => {
+      const r = await cli(["export", "service", "echo", "-n", "default", "--kubeconfig", kc("c2")]);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      const seen = await until(
+        "c1/n1/p0 reaches echo by its clusterset name",
+        async () => {
+          const x = await byName();
+          return /^c2\/n1\/p0 sees 10\.1\.1\.10:/.test(x.who) ? x : undefined;
+        },
+        60_000,
+      );
+      assert.deepEqual(seen.ips, ["10.102.0.10"]);
+    });
+
+    it("active-active by name: exported by c1 too, c1's pods get c1's; c1's Service loses its endpoints → c2's; they come back → c1's", async () => {
+      const r = await cli(["export", "service", "echo", "-n", "default", "--kubeconfig", kc("c1")]);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      const served = (who: RegExp) => async () => (who.test((await byName()).who) ? true : undefined);
+      await until("local first", served(/^c1\/n1\/p0 sees /), 60_000);
+      const client = await lab.kubeClient("c1");
+      const selector = (pod: string) =>
+        client.apply(
+          kube.R.service,
+          { metadata: { name: "echo", namespace: "default" }, ...{ spec: { selector: { [LAB_POD]: pod } } } },
+          { fieldManager: "e2e", force: true },
+        );
+      try {
+        await selector("none");
+        const t0 = performance.now();
+        await until("c2's echo once c1's has no endpoints", served(/^c2\/n1\/p0 sees /), 60_000);
+        console.log(`# real nodes, active-active: c1's clients reached c2's echo ${Math.round(performance.now() - t0)} ms after c1's endpoints went`);
+        await selector("n1-p0");
+        await until("back to c1's", served(/^c1\/n1\/p0 sees /), 60_000);
+      } finally {
+        client.close();
+      }
+    });
 
     it("lab down leaves nothing on the host: no namespace, cgroup, mount, process or directory of the lab", async () => {
       const dir = lab.state.dir;
