@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, ProcessRunner } from "@causeway/common";
 import { IMAGE } from "@causeway/deploy";
-import { Lab, Probes, type ProbeResult, waitWorkloadsReady } from "@causeway/lab";
+import { assertResumed, Lab, OUTAGE_BOUND_MS, podPids, Probes, type ProbeResult, until, waitWorkloadsReady } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwlc";
@@ -102,4 +102,63 @@ describe("life cycle on real nodes: probes every 20 ms both ways between non-gat
       client.close();
     }
   });
+});
+
+describe("gateway redundancy on real nodes: two candidates per cluster, the active one fails", { skip: root ? false : "needs root", timeout: 600_000 }, () => {
+  let lab: Lab;
+  const HA = "cwlh";
+  const pairs = [
+    ["c1/n2/p0", "c2/n2/p0"],
+    ["c2/n2/p0", "c1/n2/p0"],
+  ] as const;
+  before(async () => {
+    await Lab.down(HA);
+    lab = await Lab.up({ name: HA, clusters: 2, nodes: 3, gateways: 2, kube: true, realNodes: true });
+    await lab.waitConnected(60_000);
+  });
+  after(async () => {
+    await Lab.down(HA);
+  });
+
+  /** The node of c1's active gateway (its Gateway object's HA status). */
+  const active = async (): Promise<string> => {
+    const client = await lab.kubeClient("c1");
+    try {
+      const gws = await client.list<{ metadata: kube.ObjectMeta; status?: { haStatus?: string } }>(kube.R.gateway, SYSTEM_NAMESPACE);
+      return gws.items.find((g) => g.status?.haStatus === "active")?.metadata.name ?? "";
+    } finally {
+      client.close();
+    }
+  };
+
+  for (const kind of ["kill", "stop"] as const) {
+    it(`the active gateway's container ${kind === "kill" ? "killed (SIGKILL)" : "stopped (its pod deleted)"}: traffic resumes within ${OUTAGE_BOUND_MS[kind]} ms${kind === "stop" ? ", the standby active" : ""}`, async () => {
+      const was = await active();
+      assert.ok(was, "an active gateway");
+      const probes = new Probes(lab, pairs, 20);
+      await new Promise((r) => setTimeout(r, 1500));
+      if (kind === "kill") {
+        const gw = (await podPids(lab, "c1")).find((p) => p.pod.startsWith("causeway-gateway-") && p.node === was);
+        assert.ok(gw, `the gateway pod's process on ${was}`);
+        process.kill(gw.pid, "SIGKILL");
+      } else {
+        await lab.restart("c1", `gateway/${was}`);
+      }
+      // Deleted, the pod's gateway releases the Lease and the standby takes it. Killed, kubelet restarts the container
+      // at once and it may renew its own Lease before the standby takes it: either way traffic must resume within the bound.
+      if (kind === "stop")
+        await until(
+          "another node's gateway active",
+          async () => {
+            const now = await active();
+            return now && now !== was ? now : undefined;
+          },
+          30_000,
+        );
+      await lab.waitConnected(60_000);
+      await new Promise((r) => setTimeout(r, 3000));
+      const results = await probes.stop();
+      console.log(`# real nodes, HA ${kind}: active ${was} → ${await active()}; ${assertResumed(results, kind, OUTAGE_BOUND_MS[kind])}`);
+    });
+  }
 });
