@@ -12,6 +12,7 @@ import { kube, ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "@causeway/lab";
 import { credentialsIn, labCredentials } from "./archive.ts";
 import { podDig, podGet } from "./pods.ts";
+import { nodeTrace } from "../kube/nodetrace.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwsdk";
@@ -281,18 +282,3 @@ describe(
     });
   },
 );
-
-/** What is left of Causeway's host state on a lab node: its links, policy-routing rules and tables, iptables chains. */
-async function nodeTrace(lab: Lab, node: string, wgInterface: string): Promise<string[]> {
-  const found: string[] = [];
-  const links = (await lab.exec(node, ["ip", "-o", "link", "show"])).stdout;
-  for (const dev of ["vx-causeway", "vxlan-tunnel", "causeway-wg", wgInterface])
-    if (links.includes(`${dev}:`) || links.includes(`${dev}@`)) found.push(`${node}: link ${dev}`);
-  const rule = /.*lookup (100|150)\b.*/.exec((await lab.exec(node, ["ip", "rule", "show"])).stdout)?.[0];
-  if (rule) found.push(`${node}: ip rule ${rule}`);
-  for (const table of ["100", "150"])
-    if ((await lab.exec(node, ["ip", "route", "show", "table", table])).stdout.trim()) found.push(`${node}: routes in table ${table}`);
-  const chain = /.*CAUSEWAY.*/.exec((await lab.exec(node, ["iptables-save"])).stdout)?.[0];
-  if (chain) found.push(`${node}: iptables ${chain}`);
-  return found;
-}

@@ -12,6 +12,7 @@ import { kube, ProcessRunner } from "@causeway/common";
 import { BROKER_NAMESPACE, IMAGE } from "@causeway/deploy";
 import { Lab, REPO_ROOT, until } from "@causeway/lab";
 import { podDig } from "../discovery/pods.ts";
+import { nodeTrace } from "./nodetrace.ts";
 import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
 import { dataplaneScenarios } from "../dataplane/scenarios.ts";
 
@@ -168,6 +169,28 @@ describe(
       } finally {
         client.close();
       }
+    });
+
+    it("causeway uninstall of c2 from the operator's machine: its pods go, its nodes keep nothing of Causeway's but the sysctls the README names", async () => {
+      const r = await run.run(
+        "ip",
+        ["netns", "exec", lab.state.broker.ns, process.execPath, join(REPO_ROOT, "cli/src/main.ts"), "uninstall", "--kubeconfig", kc("c2"), "--yes"],
+        { allowFailure: true, timeoutMs: 180_000 },
+      );
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /cluster c2 left the broker/);
+      const left = (await pods("c2")).filter((p) => p.metadata.namespace?.startsWith("causeway")).map((p) => p.metadata.name);
+      assert.deepEqual(left, []);
+      const found: string[] = [];
+      for (const n of lab.cluster("c2").spec.nodes) found.push(...(await nodeTrace(lab, `c2/${n.name}`, n.wgInterface)));
+      assert.deepEqual(found, [], "nothing of Causeway's on c2's nodes");
+      // What uninstall keeps (README, Kubernetes mode): forwarding on (a node's pods need it) and loose reverse-path filtering on the node's interface.
+      for (const n of lab.cluster("c2").spec.nodes) {
+        const sysctl = await lab.exec(`c2/${n.name}`, ["sysctl", "-n", "net.ipv4.ip_forward", "net.ipv4.conf.eth0.rp_filter"]);
+        assert.deepEqual(sysctl.stdout.trim().split("\n"), ["1", "2"], n.name);
+      }
+      // c1 is untouched: its pods still talk among themselves.
+      await assertPodReaches(lab, "c1/n1/p0", "c1/n2/p0");
     });
 
     it("lab down leaves nothing on the host: no namespace, cgroup, mount, process or directory of the lab", async () => {
