@@ -8,6 +8,7 @@ interface VerifyFlags {
   context?: string;
   junitReport?: string;
   discovery: boolean;
+  pods: boolean;
   kubeconfig?: string;
 }
 
@@ -16,16 +17,23 @@ async function verifyContexts(o: VerifyFlags): Promise<CheckResult[]> {
   const { ValidationError } = await import("@causeway/api");
   const { kube } = await import("@causeway/common");
   const { verifyKube } = await import("./kube.ts");
-  const contexts = (o.context ?? "").split(",").map((x) => x.trim());
   const files = (o.kubeconfig ?? "").split(",").map((x) => x.trim());
+  // Two kubeconfig files and no --context: each file's current context.
+  const contexts = o.context === undefined && files.length === 2 ? [undefined, undefined] : (o.context ?? "").split(",").map((x) => x.trim());
   const [ca, cb] = contexts;
-  if (contexts.length !== 2 || !ca || !cb || ca === cb) throw new ValidationError("--context takes the two clusters' contexts, e.g. --context east,west");
+  if (o.context !== undefined || files.length !== 2)
+    if (contexts.length !== 2 || !ca || !cb || ca === cb)
+      throw new ValidationError(
+        "--context takes the two clusters' contexts, e.g. --context east,west (or give one kubeconfig per cluster: --kubeconfig a.yaml,b.yaml)",
+      );
   if (files.length > 2) throw new ValidationError("--kubeconfig takes one file, or one per context (a.yaml,b.yaml)");
   const a = await kube.KubeClient.connect({ kubeconfig: files[0], context: ca, timeoutMs: 5000 });
   const b = await kube.KubeClient.connect({ kubeconfig: files[1] ?? files[0], context: cb, timeoutMs: 5000 });
   try {
-    console.log(`Verifying ${ca} ↔ ${cb} through their API servers (pod-to-pod traffic needs pods in the clusters: the lab's verify runs it)`);
-    return await verifyKube(a, b, { discovery: o.discovery });
+    console.log(
+      `Verifying ${a.context} ↔ ${b.context} through their API servers${o.pods ? `, with test pods in namespace causeway-verify (removed after)` : ""}`,
+    );
+    return await verifyKube(a, b, { discovery: o.discovery, pods: o.pods });
   } finally {
     a.close();
     b.close();
@@ -41,6 +49,7 @@ export function verifyCommands(program: Command): void {
     .option("--lab <name>", "which lab, when several run")
     .option("--kubeconfig <files>", "real clusters: one kubeconfig, or one per context (a.yaml,b.yaml); the checks run through their APIs")
     .option("--no-discovery", "skip the service discovery check")
+    .option("--no-pods", "with --kubeconfig: skip the checks from test pods (pod ↔ pod with the source kept, the other cluster's Service by IP and by name)")
     .option("--junit-report <file>", "also write the results as JUnit XML")
     .addHelpText(
       "after",

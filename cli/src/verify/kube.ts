@@ -2,14 +2,15 @@
  * `causeway verify --kubeconfig … --context a,b`: what can be checked through the two clusters'
  * own APIs, a check each — both joined to one broker, each holds the other's Endpoint, each
  * active gateway reports its connection to the other as connected, and (unless --no-discovery)
- * a Service exported in b becomes a ServiceImport in a and goes again when unexported. Pod-to-pod
- * traffic needs pods in the clusters: the lab's verify runs those from its pods.
+ * a Service exported in b becomes a ServiceImport in a and goes again when unexported; then, unless
+ * --no-pods, the traffic checks from test pods (pods.ts).
  */
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube } from "@causeway/common";
 import type { CheckResult } from "@causeway/common";
 import { viewFromKube } from "../show/kube.ts";
 import { CheckFailedError } from "../errors.ts";
+import { namespaceGone, verifyPods } from "./pods.ts";
 
 const NS = "causeway-verify";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,7 +35,11 @@ async function waitUntil<T>(what: string, f: () => Promise<T | undefined>, ms: n
 }
 
 /** The API checks between two member clusters; `clients` are [a, b]. */
-export async function verifyKube(a: kube.KubeClient, b: kube.KubeClient, o: { discovery: boolean; timeoutMs?: number }): Promise<CheckResult[]> {
+export async function verifyKube(
+  a: kube.KubeClient,
+  b: kube.KubeClient,
+  o: { discovery: boolean; pods?: boolean; timeoutMs?: number },
+): Promise<CheckResult[]> {
   const timeoutMs = o.timeoutMs ?? 30_000;
   const [ca, cb] = [await kube.loadJoinedCluster(a, SYSTEM_NAMESPACE, false), await kube.loadJoinedCluster(b, SYSTEM_NAMESPACE, false)];
   const out: CheckResult[] = [];
@@ -73,6 +78,7 @@ export async function verifyKube(a: kube.KubeClient, b: kube.KubeClient, o: { di
     );
   }
   if (o.discovery) out.push(await check(`a Service exported in ${cb.clusterId} is imported in ${ca.clusterId}`, () => exportRoundTrip(a, b, timeoutMs)));
+  if (o.pods !== false) out.push(...(await verifyPods(a, b, [ca.clusterId, cb.clusterId], check, timeoutMs)));
   return out;
 }
 
@@ -82,6 +88,7 @@ async function exportRoundTrip(a: kube.KubeClient, b: kube.KubeClient, timeoutMs
   const made: (() => Promise<unknown>)[] = [];
   try {
     for (const c of [a, b]) {
+      await namespaceGone(c, timeoutMs);
       if (!(await c.find(kube.R.namespace, undefined, NS))) {
         await c.create(kube.R.namespace, { metadata: { name: NS, labels: { "app.kubernetes.io/part-of": "causeway-verify" } } });
         made.push(() => c.delete(kube.R.namespace, undefined, NS));

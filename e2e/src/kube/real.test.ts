@@ -125,6 +125,12 @@ describe(
 
     const cli = (args: readonly string[]) => run.run(process.execPath, [join(REPO_ROOT, "cli/src/main.ts"), ...args], { allowFailure: true });
     const kc = (id: string) => lab.state.kube?.apis[id]?.kubeconfig ?? "";
+    /** The CLI on the operator's machine (a host on the underlay: the broker and the clusters' addresses are reachable there). */
+    const inLab = (args: readonly string[]) =>
+      run.run("ip", ["netns", "exec", lab.state.broker.ns, process.execPath, join(REPO_ROOT, "cli/src/main.ts"), ...args], {
+        allowFailure: true,
+        timeoutMs: 300_000,
+      });
     const ECHO = "echo.default.svc.clusterset.local";
     /** What c1's pod gets for the clusterset name: the answer, and who serves a TCP connection by name. */
     const byName = async (from = "c1/n1/p0") => {
@@ -132,6 +138,54 @@ describe(
       const tcp = await tcpFrom(lab, from, ECHO, 80);
       return { ips, who: tcp.stdout.trim() };
     };
+
+    it("causeway verify --kubeconfig a,b: every check passes on the healthy pair, test pods included, and they are removed after", async () => {
+      const r = await inLab(["verify", "--kubeconfig", `${kc("c1")},${kc("c2")}`]);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      for (const line of [
+        /✓ c1 → c2 gateway connection/,
+        /✓ pod in c1 → pod in c2, source address kept/,
+        /✓ pod in c2 → pod in c1, source address kept/,
+        /✓ pod in c1 → c2's Service by its cluster IP, source address kept/,
+        /✓ pod in c1 → c2's Service by its clusterset name/,
+        /✓ all 11 checks passed/,
+      ])
+        assert.match(r.stdout, line);
+      for (const id of ["c1", "c2"]) {
+        const client = await lab.kubeClient(id);
+        try {
+          await until(
+            `${id}'s causeway-verify namespace gone`,
+            async () => ((await client.find(kube.R.namespace, undefined, "causeway-verify")) ? undefined : true),
+            60_000,
+          );
+        } finally {
+          client.close();
+        }
+      }
+    });
+
+    it("causeway verify with the cable's UDP port dropped at c2's gateway: exit 1, naming the connection and traffic checks that fail", async () => {
+      const drop = (op: "-I" | "-D") => lab.exec("c2/n0", ["iptables", op, "INPUT", "-p", "udp", "--dport", "4500", "-j", "DROP"]);
+      await drop("-I");
+      try {
+        // As an operator would meet it: the cable broken for a while, its gateway's health check has noticed.
+        await until(
+          "c1's gateway sees its cable to c2 down",
+          async () => ((await lab.connections()).get("c1")?.find((c) => c.endpoint.cluster_id === "c2")?.status !== "connected" ? true : undefined),
+          30_000,
+        );
+        const r = await inLab(["verify", "--kubeconfig", `${kc("c1")},${kc("c2")}`, "--no-discovery"]);
+        assert.equal(r.exitCode, 1, r.stdout + r.stderr);
+        assert.match(r.stdout, /✗ c1 → c2 gateway connection \(\d+ ms\): c1's active gateway connected to c2: not within 30 s/);
+        assert.match(r.stdout, /✓ c1 and c2 are members of one clusterset/);
+        assert.match(r.stdout, /✗ pod in c1 → pod in c2, source address kept \(\d+ ms\): no answer from /);
+        assert.match(r.stdout, /✗ \d+ of \d+ checks failed/);
+      } finally {
+        await drop("-D");
+      }
+      await lab.waitConnected(60_000);
+    });
 
     it("discovery by name: c2's echo exported with the CLI; c1's pod resolves it through CoreDNS and the lighthouse, and reaches c2's pod by name, its source kept", async () => {
       const r = await cli(["export", "service", "echo", "-n", "default", "--kubeconfig", kc("c2")]);
