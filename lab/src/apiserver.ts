@@ -94,8 +94,7 @@ export class ApiServer {
   }
 
   #makeCertificates(): void {
-    // With the kubernetes Service's address: pods reach the API server through kube-proxy's DNAT.
-    const san = [...this.o.ips, "127.0.0.1", firstServiceIp(this.o.serviceCidr)].map((ip) => `IP:${ip}`).join(",");
+    const san = [...this.o.ips, "127.0.0.1", firstServiceIp(this.o.serviceCidr) /* pods: the kubernetes Service */].map((ip) => `IP:${ip}`).join(",");
     execFileSync(
       "openssl",
       [
