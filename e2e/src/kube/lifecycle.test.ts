@@ -5,11 +5,13 @@
  * tag. Each case prints its outage per direction; traffic resumes and everything is connected after.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
-import { kube, ProcessRunner } from "@causeway/common";
+import { BrokerConnection, kube, ProcessRunner } from "@causeway/common";
 import { IMAGE } from "@causeway/deploy";
-import { assertResumed, Lab, OUTAGE_BOUND_MS, podPids, Probes, type ProbeResult, until, waitWorkloadsReady } from "@causeway/lab";
+import { assertResumed, Lab, REPO_ROOT, OUTAGE_BOUND_MS, podPids, Probes, type ProbeResult, until, waitWorkloadsReady } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwlc";
@@ -18,7 +20,7 @@ const PAIRS = [
   ["c2/n1/p0", "c1/n1/p0"],
 ] as const;
 /** The longest outage allowed per case: no case may break the data path for longer than a gateway failover does (README: stop 1200 ms, link 2000 ms). */
-const BOUND_MS = { "gateway pod deleted": 2000, "kubelet restarted": 0, "containerd restarted": 0, "image rolled": 2000 } as const;
+const BOUND_MS = { "gateway pod deleted": 2000, "kubelet restarted": 0, "containerd restarted": 0, "image rolled": 2000, "credential rotated": 2000 } as const;
 
 describe("life cycle on real nodes: probes every 20 ms both ways between non-gateway pods", { skip: root ? false : "needs root", timeout: 900_000 }, () => {
   let lab: Lab;
@@ -69,6 +71,49 @@ describe("life cycle on real nodes: probes every 20 ms both ways between non-gat
     const client = await lab.kubeClient("c2");
     try {
       await waitWorkloadsReady(client, SYSTEM_NAMESPACE, 60_000);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("c2's broker credential rotated (--grace 0) and installed with its kubeconfig: its pods roll onto it, the old one is refused, traffic keeps flowing", async () => {
+    const b = lab.state.broker;
+    const conn = (token: string) =>
+      new BrokerConnection({
+        address: b.socket,
+        token,
+        ...(b.adminTls ? { ca: readFileSync(b.adminTls.caFile, "utf8"), serverName: b.adminTls.serverName } : {}),
+      });
+    const client = await lab.kubeClient("c2");
+    const tokenOf = async () =>
+      Buffer.from(
+        (await client.get<{ data: Record<string, string> }>(kube.R.secret, SYSTEM_NAMESPACE, kube.BROKER_SECRET)).data.token ?? "",
+        "base64",
+      ).toString("utf8");
+    try {
+      const old = await tokenOf();
+      await underProbes("credential rotated", async () => {
+        const r = await run.run(
+          "ip",
+          [
+            ...["netns", "exec", b.ns, process.execPath, join(REPO_ROOT, "cli/src/main.ts"), "broker", "credentials", "rotate", "c2", "--grace", "0"],
+            ...["--broker-info", lab.state.kube?.brokerInfo ?? "", "--kubeconfig", lab.state.kube?.apis.c2?.kubeconfig ?? ""],
+          ],
+          { allowFailure: true },
+        );
+        assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+        await waitWorkloadsReady(client, SYSTEM_NAMESPACE, 60_000);
+      });
+      const fresh = await tokenOf();
+      assert.notEqual(fresh, old);
+      const [o, n] = [conn(old), conn(fresh)];
+      try {
+        await assert.rejects(o.whoAmI(), /unknown credential for cluster c2/);
+        assert.equal((await n.whoAmI()).clusterId, "c2");
+      } finally {
+        o.close();
+        n.close();
+      }
     } finally {
       client.close();
     }
