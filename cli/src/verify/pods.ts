@@ -33,8 +33,9 @@ const one = (t) => new Promise((res) => {
   for (const t of process.argv.slice(1)) {
     let r;
     // Up to 20 s a target: a fresh export takes a moment to reach the other cluster's DNS.
-    for (const end = Date.now() + 20000; ; ) { r = await one(t); if (r.answer || Date.now() > end) break; await new Promise((x) => setTimeout(x, 1000)); }
-    results.push(r);
+    const t0 = Date.now();
+    for (const end = t0 + 20000; ; ) { r = await one(t); if (r.answer || Date.now() > end) break; await new Promise((x) => setTimeout(x, 1000)); }
+    results.push({ ...r, ms: Date.now() - t0 });
   }
   fs.writeFileSync("/dev/termination-log", JSON.stringify({ self: process.env.POD_IP, results }));
 })();`;
@@ -98,13 +99,13 @@ async function waitPod(c: kube.KubeClient, name: string, done: (p: PodStatus) =>
 }
 
 /** Pure: a check from a client's report — the target answered, and saw the client pod's own address (source kept). */
-export function sourceCheck(report: { self?: string; results: { target: string; answer?: string; error?: string }[] }, target: string): string {
+export function sourceCheck(report: { self?: string; results: { target: string; answer?: string; error?: string; ms?: number }[] }, target: string): string {
   const r = report.results.find((x) => x.target === target);
-  if (!r?.answer) throw new CheckFailedError(`no answer from ${target}: ${r?.error ?? "not tried"}`);
+  if (!r?.answer) throw new CheckFailedError(`no answer from ${target}${r?.ms ? ` within ${Math.round(r.ms / 1000)} s` : ""}: ${r?.error ?? "not tried"}`);
   const seen = r.answer.replace(/^seen /, "");
   if (seen !== report.self)
     throw new CheckFailedError(`${target} saw ${seen}, not the client pod's ${report.self ?? "?"}: its source address was rewritten on the way`);
-  return `answered, saw ${seen}`;
+  return `answered in ${r.ms ?? 0} ms, saw ${seen}`;
 }
 
 type Check = (name: string, f: () => Promise<string>) => Promise<CheckResult>;
