@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { inClusterCredentials, inClusterEnv } from "./incluster.ts";
 
 describe("in-cluster credentials (a pod's service account)", () => {
@@ -12,6 +12,9 @@ describe("in-cluster credentials (a pod's service account)", () => {
   writeFileSync(join(dir, "token"), "first-token\n");
   writeFileSync(join(dir, "ca.crt"), "CA PEM");
   const env = { KUBERNETES_SERVICE_HOST: "10.96.0.1", KUBERNETES_SERVICE_PORT: "443" };
+  after(() => {
+    for (const d of [dir, home]) rmSync(d, { recursive: true, force: true });
+  });
 
   it("taken only as client-node's default would: no $KUBECONFIG, no ~/.kube/config, the Service's environment and the token there", () => {
     assert.equal(inClusterEnv(env, dir, home), true);
