@@ -149,7 +149,7 @@ export async function startLabPods(lab: LabCore, client: kube.KubeClient, c: Lab
     for (const p of n.pods) {
       const pod = pods.find((x) => x.metadata.name === labPodName(n.name, p.name));
       if (pod?.status?.podIP !== p.ip) throw new LabError(`pod ${labPodName(n.name, p.name)} has address ${pod?.status?.podIP}, the topology says ${p.ip}`);
-      const id = pod.status.containerStatuses?.[0]?.containerID?.replace(/^containerd:\/\//, "") ?? "";
+      const id = containerIdOf(pod);
       const pid = tasks.get(id);
       if (!pid) throw new LabError(`no running task for pod ${pod.metadata.name} (container ${id})`);
       await bindNetns(lab, p.ns, pid);
@@ -157,6 +157,9 @@ export async function startLabPods(lab: LabCore, client: kube.KubeClient, c: Lab
     }
   }
 }
+
+/** Pure: the containerd id of a pod's first container ("" before it has one). */
+const containerIdOf = (p: PodObject): string => p.status?.containerStatuses?.[0]?.containerID?.replace(/^containerd:\/\//, "") ?? "";
 
 /** Container id → pid of every running task on the cluster's nodes. */
 async function containerPids(lab: LabCore, c: LabCluster): Promise<Map<string, number>> {
@@ -242,7 +245,7 @@ export async function podPids(lab: LabCore, id: string): Promise<{ namespace: st
   try {
     const pods = (await client.list<PodObject>(kube.R.pod)).items;
     return pods.flatMap((p) => {
-      const cid = p.status?.containerStatuses?.[0]?.containerID?.replace(/^containerd:\/\//, "") ?? "";
+      const cid = containerIdOf(p);
       const pid = tasks.get(cid);
       return pid ? [{ namespace: p.metadata.namespace ?? "", pod: p.metadata.name, node: p.spec?.nodeName ?? "", pid }] : [];
     });

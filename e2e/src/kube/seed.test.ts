@@ -32,7 +32,7 @@ describe("the seed's flow verbatim on real nodes: deploy-broker, join ks1, join 
   });
 
   const config = (id: string) => lab.state.kube?.apis[id]?.kubeconfig ?? "";
-  /** The seed's join line for a lab cluster as cluster id `cid`. */
+  /** The seed's join line as typed, for a lab cluster as cluster id `cid`. */
   const joinLine = (id: string, cid: string) => [
     "join",
     "--kubeconfig",
@@ -60,18 +60,7 @@ describe("the seed's flow verbatim on real nodes: deploy-broker, join ks1, join 
       ["c1", "ks1"],
       ["c2", "ks2"],
     ] as const) {
-      const j = await causeway([
-        "join",
-        "--kubeconfig",
-        config(id),
-        "broker-info.subm",
-        "--clusterid",
-        cid,
-        "--natt=false",
-        "--cable-driver",
-        "vxlan",
-        "--health-check=false",
-      ]);
+      const j = await causeway(joinLine(id, cid));
       assert.equal(j.exitCode, 0, j.stdout + j.stderr);
     }
     for (const [id, other] of [
