@@ -21,7 +21,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportName, unavailableExport } from "@causeway/api";
 import { startNatsServer } from "@causeway/broker";
-import { BrokerConnection, BrokerWatcher, silentLogger } from "@causeway/common";
+import { BrokerWatcher, silentLogger } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 100);
 const EXPORTS = Number(process.env.BENCH_EXPORTS ?? 100);

@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker } from "@causeway/broker";
-import { BrokerConnection, silentLogger } from "@causeway/common";
+import { silentLogger } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { REPO_ROOT } from "@causeway/lab";
 
 const RUNS = 10;

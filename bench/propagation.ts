@@ -11,7 +11,8 @@ import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportName } from "@causeway/api";
-import { BrokerConnection, exportOf, readToken } from "@causeway/common";
+import { exportOf, readToken } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { Lab, REPO_ROOT } from "@causeway/lab";
 import { parse, stringify } from "yaml";
 

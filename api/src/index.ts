@@ -1,13 +1,6 @@
 /** @causeway/api — the contract: resource schemas, broker protobuf, typed errors. No I/O. */
-export {
-  BrokerClient,
-  BrokerService,
-  type BrokerServer,
-  type Record as WireRecord,
-  WatchEvent_Type,
-  type WatchEvent,
-  type LeaseResponse,
-} from "./gen/broker.ts";
+// Types only: the service and client (values) are in ./grpc.ts, so that importing this entry point never loads grpc-js.
+export type { BrokerServer, Record as WireRecord, WatchEvent_Type, WatchEvent, LeaseResponse } from "./gen/broker.ts";
 export {
   type EndpointDetails as NatEndpointDetails,
   type IPPortPair,
@@ -59,7 +52,6 @@ export {
   UnavailableError,
   ValidationError,
 } from "./errors.ts";
-export { fromServiceError, toServiceError } from "./grpc-status.ts";
 export { parseValue, formatIssues } from "./validate.ts";
 export {
   CAUSEWAY_CRDS,

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { exportName, unavailableExport } from "@causeway/api";
-import { BrokerConnection } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 
 const dir = mkdtempSync(join(tmpdir(), "causeway-durable-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { type Endpoint, PermissionDeniedError, UnauthenticatedError, ValidationError, type WatchEvent } from "@causeway/api";
-import { BrokerConnection, silentLogger } from "@causeway/common";
+import { silentLogger } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { startBroker } from "./index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "causeway-broker-sec-"));

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { type Endpoint, PermissionDeniedError, UnauthenticatedError } from "@causeway/api";
-import { BrokerConnection, BrokerWatcher, silentLogger } from "@causeway/common";
+import { BrokerWatcher, silentLogger } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { startBroker } from "./index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "causeway-broker-"));

@@ -2,17 +2,15 @@ import { unlinkSync } from "node:fs";
 import {
   AlreadyExistsError,
   type BrokerServer,
-  BrokerService,
   ConflictError,
   type Kind,
   PermissionDeniedError,
-  toServiceError,
   UnauthenticatedError,
   ValidationError,
   type WatchEvent,
-  WatchEvent_Type,
   type WireRecord,
 } from "@causeway/api";
+import { BrokerService, toServiceError, WatchEvent_Type } from "@causeway/api/grpc";
 import type { Logger } from "@causeway/common";
 import { Server, ServerCredentials, type ServerWritableStream, type ServiceError, type Metadata } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";

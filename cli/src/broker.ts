@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { ValidationError } from "@causeway/api";
-import { BrokerConnection } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { openLab } from "./labs.ts";
 
 export interface BrokerFlags {

@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type RunningBroker, startBroker } from "@causeway/broker";
-import { BrokerConnection, silentLogger } from "@causeway/common";
+import { silentLogger } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 
 const CLI = join(import.meta.dirname, "main.ts");
 const HOOK = join(import.meta.dirname, "testdata/record-modules.mjs");

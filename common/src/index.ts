@@ -2,8 +2,6 @@
 export { createLogger, F, type Logger, silentLogger } from "./log.ts";
 export { CommandFailedError, type CommandResult, type CommandRunner, FakeRunner, NetnsRunner, ProcessRunner, type RunOptions } from "./exec/index.ts";
 export {
-  BrokerConnection,
-  type BrokerConnectionOptions,
   type BrokerElectorOptions,
   BrokerLeaseElector,
   BrokerWatcher,
@@ -14,9 +12,6 @@ export {
   newestPerCluster,
   type Role,
   STANDALONE_LEASE,
-  joinedBrokerConnection,
-  siteBrokerConnection,
-  tokenFromFile,
   type WatcherOptions,
 } from "./broker/index.ts";
 export * as host from "./host/index.ts";

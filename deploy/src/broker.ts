@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { errorMessage } from "@causeway/api";
-import { BrokerConnection, kube } from "@causeway/common";
+import { kube } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { DeployError } from "./errors.ts";
 import { waitRollout } from "./rollout.ts";
 import { applyManifests, preflight, renderManifests } from "./apply.ts";

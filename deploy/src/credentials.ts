@@ -4,7 +4,8 @@
  * rolled (a pod-template annotation), so every component dials the broker with the new one.
  */
 import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
-import { BrokerConnection, kube } from "@causeway/common";
+import { kube } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { readBrokerInfo } from "./brokerinfo.ts";
 import { MEMBER_WORKLOADS } from "./manifests.ts";
 

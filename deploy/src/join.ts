@@ -14,7 +14,8 @@ import {
   UnavailableError,
   ValidationError,
 } from "@causeway/api";
-import { BrokerConnection, kube, view } from "@causeway/common";
+import { kube, view } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { applyManifests, preflight, renderManifests, waitCrdsEstablished } from "./apply.ts";
 import type { BrokerInfo } from "@causeway/api";
 import { readBrokerInfo } from "./brokerinfo.ts";

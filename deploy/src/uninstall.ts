@@ -1,5 +1,6 @@
 import { SYSTEM_NAMESPACE } from "@causeway/api";
-import { joinedBrokerConnection, kube, view } from "@causeway/common";
+import { kube, view } from "@causeway/common";
+import { joinedBrokerConnection } from "@causeway/common/broker-client";
 import { unwireCoreDns } from "./coredns.ts";
 import { MEMBER_WORKLOADS } from "./manifests.ts";
 import { DeployError } from "./errors.ts";

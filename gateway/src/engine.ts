@@ -212,38 +212,26 @@ export class GatewayEngine {
   }
 
   async reconcileOnce(): Promise<void> {
-    const { view, sink, site, driver, log } = this.#d;
+    const { view, site, driver, log } = this.#d;
+    const t0 = performance.now();
     await this.#refreshEndpoint();
     const mine = view.endpointsOf(site.clusterId);
     // Answer NAT discovery for this endpoint before peers learn of it (they ask at once).
     this.nat.setLocal(this.endpoint);
-    const published = mine.find((ep) => ep.cable_name === this.endpoint.cable_name);
-    if (!published || !sameValue(published, this.endpoint)) {
-      await sink.putEndpoint(this.endpoint);
-      log.info({ endpoint: this.endpoint.cable_name, privateIp: this.endpoint.private_ip }, "published local endpoint");
-    }
-    if (!this.#exclusive) {
-      // One gateway per cluster: endpoints of ours left by an earlier gateway are stale. Removed
-      // after ours is published (the newest endpoint wins), so the cluster is never without one.
-      for (const ep of mine) {
-        if (ep.cable_name !== this.endpoint.cable_name) {
-          await sink.deleteEndpoint(ep);
-          // Its gateway is gone or has stepped down: its status must not go on saying active.
-          if (ep.hostname !== this.#d.nodeName) {
-            await sink.putStatus(ep.hostname, passiveStatus(this.#d.version));
-          }
-          log.info({ endpoint: ep.cable_name }, "removed a stale endpoint of this cluster");
-        }
-      }
-      this.#exclusive = true;
-    }
+    // Another gateway of this cluster published before us: we take over and traffic is waiting.
+    const takingOver = !this.#exclusive && mine.some((ep) => ep.cable_name !== this.endpoint.cable_name);
     const all = view.endpoints();
-    this.nat.track([...all.values()].filter((ep) => ep.cluster_id !== site.clusterId));
+    this.nat.track(
+      [...all.values()].filter((ep) => ep.cluster_id !== site.clusterId),
+      takingOver,
+    );
     await this.#adoptInstalled(all);
     const { cables, skipped, pending } = selectRemotes(this.endpoint, all, (ep) => this.nat.decision(ep.cluster_id));
     const news = skipped.map((s) => `${s.clusterId}: ${s.reason}`).join("; ");
     if (news !== this.#lastSkipped) for (const s of skipped) log.warn({ remoteCluster: s.clusterId, reason: s.reason }, "not connecting to remote cluster");
     this.#lastSkipped = news;
+    // Cables before the Endpoint: the cluster's route agents steer to this node as soon as they
+    // see its Endpoint, so a gateway taking over carries the cables by then (make-before-break).
     let states: CableState[];
     let failure = "";
     try {
@@ -252,6 +240,12 @@ export class GatewayEngine {
       failure = errorMessage(err);
       states = cables.map((c) => ({ clusterId: c.endpoint.cluster_id, status: "error", message: failure }));
     }
+    const t1 = performance.now();
+    await this.#publishEndpoint(mine);
+    log.debug(
+      { cablesMs: Math.round(t1 - t0), endpointMs: Math.round(performance.now() - t1), cables: cables.length, pending: pending.length, takingOver },
+      "gateway pass",
+    );
     this.health?.track(cables.map((c) => ({ clusterId: c.endpoint.cluster_id, ip: c.endpoint.healthCheckIP })));
     this.#pass = { cables, states, pending, skipped, failure };
     this.#d.metrics?.syncIterations.inc();
@@ -261,6 +255,27 @@ export class GatewayEngine {
       if (this.#recheck) clearTimeout(this.#recheck);
       this.#recheck = setTimeout(() => this.loop.trigger(), CONNECTING_RECHECK_MS);
     }
+  }
+
+  /** Publishes this gateway's Endpoint when it differs; on the first pass removes the cluster's other (stale) endpoints. */
+  async #publishEndpoint(mine: readonly Endpoint[]): Promise<void> {
+    const { sink, log } = this.#d;
+    const published = mine.find((ep) => ep.cable_name === this.endpoint.cable_name);
+    if (!published || !sameValue(published, this.endpoint)) {
+      await sink.putEndpoint(this.endpoint);
+      log.info({ endpoint: this.endpoint.cable_name, privateIp: this.endpoint.private_ip }, "published local endpoint");
+    }
+    if (this.#exclusive) return;
+    // One gateway per cluster: endpoints of ours left by an earlier gateway are stale. Removed
+    // after ours is published (the newest endpoint wins), so the cluster is never without one.
+    for (const ep of mine) {
+      if (ep.cable_name === this.endpoint.cable_name) continue;
+      await sink.deleteEndpoint(ep);
+      // Its gateway is gone or has stepped down: its status must not go on saying active.
+      if (ep.hostname !== this.#d.nodeName) await sink.putStatus(ep.hostname, passiveStatus(this.#d.version));
+      log.info({ endpoint: ep.cable_name }, "removed a stale endpoint of this cluster");
+    }
+    this.#exclusive = true;
   }
 
   /**

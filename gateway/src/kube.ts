@@ -1,5 +1,6 @@
 import { type Cluster, errorMessage } from "@causeway/api";
-import { type BrokerConnection, kube, type Logger, type SiteComponent, view } from "@causeway/common";
+import { kube, type Logger, type SiteComponent, view } from "@causeway/common";
+import { type BrokerConnection } from "@causeway/common/broker-client";
 import type { CableDriver } from "./cable/driver.ts";
 import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
@@ -144,7 +145,8 @@ export class KubeGateway implements SiteComponent {
   /** Link down: out of the election (the Lease released, so a standby takes over at once), cables removed. Link up: back in. */
   async #underlayChanged(up: boolean): Promise<void> {
     await this.#elector.setEligible(up);
-    if (!up) this.#queue(() => this.#follow());
+    // The link is down: the cables carry nothing any more, so no hand-over.
+    if (!up) this.#queue(() => this.#follow(false));
     await this.#transition;
   }
 
@@ -163,13 +165,31 @@ export class KubeGateway implements SiteComponent {
     if (await this.#halt()) this.#d.log.warn({ node: this.#d.nodeName }, "gateway lease not renewed: gateway engine paused, cables kept");
   }
 
-  /** Another candidate holds the Lease: no cables here, passive. */
-  async #follow(): Promise<void> {
+  /**
+   * Another candidate holds the Lease: no cables here, passive. Cables found here (a gateway
+   * killed and restarted by its kubelet at once, a healed partition) may still carry the traffic
+   * of remote clusters that have not yet moved to the successor, so they go make-before-break
+   * (`handover`): once the successor's Endpoint is the cluster's newest at the broker and has had
+   * time to reach them (bounded, as a graceful stop).
+   */
+  async #follow(handover = true): Promise<void> {
     await this.#halt();
-    if (this.#mayHaveCables) await this.#d.driver.cleanup();
+    if (this.#mayHaveCables) {
+      if (handover && (await this.#carriesCables())) {
+        this.#d.log.info({ node: this.#d.nodeName }, "another gateway leads: keeping this node's cables until its endpoint reaches the other clusters");
+        await awaitSuccessor({ broker: this.#d.conn, clusterId: this.#d.cluster.clusterId, node: this.#d.nodeName, log: this.#d.log });
+      }
+      await this.#d.driver.cleanup();
+    }
     this.#mayHaveCables = false;
     await this.#putPassive();
     this.#d.log.info({ node: this.#d.nodeName, active: this.#elector.leader }, "gateway passive");
+  }
+
+  /** Whether cables of this gateway are on the host (unknown: assumed). */
+  async #carriesCables(): Promise<boolean> {
+    if (!this.#d.driver.installedRemotes) return true;
+    return (await this.#d.driver.installedRemotes().catch(() => new Set(["?"]))).size > 0;
   }
 
   async #putPassive(): Promise<void> {

@@ -8,17 +8,16 @@ import {
   checkLeaseTimings,
   cniIpOf,
   host,
-  joinedBrokerConnection,
   kube,
   METRICS_PORTS,
   ProcessRunner,
   readToken,
   runKubeMain,
   runSiteMain,
-  siteBrokerConnection,
   STANDALONE_LEASE,
   view,
 } from "@causeway/common";
+import { joinedBrokerConnection, siteBrokerConnection } from "@causeway/common/broker-client";
 import { type CableDriver, CableDrivers } from "./cable/driver.ts";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { WireGuardCableDriver } from "./cable/wireguard.ts";

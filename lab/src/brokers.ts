@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationError } from "@causeway/api";
-import { BrokerConnection } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import {
   buildReplicaHosts,
   haAddress,

@@ -21,6 +21,8 @@ export interface ProbeResult {
   readonly lostAtEnd: number;
   readonly outages: readonly { fromMs: number; ms: number; lost: number }[];
   readonly maxOutageMs: number;
+  /** Wall-clock time (ms since the epoch) the outages' fromMs count from. */
+  readonly originMs: number;
 }
 
 /** The node of a cluster's active gateway: the host of its current Endpoint at the broker ("" when none). */

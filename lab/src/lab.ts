@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationError } from "@causeway/api";
-import { BrokerConnection, type CommandRunner, kube, ProcessRunner } from "@causeway/common";
+import { type CommandRunner, kube, ProcessRunner } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { stopHa } from "./brokerha.ts";
 import * as brokers from "./brokers.ts";
 import { buildUnderlay } from "./build.ts";

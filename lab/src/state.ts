@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import type { BrokerConnection, CommandRunner, IntraClusterMode, kube } from "@causeway/common";
+import type { CommandRunner, IntraClusterMode, kube } from "@causeway/common";
+import type { BrokerConnection } from "@causeway/common/broker-client";
 import type { LabBrokerHa, LabTlsFiles } from "./brokerha.ts";
 import type { LabApi } from "./kube.ts";
 import { REPO_ROOT } from "./paths.ts";

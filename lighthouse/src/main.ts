@@ -6,17 +6,8 @@
  * one agent writes at a time through a Lease, every one serves DNS).
  */
 import { exportName, GatewayObjectSchema, type GatewayStatus, ValidationError } from "@causeway/api";
-import {
-  joinedBrokerConnection,
-  kube,
-  type Logger,
-  METRICS_PORTS,
-  runKubeMain,
-  runSiteMain,
-  siteBrokerConnection,
-  type SiteComponent,
-  view,
-} from "@causeway/common";
+import { kube, type Logger, METRICS_PORTS, runKubeMain, runSiteMain, type SiteComponent, view } from "@causeway/common";
+import { joinedBrokerConnection, siteBrokerConnection } from "@causeway/common/broker-client";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { DnsServer } from "./dns/server.ts";
 import { Resolver } from "./dns/resolver.ts";

@@ -2,7 +2,8 @@
  * ESLint rule causeway/layering: the allowed arrows between workspaces (docs/architecture.md §
  * "Layering"). For every import in a workspace's file it checks that
  *   - `@causeway/x` is a workspace this one may import (tests and tools may import any),
- *   - only the entry point is imported (`@causeway/x`, never `@causeway/x/deep` or `x/src/...`),
+ *   - only entry points are imported: `@causeway/x`, or a subpath x's package.json exports
+ *     (`@causeway/common/broker-client`), never `@causeway/x/src/...` or a relative path into x,
  *   - the workspace's package.json declares it (tests: dependencies or devDependencies),
  *   - a relative import stays inside its own workspace,
  *   - the CLI reaches the lab only through cli/src/labs.ts, lazily (a type import or import()).
@@ -25,6 +26,17 @@ export const ARROWS = {
 const TOOLS = new Set(["e2e", "bench", "scripts"]);
 /** The one CLI file that may name @causeway/lab, and only lazily. */
 const LAB_DOOR = "cli/src/labs.ts";
+
+/** The subpaths a workspace's package.json exports besides "." (e.g. "broker-client"). */
+function subpaths(root, ws) {
+  const file = join(root, ws, "package.json");
+  const exp = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")).exports : undefined;
+  return new Set(
+    Object.keys(exp && typeof exp === "object" ? exp : {})
+      .filter((k) => k !== ".")
+      .map((k) => k.replace(/^\.\//, "")),
+  );
+}
 
 const manifests = new Map();
 function declared(root, ws) {
@@ -49,7 +61,8 @@ export const layering = {
       const report = (message) => context.report({ node, message });
       if (source.startsWith("@causeway/")) {
         const [, name, ...rest] = source.split("/");
-        if (rest.length) report(`deep import '${source}': import '@causeway/${name}' (its index.ts) instead`);
+        if (rest.length && !subpaths(root, name).has(rest.join("/")))
+          report(`deep import '${source}': import '@causeway/${name}' (its index.ts) or a subpath its package.json exports instead`);
         if (name === ws) return report(`${ws} imports itself as '${source}': use a relative import`);
         if (!isTest && !ARROWS[ws].includes(name))
           report(`${ws} may not import @causeway/${name} (${ws} may import: ${ARROWS[ws].join(", ") || "nothing"}); see docs/architecture.md, Layering`);

@@ -1,5 +1,6 @@
 import { exportName, parseValue, ValidationError } from "@causeway/api";
-import { BrokerConnection, exportOf, loadSite, readToken, type Site, siteBrokerConnection, unlistedExport } from "@causeway/common";
+import { exportOf, loadSite, readToken, type Site, unlistedExport } from "@causeway/common";
+import { BrokerConnection, siteBrokerConnection } from "@causeway/common/broker-client";
 import { type Lab, openLab } from "../labs.ts";
 import { exportInKube, kubeClientFor, unexportInKube } from "./kube.ts";
 

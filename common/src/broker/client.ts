@@ -1,17 +1,8 @@
 import { readFileSync, statSync } from "node:fs";
 // #call applies every generated client method with .call(this.#client), so none runs unbound.
 /* eslint-disable @typescript-eslint/unbound-method */
-import {
-  BrokerClient,
-  type Cluster,
-  fromServiceError,
-  ValidationError,
-  type Kind,
-  type LeaseResponse,
-  type ValueOf,
-  type WatchEvent,
-  type WireRecord,
-} from "@causeway/api";
+import { BrokerClient, fromServiceError } from "@causeway/api/grpc";
+import { type Cluster, ValidationError, type Kind, type LeaseResponse, type ValueOf, type WatchEvent, type WireRecord } from "@causeway/api";
 import { type ClientReadableStream, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 
 /**

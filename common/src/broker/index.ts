@@ -1,4 +1,3 @@
-export { BrokerConnection, type BrokerConnectionOptions, brokerTarget, joinedBrokerConnection, siteBrokerConnection, tokenFromFile } from "./client.ts";
 export { BrokerWatcher, type CachedRecord, type WatcherOptions } from "./watcher.ts";
 export { newestPerCluster } from "./endpoints.ts";
 export {

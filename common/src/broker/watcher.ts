@@ -1,6 +1,13 @@
-import { CompactedError, type Kind, parseValue, type ValueOf, type WatchEvent, WatchEvent_Type, type WireRecord } from "@causeway/api";
+import { CompactedError, type Kind, parseValue, type ValueOf, type WatchEvent, type WatchEvent_Type, type WireRecord } from "@causeway/api";
 import type { Logger } from "../log.ts";
 import type { BrokerConnection } from "./client.ts";
+
+/**
+ * WatchEvent_Type's values (watcher.test.ts checks them against the generated enum), so that
+ * the watcher does not load the generated gRPC module — and grpc-js with it — into programs
+ * that only read views (the route agent in Kubernetes mode never talks to the broker).
+ */
+export const WATCH_EVENT = { PUT: 0, DELETE: 1, BOOKMARK: 2 } as const satisfies Record<string, WatchEvent_Type>;
 
 export interface CachedRecord<K extends Kind = Kind> {
   readonly kind: K;
@@ -146,12 +153,12 @@ export class BrokerWatcher {
 
   #onEvent(e: WatchEvent): void {
     this.#attempt = 0;
-    if (e.revision <= this.#revision && e.type !== WatchEvent_Type.BOOKMARK) return;
+    if (e.revision <= this.#revision && e.type !== WATCH_EVENT.BOOKMARK) return;
     this.#revision = Math.max(this.#revision, e.revision);
-    if (e.type === WatchEvent_Type.BOOKMARK || !e.record) return;
+    if (e.type === WATCH_EVENT.BOOKMARK || !e.record) return;
     const k = key(e.record);
-    this.#opts.onApply?.(e.type === WatchEvent_Type.DELETE ? "delete" : "put", e.record, e.revision);
-    if (e.type === WatchEvent_Type.DELETE) {
+    this.#opts.onApply?.(e.type === WATCH_EVENT.DELETE ? "delete" : "put", e.record, e.revision);
+    if (e.type === WATCH_EVENT.DELETE) {
       this.#delete(k);
     } else {
       const rec = this.#parse(e.record);

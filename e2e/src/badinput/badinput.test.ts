@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { BrokerConnection, ProcessRunner, silentLogger } from "@causeway/common";
+import { ProcessRunner, silentLogger } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { startBroker } from "@causeway/broker";
 import { stringify as toYaml } from "yaml";
 import { REPO_ROOT, until } from "@causeway/lab";

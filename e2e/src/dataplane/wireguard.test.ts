@@ -7,7 +7,8 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Endpoint } from "@causeway/api";
-import { BrokerConnection, host, ProcessRunner } from "@causeway/common";
+import { host, ProcessRunner } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { alive, failGateway, Lab, Probes, recoverGateway, REPO_ROOT, until } from "@causeway/lab";
 import { assertPodReaches } from "./checks.ts";
 

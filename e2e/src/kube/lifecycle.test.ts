@@ -9,7 +9,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
-import { BrokerConnection, kube, ProcessRunner } from "@causeway/common";
+import { kube, ProcessRunner } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { IMAGE } from "@causeway/deploy";
 import { assertResumed, Lab, REPO_ROOT, OUTAGE_BOUND_MS, podPids, Probes, type ProbeResult, until, waitWorkloadsReady } from "@causeway/lab";
 

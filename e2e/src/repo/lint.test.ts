@@ -47,6 +47,8 @@ describe("lint: layering, cycles, file budget", { timeout: 120_000 }, () => {
       deep.some((m) => /deep import '@causeway\/common\/src\/log.ts'/.test(m)),
       deep.join("\n"),
     );
+    const exported = await lint("gateway/src/index.ts", 'export { BrokerConnection } from "@causeway/common/broker-client";\n');
+    assert.ok(!exported.some((m) => /deep import/.test(m)), `a subpath common's package.json exports is an entry point: ${exported.join("\n")}`);
     const relative = await lint("bench/broker.ts", 'export { Lab } from "../lab/src/lab.ts";\n');
     assert.ok(
       relative.some((m) => /relative import '..\/lab\/src\/lab.ts' leaves bench\/ for lab\//.test(m)),

@@ -161,14 +161,17 @@ export class NatDiscovery implements view.Source {
     this.#onChange = onChange;
     if (this.#tick) return;
     this.#tick = setInterval(() => void this.#check(), this.#o.tickMs ?? 250);
-    this.listen().catch((err: unknown) => {
-      this.#o.log.error(
-        { port: this.port, err: errorMessage(err) },
-        "NAT discovery cannot listen; using configured addresses (remote gateways fall back after their timeout)",
-      );
-      this.#off = true;
-      for (const r of this.#remotes.values()) this.#restart(r, r.endpoint);
-    });
+    this.listen()
+      // Bound: ask at once whatever was tracked meanwhile.
+      .then(() => void this.#check())
+      .catch((err: unknown) => {
+        this.#o.log.error(
+          { port: this.port, err: errorMessage(err) },
+          "NAT discovery cannot listen; using configured addresses (remote gateways fall back after their timeout)",
+        );
+        this.#off = true;
+        for (const r of this.#remotes.values()) this.#restart(r, r.endpoint);
+      });
   }
 
   stop(): void {
@@ -189,14 +192,19 @@ export class NatDiscovery implements view.Source {
     for (const r of this.#remotes.values()) this.#restart(r, r.endpoint);
   }
 
-  /** Follows the set of remote endpoints: new or readdressed ones start discovery, gone ones are forgotten. */
-  track(remotes: readonly Endpoint[]): void {
+  /**
+   * Follows the set of remote endpoints: new or readdressed ones start discovery, gone ones are
+   * forgotten. `takingOver`: this gateway takes over from another of its cluster — traffic is
+   * waiting, so remotes it meets for the first time use the configured address while discovery
+   * asks (as readdressed remotes do), instead of carrying no cable until the answer.
+   */
+  track(remotes: readonly Endpoint[], takingOver = false): void {
     const ids = new Set(remotes.map((e) => e.cluster_id));
     for (const id of this.#remotes.keys()) if (!ids.has(id)) this.#remotes.delete(id);
     for (const ep of remotes) {
       const r = this.#remotes.get(ep.cluster_id);
       if (!r) {
-        const fresh: Remote = { endpoint: ep, fingerprint: "", startedAt: 0, lastSentAt: 0, sent: 0, replaced: false };
+        const fresh: Remote = { endpoint: ep, fingerprint: "", startedAt: 0, lastSentAt: 0, sent: 0, replaced: takingOver };
         this.#remotes.set(ep.cluster_id, fresh);
         this.#restart(fresh, ep);
       } else if (r.fingerprint !== fingerprintOf(ep)) {
@@ -260,16 +268,17 @@ export class NatDiscovery implements view.Source {
   async #check(): Promise<void> {
     const now = this.#now();
     const resend = this.#o.resendMs ?? 2000;
+    // Not bound yet (or no endpoint of our own): nothing could be sent, so no request is counted as asked.
+    const ready = this.#socket !== undefined && this.#local !== undefined;
     for (const r of this.#remotes.values()) {
       if (r.decision) continue;
-      const lb = r.endpoint.backend_config["using-loadbalancer"] === "true";
-      const timeout = lb ? (this.#o.loadBalancerTimeoutMs ?? 6000) : (this.#o.timeoutMs ?? 60_000);
-      if (now - r.startedAt >= timeout) {
+      if (now - r.startedAt >= this.#timeoutFor(r)) {
         this.#o.log.warn({ remoteCluster: r.endpoint.cluster_id, afterMs: now - r.startedAt }, "NAT discovery got no answer; using the configured address");
         this.#decide(r, fallbackDecision(r.endpoint));
         continue;
       }
       // 250 ms, 500 ms, 1 s, then every resend period (2 s).
+      if (!ready) continue;
       if (r.lastSentAt !== 0 && now - r.lastSentAt < Math.min(resend, 250 * 2 ** (r.sent - 1))) continue;
       r.lastSentAt = now;
       r.sent++;
@@ -277,6 +286,12 @@ export class NatDiscovery implements view.Source {
       if (r.endpoint.public_ip && r.endpoint.public_ip !== r.endpoint.private_ip) await this.#ask(r, "public", r.endpoint.public_ip);
     }
     for (const [n, p] of this.#pending) if (now - p.sentAt > 120_000) this.#pending.delete(n);
+  }
+
+  /** How long a remote is asked before configuration decides (shorter behind a load balancer). */
+  #timeoutFor(r: Remote): number {
+    const lb = r.endpoint.backend_config["using-loadbalancer"] === "true";
+    return lb ? (this.#o.loadBalancerTimeoutMs ?? 6000) : (this.#o.timeoutMs ?? 60_000);
   }
 
   async #ask(r: Remote, kind: "private" | "public", ip: string): Promise<void> {

@@ -209,6 +209,33 @@ describe("NAT discovery between two gateways (real UDP on loopback)", () => {
     assert.deepEqual(ga.nat.decision("c4"), { usingIP: "127.0.0.45", useNAT: false, how: "private" });
   });
 
+  it("remotes tracked before the socket is bound are asked as soon as it is (no request counted as sent meanwhile)", async () => {
+    const a = ep("c1", "127.0.0.91", 24991);
+    const b = ep("c2", "127.0.0.92", 24992);
+    const gb = await gateway(b, "127.0.0.92");
+    gb.nat.track([a]);
+    // A slow check loop: only the bind itself can trigger the first request in time.
+    const nat = new NatDiscovery({ port: 24991, bindAddress: "127.0.0.91", log, sourceFor: async () => "127.0.0.91", tickMs: 10_000, resendMs: 10_000 });
+    open.push(nat);
+    nat.setLocal(a);
+    nat.track([b]);
+    assert.equal(nat.counters.requestsSent, 0);
+    nat.start(() => {});
+    await until("the answer", () => Boolean(nat.decision("c2")), 2000);
+    assert.deepEqual(nat.decision("c2"), { usingIP: "127.0.0.92", useNAT: false, how: "private" });
+  });
+
+  it("takingOver: a remote met for the first time uses the configured address while discovery asks, then the answer", async () => {
+    const a = ep("c1", "127.0.0.93", 24993);
+    const b = ep("c2", "127.0.0.94", 24994, { public_ip: "127.0.0.95", nat_enabled: true });
+    const ga = await gateway(a, "127.0.0.93");
+    ga.nat.track([b], true);
+    assert.deepEqual(ga.nat.decision("c2"), { usingIP: "127.0.0.95", useNAT: true, how: "fallback" }, "configuration stands in at once");
+    await gateway(b, "127.0.0.94");
+    await until("the private answer", () => ga.nat.decision("c2")?.how === "private");
+    assert.deepEqual(ga.nat.decision("c2"), { usingIP: "127.0.0.94", useNAT: false, how: "private" });
+  });
+
   it("a port that is taken does not crash: decisions come from configuration", async () => {
     const holder = createSocket("udp4");
     open.push(holder);

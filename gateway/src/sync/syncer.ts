@@ -1,5 +1,6 @@
 import { type Cluster, type ClusterObject, ClusterObjectSchema, type Endpoint, type EndpointObject, ensureValidName } from "@causeway/api";
-import { type BrokerConnection, type CachedRecord, kube, type Logger, type ReconcileLoop, sameValue, view, ViewDrivenLoop } from "@causeway/common";
+import { type CachedRecord, kube, type Logger, type ReconcileLoop, sameValue, view, ViewDrivenLoop } from "@causeway/common";
+import { type BrokerConnection } from "@causeway/common/broker-client";
 
 /** Everything the syncer compares: the broker's records and the local API's objects. */
 export interface SyncInput {

@@ -9,7 +9,7 @@
 import { appendFileSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { exportName, unavailableExport } from "@causeway/api";
-import { BrokerConnection } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
 import { LabError } from "../errors.ts";
 
 const { values } = parseArgs({

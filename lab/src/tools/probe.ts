@@ -64,6 +64,8 @@ function report(): void {
       lostAtEnd: tail,
       outages,
       maxOutageMs: Math.max(0, ...outages.map((o) => o.ms)),
+      // Wall-clock time (ms since the epoch) that fromMs counts from, to line outages up with logs.
+      originMs: Math.round(performance.timeOrigin),
     }),
   );
   process.exit(0);

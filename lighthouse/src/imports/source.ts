@@ -1,5 +1,6 @@
 import type { GatewayStatus, ServiceExport } from "@causeway/api";
-import { type BrokerConnection, type Logger, view } from "@causeway/common";
+import { type Logger, view } from "@causeway/common";
+import { type BrokerConnection } from "@causeway/common/broker-client";
 import type { DnsSource, ImportedService } from "../dns/model.ts";
 import { buildImports, type ExportConflict, type ExportRecord } from "./build.ts";
 
