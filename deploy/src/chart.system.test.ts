@@ -39,34 +39,36 @@ describe("Helm chart (one source with join's manifests)", () => {
     for (const [path, content] of Object.entries(want)) assert.equal(have[path], content, `${path} is stale: run node deploy/src/chart.ts`);
   });
 
-  it("helm lint passes, and helm template gives the objects join renders for the same settings", () => {
-    const bin = helm();
-    const dir = mkdtempSync(join(tmpdir(), "cw-chart-"));
-    try {
-      const config = {
-        clusterId: "east",
-        clusterCIDRs: ["10.1.0.0/16"],
-        serviceCIDRs: ["10.101.0.0/16", "10.102.0.0/16"],
-        cableDriver: "wireguard" as const,
-        intraCluster: "direct" as const,
-        brokerAddress: "broker.example:7400",
-        brokerToken: "token-1",
-        brokerCa: "-----BEGIN CERTIFICATE-----\nxyz\n-----END CERTIFICATE-----\n",
-        cableSecret: "cable-1",
-        gateway: { natt: false, nattPort: 4501, preferredServer: true, healthCheck: true, healthCheckInterval: 0.5, healthCheckMaxPacketLossCount: 3 },
-      };
-      const values = join(dir, "values.yaml");
-      writeFileSync(values, stringify({ ...config, clusterCIDRs: config.clusterCIDRs.join(","), serviceCIDRs: config.serviceCIDRs.join(",") }));
-      const lint = spawnSync(bin, ["lint", CHART_DIR, "-f", values], { encoding: "utf8" });
-      assert.equal(lint.status, 0, lint.stdout + lint.stderr);
-      const rendered = spawnSync(bin, ["template", "causeway", CHART_DIR, "--include-crds", "-f", values], { encoding: "utf8" });
-      assert.equal(rendered.status, 0, rendered.stderr);
-      const fromHelm = objects(rendered.stdout);
-      const fromJoin = objects(renderManifests(memberManifests(kube.R, config)));
-      assert.deepEqual([...fromHelm.keys()].sort(), [...fromJoin.keys()].sort());
-      for (const [k, v] of fromJoin) assert.deepEqual(fromHelm.get(k), v, k);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  for (const cableDriver of ["wireguard", "vxlan"] as const)
+    it(`helm lint passes, and helm template gives the objects join renders for the same settings (${cableDriver}: ${cableDriver === "wireguard" ? "with" : "without"} /dev/net/tun)`, () => {
+      const bin = helm();
+      const dir = mkdtempSync(join(tmpdir(), "cw-chart-"));
+      try {
+        const config = {
+          clusterId: "east",
+          clusterCIDRs: ["10.1.0.0/16"],
+          serviceCIDRs: ["10.101.0.0/16", "10.102.0.0/16"],
+          cableDriver,
+          intraCluster: "direct" as const,
+          brokerAddress: "broker.example:7400",
+          brokerToken: "token-1",
+          brokerCa: "-----BEGIN CERTIFICATE-----\nxyz\n-----END CERTIFICATE-----\n",
+          cableSecret: "cable-1",
+          gateway: { natt: false, nattPort: 4501, preferredServer: true, healthCheck: true, healthCheckInterval: 0.5, healthCheckMaxPacketLossCount: 3 },
+        };
+        const values = join(dir, "values.yaml");
+        writeFileSync(values, stringify({ ...config, clusterCIDRs: config.clusterCIDRs.join(","), serviceCIDRs: config.serviceCIDRs.join(",") }));
+        const lint = spawnSync(bin, ["lint", CHART_DIR, "-f", values], { encoding: "utf8" });
+        assert.equal(lint.status, 0, lint.stdout + lint.stderr);
+        const rendered = spawnSync(bin, ["template", "causeway", CHART_DIR, "--include-crds", "-f", values], { encoding: "utf8" });
+        assert.equal(rendered.status, 0, rendered.stderr);
+        const fromHelm = objects(rendered.stdout);
+        const fromJoin = objects(renderManifests(memberManifests(kube.R, config)));
+        assert.deepEqual([...fromHelm.keys()].sort(), [...fromJoin.keys()].sort());
+        for (const [k, v] of fromJoin) assert.deepEqual(fromHelm.get(k), v, k);
+        assert.equal(rendered.stdout.includes("/dev/net/tun"), cableDriver === "wireguard");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
 });

@@ -52,7 +52,8 @@ export function chartFiles(version: string): Record<string, string> {
     clusterId: S.id,
     clusterCIDRs: ["10.0.0.0/8"],
     serviceCIDRs: ["10.0.0.0/8"],
-    cableDriver: "vxlan",
+    // WireGuard renders every optional part (the TUN device's mount); vxlan leaves it out again (onlyFor).
+    cableDriver: "wireguard",
     intraCluster: "vxlan",
     brokerAddress: "x",
     brokerToken: S.token,
@@ -90,7 +91,7 @@ export function chartFiles(version: string): Record<string, string> {
         `${head}data:\n  token: {{ .Values.brokerToken | b64enc }}\n{{- if .Values.brokerCa }}\n  ca.crt: {{ .Values.brokerCa | b64enc }}\n{{- end }}\n{{- if .Values.cableSecret }}\n  ${kube.CABLE_SECRET_KEY}: {{ .Values.cableSecret | b64enc }}\n{{- end }}\n`;
       return;
     }
-    const text = renderManifests([x])
+    const text = onlyFor(renderManifests([x]), "dev-net-tun", `eq .Values.cableDriver "wireguard"`)
       .replace(
         new RegExp(`${CONFIG_HASH_ANNOTATION.replace(/[./]/g, "\\$&")}: \\S+`, "g"),
         `${CONFIG_HASH_ANNOTATION}: {{ include "causeway.configHash" . | quote }}`,
@@ -102,6 +103,29 @@ export function chartFiles(version: string): Record<string, string> {
     files[`templates/${name}`] = text;
   });
   return files;
+}
+
+/**
+ * Pure: wraps every YAML list item `- name: <name>` (with the lines indented under it) in
+ * `{{- if <cond> }}` … `{{- end }}`, so the item is rendered only when cond holds.
+ */
+export function onlyFor(text: string, name: string, cond: string): string {
+  const lines = text.split("\n");
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? "";
+    const m = /^(\s*)- name: (\S+)$/.exec(line);
+    if (!m || m[2] !== name) {
+      out.push(line);
+      continue;
+    }
+    const indent = (m[1] ?? "").length;
+    out.push(`{{- if ${cond} }}`, line);
+    while (i + 1 < lines.length && /^(\s*)/.exec(lines[i + 1] ?? "")![1]!.length > indent && !/^\s*- /.test((lines[i + 1] ?? "").slice(indent)))
+      out.push(lines[++i] ?? "");
+    out.push("{{- end }}");
+  }
+  return out.join("\n");
 }
 
 /** Writes the chart (replacing the directory). */

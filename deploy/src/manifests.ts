@@ -12,7 +12,7 @@ import {
 } from "@causeway/api";
 import { createHash } from "node:crypto";
 import { bundlePath } from "./image/contents.ts";
-import { kube, METRICS_PORTS, view } from "@causeway/common";
+import { host, kube, METRICS_PORTS, view } from "@causeway/common";
 
 /** An object to apply, with its resource type. */
 export interface Manifest {
@@ -126,9 +126,20 @@ function withImage(w: Manifest, image: string | undefined): Manifest {
   };
 }
 
-/** How a component runs: a DaemonSet on every (selected) node, host network, privileged (it changes the node's kernel state); or a spread Deployment on the pod network. */
+/**
+ * How a component runs: a DaemonSet on every (selected) node, host network, with the
+ * capabilities that change a node's network state (DAEMON_CAPABILITIES, not privileged) and the
+ * node's /proc/sys/net, the xtables lock and (WireGuard) /dev/net/tun mounted; or a spread
+ * Deployment on the pod network.
+ */
 type Placement =
-  | { readonly kind: "daemonset"; readonly nodeSelector?: Record<string, string>; readonly extraPorts?: readonly Record<string, unknown>[] }
+  | {
+      readonly kind: "daemonset";
+      readonly nodeSelector?: Record<string, string>;
+      readonly extraPorts?: readonly Record<string, unknown>[];
+      /** wireguard-go's TUN device (the WireGuard cable driver). */
+      readonly tun?: boolean;
+    }
   | { readonly kind: "deployment"; readonly replicas: number; readonly capabilities: readonly string[] };
 
 /** The member cluster's workloads and how each runs (uninstall deletes them; diagnose checks them). */
@@ -137,6 +148,28 @@ export const MEMBER_WORKLOADS = [
   { name: "causeway-route-agent", kind: "DaemonSet" },
   { name: "causeway-lighthouse", kind: "Deployment" },
 ] as const;
+
+/**
+ * What the DaemonSets' containers may do: links, routes, rules, iptables/nftables, ipsets,
+ * conntrack, net sysctls and TUN devices (NET_ADMIN); raw sockets for ping health checks and
+ * iptables' raw matches (NET_RAW). Nothing else: every other capability dropped.
+ */
+export const DAEMON_CAPABILITIES = ["NET_ADMIN", "NET_RAW"] as const;
+
+/** The node's paths a DaemonSet container mounts, by volume name. */
+function daemonVolumes(tun: boolean): { mounts: Record<string, unknown>[]; volumes: Record<string, unknown>[] } {
+  const v = [
+    // The node's iptables lock: the container's iptables-restore and the node's own (kube-proxy) take turns on legacy hosts.
+    { name: "xtables-lock", mountPath: "/run/xtables.lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
+    // /proc/sys is read-only in a container that is not privileged: net sysctls are written here (common/src/host/sysctl.ts).
+    { name: "proc-sys-net", mountPath: `${host.HOST_PROC_SYS}/net`, hostPath: { path: "/proc/sys/net", type: "Directory" } },
+    ...(tun ? [{ name: "dev-net-tun", mountPath: "/dev/net/tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } }] : []),
+  ];
+  return {
+    mounts: v.map(({ name, mountPath }) => ({ name, mountPath })),
+    volumes: v.map(({ name, hostPath }) => ({ name, hostPath })),
+  };
+}
 
 /** The lighthouse's replicas: DNS keeps answering while one is rescheduled; one writes at a time (a Lease). */
 export const LIGHTHOUSE_REPLICAS = 2;
@@ -156,9 +189,11 @@ function workload(
     { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
     ...(daemon ? [] : [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]),
   ];
-  const securityContext = daemon
-    ? { privileged: true }
-    : { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"], add: [...placement.capabilities] } };
+  const securityContext = {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"], add: daemon ? [...DAEMON_CAPABILITIES] : [...placement.capabilities] },
+  };
+  const mounted = daemon ? daemonVolumes(placement.tun === true) : undefined;
   const podSpec = {
     serviceAccountName: name,
     ...(daemon ? { hostNetwork: true } : {}),
@@ -180,11 +215,10 @@ function workload(
         securityContext,
         ...probes,
         ports: [...probes.ports, ...(daemon ? (placement.extraPorts ?? []) : [])],
-        // The node's iptables lock: the container's iptables-restore and the node's own (kube-proxy) take turns on legacy hosts.
-        ...(daemon ? { volumeMounts: [{ name: "xtables-lock", mountPath: "/run/xtables.lock" }] } : {}),
+        ...(mounted ? { volumeMounts: mounted.mounts } : {}),
       },
     ],
-    ...(daemon ? { volumes: [{ name: "xtables-lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } }] } : {}),
+    ...(mounted ? { volumes: mounted.volumes } : {}),
   };
   const template = { metadata: { labels: { ...PART_OF, ...labels }, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } }, spec: podSpec };
   const selector = { matchLabels: labels };
@@ -295,6 +329,7 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
         kind: "daemonset",
         nodeSelector: { [view.GATEWAY_NODE_LABEL]: "true" },
         extraPorts: gatewayPorts(c.gateway?.nattPort),
+        tun: c.cableDriver === "wireguard",
       }),
       imageOf(c.images, "gateway"),
     ),

@@ -29,7 +29,7 @@ export {
   parseNatGuard,
   renderNatGuard,
 } from "./natguard.ts";
-export { FakeSysctl, ProcSysctl, RunnerSysctl, type Sysctl } from "./sysctl.ts";
+export { FakeSysctl, HOST_PROC_SYS, ProcSysctl, RunnerSysctl, type Sysctl } from "./sysctl.ts";
 export { FakeIpSets, IpsetCommand, type IpSets, planSets } from "./ipset.ts";
 export { EMPTY_DESIRED, type HostAdapters, type HostDesired, type HostOwnership, HostReconciler, type ReconcileResult } from "./reconciler.ts";
 export { type FakeHostAdapters, fakeHostAdapters, realHostAdapters } from "./adapters.ts";

@@ -1,43 +1,73 @@
-/** The Kubernetes tier on real nodes with kube-proxy in nftables mode: pod ↔ pod and a Service of the other cluster, sources kept (the route agent's source guard). */
+/**
+ * The Kubernetes tier on real nodes with kube-proxy in nftables mode and WireGuard cables: pod ↔
+ * pod and a Service of the other cluster, sources kept (the route agent's source guard);
+ * wireguard-go runs from /dev/net/tun in a gateway container that is not privileged.
+ */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { SYSTEM_NAMESPACE } from "@causeway/api";
+import { kube } from "@causeway/common";
 import { Lab } from "@causeway/lab";
 import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
 
 const root = process.getuid?.() === 0;
 
-describe("kube tier on real nodes, kube-proxy in nftables mode: 2 clusters × 2 nodes", { skip: root ? false : "needs root", timeout: 600_000 }, () => {
-  let lab: Lab;
-  const NFT = "cwrf";
-  before(async () => {
-    await Lab.down(NFT);
-    lab = await Lab.up({ name: NFT, clusters: 2, nodes: 2, kube: true, realNodes: true, kubeProxyMode: "nftables" });
-    await lab.waitConnected(60_000);
-  });
-  after(async () => {
-    await Lab.down(NFT);
-  });
-
-  it("kube-proxy programs nftables, not iptables: its table holds the echo Service", async () => {
-    const nft = await lab.exec("c2/n1", ["nft", "list", "table", "ip", "kube-proxy"]);
-    assert.equal(nft.exitCode, 0, nft.stderr);
-    assert.match(nft.stdout, /10\.102\.0\.10/);
-    const ipt = await lab.exec("c2/n1", ["iptables-save", "-t", "nat"]);
-    assert.doesNotMatch(ipt.stdout, /KUBE-SVC-/);
-  });
-
-  for (const [from, to] of [
-    ["c1/n1/p0", "c2/n1/p0"],
-    ["c2/n1/p0", "c1/n1/p0"],
-  ] as const) {
-    it(`ICMP and TCP ${from} → ${to}; the server sees the client pod's IP`, async () => {
-      await assertPodReaches(lab, from, to);
+describe(
+  "kube tier on real nodes, kube-proxy in nftables mode, WireGuard cables: 2 clusters × 2 nodes",
+  { skip: root ? false : "needs root", timeout: 600_000 },
+  () => {
+    let lab: Lab;
+    const NFT = "cwrf";
+    before(async () => {
+      await Lab.down(NFT);
+      lab = await Lab.up({ name: NFT, clusters: 2, nodes: 2, kube: true, realNodes: true, kubeProxyMode: "nftables", cable: "wireguard" });
+      await lab.waitConnected(60_000);
     });
-  }
+    after(async () => {
+      await Lab.down(NFT);
+    });
 
-  it("pod → the other cluster's Service through its nftables kube-proxy, source preserved", async () => {
-    const r = await tcpFrom(lab, "c1/n1/p0", "10.102.0.10", 80);
-    assert.equal(r.exitCode, 0, r.stdout);
-    assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.1\.10:/);
-  });
-});
+    it("the DaemonSets' containers are not privileged: NET_ADMIN and NET_RAW only; the gateway's WireGuard device is up", async () => {
+      const client = await lab.kubeClient("c1");
+      try {
+        for (const ds of ["causeway-gateway", "causeway-route-agent"]) {
+          const d = await client.get<{ spec: { template: { spec: { containers: { securityContext?: Record<string, unknown> }[] } } } }>(
+            kube.R.daemonSet,
+            SYSTEM_NAMESPACE,
+            ds,
+          );
+          const sc = d.spec.template.spec.containers[0]?.securityContext ?? {};
+          assert.equal(sc.privileged, undefined, ds);
+          assert.deepEqual(sc.capabilities, { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] }, ds);
+        }
+      } finally {
+        client.close();
+      }
+      const wg = await lab.exec("c1/n0", ["ip", "-details", "link", "show", "type", "tun"]);
+      assert.match(wg.stdout, /state UP|state UNKNOWN/, `a TUN device (wireguard-go) on c1's gateway node: ${wg.stdout}${wg.stderr}`);
+    });
+
+    it("kube-proxy programs nftables, not iptables: its table holds the echo Service", async () => {
+      const nft = await lab.exec("c2/n1", ["nft", "list", "table", "ip", "kube-proxy"]);
+      assert.equal(nft.exitCode, 0, nft.stderr);
+      assert.match(nft.stdout, /10\.102\.0\.10/);
+      const ipt = await lab.exec("c2/n1", ["iptables-save", "-t", "nat"]);
+      assert.doesNotMatch(ipt.stdout, /KUBE-SVC-/);
+    });
+
+    for (const [from, to] of [
+      ["c1/n1/p0", "c2/n1/p0"],
+      ["c2/n1/p0", "c1/n1/p0"],
+    ] as const) {
+      it(`ICMP and TCP ${from} → ${to}; the server sees the client pod's IP`, async () => {
+        await assertPodReaches(lab, from, to);
+      });
+    }
+
+    it("pod → the other cluster's Service through its nftables kube-proxy, source preserved", async () => {
+      const r = await tcpFrom(lab, "c1/n1/p0", "10.102.0.10", 80);
+      assert.equal(r.exitCode, 0, r.stdout);
+      assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.1\.10:/);
+    });
+  },
+);
