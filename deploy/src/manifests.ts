@@ -212,6 +212,8 @@ function workload(
         image: IMAGE,
         command: ["node", bundlePath(component), "--kube"],
         env,
+        // A component that cannot start says why in its last log line: that becomes the termination message (diagnose shows it).
+        terminationMessagePolicy: "FallbackToLogsOnError",
         securityContext,
         ...probes,
         ports: [...probes.ports, ...(daemon ? (placement.extraPorts ?? []) : [])],

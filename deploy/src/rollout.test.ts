@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { imageProblems, notRolledOut, type PodObject, type WorkloadObject } from "./rollout.ts";
+import { imageProblems, notRolledOut, type PodObject, podProblems, terminationGist, type WorkloadObject } from "./rollout.ts";
 
 const pod = (name: string, reason: string | undefined, image = "causeway:0.2.0"): PodObject => ({
   metadata: { name },
@@ -34,5 +34,34 @@ describe("join's wait for the pods", () => {
     assert.deepEqual(notRolledOut([], [dep(2, 2, 2)]), []);
     assert.deepEqual(notRolledOut([], [dep(3, 2, 2)]), ["deployment/causeway-lighthouse 2/2"], "an old replica is still there");
     assert.deepEqual(notRolledOut([], [dep(2, 1, 2)]), ["deployment/causeway-lighthouse 2/2"]);
+  });
+
+  it("a pod that is not ready is named with its reason, exit code and what its container last said (the pino line's error)", () => {
+    const tun =
+      "this kernel has no WireGuard module, and wireguard-go needs /dev/net/tun, which is missing here: load the tun module on the node (modprobe tun); in a container, mount the node's /dev/net/tun (causeway join does for --cable-driver wireguard) or use --cable-driver vxlan";
+    const log = `{"level":30,"msg":"starting"}\n{"level":60,"time":"2026-12-03T18:00:00.000Z","component":"causeway-gateway","err":${JSON.stringify(tun)},"msg":"causeway-gateway cannot start"}\n`;
+    const crashing: PodObject = {
+      metadata: { name: "causeway-gateway-abcde" },
+      spec: { nodeName: "n0" },
+      status: {
+        containerStatuses: [
+          {
+            ready: false,
+            restartCount: 3,
+            state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 40s restarting failed container" } },
+            lastState: { terminated: { exitCode: 2, reason: "Error", message: log } },
+          },
+        ],
+      },
+    };
+    const ready: PodObject = { metadata: { name: "causeway-gateway-fghij" }, spec: { nodeName: "n1" }, status: { containerStatuses: [{ ready: true }] } };
+    const pending: PodObject = { metadata: { name: "causeway-route-agent-x" }, status: {} };
+    assert.deepEqual(podProblems([crashing, ready, pending]), [
+      `causeway-gateway-abcde on n0: CrashLoopBackOff (exit 2) — ${tun}`,
+      "causeway-route-agent-x on (not scheduled): not ready",
+    ]);
+    assert.equal(terminationGist("plain text\nlast line"), "last line");
+    assert.equal(terminationGist('{"msg":"no error field"}'), "no error field");
+    assert.equal(terminationGist(undefined), "");
   });
 });

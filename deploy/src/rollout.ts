@@ -25,10 +25,43 @@ export interface WorkloadObject {
   };
 }
 
+type ContainerState = { waiting?: { reason?: string; message?: string }; terminated?: { exitCode?: number; reason?: string; message?: string } };
+
 export interface PodObject {
   metadata: kube.ObjectMeta;
   spec?: { nodeName?: string; containers?: { image: string }[] };
-  status?: { containerStatuses?: { image?: string; ready?: boolean; state?: { waiting?: { reason?: string; message?: string } } }[] };
+  status?: { containerStatuses?: { image?: string; ready?: boolean; restartCount?: number; state?: ContainerState; lastState?: ContainerState }[] };
+}
+
+/**
+ * Pure: the gist of a container's termination message. The components' containers fall back to
+ * the tail of their log (terminationMessagePolicy FallbackToLogsOnError), JSON lines from pino:
+ * the last line's error, else its message; plain text as it is (last line).
+ */
+export function terminationGist(message: string | undefined): string {
+  const last = (message ?? "").trim().split("\n").pop()?.trim() ?? "";
+  try {
+    const j = JSON.parse(last) as { err?: unknown; msg?: unknown };
+    const err =
+      typeof j.err === "string" ? j.err : typeof (j.err as { message?: unknown })?.message === "string" ? String((j.err as { message: string }).message) : "";
+    return err || (typeof j.msg === "string" ? j.msg : last);
+  } catch {
+    return last;
+  }
+}
+
+/** Pure: why each pod that is not ready is not ("pod on node: reason — what its container last said"). */
+export function podProblems(pods: readonly PodObject[]): string[] {
+  return pods
+    .filter((p) => !(p.status?.containerStatuses ?? []).every((s) => s.ready) || !(p.status?.containerStatuses ?? []).length)
+    .map((p) => {
+      const s = p.status?.containerStatuses?.find((c) => !c.ready);
+      const w = s?.state?.waiting;
+      const t = s?.state?.terminated ?? s?.lastState?.terminated;
+      const said = terminationGist(t?.message) || w?.message || "";
+      const why = `${w?.reason ?? t?.reason ?? "not ready"}${t?.exitCode !== undefined ? ` (exit ${t.exitCode})` : ""}`;
+      return `${p.metadata.name} on ${p.spec?.nodeName ?? "(not scheduled)"}: ${why}${said ? ` — ${said}` : ""}`;
+    });
 }
 
 /** The waiting reasons that mean the node cannot get the image (no registry, a wrong name, policy Never). */
@@ -75,16 +108,6 @@ export function notRolledOut(daemonSets: readonly WorkloadObject[], deployments:
   ];
 }
 
-/** Pure: why the pods that are not ready wait ("pod on node: reason"). */
-function waiting(pods: readonly PodObject[]): string[] {
-  return pods
-    .filter((p) => !(p.status?.containerStatuses ?? []).every((s) => s.ready))
-    .map((p) => {
-      const w = p.status?.containerStatuses?.find((s) => s.state?.waiting)?.state?.waiting;
-      return `${p.metadata.name} on ${p.spec?.nodeName ?? "(not scheduled)"}: ${w?.reason ?? "not ready"}`;
-    });
-}
-
 const KEPT = "the cluster stays registered at the broker, so running join again continues from here";
 
 /** Waits until the named workloads of `namespace` have rolled out; RolloutError at once for images the nodes cannot get, or after `timeoutMs`. */
@@ -109,7 +132,7 @@ export async function waitRollout(
     const pending = notRolledOut(ds, deps);
     if (!pending.length) return;
     if (Date.now() > end) {
-      const why = waiting(pods);
+      const why = podProblems(pods);
       throw new RolloutError(
         `Causeway's pods are not ready after ${Math.round(timeoutMs / 1000)} s: ${pending.join(", ")}${why.length ? ` (${why.join("; ")})` : ""}; see kubectl -n ${namespace} describe pods, or causeway diagnose; ${KEPT}`,
       );

@@ -60,7 +60,7 @@ describe("wg text formats", () => {
     assert.equal(parseWgDump(""), undefined);
   });
 
-  it("a missing wireguard-go names the package to install", async () => {
+  it("a missing wireguard-go names the package to install; a missing /dev/net/tun names the module and the mount", async () => {
     const run = {
       run: async (file: string) => ({ exitCode: file === "ip" ? 2 : 0, signal: null, stdout: "", stderr: "Error: Unknown device type.", durationMs: 0 }),
     };
@@ -72,6 +72,11 @@ describe("wg text formats", () => {
     assert.throws(() => noTools.preflight(), /install the wireguard-tools package/);
     if (!existsSync("/sys/module/wireguard")) assert.throws(() => wg.preflight(), /apt-get install wireguard-go/);
     new WgTools(run, () => true).preflight();
+    if (!existsSync("/sys/module/wireguard"))
+      assert.throws(
+        () => new WgTools(run, () => true, "wireguard-go", "/nonexistent/net/tun").preflight(),
+        /wireguard-go needs \/nonexistent\/net\/tun, which is missing here: load the tun module on the node \(modprobe tun\); in a container, mount the node's/,
+      );
   });
 });
 

@@ -153,18 +153,40 @@ export class WgTools implements WireGuard {
   readonly #run: CommandRunner;
   readonly #hasProgram: (p: string) => boolean;
   readonly #wireguardGo: string;
+  readonly #tun: string;
 
-  /** `wireguardGo`: the userspace implementation to run (default $CAUSEWAY_WIREGUARD_GO, else wireguard-go on PATH). */
-  constructor(runner: CommandRunner, hasProgram: (p: string) => boolean = (p) => onPath(p), wireguardGo = process.env.CAUSEWAY_WIREGUARD_GO || "wireguard-go") {
+  /**
+   * `wireguardGo`: the userspace implementation to run (default $CAUSEWAY_WIREGUARD_GO, else
+   * wireguard-go on PATH); `tun`: the TUN device it opens.
+   */
+  constructor(
+    runner: CommandRunner,
+    hasProgram: (p: string) => boolean = (p) => onPath(p),
+    wireguardGo = process.env.CAUSEWAY_WIREGUARD_GO || "wireguard-go",
+    tun = "/dev/net/tun",
+  ) {
     this.#run = runner;
     this.#hasProgram = hasProgram;
     this.#wireguardGo = wireguardGo;
+    this.#tun = tun;
   }
 
   preflight(): void {
     this.#needWg();
-    // /sys/module/wireguard exists when the module is loaded or built in; otherwise wireguard-go must be there.
-    if (!existsSync("/sys/module/wireguard") && !this.#hasProgram(this.#wireguardGo)) throw this.#noWireguardGo("no WireGuard module loaded");
+    // /sys/module/wireguard exists when the module is loaded or built in; otherwise wireguard-go must be there, with a TUN device.
+    if (existsSync("/sys/module/wireguard")) return;
+    if (!this.#hasProgram(this.#wireguardGo)) throw this.#noWireguardGo("no WireGuard module loaded");
+    this.#needTun();
+  }
+
+  /** wireguard-go opens the TUN device: a node or container without it gets a message naming it. */
+  #needTun(): void {
+    if (!existsSync(this.#tun))
+      throw new WireGuardUnavailableError(
+        `this kernel has no WireGuard module, and wireguard-go needs ${this.#tun}, which is missing here: ` +
+          `load the tun module on the node (modprobe tun); in a container, mount the node's ${this.#tun} ` +
+          `(causeway join does for --cable-driver wireguard) or use --cable-driver vxlan`,
+      );
   }
 
   /** Neither the kernel (`why`) nor wireguard-go can make a device: names what to install. */
@@ -196,6 +218,7 @@ export class WgTools implements WireGuard {
       else {
         if (!this.#hasProgram(this.#wireguardGo))
           throw this.#noWireguardGo(`no WireGuard module (ip link add … type wireguard: ${k.stderr.trim() || `exit ${k.exitCode}`})`);
+        this.#needTun();
         // wireguard-go forks a daemon that owns the device and returns once it is up.
         await this.#run.run(this.#wireguardGo, [name], { timeoutMs: 15_000 });
         how = "userspace";
