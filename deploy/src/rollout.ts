@@ -50,18 +50,33 @@ export function terminationGist(message: string | undefined): string {
   }
 }
 
+type ContainerStatus = NonNullable<NonNullable<PodObject["status"]>["containerStatuses"]>[number];
+
+/** Pure: a container's current waiting state and its current or last termination. */
+function states(s: ContainerStatus | undefined): {
+  waiting: { reason?: string; message?: string };
+  terminated: { exitCode?: number; reason?: string; message?: string };
+} {
+  return { waiting: s?.state?.waiting ?? {}, terminated: s?.state?.terminated ?? s?.lastState?.terminated ?? {} };
+}
+
+/** Pure: why one container is not ready ("reason (exit N) — what it last said"). */
+function containerProblem(s: ContainerStatus | undefined): string {
+  const { waiting, terminated } = states(s);
+  const reason = waiting.reason ?? terminated.reason ?? "not ready";
+  const exit = terminated.exitCode === undefined ? "" : ` (exit ${terminated.exitCode})`;
+  const said = terminationGist(terminated.message) || (waiting.message ?? "");
+  return said ? `${reason}${exit} — ${said}` : `${reason}${exit}`;
+}
+
 /** Pure: why each pod that is not ready is not ("pod on node: reason — what its container last said"). */
 export function podProblems(pods: readonly PodObject[]): string[] {
   return pods
-    .filter((p) => !(p.status?.containerStatuses ?? []).every((s) => s.ready) || !(p.status?.containerStatuses ?? []).length)
-    .map((p) => {
-      const s = p.status?.containerStatuses?.find((c) => !c.ready);
-      const w = s?.state?.waiting;
-      const t = s?.state?.terminated ?? s?.lastState?.terminated;
-      const said = terminationGist(t?.message) || w?.message || "";
-      const why = `${w?.reason ?? t?.reason ?? "not ready"}${t?.exitCode !== undefined ? ` (exit ${t.exitCode})` : ""}`;
-      return `${p.metadata.name} on ${p.spec?.nodeName ?? "(not scheduled)"}: ${why}${said ? ` — ${said}` : ""}`;
-    });
+    .filter((p) => {
+      const cs = p.status?.containerStatuses ?? [];
+      return !cs.length || !cs.every((s) => s.ready);
+    })
+    .map((p) => `${p.metadata.name} on ${p.spec?.nodeName ?? "(not scheduled)"}: ${containerProblem(p.status?.containerStatuses?.find((c) => !c.ready))}`);
 }
 
 /** The waiting reasons that mean the node cannot get the image (no registry, a wrong name, policy Never). */
