@@ -220,6 +220,9 @@ export class GatewayEngine {
     this.nat.setLocal(this.endpoint);
     // Another gateway of this cluster published before us: we take over and traffic is waiting.
     const takingOver = !this.#exclusive && mine.some((ep) => ep.cable_name !== this.endpoint.cable_name);
+    // Otherwise the Endpoint first, as always: a pass that cannot write it (broker or API server
+    // unreachable, a view being rebuilt) stops before it touches a cable.
+    if (!takingOver) await this.#publishEndpoint(mine);
     const all = view.endpoints();
     this.nat.track(
       [...all.values()].filter((ep) => ep.cluster_id !== site.clusterId),
@@ -230,8 +233,8 @@ export class GatewayEngine {
     const news = skipped.map((s) => `${s.clusterId}: ${s.reason}`).join("; ");
     if (news !== this.#lastSkipped) for (const s of skipped) log.warn({ remoteCluster: s.clusterId, reason: s.reason }, "not connecting to remote cluster");
     this.#lastSkipped = news;
-    // Cables before the Endpoint: the cluster's route agents steer to this node as soon as they
-    // see its Endpoint, so a gateway taking over carries the cables by then (make-before-break).
+    // Taking over, cables before the Endpoint: the cluster's route agents steer to this node as
+    // soon as they see its Endpoint, so it carries the cables by then (make-before-break).
     let states: CableState[];
     let failure = "";
     try {
@@ -241,7 +244,7 @@ export class GatewayEngine {
       states = cables.map((c) => ({ clusterId: c.endpoint.cluster_id, status: "error", message: failure }));
     }
     const t1 = performance.now();
-    await this.#publishEndpoint(mine);
+    if (takingOver) await this.#publishEndpoint(mine);
     log.debug(
       { cablesMs: Math.round(t1 - t0), endpointMs: Math.round(performance.now() - t1), cables: cables.length, pending: pending.length, takingOver },
       "gateway pass",

@@ -123,4 +123,41 @@ describe("gateway engine taking over (real broker, fake host)", () => {
     const eps = (await conn.list("endpoint")).records.filter((r) => r.clusterId === "c3").map((r) => r.name);
     assert.deepEqual(eps, [e.endpoint.cable_name]);
   });
+
+  it("not taking over, the Endpoint still goes first: a pass that cannot write it (broker unreachable, its view emptied) touches no cable", async () => {
+    const driver = new VxlanCableDriver(host.fakeHostAdapters());
+    const local = localEndpoint({ site: site("c5", 5), nodeName: "n0", privateIp: "127.0.5.10", healthCheckIp: "10.5.0.1", driver });
+    const remote = localEndpoint({ site: site("c6", 6), nodeName: "n0", privateIp: "127.0.6.10", healthCheckIp: "10.6.0.1", driver: remoteDriver });
+    let seen = [local, remote];
+    let brokerUp = true;
+    const fakeView: view.EndpointView = {
+      synced: Promise.resolve(),
+      start: () => undefined,
+      stop: () => undefined,
+      endpoints: () => new Map(seen.map((e) => [e.cluster_id, e])),
+      endpointsOf: (id) => seen.filter((e) => e.cluster_id === id),
+    };
+    const down = async () => {
+      if (!brokerUp) throw new Error("broker unreachable");
+    };
+    const e = new GatewayEngine({
+      site: site("c5", 5),
+      nodeName: "n0",
+      privateIp: "127.0.5.10",
+      healthCheckIp: "10.5.0.1",
+      underlayMtu: 1500,
+      natDiscovery: { port: 0, sourceFor: async () => undefined },
+      view: fakeView,
+      sink: { putEndpoint: down, deleteEndpoint: down, putStatus: down, deleteStatus: down },
+      driver,
+      log,
+      version: "test",
+    });
+    await e.reconcileOnce();
+    assert.deepEqual([...(await driver.installedRemotes())], ["127.0.6.10"]);
+    seen = [];
+    brokerUp = false;
+    await assert.rejects(e.reconcileOnce(), /broker unreachable/);
+    assert.deepEqual([...(await driver.installedRemotes())], ["127.0.6.10"], "the cable is still there");
+  });
 });
