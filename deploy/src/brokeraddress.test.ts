@@ -28,14 +28,21 @@ describe("deploy-broker: the broker's address", () => {
     assert.match(givenAddress("203.0.113.10", nodePort).how, /NodePort/);
   });
 
-  it("a NodePort's address: a Ready node's ExternalIP first, else its InternalIP; nodes by name; not-Ready ones last", () => {
+  it("a NodePort's addresses: up to three nodes' ExternalIPs, else InternalIPs; Ready nodes first, then by name", () => {
     const a = nodePortAddress([node("b", { InternalIP: "10.0.0.2" }), node("a", { InternalIP: "10.0.0.1" })], 31234);
-    assert.deepEqual(a, { url: "10.0.0.1:31234", how: "node a's InternalIP, the Service's NodePort" });
+    assert.deepEqual(a, { url: "10.0.0.1:31234,10.0.0.2:31234", how: "nodes a, b's InternalIPs, the Service's NodePort" });
+    assert.deepEqual(nodePortAddress([node("a", { InternalIP: "10.0.0.1" })], 31234), {
+      url: "10.0.0.1:31234",
+      how: "node a's InternalIP, the Service's NodePort",
+    });
+    // At most three, Ready ones first: one node's failure leaves members other addresses, a big cluster does not list them all.
+    const many = ["e", "d", "c", "b", "a"].map((n, i) => node(n, { InternalIP: `10.0.0.${10 + i}` }, n !== "a"));
+    assert.equal(nodePortAddress(many, 1)?.url, "10.0.0.13:1,10.0.0.12:1,10.0.0.11:1");
     assert.equal(
       nodePortAddress([node("a", { InternalIP: "10.0.0.1" }), node("z", { InternalIP: "10.0.0.9", ExternalIP: "203.0.113.9" })], 31234)?.url,
       "203.0.113.9:31234",
     );
-    assert.equal(nodePortAddress([node("a", { InternalIP: "10.0.0.1" }, false), node("b", { InternalIP: "10.0.0.2" })], 1)?.url, "10.0.0.2:1");
+    assert.equal(nodePortAddress([node("a", { InternalIP: "10.0.0.1" }, false), node("b", { InternalIP: "10.0.0.2" })], 1)?.url, "10.0.0.2:1,10.0.0.1:1");
     assert.equal(nodePortAddress([node("a", { InternalIP: "fd00::1" })], 31234)?.url, "[fd00::1]:31234");
     assert.equal(nodePortAddress([node("a", { Hostname: "a" })], 31234), undefined);
   });

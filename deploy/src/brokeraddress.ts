@@ -1,6 +1,6 @@
 /**
  * Where members and the operator reach the broker: deploy-broker's choice from its Service (a
- * NodePort on a node's address by default), or the operator's --broker-url (a host alone takes
+ * NodePort on nodes' addresses by default), or the operator's --broker-url (a host alone takes
  * the Service's port).
  */
 import { ValidationError } from "@causeway/api";
@@ -38,18 +38,29 @@ export function givenAddress(url: string, svc: BrokerServiceObject): BrokerAddre
   return { url: `${url}:${servicePort(svc)}`, how: `--broker-url with the Service's ${svc.spec?.type === "NodePort" ? "NodePort" : "port"}` };
 }
 
+/** How many nodes' addresses broker-info lists for a NodePort: members dial whichever answers. */
+export const NODEPORT_ADDRESSES = 3;
+
 /**
- * Pure: a NodePort's address: a Ready node's ExternalIP, else its InternalIP (nodes by name, for a
- * stable choice). Undefined when no node has an address.
+ * Pure: a NodePort's addresses — every node answers on it, so up to NODEPORT_ADDRESSES nodes'
+ * (Ready first, then by name, for a stable choice), and one node's failure (its link down, the
+ * node gone) leaves members another address. ExternalIPs when any node has one, else
+ * InternalIPs. Undefined when no node has an address.
  */
 export function nodePortAddress(nodes: readonly NodeObject[], port: number): BrokerAddress | undefined {
   const ready = (n: NodeObject) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
   const sorted = [...nodes].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  const ordered = [...sorted.filter(ready), ...sorted.filter((x) => !ready(x))];
   for (const kind of ["ExternalIP", "InternalIP"]) {
-    for (const n of [...sorted.filter(ready), ...sorted.filter((x) => !ready(x))]) {
-      const a = n.status?.addresses?.find((x) => x.type === kind)?.address;
-      if (a) return { url: `${a.includes(":") ? `[${a}]` : a}:${port}`, how: `node ${n.metadata.name}'s ${kind}, the Service's NodePort` };
-    }
+    const picked = ordered
+      .map((n) => ({ node: n.metadata.name, a: n.status?.addresses?.find((x) => x.type === kind)?.address }))
+      .filter((x): x is { node: string; a: string } => Boolean(x.a))
+      .slice(0, NODEPORT_ADDRESSES);
+    if (!picked.length) continue;
+    const url = picked.map(({ a }) => `${a.includes(":") ? `[${a}]` : a}:${port}`).join(",");
+    const names = picked.map((x) => x.node);
+    const whose = names.length === 1 ? `node ${names[0]}'s ${kind}` : `nodes ${names.join(", ")}'s ${kind}s`;
+    return { url, how: `${whose}, the Service's NodePort` };
   }
   return undefined;
 }

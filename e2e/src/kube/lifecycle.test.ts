@@ -12,6 +12,7 @@ import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, ProcessRunner } from "@causeway/common";
 import { BrokerConnection } from "@causeway/common/broker-client";
 import { IMAGE } from "@causeway/deploy";
+import { GATEWAY_LEASE } from "@causeway/gateway";
 import { assertResumed, Lab, REPO_ROOT, OUTAGE_BOUND_MS, podPids, Probes, type ProbeResult, until, waitWorkloadsReady } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
@@ -150,7 +151,7 @@ describe("life cycle on real nodes: probes every 20 ms both ways between non-gat
   });
 });
 
-describe("gateway redundancy on real nodes: two candidates per cluster, the active one fails", { skip: root ? false : "needs root", timeout: 600_000 }, () => {
+describe("gateway redundancy on real nodes: two candidates per cluster, the active one fails", { skip: root ? false : "needs root", timeout: 900_000 }, () => {
   let lab: Lab;
   const HA = "cwlh";
   const pairs = [
@@ -166,19 +167,31 @@ describe("gateway redundancy on real nodes: two candidates per cluster, the acti
     await Lab.down(HA);
   });
 
-  /** The node of c1's active gateway (its Gateway object's HA status). */
-  const active = async (): Promise<string> => {
+  /** Each gateway's HA status in c1 (its Gateway objects), by node. */
+  const statuses = async (): Promise<Record<string, string>> => {
     const client = await lab.kubeClient("c1");
     try {
       const gws = await client.list<{ metadata: kube.ObjectMeta; status?: { haStatus?: string } }>(kube.R.gateway, SYSTEM_NAMESPACE);
-      return gws.items.find((g) => g.status?.haStatus === "active")?.metadata.name ?? "";
+      return Object.fromEntries(gws.items.map((g) => [g.metadata.name, g.status?.haStatus ?? ""]));
     } finally {
       client.close();
     }
   };
+  const active = async () => Object.entries(await statuses()).find(([, s]) => s === "active")?.[0] ?? "";
+  const leaseHolder = async () => {
+    const client = await lab.kubeClient("c1");
+    try {
+      return (await client.get<{ spec: kube.LeaseRecord }>(kube.R.lease, SYSTEM_NAMESPACE, GATEWAY_LEASE)).spec.holderIdentity;
+    } finally {
+      client.close();
+    }
+  };
+  const WHAT = { kill: "container killed (SIGKILL)", stop: "container stopped (its pod deleted)" } as const;
 
+  // The underlay link case stays on the stand-in tier (e2e/src/redundancy/kube.test.ts) for now: on real nodes it
+  // measured 1.6–1.95 s against its 2 s bound, too close to land (see the closing note).
   for (const kind of ["kill", "stop"] as const) {
-    it(`the active gateway's container ${kind === "kill" ? "killed (SIGKILL)" : "stopped (its pod deleted)"}: traffic resumes within ${OUTAGE_BOUND_MS[kind]} ms${kind === "stop" ? ", the standby active" : ""}`, async () => {
+    it(`the active gateway's ${WHAT[kind]}: traffic resumes within ${OUTAGE_BOUND_MS[kind]} ms; ${kind === "kill" ? "the gateway active after" : "the standby takes the Lease"}; the other returns passive`, async () => {
       const was = await active();
       assert.ok(was, "an active gateway");
       const probes = new Probes(lab, pairs, 20);
@@ -187,24 +200,35 @@ describe("gateway redundancy on real nodes: two candidates per cluster, the acti
         const gw = (await podPids(lab, "c1")).find((p) => p.pod.startsWith("causeway-gateway-") && p.node === was);
         assert.ok(gw, `the gateway pod's process on ${was}`);
         process.kill(gw.pid, "SIGKILL");
-      } else {
-        await lab.restart("c1", `gateway/${was}`);
-      }
-      // Deleted, the pod's gateway releases the Lease and the standby takes it. Killed, kubelet restarts the container
-      // at once and it may renew its own Lease before the standby takes it: either way traffic must resume within the bound.
-      if (kind === "stop")
-        await until(
-          "another node's gateway active",
-          async () => {
-            const now = await active();
-            return now && now !== was ? now : undefined;
-          },
-          30_000,
-        );
+      } else await lab.restart("c1", `gateway/${was}`);
+      // Killed, kubelet restarts the container at once and it may renew its own Lease before the standby takes it:
+      // either way traffic must resume within the bound. Deleted, the standby takes over.
+      const now =
+        kind === "kill"
+          ? was
+          : await until(
+              "another node's gateway active, holding the Lease",
+              async () => {
+                const a = await active();
+                return a && a !== was && (await leaseHolder()) === `${a}-causeway-gateway` ? a : undefined;
+              },
+              30_000,
+            );
       await lab.waitConnected(60_000);
       await new Promise((r) => setTimeout(r, 3000));
       const results = await probes.stop();
       console.log(`# real nodes, HA ${kind}: active ${was} → ${await active()}; ${assertResumed(results, kind, OUTAGE_BOUND_MS[kind])}`);
+      // One active, the other passive (a killed container back from its restart back-off).
+      const settled = await until(
+        "one gateway active, the other passive",
+        async () => {
+          const st = await statuses();
+          const v = Object.values(st).sort();
+          return v.length === 2 && v[0] === "active" && v[1] === "passive" ? st : undefined;
+        },
+        90_000,
+      );
+      if (kind !== "kill") assert.equal(settled[now], "active", `${now} stays active: the returning gateway does not take over`);
     });
   }
 });
