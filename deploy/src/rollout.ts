@@ -53,10 +53,7 @@ export function terminationGist(message: string | undefined): string {
 type ContainerStatus = NonNullable<NonNullable<PodObject["status"]>["containerStatuses"]>[number];
 
 /** Pure: a container's current waiting state and its current or last termination. */
-function states(s: ContainerStatus | undefined): {
-  waiting: { reason?: string; message?: string };
-  terminated: { exitCode?: number; reason?: string; message?: string };
-} {
+function states(s: ContainerStatus | undefined): Required<ContainerState> {
   return { waiting: s?.state?.waiting ?? {}, terminated: s?.state?.terminated ?? s?.lastState?.terminated ?? {} };
 }
 

@@ -213,7 +213,6 @@ export class GatewayEngine {
 
   async reconcileOnce(): Promise<void> {
     const { view, site, driver, log } = this.#d;
-    const t0 = performance.now();
     await this.#refreshEndpoint();
     const mine = view.endpointsOf(site.clusterId);
     // Answer NAT discovery for this endpoint before peers learn of it (they ask at once).
@@ -237,6 +236,7 @@ export class GatewayEngine {
     // soon as they see its Endpoint, so it carries the cables by then (make-before-break).
     let states: CableState[];
     let failure = "";
+    const t0 = performance.now();
     try {
       states = await driver.sync({ endpoint: this.endpoint, underlayMtu: this.#d.underlayMtu }, cables);
     } catch (err) {

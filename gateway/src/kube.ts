@@ -189,7 +189,10 @@ export class KubeGateway implements SiteComponent {
   /** Whether cables of this gateway are on the host (unknown: assumed). */
   async #carriesCables(): Promise<boolean> {
     if (!this.#d.driver.installedRemotes) return true;
-    return (await this.#d.driver.installedRemotes().catch(() => new Set(["?"]))).size > 0;
+    return this.#d.driver.installedRemotes().then(
+      (remotes) => remotes.size > 0,
+      () => true,
+    );
   }
 
   async #putPassive(): Promise<void> {

@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
+import { podProblems } from "@causeway/deploy";
 import { kubeApiServerBinary } from "./apiserver.ts";
 import { writePodResolvConf } from "./dns.ts";
 import { LabError } from "./errors.ts";
@@ -207,10 +208,7 @@ export async function waitWorkloadsReady(client: kube.KubeClient, namespace: str
       const deps = await client.list<WorkloadStatus>(kube.R.deployment, namespace);
       const missing = unready(ds.items, deps.items);
       if (!missing.length && ds.items.length + deps.items.length > 0) return true;
-      const pods = await client.list<PodObject>(kube.R.pod, namespace);
-      const why = pods.items
-        .filter((p) => !p.status?.containerStatuses?.every((s) => s.ready))
-        .map((p) => `${p.metadata.name} on ${p.spec?.nodeName ?? "?"}: ${podWaiting(p)}`);
+      const why = podProblems((await client.list<PodObject>(kube.R.pod, namespace)).items);
       throw new LabError(`${missing.join(", ") || "no workloads"}${why.length ? ` (${why.join("; ")})` : ""}`);
     },
     ms,

@@ -32,12 +32,11 @@ export class ProcSysctl implements Sysctl {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== "EROFS" && code !== "EACCES" && code !== "EPERM") throw err;
-      if (
-        !(await access(`${fallback}/${rel}`).then(
-          () => true,
-          () => false,
-        ))
-      )
+      const mounted = await access(`${fallback}/${rel}`).then(
+        () => true,
+        () => false,
+      );
+      if (!mounted)
         throw new HostStateError(
           `cannot set ${key}=${value}: ${root} is read-only in this container (${code}) and the node's /proc/sys/net is not mounted at ${fallback}/net — ` +
             `mount it (hostPath, as causeway join's DaemonSets do), or set ${key}=${value} on the node`,
