@@ -12,6 +12,8 @@ export interface UninstallOptions {
   readonly context?: string;
   /** How long to wait for the workloads' pods to go (they remove their host state first). */
   readonly podTimeoutMs?: number;
+  /** How long to wait for the controller manager to finalize the deleted namespace (default 60 s; then uninstall says it is still terminating). */
+  readonly namespaceTimeoutMs?: number;
   readonly say?: (line: string) => void;
 }
 
@@ -56,6 +58,7 @@ export async function uninstall(o: UninstallOptions): Promise<UninstallResult> {
     const cluster = installed ? await stopWorkloads(client, o.podTimeoutMs ?? 120_000, removed, say) : undefined;
     if (cluster) await leaveBroker(cluster, say);
     await removeObjects(client, removed, say);
+    await waitNamespaceGone(client, o.namespaceTimeoutMs ?? 60_000, say);
     return { found: true, ...(cluster ? { clusterId: cluster.clusterId } : {}), removed };
   } finally {
     client.close();
@@ -129,6 +132,22 @@ async function removeObjects(client: kube.KubeClient, removed: string[], say: (l
   }
   if (nodes.items.length) removed.push(`gateway label on ${nodes.items.map((n) => n.metadata.name).join(", ")}`);
   say(`deleted ${removed.join(", ") || "nothing more"}`);
+}
+
+/**
+ * Waits until the controller manager has finalized the deleted namespace, so that a join right
+ * after does not meet a terminating one; past the bound it says so and returns (nothing of
+ * Causeway's runs any more: what is left is the controller manager's to finish).
+ */
+async function waitNamespaceGone(client: kube.KubeClient, timeoutMs: number, say: (l: string) => void): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while ((await client.find(kube.R.namespace, undefined, SYSTEM_NAMESPACE)) !== undefined) {
+    if (Date.now() > end) {
+      say(`namespace ${SYSTEM_NAMESPACE} is still terminating after ${Math.round(timeoutMs / 1000)} s (the controller manager finalizes it); join again once it is gone`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** Waits until no pod of Causeway's runs in the namespace (a cluster without a kubelet has none). */

@@ -29,14 +29,15 @@ export function makeBrokerTls(lab: LabCore): void {
 }
 
 /** Backend nats: the NATS cluster and the replicas' hosts; components dial every replica. */
-export async function buildHa(lab: LabCore, replicas: number, mtu?: number): Promise<void> {
+export async function buildHa(lab: LabCore, replicas: number, mtu?: number, o: { replicaHosts: boolean } = { replicaHosts: true }): Promise<void> {
   const st = lab.state;
   const ha = haPlan(st.name, st.dir, replicas, st.broker.ns);
   st.broker.ha = ha;
   st.broker.address = haAddress(ha);
   lab.save();
   await startNatsCluster(lab.run, st.name, st.dir, ha, mtu);
-  await buildReplicaHosts(lab.run, st.name, ha, mtu);
+  // Real nodes: the replicas are the broker Deployment's pods, not hosts of the lab's.
+  if (o.replicaHosts) await buildReplicaHosts(lab.run, st.name, ha, mtu);
   lab.save();
 }
 

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
-import { BROKER_NAMESPACE, BROKER_PORT, deployBroker } from "@causeway/deploy";
+import { BROKER_NAMESPACE, BROKER_PORT, deployBroker, type DeployBrokerOptions } from "@causeway/deploy";
 import { buildCluster } from "./build.ts";
 import { NATS_USER, haNatsUrls } from "./brokerha.ts";
 import { waitBroker } from "./brokers.ts";
@@ -101,7 +101,7 @@ async function deployRealBroker(lab: LabCore): Promise<void> {
   const gw = first?.spec.nodes.find((n) => n.gateway);
   if (!st.kube || !first || !gw?.publicIp) throw new LabError("the lab has no first cluster with a gateway node");
   // No --broker-url: deploy-broker picks the gateway node's ExternalIP (its underlay address) with the NodePort.
-  const r = await deployBroker({ kubeconfig: st.kube.apis[first.spec.id]?.kubeconfig, out: st.kube.brokerInfo });
+  const r = await deployBroker({ kubeconfig: st.kube.apis[first.spec.id]?.kubeconfig, out: st.kube.brokerInfo, ...natsOptions(lab) });
   if (!r.info.brokerURL.startsWith(`${gw.publicIp}:`)) throw new LabError(`deploy-broker chose ${r.info.brokerURL}, not ${gw.publicIp} (n0's ExternalIP)`);
   st.broker.address = r.info.brokerURL;
   writeFileSync(st.broker.adminTokenFile, `${r.info.adminToken}\n`, { mode: 0o600 });
@@ -152,29 +152,29 @@ async function upRealCluster(
   }
 }
 
+/** deploy-broker's NATS settings when the lab has a NATS cluster (--backend nats, its servers, credentials and CA; the bucket on all three nodes). */
+function natsOptions(lab: LabCore): Pick<DeployBrokerOptions, "nats"> {
+  const ha = lab.state.broker.ha;
+  if (!ha) return {};
+  return {
+    nats: {
+      servers: haNatsUrls(ha),
+      streamReplicas: 3,
+      replicas: ha.replicas.length,
+      user: NATS_USER,
+      password: readFileSync(ha.passwordFile, "utf8").trim(),
+      ca: readFileSync(ha.tls.caFile, "utf8"),
+    },
+  };
+}
+
 /** As a user would: deploy-broker on the first cluster (with --backend nats and the NATS cluster's settings when the lab has one), then its Deployment's replicas. */
 async function deployLabBroker(lab: LabCore): Promise<void> {
   const st = lab.state;
   const first = st.clusters[0]?.spec.id ?? "c1";
   const ha = st.broker.ha;
   if (!st.kube) throw new ValidationError("the lab has no Kubernetes tier");
-  await deployBroker({
-    kubeconfig: st.kube.apis[first]?.kubeconfig,
-    brokerUrl: st.broker.address,
-    out: st.kube.brokerInfo,
-    ...(ha
-      ? {
-          nats: {
-            servers: haNatsUrls(ha),
-            streamReplicas: 3,
-            replicas: ha.replicas.length,
-            user: NATS_USER,
-            password: readFileSync(ha.passwordFile, "utf8").trim(),
-            ca: readFileSync(ha.tls.caFile, "utf8"),
-          },
-        }
-      : {}),
-  });
+  await deployBroker({ kubeconfig: st.kube.apis[first]?.kubeconfig, brokerUrl: st.broker.address, out: st.kube.brokerInfo, ...natsOptions(lab) });
   const bc = await lab.kubeClient(first);
   const hosts = ha
     ? ha.replicas.map((r) => ({ ns: r.ns, socket: r.socket, role: `broker/${r.index}`, log: join(st.dir, `broker${r.index}.log`) }))

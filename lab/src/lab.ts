@@ -10,7 +10,7 @@ import * as clusters from "./clusters.ts";
 import { removePodResolvConfs } from "./dns.ts";
 import * as kubeTier from "./kubetier.ts";
 import { labCgroups, removeCgroups, unmountUnder } from "./nodes.ts";
-import { restartPod } from "./realnodes.ts";
+import { restartPod, tagImageOnNodes } from "./realnodes.ts";
 import { type UpOptions, upOptions } from "./options.ts";
 import { LAB_ROOT, REPO_ROOT } from "./paths.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
@@ -71,7 +71,7 @@ export class Lab implements LabCore {
     );
     try {
       await buildUnderlay(run, name, lab.state.broker.ns, mtu);
-      if (brokerReplicas) await brokers.buildHa(lab, brokerReplicas, mtu);
+      if (brokerReplicas) await brokers.buildHa(lab, brokerReplicas, mtu, { replicaHosts: !o.realNodes });
       if (o.brokerTls) brokers.makeBrokerTls(lab);
       if (o.kube)
         await (o.realNodes
@@ -202,6 +202,9 @@ export class Lab implements LabCore {
     this.save();
     return fresh;
   }
+
+  /** Real nodes: Causeway's image tagged `ref` too in the containerd of every node of `clusters` (default: all), as if the nodes had pulled it under that name. */
+  tagImage = (ref: string, clusters: readonly string[] = this.state.clusters.map((c) => c.spec.id)): Promise<void> => tagImageOnNodes(this, ref, clusters);
 
   /** Stops one component process (SIGTERM, so it shuts down gracefully) and forgets it. */
   async stop(clusterId: string, role: string): Promise<void> {

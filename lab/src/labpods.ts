@@ -10,6 +10,7 @@ import { IMAGE } from "@causeway/deploy";
 import { clusterDnsIp } from "./nodeconfig.ts";
 import { REPO_ROOT } from "./paths.ts";
 import { COREDNS_IMAGE } from "./images.ts";
+import type { LabService, LabServicePod } from "./services.ts";
 import { type ClusterSpec, LAB } from "./topology.ts";
 
 export interface LabObject {
@@ -24,17 +25,70 @@ export const LAB_TOOLS_CONFIGMAP = "causeway-lab-tools";
 /** The name of the Kubernetes Pod standing for topology pod `p` on node `n`. */
 export const labPodName = (node: string, pod: string) => `echo-${node}-${pod}`;
 
-/** The lab's test pods and Services of a cluster (namespace default). */
-export function echoObjects(c: ClusterSpec): LabObject[] {
-  const out: LabObject[] = [
+/** The lab's tools (the echo and web servers, run by Node from the image) as a ConfigMap in `namespace`, mounted at /lab. */
+function toolsConfigMap(namespace: string): LabObject {
+  const tool = (f: string) => readFileSync(join(REPO_ROOT, "lab/src/tools", f), "utf8");
+  return {
+    kind: "configMap",
+    object: { metadata: { name: LAB_TOOLS_CONFIGMAP, namespace }, data: { "echo.ts": tool("echo.ts"), "web.ts": tool("web.ts") } },
+  };
+}
+
+/** A lab tool's container: Node from Causeway's image running /lab/<tool> with `args`, ready once `port` accepts. */
+function toolContainer(name: string, tool: string, port: number, args: readonly string[]) {
+  return {
+    name,
+    image: IMAGE,
+    imagePullPolicy: "Never",
+    command: ["node", `/lab/${tool}`, "--port", String(port), ...args],
+    ports: [{ containerPort: port, protocol: "TCP" }],
+    readinessProbe: { tcpSocket: { port }, periodSeconds: 1 },
+    volumeMounts: [{ name: "tools", mountPath: "/lab", readOnly: true }],
+  };
+}
+
+/** The label a lab service's pods carry (its Service selects on it). */
+export const LAB_SERVICE_LABEL = "lab.causeway.dev/service";
+
+/**
+ * A lab service on real nodes (`lab service add`): the namespace, the tools there, the Service
+ * (its VIP, or headless) selecting the service's pods, and one Pod per entry of `pods` — the lab
+ * web server answering "<cluster>/<pod>", pinned to its node, with hostname and subdomain so that a
+ * headless service's endpoints carry the pod's name.
+ */
+export function labServiceObjects(clusterId: string, svc: LabService, pods: readonly LabServicePod[]): LabObject[] {
+  const { namespace, name, port } = svc;
+  return [
+    { kind: "namespace", object: { metadata: { name: namespace } } },
+    toolsConfigMap(namespace),
     {
-      kind: "configMap",
+      kind: "service",
       object: {
-        metadata: { name: LAB_TOOLS_CONFIGMAP, namespace: "default" },
-        data: { "echo.ts": readFileSync(join(REPO_ROOT, "lab/src/tools/echo.ts"), "utf8") },
+        metadata: { name, namespace },
+        spec: { clusterIP: svc.vip ?? "None", selector: { [LAB_SERVICE_LABEL]: name }, ports: [{ name: "http", port, targetPort: port, protocol: "TCP" }] },
       },
     },
+    ...pods.map((p) => ({
+      kind: "pod",
+      object: {
+        metadata: { name: p.name, namespace, labels: { [LAB_SERVICE_LABEL]: name } },
+        spec: {
+          nodeSelector: { "kubernetes.io/hostname": p.node },
+          hostname: p.name,
+          subdomain: name,
+          automountServiceAccountToken: false,
+          terminationGracePeriodSeconds: 1,
+          containers: [toolContainer("web", "web.ts", port, ["--name", `${clusterId}/${p.name}`])],
+          volumes: [{ name: "tools", configMap: { name: LAB_TOOLS_CONFIGMAP } }],
+        },
+      },
+    })),
   ];
+}
+
+/** The lab's test pods and Services of a cluster (namespace default). */
+export function echoObjects(c: ClusterSpec): LabObject[] {
+  const out: LabObject[] = [toolsConfigMap("default")];
   for (const n of c.nodes) {
     for (const p of n.pods) {
       out.push({
@@ -45,17 +99,7 @@ export function echoObjects(c: ClusterSpec): LabObject[] {
             nodeSelector: { "kubernetes.io/hostname": n.name },
             automountServiceAccountToken: false,
             terminationGracePeriodSeconds: 1,
-            containers: [
-              {
-                name: "echo",
-                image: IMAGE,
-                imagePullPolicy: "Never",
-                command: ["node", "/lab/echo.ts", "--port", String(LAB.echoPort), "--name", `${c.id}/${n.name}/${p.name}`],
-                ports: [{ containerPort: LAB.echoPort, protocol: "TCP" }],
-                readinessProbe: { tcpSocket: { port: LAB.echoPort }, periodSeconds: 2 },
-                volumeMounts: [{ name: "tools", mountPath: "/lab", readOnly: true }],
-              },
-            ],
+            containers: [toolContainer("echo", "echo.ts", LAB.echoPort, ["--name", `${c.id}/${n.name}/${p.name}`])],
             volumes: [{ name: "tools", configMap: { name: LAB_TOOLS_CONFIGMAP } }],
           },
         },

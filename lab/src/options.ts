@@ -90,8 +90,6 @@ function realNodesOnly(o: UpOptions): void {
     throw new ValidationError(`--kube-proxy-mode ${String(o.kubeProxyMode)}: supported: iptables, nftables`);
   if (o.install === false && !o.realNodes) throw new ValidationError("install: false takes real nodes (the stand-in kubelet needs the lab's own install)");
   if (!o.realNodes) return;
-  if ((o.brokerBackend ?? "sqlite") !== "sqlite")
-    throw new ValidationError("--real-nodes takes the sqlite broker for now (--broker-backend nats runs with the stand-in kubelet)");
   if (o.nat?.includes("c1")) throw new ValidationError("--real-nodes: c1 holds the broker (its NodePort on c1's gateway); put another cluster behind NAT");
 }
 

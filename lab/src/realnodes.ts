@@ -7,16 +7,17 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
-import { podProblems } from "@causeway/deploy";
+import { IMAGE, podProblems } from "@causeway/deploy";
 import { kubeApiServerBinary } from "./apiserver.ts";
 import { writePodResolvConf } from "./dns.ts";
 import { LabError } from "./errors.ts";
 import { causewayImage, corednsImage, pauseImage } from "./images.ts";
 import type { LabApi } from "./kube.ts";
-import { brokerVolume, corednsObjects, echoObjects, labPodName, type LabObject } from "./labpods.ts";
+import { brokerVolume, corednsObjects, echoObjects, LAB_SERVICE_LABEL, labPodName, labServiceObjects, type LabObject } from "./labpods.ts";
 import { clusterDnsIp, type KubeProxyMode, nodePaths } from "./nodeconfig.ts";
 import { importImages, startContainerd, startKubelet, startKubeProxy } from "./nodes.ts";
 import { alive, type LabProcess, startIn } from "./processes.ts";
+import type { LabService, LabServicePod } from "./services.ts";
 import type { LabCluster, LabCore } from "./state.ts";
 import { until } from "./until.ts";
 
@@ -249,5 +250,47 @@ export async function podPids(lab: LabCore, id: string): Promise<{ namespace: st
     });
   } finally {
     client.close();
+  }
+}
+
+/**
+ * A lab service's pods on real nodes (`lab service add`/`scale`): `fresh` pods created and awaited
+ * ready (their addresses are the ones the CNI gave them, returned in their order), `gone` pods
+ * deleted and awaited gone — so the Service's EndpointSlice lists exactly the pods that remain.
+ */
+export async function scaleServicePods(
+  client: kube.KubeClient,
+  clusterId: string,
+  svc: LabService,
+  fresh: readonly LabServicePod[],
+  gone: readonly LabServicePod[],
+): Promise<LabServicePod[]> {
+  await applyLabObjects(client, labServiceObjects(clusterId, svc, fresh));
+  for (const p of gone) await client.delete(kube.R.pod, svc.namespace, p.name);
+  const names = new Set(fresh.map((p) => p.name));
+  const pods = await until(
+    `the pods of ${clusterId}/${svc.namespace}/${svc.name} ready`,
+    async () => {
+      const list = (await client.list<PodObject>(kube.R.pod, svc.namespace, { labelSelector: `${LAB_SERVICE_LABEL}=${svc.name}` })).items;
+      const waiting = list.filter((p) => names.has(p.metadata.name) && !(p.status?.containerStatuses?.[0]?.ready && p.status.podIP));
+      const lingering = list.filter((p) => gone.some((g) => g.name === p.metadata.name));
+      if (waiting.length || lingering.length)
+        throw new LabError([...waiting.map((p) => `${p.metadata.name}: ${podWaiting(p)}`), ...lingering.map((p) => `${p.metadata.name}: deleting`)].join("; "));
+      return list;
+    },
+    90_000,
+  );
+  return fresh.map((p) => ({ ...p, ip: pods.find((x) => x.metadata.name === p.name)?.status?.podIP ?? p.ip }));
+}
+
+/** Real nodes: Causeway's image tagged `ref` too in every node's containerd of the given clusters — an image the nodes have, under another name. */
+export async function tagImageOnNodes(lab: LabCore, ref: string, clusterIds: readonly string[]): Promise<void> {
+  const full = (r: string) => (r.includes("/") ? r : `docker.io/library/${r}`);
+  for (const id of clusterIds) {
+    const c = lab.cluster(id);
+    for (const n of c.spec.nodes) {
+      const { socket } = nodePaths(lab.state.dir, c.spec, n);
+      await lab.run.run("ctr", ["--address", socket, "--namespace", "k8s.io", "images", "tag", "--force", full(IMAGE), full(ref)]);
+    }
   }
 }

@@ -5,6 +5,7 @@ import { writeSiteFile } from "./clusters.ts";
 import { writeZone } from "./clusterdns.ts";
 import { removePodResolvConfs, writePodResolvConf } from "./dns.ts";
 import { applyLabService } from "./kube.ts";
+import { scaleServicePods } from "./realnodes.ts";
 import { destroyNamespaces, startIn, stopProcess } from "./processes.ts";
 import { addPodNetworks, applyServiceRules, type LabService, MAX_SERVICE_PODS, nextVip, parseServiceRef, planPods } from "./services.ts";
 import { type LabCluster, type LabCore, script } from "./state.ts";
@@ -72,7 +73,7 @@ export async function removeService(lab: LabCore, ref: string): Promise<void> {
     const client = await lab.kubeClient(cluster);
     try {
       await client.delete(kube.R.service, namespace, name);
-      await client.delete(kube.R.endpointSlice, namespace, `${name}-lab`);
+      if (!lab.state.kube.realNodes) await client.delete(kube.R.endpointSlice, namespace, `${name}-lab`);
     } finally {
       client.close();
     }
@@ -83,6 +84,7 @@ export async function removeService(lab: LabCore, ref: string): Promise<void> {
 }
 
 async function scale(lab: LabCore, c: LabCluster, svc: LabService, pods: number, created: boolean): Promise<void> {
+  if (lab.state.kube?.realNodes) return scaleOnNodes(lab, c, svc, pods);
   const st = lab.state;
   const services = c.services ?? [];
   if (pods > svc.pods.length) {
@@ -118,6 +120,19 @@ async function scale(lab: LabCore, c: LabCluster, svc: LabService, pods: number,
   removePodResolvConfs(gone.map((p) => p.ns));
   lab.save();
   await publishService(lab, c, svc);
+}
+
+/** Real nodes: the service's pods are Pods the kubelets run, its Service selects them (lab/src/labpods.ts). */
+async function scaleOnNodes(lab: LabCore, c: LabCluster, svc: LabService, pods: number): Promise<void> {
+  const fresh = pods > svc.pods.length ? planPods(c.spec, c.services ?? [], svc, pods - svc.pods.length, lab.state.name) : [];
+  const client = await lab.kubeClient(c.spec.id);
+  try {
+    const made = await scaleServicePods(client, c.spec.id, svc, fresh, svc.pods.slice(pods));
+    svc.pods = [...svc.pods.slice(0, pods), ...made];
+  } finally {
+    client.close();
+  }
+  lab.save();
 }
 
 /** Tells the cluster about a service's pods: the site file (standalone), or its Service and EndpointSlice (Kubernetes tier). */

@@ -13,25 +13,32 @@ export function labCredentials(dir: string): string[] {
   const walk = (d: string): void => {
     for (const name of readdirSync(d)) {
       const p = join(d, name);
-      if (statSync(p).isDirectory()) {
-        walk(p);
+      const st = statSync(p);
+      // Real nodes' directories hold containerd's roots (images, container filesystems): no credential of the lab's own.
+      if (st.isDirectory()) {
+        if (name !== "nodes") walk(p);
         continue;
       }
-      const text = () => readFileSync(p, "utf8");
-      if (/(token|cable-secret)$/.test(name)) out.add(text().trim());
-      else if (name === "tokens.csv")
-        for (const line of text().split("\n"))
-          if (line.trim()) out.add(line.split(",")[0] ?? "");
-          else if (/\.key$/.test(name)) {
-            const body = text()
-              .split("\n")
-              .filter((l) => l && !l.startsWith("-----"));
-            if (body[1]) out.add(body[1]);
-          }
+      if (st.isFile()) credentialsOf(name, readFileSync(p, "utf8")).forEach((c) => out.add(c));
     }
   };
   walk(dir);
   return [...out].filter((s) => s.length >= 16);
+}
+
+/** Pure: the credentials a lab file named `name` holds. */
+export function credentialsOf(name: string, text: string): string[] {
+  if (/(token|cable-secret)$/.test(name)) return [text.trim()];
+  if (name === "tokens.csv")
+    return text
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => l.split(",")[0] ?? "");
+  if (/\.key$/.test(name)) {
+    const body = text.split("\n").filter((l) => l && !l.startsWith("-----"));
+    return body[1] ? [body[1]] : [];
+  }
+  return [];
 }
 
 /** The credentials among `secrets` found in any file of a .tar.gz, with the file they were in. */

@@ -1,7 +1,8 @@
 /**
- * Lab e2e, service discovery in Kubernetes mode: 2 clusters × 3 nodes with real API servers,
- * Causeway installed by deploy-broker + join (the lighthouse Deployment — two replicas, its
- * DNS Service, the CoreDNS ConfigMap wired), CoreDNS running that ConfigMap's Corefile. MCS rules
+ * Lab e2e, service discovery in Kubernetes mode on real nodes: 2 clusters × 3 nodes (kubelet,
+ * containerd, kube-proxy each), Causeway installed by deploy-broker + join (the lighthouse
+ * Deployment — two replicas, its DNS Service, the CoreDNS ConfigMap wired), CoreDNS running that
+ * ConfigMap's Corefile; the lab's services are Pods and Services the kubelets and kube-proxy serve. MCS rules
  * through the API objects: conditions, ServiceImports, MCS EndpointSlices, conflicts, export
  * before Service, ExternalName, unexport; DNS and traffic by name from pods. Needs root.
  */
@@ -55,7 +56,7 @@ describe(
 
     before(async () => {
       await Lab.down(NAME);
-      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true });
+      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true, realNodes: true });
       await lab.waitConnected(90_000);
       for (const c of ["c1", "c2"]) clients[c] = await lab.kubeClient(c);
     });
@@ -243,13 +244,13 @@ describe(
       const kubeconfig = lab.state.kube?.apis.c2?.kubeconfig ?? "";
       // From the broker's namespace, as the lab runs join: the broker is reached inside the lab only.
       const inLab = (args: string[]) =>
-        new ProcessRunner(120_000).run("ip", ["netns", "exec", lab.state.broker.ns, process.execPath, join(REPO_ROOT, "cli/src/main.ts"), ...args], {
+        new ProcessRunner(180_000).run("ip", ["netns", "exec", lab.state.broker.ns, process.execPath, join(REPO_ROOT, "cli/src/main.ts"), ...args], {
           allowFailure: true,
         });
       const r = await inLab(["uninstall", "--kubeconfig", kubeconfig, "--context", "c2", "--yes"]);
+      // uninstall returns once the node-cleanup pods have run and Causeway's pods are gone.
       assert.equal(r.exitCode, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /cluster c2 left the broker/);
-      await lab.runWorkloads("c2"); // the lab's kubelet: the deleted DaemonSets' processes stop (and clean their nodes)
       const api = cl("c2");
       const found: string[] = [];
       const gone = async (what: string, f: () => Promise<unknown>) => {
