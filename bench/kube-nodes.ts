@@ -1,7 +1,7 @@
 /**
  * npm run bench:kube-nodes — Causeway on the lab's real nodes (2 clusters × 2 nodes, kubelet +
  * containerd + kube-proxy each, images built and imported):
- *   - `lab up --kube --real-nodes` without Causeway: wall time (builds cached);
+ *   - `lab up --kube` without Causeway: wall time (builds cached);
  *   - deploy-broker + join c1, then `causeway join` of c2 (images on the nodes) → the first TCP
  *     connection between pods of c1 and c2 (a connection attempt every 100 ms);
  *   - resident memory (VmRSS) of each Causeway pod's process after --settle seconds (default 300).
@@ -23,8 +23,8 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 await Lab.down(NAME);
 try {
   let t0 = performance.now();
-  const lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, kube: true, realNodes: true, install: false });
-  console.log(`lab up --kube --real-nodes (2 × 2, no Causeway): ${s(performance.now() - t0)}`);
+  const lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, kube: true, install: false });
+  console.log(`lab up --kube (2 × 2, no Causeway): ${s(performance.now() - t0)}`);
   const kc = (id: string) => lab.state.kube?.apis[id]?.kubeconfig ?? "";
   const info = join(lab.state.dir, "broker-info.subm");
   const cli = (args: string[]) =>

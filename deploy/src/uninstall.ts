@@ -143,7 +143,9 @@ async function waitNamespaceGone(client: kube.KubeClient, timeoutMs: number, say
   const end = Date.now() + timeoutMs;
   while ((await client.find(kube.R.namespace, undefined, SYSTEM_NAMESPACE)) !== undefined) {
     if (Date.now() > end) {
-      say(`namespace ${SYSTEM_NAMESPACE} is still terminating after ${Math.round(timeoutMs / 1000)} s (the controller manager finalizes it); join again once it is gone`);
+      say(
+        `namespace ${SYSTEM_NAMESPACE} is still terminating after ${Math.round(timeoutMs / 1000)} s (the controller manager finalizes it); join again once it is gone`,
+      );
       return;
     }
     await new Promise((r) => setTimeout(r, 500));

@@ -1,14 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { lighthouseDnsIp } from "@causeway/deploy";
-import { kube, NetnsRunner } from "@causeway/common";
-import { buildDnsPod, clusterDnsSpec, clusterZone, coreDnsBinary, dnsServiceRules, labCorefile, writePodResolvConf } from "./dns.ts";
-import { placedWorkloads } from "./kubelet.ts";
+import { buildDnsPod, clusterDnsSpec, clusterZone, coreDnsBinary, labCorefile, writePodResolvConf } from "./dns.ts";
 import { startIn } from "./processes.ts";
 import type { LabCluster, LabCore } from "./state.ts";
 
 /**
- * The cluster's DNS as in a Kubernetes cluster: a CoreDNS pod (built from its Go module) at
+ * Standalone: the cluster's DNS as in a Kubernetes cluster: a CoreDNS pod (built from its Go module) at
  * 10.I.0.53 serving cluster.local for the lab's services and forwarding clusterset.local to
  * the cluster's lighthouse with the generated stanza; every pod resolves through it.
  */
@@ -21,20 +18,8 @@ export async function startClusterDns(lab: LabCore, c: LabCluster): Promise<void
   const zoneFile = join(st.dir, `${c.spec.id}.cluster.local.zone`);
   c.dns = { ns: d.ns, ip: d.ip, zoneFile, serial: 1 };
   lab.save();
-  if (st.kube) {
-    // As in a real cluster: CoreDNS runs the Corefile of kube-system/coredns, which join wired.
-    const client = await lab.kubeClient(c.spec.id);
-    try {
-      const cm = await client.get<{ data?: { Corefile?: string } }>(kube.R.configMap, "kube-system", "coredns");
-      writeFileSync(corefile, cm.data?.Corefile ?? "");
-      await lighthouseService(lab, client, c);
-    } finally {
-      client.close();
-    }
-  } else {
-    writeFileSync(zoneFile, clusterZone(c.spec, c.services ?? [], d.ip, c.dns.serial));
-    writeFileSync(corefile, labCorefile(zoneFile, lighthouse.lanIp));
-  }
+  writeFileSync(zoneFile, clusterZone(c.spec, c.services ?? [], d.ip, c.dns.serial));
+  writeFileSync(corefile, labCorefile(zoneFile, lighthouse.lanIp));
   const [binary] = await Promise.all([coreDnsBinary(), buildDnsPod(lab.run, c.spec, d)]);
   c.processes.push(startIn(d.ns, "coredns", [binary, "-conf", corefile], join(st.dir, `${c.spec.id}-coredns.log`)));
   for (const n of c.spec.nodes) for (const p of n.pods) writePodResolvConf(p.ns, d.ip);
@@ -42,17 +27,8 @@ export async function startClusterDns(lab: LabCore, c: LabCluster): Promise<void
 
 /** Standalone: the cluster's cluster.local zone again, with a new serial (CoreDNS reloads it). */
 export function writeZone(lab: LabCore, c: LabCluster): void {
-  if (!c.dns || lab.state.kube) return;
+  if (!c.dns) return;
   c.dns.serial++;
   writeFileSync(c.dns.zoneFile, clusterZone(c.spec, c.services ?? [], c.dns.ip, c.dns.serial));
   lab.save();
-}
-
-/** Kubernetes tier: the lighthouse DNS Service's cluster IP reaches the lighthouse replicas (what kube-proxy would do). */
-async function lighthouseService(lab: LabCore, client: kube.KubeClient, c: LabCluster): Promise<void> {
-  const ip = await lighthouseDnsIp(client);
-  const lighthouse = (await placedWorkloads(client)).find((p) => p.workload.metadata.name === "causeway-lighthouse");
-  const backends = c.spec.nodes.filter((n) => lighthouse?.nodes.includes(n.name)).map((n) => n.lanIp);
-  const rules = dnsServiceRules(ip, backends);
-  for (const n of c.spec.nodes) await new NetnsRunner(lab.run, n.ns).run("iptables-restore", ["--noflush", "-w", "5"], { input: rules });
 }

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandRunner } from "@causeway/common";
 import { corednsStanza } from "@causeway/common";
-import { attachPod, type LabService, randomDnat } from "./services.ts";
+import { attachPod, type LabService } from "./services.ts";
 import type { ClusterSpec } from "./topology.ts";
 import { REPO_ROOT as REPO } from "./paths.ts";
 
@@ -85,25 +85,4 @@ export function writePodResolvConf(ns: string, dnsIp: string): void {
 /** Removes the /etc/netns entries of a lab's namespaces (by name prefix). */
 export function removePodResolvConfs(names: readonly string[]): void {
   for (const ns of names) rmSync(join("/etc/netns", ns), { recursive: true, force: true });
-}
-
-/**
- * Pure: the lab's kube-proxy stand-in for a DNS Service: its cluster IP's UDP and TCP port 53
- * DNATed (nat, --noflush) to one of `backends`, chosen at random with equal odds.
- */
-export function dnsServiceRules(clusterIp: string, backends: readonly string[]): string {
-  const chain = "LAB-SVC-DNS";
-  const lines = ["*nat", `:${chain} - [0:0]`];
-  for (const proto of ["udp", "tcp"]) {
-    for (const hook of ["PREROUTING", "OUTPUT"]) lines.push(`-A ${hook} -d ${clusterIp}/32 -p ${proto} -m ${proto} --dport 53 -j ${chain}`);
-    lines.push(
-      ...randomDnat(
-        chain,
-        proto,
-        backends.map((b) => `${b}:53`),
-      ),
-    );
-  }
-  lines.push("COMMIT");
-  return `${lines.join("\n")}\n`;
 }

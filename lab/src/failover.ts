@@ -85,12 +85,14 @@ export class Probes {
 
 /** Makes `node`'s gateway in `clusterId` fail the `kind` way. */
 export async function failGateway(lab: Lab, clusterId: string, node: string, kind: FailureKind): Promise<void> {
+  if (kind === "link") {
+    await lab.exec(`${clusterId}/${node}`, ["ip", "link", "set", "ul0", "down"]);
+    return;
+  }
   const role = `gateway/${node}`;
   const p = lab.cluster(clusterId).processes.find((x) => x.role === role);
-  if (!p) throw new LabError(`no ${role} in ${clusterId}`);
-  if (kind === "kill") process.kill(p.pid, "SIGKILL");
-  else if (kind === "stop") process.kill(p.pid, "SIGTERM");
-  else await lab.exec(`${clusterId}/${node}`, ["ip", "link", "set", "ul0", "down"]);
+  if (!p) throw new LabError(`no ${role} process in ${clusterId} (a Kubernetes-tier gateway is a pod: kill its container, or lab.restart deletes its pod)`);
+  process.kill(p.pid, kind === "kill" ? "SIGKILL" : "SIGTERM");
 }
 
 /** Undoes `failGateway`: the process is started again, or the link comes back up. */

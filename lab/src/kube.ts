@@ -1,10 +1,9 @@
-/** The Kubernetes tier's API servers: one per lab cluster, its Nodes, Services and CoreDNS configuration. */
+/** The Kubernetes tier's API servers: one per lab cluster, its Nodes and the configuration kubeadm would leave (networking, CoreDNS). */
 import { join } from "node:path";
 import { type CommandRunner, kube, view } from "@causeway/common";
 import { stringify as toYaml } from "yaml";
 import { ApiServer, kubeApiServerBinary } from "./apiserver.ts";
 import { mtuOpt } from "./build.ts";
-import type { LabService } from "./services.ts";
 import { type ClusterSpec, underlayNs } from "./topology.ts";
 
 /** One cluster's API server in the lab: on the cluster LAN (for its nodes) and on the underlay (for admins). */
@@ -63,16 +62,13 @@ export async function buildApi(run: CommandRunner, lab: string, dir: string, c: 
 }
 
 /**
- * What a real cluster would have before Causeway: its Nodes (InternalIP, pod CIDR), kubeadm's
- * networking config (where join discovers the pod CIDR), and the lab's Services with their
- * EndpointSlices (standing in for kube-proxy's inputs).
+ * What a real cluster would have before Causeway, beside what its kubelets report: its Nodes'
+ * labels, annotations and addresses (as a cloud provider sets them), kubeadm's networking config
+ * (where join discovers the pod CIDR) and CoreDNS's configuration as kubeadm installs it.
  */
-export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, lanKubeconfig = "", o: { realNodes?: boolean } = {}): Promise<void> {
+export async function registerCluster(client: kube.KubeClient, c: ClusterSpec): Promise<void> {
   const fm = { fieldManager: "causeway-lab" };
-  // The cluster's CoreDNS configuration as kubeadm installs it (the kubernetes plugin for
-  // cluster.local; the stand-in's instance reads the API with a kubeconfig instead of a service account).
-  const corefile = o.realNodes ? kubeCorefile() : kubeCorefile(lanKubeconfig, c.id);
-  await client.apply(kube.R.configMap, { metadata: { name: "coredns", namespace: "kube-system" }, ...{ data: { Corefile: corefile } } }, fm);
+  await client.apply(kube.R.configMap, { metadata: { name: "coredns", namespace: "kube-system" }, ...{ data: { Corefile: kubeCorefile() } } }, fm);
   // Several candidates (--gateways): labelled here, as an operator would; one is left to join.
   const candidates = c.nodes.filter((n) => n.gateway).length > 1;
   for (const n of c.nodes) {
@@ -85,25 +81,14 @@ export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, l
       spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
     };
     await client.apply(kube.R.node, node, fm);
-    if (o.realNodes) {
-      // As a cloud provider would (kubelet runs with --cloud-provider=external and keeps addresses it finds set):
-      // gateway candidates have an ExternalIP, their underlay address. Kubelet adds its conditions.
-      const addresses = [
-        { type: "InternalIP", address: n.lanIp },
-        ...(n.publicIp ? [{ type: "ExternalIP", address: n.publicIp }] : []),
-        { type: "Hostname", address: n.name },
-      ];
-      await client.apply(kube.R.node, { metadata: { name: n.name }, ...{ status: { addresses } } }, { ...fm, sub: "status" });
-      continue;
-    }
-    const status = {
-      addresses: [
-        { type: "InternalIP", address: n.lanIp },
-        { type: "Hostname", address: n.name },
-      ],
-      conditions: [{ type: "Ready", status: "True", reason: "LabNode", message: "lab node" }],
-    };
-    await client.apply(kube.R.node, { metadata: { name: n.name }, ...{ status } }, { ...fm, sub: "status" });
+    // As a cloud provider would (kubelet runs with --cloud-provider=external and keeps addresses it finds set):
+    // gateway candidates have an ExternalIP, their underlay address. Kubelet adds its conditions.
+    const addresses = [
+      { type: "InternalIP", address: n.lanIp },
+      ...(n.publicIp ? [{ type: "ExternalIP", address: n.publicIp }] : []),
+      { type: "Hostname", address: n.name },
+    ];
+    await client.apply(kube.R.node, { metadata: { name: n.name }, ...{ status: { addresses } } }, { ...fm, sub: "status" });
   }
   const clusterConfiguration = toYaml({
     apiVersion: "kubeadm.k8s.io/v1beta4",
@@ -115,60 +100,16 @@ export async function registerCluster(client: kube.KubeClient, c: ClusterSpec, l
     { metadata: { name: "kubeadm-config", namespace: "kube-system" }, ...{ data: { ClusterConfiguration: clusterConfiguration } } },
     fm,
   );
-  if (o.realNodes) return; // the lab's Services select its test pods (lab/src/labpods.ts)
-  for (const s of c.services) {
-    const backend = c.nodes.find((n) => n.pods.some((p) => p.ip === s.backendIp));
-    await applyServiceObjects(client, {
-      namespace: s.namespace,
-      name: s.name,
-      clusterIP: s.vip,
-      port: s.port,
-      targetPort: s.backendPort,
-      endpoints: [{ addresses: [s.backendIp], conditions: { ready: true }, ...(backend ? { nodeName: backend.name } : {}) }],
-    });
-  }
 }
 
-/** A Service (one TCP port "http") and the one EndpointSlice the lab keeps for it, as the EndpointSlice controller would. */
-async function applyServiceObjects(
-  client: kube.KubeClient,
-  s: { namespace: string; name: string; clusterIP: string; port: number; targetPort: number; endpoints: unknown[] },
-): Promise<void> {
-  const fm = { fieldManager: "causeway-lab" };
-  await client.apply(
-    kube.R.service,
-    {
-      metadata: { name: s.name, namespace: s.namespace },
-      ...{ spec: { clusterIP: s.clusterIP, ports: [{ name: "http", port: s.port, targetPort: s.targetPort, protocol: "TCP" }] } },
-    },
-    fm,
-  );
-  await client.apply(
-    kube.R.endpointSlice,
-    {
-      metadata: {
-        name: `${s.name}-lab`,
-        namespace: s.namespace,
-        labels: { "kubernetes.io/service-name": s.name, "endpointslice.kubernetes.io/managed-by": "causeway-lab" },
-      },
-      ...{ addressType: "IPv4", endpoints: s.endpoints, ports: [{ name: "http", port: s.targetPort, protocol: "TCP" }] },
-    },
-    fm,
-  );
-}
-
-/**
- * Pure: a kubeadm-style Corefile for a lab cluster (nothing is forwarded out of the lab): with a
- * kubeconfig, for the stand-in's CoreDNS process; without, in-cluster credentials and the health
- * and ready endpoints its pod's probes use.
- */
-export function kubeCorefile(kubeconfig?: string, context?: string): string {
+/** Pure: a kubeadm-style Corefile for a lab cluster (nothing is forwarded out of the lab), with the health and ready endpoints its pods' probes use. */
+export function kubeCorefile(): string {
   return [
     ".:53 {",
     "    errors",
-    ...(kubeconfig ? [] : ["    health :8080", "    ready :8181"]),
+    "    health :8080",
+    "    ready :8181",
     "    kubernetes cluster.local in-addr.arpa ip6.arpa {",
-    ...(kubeconfig ? [`        kubeconfig ${kubeconfig} ${context ?? ""}`] : []),
     "        pods insecure",
     "        fallthrough in-addr.arpa ip6.arpa",
     "        ttl 5",
@@ -178,17 +119,4 @@ export function kubeCorefile(kubeconfig?: string, context?: string): string {
     "}",
     "",
   ].join("\n");
-}
-
-/** A lab service in the cluster's API server: its namespace, the Service (VIP or headless) and one EndpointSlice listing its pods, all ready. */
-export async function applyLabService(client: kube.KubeClient, svc: LabService): Promise<void> {
-  await client.apply(kube.R.namespace, { metadata: { name: svc.namespace } }, { fieldManager: "causeway-lab" });
-  await applyServiceObjects(client, {
-    namespace: svc.namespace,
-    name: svc.name,
-    clusterIP: svc.vip ?? "None",
-    port: svc.port,
-    targetPort: svc.port,
-    endpoints: svc.pods.map((p) => ({ addresses: [p.ip], hostname: p.name, conditions: { ready: true }, nodeName: p.node })),
-  });
 }

@@ -6,12 +6,8 @@ import { BROKER_NAMESPACE, BROKER_PORT, deployBroker, type DeployBrokerOptions }
 import { buildCluster } from "./build.ts";
 import { NATS_USER, haNatsUrls } from "./brokerha.ts";
 import { waitBroker } from "./brokers.ts";
-import { startPods } from "./clusters.ts";
-import { startClusterDns } from "./clusterdns.ts";
 import { LabError } from "./errors.ts";
 import { buildApi, registerCluster } from "./kube.ts";
-import { finalizeNamespaces, runBrokerDeployment, runWorkloads as runPlaced } from "./kubelet.ts";
-import { REPO_ROOT } from "./paths.ts";
 import type { KubeProxyMode } from "./nodeconfig.ts";
 import { kubeBinDir, labImageArchives, startControlPlane, startLabPods, startNodes, waitNodesReady, waitWorkloadsReady } from "./realnodes.ts";
 import { startIn } from "./processes.ts";
@@ -19,51 +15,14 @@ import { type LabCluster, type LabCore, script } from "./state.ts";
 import { clusterSpec } from "./topology.ts";
 
 /**
- * Kubernetes tier: per cluster an API server with the cluster's Nodes and Services; then, as a
- * user would, deploy-broker on the first cluster and join on each, and the processes the
- * applied workloads describe (the broker Deployment, the DaemonSets) started by the lab.
- */
-export async function upKube(lab: LabCore, clusters: number, nodes: number, pods: number): Promise<void> {
-  const st = lab.state;
-  st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm") };
-  for (let i = 1; i <= clusters; i++) {
-    const spec = clusterSpec(st.name, i, nodes, pods, (st.nat ?? []).includes(`c${i}`), st.gateways ?? 1);
-    const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };
-    st.clusters.push(entry);
-    lab.save();
-    await buildCluster(lab.run, st.name, spec, st.mtu);
-    const api = await buildApi(lab.run, st.name, st.dir, spec, st.mtu);
-    st.kube.apis[spec.id] = api;
-    lab.save();
-    const client = await lab.kubeClient(spec.id);
-    try {
-      await registerCluster(client, spec, api.lanKubeconfig);
-    } finally {
-      client.close();
-    }
-  }
-  await deployLabBroker(lab);
-  for (const c of st.clusters) {
-    await joinCluster(lab, c.spec.id);
-    await runWorkloads(lab, c.spec.id);
-    startPods(st, c);
-    await startClusterDns(lab, c);
-  }
-  lab.save();
-}
-
-/**
- * Kubernetes tier on real nodes: every cluster at once (each reserves its index before its first
+ * Kubernetes tier: every cluster at once (each reserves its index before its first
  * await), each with its control plane, its nodes running kubelet, containerd and kube-proxy, the
  * lab's test pods and CoreDNS.
  */
-export async function upKubeReal(
-  lab: LabCore,
-  o: { count: number; nodes: number; pods: number; kubeProxyMode: KubeProxyMode; install: boolean },
-): Promise<void> {
+export async function upKube(lab: LabCore, o: { count: number; nodes: number; pods: number; kubeProxyMode: KubeProxyMode; install: boolean }): Promise<void> {
   const { count: clusters, nodes, pods, kubeProxyMode } = o;
   const st = lab.state;
-  st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm"), realNodes: { kubeProxyMode } };
+  st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm"), kubeProxyMode };
   lab.save();
   const bin = kubeBinDir();
   const archives = await labImageArchives();
@@ -143,7 +102,7 @@ async function upRealCluster(
   lab.save();
   const client = await lab.kubeClient(spec.id);
   try {
-    await registerCluster(client, spec, api.lanKubeconfig, { realNodes: true });
+    await registerCluster(client, spec);
     await startNodes(lab, entry, { bin: o.bin, archives: o.archives, kubeconfig: api.lanKubeconfig ?? api.kubeconfig, mode: o.mode });
     await waitNodesReady(client, entry);
     await startLabPods(lab, client, entry, o.first);
@@ -168,79 +127,14 @@ function natsOptions(lab: LabCore): Pick<DeployBrokerOptions, "nats"> {
   };
 }
 
-/** As a user would: deploy-broker on the first cluster (with --backend nats and the NATS cluster's settings when the lab has one), then its Deployment's replicas. */
-async function deployLabBroker(lab: LabCore): Promise<void> {
-  const st = lab.state;
-  const first = st.clusters[0]?.spec.id ?? "c1";
-  const ha = st.broker.ha;
-  if (!st.kube) throw new ValidationError("the lab has no Kubernetes tier");
-  await deployBroker({ kubeconfig: st.kube.apis[first]?.kubeconfig, brokerUrl: st.broker.address, out: st.kube.brokerInfo, ...natsOptions(lab) });
-  const bc = await lab.kubeClient(first);
-  const hosts = ha
-    ? ha.replicas.map((r) => ({ ns: r.ns, socket: r.socket, role: `broker/${r.index}`, log: join(st.dir, `broker${r.index}.log`) }))
-    : [{ ns: st.broker.ns, socket: st.broker.socket, role: "broker", log: join(st.dir, "broker.log") }];
-  try {
-    const { processes } = await runBrokerDeployment({ client: bc, hosts, dir: st.dir, nodeBin: st.nodeBin, repo: REPO_ROOT });
-    st.broker.process = processes[0];
-    if (ha) ha.replicas.forEach((r, i) => (r.process = processes[i]));
-  } finally {
-    bc.close();
-  }
-  lab.save();
-  if (ha) {
-    for (const r of ha.replicas) await waitBroker(lab, r.socket, r.process);
-  } else {
-    await waitBroker(lab);
-  }
-}
-
 /** Runs `causeway join` for a cluster from the broker's namespace (where both the broker and the API servers are reachable); the lab's cable driver unless `extra` names one. */
 export async function joinCluster(lab: LabCore, id: string, extra: readonly string[] = []) {
   const st = lab.state;
   const api = st.kube?.apis[id];
   if (!api || !st.kube) throw new ValidationError(`cluster ${id} has no API server (the lab was not started with --kube)`);
   const driver = extra.includes("--cable-driver") ? [] : ["--cable-driver", st.cable];
-  // The stand-in kubelet starts the workloads after join: there are no pods for join to wait for.
-  const wait = st.kube.realNodes || extra.includes("--wait") ? [] : ["--wait", "0"];
-  const argv = [
-    st.nodeBin,
-    script("cli/src/main.ts"),
-    "join",
-    st.kube.brokerInfo,
-    "--kubeconfig",
-    api.kubeconfig,
-    "--context",
-    id,
-    ...driver,
-    ...wait,
-    ...extra,
-  ];
+  const argv = [st.nodeBin, script("cli/src/main.ts"), "join", st.kube.brokerInfo, "--kubeconfig", api.kubeconfig, "--context", id, ...driver, ...extra];
   const res = await lab.run.run("ip", ["netns", "exec", st.broker.ns, ...argv], { allowFailure: true, timeoutMs: 120_000 });
   if (res.exitCode !== 0) throw new LabError(`causeway join ${id} failed (exit ${res.exitCode}): ${res.stderr.trim() || res.stdout.trim()}`);
   return res;
-}
-
-/** Starts what the cluster's DaemonSets and Deployments describe on the nodes they place pods on, leaving running ones alone. */
-export async function runWorkloads(lab: LabCore, id: string): Promise<void> {
-  const c = lab.cluster(id);
-  const api = lab.state.kube?.apis[id];
-  if (!api) throw new ValidationError(`cluster ${id} has no API server`);
-  const client = await lab.kubeClient(id);
-  try {
-    const { started, stopped } = await runPlaced({
-      client,
-      spec: c.spec,
-      api,
-      dir: lab.state.dir,
-      nodeBin: lab.state.nodeBin,
-      repo: REPO_ROOT,
-      running: c.processes,
-    });
-    for (const p of stopped) c.processes.splice(c.processes.indexOf(p), 1);
-    c.processes.push(...started);
-    await finalizeNamespaces(client);
-  } finally {
-    client.close();
-  }
-  lab.save();
 }

@@ -71,12 +71,9 @@ export class Lab implements LabCore {
     );
     try {
       await buildUnderlay(run, name, lab.state.broker.ns, mtu);
-      if (brokerReplicas) await brokers.buildHa(lab, brokerReplicas, mtu, { replicaHosts: !o.realNodes });
+      if (brokerReplicas) await brokers.buildHa(lab, brokerReplicas, mtu, { replicaHosts: !o.kube });
       if (o.brokerTls) brokers.makeBrokerTls(lab);
-      if (o.kube)
-        await (o.realNodes
-          ? kubeTier.upKubeReal(lab, { count, nodes, pods, kubeProxyMode: o.kubeProxyMode ?? "iptables", install: o.install !== false })
-          : kubeTier.upKube(lab, count, nodes, pods));
+      if (o.kube) await kubeTier.upKube(lab, { count, nodes, pods, kubeProxyMode: o.kubeProxyMode ?? "iptables", install: o.install !== false });
       else await clusters.upStandalone(lab, { count, nodes, pods, deferDns: o.deferDns === true });
       return lab;
     } catch (err) {
@@ -166,8 +163,6 @@ export class Lab implements LabCore {
   removeCluster = (clusterId: string): Promise<void> => clusters.removeCluster(this, clusterId);
   /** Kubernetes tier: `causeway join` for a cluster, run from the broker's namespace. */
   joinCluster = (id: string, extra: readonly string[] = []) => kubeTier.joinCluster(this, id, extra);
-  /** Kubernetes tier: starts what the cluster's DaemonSets and Deployments describe, leaving running ones alone. */
-  runWorkloads = (id: string): Promise<void> => kubeTier.runWorkloads(this, id);
   /** `lab service add`. */
   addService = (ref: string, o: { pods?: number; port?: number; headless?: boolean } = {}): Promise<LabService> => serviceOps.addService(this, ref, o);
   /** `lab service scale`. */
@@ -184,7 +179,7 @@ export class Lab implements LabCore {
   /** Restarts one component process (e.g. a route agent) in place; on real nodes, its pod is deleted and its replacement awaited. */
   async restart(clusterId: string, role: string): Promise<LabProcess | undefined> {
     const c = this.cluster(clusterId);
-    if (this.state.kube?.realNodes && /^(gateway|route-agent|lighthouse)\//.test(role)) {
+    if (this.state.kube && /^(gateway|route-agent|lighthouse)\//.test(role)) {
       const client = await this.kubeClient(clusterId);
       try {
         await restartPod(client, role);

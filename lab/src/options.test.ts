@@ -25,16 +25,17 @@ describe("lab up options", () => {
     assert.doesNotThrow(() => upOptions({ deferDns: true }));
   });
 
-  it("real nodes take --kube, a known kube-proxy mode and the sqlite broker, saying so", () => {
+  it("the Kubernetes tier's options take --kube, a known kube-proxy mode, and c1 (the broker's cluster) not behind NAT, saying so", () => {
     const refused = (o: Parameters<typeof upOptions>[0], re: RegExp) =>
       assert.throws(
         () => upOptions(o),
         (e: Error) => e instanceof ValidationError && re.test(e.message),
       );
-    refused({ realNodes: true }, /--real-nodes takes --kube/);
-    refused({ kube: true, realNodes: true, kubeProxyMode: "ipvs" as "iptables" }, /--kube-proxy-mode ipvs: supported: iptables, nftables/);
-    refused({ kube: true, realNodes: true, brokerBackend: "nats" }, /takes the sqlite broker/);
-    refused({ kube: true, realNodes: true, nat: ["c1"] }, /c1 holds the broker/);
-    assert.doesNotThrow(() => upOptions({ kube: true, realNodes: true, kubeProxyMode: "nftables", nat: ["c2"] }));
+    refused({ kubeProxyMode: "nftables" }, /--kube-proxy-mode takes --kube/);
+    refused({ install: false }, /install: false takes --kube/);
+    refused({ kube: true, kubeProxyMode: "ipvs" as "iptables" }, /--kube-proxy-mode ipvs: supported: iptables, nftables/);
+    refused({ kube: true, nat: ["c1"] }, /c1 holds the broker/);
+    assert.doesNotThrow(() => upOptions({ kube: true, kubeProxyMode: "nftables", nat: ["c2"] }));
+    assert.doesNotThrow(() => upOptions({ kube: true, brokerBackend: "nats", brokerReplicas: 3 }));
   });
 });

@@ -11,13 +11,15 @@ export interface UpOptions {
   readonly pods?: number;
   readonly cable?: string;
   readonly intraCluster?: IntraClusterMode;
-  /** Kubernetes tier: an API server per cluster; Causeway installed with deploy-broker + join and run as its DaemonSets describe. */
+  /**
+   * Kubernetes tier: per cluster a control plane (etcd, kube-apiserver, controller manager,
+   * scheduler) and real nodes (containerd, kubelet, kube-proxy each); Causeway installed with
+   * deploy-broker + join and run by the kubelets as pods from its image.
+   */
   readonly kube?: boolean;
-  /** Kubernetes tier on real nodes (containerd, kubelet, kube-proxy per node; Causeway as pods from its image) instead of the stand-in kubelet. */
-  readonly realNodes?: boolean;
-  /** Real nodes: false leaves Causeway out (no deploy-broker, no join), for a test that installs it as a user would. Default true. */
+  /** Kubernetes tier: false leaves Causeway out (no deploy-broker, no join), for a test that installs it as a user would. Default true. */
   readonly install?: boolean;
-  /** Real nodes: kube-proxy's mode (default iptables). */
+  /** Kubernetes tier: kube-proxy's mode (default iptables). */
   readonly kubeProxyMode?: "iptables" | "nftables";
   /** Cluster ids (c2, …) whose gateway sits behind a NAT router that masquerades it; its public IP is the router's. */
   readonly nat?: readonly string[];
@@ -75,22 +77,21 @@ export function upOptions(o: UpOptions) {
   };
 }
 
-/** Options that take standalone labs only: refused with --kube; and what real nodes take. */
+/** Options that take standalone labs only: refused with --kube; and what the Kubernetes tier takes. */
 function standaloneOnly(o: UpOptions): void {
-  realNodesOnly(o);
+  kubeOnly(o);
   if (!o.kube) return;
   if (o.deferDns) throw new ValidationError("deferDns takes standalone labs (the Kubernetes tier starts each cluster's DNS as it joins)");
   if (o.healthCheckInterval !== undefined || o.healthCheckMaxPacketLossCount !== undefined)
     throw new ValidationError("--health-check-* take standalone labs: in the Kubernetes tier the gateways run as their DaemonSet says");
 }
 
-function realNodesOnly(o: UpOptions): void {
-  if (o.realNodes && !o.kube) throw new ValidationError("--real-nodes takes --kube (real nodes are Kubernetes nodes)");
+function kubeOnly(o: UpOptions): void {
+  if (o.kubeProxyMode !== undefined && !o.kube) throw new ValidationError("--kube-proxy-mode takes --kube (kube-proxy runs on the Kubernetes tier's nodes)");
   if (o.kubeProxyMode !== undefined && !["iptables", "nftables"].includes(o.kubeProxyMode))
     throw new ValidationError(`--kube-proxy-mode ${String(o.kubeProxyMode)}: supported: iptables, nftables`);
-  if (o.install === false && !o.realNodes) throw new ValidationError("install: false takes real nodes (the stand-in kubelet needs the lab's own install)");
-  if (!o.realNodes) return;
-  if (o.nat?.includes("c1")) throw new ValidationError("--real-nodes: c1 holds the broker (its NodePort on c1's gateway); put another cluster behind NAT");
+  if (o.install === false && !o.kube) throw new ValidationError("install: false takes --kube (a standalone lab is Causeway's own sites)");
+  if (o.kube && o.nat?.includes("c1")) throw new ValidationError("--kube: c1 holds the broker (its NodePort on c1's gateway); put another cluster behind NAT");
 }
 
 /** With --broker-backend nats: how many broker replicas (default 3); undefined for the single SQLite broker. */

@@ -4,7 +4,6 @@ import { kube } from "@causeway/common";
 import { writeSiteFile } from "./clusters.ts";
 import { writeZone } from "./clusterdns.ts";
 import { removePodResolvConfs, writePodResolvConf } from "./dns.ts";
-import { applyLabService } from "./kube.ts";
 import { scaleServicePods } from "./realnodes.ts";
 import { destroyNamespaces, startIn, stopProcess } from "./processes.ts";
 import { addPodNetworks, applyServiceRules, type LabService, MAX_SERVICE_PODS, nextVip, parseServiceRef, planPods } from "./services.ts";
@@ -18,7 +17,8 @@ function checkPods(pods: number, given: unknown = pods): void {
  * `lab service add <cluster>/<ns>/<name>`: a service backed by `pods` new pods (each its own
  * namespace behind a node, running the lab web server on `port`, answering "<cluster>/<pod>");
  * ClusterSetIP gets a VIP DNATed on every node, headless none. Standalone: listed in the site
- * file (the lighthouse re-reads it); Kubernetes tier: a Service and its EndpointSlice.
+ * file (the lighthouse re-reads it). Kubernetes tier: Pods the kubelets run and a Service
+ * selecting them (kube-proxy serves its VIP), lab/src/labpods.ts.
  */
 export async function addService(lab: LabCore, ref: string, o: { pods?: number; port?: number; headless?: boolean } = {}): Promise<LabService> {
   const { cluster, namespace, name } = parseServiceRef(ref);
@@ -73,7 +73,6 @@ export async function removeService(lab: LabCore, ref: string): Promise<void> {
     const client = await lab.kubeClient(cluster);
     try {
       await client.delete(kube.R.service, namespace, name);
-      if (!lab.state.kube.realNodes) await client.delete(kube.R.endpointSlice, namespace, `${name}-lab`);
     } finally {
       client.close();
     }
@@ -84,7 +83,7 @@ export async function removeService(lab: LabCore, ref: string): Promise<void> {
 }
 
 async function scale(lab: LabCore, c: LabCluster, svc: LabService, pods: number, created: boolean): Promise<void> {
-  if (lab.state.kube?.realNodes) return scaleOnNodes(lab, c, svc, pods);
+  if (lab.state.kube) return scaleOnNodes(lab, c, svc, pods);
   const st = lab.state;
   const services = c.services ?? [];
   if (pods > svc.pods.length) {
@@ -119,7 +118,7 @@ async function scale(lab: LabCore, c: LabCluster, svc: LabService, pods: number,
   );
   removePodResolvConfs(gone.map((p) => p.ns));
   lab.save();
-  await publishService(lab, c, svc);
+  publishService(lab, c);
 }
 
 /** Real nodes: the service's pods are Pods the kubelets run, its Service selects them (lab/src/labpods.ts). */
@@ -135,17 +134,8 @@ async function scaleOnNodes(lab: LabCore, c: LabCluster, svc: LabService, pods: 
   lab.save();
 }
 
-/** Tells the cluster about a service's pods: the site file (standalone), or its Service and EndpointSlice (Kubernetes tier). */
-async function publishService(lab: LabCore, c: LabCluster, svc: LabService): Promise<void> {
+/** Standalone: tells the cluster about a service's pods (the site file the lighthouse re-reads, the cluster.local zone). */
+function publishService(lab: LabCore, c: LabCluster): void {
   writeZone(lab, c);
-  if (!lab.state.kube) {
-    writeSiteFile(lab.state, c);
-    return;
-  }
-  const client = await lab.kubeClient(c.spec.id);
-  try {
-    await applyLabService(client, svc);
-  } finally {
-    client.close();
-  }
+  writeSiteFile(lab.state, c);
 }

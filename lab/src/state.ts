@@ -55,8 +55,8 @@ export interface LabState {
   kube?: {
     readonly apis: Record<string, LabApi>;
     brokerInfo: string;
-    /** Real nodes (kubelet, containerd, kube-proxy per node) instead of the stand-in kubelet. */
-    readonly realNodes?: { readonly kubeProxyMode: "iptables" | "nftables" };
+    /** kube-proxy's mode on the nodes (kubelet, containerd, kube-proxy per node). */
+    readonly kubeProxyMode: "iptables" | "nftables";
   };
 }
 

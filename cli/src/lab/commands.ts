@@ -78,9 +78,11 @@ export function labCommands(program: Command): void {
     .option("--broker-backend <backend>", "the broker's store: sqlite (one broker) or nats (a 3-node NATS JetStream cluster and several brokers)", "sqlite")
     .option("--broker-tls", "the broker serves TLS (a CA and certificate made for its addresses; components get the CA)")
     .option("--broker-replicas <n>", "broker replicas on the NATS bucket (with --broker-backend nats; default 3)", int)
-    .option("--kube", "Kubernetes tier: a real kube-apiserver + etcd per cluster; Causeway installed with deploy-broker and join")
-    .option("--real-nodes", "with --kube: real nodes — containerd, kubelet and kube-proxy per node, Causeway as pods from its image (npm run image)")
-    .option("--kube-proxy-mode <mode>", "with --real-nodes: kube-proxy's mode, iptables or nftables", "iptables")
+    .option(
+      "--kube",
+      "Kubernetes tier: a control plane per cluster and real nodes (containerd, kubelet, kube-proxy each); Causeway installed with deploy-broker and join, run as pods from its image",
+    )
+    .option("--kube-proxy-mode <mode>", "with --kube: kube-proxy's mode, iptables or nftables (default iptables)")
     .option("--json", "print the topology as JSON")
     .action(
       async (o: {
@@ -91,8 +93,7 @@ export function labCommands(program: Command): void {
         intraCluster: string;
         name: string;
         kube?: boolean;
-        realNodes?: boolean;
-        kubeProxyMode: string;
+        kubeProxyMode?: string;
         json?: boolean;
         nat?: string[];
         mtu?: number;
@@ -113,7 +114,7 @@ export function labCommands(program: Command): void {
           cable: o.cable,
           intraCluster: o.intraCluster as IntraClusterMode,
           kube: Boolean(o.kube),
-          ...(o.realNodes ? { realNodes: true, kubeProxyMode: o.kubeProxyMode as "iptables" | "nftables" } : {}),
+          ...(o.kubeProxyMode !== undefined ? { kubeProxyMode: o.kubeProxyMode as "iptables" | "nftables" } : {}),
           nat: o.nat ?? [],
           mtu: o.mtu,
           gateways: o.gateways,

@@ -56,7 +56,7 @@ describe(
 
     before(async () => {
       await Lab.down(NAME);
-      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true, realNodes: true });
+      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true });
       await lab.waitConnected(90_000);
       for (const c of ["c1", "c2"]) clients[c] = await lab.kubeClient(c);
     });

@@ -13,7 +13,19 @@ import { kube, ProcessRunner } from "@causeway/common";
 import { BrokerConnection } from "@causeway/common/broker-client";
 import { IMAGE } from "@causeway/deploy";
 import { GATEWAY_LEASE } from "@causeway/gateway";
-import { assertResumed, failGateway, Lab, REPO_ROOT, OUTAGE_BOUND_MS, podPids, Probes, type ProbeResult, recoverGateway, until, waitWorkloadsReady } from "@causeway/lab";
+import {
+  assertResumed,
+  failGateway,
+  Lab,
+  REPO_ROOT,
+  OUTAGE_BOUND_MS,
+  podPids,
+  Probes,
+  type ProbeResult,
+  recoverGateway,
+  until,
+  waitWorkloadsReady,
+} from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwlc";
@@ -29,7 +41,7 @@ describe("life cycle on real nodes: probes every 20 ms both ways between non-gat
   const run = new ProcessRunner(60_000);
   before(async () => {
     await Lab.down(NAME);
-    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, kube: true, realNodes: true });
+    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, kube: true });
     await lab.waitConnected(60_000);
   });
   after(async () => {
@@ -146,7 +158,7 @@ describe("gateway redundancy on real nodes: two candidates per cluster, the acti
   ] as const;
   before(async () => {
     await Lab.down(HA);
-    lab = await Lab.up({ name: HA, clusters: 2, nodes: 3, gateways: 2, kube: true, realNodes: true });
+    lab = await Lab.up({ name: HA, clusters: 2, nodes: 3, gateways: 2, kube: true });
     await lab.waitConnected(60_000);
   });
   after(async () => {

@@ -20,7 +20,7 @@ describe(
     const NFT = "cwrf";
     before(async () => {
       await Lab.down(NFT);
-      lab = await Lab.up({ name: NFT, clusters: 2, nodes: 2, kube: true, realNodes: true, kubeProxyMode: "nftables", cable: "wireguard" });
+      lab = await Lab.up({ name: NFT, clusters: 2, nodes: 2, kube: true, kubeProxyMode: "nftables", cable: "wireguard" });
       await lab.waitConnected(60_000);
     });
     after(async () => {

@@ -35,7 +35,7 @@ describe(
     const run = new ProcessRunner(60_000);
     before(async () => {
       await Lab.down(NAME);
-      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true, realNodes: true });
+      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true });
       await lab.waitConnected(60_000);
     });
     after(async () => {

@@ -23,7 +23,7 @@ describe("the seed's flow verbatim on real nodes: deploy-broker, join ks1, join 
   const run = new ProcessRunner(180_000);
   before(async () => {
     await Lab.down(NAME);
-    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, kube: true, realNodes: true, install: false });
+    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, kube: true, install: false });
     work = mkdtempSync(join(tmpdir(), "cw-seed-"));
   });
   after(async () => {
