@@ -17,7 +17,7 @@ const unit = process.argv.includes("--unit");
 if (!unit) {
   // the Kubernetes binaries (Kubernetes tier), CoreDNS (each lab cluster's DNS), helm (the chart test) and
   // wireguard-go (this kernel has no WireGuard module), built from their official modules; cached after.
-  const tools = await buildTools(["kubernetes", "coredns", "helm", "wireguard-go"]);
+  const tools = await buildTools(["kubernetes", "coredns", "helm", "wireguard-go", "flannel"]);
   process.env.CAUSEWAY_WIREGUARD_GO = tools["wireguard-go"];
 }
 const files = globSync("*/src/**/*.test.ts")

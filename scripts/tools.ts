@@ -1,6 +1,6 @@
 /**
  * The Go-built tools the lab and the tests use, built (or found in the cache) as one step with
- * two lanes in parallel — the Kubernetes binaries, the longest, beside CoreDNS → helm → wireguard-go —
+ * two lanes in parallel — the Kubernetes binaries, the longest, beside CoreDNS → helm → wireguard-go → flannel —
  * each tool's time in the step's line. Returns each tool's path.
  */
 import { command, seconds, type Step, step } from "./steps.ts";
@@ -12,13 +12,14 @@ async function build(name: string, script: string): Promise<{ name: string; path
   return { name, path, ms: performance.now() - t0 };
 }
 
-export type Tool = "kubernetes" | "coredns" | "helm" | "wireguard-go";
+export type Tool = "kubernetes" | "coredns" | "helm" | "wireguard-go" | "flannel";
 /** Each tool's build script (it prints the built binary's path, or its directory). */
 const TOOL_SCRIPTS: Record<Tool, string> = {
   kubernetes: "lab/kube/build.sh",
   coredns: "lab/coredns/build.sh",
   helm: "deploy/helm/build.sh",
   "wireguard-go": "lab/wireguard/build.sh",
+  flannel: "lab/flannel/build.sh",
 };
 
 /** The step that builds `tools` (cached builds answer at once), the Kubernetes binaries beside the others; its line gives each tool's time, its result each tool's path. */

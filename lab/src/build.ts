@@ -52,7 +52,13 @@ export async function addUnderlayHost(run: CommandRunner, lab: string, ns: strin
  * node (standing in for kube-proxy). Gateway nodes also sit on the underlay. With `realNodes`,
  * the nodes only: their pods, bridge and service rules come from kubelet, the CNI plugins and kube-proxy.
  */
-export async function buildCluster(run: CommandRunner, lab: string, c0: ClusterSpec, mtu?: number, o: { realNodes?: boolean } = {}): Promise<void> {
+export async function buildCluster(
+  run: CommandRunner,
+  lab: string,
+  c0: ClusterSpec,
+  mtu?: number,
+  o: { realNodes?: boolean; flannel?: boolean } = {},
+): Promise<void> {
   const c: ClusterSpec = o.realNodes ? { ...c0, services: [], nodes: c0.nodes.map((n) => ({ ...n, pods: [] })) } : c0;
   await enableGro(run, underlayNs(lab));
   const ul = underlayNs(lab);
@@ -61,7 +67,7 @@ export async function buildCluster(run: CommandRunner, lab: string, c0: ClusterS
   await ipBatch(run, c.switchNs, ["link set lo up", "link add br0 type bridge", "link set br0 up"]);
   if (c.router) await buildClusterRouter(run, lab, c, c.router, mtu);
   for (const n of c.nodes) {
-    const lines = nodeLines(lab, c, n, mtu, o.realNodes === true);
+    const lines = nodeLines(lab, c, n, mtu, { realNodes: o.realNodes === true, flannel: o.flannel === true });
     await ipBatch(run, n.ns, lines);
     await ipBatch(run, ul, n.underlayIp && !c.nat ? [`link set ${c.id}${n.name} master br0`, `link set ${c.id}${n.name} up`] : []);
     if (n.underlayIp && c.nat) await ipBatch(run, c.nat.ns, [`address add ${c.nat.insideIp}/${c.nat.insidePrefix} dev in0`, "link set in0 up"]);
@@ -73,12 +79,13 @@ export async function buildCluster(run: CommandRunner, lab: string, c0: ClusterS
     await Promise.all([n.ns, ...n.pods.map((p) => p.ns)].map((ns) => enableGro(run, ns)));
     const nr = new NetnsRunner(run, n.ns);
     await nr.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
-    await nr.run("iptables-restore", ["--noflush", "-w", "5"], { input: nodeFilter(c, n.underlayIp !== undefined) });
+    await nr.run("iptables-restore", ["--noflush", "-w", "5"], { input: nodeFilter(c, n.underlayIp !== undefined, o.flannel === true) });
   }
 }
 
 /** Pure: a node's own `ip -batch` lines: its LAN link, the CNI bridge and pod links (the lab's pods), routes to the other nodes' pods and to the underlay. */
-function nodeLines(lab: string, c: ClusterSpec, n: NodeSpec, mtu: number | undefined, realNodes: boolean): string[] {
+function nodeLines(lab: string, c: ClusterSpec, n: NodeSpec, mtu: number | undefined, o: { realNodes: boolean; flannel: boolean }): string[] {
+  const { realNodes } = o;
   const lines = [
     "link set lo up",
     `link add eth0 type veth peer name ${n.name} netns ${c.switchNs}`,
@@ -89,7 +96,8 @@ function nodeLines(lab: string, c: ClusterSpec, n: NodeSpec, mtu: number | undef
   for (const p of n.pods) {
     lines.push(`link add ${p.hostIf} type veth peer name eth0 netns ${p.ns}`, `link set ${p.hostIf} master cni0`, `link set ${p.hostIf} up`);
   }
-  for (const other of c.nodes) if (other !== n) lines.push(`route add ${other.podCidr} via ${other.lanIp}`);
+  // With flannel, its VXLAN device carries the routes between nodes.
+  if (!o.flannel) for (const other of c.nodes) if (other !== n) lines.push(`route add ${other.podCidr} via ${other.lanIp}`);
   // A real node's service addresses need a route before kube-proxy's DNAT (nodes have a default route; the lab's have none).
   if (realNodes) lines.push(`route add ${c.serviceCidr} dev eth0`);
   return [...lines, ...underlayLines(lab, c, n, mtu)];
@@ -164,8 +172,8 @@ function underlayLines(lab: string, c: ClusterSpec, n: NodeSpec, mtu?: number): 
   return via ? [`route add 198.18.0.0/${LAB.underlayPrefix} via ${via}`] : [];
 }
 
-/** The lab "CNI" and "kube-proxy" rules of one node. */
-function nodeFilter(c: ClusterSpec, onUnderlay: boolean): string {
+/** The lab "CNI" and "kube-proxy" rules of one node (with flannel, the masquerade is flannel's own). */
+function nodeFilter(c: ClusterSpec, onUnderlay: boolean, flannel: boolean): string {
   const nat = ["*nat"];
   for (const s of c.services) {
     for (const chain of ["PREROUTING", "OUTPUT"]) {
@@ -173,7 +181,7 @@ function nodeFilter(c: ClusterSpec, onUnderlay: boolean): string {
     }
   }
   // What a CNI does for pod traffic leaving the cluster network: Causeway must bypass this.
-  nat.push(`-A POSTROUTING -s ${c.podCidr} ! -d ${c.podCidr} -j MASQUERADE`);
+  if (!flannel) nat.push(`-A POSTROUTING -s ${c.podCidr} ! -d ${c.podCidr} -j MASQUERADE`);
   if (onUnderlay) nat.push(`-A POSTROUTING -s 198.19.${c.index}.0/24 -o ul0 -j MASQUERADE`);
   nat.push("COMMIT");
   return `${nat.join("\n")}\n`;

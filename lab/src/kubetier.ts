@@ -9,7 +9,17 @@ import { waitBroker } from "./brokers.ts";
 import { LabError } from "./errors.ts";
 import { buildApi, registerCluster } from "./kube.ts";
 import type { KubeProxyMode } from "./nodeconfig.ts";
-import { kubeBinDir, labImageArchives, startControlPlane, startLabPods, startNodes, waitNodesReady, waitWorkloadsReady } from "./realnodes.ts";
+import {
+  flannelBinary,
+  kubeBinDir,
+  labImageArchives,
+  startControlPlane,
+  startLabPods,
+  startNodes,
+  waitFlannel,
+  waitNodesReady,
+  waitWorkloadsReady,
+} from "./realnodes.ts";
 import { startIn } from "./processes.ts";
 import { type LabCluster, type LabCore, script } from "./state.ts";
 import { clusterSpec } from "./topology.ts";
@@ -19,13 +29,17 @@ import { clusterSpec } from "./topology.ts";
  * await), each with its control plane, its nodes running kubelet, containerd and kube-proxy, the
  * lab's test pods and CoreDNS.
  */
-export async function upKube(lab: LabCore, o: { count: number; nodes: number; pods: number; kubeProxyMode: KubeProxyMode; install: boolean }): Promise<void> {
-  const { count: clusters, nodes, pods, kubeProxyMode } = o;
+export async function upKube(
+  lab: LabCore,
+  o: { count: number; nodes: number; pods: number; kubeProxyMode: KubeProxyMode; cni: "bridge" | "flannel"; install: boolean },
+): Promise<void> {
+  const { count: clusters, nodes, pods, kubeProxyMode, cni } = o;
   const st = lab.state;
-  st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm"), kubeProxyMode };
+  st.kube = { apis: {}, brokerInfo: join(st.dir, "broker-info.subm"), kubeProxyMode, cni };
   lab.save();
   const bin = kubeBinDir();
   const archives = await labImageArchives();
+  const flanneld = cni === "flannel" ? flannelBinary() : undefined;
   const entries = Array.from({ length: clusters }, (_, k) => {
     const spec = clusterSpec(st.name, k + 1, nodes, pods, (st.nat ?? []).includes(`c${k + 1}`), st.gateways ?? 1);
     const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };
@@ -33,7 +47,7 @@ export async function upKube(lab: LabCore, o: { count: number; nodes: number; po
     return entry;
   });
   lab.save();
-  const up = await Promise.allSettled(entries.map((e, k) => upRealCluster(lab, e, { bin, archives, mode: kubeProxyMode, first: k === 0 })));
+  const up = await Promise.allSettled(entries.map((e, k) => upRealCluster(lab, e, { bin, archives, mode: kubeProxyMode, flanneld, first: k === 0 })));
   const failed = up.find((r) => r.status === "rejected");
   if (failed) throw failed.reason;
   if (!o.install) return;
@@ -90,11 +104,11 @@ async function deployRealBroker(lab: LabCore): Promise<void> {
 async function upRealCluster(
   lab: LabCore,
   entry: LabCluster,
-  o: { bin: string; archives: readonly string[]; mode: KubeProxyMode; first: boolean },
+  o: { bin: string; archives: readonly string[]; mode: KubeProxyMode; flanneld: string | undefined; first: boolean },
 ): Promise<void> {
   const st = lab.state;
   const spec = entry.spec;
-  await buildCluster(lab.run, st.name, spec, st.mtu, { realNodes: true });
+  await buildCluster(lab.run, st.name, spec, st.mtu, { realNodes: true, flannel: o.flanneld !== undefined });
   const api = await buildApi(lab.run, st.name, st.dir, spec, st.mtu);
   if (!st.kube) throw new LabError("the lab has no Kubernetes tier");
   st.kube.apis[spec.id] = api;
@@ -103,8 +117,9 @@ async function upRealCluster(
   const client = await lab.kubeClient(spec.id);
   try {
     await registerCluster(client, spec);
-    await startNodes(lab, entry, { bin: o.bin, archives: o.archives, kubeconfig: api.lanKubeconfig ?? api.kubeconfig, mode: o.mode });
+    await startNodes(lab, entry, { bin: o.bin, archives: o.archives, kubeconfig: api.lanKubeconfig ?? api.kubeconfig, mode: o.mode, flanneld: o.flanneld });
     await waitNodesReady(client, entry);
+    if (o.flanneld) await waitFlannel(lab, entry);
     await startLabPods(lab, client, entry, o.first);
   } finally {
     client.close();

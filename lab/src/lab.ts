@@ -73,7 +73,8 @@ export class Lab implements LabCore {
       await buildUnderlay(run, name, lab.state.broker.ns, mtu);
       if (brokerReplicas) await brokers.buildHa(lab, brokerReplicas, mtu, { replicaHosts: !o.kube });
       if (o.brokerTls) brokers.makeBrokerTls(lab);
-      if (o.kube) await kubeTier.upKube(lab, { count, nodes, pods, kubeProxyMode: o.kubeProxyMode ?? "iptables", install: o.install !== false });
+      if (o.kube)
+        await kubeTier.upKube(lab, { count, nodes, pods, kubeProxyMode: o.kubeProxyMode ?? "iptables", cni: o.cni ?? "bridge", install: o.install !== false });
       else await clusters.upStandalone(lab, { count, nodes, pods, deferDns: o.deferDns === true });
       return lab;
     } catch (err) {

@@ -169,12 +169,44 @@ export function startKubeProxy(bin: string, c: ClusterSpec, n: NodeSpec, p: Node
 }
 
 /**
+ * flanneld for the node (`--cni flannel`): the Kubernetes subnet manager (the Node's pod CIDR,
+ * through the node's kubeconfig), the VXLAN backend over the node's LAN link (eth0), and its
+ * masquerade rules (--ip-masq); its network config and subnet file in the node's directory.
+ */
+export function startFlannel(bin: string, c: ClusterSpec, n: NodeSpec, p: NodePaths, kubeconfig: string): LabProcess {
+  const conf = join(p.dir, "flannel-net-conf.json");
+  writeFileSync(conf, `${JSON.stringify({ Network: c.podCidr, Backend: { Type: "vxlan" } })}\n`);
+  return startIn(
+    p.ns,
+    `flanneld/${n.name}`,
+    [
+      bin,
+      "--kube-subnet-mgr",
+      "--kubeconfig-file",
+      kubeconfig,
+      "--iface",
+      "eth0",
+      "--ip-masq",
+      "--net-config-path",
+      conf,
+      "--subnet-file",
+      join(p.dir, "flannel-subnet.env"),
+      "--healthz-port",
+      "0",
+    ],
+    join(p.dir, "flanneld.log"),
+    { NODE_NAME: n.name },
+    { nsenter: true },
+  );
+}
+
+/**
  * Stops a node: kubelet and kube-proxy first (nothing restarts containers), then every container
  * (by the node's cgroups), containerd and its shims (by the namespace: the caller destroys it),
  * then unmounts what they mounted and removes the runc state.
  */
 export async function stopNode(run: CommandRunner, processes: readonly LabProcess[], p: NodePaths): Promise<void> {
-  const order = ["kubelet/", "kube-proxy/", "containerd/"];
+  const order = ["kubelet/", "kube-proxy/", "flanneld/", "containerd/"];
   for (const prefix of order) await Promise.all(processes.filter((x) => x.role.startsWith(prefix)).map((x) => stopProcess(x.pid, 5000)));
   await removeCgroups([p.cgroup]);
   await unmountUnder(run, p.dir);

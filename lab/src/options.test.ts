@@ -35,6 +35,9 @@ describe("lab up options", () => {
     refused({ install: false }, /install: false takes --kube/);
     refused({ kube: true, kubeProxyMode: "ipvs" as "iptables" }, /--kube-proxy-mode ipvs: supported: iptables, nftables/);
     refused({ kube: true, nat: ["c1"] }, /c1 holds the broker/);
+    refused({ cni: "flannel" }, /--cni takes --kube/);
+    refused({ kube: true, cni: "calico" as "flannel" }, /--cni calico: supported: bridge, flannel/);
+    assert.doesNotThrow(() => upOptions({ kube: true, cni: "flannel" }));
     assert.doesNotThrow(() => upOptions({ kube: true, kubeProxyMode: "nftables", nat: ["c2"] }));
     assert.doesNotThrow(() => upOptions({ kube: true, brokerBackend: "nats", brokerReplicas: 3 }));
   });

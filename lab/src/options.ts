@@ -19,6 +19,8 @@ export interface UpOptions {
   readonly kube?: boolean;
   /** Kubernetes tier: false leaves Causeway out (no deploy-broker, no join), for a test that installs it as a user would. Default true. */
   readonly install?: boolean;
+  /** Kubernetes tier: the pod network — Debian's bridge + host-local with the lab's routes between nodes (default), or flannel (its VXLAN backend, its masquerade rules) beside the same bridge. */
+  readonly cni?: "bridge" | "flannel";
   /** Kubernetes tier: kube-proxy's mode (default iptables). */
   readonly kubeProxyMode?: "iptables" | "nftables";
   /** Cluster ids (c2, …) whose gateway sits behind a NAT router that masquerades it; its public IP is the router's. */
@@ -90,6 +92,8 @@ function kubeOnly(o: UpOptions): void {
   if (o.kubeProxyMode !== undefined && !o.kube) throw new ValidationError("--kube-proxy-mode takes --kube (kube-proxy runs on the Kubernetes tier's nodes)");
   if (o.kubeProxyMode !== undefined && !["iptables", "nftables"].includes(o.kubeProxyMode))
     throw new ValidationError(`--kube-proxy-mode ${String(o.kubeProxyMode)}: supported: iptables, nftables`);
+  if (o.cni !== undefined && !o.kube) throw new ValidationError("--cni takes --kube (the pod network of the Kubernetes tier's nodes)");
+  if (o.cni !== undefined && !["bridge", "flannel"].includes(o.cni)) throw new ValidationError(`--cni ${String(o.cni)}: supported: bridge, flannel`);
   if (o.install === false && !o.kube) throw new ValidationError("install: false takes --kube (a standalone lab is Causeway's own sites)");
   if (o.kube && o.nat?.includes("c1")) throw new ValidationError("--kube: c1 holds the broker (its NodePort on c1's gateway); put another cluster behind NAT");
 }

@@ -3,6 +3,7 @@
  * + kube-scheduler; per node its own containerd, kubelet and kube-proxy; pods networked by the
  * CNI plugins; CoreDNS and the lab's test pods as Deployments and Pods from locally built images.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
@@ -15,7 +16,8 @@ import { causewayImage, corednsImage, pauseImage } from "./images.ts";
 import type { LabApi } from "./kube.ts";
 import { brokerVolume, corednsObjects, echoObjects, LAB_SERVICE_LABEL, labPodName, labServiceObjects, type LabObject } from "./labpods.ts";
 import { clusterDnsIp, type KubeProxyMode, nodePaths } from "./nodeconfig.ts";
-import { importImages, startContainerd, startKubelet, startKubeProxy } from "./nodes.ts";
+import { importImages, startContainerd, startFlannel, startKubelet, startKubeProxy } from "./nodes.ts";
+import { REPO_ROOT } from "./paths.ts";
 import { alive, type LabProcess, startIn } from "./processes.ts";
 import type { LabService, LabServicePod } from "./services.ts";
 import type { LabCluster, LabCore } from "./state.ts";
@@ -63,11 +65,16 @@ export function startControlPlane(bin: string, api: LabApi): LabProcess[] {
   ];
 }
 
-/** Starts every node of a cluster: containerd, the images imported, kubelet and kube-proxy. */
+/** flanneld built from its Go module (lab/flannel/build.sh; cached after the first time). */
+export function flannelBinary(): string {
+  return execFileSync("bash", [join(REPO_ROOT, "lab/flannel/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+}
+
+/** Starts every node of a cluster: containerd, the images imported, kubelet and kube-proxy (and flanneld with `flanneld`). */
 export async function startNodes(
   lab: LabCore,
   c: LabCluster,
-  o: { bin: string; archives: readonly string[]; kubeconfig: string; mode: KubeProxyMode },
+  o: { bin: string; archives: readonly string[]; kubeconfig: string; mode: KubeProxyMode; flanneld?: string },
 ): Promise<void> {
   await Promise.all(
     c.spec.nodes.map(async (n) => {
@@ -76,8 +83,28 @@ export async function startNodes(
       lab.save();
       await importImages(lab.run, paths, o.archives);
       c.processes.push(startKubelet(o.bin, c.spec, n, paths, o.kubeconfig), startKubeProxy(o.bin, c.spec, n, paths, o.kubeconfig, o.mode));
+      if (o.flanneld) c.processes.push(startFlannel(o.flanneld, c.spec, n, paths, o.kubeconfig));
       lab.save();
     }),
+  );
+}
+
+/** With flannel: waits until every node routes every other node's pod CIDR through flannel's VXLAN device (flannel.1). */
+export async function waitFlannel(lab: LabCore, c: LabCluster, ms = 60_000): Promise<void> {
+  await until(
+    `flannel's routes on the nodes of ${c.spec.id}`,
+    async () => {
+      for (const p of c.processes) if (p.role.startsWith("flanneld/") && !alive(p.pid)) throw new LabError(`${p.role} of ${c.spec.id} exited; see ${p.log}`);
+      const missing: string[] = [];
+      for (const n of c.spec.nodes) {
+        const r = await lab.run.run("ip", ["-n", n.ns, "-j", "route", "show", "dev", "flannel.1"], { allowFailure: true });
+        const dsts = new Set((r.exitCode === 0 ? (JSON.parse(r.stdout || "[]") as { dst: string }[]) : []).map((x) => x.dst));
+        for (const o of c.spec.nodes) if (o !== n && !dsts.has(o.podCidr)) missing.push(`${n.name} → ${o.podCidr}`);
+      }
+      if (missing.length) throw new LabError(`no route yet: ${missing.join(", ")}`);
+      return true;
+    },
+    ms,
   );
 }
 

@@ -57,6 +57,8 @@ export interface LabState {
     brokerInfo: string;
     /** kube-proxy's mode on the nodes (kubelet, containerd, kube-proxy per node). */
     readonly kubeProxyMode: "iptables" | "nftables";
+    /** The nodes' pod network: bridge (the lab's routes between nodes) or flannel (VXLAN). */
+    readonly cni: "bridge" | "flannel";
   };
 }
 

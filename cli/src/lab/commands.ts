@@ -83,6 +83,10 @@ export function labCommands(program: Command): void {
       "Kubernetes tier: a control plane per cluster and real nodes (containerd, kubelet, kube-proxy each); Causeway installed with deploy-broker and join, run as pods from its image",
     )
     .option("--kube-proxy-mode <mode>", "with --kube: kube-proxy's mode, iptables or nftables (default iptables)")
+    .option(
+      "--cni <cni>",
+      "with --kube: the pod network, bridge (Debian's CNI plugins, the lab's routes) or flannel (VXLAN; built from its Go module) (default bridge)",
+    )
     .option("--json", "print the topology as JSON")
     .action(
       async (o: {
@@ -94,6 +98,7 @@ export function labCommands(program: Command): void {
         name: string;
         kube?: boolean;
         kubeProxyMode?: string;
+        cni?: string;
         json?: boolean;
         nat?: string[];
         mtu?: number;
@@ -115,6 +120,7 @@ export function labCommands(program: Command): void {
           intraCluster: o.intraCluster as IntraClusterMode,
           kube: Boolean(o.kube),
           ...(o.kubeProxyMode !== undefined ? { kubeProxyMode: o.kubeProxyMode as "iptables" | "nftables" } : {}),
+          ...(o.cni !== undefined ? { cni: o.cni as "bridge" | "flannel" } : {}),
           nat: o.nat ?? [],
           mtu: o.mtu,
           gateways: o.gateways,
