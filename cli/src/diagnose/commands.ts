@@ -1,4 +1,4 @@
-import type { CheckResult } from "@causeway/common";
+import type { CheckResult, kube as Kube } from "@causeway/common";
 import { type Lab, labModule } from "../labs.ts";
 import type { Command } from "commander";
 
@@ -41,20 +41,50 @@ interface DiagnoseFlags {
 
 type Print = (results: readonly CheckResult[]) => void;
 
-/** The API checks against each context of a kubeconfig. */
-async function runApi(api: readonly string[], o: DiagnoseFlags, print: Print): Promise<void> {
+/** The clusters --kubeconfig and --context name: one file for every context, or one file per context (each file's current context without --context). */
+async function targetsOf(o: DiagnoseFlags): Promise<{ kubeconfig: string; context: string | undefined }[]> {
+  const files = (o.kubeconfig ?? "").split(",").map((x) => x.trim());
+  const contexts = o.context ? o.context.split(",").map((x) => x.trim()) : files.map(() => undefined);
+  if (files.length !== 1 && files.length !== contexts.length) {
+    const { ValidationError } = await import("@causeway/api");
+    throw new ValidationError("--kubeconfig takes one file, or one per context (a.yaml,b.yaml with --context a,b)");
+  }
+  return contexts.map((context, i) => ({ kubeconfig: files[files.length === 1 ? 0 : i] ?? "", context }));
+}
+
+/** The checks between two clusters (firewall, connections), when exactly two are named. */
+async function runPair(pair: readonly string[], clients: readonly Kube.KubeClient[], print: Print): Promise<void> {
+  const [a, b] = clients;
+  if (!pair.length) return;
+  if (!a || !b || clients.length !== 2) {
+    console.log(` • ${pair.join(", ")}: between two clusters — name them: --kubeconfig a.yaml,b.yaml or --context a,b`);
+    return;
+  }
+  const { connectionsKube, firewallKube } = await import("./firewall.ts");
+  for (const n of pair) {
+    const pods = n === "firewall" ? " (test pods on both gateway nodes, namespace causeway-diagnose, removed after)" : "";
+    console.log(`Checking ${n} between ${a.context} and ${b.context}${pods}`);
+    print(n === "firewall" ? await firewallKube(a, b) : await connectionsKube([a, b]));
+  }
+}
+
+/** The API checks against each cluster; then the checks between two clusters (firewall, connections) when two are named. */
+async function runApi(api: readonly string[], pair: readonly string[], o: DiagnoseFlags, print: Print): Promise<void> {
   const { KUBE_CHECKS } = await import("./kube.ts");
   const { kube } = await import("@causeway/common");
-  for (const context of o.context ? o.context.split(",") : [undefined]) {
-    const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context, timeoutMs: 5000 });
-    try {
+  const targets = await targetsOf(o);
+  const clients: Kube.KubeClient[] = [];
+  try {
+    for (const t of targets) clients.push(await kube.KubeClient.connect({ ...t, timeoutMs: 5000 }));
+    for (const client of clients) {
       for (const n of api) {
-        console.log(`Checking ${n}${context ? ` in ${context}` : ""}`);
+        console.log(`Checking ${n}${targets.length > 1 || o.context ? ` in ${client.context}` : ""}`);
         print(await (KUBE_CHECKS[n] ?? (async () => []))(client));
       }
-    } finally {
-      client.close();
     }
+    await runPair(pair, clients, print);
+  } finally {
+    for (const c of clients) c.close();
   }
 }
 
@@ -93,8 +123,7 @@ async function run(names: readonly string[], o: DiagnoseFlags): Promise<number> 
   const api = names.filter((n) => API_CHECKS.includes(n));
   const labNames = names.filter((n) => LAB_CHECKS[n]);
   if (o.kubeconfig) {
-    await runApi(api, o, print);
-    if (labNames.length) console.log(` • ${labNames.join(", ")}: these checks run on labs (--lab) only so far`);
+    await runApi(api, labNames, o, print);
   } else {
     await runLab(labNames, api, o, print);
   }
@@ -109,9 +138,15 @@ export function diagnoseCommands(program: Command): void {
     .description("look for what keeps the clusterset from working: a line per check, each failure with what to do")
     .argument("[what]", `all | ${all.join(" | ")}`, "all")
     .option("--lab <name>", "which lab, when several run")
-    .option("--kubeconfig <file>", "check clusters through their API servers (API checks)")
+    .option(
+      "--kubeconfig <files>",
+      "check real clusters through their API servers: one kubeconfig, or one per context; firewall and connections take two clusters (firewall with test pods on their gateway nodes)",
+    )
     .option("--context <names>", "kubeconfig context(s), comma-separated")
-    .addHelpText("after", "\nExamples:\n  causeway diagnose firewall\n  causeway diagnose deployment --kubeconfig k.yaml --context east")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  causeway diagnose firewall\n  causeway diagnose deployment --kubeconfig k.yaml --context east\n  causeway diagnose firewall --kubeconfig east.yaml,west.yaml",
+    )
     .action(async (what: string, o: DiagnoseFlags) => {
       if (what !== "all" && !all.includes(what)) {
         const { ValidationError } = await import("@causeway/api");

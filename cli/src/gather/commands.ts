@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { labModule, openLab } from "../labs.ts";
 
-/** `causeway gather` and `causeway benchmark` (labs). */
+/** `causeway gather` and `causeway benchmark` (labs, or real clusters with --kubeconfig). */
 export function gatherCommands(program: Command): void {
   program
     .command("gather")
@@ -21,12 +21,32 @@ export function gatherCommands(program: Command): void {
     .command("benchmark")
     .description("measure pod-to-pod throughput (iperf3) or latency (ping) between two clusters' non-gateway nodes")
     .argument("<what>", "throughput | latency")
-    .option("--context <a,b>", "the two clusters (default: the first two)")
+    .option("--context <a,b>", "the two clusters: lab cluster ids (default: the first two), or with --kubeconfig the two contexts")
     .option("--lab <name>", "which lab, when several run")
-    .addHelpText("after", "\nExamples:\n  causeway benchmark throughput\n  causeway benchmark latency --context c1,c3")
-    .action(async (what: string, o: { lab?: string; context?: string }) => {
+    .option(
+      "--kubeconfig <files>",
+      "real clusters: one kubeconfig, or one per cluster (a.yaml,b.yaml); test pods of Causeway's image in namespace causeway-benchmark (removed after)",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  causeway benchmark throughput\n  causeway benchmark latency --context c1,c3\n  causeway benchmark throughput --kubeconfig east.yaml,west.yaml",
+    )
+    .action(async (what: string, o: { lab?: string; context?: string; kubeconfig?: string }) => {
       const { InvalidArgumentError } = await import("commander");
       if (what !== "throughput" && what !== "latency") throw new InvalidArgumentError(`benchmark takes throughput or latency, got "${what}"`);
+      if (o.kubeconfig) {
+        const { connectPair } = await import("../kube/pair.ts");
+        const { benchmarkKube } = await import("../kube/benchmark.ts");
+        const [a, b] = await connectPair(o);
+        try {
+          console.log(`Benchmarking ${a.context} → ${b.context} with test pods in namespace causeway-benchmark (removed after)`);
+          console.log(` ✓ ${await benchmarkKube(a, b, what)}`);
+        } finally {
+          a.close();
+          b.close();
+        }
+        return;
+      }
       const { benchmarkLab, Lab } = await labModule();
       const lab = Lab.open(o.lab);
       const [a, b] = o.context ? o.context.split(",") : lab.state.clusters.map((c) => c.spec.id);

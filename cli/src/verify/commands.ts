@@ -14,21 +14,9 @@ interface VerifyFlags {
 
 /** verify through two clusters' APIs: --kubeconfig (one, or one per context) and --context a,b. */
 async function verifyContexts(o: VerifyFlags): Promise<CheckResult[]> {
-  const { ValidationError } = await import("@causeway/api");
-  const { kube } = await import("@causeway/common");
+  const { connectPair } = await import("../kube/pair.ts");
   const { verifyKube } = await import("./kube.ts");
-  const files = (o.kubeconfig ?? "").split(",").map((x) => x.trim());
-  // Two kubeconfig files and no --context: each file's current context.
-  const contexts = o.context === undefined && files.length === 2 ? [undefined, undefined] : (o.context ?? "").split(",").map((x) => x.trim());
-  const [ca, cb] = contexts;
-  if (o.context !== undefined || files.length !== 2)
-    if (contexts.length !== 2 || !ca || !cb || ca === cb)
-      throw new ValidationError(
-        "--context takes the two clusters' contexts, e.g. --context east,west (or give one kubeconfig per cluster: --kubeconfig a.yaml,b.yaml)",
-      );
-  if (files.length > 2) throw new ValidationError("--kubeconfig takes one file, or one per context (a.yaml,b.yaml)");
-  const a = await kube.KubeClient.connect({ kubeconfig: files[0], context: ca, timeoutMs: 5000 });
-  const b = await kube.KubeClient.connect({ kubeconfig: files[1] ?? files[0], context: cb, timeoutMs: 5000 });
+  const [a, b] = await connectPair(o);
   try {
     console.log(
       `Verifying ${a.context} ↔ ${b.context} through their API servers${o.pods ? `, with test pods in namespace causeway-verify (removed after)` : ""}`,

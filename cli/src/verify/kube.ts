@@ -10,7 +10,8 @@ import { kube } from "@causeway/common";
 import type { CheckResult } from "@causeway/common";
 import { viewFromKube } from "../show/kube.ts";
 import { CheckFailedError } from "../errors.ts";
-import { namespaceGone, verifyPods } from "./pods.ts";
+import { inTestNamespace } from "../kube/testpods.ts";
+import { verifyPods } from "./pods.ts";
 
 const NS = "causeway-verify";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,19 +86,10 @@ export async function verifyKube(
 /** Service + ServiceExport in b → ServiceImport in a; then unexported → gone. Everything made is removed. */
 async function exportRoundTrip(a: kube.KubeClient, b: kube.KubeClient, timeoutMs: number): Promise<string> {
   const name = `verify-${Date.now().toString(36)}`;
-  const made: (() => Promise<unknown>)[] = [];
-  try {
-    for (const c of [a, b]) {
-      await namespaceGone(c, timeoutMs);
-      if (!(await c.find(kube.R.namespace, undefined, NS))) {
-        await c.create(kube.R.namespace, { metadata: { name: NS, labels: { "app.kubernetes.io/part-of": "causeway-verify" } } });
-        made.push(() => c.delete(kube.R.namespace, undefined, NS));
-      }
-    }
+  // The namespace goes after, with everything in it.
+  return inTestNamespace([a, b], NS, timeoutMs, async () => {
     await b.create(kube.R.service, { metadata: { name, namespace: NS }, ...{ spec: { ports: [{ name: "http", port: 80, protocol: "TCP" }] } } });
-    made.push(() => b.delete(kube.R.service, NS, name));
     await b.create(kube.R.serviceExport, { metadata: { name, namespace: NS } });
-    made.push(() => b.delete(kube.R.serviceExport, NS, name));
     const t0 = Date.now();
     await waitUntil(`ServiceImport ${NS}/${name}`, async () => ((await a.find(kube.R.serviceImport, NS, name)) ? true : undefined), timeoutMs);
     const took = Date.now() - t0;
@@ -108,7 +100,5 @@ async function exportRoundTrip(a: kube.KubeClient, b: kube.KubeClient, timeoutMs
       timeoutMs,
     );
     return `imported in ${took} ms, gone again after the unexport`;
-  } finally {
-    for (const undo of made.reverse()) await undo().catch(() => undefined);
-  }
+  });
 }

@@ -6,13 +6,12 @@
  * Service by its cluster IP and by its clusterset name, and leaves what it saw in its termination
  * message. The servers prefer nodes that are not gateways (traffic crosses the route agents too).
  */
-import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { type CheckResult, kube } from "@causeway/common";
 import { CheckFailedError } from "../errors.ts";
+import { componentImage, inTestNamespace, podReady, podReport, testPod, waitPod } from "../kube/testpods.ts";
 
 export const VERIFY_NAMESPACE = "causeway-verify";
 const PORT = 8080;
-const FM = { fieldManager: "causeway-verify" };
 
 /** The server: answers each connection with "seen <address of the client>". */
 const SERVER = `require("net").createServer((s) => s.end("seen " + s.remoteAddress.replace(/^::ffff:/, "") + "\\n")).listen(${PORT})`;
@@ -40,63 +39,9 @@ const one = (t) => new Promise((res) => {
   fs.writeFileSync("/dev/termination-log", JSON.stringify({ self: process.env.POD_IP, results }));
 })();`;
 
-interface PodStatus {
-  metadata: kube.ObjectMeta;
-  status?: {
-    phase?: string;
-    podIP?: string;
-    containerStatuses?: { ready?: boolean; state?: { waiting?: { reason?: string }; terminated?: { message?: string } } }[];
-  };
-}
-
-/** The image Causeway's gateway runs in this cluster (its nodes have it), for the test pods. */
-async function componentImage(c: kube.KubeClient): Promise<string> {
-  const ds = await c.get<{ spec: { template: { spec: { containers: { image: string }[] } } } }>(kube.R.daemonSet, SYSTEM_NAMESPACE, "causeway-gateway");
-  const image = ds.spec.template.spec.containers[0]?.image;
-  if (!image) throw new CheckFailedError("the causeway-gateway DaemonSet names no image");
-  return image;
-}
-
-/** A pod of the image running `script` (node -e), preferring nodes without the gateway label. */
-function pod(name: string, image: string, script: string, args: readonly string[], role: string) {
-  return {
-    metadata: { name, namespace: VERIFY_NAMESPACE, labels: { "app.kubernetes.io/part-of": "causeway-verify", "causeway-verify/role": role } },
-    spec: {
-      restartPolicy: role === "server" ? "Always" : "Never",
-      automountServiceAccountToken: false,
-      terminationGracePeriodSeconds: 1,
-      affinity: {
-        nodeAffinity: {
-          preferredDuringSchedulingIgnoredDuringExecution: [
-            { weight: 100, preference: { matchExpressions: [{ key: "causeway.io/gateway", operator: "DoesNotExist" }] } },
-          ],
-        },
-      },
-      containers: [
-        {
-          name: role,
-          image,
-          imagePullPolicy: "IfNotPresent",
-          command: ["node", "-e", script, ...args],
-          env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
-          ...(role === "server" ? { readinessProbe: { tcpSocket: { port: PORT }, periodSeconds: 1 } } : {}),
-        },
-      ],
-    },
-  };
-}
-
-async function waitPod(c: kube.KubeClient, name: string, done: (p: PodStatus) => boolean, timeoutMs: number): Promise<PodStatus> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await c.get<PodStatus>(kube.R.pod, VERIFY_NAMESPACE, name);
-    if (done(p)) return p;
-    const waiting = p.status?.containerStatuses?.[0]?.state?.waiting?.reason;
-    if (Date.now() > end)
-      throw new CheckFailedError(`pod ${VERIFY_NAMESPACE}/${name} not there within ${timeoutMs / 1000} s (${waiting ?? p.status?.phase ?? "pending"})`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** A verify test pod of `image` running `script`. */
+const pod = (name: string, image: string, script: string, args: readonly string[], role: string) =>
+  testPod({ name, namespace: VERIFY_NAMESPACE, image, script, args, role, ...(role === "server" ? { readyPort: PORT } : {}) });
 
 /** Pure: a check from a client's report — the target answered, and saw the client pod's own address (source kept). */
 export function sourceCheck(report: { self?: string; results: { target: string; answer?: string; error?: string; ms?: number }[] }, target: string): string {
@@ -109,17 +54,6 @@ export function sourceCheck(report: { self?: string; results: { target: string; 
 }
 
 type Check = (name: string, f: () => Promise<string>) => Promise<CheckResult>;
-
-/** Waits while an earlier run's namespace is still being deleted (bounded). */
-export async function namespaceGone(c: kube.KubeClient, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const ns = await c.find<{ metadata: { deletionTimestamp?: string } }>(kube.R.namespace, undefined, VERIFY_NAMESPACE);
-    if (!ns?.metadata.deletionTimestamp) return;
-    if (Date.now() > end) throw new CheckFailedError(`namespace ${VERIFY_NAMESPACE} is still being deleted after ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 /**
  * The pod checks between a and b (ids for the names), everything made removed after. `service`:
@@ -134,54 +68,44 @@ export async function verifyPods(
 ): Promise<CheckResult[]> {
   const [ia, ib] = ids;
   const out: CheckResult[] = [];
-  const made: (() => Promise<unknown>)[] = [];
   let setup: CheckResult | undefined;
   try {
     const images = [await componentImage(a), await componentImage(b)] as const;
-    for (const c of [a, b]) {
-      await namespaceGone(c, timeoutMs);
-      await c.apply(kube.R.namespace, { metadata: { name: VERIFY_NAMESPACE, labels: { "app.kubernetes.io/part-of": "causeway-verify" } } }, FM);
-      made.push(() => c.delete(kube.R.namespace, undefined, VERIFY_NAMESPACE));
-    }
-    await a.create(kube.R.pod, pod("server", images[0], SERVER, [], "server"));
-    await b.create(kube.R.pod, pod("server", images[1], SERVER, [], "server"));
-    await b.create(kube.R.service, {
-      metadata: { name: "server", namespace: VERIFY_NAMESPACE },
-      ...{ spec: { selector: { "causeway-verify/role": "server" }, ports: [{ name: "tcp", port: PORT, protocol: "TCP" }] } },
+    return await inTestNamespace([a, b], VERIFY_NAMESPACE, timeoutMs, async () => {
+      await a.create(kube.R.pod, pod("server", images[0], SERVER, [], "server"));
+      await b.create(kube.R.pod, pod("server", images[1], SERVER, [], "server"));
+      await b.create(kube.R.service, {
+        metadata: { name: "server", namespace: VERIFY_NAMESPACE },
+        ...{ spec: { selector: { "causeway-verify/role": "server" }, ports: [{ name: "tcp", port: PORT, protocol: "TCP" }] } },
+      });
+      await b.create(kube.R.serviceExport, { metadata: { name: "server", namespace: VERIFY_NAMESPACE } });
+      const [sa, sb] = [await waitPod(a, VERIFY_NAMESPACE, "server", podReady, timeoutMs), await waitPod(b, VERIFY_NAMESPACE, "server", podReady, timeoutMs)];
+      const svc = await b.get<{ spec?: { clusterIP?: string } }>(kube.R.service, VERIFY_NAMESPACE, "server");
+      const byName = `server.${VERIFY_NAMESPACE}.svc.clusterset.local:${PORT}`;
+      const targets = { pod: `${sb.status?.podIP}:${PORT}`, service: `${svc.spec?.clusterIP}:${PORT}` };
+      await a.create(kube.R.pod, pod("client", images[0], CLIENT, [targets.pod, targets.service, byName], "client"));
+      await b.create(kube.R.pod, pod("client", images[1], CLIENT, [`${sa.status?.podIP}:${PORT}`], "client"));
+      const report = async (c: kube.KubeClient) => ({
+        results: [],
+        ...(await podReport<Parameters<typeof sourceCheck>[0]>(c, VERIFY_NAMESPACE, "client", timeoutMs + 40_000)),
+      });
+      const reports: Parameters<typeof sourceCheck>[0][] = [];
+      setup = await check(`test pods in ${ia} and ${ib} (image ${images[0]})`, async () => {
+        reports.push(await report(a), await report(b));
+        return "ran";
+      });
+      const [ra = { results: [] }, rb = { results: [] }] = reports;
+      out.push(setup);
+      out.push(await check(`pod in ${ia} → pod in ${ib}, source address kept`, async () => sourceCheck(ra, targets.pod)));
+      out.push(await check(`pod in ${ib} → pod in ${ia}, source address kept`, async () => sourceCheck(rb, `${sa.status?.podIP}:${PORT}`)));
+      out.push(await check(`pod in ${ia} → ${ib}'s Service by its cluster IP, source address kept`, async () => sourceCheck(ra, targets.service)));
+      out.push(
+        await check(`pod in ${ia} → ${ib}'s Service by its clusterset name`, async () => sourceCheck(ra, byName).replace(/^answered/, `resolved and answered`)),
+      );
+      return out;
     });
-    await b.create(kube.R.serviceExport, { metadata: { name: "server", namespace: VERIFY_NAMESPACE } });
-    const ready = (p: PodStatus) => p.status?.containerStatuses?.[0]?.ready === true;
-    const [sa, sb] = [await waitPod(a, "server", ready, timeoutMs), await waitPod(b, "server", ready, timeoutMs)];
-    const svc = await b.get<{ spec?: { clusterIP?: string } }>(kube.R.service, VERIFY_NAMESPACE, "server");
-    const byName = `server.${VERIFY_NAMESPACE}.svc.clusterset.local:${PORT}`;
-    const targets = { pod: `${sb.status?.podIP}:${PORT}`, service: `${svc.spec?.clusterIP}:${PORT}` };
-    await a.create(kube.R.pod, pod("client", images[0], CLIENT, [targets.pod, targets.service, byName], "client"));
-    await b.create(kube.R.pod, pod("client", images[1], CLIENT, [`${sa.status?.podIP}:${PORT}`], "client"));
-    const finished = (p: PodStatus) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
-    const report = async (c: kube.KubeClient) =>
-      JSON.parse((await waitPod(c, "client", finished, timeoutMs + 40_000)).status?.containerStatuses?.[0]?.state?.terminated?.message ?? "{}") as Parameters<
-        typeof sourceCheck
-      >[0];
-    const reports: Parameters<typeof sourceCheck>[0][] = [];
-    setup = await check(`test pods in ${ia} and ${ib} (image ${images[0]})`, async () => {
-      reports.push(await report(a), await report(b));
-      return "ran";
-    });
-    const [ra = { results: [] }, rb = { results: [] }] = reports;
-    out.push(setup);
-    out.push(await check(`pod in ${ia} → pod in ${ib}, source address kept`, async () => sourceCheck(ra, targets.pod)));
-    out.push(await check(`pod in ${ib} → pod in ${ia}, source address kept`, async () => sourceCheck(rb, `${sa.status?.podIP}:${PORT}`)));
-    out.push(await check(`pod in ${ia} → ${ib}'s Service by its cluster IP, source address kept`, async () => sourceCheck(ra, targets.service)));
-    out.push(
-      await check(`pod in ${ia} → ${ib}'s Service by its clusterset name`, async () => sourceCheck(ra, byName).replace(/^answered/, `resolved and answered`)),
-    );
-    return out;
   } catch (err) {
     // The test pods could not be set up: one failing check says why (an image the nodes lack, no node to run on).
     return [...out, await check(`test pods in ${ia} and ${ib}`, () => Promise.reject(err instanceof Error ? err : new Error(String(err))))];
-  } finally {
-    for (const undo of made.reverse()) await undo().catch(() => undefined);
-    // Gone when verify returns: nothing left behind, and a next run starts clean.
-    for (const c of [a, b]) await namespaceGone(c, timeoutMs).catch(() => undefined);
   }
 }

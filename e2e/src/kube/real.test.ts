@@ -181,11 +181,60 @@ describe(
         assert.match(r.stdout, /✓ c1 and c2 are members of one clusterset/);
         assert.match(r.stdout, /✗ pod in c1 → pod in c2, source address kept \(\d+ ms\): no answer from /);
         assert.match(r.stdout, /✗ \d+ of \d+ checks failed/);
+        // diagnose firewall names the direction that is blocked, and only that one.
+        const fw = await inLab(["diagnose", "firewall", "--kubeconfig", `${kc("c1")},${kc("c2")}`]);
+        assert.equal(fw.exitCode, 1, fw.stdout + fw.stderr);
+        assert.match(
+          fw.stdout,
+          /✗ UDP 4500 from c1's gateway \(n0\) to c2's gateway 198\.18\.2\.10: none of 10 marked datagrams arrived at c2's gateway node n0 .*allow UDP 4500/,
+        );
+        assert.match(fw.stdout, /✓ UDP 4500 from c2's gateway \(n0\) to c1's gateway 198\.18\.1\.10/);
       } finally {
         await drop("-D");
       }
       await lab.waitConnected(60_000);
     });
+
+    it("causeway diagnose firewall and connections --kubeconfig a,b on the healthy pair: both directions pass; the test pods and their nftables table are gone after", async () => {
+      const r = await inLab(["diagnose", "firewall", "--kubeconfig", `${kc("c1")},${kc("c2")}`]);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /✓ UDP 4500 from c1's gateway \(n0\) to c2's gateway 198\.18\.2\.10\n/);
+      assert.match(r.stdout, /✓ UDP 4500 from c2's gateway \(n0\) to c1's gateway 198\.18\.1\.10\n/);
+      const conns = await inLab(["diagnose", "connections", "--kubeconfig", `${kc("c1")},${kc("c2")}`]);
+      assert.equal(conns.exitCode, 0, conns.stdout + conns.stderr);
+      assert.match(conns.stdout, /✓ connection c1 → c2\n[\s\S]*✓ connection c2 → c1\n/);
+      for (const id of ["c1", "c2"]) {
+        const client = await lab.kubeClient(id);
+        try {
+          assert.equal(await client.find(kube.R.namespace, undefined, "causeway-diagnose"), undefined, `${id} keeps causeway-diagnose`);
+        } finally {
+          client.close();
+        }
+        const nft = await lab.exec(`${id}/n0`, ["nft", "list", "tables"]);
+        assert.doesNotMatch(nft.stdout, /causeway-diagnose/);
+      }
+    });
+
+    for (const what of ["throughput", "latency"] as const) {
+      it(`causeway benchmark ${what} --kubeconfig a,b: a figure from pod to pod across the clusters; the namespace is gone after`, async () => {
+        const r = await inLab(["benchmark", what, "--kubeconfig", `${kc("c1")},${kc("c2")}`]);
+        assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+        const line =
+          what === "throughput"
+            ? /✓ throughput c1 pod \(node n[12]\) → c2 pod 10\.2\.[12]\.\d+ \(node n[12]\), TCP 5 s: (\d+\.\d+) Gbit\/s received/
+            : /✓ latency c1 pod \(node n[12]\) → c2 pod 10\.2\.[12]\.\d+ \(node n[12]\), 20 pings: min [\d.]+ ms {2}avg ([\d.]+) ms .* loss 0%/;
+        const m = line.exec(r.stdout);
+        assert.ok(m, r.stdout);
+        assert.ok(Number(m[1]) > 0, r.stdout);
+        console.log(`# real nodes, benchmark ${what}: ${r.stdout.trim().split("\n").at(-1)}`);
+        const client = await lab.kubeClient("c1");
+        try {
+          assert.equal(await client.find(kube.R.namespace, undefined, "causeway-benchmark"), undefined);
+        } finally {
+          client.close();
+        }
+      });
+    }
 
     it("discovery by name: c2's echo exported with the CLI; c1's pod resolves it through CoreDNS and the lighthouse, and reaches c2's pod by name, its source kept", async () => {
       const r = await cli(["export", "service", "echo", "-n", "default", "--kubeconfig", kc("c2")]);
