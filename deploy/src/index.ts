@@ -28,7 +28,7 @@ export {
   MEMBER_WORKLOADS,
   memberManifests,
 } from "./manifests.ts";
-export { type PodObject, podProblems, terminationGist } from "./rollout.ts";
+export { type EventObject, type PodObject, podProblems, terminationGist, warningEvents } from "./rollout.ts";
 export { CUSTOM_COREDNS_KEY, lighthouseDnsIp, unwireCoreDns, wireCoreDns } from "./coredns.ts";
 export { uninstall, type UninstallOptions, type UninstallResult } from "./uninstall.ts";
 export { type BrokerPki, makeBrokerPki, pkiCovers } from "./tls.ts";

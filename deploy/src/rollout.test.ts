@@ -60,6 +60,41 @@ describe("join's wait for the pods", () => {
       `causeway-gateway-abcde on n0: CrashLoopBackOff (exit 2) — ${tun}`,
       "causeway-route-agent-x on (not scheduled): not ready",
     ]);
+    // A container that never started says nothing itself: the newest Warning event about its pod does.
+    const creating: PodObject = {
+      metadata: { name: "causeway-gateway-klmno", uid: "u1" },
+      spec: { nodeName: "n2" },
+      status: { containerStatuses: [{ ready: false, state: { waiting: { reason: "ContainerCreating" } } }] },
+    };
+    const mount = 'MountVolume.SetUp failed for volume "tun" : hostPath type check failed: /dev/net/tun is not a character device';
+    const events = [
+      {
+        involvedObject: { kind: "Pod", name: "causeway-gateway-klmno", uid: "u1" },
+        type: "Warning",
+        reason: "FailedMount",
+        message: "older",
+        lastTimestamp: "2026-12-03T18:00:00Z",
+      },
+      {
+        involvedObject: { kind: "Pod", name: "causeway-gateway-klmno", uid: "u1" },
+        type: "Warning",
+        reason: "FailedMount",
+        message: mount,
+        lastTimestamp: "2026-12-03T18:00:05Z",
+      },
+      {
+        involvedObject: { kind: "Pod", name: "causeway-gateway-klmno", uid: "u0" },
+        type: "Warning",
+        reason: "FailedMount",
+        message: "a former pod of that name",
+        lastTimestamp: "2026-12-03T18:01:00Z",
+      },
+      { involvedObject: { kind: "Pod", name: "causeway-gateway-abcde" }, type: "Warning", reason: "BackOff", message: "not shown: the container said more" },
+    ];
+    assert.deepEqual(podProblems([creating, crashing], events), [
+      `causeway-gateway-klmno on n2: ContainerCreating — FailedMount: ${mount}`,
+      `causeway-gateway-abcde on n0: CrashLoopBackOff (exit 2) — ${tun}`,
+    ]);
     assert.equal(terminationGist("plain text\nlast line"), "last line");
     assert.equal(terminationGist('{"msg":"no error field"}'), "no error field");
     assert.equal(terminationGist(undefined), "");

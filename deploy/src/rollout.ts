@@ -66,14 +66,54 @@ function containerProblem(s: ContainerStatus | undefined): string {
   return said ? `${reason}${exit} — ${said}` : `${reason}${exit}`;
 }
 
-/** Pure: why each pod that is not ready is not ("pod on node: reason — what its container last said"). */
-export function podProblems(pods: readonly PodObject[]): string[] {
+/** A Kubernetes Event, as much of it as says why a pod waits. */
+export interface EventObject {
+  involvedObject?: { kind?: string; name?: string; uid?: string };
+  type?: string;
+  reason?: string;
+  message?: string;
+  lastTimestamp?: string;
+  eventTime?: string;
+}
+
+/**
+ * Pure: why each pod that is not ready is not ("pod on node: reason — what its container last
+ * said"). A container that never started (ContainerCreating: a volume the node cannot provide, a
+ * sandbox it cannot make) says nothing itself: the newest Warning event about its pod does.
+ */
+export function podProblems(pods: readonly PodObject[], events: readonly EventObject[] = []): string[] {
   return pods
     .filter((p) => {
       const cs = p.status?.containerStatuses ?? [];
       return !cs.length || !cs.every((s) => s.ready);
     })
-    .map((p) => `${p.metadata.name} on ${p.spec?.nodeName ?? "(not scheduled)"}: ${containerProblem(p.status?.containerStatuses?.find((c) => !c.ready))}`);
+    .map((p) => {
+      const said = containerProblem(p.status?.containerStatuses?.find((c) => !c.ready));
+      const warning = said.includes(" — ") ? undefined : newestWarning(p, events);
+      return `${p.metadata.name} on ${p.spec?.nodeName ?? "(not scheduled)"}: ${said}${warning ? ` — ${warning}` : ""}`;
+    });
+}
+
+/** Pure: the newest Warning event's "reason: message" about a pod (by uid, else name). */
+function newestWarning(p: PodObject, events: readonly EventObject[]): string | undefined {
+  const about = events.filter(
+    (e) =>
+      e.type === "Warning" &&
+      e.involvedObject?.kind === "Pod" &&
+      (p.metadata.uid && e.involvedObject.uid ? e.involvedObject.uid === p.metadata.uid : e.involvedObject.name === p.metadata.name),
+  );
+  const when = (e: EventObject) => e.lastTimestamp ?? e.eventTime ?? "";
+  const e = about.sort((a, b) => when(b).localeCompare(when(a)))[0];
+  return e ? `${e.reason ?? "Warning"}: ${(e.message ?? "").trim()}` : undefined;
+}
+
+/** The Warning events of a namespace (none when the caller may not list them: the pods' own states still say what they can). */
+export async function warningEvents(client: kube.KubeClient, namespace: string): Promise<EventObject[]> {
+  try {
+    return (await client.list<EventObject>(kube.R.event, namespace, { fieldSelector: "type=Warning" })).items;
+  } catch {
+    return [];
+  }
 }
 
 /** The waiting reasons that mean the node cannot get the image (no registry, a wrong name, policy Never). */
@@ -144,7 +184,7 @@ export async function waitRollout(
     const pending = notRolledOut(ds, deps);
     if (!pending.length) return;
     if (Date.now() > end) {
-      const why = podProblems(pods);
+      const why = podProblems(pods, await warningEvents(client, namespace));
       throw new RolloutError(
         `Causeway's pods are not ready after ${Math.round(timeoutMs / 1000)} s: ${pending.join(", ")}${why.length ? ` (${why.join("; ")})` : ""}; see kubectl -n ${namespace} describe pods, or causeway diagnose; ${KEPT}`,
       );

@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
-import { IMAGE, podProblems } from "@causeway/deploy";
+import { IMAGE, podProblems, warningEvents } from "@causeway/deploy";
 import { kubeApiServerBinary } from "./apiserver.ts";
 import { writePodResolvConf } from "./dns.ts";
 import { LabError } from "./errors.ts";
@@ -236,7 +236,7 @@ export async function waitWorkloadsReady(client: kube.KubeClient, namespace: str
       const deps = await client.list<WorkloadStatus>(kube.R.deployment, namespace);
       const missing = unready(ds.items, deps.items);
       if (!missing.length && ds.items.length + deps.items.length > 0) return true;
-      const why = podProblems((await client.list<PodObject>(kube.R.pod, namespace)).items);
+      const why = podProblems((await client.list<PodObject>(kube.R.pod, namespace)).items, await warningEvents(client, namespace));
       throw new LabError(`${missing.join(", ") || "no workloads"}${why.length ? ` (${why.join("; ")})` : ""}`);
     },
     ms,

@@ -1,6 +1,6 @@
 import { errorMessage, SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, view } from "@causeway/common";
-import { MEMBER_WORKLOADS, type PodObject, podProblems } from "@causeway/deploy";
+import { MEMBER_WORKLOADS, type PodObject, podProblems, warningEvents } from "@causeway/deploy";
 import type { CheckResult } from "@causeway/common";
 
 /** The oldest Kubernetes minor release Causeway is tested against (the lab's is newer). */
@@ -41,7 +41,7 @@ export async function deployment(client: kube.KubeClient): Promise<CheckResult[]
     if (!found) continue;
     // Pods that are not ready, with what their container last said (a missing /dev/net/tun, a read-only /proc/sys, no iptables backend…).
     const pods = await client.list<PodObject>(kube.R.pod, ns, { labelSelector: `app.kubernetes.io/name=${w.name}` });
-    for (const line of podProblems(pods.items)) out.push(bad(`${w.kind} ${w.name}: pod not ready`, line));
+    for (const line of podProblems(pods.items, await warningEvents(client, ns))) out.push(bad(`${w.kind} ${w.name}: pod not ready`, line));
   }
   const gws = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.node, undefined, { labelSelector: `${view.GATEWAY_NODE_LABEL}=true` });
   out.push(

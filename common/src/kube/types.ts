@@ -23,6 +23,7 @@ export const R = {
   persistentVolumeClaim: core("persistentvolumeclaims", "PersistentVolumeClaim"),
   persistentVolume: core("persistentvolumes", "PersistentVolume", false),
   pod: core("pods", "Pod"),
+  event: core("events", "Event"),
   serviceAccount: core("serviceaccounts", "ServiceAccount"),
   endpointSlice: of("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
   lease: of("coordination.k8s.io", "v1", "leases", "Lease"),

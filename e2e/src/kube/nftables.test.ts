@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
-import { kube } from "@causeway/common";
-import { Lab } from "@causeway/lab";
+import { join } from "node:path";
+import { kube, ProcessRunner } from "@causeway/common";
+import { Lab, REPO_ROOT, until } from "@causeway/lab";
 import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
 
 const root = process.getuid?.() === 0;
@@ -68,6 +69,39 @@ describe(
       const r = await tcpFrom(lab, "c1/n1/p0", "10.102.0.10", 80);
       assert.equal(r.exitCode, 0, r.stdout);
       assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.1\.10:/);
+    });
+
+    it("a node without the TUN device WireGuard needs (the gateway's device path one the node lacks): diagnose names the pod, the volume and the kubelet's reason; join restores it", async () => {
+      const cli = (args: readonly string[]) =>
+        new ProcessRunner(180_000).run("ip", ["netns", "exec", lab.state.broker.ns, process.execPath, join(REPO_ROOT, "cli/src/main.ts"), ...args], {
+          allowFailure: true,
+        });
+      const kc = lab.state.kube?.apis.c1?.kubeconfig ?? "";
+      const client = await lab.kubeClient("c1");
+      try {
+        await client.request("PATCH", kube.resourcePath(kube.R.daemonSet, SYSTEM_NAMESPACE, "causeway-gateway"), {
+          body: { spec: { template: { spec: { volumes: [{ name: "dev-net-tun", hostPath: { path: "/dev/net/tun-absent", type: "CharDevice" } }] } } } },
+          contentType: "application/strategic-merge-patch+json",
+        });
+        const said = await until(
+          "diagnose names the missing device",
+          async () => {
+            const r = await cli(["diagnose", "deployment", "--kubeconfig", kc]);
+            return r.exitCode === 1 && /FailedMount/.test(r.stdout) ? r.stdout : undefined;
+          },
+          60_000,
+        );
+        assert.match(
+          said,
+          /✗ DaemonSet causeway-gateway: pod not ready: causeway-gateway-\w+ on n0: ContainerCreating — FailedMount: MountVolume\.SetUp failed for volume "dev-net-tun" : hostPath type check failed: \/dev\/net\/tun-absent is not a character device/,
+        );
+      } finally {
+        client.close();
+      }
+      const r = await lab.joinCluster("c1");
+      assert.match(r.stdout, /Causeway's pods are ready/, r.stdout);
+      await lab.waitConnected(60_000);
+      await assertPodReaches(lab, "c1/n1/p0", "c2/n1/p0");
     });
   },
 );
