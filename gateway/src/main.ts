@@ -116,6 +116,8 @@ async function prepare(o: {
 }): Promise<Prepared> {
   const runner = new ProcessRunner();
   const adapters = host.realHostAdapters(runner);
+  // Before anything touches the host: the node's iptables backend (none: a clear error, exit 2).
+  await adapters.filter.preflight?.();
   const wgInterface = o.flag("wireguard-interface") ?? process.env.CAUSEWAY_WG_INTERFACE;
   const drivers = new CableDrivers({
     vxlan: () => new VxlanCableDriver(adapters),

@@ -17,6 +17,8 @@ if (process.argv.includes("--kube")) {
     metricsPort: METRICS_PORTS.routeAgent,
     async build({ client, namespace, cluster, nodeName, log, resyncMs, uninstall, registry }) {
       const adapters = host.realHostAdapters(new ProcessRunner());
+      // Before anything touches the host: the node's iptables backend (none: a clear error, exit 2).
+      await adapters.filter.preflight?.();
       const node = view.nodeFromObject(await client.get(kube.R.node, undefined, nodeName));
       if (typeof node === "string") throw new ValidationError(`cannot route on this node: ${node}`);
       if (!uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
@@ -39,6 +41,7 @@ if (process.argv.includes("--kube")) {
     metricsPort: METRICS_PORTS.routeAgent,
     async build({ site, node, log, resyncMs, uninstall, registry }) {
       const adapters = host.realHostAdapters(new ProcessRunner());
+      await adapters.filter.preflight?.();
       // Checked before anything touches the host: a wrong --node would otherwise steer the wrong routes.
       if (!uninstall && !(await adapters.net.interfaceOf(node.ip))) throw new NodeIpNotFoundError(node);
       // The broker's gRPC client only in standalone mode: in Kubernetes mode it is never loaded (~20 MiB less resident).

@@ -48,6 +48,8 @@ export type FilterSnapshot = ReadonlyMap<FilterTable, ReadonlyMap<string, readon
 
 /** Reads and atomically rewrites Causeway's packet-filter chains. */
 export interface PacketFilter {
+  /** Checks before anything is changed that the host can filter packets at all (a clear error naming what is missing). */
+  preflight?(): Promise<void>;
   /** Current rule lines per table and chain (only tables asked for). */
   observe(tables: readonly FilterTable[]): Promise<FilterSnapshot>;
   /** Applies one restore script (from planFilter); atomic per table. */
@@ -153,17 +155,71 @@ export function parseSave(text: string): Map<FilterTable, Map<string, string[]>>
   return res;
 }
 
-/** The real PacketFilter: iptables-save / iptables-restore --noflush (nft or legacy backend). */
+export type IptablesBackend = "nft" | "legacy";
+/** Each backend's programs (named here in full: the image's package list is checked against the programs the sources run). */
+const IPTABLES = {
+  nft: { save: "iptables-nft-save", restore: "iptables-nft-restore" },
+  legacy: { save: "iptables-legacy-save", restore: "iptables-legacy-restore" },
+} as const;
+/** The chains kubelet makes in the backend it uses (kube's iptables-wrapper decides by them too). */
+const KUBE_HINTS = [":KUBE-IPTABLES-HINT", ":KUBE-KUBELET-CANARY"];
+
+/**
+ * Which iptables backend this node's rules live in — the one kube-proxy, kubelet and the CNI use,
+ * so that Causeway's exemptions sit in the same tables as the masquerades they must precede:
+ * the backend holding kubelet's hint chains; else the one with more rules (nft on a tie). A
+ * backend whose save fails (the kernel lacks it) is not a candidate; none left is a
+ * HostStateError naming both errors and what the kernel needs.
+ */
+export async function detectIptablesBackend(run: CommandRunner): Promise<IptablesBackend> {
+  const saves = await Promise.all(
+    (["nft", "legacy"] as const).map(async (b) => {
+      try {
+        const r = await run.run(IPTABLES[b].save, [], { allowFailure: true });
+        return { b, ok: r.exitCode === 0, text: r.stdout, error: r.stderr.trim() || `exit ${r.exitCode}` };
+      } catch (err) {
+        return { b, ok: false, text: "", error: err instanceof Error ? err.message : String(err) };
+      }
+    }),
+  );
+  const usable = saves.filter((x) => x.ok);
+  if (!usable.length)
+    throw new HostStateError(
+      `this node offers no iptables backend (${saves.map((x) => `${IPTABLES[x.b].save}: ${x.error}`).join("; ")}): Causeway's route agent and gateway need the kernel's nf_tables (iptables-nft) or ip_tables (iptables-legacy) — load the module on the node (modprobe nf_tables) or use a kernel that has it`,
+    );
+  const hinted = usable.find((x) => KUBE_HINTS.some((h) => x.text.includes(h)));
+  if (hinted) return hinted.b;
+  const rules = (t: string) => t.split("\n").filter((l) => l.startsWith("-A ")).length;
+  const [nft, legacy] = [usable.find((x) => x.b === "nft"), usable.find((x) => x.b === "legacy")];
+  return legacy && (!nft || rules(legacy.text) > rules(nft.text)) ? "legacy" : "nft";
+}
+
+/** The real PacketFilter: iptables-save / iptables-restore --noflush, in the backend the node uses (detected once, or given). */
 export class IptablesPacketFilter implements PacketFilter {
   readonly #run: CommandRunner;
-  constructor(runner: CommandRunner) {
+  #backend: Promise<IptablesBackend> | undefined;
+  constructor(runner: CommandRunner, backend?: IptablesBackend) {
     this.#run = runner;
+    if (backend) this.#backend = Promise.resolve(backend);
+  }
+
+  /** The backend in use (detected on first use). */
+  backend(): Promise<IptablesBackend> {
+    this.#backend ??= detectIptablesBackend(this.#run);
+    // A failed detection is tried again next time (a module loaded since).
+    this.#backend.catch(() => (this.#backend = undefined));
+    return this.#backend;
+  }
+
+  async preflight(): Promise<void> {
+    await this.backend();
   }
 
   async observe(tables: readonly FilterTable[]): Promise<FilterSnapshot> {
+    const save = IPTABLES[await this.backend()].save;
     const res = new Map<FilterTable, ReadonlyMap<string, readonly string[]>>();
     for (const t of tables) {
-      const out = await this.#run.run("iptables-save", ["-t", t]);
+      const out = await this.#run.run(save, ["-t", t]);
       res.set(t, parseSave(out.stdout).get(t) ?? new Map());
     }
     return res;
@@ -171,7 +227,7 @@ export class IptablesPacketFilter implements PacketFilter {
 
   async restore(script: string): Promise<void> {
     if (!script) return;
-    await this.#run.run("iptables-restore", ["--noflush", "-w", "5"], { input: script });
+    await this.#run.run(IPTABLES[await this.backend()].restore, ["--noflush", "-w", "5"], { input: script });
   }
 }
 
