@@ -35,3 +35,25 @@ export function dataplaneScenarios(lab: () => Lab): void {
     assert.match(r.stdout, /stream ok (\d+) \1 /);
   });
 }
+
+/**
+ * What every Kubernetes-tier variant (a kube-proxy mode, a CNI) must pass on a 2 × 2 lab: pod ↔
+ * pod both ways between non-gateway nodes and a pod → the other cluster's echo Service, each with
+ * the client pod's address seen at the server. `via` names the variant in the Service case.
+ */
+export function variantScenarios(lab: () => Lab, via: string): void {
+  for (const [from, to] of [
+    ["c1/n1/p0", "c2/n1/p0"],
+    ["c2/n1/p0", "c1/n1/p0"],
+  ] as const) {
+    it(`ICMP and TCP ${from} → ${to}; the server sees the client pod's IP`, async () => {
+      await assertPodReaches(lab(), from, to);
+    });
+  }
+
+  it(`pod → the other cluster's Service through ${via}, source preserved`, async () => {
+    const r = await tcpFrom(lab(), "c1/n1/p0", "10.102.0.10", 80);
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.1\.10:/);
+  });
+}

@@ -14,6 +14,7 @@ import { Lab, REPO_ROOT, until } from "@causeway/lab";
 import { credentialsIn, labCredentials } from "./archive.ts";
 import { podDig, podGet } from "./pods.ts";
 import { nodeTrace } from "../kube/nodetrace.ts";
+import { upConnected } from "../fixture.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwsdk";
@@ -55,9 +56,7 @@ describe(
     const cliRun = (args: string[]) => new ProcessRunner(30_000).run(process.execPath, [join(REPO_ROOT, "cli/src/main.ts"), ...args], { allowFailure: true });
 
     before(async () => {
-      await Lab.down(NAME);
-      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true });
-      await lab.waitConnected(90_000);
+      lab = await upConnected({ name: NAME, clusters: 2, nodes: 3, kube: true }, 90_000);
       for (const c of ["c1", "c2"]) clients[c] = await lab.kubeClient(c);
     });
     after(async () => {

@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Lab } from "@causeway/lab";
-import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
+import { assertPodReaches } from "../dataplane/checks.ts";
+import { upConnected } from "../fixture.ts";
+import { variantScenarios } from "../dataplane/scenarios.ts";
 
 const root = process.getuid?.() === 0;
 
@@ -15,9 +17,7 @@ describe("kube tier on real nodes with flannel (VXLAN) as the CNI: 2 clusters ×
   let lab: Lab;
   const NAME = "cwfl";
   before(async () => {
-    await Lab.down(NAME);
-    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, kube: true, cni: "flannel" });
-    await lab.waitConnected(60_000);
+    lab = await upConnected({ name: NAME, clusters: 2, nodes: 2, kube: true, cni: "flannel" });
   });
   after(async () => {
     await Lab.down(NAME);
@@ -40,20 +40,7 @@ describe("kube tier on real nodes with flannel (VXLAN) as the CNI: 2 clusters ×
     await assertPodReaches(lab, "c1/n1/p0", "c1/n0/p0");
   });
 
-  for (const [from, to] of [
-    ["c1/n1/p0", "c2/n1/p0"],
-    ["c2/n1/p0", "c1/n1/p0"],
-  ] as const) {
-    it(`ICMP and TCP ${from} → ${to}; the server sees the client pod's IP`, async () => {
-      await assertPodReaches(lab, from, to);
-    });
-  }
-
-  it("pod → the other cluster's Service through its kube-proxy, source preserved", async () => {
-    const r = await tcpFrom(lab, "c1/n1/p0", "10.102.0.10", 80);
-    assert.equal(r.exitCode, 0, r.stdout);
-    assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.1\.10:/);
-  });
+  variantScenarios(() => lab, "its kube-proxy");
 
   it("flanneld restarted on every node of c2 (its rules set up again): sources are still kept both ways", async () => {
     for (const n of ["n0", "n1"]) await lab.restart("c2", `flanneld/${n}`);

@@ -16,6 +16,7 @@ import { kube, ProcessRunner } from "@causeway/common";
 import { encodeBrokerInfo } from "@causeway/api";
 import { deployBroker, IMAGE, readBrokerInfo } from "@causeway/deploy";
 import { apiServerOf, kubeApiServerBinary, Lab, podPids, REPO_ROOT, until } from "@causeway/lab";
+import { upConnected } from "../fixture.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwk8";
@@ -30,9 +31,7 @@ describe(
     let lab: Lab;
     const run = new ProcessRunner(180_000);
     before(async () => {
-      await Lab.down(NAME);
-      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true });
-      await lab.waitConnected(60_000);
+      lab = await upConnected({ name: NAME, clusters: 2, nodes: 3, kube: true });
     });
     after(async () => {
       await Lab.down(NAME);

@@ -26,6 +26,7 @@ import {
   until,
   waitWorkloadsReady,
 } from "@causeway/lab";
+import { upConnected } from "../fixture.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwlc";
@@ -40,9 +41,7 @@ describe("life cycle on real nodes: probes every 20 ms both ways between non-gat
   let lab: Lab;
   const run = new ProcessRunner(60_000);
   before(async () => {
-    await Lab.down(NAME);
-    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, kube: true });
-    await lab.waitConnected(60_000);
+    lab = await upConnected({ name: NAME, clusters: 2, nodes: 2, kube: true });
   });
   after(async () => {
     await Lab.down(NAME);
@@ -157,9 +156,7 @@ describe("gateway redundancy on real nodes: two candidates per cluster, the acti
     ["c2/n2/p0", "c1/n2/p0"],
   ] as const;
   before(async () => {
-    await Lab.down(HA);
-    lab = await Lab.up({ name: HA, clusters: 2, nodes: 3, gateways: 2, kube: true });
-    await lab.waitConnected(60_000);
+    lab = await upConnected({ name: HA, clusters: 2, nodes: 3, gateways: 2, kube: true });
   });
   after(async () => {
     await Lab.down(HA);

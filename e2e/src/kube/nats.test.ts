@@ -12,6 +12,7 @@ import { kube } from "@causeway/common";
 import { BROKER_NAMESPACE } from "@causeway/deploy";
 import { alive, Lab, podPids, until } from "@causeway/lab";
 import { assertPodReaches } from "../dataplane/checks.ts";
+import { upConnected } from "../fixture.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwkn";
@@ -27,9 +28,7 @@ describe(
   () => {
     let lab: Lab;
     before(async () => {
-      await Lab.down(NAME);
-      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2, kube: true, brokerBackend: "nats", brokerReplicas: 3 });
-      await lab.waitConnected(90_000);
+      lab = await upConnected({ name: NAME, clusters: 2, nodes: 2, kube: true, brokerBackend: "nats", brokerReplicas: 3 }, 90_000);
     });
     after(async () => {
       await Lab.down(NAME);

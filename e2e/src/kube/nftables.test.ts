@@ -9,7 +9,9 @@ import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { join } from "node:path";
 import { kube, ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "@causeway/lab";
-import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
+import { assertPodReaches } from "../dataplane/checks.ts";
+import { upConnected } from "../fixture.ts";
+import { variantScenarios } from "../dataplane/scenarios.ts";
 
 const root = process.getuid?.() === 0;
 
@@ -20,9 +22,7 @@ describe(
     let lab: Lab;
     const NFT = "cwrf";
     before(async () => {
-      await Lab.down(NFT);
-      lab = await Lab.up({ name: NFT, clusters: 2, nodes: 2, kube: true, kubeProxyMode: "nftables", cable: "wireguard" });
-      await lab.waitConnected(60_000);
+      lab = await upConnected({ name: NFT, clusters: 2, nodes: 2, kube: true, kubeProxyMode: "nftables", cable: "wireguard" });
     });
     after(async () => {
       await Lab.down(NFT);
@@ -56,20 +56,7 @@ describe(
       assert.doesNotMatch(ipt.stdout, /KUBE-SVC-/);
     });
 
-    for (const [from, to] of [
-      ["c1/n1/p0", "c2/n1/p0"],
-      ["c2/n1/p0", "c1/n1/p0"],
-    ] as const) {
-      it(`ICMP and TCP ${from} → ${to}; the server sees the client pod's IP`, async () => {
-        await assertPodReaches(lab, from, to);
-      });
-    }
-
-    it("pod → the other cluster's Service through its nftables kube-proxy, source preserved", async () => {
-      const r = await tcpFrom(lab, "c1/n1/p0", "10.102.0.10", 80);
-      assert.equal(r.exitCode, 0, r.stdout);
-      assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.1\.10:/);
-    });
+    variantScenarios(() => lab, "its nftables kube-proxy");
 
     it("a node without the TUN device WireGuard needs (the gateway's device path one the node lacks): diagnose names the pod, the volume and the kubelet's reason; join restores it", async () => {
       const cli = (args: readonly string[]) =>

@@ -15,6 +15,7 @@ import { podDig } from "../discovery/pods.ts";
 import { nodeTrace } from "./nodetrace.ts";
 import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
 import { dataplaneScenarios } from "../dataplane/scenarios.ts";
+import { upConnected } from "../fixture.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwrn";
@@ -34,9 +35,7 @@ describe(
     let lab: Lab;
     const run = new ProcessRunner(60_000);
     before(async () => {
-      await Lab.down(NAME);
-      lab = await Lab.up({ name: NAME, clusters: 2, nodes: 3, kube: true });
-      await lab.waitConnected(60_000);
+      lab = await upConnected({ name: NAME, clusters: 2, nodes: 3, kube: true });
     });
     after(async () => {
       await Lab.down(NAME);
