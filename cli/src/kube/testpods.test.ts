@@ -31,7 +31,8 @@ describe("test pods of the CLI's checks on real clusters", () => {
   });
 
   it("benchmark lines: ping's summary, the receiver's count; a failed run says why", () => {
-    const ping = "--- 10.2.1.5 ping statistics ---\n20 packets transmitted, 20 received, 0% packet loss, time 3804ms\nrtt min/avg/max/mdev = 0.081/0.120/0.207/0.030 ms\n";
+    const ping =
+      "--- 10.2.1.5 ping statistics ---\n20 packets transmitted, 20 received, 0% packet loss, time 3804ms\nrtt min/avg/max/mdev = 0.081/0.120/0.207/0.030 ms\n";
     assert.equal(latencyLine("a → b", ping), "latency a → b, 20 pings: min 0.081 ms  avg 0.120 ms  max 0.207 ms  mdev 0.030 ms  loss 0%");
     assert.throws(() => latencyLine("a → b", "ping: sendmsg: Operation not permitted"), /ping a → b failed: ping: sendmsg: Operation not permitted/);
     assert.equal(throughputLine("a → b", { bytes: 1_250_000_000, ms: 5000 }), "throughput a → b, TCP 5 s: 2.00 Gbit/s received (1192 MiB)");
