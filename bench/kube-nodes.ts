@@ -4,7 +4,8 @@
  *   - `lab up --kube` without Causeway: wall time (builds cached);
  *   - deploy-broker + join c1, then `causeway join` of c2 (images on the nodes) → the first TCP
  *     connection between pods of c1 and c2 (a connection attempt every 100 ms);
- *   - resident memory (VmRSS) of each Causeway pod's process after --settle seconds (default 300).
+ *   - each Causeway pod's memory after --settle seconds (default 300): its container's working set
+ *     (what `kubectl top pod` shows), its process's VmRSS and PSS.
  * Prints figures; not a test.  npm run bench:kube-nodes -- [--settle 300]
  */
 import { readFileSync } from "node:fs";
@@ -19,6 +20,24 @@ const arg = (n: string) => (process.argv.includes(n) ? process.argv[process.argv
 const settle = Number(arg("--settle") ?? 300);
 const run = new ProcessRunner(180_000);
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
+const kbOf = (text: string, key: string) => Number(new RegExp(`^${key}:?\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
+
+/**
+ * A pod process's memory, in kB: the container's working set as kubelet reports it (its memory
+ * cgroup's usage less inactive file pages: what `kubectl top pod` shows), the process's VmRSS
+ * (which counts in full the pages of the node binary and libraries it shares with every other
+ * Node process on the host) and its PSS (shared pages divided among their users).
+ */
+function memoryOf(pid: number): { workingSet: number; rss: number; sharedClean: number; pss: number } {
+  const smaps = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const path = /^\d+:memory:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, "utf8"))?.[1] ?? "";
+  const dir = `/sys/fs/cgroup/memory${path}`;
+  const usage = Number(readFileSync(`${dir}/memory.usage_in_bytes`, "utf8")) / 1024;
+  const inactive = kbOf(readFileSync(`${dir}/memory.stat`, "utf8"), "total_inactive_file") / 1024;
+  return { workingSet: usage - inactive, rss: kbOf(smaps, "Rss"), sharedClean: kbOf(smaps, "Shared_Clean"), pss: kbOf(smaps, "Pss") };
+}
 
 await Lab.down(NAME);
 try {
@@ -57,8 +76,11 @@ try {
   for (const id of ["c1", "c2"]) {
     for (const p of await podPids(lab, id)) {
       if (!p.namespace.startsWith("causeway")) continue;
-      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"))?.[1];
-      console.log(`${id} ${p.pod.replace(/-[a-z0-9]{5}$|-[a-f0-9]{8,10}-[a-z0-9]{5}$/, "")} on ${p.node}: ${(Number(rss) / 1024).toFixed(0)} MiB`);
+      const m = memoryOf(p.pid);
+      const name = p.pod.replace(/-[a-z0-9]{5}$|-[a-f0-9]{8,10}-[a-z0-9]{5}$/, "");
+      console.log(
+        `${id} ${name} on ${p.node}: working set ${mib(m.workingSet)}, VmRSS ${mib(m.rss)} (of which shared with other processes ${mib(m.sharedClean)}), PSS ${mib(m.pss)}`,
+      );
     }
   }
 } finally {

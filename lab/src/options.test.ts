@@ -38,6 +38,10 @@ describe("lab up options", () => {
     refused({ cni: "flannel" }, /--cni takes --kube/);
     refused({ kube: true, cni: "calico" as "flannel" }, /--cni calico: supported: bridge, flannel/);
     assert.doesNotThrow(() => upOptions({ kube: true, cni: "flannel" }));
+    // 2 clusters × 2 nodes by default on the Kubernetes tier, 3 nodes standalone; --nodes 3 works on either.
+    assert.equal(upOptions({ kube: true }).nodes, 2);
+    assert.equal(upOptions({}).nodes, 3);
+    assert.equal(upOptions({ kube: true, nodes: 3 }).nodes, 3);
     assert.doesNotThrow(() => upOptions({ kube: true, kubeProxyMode: "nftables", nat: ["c2"] }));
     assert.doesNotThrow(() => upOptions({ kube: true, brokerBackend: "nats", brokerReplicas: 3 }));
   });

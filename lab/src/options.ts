@@ -57,7 +57,8 @@ export function upOptions(o: UpOptions) {
   }
   const clusters = o.clusters ?? 2;
   wholeInRange("--clusters", clusters, LAB.maxClusters);
-  const nodes = o.nodes ?? 3;
+  // Real nodes are heavier (containerd, kubelet, kube-proxy each): the Kubernetes tier defaults to 2.
+  const nodes = o.nodes ?? (o.kube ? 2 : 3);
   const pods = o.pods ?? 1;
   const gateways = o.gateways ?? 1;
   const nat = labNat(o.nat ?? [], clusters);

@@ -59,7 +59,7 @@ export function labCommands(program: Command): void {
     .command("up")
     .description("build a lab: N clusters of M nodes, a broker, gateways and route agents")
     .option("--clusters <n>", "number of clusters", int, 2)
-    .option("--nodes <m>", "nodes per cluster (n0 is the gateway)", int, 3)
+    .option("--nodes <m>", "nodes per cluster, n0 the gateway (default 3; with --kube 2, real nodes being heavier)", int)
     .option("--gateways <k>", "gateway candidates per cluster (n0..n(k-1); one is active, the others take over)", int, 1)
     .option("--pods <p>", "pods per node", int, 1)
     .option("--cable <driver>", "cable driver: vxlan or wireguard", "vxlan")
@@ -91,7 +91,7 @@ export function labCommands(program: Command): void {
     .action(
       async (o: {
         clusters: number;
-        nodes: number;
+        nodes?: number;
         pods: number;
         cable: string;
         intraCluster: string;
@@ -131,7 +131,8 @@ export function labCommands(program: Command): void {
           ...(o.brokerTls ? { brokerTls: true } : {}),
         });
         await l.waitConnected();
-        if (!o.json) console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${o.nodes} nodes, cables connected`);
+        if (!o.json)
+          console.log(` ✓ lab "${o.name}" is up: ${o.clusters} clusters × ${l.state.clusters[0]?.spec.nodes.length ?? o.nodes} nodes, cables connected`);
         await printTopology(l, Boolean(o.json));
       },
     );
