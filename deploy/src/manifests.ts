@@ -150,17 +150,25 @@ export const MEMBER_WORKLOADS = [
 ] as const;
 
 /**
+ * Node's flags per DaemonSet (a pod on every node, so every MiB counts once per node):
+ * - both: V8's young generation kept small (1 MiB semi-spaces instead of up to 16), fewer pages
+ *   touched between scavenges;
+ * - the route agent also runs V8's lite mode: the interpreter only (no optimizing compiler, so
+ *   neither its code nor its memory), feedback allocated lazily. The route agent computes small
+ *   plans a few times a minute and leaves packets to the kernel; it uses no WebAssembly (lite
+ *   mode has none: no `fetch`). The gateway keeps the compilers: it fetches its public IP.
+ * bench/kube-nodes.ts measures the pods' memory.
+ */
+export const DAEMON_NODE_FLAGS: Readonly<Record<"gateway" | "route-agent", readonly string[]>> = {
+  gateway: ["--max-semi-space-size=1"],
+  "route-agent": ["--max-semi-space-size=1", "--lite-mode"],
+};
+
+/**
  * What the DaemonSets' containers may do: links, routes, rules, iptables/nftables, ipsets,
  * conntrack, net sysctls and TUN devices (NET_ADMIN); raw sockets for ping health checks and
  * iptables' raw matches (NET_RAW). Nothing else: every other capability dropped.
  */
-/**
- * Node's flags for the DaemonSets (a pod on every node): V8's young generation kept small (1 MiB
- * semi-spaces instead of up to 16), which holds a node agent's resident memory down for a few
- * more scavenges; bench/kube-nodes.ts measures it.
- */
-export const DAEMON_NODE_FLAGS = ["--max-semi-space-size=1"] as const;
-
 export const DAEMON_CAPABILITIES = ["NET_ADMIN", "NET_RAW"] as const;
 
 /** The node's paths a DaemonSet container mounts, by volume name. */
@@ -217,7 +225,7 @@ function workload(
       {
         name: component,
         image: IMAGE,
-        command: ["node", ...(daemon ? DAEMON_NODE_FLAGS : []), bundlePath(component), "--kube"],
+        command: ["node", ...(component === "lighthouse" ? [] : DAEMON_NODE_FLAGS[component]), bundlePath(component), "--kube"],
         env,
         // A component that cannot start says why in its last log line: that becomes the termination message (diagnose shows it).
         terminationMessagePolicy: "FallbackToLogsOnError",
