@@ -75,36 +75,11 @@ export interface CrdDef {
   readonly spec?: Json;
   readonly status?: Json;
   readonly columns?: readonly PrinterColumn[];
+  /** Older versions served beside `version` (the storage version), with the same schema (no conversion). */
+  readonly alsoServed?: readonly string[];
+  /** Labels of the CRD object beyond Causeway's own. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
-
-const CONDITIONS: Json = {
-  type: "array",
-  items: {
-    type: "object",
-    required: ["type", "status"],
-    properties: {
-      type: { type: "string" },
-      status: { type: "string", enum: ["True", "False", "Unknown"] },
-      reason: { type: "string" },
-      message: { type: "string" },
-      lastTransitionTime: { type: "string", format: "date-time" },
-      observedGeneration: { type: "integer" },
-    },
-  },
-  "x-kubernetes-list-type": "map",
-  "x-kubernetes-list-map-keys": ["type"],
-};
-
-const PORT: Json = {
-  type: "object",
-  required: ["port"],
-  properties: {
-    name: { type: "string" },
-    protocol: { type: "string", enum: ["TCP", "UDP", "SCTP"], default: "TCP" },
-    appProtocol: { type: "string" },
-    port: { type: "integer", minimum: 1, maximum: 65535 },
-  },
-};
 
 export const CAUSEWAY_CRDS: readonly CrdDef[] = [
   {
@@ -144,15 +119,64 @@ export const CAUSEWAY_CRDS: readonly CrdDef[] = [
   },
 ];
 
-/** The MCS API resources (KEP-1645), written from the upstream field list (reference mcs-api §0.1). */
+/**
+ * The MCS API's labels on its CRDs (mcs-api `config/crd`): the release whose schema a CRD is, and
+ * the schema's revision within it. Installers compare them so that nobody downgrades a CRD.
+ */
+export const MCS_RELEASE_LABEL = "multicluster.x-k8s.io/release-version";
+export const MCS_REVISION_LABEL = "multicluster.x-k8s.io/crd-schema-revision";
+/** The mcs-api release whose CRDs Causeway's are shaped after: versions, names, fields, printer columns. */
+export const MCS_RELEASE = "v0.5.2";
+export const MCS_SCHEMA_REVISION = "0";
+
+/** metav1.Condition as the MCS CRDs hold it (accepting every condition upstream's schema accepts). */
+const MCS_CONDITIONS: Json = {
+  type: "array",
+  items: {
+    type: "object",
+    required: ["type", "status"],
+    properties: {
+      type: { type: "string", maxLength: 316 },
+      status: { type: "string", enum: ["True", "False", "Unknown"] },
+      reason: { type: "string", maxLength: 1024 },
+      message: { type: "string", maxLength: 32768 },
+      lastTransitionTime: { type: "string", format: "date-time" },
+      observedGeneration: { type: "integer", format: "int64", minimum: 0 },
+    },
+  },
+  "x-kubernetes-list-type": "map",
+  "x-kubernetes-list-map-keys": ["type"],
+};
+
+const MCS_PORT: Json = {
+  type: "object",
+  required: ["port"],
+  properties: {
+    name: { type: "string" },
+    protocol: { type: "string" },
+    appProtocol: { type: "string" },
+    port: { type: "integer", format: "int32" },
+  },
+};
+
+const MCS_LABELS = { [MCS_RELEASE_LABEL]: MCS_RELEASE, [MCS_REVISION_LABEL]: MCS_SCHEMA_REVISION };
+
+/**
+ * The MCS API resources (KEP-1645), written from the upstream field list (reference mcs-api §0.1)
+ * and shaped like the mcs-api release MCS_RELEASE: v1beta1 stored, v1alpha1 served with the same
+ * schema, the same names, short names and printer columns, and its release labels. The schemas
+ * accept every object upstream's accept (Causeway's writers hold themselves to more).
+ */
 export const MCS_CRDS: readonly CrdDef[] = [
   {
     group: MCS_GROUP,
     version: MCS_VERSION,
+    alsoServed: ["v1alpha1"],
+    labels: MCS_LABELS,
     kind: "ServiceExport",
     plural: "serviceexports",
     singular: "serviceexport",
-    shortNames: ["svcex"],
+    shortNames: ["svcex", "svcexport"],
     spec: {
       type: "object",
       properties: {
@@ -160,29 +184,32 @@ export const MCS_CRDS: readonly CrdDef[] = [
         exportedAnnotations: { type: "object", additionalProperties: { type: "string" } },
       },
     },
-    status: { type: "object", properties: { conditions: CONDITIONS } },
+    status: { type: "object", properties: { conditions: MCS_CONDITIONS } },
+    columns: [{ name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }],
   },
   {
     group: MCS_GROUP,
     version: MCS_VERSION,
+    alsoServed: ["v1alpha1"],
+    labels: MCS_LABELS,
     kind: "ServiceImport",
     plural: "serviceimports",
     singular: "serviceimport",
-    shortNames: ["svcim"],
+    shortNames: ["svcim", "svcimport"],
     spec: {
       type: "object",
       required: ["type"],
       properties: {
-        ports: { type: "array", items: PORT, "x-kubernetes-list-type": "atomic" },
+        ports: { type: "array", items: MCS_PORT, "x-kubernetes-list-type": "atomic" },
         ips: { type: "array", maxItems: 2, items: { type: "string" } },
         type: { type: "string", enum: ["ClusterSetIP", "Headless"] },
-        sessionAffinity: { type: "string", enum: ["ClientIP", "None"] },
+        sessionAffinity: { type: "string" },
         sessionAffinityConfig: {
           type: "object",
-          properties: { clientIP: { type: "object", properties: { timeoutSeconds: { type: "integer", minimum: 1, maximum: 86400 } } } },
+          properties: { clientIP: { type: "object", properties: { timeoutSeconds: { type: "integer", format: "int32" } } } },
         },
-        ipFamilies: { type: "array", maxItems: 2, items: { type: "string", enum: ["IPv4", "IPv6"] } },
-        internalTrafficPolicy: { type: "string", enum: ["Cluster", "Local"] },
+        ipFamilies: { type: "array", maxItems: 2, items: { type: "string" } },
+        internalTrafficPolicy: { type: "string" },
         trafficDistribution: { type: "string" },
       },
     },
@@ -195,10 +222,14 @@ export const MCS_CRDS: readonly CrdDef[] = [
           "x-kubernetes-list-type": "map",
           "x-kubernetes-list-map-keys": ["cluster"],
         },
-        conditions: CONDITIONS,
+        conditions: MCS_CONDITIONS,
       },
     },
-    columns: [{ name: "Type", type: "string", jsonPath: ".spec.type" }],
+    columns: [
+      { name: "Type", type: "string", jsonPath: ".spec.type" },
+      { name: "IP", type: "string", jsonPath: ".spec.ips" },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+    ],
   },
 ];
 
@@ -212,21 +243,23 @@ export function crdObject(d: CrdDef): Json {
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
-    metadata: { name: `${d.plural}.${d.group}`, annotations: { [SCHEMA_HASH_ANNOTATION]: hash }, labels: { "app.kubernetes.io/part-of": "causeway" } },
+    metadata: {
+      name: `${d.plural}.${d.group}`,
+      annotations: { [SCHEMA_HASH_ANNOTATION]: hash },
+      labels: { ...d.labels, "app.kubernetes.io/part-of": "causeway" },
+    },
     spec: {
       group: d.group,
       scope: "Namespaced",
       names: { kind: d.kind, listKind: `${d.kind}List`, plural: d.plural, singular: d.singular, ...(d.shortNames ? { shortNames: d.shortNames } : {}) },
-      versions: [
-        {
-          name: d.version,
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema },
-          ...(d.status ? { subresources: { status: {} } } : {}),
-          ...(d.columns ? { additionalPrinterColumns: d.columns.map((c) => ({ ...c })) } : {}),
-        },
-      ],
+      versions: [...(d.alsoServed ?? []), d.version].map((name) => ({
+        name,
+        served: true,
+        storage: name === d.version,
+        schema: { openAPIV3Schema },
+        ...(d.status ? { subresources: { status: {} } } : {}),
+        ...(d.columns ? { additionalPrinterColumns: d.columns.map((c) => ({ ...c })) } : {}),
+      })),
     },
   };
 }

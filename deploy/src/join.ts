@@ -22,6 +22,7 @@ import { readBrokerInfo } from "./brokerinfo.ts";
 import { discoverClusterCidrs, discoverServiceCidrs } from "./discover.ts";
 import { lighthouseDnsIp, wireCoreDns } from "./coredns.ts";
 import { type ImageOverrides, MEMBER_WORKLOADS, memberManifests } from "./manifests.ts";
+import { planMcsCrds } from "./mcscrds.ts";
 import { waitRollout } from "./rollout.ts";
 
 /** The cluster id is taken at the broker by another cluster. */
@@ -195,6 +196,9 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
           manifests: renderManifests(memberManifests(kube.R, config("<issued by the broker at join>"))),
         };
       await preflight(client, memberManifests(kube.R, config("x")));
+      // Before anything is registered or applied: MCS CRDs another installer owns may refuse the join.
+      const mcs = await planMcsCrds(client, []);
+      for (const n of mcs.notes) say(n);
       const gw = await gatewayCandidate(client);
       let token = held;
       if (!token) {
@@ -202,7 +206,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         say(`registered ${cluster.cluster_id} at the broker ${info.brokerURL}`);
       }
       try {
-        const ms = memberManifests(kube.R, config(token));
+        const ms = (await planMcsCrds(client, memberManifests(kube.R, config(token)))).manifests;
         const { changed } = await applyManifests(client, ms, { signal: o.signal });
         await waitCrdsEstablished(client, ms);
         let labelled: string | undefined;

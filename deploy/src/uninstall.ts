@@ -1,8 +1,9 @@
-import { SYSTEM_NAMESPACE } from "@causeway/api";
+import { CAUSEWAY_CRDS, SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, view } from "@causeway/common";
 import { joinedBrokerConnection } from "@causeway/common/broker-client";
 import { unwireCoreDns } from "./coredns.ts";
 import { MEMBER_WORKLOADS } from "./manifests.ts";
+import { removeMcsCrds } from "./mcscrds.ts";
 import { DeployError } from "./errors.ts";
 
 const PART_OF = "app.kubernetes.io/part-of=causeway";
@@ -41,8 +42,9 @@ async function deleteLabelled(client: kube.KubeClient, rt: kube.ResourceType, se
  * 2. waits for their pods to go;
  * 3. the cluster leaves the broker (its endpoint, status and exports go with it);
  * 4. CoreDNS forgets the clusterset block; ServiceImports and MCS EndpointSlices it made go;
- * 5. the namespace, cluster roles and bindings, CRDs (Causeway's and the MCS API's it installed)
- *    and the gateway node label are deleted.
+ * 5. the namespace, cluster roles and bindings, Causeway's CRDs and the gateway node label are
+ *    deleted; the MCS API's CRDs only if Causeway created them and no MCS object but its own
+ *    imports is left (deploy/src/mcscrds.ts).
  * Every step tolerates what an earlier, interrupted run already removed; a cluster without
  * Causeway is reported as such.
  */
@@ -121,7 +123,7 @@ async function removeObjects(client: kube.KubeClient, removed: string[], say: (l
     const n = await deleteLabelled(client, rt, PART_OF);
     if (n) removed.push(`${n} ${rt.plural}`);
   }
-  const crds = await deleteLabelled(client, kube.R.crd, PART_OF);
+  const crds = await removeCrds(client, say);
   if (crds) removed.push(`${crds} CRDs`);
   const nodes = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.node, undefined, { labelSelector: view.GATEWAY_NODE_LABEL });
   for (const n of nodes.items) {
@@ -132,6 +134,15 @@ async function removeObjects(client: kube.KubeClient, removed: string[], say: (l
   }
   if (nodes.items.length) removed.push(`gateway label on ${nodes.items.map((n) => n.metadata.name).join(", ")}`);
   say(`deleted ${removed.join(", ") || "nothing more"}`);
+}
+
+/** Causeway's own CRDs always; the MCS API's only those Causeway created, and only when nothing else uses them. How many went. */
+async function removeCrds(client: kube.KubeClient, say: (l: string) => void): Promise<number> {
+  let n = 0;
+  for (const d of CAUSEWAY_CRDS) if (await client.delete(kube.R.crd, undefined, `${d.plural}.${d.group}`)) n++;
+  const mcs = await removeMcsCrds(client);
+  if (mcs.note) say(mcs.note);
+  return n + mcs.deleted;
 }
 
 /**

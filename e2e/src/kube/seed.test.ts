@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { SYSTEM_NAMESPACE } from "@causeway/api";
+import { crdObject, MCS_CRDS, SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "@causeway/lab";
 import { assertPodReaches } from "../dataplane/checks.ts";
@@ -17,7 +17,7 @@ import { assertPodReaches } from "../dataplane/checks.ts";
 const root = process.getuid?.() === 0;
 const NAME = "cwsd";
 
-describe("the seed's flow verbatim on real nodes: deploy-broker, join ks1, join ks2, show all", { skip: root ? false : "needs root", timeout: 600_000 }, () => {
+describe("the seed's flow verbatim on real nodes: deploy-broker, join ks1, join ks2, show all", { skip: root ? false : "needs root", timeout: 900_000 }, () => {
   let lab: Lab;
   let work: string;
   const run = new ProcessRunner(180_000);
@@ -122,5 +122,81 @@ describe("the seed's flow verbatim on real nodes: deploy-broker, join ks1, join 
       r.stderr,
       /the broker runs, but 198\.18\.99\.99:3\d{4} does not answer from this machine within 30 s \(.+\); .*--broker-url <host\[:port\]>.*--service-type LoadBalancer/,
     );
+  });
+
+  it("another installer's MCS CRDs and ServiceExport: join and uninstall leave both as they are; CRDs serving no v1beta1 refuse join (exit 2), nothing applied", async () => {
+    // ks2 out: with no MCS object left, uninstall removes the MCS CRDs Causeway installed.
+    const out = await causeway(["uninstall", "--kubeconfig", config("c2"), "--yes"]);
+    assert.equal(out.exitCode, 0, out.stdout + out.stderr);
+    const client = await lab.kubeClient("c2");
+    type Crd = { metadata: kube.ObjectMeta; spec: { versions: { name: string; served: boolean; storage: boolean }[] } };
+    const names = MCS_CRDS.map((d) => `${d.plural}.${d.group}`);
+    try {
+      for (const n of names) assert.equal(await client.find(kube.R.crd, undefined, n), undefined, `${n} removed by uninstall`);
+      /** The platform team's CRDs: upstream-shaped, their own labels, at the given versions. */
+      const theirs = async (versions: string[]) => {
+        for (const d of MCS_CRDS) {
+          const o = crdObject(d) as unknown as Crd;
+          o.metadata.labels = { "app.kubernetes.io/managed-by": "platform-team", "multicluster.x-k8s.io/release-version": "v0.5.0" };
+          // Each version as upstream's: the same schema, status subresource and printer columns.
+          const stored = o.spec.versions.find((v) => v.storage) ?? o.spec.versions[0];
+          o.spec.versions = versions.map((name, i) => ({ ...stored, name, served: true, storage: i === versions.length - 1 }));
+          await client.apply(kube.R.crd, o, { fieldManager: "platform-team" });
+        }
+        await until(
+          "the platform team's CRDs established",
+          async () => {
+            for (const n of names) {
+              const c = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(kube.R.crd, undefined, n);
+              if (!c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True")) return undefined;
+            }
+            return true;
+          },
+          30_000,
+        );
+      };
+      await theirs(["v1alpha1"]);
+      const refused = await causeway(joinLine("c2", "ks2"));
+      assert.equal(refused.exitCode, 2, refused.stdout + refused.stderr);
+      assert.match(
+        refused.stderr,
+        /CRD serviceexports\.multicluster\.x-k8s\.io belongs to another installer and serves v1alpha1, not v1beta1.*upgrade the MCS CRDs/,
+      );
+      assert.equal(await client.find(kube.R.namespace, undefined, SYSTEM_NAMESPACE), undefined, "nothing applied");
+
+      await theirs(["v1alpha1", "v1beta1"]);
+      const se = await client.create<{ metadata: kube.ObjectMeta }>(kube.R.serviceExport, {
+        metadata: { name: "theirs", namespace: "default", labels: { team: "platform" } },
+      });
+      const before = await Promise.all(names.map((n) => client.get<Crd>(kube.R.crd, undefined, n)));
+      const joined = await causeway(joinLine("c2", "ks2"));
+      assert.equal(joined.exitCode, 0, joined.stdout + joined.stderr);
+      assert.match(joined.stdout, /serviceimports\.multicluster\.x-k8s\.io belongs to another installer \(mcs-api v0\.5\.0 .*\): used as it is/);
+      // Causeway's lighthouse works through their CRDs: the export (of a Service that does not exist) gets its Valid condition.
+      await until(
+        "the lighthouse's Valid condition on the platform team's ServiceExport",
+        async () => {
+          const x = await client.get<{ status?: { conditions?: { type: string; reason?: string }[] } }>(kube.R.serviceExport, "default", "theirs");
+          return x.status?.conditions?.find((c) => c.type === "Valid" && c.reason === "ServiceUnavailable");
+        },
+        30_000,
+      );
+      const unchanged = async (when: string) => {
+        for (const [i, n] of names.entries()) {
+          const now = await client.get<Crd>(kube.R.crd, undefined, n);
+          assert.equal(now.metadata.resourceVersion, before[i]?.metadata.resourceVersion, `${n} untouched ${when}`);
+          assert.equal(now.metadata.labels?.["app.kubernetes.io/part-of"], undefined);
+        }
+        const x = await client.get<{ metadata: kube.ObjectMeta }>(kube.R.serviceExport, "default", "theirs");
+        assert.equal(x.metadata.uid, se.metadata.uid, `their ServiceExport kept ${when}`);
+        assert.deepEqual(x.metadata.labels, { team: "platform" });
+      };
+      await unchanged("by join");
+      const again = await causeway(["uninstall", "--kubeconfig", config("c2"), "--yes"]);
+      assert.equal(again.exitCode, 0, again.stdout + again.stderr);
+      await unchanged("by uninstall");
+    } finally {
+      client.close();
+    }
   });
 });
