@@ -56,7 +56,15 @@ export async function uninstall(o: UninstallOptions): Promise<UninstallResult> {
     await client.ping();
     const installed = (await client.find(kube.R.namespace, undefined, SYSTEM_NAMESPACE)) !== undefined;
     const crds = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.crd, undefined, { labelSelector: PART_OF });
-    if (!installed && crds.items.length === 0) return { found: false, removed };
+    if (!installed && !crds.items.some((c) => CAUSEWAY_CRDS.some((d) => c.metadata.name === `${d.plural}.${d.group}`))) {
+      // Nothing of Causeway's but, perhaps, MCS CRDs an earlier uninstall kept while others' MCS objects used them.
+      const mcs = await removeMcsCrds(client);
+      if (mcs.note) say(mcs.note);
+      if (!mcs.deleted) return { found: false, removed };
+      removed.push(`${mcs.deleted} CRDs`);
+      say(`deleted the MCS CRDs Causeway installed: nothing uses them any more`);
+      return { found: true, removed };
+    }
     const cluster = installed ? await stopWorkloads(client, o.podTimeoutMs ?? 120_000, removed, say) : undefined;
     if (cluster) await leaveBroker(cluster, say);
     await removeObjects(client, removed, say);

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { MCS_CRDS } from "@causeway/api";
 import { kube, ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "@causeway/lab";
 import { credentialsIn, labCredentials } from "./archive.ts";
@@ -260,9 +261,17 @@ describe(
         if (!ok) found.push(what);
       };
       await gone("namespace causeway-system", () => api.get(kube.R.namespace, undefined, "causeway-system"));
+      // The test's own ServiceExports are still there: the MCS CRDs Causeway installed stay while they use them.
+      const mcsCrds = MCS_CRDS.map((d) => `${d.plural}.${d.group}`);
+      assert.match(
+        r.stdout,
+        /kept the MCS CRDs Causeway installed \(serviceexports\.multicluster\.x-k8s\.io, serviceimports\.multicluster\.x-k8s\.io\): [1-9]\d* ServiceExport\(s\)/,
+      );
+      const left = (await api.list<{ metadata: kube.ObjectMeta }>(kube.R.serviceExport, NS)).items;
+      assert.ok(left.length > 0, "the user's ServiceExports are left alone");
       for (const rt of [kube.R.crd, kube.R.clusterRole, kube.R.clusterRoleBinding]) {
         const items = (await api.list<{ metadata: kube.ObjectMeta }>(rt, undefined, { labelSelector: "app.kubernetes.io/part-of=causeway" })).items;
-        found.push(...items.map((o) => `${rt.kind} ${o.metadata.name}`));
+        found.push(...items.filter((o) => !(rt === kube.R.crd && mcsCrds.includes(o.metadata.name))).map((o) => `${rt.kind} ${o.metadata.name}`));
       }
       const labelled = (await api.list<{ metadata: kube.ObjectMeta }>(kube.R.node, undefined, { labelSelector: "causeway.io/gateway" })).items;
       found.push(...labelled.map((n) => `gateway label on ${n.metadata.name}`));
@@ -276,6 +285,13 @@ describe(
         admin.close();
       }
       assert.deepEqual(found, [], "nothing of Causeway's is left");
+      // Once nothing uses them, the next uninstall takes the MCS CRDs too; the one after finds nothing.
+      for (const se of left) await api.delete(kube.R.serviceExport, NS, se.metadata.name);
+      const mcsGone = await inLab(["uninstall", "--kubeconfig", kubeconfig, "--context", "c2", "--yes"]);
+      assert.equal(mcsGone.exitCode, 0, mcsGone.stderr);
+      assert.match(mcsGone.stdout, /deleted the MCS CRDs Causeway installed: nothing uses them any more/);
+      // The API server finalizes a deleted CRD once its objects are cleaned up.
+      for (const n of mcsCrds) await until(`${n} deleted`, async () => ((await api.find(kube.R.crd, undefined, n)) === undefined ? true : undefined), 30_000);
       const again = await inLab(["uninstall", "--kubeconfig", kubeconfig, "--context", "c2", "--yes"]);
       assert.equal(again.exitCode, 0, again.stderr);
       assert.match(again.stdout, /Causeway is not installed on this cluster; nothing to remove/);
