@@ -53,6 +53,7 @@ export {
   ValidationError,
 } from "./errors.ts";
 export { parseValue, formatIssues } from "./validate.ts";
+export { allocateIp, CLUSTERSET_IP_BLOCK_PREFIX, CLUSTERSET_IP_RANGE, inBlock, nextFreeBlock } from "./clustersetip.ts";
 export {
   CAUSEWAY_CRDS,
   type ClusterObject,

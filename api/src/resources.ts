@@ -23,6 +23,12 @@ export const ClusterSchema = z.strictObject({
   cluster_cidr: z.array(Cidr).min(1, "a cluster needs at least one pod CIDR"),
   service_cidr: z.array(Cidr),
   global_cidr: z.array(Cidr).default([]),
+  /**
+   * The block this cluster allocates clusterset IPs (MCS `ServiceImport.spec.ips`) from, one per
+   * IP family: `join --clusterset-ip-cidr`, else the broker's pick (the next free /20 of
+   * 243.0.0.0/8). Absent or empty in a request: "allocate, or keep the one the broker gave".
+   */
+  clusterset_ip_cidr: z.array(Cidr).optional(),
 });
 export type Cluster = z.infer<typeof ClusterSchema>;
 
@@ -91,6 +97,8 @@ export const ServiceExportPortSchema = z.strictObject({
   name: z.string().max(63).optional(),
   protocol: z.enum(["TCP", "UDP", "SCTP"]).default("TCP"),
   port: z.number().int().min(1).max(65535),
+  /** The port on the endpoints (the Service's targetPort as its EndpointSlices give it; the site file's); the service port when absent. */
+  targetPort: z.number().int().min(1).max(65535).optional(),
 });
 
 /**
@@ -104,6 +112,12 @@ export const ServiceExportSchema = z.strictObject({
   type: z.enum(["ClusterSetIP", "Headless"]),
   /** ClusterSetIP: the Service's cluster IP in the exporting cluster. */
   ip: Ipv4OrEmpty.default(""),
+  /**
+   * ClusterSetIP: the clusterset IP of the service as this cluster's exporter knows it — the one
+   * an earlier export of the name holds, else one it allocated from its cluster's block. The
+   * import's address is the oldest export's.
+   */
+  clustersetIp: Ipv4.optional(),
   ports: z.array(ServiceExportPortSchema).default([]),
   endpoints: z.array(z.strictObject({ ip: Ipv4, hostname: Dns1123LabelSchema.optional(), ready: z.boolean() })).default([]),
   /** When the export was created (MCS conflict resolution: the oldest export wins). */

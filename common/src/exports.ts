@@ -8,7 +8,12 @@ export function exportOf(svc: SiteService, ready: (ip: string) => boolean, expor
     name: svc.name,
     type: svc.type,
     ip: svc.type === "ClusterSetIP" ? (svc.ip ?? "") : "",
-    ports: svc.ports.map((p) => ({ protocol: p.protocol, port: p.port, ...(p.name ? { name: p.name } : {}) })),
+    ports: svc.ports.map((p) => ({
+      protocol: p.protocol,
+      port: p.port,
+      ...(p.name ? { name: p.name } : {}),
+      ...(p.targetPort ? { targetPort: p.targetPort } : {}),
+    })),
     endpoints: svc.endpoints.map((e) => ({ ip: e.ip, ready: ready(e.ip), ...(e.hostname ? { hostname: e.hostname } : {}) })),
     exportedAt,
   };

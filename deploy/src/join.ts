@@ -39,6 +39,8 @@ export interface JoinOptions {
   readonly clusterId?: string;
   readonly clusterCidrs?: readonly string[];
   readonly serviceCidrs?: readonly string[];
+  /** Where the cluster allocates clusterset IPs from (default: the broker's pick, a free /20 of 243.0.0.0/8). */
+  readonly clustersetIpCidr?: string;
   readonly cableDriver?: string;
   readonly intraCluster?: string;
   readonly labelGateway?: boolean;
@@ -121,9 +123,17 @@ async function localCluster(client: kube.KubeClient, o: JoinOptions): Promise<Cl
     );
   const cluster_cidr = o.clusterCidrs?.length ? [...o.clusterCidrs] : await discoverClusterCidrs(client);
   const service_cidr = o.serviceCidrs?.length ? [...o.serviceCidrs] : await discoverServiceCidrs(client);
-  const res = ClusterSchema.safeParse({ cluster_id: id, cluster_cidr, service_cidr, global_cidr: [] });
+  const clusterset_ip_cidr = o.clustersetIpCidr ? [o.clustersetIpCidr] : [];
+  const res = ClusterSchema.safeParse({ cluster_id: id, cluster_cidr, service_cidr, global_cidr: [], clusterset_ip_cidr });
   if (!res.success) throw new ValidationError("invalid cluster CIDRs", formatIssues(res.error));
   return res.data;
+}
+
+/** The clusterset IP block the broker holds for `clusterId` (comma-separated per family), if any. */
+async function clustersetBlock(conn: BrokerConnection, clusterId: string): Promise<string | undefined> {
+  const r = (await conn.list("cluster")).records.find((x) => x.clusterId === clusterId);
+  const block = r ? ClusterSchema.safeParse(JSON.parse(r.valueJson)).data?.clusterset_ip_cidr : undefined;
+  return block?.length ? block.join(", ") : undefined;
 }
 
 /** The node to label as gateway when none is: undefined if one already is. */
@@ -205,6 +215,8 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         token = (await conn.join(cluster)).token;
         say(`registered ${cluster.cluster_id} at the broker ${info.brokerURL}`);
       }
+      const block = await clustersetBlock(conn, cluster.cluster_id);
+      if (block) say(`clusterset IPs of ${cluster.cluster_id}'s exports come from ${block}`);
       try {
         const ms = (await planMcsCrds(client, memberManifests(kube.R, config(token)))).manifests;
         const { changed } = await applyManifests(client, ms, { signal: o.signal });

@@ -63,6 +63,43 @@ describe("BrokerCore", () => {
     assert.equal((await core.list(admin, "cluster")).records.length, 1);
   });
 
+  it("gives each cluster its own clusterset IP block (the next free /20 of 243.0.0.0/8) and keeps it when the record is rewritten without one", async () => {
+    const blockOf = async (id: string) => {
+      const r = (await core.list(admin, "cluster")).records.find((x) => x.clusterId === id);
+      return r ? (JSON.parse(r.value) as Cluster).clusterset_ip_cidr : undefined;
+    };
+    // c1 uses the first block as its pod CIDR: the broker skips it
+    await core.join(admin, JSON.stringify(cluster("c1", "243.0.0.0/20", "10.101.0.0/16")));
+    await core.join(admin, JSON.stringify(cluster("c2", "10.2.0.0/16", "10.102.0.0/16")));
+    assert.deepEqual(await blockOf("c1"), ["243.0.16.0/20"]);
+    assert.deepEqual(await blockOf("c2"), ["243.0.32.0/20"]);
+    const c1 = { role: "cluster", clusterId: "c1" } as const;
+    await core.put(c1, { kind: "cluster", clusterId: "c1", name: "c1", valueJson: JSON.stringify(cluster("c1", "243.0.0.0/20", "10.101.0.0/16")) });
+    assert.deepEqual(await blockOf("c1"), ["243.0.16.0/20"]);
+    await core.leave(admin, "c1");
+    await core.join(admin, JSON.stringify({ ...cluster("c3", "10.3.0.0/16", "10.103.0.0/16"), clusterset_ip_cidr: ["100.64.0.0/24"] }));
+    assert.deepEqual(await blockOf("c3"), ["100.64.0.0/24"]);
+  });
+
+  it("refuses a clusterset IP CIDR that overlaps a member's (or its own) pod, service or clusterset IP CIDR, naming both", async () => {
+    await core.join(admin, JSON.stringify(cluster("c1", "10.1.0.0/16", "10.101.0.0/16")));
+    await assert.rejects(core.join(admin, JSON.stringify({ ...cluster("c2", "10.2.0.0/16", "10.102.0.0/16"), clusterset_ip_cidr: ["10.1.4.0/24"] })), (err: Error) => {
+      assert.ok(err instanceof CidrOverlapError);
+      assert.match(err.message, /cluster c2 CIDR 10\.1\.4\.0\/24 overlaps cluster c1 CIDR 10\.1\.0\.0\/16/);
+      return true;
+    });
+    await assert.rejects(core.join(admin, JSON.stringify({ ...cluster("c2", "10.2.0.0/16", "10.102.0.0/16"), clusterset_ip_cidr: ["243.0.8.0/24"] })), (err: Error) => {
+      assert.match(err.message, /cluster c2 CIDR 243\.0\.8\.0\/24 overlaps cluster c1 CIDR 243\.0\.0\.0\/20/);
+      return true;
+    });
+    await assert.rejects(core.join(admin, JSON.stringify({ ...cluster("c2", "10.2.0.0/16", "10.102.0.0/16"), clusterset_ip_cidr: ["10.102.0.0/20"] })), (err: Error) => {
+      assert.ok(err instanceof ValidationError);
+      assert.match(err.message, /its own CIDRs 10\.102\.0\.0\/16 and 10\.102\.0\.0\/20 overlap/);
+      return true;
+    });
+    assert.equal((await core.list(admin, "cluster")).records.length, 1);
+  });
+
   it("refuses malformed clusters with every problem listed", async () => {
     await assert.rejects(core.join(admin, JSON.stringify({ cluster_id: "C_1", cluster_cidr: ["10.1.0.1/16"], service_cidr: [] })), (err: Error) => {
       assert.ok(err instanceof ValidationError);

@@ -3,8 +3,11 @@ import {
   type Cluster,
   CidrOverlapError,
   type Endpoint,
+  CLUSTERSET_IP_BLOCK_PREFIX,
+  CLUSTERSET_IP_RANGE,
   cidrsOverlap,
   exportName,
+  nextFreeBlock,
   type Kind,
   KINDS,
   NotFoundError,
@@ -37,7 +40,7 @@ function isKind(k: string): k is Kind {
 }
 
 function cidrsOf(c: Cluster): string[] {
-  return [...c.cluster_cidr, ...c.service_cidr, ...c.global_cidr];
+  return [...c.cluster_cidr, ...c.service_cidr, ...c.global_cidr, ...(c.clusterset_ip_cidr ?? [])];
 }
 
 /** The largest record value the broker stores (an export of ~3,000 endpoints fits). */
@@ -86,9 +89,10 @@ export class BrokerCore {
           `cluster id "${cluster.cluster_id}" is already a member of the clusterset; choose another id or remove the existing cluster first`,
         );
       }
-      await this.#checkCidrs(cluster);
+      const placed = await this.#placeClustersetBlock(cluster);
+      await this.#checkCidrs(placed);
       const rec = await this.store.put(
-        { kind: "cluster", clusterId: cluster.cluster_id, name: cluster.cluster_id, value: JSON.stringify(cluster) },
+        { kind: "cluster", clusterId: cluster.cluster_id, name: cluster.cluster_id, value: JSON.stringify(placed) },
         { createOnly: true },
       );
       const token = await this.credentials.issue(cluster.cluster_id);
@@ -100,6 +104,27 @@ export class BrokerCore {
   async leave(p: Principal, clusterId: string): Promise<{ revision: number; deleted: number }> {
     requireOwner(p, clusterId, "remove");
     return this.#membership.run(() => this.store.deleteCluster(clusterId));
+  }
+
+  /**
+   * `c` with its clusterset IP block: the one it names, else the one its record already has
+   * (a re-join or a gateway's update keeps it), else the next /20 of 243.0.0.0/8 free of every
+   * member's CIDRs and blocks (and its own). CidrOverlapError when none is free.
+   */
+  async #placeClustersetBlock(c: Cluster): Promise<Cluster> {
+    if (c.clusterset_ip_cidr?.length) return c;
+    const { records } = await this.store.list("cluster");
+    const clusters = records.map((r) => parseValue("cluster", r.value));
+    const kept = clusters.find((x) => x.cluster_id === c.cluster_id)?.clusterset_ip_cidr ?? [];
+    if (kept.length > 0) return { ...c, clusterset_ip_cidr: [...kept] };
+    const taken = [...cidrsOf(c), ...clusters.filter((x) => x.cluster_id !== c.cluster_id).flatMap(cidrsOf)];
+    const block = nextFreeBlock(CLUSTERSET_IP_RANGE, CLUSTERSET_IP_BLOCK_PREFIX, taken);
+    if (!block) {
+      throw new CidrOverlapError(
+        `no free /${CLUSTERSET_IP_BLOCK_PREFIX} clusterset IP block is left in ${CLUSTERSET_IP_RANGE} for cluster ${c.cluster_id}; pass --clusterset-ip-cidr with a free CIDR`,
+      );
+    }
+    return { ...c, clusterset_ip_cidr: [block] };
   }
 
   async #checkCidrs(c: Cluster): Promise<void> {
@@ -118,7 +143,7 @@ export class BrokerCore {
         const b = cidrsOf(other).find((x) => cidrsOverlap(a, x));
         if (b) {
           throw new CidrOverlapError(
-            `cluster ${c.cluster_id} CIDR ${a} overlaps cluster ${other.cluster_id} CIDR ${b}; clusters of one clusterset need disjoint pod and service CIDRs`,
+            `cluster ${c.cluster_id} CIDR ${a} overlaps cluster ${other.cluster_id} CIDR ${b}; clusters of one clusterset need disjoint pod, service and clusterset IP CIDRs`,
           );
         }
       }
@@ -137,8 +162,9 @@ export class BrokerCore {
         throw new ValidationError("a cluster record is named after its own cluster_id");
       }
       return this.#membership.run(async () => {
-        await this.#checkCidrs(c);
-        return this.store.put({ kind, clusterId: input.clusterId, name: input.name, value: JSON.stringify(c) }, opts);
+        const placed = await this.#placeClustersetBlock(c);
+        await this.#checkCidrs(placed);
+        return this.store.put({ kind, clusterId: input.clusterId, name: input.name, value: JSON.stringify(placed) }, opts);
       });
     }
     if (kind === "endpoint") {

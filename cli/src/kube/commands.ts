@@ -36,6 +36,7 @@ interface JoinFlags {
   clusterid?: string;
   clustercidr?: string[];
   servicecidr?: string[];
+  clustersetIpCidr?: string;
   cableDriver: string;
   intraCluster: string;
   labelGateway: boolean;
@@ -158,6 +159,10 @@ export function kubeCommands(program: Command): void {
     .option("--clusterid <id>", "cluster id (default: the context's cluster name)")
     .option("--clustercidr <cidrs>", "pod CIDRs, comma-separated (default: discovered)", list)
     .option("--servicecidr <cidrs>", "service CIDRs, comma-separated (default: discovered)", list)
+    .option(
+      "--clusterset-ip-cidr <cidr>",
+      "where this cluster allocates clusterset IPs (ServiceImport spec.ips) from; must overlap no member's pod, service or clusterset IP CIDR (default: the broker gives the next free /20 of 243.0.0.0/8)",
+    )
     .option("--cable-driver <driver>", "cable driver", "vxlan")
     .option("--intra-cluster <mode>", "vxlan | direct", "vxlan")
     .option("--label-gateway [bool]", "label a gateway node when none is labelled (--label-gateway=false, or --no-label-gateway: don't)", bool, true)
@@ -211,6 +216,7 @@ export function kubeCommands(program: Command): void {
         clusterId: o.clusterid,
         clusterCidrs: o.clustercidr,
         serviceCidrs: o.servicecidr,
+        ...(o.clustersetIpCidr ? { clustersetIpCidr: o.clustersetIpCidr } : {}),
         cableDriver: o.cableDriver,
         intraCluster: o.intraCluster,
         labelGateway: o.labelGateway,

@@ -81,14 +81,7 @@ describe(
         Ready: "True/Exported",
         Conflict: "False/NoConflicts",
       });
-      const slices = await clients.c1?.list<{ metadata: kube.ObjectMeta; endpoints?: { addresses: string[] }[] }>(kube.R.endpointSlice, NS, {
-        labelSelector: "multicluster.kubernetes.io/service-name=echo",
-      });
-      assert.equal(slices?.items.length, 1);
-      const labels = slices?.items[0]?.metadata.labels ?? {};
-      assert.equal(labels["multicluster.kubernetes.io/source-cluster"], "c2");
-      assert.ok(labels["endpointslice.kubernetes.io/managed-by"] && labels["endpointslice.kubernetes.io/managed-by"] !== "endpointslice-controller.k8s.io");
-      assert.deepEqual(slices?.items[0]?.endpoints?.[0]?.addresses, ["10.102.0.10"]);
+      await assertMcsSlices(clients, NS, "echo");
       assert.deepEqual(await waitFor("c1 resolves echo", async () => ((await dig(CLIENT, fqdn("echo")))[0] === "10.102.0.10" ? ["10.102.0.10"] : undefined)), [
         "10.102.0.10",
       ]);
@@ -298,3 +291,43 @@ describe(
     });
   },
 );
+
+type McsSlice = {
+  metadata: kube.ObjectMeta & { ownerReferences?: { kind: string; name: string; uid: string }[] };
+  endpoints?: { addresses: string[] }[];
+  ports?: { port: number }[];
+};
+
+/** The EndpointSlices of `cluster` in `ns` that `selector` picks. */
+async function slicesOf(client: kube.KubeClient | undefined, ns: string, selector: string): Promise<McsSlice[]> {
+  return (await client?.list<McsSlice>(kube.R.endpointSlice, ns, { labelSelector: selector }))?.items ?? [];
+}
+
+/** Every endpoint address the slices hold, sorted. */
+const addressesOf = (xs: McsSlice[]): string[] => xs.flatMap((x) => (x.endpoints ?? []).flatMap((e) => e.addresses)).sort();
+
+/**
+ * c1's MCS EndpointSlice of `name` exported by c2: labelled (one, source c2, managed by Causeway),
+ * holding c2's endpoints on their target ports (what c2's own slices say), owned by c1's ServiceImport.
+ */
+async function assertMcsSlices(clients: Record<string, kube.KubeClient | undefined>, ns: string, name: string): Promise<void> {
+  const [slice, ...more] = await slicesOf(clients.c1, ns, `multicluster.kubernetes.io/service-name=${name}`);
+  assert.ok(slice);
+  assert.equal(more.length, 0);
+  const labels = slice.metadata.labels ?? {};
+  assert.equal(labels["multicluster.kubernetes.io/source-cluster"], "c2");
+  const manager = labels["endpointslice.kubernetes.io/managed-by"];
+  assert.ok(manager && manager !== "endpointslice-controller.k8s.io");
+  const own = await slicesOf(clients.c2, ns, `kubernetes.io/service-name=${name}`);
+  assert.ok(addressesOf(own).length > 0);
+  assert.deepEqual(addressesOf([slice]), addressesOf(own));
+  assert.deepEqual(
+    slice.ports?.map((p) => p.port),
+    own[0]?.ports?.map((p) => p.port),
+  );
+  const imported = await clients.c1?.get<{ metadata: kube.ObjectMeta }>(kube.R.serviceImport, ns, name);
+  assert.deepEqual(
+    slice.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.uid]),
+    [["ServiceImport", name, imported?.metadata.uid]],
+  );
+}

@@ -27,7 +27,7 @@ export const LIGHTHOUSE_LEASE = "causeway-lighthouse-lock";
 const FIELD_MANAGER = "causeway-lighthouse";
 const SERVICE_SLICE_LABEL = "kubernetes.io/service-name";
 
-const ImportObjectSchema = z.looseObject({ metadata: z.looseObject({ name: z.string(), namespace: z.string().optional() }) });
+const ImportObjectSchema = z.looseObject({ metadata: z.looseObject({ name: z.string(), namespace: z.string().optional(), uid: z.string().optional() }) });
 
 export interface KubeLighthouseDeps {
   readonly client: kube.KubeClient;
@@ -273,15 +273,10 @@ export class KubeLighthouseAgent implements SiteComponent {
     for (const [key, members] of groups(this.#d.source.exportRecords())) {
       const [namespace = "", name = ""] = key.split("/");
       if (!namespaces.has(namespace)) continue;
-      const objs = importObjects(namespace, name, members);
-      if (!objs) continue;
+      const slices = await this.#writeImport(namespace, name, members);
+      if (!slices) continue;
       wantImports.add(key);
-      await this.#apply(kube.R.serviceImport, `import/${key}`, objs.serviceImport);
-      await this.#apply(kube.R.serviceImport, `import-status/${key}`, { metadata: { name, namespace }, status: objs.status }, "status");
-      for (const slice of objs.slices) {
-        wantSlices.add(`${namespace}/${slice.metadata.name}`);
-        await this.#apply(kube.R.endpointSlice, `slice/${namespace}/${slice.metadata.name}`, slice);
-      }
+      for (const n of slices) wantSlices.add(`${namespace}/${n}`);
     }
     for (const o of this.#imports.items()) {
       const key = `${o.metadata.namespace}/${o.metadata.name}`;
@@ -299,16 +294,31 @@ export class KubeLighthouseAgent implements SiteComponent {
     }
   }
 
+  /** One import's ServiceImport (spec, status) and MCS EndpointSlices; the slices' names, or undefined when there is nothing to import. */
+  async #writeImport(namespace: string, name: string, members: readonly ExportRecord[]): Promise<string[] | undefined> {
+    const key = `${namespace}/${name}`;
+    const objs = importObjects(namespace, name, members);
+    if (!objs) return undefined;
+    const applied = await this.#apply(kube.R.serviceImport, `import/${key}`, objs.serviceImport);
+    await this.#apply(kube.R.serviceImport, `import-status/${key}`, { metadata: { name, namespace }, status: objs.status }, "status");
+    // The slices name their ServiceImport as owner (MCS API): its uid from this write, else from the watch.
+    const uid = applied?.metadata?.uid ?? this.#imports.items().find((o) => o.metadata.namespace === namespace && o.metadata.name === name)?.metadata.uid;
+    const slices = importObjects(namespace, name, members, uid)?.slices ?? [];
+    for (const slice of slices) await this.#apply(kube.R.endpointSlice, `slice/${namespace}/${slice.metadata.name}`, slice);
+    return slices.map((x) => x.metadata.name);
+  }
+
   async #apply(
     rt: kube.ResourceType,
     memo: string,
     obj: { metadata: { name: string; namespace?: string } } & Record<string, unknown>,
     sub?: string,
-  ): Promise<void> {
+  ): Promise<{ metadata?: { uid?: string } } | undefined> {
     const body = JSON.stringify(obj);
-    if (this.#written.get(memo) === body) return;
-    await this.#d.client.apply(rt, obj, { fieldManager: FIELD_MANAGER, ...(sub ? { sub } : {}) });
+    if (this.#written.get(memo) === body) return undefined;
+    const applied = await this.#d.client.apply<{ metadata?: { uid?: string } }>(rt, obj, { fieldManager: FIELD_MANAGER, ...(sub ? { sub } : {}) });
     this.#written.set(memo, body);
+    return applied;
   }
 }
 

@@ -6,8 +6,8 @@ import { decideExport, importObjects, MCS_SOURCE_CLUSTER_LABEL, mergePorts, same
 
 const se = (name: string, created = "2026-11-29T10:00:00Z") => ({ metadata: { name, namespace: "test", creationTimestamp: created } });
 const svc = (spec: Record<string, unknown>) => ({ metadata: { name: "web", namespace: "test" }, spec });
-const slice = (endpoints: unknown[]) =>
-  ({ metadata: { name: "web-abc", namespace: "test", labels: { "kubernetes.io/service-name": "web" } }, addressType: "IPv4", endpoints }) as never;
+const slice = (endpoints: unknown[], ports?: unknown[]) =>
+  ({ metadata: { name: "web-abc", namespace: "test", labels: { "kubernetes.io/service-name": "web" } }, addressType: "IPv4", endpoints, ports }) as never;
 
 const exp = (over: Partial<ServiceExport>): ServiceExport => ({
   namespace: "test",
@@ -79,11 +79,50 @@ describe("Kubernetes-mode export and import rules (MCS)", () => {
     assert.deepEqual([...conflicting], ["c2"]);
   });
 
-  it("an import: the oldest export's type and attributes, merged ports, a labelled slice per cluster (service IP, or each endpoint when headless)", () => {
+  it("the export carries each port's target port from the Service's EndpointSlices (by name and protocol), none where no slice names it", () => {
+    const d = decideExport(
+      se("web"),
+      svc({
+        clusterIP: "10.101.0.5",
+        ports: [
+          { name: "http", port: 80 },
+          { name: "dns", port: 53, protocol: "UDP" },
+          { name: "gone", port: 81 },
+        ],
+      }),
+      [
+        slice(
+          [{ addresses: ["10.1.1.5"] }],
+          [
+            { name: "http", port: 8080, protocol: "TCP" },
+            { name: "dns", port: 5353, protocol: "UDP" },
+            { name: "dns", port: 9999, protocol: "TCP" },
+          ],
+        ),
+      ],
+    );
+    assert.deepEqual(d.record?.ports, [
+      { protocol: "TCP", port: 80, name: "http", targetPort: 8080 },
+      { protocol: "UDP", port: 53, name: "dns", targetPort: 5353 },
+      { protocol: "TCP", port: 81, name: "gone" },
+    ]);
+    const unnamed = decideExport(se("web"), svc({ clusterIP: "10.101.0.5", ports: [{ port: 80 }] }), [slice([], [{ name: "", port: 8080 }])]);
+    assert.deepEqual(unnamed.record?.ports, [{ protocol: "TCP", port: 80, targetPort: 8080 }]);
+  });
+
+  it("an import: the oldest export's type and attributes, merged ports, a labelled slice per cluster holding its endpoints on their target ports, owned by the ServiceImport", () => {
     const members =
       [
         ...groups([
-          { clusterId: "c2", value: exp({ exportedAt: "2026-11-29T11:00:00Z", ip: "10.102.0.5", endpoints: [{ ip: "10.2.1.5", ready: false }] }) },
+          {
+            clusterId: "c2",
+            value: exp({
+              exportedAt: "2026-11-29T11:00:00Z",
+              ip: "10.102.0.5",
+              ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }],
+              endpoints: [{ ip: "10.2.1.5", ready: false, hostname: "web-0" }],
+            }),
+          },
           { clusterId: "c1", value: exp({ internalTrafficPolicy: "Local" }) },
           { clusterId: "c3", value: exp({ type: "Headless", ip: "", exportedAt: "2026-11-29T12:00:00Z" }) },
           { clusterId: "c4", value: exp({ unavailable: "no service" }) },
@@ -98,12 +137,21 @@ describe("Kubernetes-mode export and import rules (MCS)", () => {
     assert.deepEqual(o?.serviceImport.spec, { type: "ClusterSetIP", ports: [{ name: "http", protocol: "TCP", port: 80 }], internalTrafficPolicy: "Local" });
     assert.deepEqual(o?.status, { clusters: [{ cluster: "c1" }, { cluster: "c2" }] });
     assert.deepEqual(
-      o?.slices.map((s) => [s.metadata.name, s.metadata.labels[MCS_SOURCE_CLUSTER_LABEL], s.endpoints]),
+      o?.slices.map((s) => [s.metadata.name, s.metadata.labels[MCS_SOURCE_CLUSTER_LABEL], s.endpoints, s.ports]),
       [
-        [sliceName("web", "c1"), "c1", [{ addresses: ["10.101.0.5"], conditions: { ready: true } }]],
-        [sliceName("web", "c2"), "c2", [{ addresses: ["10.102.0.5"], conditions: { ready: false } }]],
+        [sliceName("web", "c1"), "c1", [{ addresses: ["10.1.1.5"], conditions: { ready: true } }], [{ name: "http", protocol: "TCP", port: 80 }]],
+        [
+          sliceName("web", "c2"),
+          "c2",
+          [{ addresses: ["10.2.1.5"], conditions: { ready: false }, hostname: "web-0" }],
+          [{ name: "http", protocol: "TCP", port: 8080 }],
+        ],
       ],
     );
+    assert.equal(o?.slices[0]?.metadata.ownerReferences, undefined, "no owner before the ServiceImport exists");
+    assert.deepEqual(importObjects("test", "web", members, "uid-1")?.slices[0]?.metadata.ownerReferences, [
+      { apiVersion: "multicluster.x-k8s.io/v1beta1", kind: "ServiceImport", name: "web", uid: "uid-1" },
+    ]);
     assert.notEqual(sliceName("a-b", "c"), sliceName("a", "b-c"));
     assert.ok(sliceName("x".repeat(63), "y".repeat(63)).length <= 253);
   });

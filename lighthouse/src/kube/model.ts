@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ObjectMetaSchema, type ServiceExport } from "@causeway/api";
+import { MCS_GROUP, MCS_VERSION, ObjectMetaSchema, type ServiceExport } from "@causeway/api";
 import { z } from "zod";
 import { byAge, type ExportRecord } from "../imports/build.ts";
 
@@ -41,6 +41,7 @@ export const EndpointSliceObjectSchema = z.looseObject({
       }),
     )
     .nullish(),
+  ports: z.array(z.looseObject({ name: z.string().nullish(), protocol: z.string().nullish(), port: z.number().int().nullish() })).nullish(),
 });
 export type EndpointSliceObject = z.infer<typeof EndpointSliceObjectSchema>;
 
@@ -97,16 +98,29 @@ export function decideExport(se: ServiceExportObject, svc: ServiceObject | undef
     name,
     type: headless ? "Headless" : "ClusterSetIP",
     ip: headless ? "" : (spec.clusterIP ?? ""),
-    ports: (spec.ports ?? []).map((p) => ({
-      protocol: p.protocol === "UDP" || p.protocol === "SCTP" ? p.protocol : "TCP",
-      port: p.port,
-      ...(p.name ? { name: p.name } : {}),
-    })),
+    ports: (spec.ports ?? []).map((p) => {
+      const protocol = p.protocol === "UDP" || p.protocol === "SCTP" ? p.protocol : "TCP";
+      const targetPort = targetPortOf(slices, p.name ?? "", protocol);
+      return { protocol, port: p.port, ...(p.name ? { name: p.name } : {}), ...(targetPort ? { targetPort } : {}) };
+    }),
     endpoints: endpointsOf(slices),
     exportedAt: se.metadata.creationTimestamp ?? new Date(0).toISOString(),
     ...serviceAttributes(spec),
   };
   return { valid: { type: "Valid", status: "True", reason: "Exported", message: "the Service is exportable" }, record };
+}
+
+/**
+ * Pure: the port on the endpoints of the Service port named `name` (EndpointSlices name a port as
+ * the Service does, "" when unnamed): the first slice's that has it. Slices of one Service may
+ * differ (a named targetPort resolved per pod); the export carries one number.
+ */
+function targetPortOf(slices: readonly EndpointSliceObject[], name: string, protocol: string): number | undefined {
+  for (const s of slices) {
+    const p = (s.ports ?? []).find((x) => (x.name ?? "") === name && (x.protocol ?? "TCP") === protocol);
+    if (p?.port) return p.port;
+  }
+  return undefined;
 }
 
 /** Pure: the endpoints of a Service's EndpointSlices (IPv4, each address once; ready unless a condition says not; DNS label from hostname, else pod name). */
@@ -185,7 +199,12 @@ export interface ImportObjects {
   readonly serviceImport: { metadata: { name: string; namespace: string; labels: Record<string, string> }; spec: Record<string, unknown> };
   readonly status: { clusters: { cluster: string }[] };
   readonly slices: {
-    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    metadata: {
+      name: string;
+      namespace: string;
+      labels: Record<string, string>;
+      ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[];
+    };
     addressType: string;
     endpoints: unknown[];
     ports: unknown[];
@@ -199,11 +218,11 @@ export const IMPORT_MANAGER = "causeway-lighthouse";
  * Pure: a ServiceImport and one MCS EndpointSlice per exporting cluster for a service imported
  * from `members` (the exports of its type, oldest first). The import's type, session affinity,
  * traffic policy and distribution are the oldest export's, its ports the merged ones; no
- * clusterset IP is allocated (DNS answers each cluster's service IP). ClusterSetIP slices hold
- * the exporting cluster's service IP (ready while it has a ready endpoint); headless slices
- * each endpoint with its hostname.
+ * clusterset IP is allocated (DNS answers each cluster's service IP). Each slice holds that
+ * cluster's endpoints (their readiness, hostnames; ports as the endpoints serve them), as the MCS
+ * API has it, and names the ServiceImport (uid `importUid`, once it exists) as its owner.
  */
-export function importObjects(namespace: string, name: string, members: readonly ExportRecord[]): ImportObjects | undefined {
+export function importObjects(namespace: string, name: string, members: readonly ExportRecord[], importUid?: string): ImportObjects | undefined {
   const oldest = members[0]?.value;
   if (!oldest) return undefined;
   const { ports } = mergePorts(members);
@@ -217,21 +236,17 @@ export function importObjects(namespace: string, name: string, members: readonly
   };
   const slices = members.map((m) => {
     const v = m.value;
-    const endpoints =
-      v.type === "Headless"
-        ? v.endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready }, ...(e.hostname ? { hostname: e.hostname } : {}) }))
-        : v.ip
-          ? [{ addresses: [v.ip], conditions: { ready: v.endpoints.some((e) => e.ready) } }]
-          : [];
+    const endpoints = v.endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready }, ...(e.hostname ? { hostname: e.hostname } : {}) }));
     return {
       metadata: {
         name: sliceName(name, m.clusterId),
         namespace,
         labels: { [MCS_SERVICE_NAME_LABEL]: name, [MCS_SOURCE_CLUSTER_LABEL]: m.clusterId, [MANAGED_BY_LABEL]: SLICE_MANAGER },
+        ...(importUid ? { ownerReferences: [{ apiVersion: `${MCS_GROUP}/${MCS_VERSION}`, kind: "ServiceImport", name, uid: importUid }] } : {}),
       },
       addressType: "IPv4",
       endpoints,
-      ports: v.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: p.port })),
+      ports: v.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: p.targetPort ?? p.port })),
     };
   });
   return {
