@@ -16,6 +16,15 @@ export {
 } from "./broker/index.ts";
 export * as host from "./host/index.ts";
 export {
+  connectedVia,
+  IMPORT_MANAGED_LABEL,
+  IMPORT_MANAGER,
+  MANAGED_BY_LABEL,
+  MCS_SERVICE_NAME_LABEL,
+  MCS_SOURCE_CLUSTER_LABEL,
+  SLICE_MANAGER,
+} from "./mcs.ts";
+export {
   cniIpOf,
   INTRA_CLUSTER_MODES,
   type IntraClusterMode,

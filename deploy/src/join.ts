@@ -143,17 +143,29 @@ async function gatewayCandidate(client: kube.KubeClient): Promise<{ labelled: bo
   return { labelled: false, first: nodes.items.map((n) => n.metadata.name).sort()[0] };
 }
 
-/**
- * `causeway join`: registers the cluster at the broker and applies Causeway to it. Everything
- * that can fail is checked first (API reachable, broker credential, cluster id free, CIDRs,
- * permissions), so a refused join leaves nothing behind; re-running it changes nothing.
- */
 /** The cluster's CoreDNS forwards clusterset.local to the lighthouse DNS Service; says what was done, or what the operator must do. */
 async function wireClusterDns(client: kube.KubeClient, say: (s: string) => void, custom?: string): Promise<void> {
   const dnsIp = await lighthouseDnsIp(client);
   const wiring = await wireCoreDns(client, dnsIp, ["clusterset.local"], custom);
   if (wiring.kind === "none") say(`no CoreDNS ConfigMap in kube-system: make your cluster DNS forward clusterset.local to ${dnsIp}, e.g.\n${wiring.stanza}`);
   else say(`CoreDNS (kube-system/${wiring.kind}) forwards clusterset.local to ${dnsIp}${wiring.changed ? "" : " (already)"}`);
+}
+
+/** Labels the first node as the gateway when none is and labelling is wanted; returns the node labelled, if any. */
+async function labelGateway(
+  client: kube.KubeClient,
+  gw: { labelled: boolean; first?: string },
+  wanted: boolean,
+  say: (s: string) => void,
+): Promise<string | undefined> {
+  if (gw.labelled) return undefined;
+  if (!wanted || !gw.first) {
+    say(`no node is labelled ${view.GATEWAY_NODE_LABEL}=true: label one to run the gateway`);
+    return undefined;
+  }
+  await client.apply(kube.R.node, { metadata: { name: gw.first, labels: { [view.GATEWAY_NODE_LABEL]: "true" } } }, { fieldManager: "causeway-cli" });
+  say(`labelled node ${gw.first} ${view.GATEWAY_NODE_LABEL}=true (the gateway)`);
+  return gw.first;
 }
 
 /** The cable driver and intra-cluster mode join was given (default vxlan); ValidationError naming the supported ones otherwise. */
@@ -165,6 +177,11 @@ function dataPath(o: JoinOptions): { cableDriver: CableDriverName; intraCluster:
   return { cableDriver, intraCluster };
 }
 
+/**
+ * `causeway join`: registers the cluster at the broker and applies Causeway to it. Everything
+ * that can fail is checked first (API reachable, broker credential, cluster id free, CIDRs,
+ * permissions), so a refused join leaves nothing behind; re-running it changes nothing.
+ */
 export async function join(o: JoinOptions): Promise<JoinResult> {
   const say = o.say ?? (() => {});
   const { cableDriver, intraCluster } = dataPath(o);
@@ -221,14 +238,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         const ms = (await planMcsCrds(client, memberManifests(kube.R, config(token)))).manifests;
         const { changed } = await applyManifests(client, ms, { signal: o.signal });
         await waitCrdsEstablished(client, ms);
-        let labelled: string | undefined;
-        if (!gw.labelled && o.labelGateway !== false && gw.first) {
-          await client.apply(kube.R.node, { metadata: { name: gw.first, labels: { [view.GATEWAY_NODE_LABEL]: "true" } } }, { fieldManager: "causeway-cli" });
-          labelled = gw.first;
-          say(`labelled node ${gw.first} ${view.GATEWAY_NODE_LABEL}=true (the gateway)`);
-        } else if (!gw.labelled) {
-          say(`no node is labelled ${view.GATEWAY_NODE_LABEL}=true: label one to run the gateway`);
-        }
+        const labelled = await labelGateway(client, gw, o.labelGateway !== false, say);
         await wireClusterDns(client, say, o.corednsCustomConfigMap);
         result = { clusterId: cluster.cluster_id, cluster, changed, labelled, reused: Boolean(held) };
       } catch (err) {

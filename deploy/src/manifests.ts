@@ -274,7 +274,15 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
     m(R.serviceAccount, { metadata: meta(ra, ns) }),
     m(R.serviceAccount, { metadata: meta(lh, ns) }),
     m(R.clusterRole, { metadata: meta(gw), rules: nodesRead }),
-    m(R.clusterRole, { metadata: meta(ra), rules: nodesRead }),
+    m(R.clusterRole, {
+      metadata: meta(ra),
+      rules: [
+        ...nodesRead,
+        // Clusterset IPs: Causeway's ServiceImports and MCS EndpointSlices, read only.
+        { apiGroups: ["multicluster.x-k8s.io"], resources: ["serviceimports"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+      ],
+    }),
     m(R.clusterRole, {
       metadata: meta(lh),
       rules: [
@@ -315,7 +323,7 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
     m(R.role, {
       metadata: meta(ra, ns),
       rules: [
-        { apiGroups: [GROUP], resources: ["endpoints"], verbs: ["get", "list", "watch"] },
+        { apiGroups: [GROUP], resources: ["endpoints", "gateways", "clusters"], verbs: ["get", "list", "watch"] },
         { apiGroups: [""], resources: ["configmaps"], resourceNames: ["causeway-config"], verbs: ["get"] },
       ],
     }),

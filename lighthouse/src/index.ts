@@ -5,4 +5,5 @@ export { answerMessage, DnsServer, type DnsServerOptions } from "./dns/server.ts
 export { decodeQuery, encodeResponse, type Query } from "./dns/wire.ts";
 export { buildImports, type ExportConflict, type ExportRecord } from "./imports/build.ts";
 export { ServiceExporter, type ServiceExporterDeps, siteServices, tcpOpen } from "./imports/exporter.ts";
-export { BrokerDnsSource, connectedVia } from "./imports/source.ts";
+export { BrokerDnsSource } from "./imports/source.ts";
+export { connectedVia } from "@causeway/common";

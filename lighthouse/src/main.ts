@@ -22,8 +22,21 @@ const OPTIONS = {
   zones: { type: "string" },
   ttl: { type: "string" },
   "probe-interval": { type: "string" },
+  answer: { type: "string" },
 } as const;
-const USAGE = "[--dns-port N] [--dns-address IP] [--zones clusterset.local,…] [--ttl S] [--probe-interval S]";
+const USAGE = "[--dns-port N] [--dns-address IP] [--zones clusterset.local,…] [--ttl S] [--probe-interval S] [--answer clusterset-ip|cluster-ip]";
+
+/**
+ * What `A <svc>.<ns>.svc.<zone>` answers for a ClusterSetIP import: its clusterset IP (MCS; the
+ * route agents translate it to the chosen cluster's endpoints), or the chosen cluster's own
+ * Service IP (Submariner's answer, for users who want it; the default until every e2e path is
+ * checked against clusterset IPs).
+ */
+function clustersetIpAnswers(v: string | undefined): boolean {
+  if (v === "clusterset-ip") return true;
+  if (v === undefined || v === "cluster-ip") return false;
+  throw new ValidationError(`--answer must be clusterset-ip (the import's clusterset IP) or cluster-ip (the chosen cluster's Service IP), got "${v}"`);
+}
 
 function intFlag(v: string | undefined, flag: string, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
@@ -77,7 +90,7 @@ if (process.argv.includes("--kube")) {
         list: (): GatewayStatus[] => gateways.objects().flatMap((g) => (g.status ? [g.status] : [])),
         version: () => gatewayVersion,
       };
-      const source = new BrokerDnsSource(conn, cluster.clusterId, log, statuses);
+      const source = new BrokerDnsSource(conn, cluster.clusterId, log, { statuses, clustersetIps: clustersetIpAnswers(flag("answer")) });
       const agent = new KubeLighthouseAgent({
         client,
         namespace,
@@ -122,7 +135,7 @@ if (process.argv.includes("--kube")) {
     async build({ site, log, flag, registry, uninstall }) {
       const probeMs = intFlag(flag("probe-interval"), "probe-interval", 1, 1, 3600) * 1000;
       const conn = siteBrokerConnection(site.broker);
-      const source = new BrokerDnsSource(conn, site.clusterId, log);
+      const source = new BrokerDnsSource(conn, site.clusterId, log, { clustersetIps: clustersetIpAnswers(flag("answer")) });
       const removeExports = async () => {
         const { records } = await conn.list("export");
         for (const r of records.filter((x) => x.clusterId === site.clusterId)) await conn.delete("export", site.clusterId, r.name);
@@ -136,6 +149,7 @@ if (process.argv.includes("--kube")) {
         clusterId: site.clusterId,
         services: siteServices(flag("site") ?? "", site.services, log),
         exported: () => source.exportsOf(site.clusterId),
+        clusterset: { all: () => source.exportRecords(), block: () => source.clustersetBlock(site.clusterId) },
         put: (name, value) => conn.put("export", site.clusterId, name, value),
         log,
         intervalMs: probeMs,

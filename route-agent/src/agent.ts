@@ -1,4 +1,5 @@
 import { host, type IntraClusterMode, type Logger, type ReconcileLoop, type SiteNode, type view, ViewDrivenLoop } from "@causeway/common";
+import { type ClustersetSource, clustersetNatSpec } from "./clusterset.ts";
 import { desiredState, OWNERSHIP } from "./desired.ts";
 import { ValidationError } from "@causeway/api";
 
@@ -26,6 +27,8 @@ export interface RouteAgentDeps {
   /** The cluster's nodes: the site file (standalone) or Node objects (Kubernetes mode). */
   readonly nodes: view.NodeView;
   readonly adapters: host.HostAdapters;
+  /** Imports with clusterset IPs (none: the node translates none). */
+  readonly clusterset?: ClustersetSource;
   readonly log: Logger;
   readonly resyncMs?: number;
 }
@@ -44,7 +47,7 @@ export class RouteAgent {
   constructor(d: RouteAgentDeps) {
     this.#d = d;
     this.#reconciler = new host.HostReconciler(d.adapters, OWNERSHIP);
-    this.#driven = new ViewDrivenLoop([d.endpoints, d.nodes], {
+    this.#driven = new ViewDrivenLoop([d.endpoints, d.nodes, ...(d.clusterset?.sources ?? [])], {
       name: "route-agent",
       run: () => this.reconcileOnce(),
       log: d.log,
@@ -83,10 +86,13 @@ export class RouteAgent {
       underlay,
       intraCluster: site.intraCluster,
     });
-    const res = await this.#reconciler.reconcile(desired);
+    const cs = this.#d.clusterset;
+    const clustersetNat = cs ? clustersetNatSpec(site.clusterId, cs.imports(), cs.blocks()) : undefined;
+    const res = await this.#reconciler.reconcile({ ...desired, ...(clustersetNat ? { clustersetNat } : {}) });
     this.lastResult = res;
-    if (res.netOps.length || res.filterChanged) {
-      log.info({ ops: res.netOps.length, filterChanged: res.filterChanged, ms: Math.round(res.durationMs) }, "host updated");
+    if (res.netOps.length || res.filterChanged || res.clustersetNatChanged) {
+      const services = clustersetNat?.services.length ?? 0;
+      log.info({ ops: res.netOps.length, filterChanged: res.filterChanged, clustersetServices: services, ms: Math.round(res.durationMs) }, "host updated");
     } else {
       log.debug({ ms: Math.round(res.durationMs) }, "host in sync");
     }

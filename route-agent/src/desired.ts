@@ -22,6 +22,7 @@ export const OWNERSHIP: host.HostOwnership = {
   ],
   sets: [SET_LOCAL, SET_REMOTE],
   natGuard: true,
+  clustersetNat: true,
 };
 
 export interface RouteAgentInput {

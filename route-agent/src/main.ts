@@ -5,6 +5,7 @@
  */
 import { host, kube, METRICS_PORTS, ProcessRunner, runKubeMain, runSiteMain, view } from "@causeway/common";
 import { NodeIpNotFoundError, RouteAgent } from "./agent.ts";
+import { BrokerClustersetSource, KubeClustersetSource } from "./clusterset.ts";
 import { routeAgentMetrics } from "./metrics.ts";
 import { ValidationError } from "@causeway/api";
 
@@ -27,6 +28,7 @@ if (process.argv.includes("--kube")) {
         node,
         endpoints: new view.KubeEndpointView(client, namespace, log),
         nodes: new view.KubeNodeView(client, log),
+        clusterset: new KubeClustersetSource(client, namespace, cluster.clusterId, log),
         adapters,
         log,
         resyncMs,
@@ -48,8 +50,10 @@ if (process.argv.includes("--kube")) {
       const { siteBrokerConnection } = await import("@causeway/common/broker-client");
       const conn = siteBrokerConnection(site.broker);
       // Stopping leaves routes and rules in place: a restart must not interrupt established flows.
-      const endpoints = new view.BrokerEndpointView(conn, log);
-      const component = new RouteAgent({ site, node, endpoints, nodes: new view.StaticNodeView(site.nodes), adapters, log, resyncMs });
+      // Endpoints; exports, gateway statuses and cluster records for the clusterset IPs.
+      const endpoints = new view.BrokerEndpointView(conn, log, ["endpoint", "export", "gateway", "cluster"]);
+      const clusterset = new BrokerClustersetSource(endpoints, site.clusterId);
+      const component = new RouteAgent({ site, node, endpoints, nodes: new view.StaticNodeView(site.nodes), clusterset, adapters, log, resyncMs });
       routeAgentMetrics(registry, component);
       return { component, started: { intraCluster: site.intraCluster }, removed };
     },

@@ -83,20 +83,29 @@ describe("BrokerCore", () => {
 
   it("refuses a clusterset IP CIDR that overlaps a member's (or its own) pod, service or clusterset IP CIDR, naming both", async () => {
     await core.join(admin, JSON.stringify(cluster("c1", "10.1.0.0/16", "10.101.0.0/16")));
-    await assert.rejects(core.join(admin, JSON.stringify({ ...cluster("c2", "10.2.0.0/16", "10.102.0.0/16"), clusterset_ip_cidr: ["10.1.4.0/24"] })), (err: Error) => {
-      assert.ok(err instanceof CidrOverlapError);
-      assert.match(err.message, /cluster c2 CIDR 10\.1\.4\.0\/24 overlaps cluster c1 CIDR 10\.1\.0\.0\/16/);
-      return true;
-    });
-    await assert.rejects(core.join(admin, JSON.stringify({ ...cluster("c2", "10.2.0.0/16", "10.102.0.0/16"), clusterset_ip_cidr: ["243.0.8.0/24"] })), (err: Error) => {
-      assert.match(err.message, /cluster c2 CIDR 243\.0\.8\.0\/24 overlaps cluster c1 CIDR 243\.0\.0\.0\/20/);
-      return true;
-    });
-    await assert.rejects(core.join(admin, JSON.stringify({ ...cluster("c2", "10.2.0.0/16", "10.102.0.0/16"), clusterset_ip_cidr: ["10.102.0.0/20"] })), (err: Error) => {
-      assert.ok(err instanceof ValidationError);
-      assert.match(err.message, /its own CIDRs 10\.102\.0\.0\/16 and 10\.102\.0\.0\/20 overlap/);
-      return true;
-    });
+    await assert.rejects(
+      core.join(admin, JSON.stringify({ ...cluster("c2", "10.2.0.0/16", "10.102.0.0/16"), clusterset_ip_cidr: ["10.1.4.0/24"] })),
+      (err: Error) => {
+        assert.ok(err instanceof CidrOverlapError);
+        assert.match(err.message, /cluster c2 CIDR 10\.1\.4\.0\/24 overlaps cluster c1 CIDR 10\.1\.0\.0\/16/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      core.join(admin, JSON.stringify({ ...cluster("c2", "10.2.0.0/16", "10.102.0.0/16"), clusterset_ip_cidr: ["243.0.8.0/24"] })),
+      (err: Error) => {
+        assert.match(err.message, /cluster c2 CIDR 243\.0\.8\.0\/24 overlaps cluster c1 CIDR 243\.0\.0\.0\/20/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      core.join(admin, JSON.stringify({ ...cluster("c2", "10.2.0.0/16", "10.102.0.0/16"), clusterset_ip_cidr: ["10.102.0.0/20"] })),
+      (err: Error) => {
+        assert.ok(err instanceof ValidationError);
+        assert.match(err.message, /its own CIDRs 10\.102\.0\.0\/16 and 10\.102\.0\.0\/20 overlap/);
+        return true;
+      },
+    );
     assert.equal((await core.list(admin, "cluster")).records.length, 1);
   });
 

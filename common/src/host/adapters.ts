@@ -1,4 +1,5 @@
 import { type CommandRunner, NetnsRunner } from "../exec/index.ts";
+import { FakeClustersetNat, NftClustersetNat } from "./clustersetnat.ts";
 import { FakeIpSets, IpsetCommand } from "./ipset.ts";
 import { FakeNatGuard, NftNatGuard } from "./natguard.ts";
 import { FakeNet, IpRoute2Net } from "./net.ts";
@@ -12,7 +13,14 @@ import { FakeSysctl, ProcSysctl, RunnerSysctl } from "./sysctl.ts";
  */
 export function realHostAdapters(runner: CommandRunner): HostAdapters {
   const sysctl = runner instanceof NetnsRunner ? new RunnerSysctl(runner) : new ProcSysctl();
-  return { net: new IpRoute2Net(runner), filter: new IptablesPacketFilter(runner), sets: new IpsetCommand(runner), sysctl, natGuard: new NftNatGuard(runner) };
+  return {
+    net: new IpRoute2Net(runner),
+    filter: new IptablesPacketFilter(runner),
+    sets: new IpsetCommand(runner),
+    sysctl,
+    natGuard: new NftNatGuard(runner),
+    clustersetNat: new NftClustersetNat(runner),
+  };
 }
 
 export interface FakeHostAdapters extends HostAdapters {
@@ -21,8 +29,16 @@ export interface FakeHostAdapters extends HostAdapters {
   readonly sets: FakeIpSets;
   readonly sysctl: FakeSysctl;
   readonly natGuard: FakeNatGuard;
+  readonly clustersetNat: FakeClustersetNat;
 }
 
 export function fakeHostAdapters(): FakeHostAdapters {
-  return { net: new FakeNet(), filter: new FakePacketFilter(), sets: new FakeIpSets(), sysctl: new FakeSysctl(), natGuard: new FakeNatGuard() };
+  return {
+    net: new FakeNet(),
+    filter: new FakePacketFilter(),
+    sets: new FakeIpSets(),
+    sysctl: new FakeSysctl(),
+    natGuard: new FakeNatGuard(),
+    clustersetNat: new FakeClustersetNat(),
+  };
 }

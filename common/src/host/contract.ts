@@ -23,6 +23,7 @@ export const OWNED: HostOwnership = {
   ],
   sets: ["CAUSEWAY-LOCAL", "CAUSEWAY-REMOTE"],
   natGuard: true,
+  clustersetNat: true,
 };
 
 export function desired(remote: string, remoteCidrs: string[]): HostDesired {
@@ -60,6 +61,16 @@ export function desired(remote: string, remoteCidrs: string[]): HostDesired {
     ]),
     sysctls: new Map(),
     natGuard: { local: ["10.1.0.0/16"], remote: remoteCidrs },
+    clustersetNat: {
+      blocks: ["243.0.0.0/20"],
+      services: [
+        {
+          key: "default/web",
+          ip: "243.0.0.5",
+          ports: [{ protocol: "TCP", port: 80, targets: remoteCidrs.map((c) => ({ ip: c.replace(/0\/16$/, "5"), port: 8080 })) }],
+        },
+      ],
+    },
   };
 }
 
@@ -78,11 +89,12 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
 
     it("creates the desired state, then a second pass changes nothing", async () => {
       const first = await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.102.0.0/16"]));
-      assert.ok(first.netOps.length > 0 && first.filterChanged && first.natGuardChanged);
+      assert.ok(first.netOps.length > 0 && first.filterChanged && first.natGuardChanged && first.clustersetNatChanged);
       const second = await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.102.0.0/16"]));
       assert.deepEqual(second.netOps, []);
       assert.equal(second.filterChanged, false);
       assert.equal(second.natGuardChanged, false);
+      assert.equal(second.clustersetNatChanged, false);
       assert.deepEqual(await f.adapters.natGuard.observe(), { local: ["10.1.0.0/16"], remote: ["10.102.0.0/16", "10.2.0.0/16"], rulesIntact: true });
     });
 
@@ -92,9 +104,11 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
       assert.equal(res.filterChanged, false, "set members change, rules do not");
       assert.equal(res.natGuardChanged, true);
       assert.deepEqual((await f.adapters.natGuard.observe())?.remote, ["10.2.0.0/16", "10.3.0.0/16"]);
+      assert.equal(res.clustersetNatChanged, true, "the service's endpoints changed");
       const again = await r.reconcile(desired("198.18.5.9", ["10.2.0.0/16", "10.3.0.0/16"]));
       assert.deepEqual(again.netOps, []);
       assert.equal(again.natGuardChanged, false);
+      assert.equal(again.clustersetNatChanged, false);
     });
 
     it("re-creates the link when the gateway moves, and routes come back", async () => {
@@ -125,6 +139,7 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
       for (const t of filt.values()) for (const c of t.keys()) assert.ok(!c.startsWith("CAUSEWAY"), c);
       assert.equal((await f.adapters.sets.observe(OWNED.sets)).size, 0);
       assert.equal(await f.adapters.natGuard.observe(), undefined);
+      assert.equal(await f.adapters.clustersetNat.observe(), undefined);
       assert.ok(await f.foreignIntact());
     });
   });

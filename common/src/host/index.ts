@@ -50,3 +50,16 @@ export {
   WireGuardUnavailableError,
   wgPublicKeyOf,
 } from "./wireguard.ts";
+export {
+  CLUSTERSET_NAT_TABLE,
+  type ClustersetNat,
+  type ClustersetNatSpec,
+  type ClustersetPort,
+  type ClustersetService,
+  type ClustersetTarget,
+  clustersetNatDigest,
+  FakeClustersetNat,
+  NftClustersetNat,
+  parseClustersetNat,
+  renderClustersetNat,
+} from "./clustersetnat.ts";

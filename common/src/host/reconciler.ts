@@ -1,3 +1,4 @@
+import { type ClustersetNat, type ClustersetNatSpec, clustersetNatDigest } from "./clustersetnat.ts";
 import type { IpSets } from "./ipset.ts";
 import type { NetOp, NetState, Ownership } from "./model.ts";
 import type { Net } from "./net.ts";
@@ -14,6 +15,8 @@ export interface HostDesired {
   readonly sysctls: ReadonlyMap<string, string>;
   /** The source guard (natguard.ts), for components that own it. */
   readonly natGuard?: NatGuardSpec;
+  /** Clusterset IPs to endpoints (clustersetnat.ts), for components that own that table. */
+  readonly clustersetNat?: ClustersetNatSpec;
 }
 
 /** What one component owns on the host: nothing else is ever changed or pruned. */
@@ -23,6 +26,8 @@ export interface HostOwnership {
   readonly sets: readonly string[];
   /** The nftables source guard's table. */
   readonly natGuard?: boolean;
+  /** The clusterset IP table. */
+  readonly clustersetNat?: boolean;
 }
 
 export interface HostAdapters {
@@ -31,12 +36,14 @@ export interface HostAdapters {
   readonly sets: IpSets;
   readonly sysctl: Sysctl;
   readonly natGuard: NatGuard;
+  readonly clustersetNat: ClustersetNat;
 }
 
 export interface ReconcileResult {
   readonly netOps: readonly NetOp[];
   readonly filterChanged: boolean;
   readonly natGuardChanged: boolean;
+  readonly clustersetNatChanged: boolean;
   readonly durationMs: number;
 }
 
@@ -62,13 +69,14 @@ export class HostReconciler {
 
   async reconcile(desired: HostDesired): Promise<ReconcileResult> {
     const t0 = performance.now();
-    const { net, filter, sets, sysctl, natGuard } = this.#a;
+    const { net, filter, sets, sysctl, natGuard, clustersetNat } = this.#a;
     const tables = [...new Set(this.#owned.chains.map((c) => c.table))];
-    const [observedNet, observedFilter, observedSets, observedGuard] = await Promise.all([
+    const [observedNet, observedFilter, observedSets, observedGuard, observedNat] = await Promise.all([
       net.observe(this.#owned.net),
       tables.length ? filter.observe(tables) : Promise.resolve(new Map()),
       this.#owned.sets.length ? sets.observe(this.#owned.sets) : Promise.resolve(new Map<string, Set<string>>()),
       this.#owned.natGuard ? natGuard.observe() : Promise.resolve(undefined),
+      this.#owned.clustersetNat ? clustersetNat.observe() : Promise.resolve(undefined),
     ]);
     // Sets first (rules reference them), then rules; sets no longer wanted go after the rules.
     await sets.apply(desired.sets, observedSets);
@@ -82,7 +90,11 @@ export class HostReconciler {
     const guard = this.#owned.natGuard ? desired.natGuard : undefined;
     const natGuardChanged = this.#owned.natGuard === true && !natGuardMatches(guard, observedGuard);
     if (natGuardChanged) await natGuard.apply(guard);
-    return { netOps, filterChanged: script !== "", natGuardChanged, durationMs: performance.now() - t0 };
+    // After the routes: a clusterset IP is translated only once the way to its endpoints exists.
+    const nat = this.#owned.clustersetNat ? desired.clustersetNat : undefined;
+    const clustersetNatChanged = this.#owned.clustersetNat === true && (nat ? clustersetNatDigest(nat) : undefined) !== observedNat;
+    if (clustersetNatChanged) await clustersetNat.apply(nat);
+    return { netOps, filterChanged: script !== "", natGuardChanged, clustersetNatChanged, durationMs: performance.now() - t0 };
   }
 
   /** Removes everything this component owns (uninstall / leaving the clusterset). */

@@ -44,11 +44,12 @@ const newer = (a: EndpointObject, b: EndpointObject): boolean =>
 
 /** Kubernetes mode: the validated objects of one resource type in the local API (a namespace, or all). */
 export class KubeListView<S extends z.ZodType<{ metadata: ObjectMeta }>> extends WatchedView<KubeWatcher<S>> {
-  readonly #o: { client: KubeClient; type: ResourceType; namespace: string | undefined; schema: S; log: Logger };
+  readonly #o: { client: KubeClient; type: ResourceType; namespace: string | undefined; schema: S; log: Logger; labelSelector?: string };
 
-  constructor(client: KubeClient, type: ResourceType, namespace: string | undefined, schema: S, log: Logger) {
+  /** `labelSelector`: only the objects it selects are listed and watched. */
+  constructor(client: KubeClient, type: ResourceType, namespace: string | undefined, schema: S, log: Logger, labelSelector?: string) {
     super();
-    this.#o = { client, type, namespace, schema, log };
+    this.#o = { client, type, namespace, schema, log, ...(labelSelector ? { labelSelector } : {}) };
   }
 
   protected makeWatcher(onChange: () => void): KubeWatcher<S> {

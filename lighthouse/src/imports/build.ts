@@ -38,8 +38,10 @@ export function exportsByService(exports: readonly ExportRecord[]): Map<string, 
  * mcs-api §0.2): one import per namespace/name; its type is the oldest export's, and exports of
  * another type are left out as conflicts; each exporting cluster keeps its own IP, ports and
  * endpoints (the DNS server picks among them). Exports whose service does not exist yet are left out.
+ * With `clustersetIps`, a ClusterSetIP import carries the oldest export's clusterset IP (what DNS
+ * then answers); without, DNS answers the chosen cluster's own service IP (Submariner's way).
  */
-export function buildImports(exports: readonly ExportRecord[]): { services: ImportedService[]; conflicts: ExportConflict[] } {
+export function buildImports(exports: readonly ExportRecord[], clustersetIps = false): { services: ImportedService[]; conflicts: ExportConflict[] } {
   const services: ImportedService[] = [];
   const conflicts: ExportConflict[] = [];
   for (const sorted of exportsByService(exports).values()) {
@@ -55,10 +57,12 @@ export function buildImports(exports: readonly ExportRecord[]): { services: Impo
         reason: `exported as ${e.value.type}; the oldest export (cluster ${oldest.clusterId}) is ${type}`,
       });
     }
+    const ips = clustersetIps && type === "ClusterSetIP" && oldest.value.clustersetIp ? [oldest.value.clustersetIp] : undefined;
     services.push({
       namespace,
       name,
       type,
+      ...(ips ? { ips } : {}),
       clusters: members.map((e) => ({
         clusterId: e.clusterId,
         ...(e.value.ip ? { ip: e.value.ip } : {}),

@@ -2,6 +2,8 @@ import { statSync } from "node:fs";
 import { connect } from "node:net";
 import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
 import { exportOf, type Logger, loadSite, sameValue, type SiteService, unlistedExport } from "@causeway/common";
+import type { ExportRecord } from "./build.ts";
+import { withClustersetIp } from "./clustersetip.ts";
 
 /**
  * The site file's services, re-read when the file changes (checked on each call by its
@@ -53,6 +55,8 @@ export interface ServiceExporterDeps {
   readonly services: () => readonly SiteService[];
   /** This cluster's exports at the broker now. */
   readonly exported: () => readonly ServiceExport[];
+  /** Every cluster's exports at the broker now, and this cluster's clusterset IP block (clusterset IPs). */
+  readonly clusterset?: { readonly all: () => readonly ExportRecord[]; readonly block: () => string | undefined };
   readonly put: (name: string, value: ServiceExport) => Promise<unknown>;
   readonly log: Logger;
   readonly intervalMs?: number;
@@ -121,7 +125,9 @@ export class ServiceExporter {
         this.#missing.add(key);
       } else this.#missing.delete(key);
       const ready = svc ? await this.#readiness(svc) : new Set<string>();
-      const next = svc ? exportOf(svc, (ip) => ready.has(ip), current.exportedAt) : unlistedExport(current);
+      const built = svc ? exportOf(svc, (ip) => ready.has(ip), current.exportedAt) : unlistedExport(current);
+      const cs = this.#d.clusterset;
+      const next = cs && !built.unavailable ? withClustersetIp(this.#d.clusterId, built, cs.all(), cs.block()) : built;
       if (!sameValue(next, current)) {
         await this.#d.put(exportName(current.namespace, current.name), next);
         const up = next.endpoints.filter((e) => e.ready).length;

@@ -9,7 +9,8 @@ import { silentLogger } from "@causeway/common";
 import { BrokerConnection } from "@causeway/common/broker-client";
 import { Resolver } from "../dns/resolver.ts";
 import { buildImports } from "./build.ts";
-import { BrokerDnsSource, connectedVia } from "./source.ts";
+import { connectedVia } from "@causeway/common";
+import { BrokerDnsSource } from "./source.ts";
 
 const log = silentLogger();
 const exp = ({ ready = true, ...o }: Partial<ServiceExport> & { ip: string; ready?: boolean }): ServiceExport => ({

@@ -1,15 +1,8 @@
 import type { GatewayStatus, ServiceExport } from "@causeway/api";
-import { type Logger, view } from "@causeway/common";
+import { connectedVia, type Logger, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
 import type { DnsSource, ImportedService } from "../dns/model.ts";
 import { buildImports, type ExportConflict, type ExportRecord } from "./build.ts";
-
-/** Pure: whether `local`'s active gateway reports a connected cable to `clusterId`; with no active gateway status (discovery only) every cluster is. */
-export function connectedVia(statuses: readonly GatewayStatus[], clusterId: string): boolean {
-  const active = statuses.filter((s) => s.haStatus === "active").sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
-  if (!active) return true;
-  return active.connections.some((c) => c.endpoint.cluster_id === clusterId && c.status === "connected");
-}
 
 /** This cluster's gateway statuses from elsewhere than the broker, with a counter that grows whenever they change. */
 export interface LocalStatuses {
@@ -33,15 +26,19 @@ export class BrokerDnsSource implements DnsSource, view.Source {
   #statuses: { generation: number; value: GatewayStatus[] } = { generation: -1, value: [] };
 
   readonly #statusesOf: LocalStatuses | undefined;
+  readonly #clustersetIps: boolean;
 
   /**
    * `statuses`: this cluster's gateway statuses when they are not at the broker (Kubernetes mode
    * reads its Gateway objects); standalone mode reads the broker's gateway records.
+   * `clustersetIps`: imports carry their clusterset IP, which DNS then answers (else each
+   * cluster's own Service IP is answered).
    */
-  constructor(conn: BrokerConnection, localCluster: string, log: Logger, statuses?: LocalStatuses) {
+  constructor(conn: BrokerConnection, localCluster: string, log: Logger, o: { statuses?: LocalStatuses; clustersetIps?: boolean } = {}) {
     this.localCluster = localCluster;
-    this.#statusesOf = statuses;
-    this.#view = new view.BrokerEndpointView(conn, log, statuses ? ["export"] : ["export", "gateway"]);
+    this.#statusesOf = o.statuses;
+    this.#clustersetIps = o.clustersetIps ?? false;
+    this.#view = new view.BrokerEndpointView(conn, log, o.statuses ? ["export", "cluster"] : ["export", "gateway", "cluster"]);
   }
 
   get synced(): Promise<void> {
@@ -69,7 +66,10 @@ export class BrokerDnsSource implements DnsSource, view.Source {
     const generation = this.#view.generation("export");
     if (generation === this.#built) return;
     this.#built = generation;
-    const { services, conflicts } = buildImports(this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value })));
+    const { services, conflicts } = buildImports(
+      this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value })),
+      this.#clustersetIps,
+    );
     this.#services = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
     this.#conflicts = conflicts;
   }
@@ -77,6 +77,11 @@ export class BrokerDnsSource implements DnsSource, view.Source {
   /** Every cluster's exports at the broker. */
   exportRecords(): ExportRecord[] {
     return this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value }));
+  }
+
+  /** The block `clusterId` allocates clusterset IPs from (its IPv4 one), as the broker holds it. */
+  clustersetBlock(clusterId: string): string | undefined {
+    return this.#view.records("cluster").find((r) => r.clusterId === clusterId)?.value.clusterset_ip_cidr?.[0];
   }
 
   /** One cluster's exports at the broker. */

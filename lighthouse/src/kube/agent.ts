@@ -2,6 +2,7 @@ import { exportName, type ServiceExport } from "@causeway/api";
 import { kube, type Logger, ReconcileLoop, sameValue, type SiteComponent, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
 import { type ExportRecord, exportsByService } from "../imports/build.ts";
+import { withClustersetIp } from "../imports/clustersetip.ts";
 import type { BrokerDnsSource } from "../imports/source.ts";
 import {
   type Condition,
@@ -186,11 +187,13 @@ export class KubeLighthouseAgent implements SiteComponent {
     }
     const services = new Map(this.#services.objects().map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
     const atBroker = new Map(source.exportsOf(clusterId).map((e) => [exportName(e.namespace, e.name), e]));
+    const all = source.exportRecords();
+    const block = source.clustersetBlock(clusterId);
     const desired = new Map<string, ServiceExport>();
     const decisions = this.#exports.objects().map((se) => {
       const key = `${se.metadata.namespace}/${se.metadata.name}`;
       const d = decideExport(se, services.get(key), slicesBySvc.get(key) ?? []);
-      if (d.record) desired.set(exportName(d.record.namespace, d.record.name), d.record);
+      if (d.record) desired.set(exportName(d.record.namespace, d.record.name), withClustersetIp(clusterId, d.record, all, block));
       return { se, d };
     });
     for (const [name, record] of desired) {

@@ -110,7 +110,7 @@ describe("Kubernetes-mode export and import rules (MCS)", () => {
     assert.deepEqual(unnamed.record?.ports, [{ protocol: "TCP", port: 80, targetPort: 8080 }]);
   });
 
-  it("an import: the oldest export's type and attributes, merged ports, a labelled slice per cluster holding its endpoints on their target ports, owned by the ServiceImport", () => {
+  it("an import: the oldest export's type, clusterset IP and attributes, merged ports, a labelled slice per cluster holding its endpoints on their target ports, owned by the ServiceImport", () => {
     const members =
       [
         ...groups([
@@ -123,7 +123,7 @@ describe("Kubernetes-mode export and import rules (MCS)", () => {
               endpoints: [{ ip: "10.2.1.5", ready: false, hostname: "web-0" }],
             }),
           },
-          { clusterId: "c1", value: exp({ internalTrafficPolicy: "Local" }) },
+          { clusterId: "c1", value: exp({ internalTrafficPolicy: "Local", clustersetIp: "243.0.0.5" }) },
           { clusterId: "c3", value: exp({ type: "Headless", ip: "", exportedAt: "2026-11-29T12:00:00Z" }) },
           { clusterId: "c4", value: exp({ unavailable: "no service" }) },
         ]).values(),
@@ -134,7 +134,13 @@ describe("Kubernetes-mode export and import rules (MCS)", () => {
       "oldest first; other types and unavailable exports left out",
     );
     const o = importObjects("test", "web", members);
-    assert.deepEqual(o?.serviceImport.spec, { type: "ClusterSetIP", ports: [{ name: "http", protocol: "TCP", port: 80 }], internalTrafficPolicy: "Local" });
+    assert.deepEqual(o?.serviceImport.spec, {
+      type: "ClusterSetIP",
+      ips: ["243.0.0.5"],
+      ipFamilies: ["IPv4"],
+      ports: [{ name: "http", protocol: "TCP", port: 80 }],
+      internalTrafficPolicy: "Local",
+    });
     assert.deepEqual(o?.status, { clusters: [{ cluster: "c1" }, { cluster: "c2" }] });
     assert.deepEqual(
       o?.slices.map((s) => [s.metadata.name, s.metadata.labels[MCS_SOURCE_CLUSTER_LABEL], s.endpoints, s.ports]),

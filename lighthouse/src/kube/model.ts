@@ -1,14 +1,10 @@
 import { createHash } from "node:crypto";
 import { MCS_GROUP, MCS_VERSION, ObjectMetaSchema, type ServiceExport } from "@causeway/api";
+import { IMPORT_MANAGED_LABEL, IMPORT_MANAGER, MANAGED_BY_LABEL, MCS_SERVICE_NAME_LABEL, MCS_SOURCE_CLUSTER_LABEL, SLICE_MANAGER } from "@causeway/common";
 import { z } from "zod";
 import { byAge, type ExportRecord } from "../imports/build.ts";
 
-/** MCS labels of the EndpointSlices an import gets (reference mcs-api §0.1). */
-export const MCS_SERVICE_NAME_LABEL = "multicluster.kubernetes.io/service-name";
-export const MCS_SOURCE_CLUSTER_LABEL = "multicluster.kubernetes.io/source-cluster";
-/** Who manages our EndpointSlices: not the Kubernetes EndpointSlice controller (kube-proxy ignores none of them; the controller leaves them alone). */
-export const SLICE_MANAGER = "lighthouse.causeway.io";
-export const MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by";
+export { MANAGED_BY_LABEL, MCS_SERVICE_NAME_LABEL, MCS_SOURCE_CLUSTER_LABEL, SLICE_MANAGER } from "@causeway/common";
 
 const Port = z.looseObject({ name: z.string().optional(), protocol: z.string().optional(), port: z.number().int() });
 
@@ -211,14 +207,13 @@ export interface ImportObjects {
   }[];
 }
 
-export const IMPORT_MANAGED_LABEL = "app.kubernetes.io/managed-by";
-export const IMPORT_MANAGER = "causeway-lighthouse";
+export { IMPORT_MANAGED_LABEL, IMPORT_MANAGER } from "@causeway/common";
 
 /**
  * Pure: a ServiceImport and one MCS EndpointSlice per exporting cluster for a service imported
  * from `members` (the exports of its type, oldest first). The import's type, session affinity,
- * traffic policy and distribution are the oldest export's, its ports the merged ones; no
- * clusterset IP is allocated (DNS answers each cluster's service IP). Each slice holds that
+ * traffic policy and distribution are the oldest export's, its ports the merged ones, its
+ * `spec.ips` the oldest export's clusterset IP (ClusterSetIP). Each slice holds that
  * cluster's endpoints (their readiness, hostnames; ports as the endpoints serve them), as the MCS
  * API has it, and names the ServiceImport (uid `importUid`, once it exists) as its owner.
  */
@@ -228,6 +223,7 @@ export function importObjects(namespace: string, name: string, members: readonly
   const { ports } = mergePorts(members);
   const spec: Record<string, unknown> = {
     type: oldest.type,
+    ...(oldest.type === "ClusterSetIP" && oldest.clustersetIp ? { ips: [oldest.clustersetIp], ipFamilies: ["IPv4"] } : {}),
     ports: ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: p.port })),
     ...(oldest.sessionAffinity ? { sessionAffinity: oldest.sessionAffinity } : {}),
     ...(oldest.sessionAffinityTimeoutSeconds ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: oldest.sessionAffinityTimeoutSeconds } } } : {}),

@@ -1,0 +1,173 @@
+/**
+ * Clusterset IPs that route: an nftables table of its own (`ip causeway-clusterset`) on every
+ * node translates a connection to a clusterset IP (MCS `ServiceImport.spec.ips`) and service
+ * port into one of the service's chosen endpoints (a pod IP and its target port) — the local
+ * cluster's while it has a ready one, else those of the connected clusters that have. One map
+ * lookup per new connection (`ip daddr . meta l4proto . th dport` → a chain per service port),
+ * a random (or, for ClientIP affinity, source-hashed) pick among the endpoints there.
+ *
+ * Why endpoints and not the chosen cluster's Service IP: the kernel sets up a connection's
+ * destination NAT once, in the first chain of a hook that does it; every later NAT chain of the
+ * hook — kube-proxy's, iptables or nftables — is skipped for that connection. Translating to a
+ * Service IP would leave it unrouted. So the chains run before kube-proxy's (prerouting at
+ * dstnat - 10 for pods, output at -110 for the node's own processes) and go straight to pods.
+ * Addresses of the clusterset blocks that no service (or no ready endpoint) holds are refused
+ * (ICMP admin-prohibited, TCP reset) instead of leaving the node on its default route.
+ */
+import { createHash } from "node:crypto";
+import type { CommandRunner } from "../exec/index.ts";
+
+export const CLUSTERSET_NAT_TABLE = "causeway-clusterset";
+
+export interface ClustersetTarget {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export interface ClustersetPort {
+  readonly protocol: "TCP" | "UDP" | "SCTP";
+  readonly port: number;
+  /** Where connections go; none: refused like an unallocated address. */
+  readonly targets: readonly ClustersetTarget[];
+}
+
+export interface ClustersetService {
+  /** `namespace/name` (the chains' comment). */
+  readonly key: string;
+  readonly ip: string;
+  readonly ports: readonly ClustersetPort[];
+  /** ClientIP session affinity: a client's connections go to the same endpoint while the set stays the same. */
+  readonly clientIpAffinity?: boolean;
+}
+
+export interface ClustersetNatSpec {
+  readonly services: readonly ClustersetService[];
+  /** The clusterset IP blocks of the clusterset: their unserved addresses are refused. */
+  readonly blocks: readonly string[];
+}
+
+export interface ClustersetNat {
+  /** The digest of the spec the table was last made from; undefined when there is no table. */
+  observe(): Promise<string | undefined>;
+  /** Replaces the table atomically with the spec's (undefined: deletes it). */
+  apply(spec: ClustersetNatSpec | undefined): Promise<void>;
+}
+
+const PROTO: Record<ClustersetPort["protocol"], string> = { TCP: "tcp", UDP: "udp", SCTP: "sctp" };
+
+/** Pure: the spec in a canonical order (services by address, ports by protocol and number, targets by address and port). */
+function canonical(spec: ClustersetNatSpec): ClustersetNatSpec {
+  const byTarget = (a: ClustersetTarget, b: ClustersetTarget) => a.ip.localeCompare(b.ip, "en", { numeric: true }) || a.port - b.port;
+  return {
+    blocks: [...new Set(spec.blocks)].sort(),
+    services: [...spec.services]
+      .map((s) => ({
+        key: s.key,
+        ip: s.ip,
+        ...(s.clientIpAffinity ? { clientIpAffinity: true } : {}),
+        ports: [...s.ports]
+          .map((p) => ({ protocol: p.protocol, port: p.port, targets: [...p.targets].sort(byTarget) }))
+          .sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port),
+      }))
+      .sort((a, b) => a.ip.localeCompare(b.ip, "en", { numeric: true })),
+  };
+}
+
+/** Pure: a short digest of the spec (kept as the table's comment: an unchanged spec rewrites nothing). */
+export function clustersetNatDigest(spec: ClustersetNatSpec): string {
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(spec)))
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/** Pure: the `nft -f` script that (re)creates the table in one transaction, or deletes it. */
+export function renderClustersetNat(spec: ClustersetNatSpec | undefined): string {
+  const head = [`table ip ${CLUSTERSET_NAT_TABLE}`, `delete table ip ${CLUSTERSET_NAT_TABLE}`];
+  if (!spec) return `${head.join("\n")}\n`;
+  const c = canonical(spec);
+  const chains: string[] = [];
+  const elements: string[] = [];
+  c.services.forEach((s, i) => {
+    for (const p of s.ports) {
+      if (!p.targets.length) continue;
+      const proto = PROTO[p.protocol];
+      const chain = `svc${i}-${proto}-${p.port}`;
+      const pick = s.clientIpAffinity ? `jhash ip saddr mod ${p.targets.length}` : `numgen random mod ${p.targets.length}`;
+      const map = p.targets.map((t, j) => `${j} : ${t.ip} . ${t.port}`).join(", ");
+      elements.push(`${s.ip} . ${proto} . ${p.port} : goto ${chain}`);
+      chains.push(`  chain ${chain} {`, `    comment "${s.key} ${p.protocol}/${p.port}"`, `    meta l4proto ${proto} dnat ip to ${pick} map { ${map} }`, "  }");
+    }
+  });
+  const lookup = "ip daddr . meta l4proto . th dport vmap @services";
+  return [
+    ...head,
+    `table ip ${CLUSTERSET_NAT_TABLE} {`,
+    `  comment "${clustersetNatDigest(spec)}"`,
+    "  map services {",
+    "    type ipv4_addr . inet_proto . inet_service : verdict",
+    ...(elements.length ? [`    elements = { ${elements.join(", ")} }`] : []),
+    "  }",
+    "  set blocks {",
+    "    type ipv4_addr",
+    "    flags interval",
+    ...(c.blocks.length ? [`    elements = { ${c.blocks.join(", ")} }`] : []),
+    "  }",
+    ...chains,
+    "  chain prerouting {",
+    "    type nat hook prerouting priority dstnat - 10; policy accept;",
+    `    ${lookup}`,
+    "  }",
+    // nft 1.0.6 refuses "dstnat - 10" in output; -110 is the same place (dstnat is -100).
+    "  chain output {",
+    "    type nat hook output priority -110; policy accept;",
+    `    ${lookup}`,
+    "  }",
+    // After NAT: what still goes to a clusterset block found no service port with an endpoint.
+    "  chain refuse-forward {",
+    "    type filter hook forward priority filter - 10; policy accept;",
+    "    ip daddr @blocks meta l4proto tcp reject with tcp reset",
+    "    ip daddr @blocks reject with icmp type admin-prohibited",
+    "  }",
+    "  chain refuse-output {",
+    "    type filter hook output priority filter - 10; policy accept;",
+    "    ip daddr @blocks meta l4proto tcp reject with tcp reset",
+    "    ip daddr @blocks reject with icmp type admin-prohibited",
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** Pure: the table's comment (the digest it was made from) in `nft list table` output ("" when it has none). */
+export function parseClustersetNat(text: string): string {
+  // nft 1.0.6's JSON leaves table comments out; its text has them as the table's first line.
+  return /^table ip [^\n]*\{\s*\n\s*comment "([^"]*)"/m.exec(text)?.[1] ?? "";
+}
+
+export class NftClustersetNat implements ClustersetNat {
+  readonly #run: CommandRunner;
+  constructor(runner: CommandRunner) {
+    this.#run = runner;
+  }
+
+  async observe(): Promise<string | undefined> {
+    const res = await this.#run.run("nft", ["-t", "list", "table", "ip", CLUSTERSET_NAT_TABLE], { allowFailure: true });
+    if (res.exitCode !== 0) return undefined;
+    return parseClustersetNat(res.stdout);
+  }
+
+  async apply(spec: ClustersetNatSpec | undefined): Promise<void> {
+    await this.#run.run("nft", ["-f", "-"], { input: renderClustersetNat(spec) });
+  }
+}
+
+export class FakeClustersetNat implements ClustersetNat {
+  spec: ClustersetNatSpec | undefined;
+  async observe(): Promise<string | undefined> {
+    return this.spec ? clustersetNatDigest(this.spec) : undefined;
+  }
+  async apply(spec: ClustersetNatSpec | undefined): Promise<void> {
+    this.spec = spec ? canonical(spec) : undefined;
+  }
+}
