@@ -1,6 +1,6 @@
 import { host, type IntraClusterMode, type Logger, type ReconcileLoop, type SiteNode, type view, ViewDrivenLoop } from "@causeway/common";
 import { type ClustersetSource, clustersetNatSpec } from "./clusterset.ts";
-import { desiredState, OWNERSHIP } from "./desired.ts";
+import { desiredState, OWNERSHIP, withClustersetRoutes } from "./desired.ts";
 import { ValidationError } from "@causeway/api";
 
 /** The site file names an address this host does not have: wrong --node, or a wrong site file. */
@@ -88,7 +88,7 @@ export class RouteAgent {
     });
     const cs = this.#d.clusterset;
     const clustersetNat = cs ? clustersetNatSpec(site.clusterId, cs.imports(), cs.blocks()) : undefined;
-    const res = await this.#reconciler.reconcile({ ...desired, ...(clustersetNat ? { clustersetNat } : {}) });
+    const res = await this.#reconciler.reconcile(clustersetNat ? { ...withClustersetRoutes(desired, clustersetNat.blocks, underlay), clustersetNat } : desired);
     this.lastResult = res;
     if (res.netOps.length || res.filterChanged || res.clustersetNatChanged) {
       const services = clustersetNat?.services.length ?? 0;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Endpoint } from "@causeway/api";
 import { host, type SiteNode } from "@causeway/common";
-import { desiredState, OWNERSHIP, type RouteAgentInput } from "./index.ts";
+import { desiredState, OWNERSHIP, type RouteAgentInput, withClustersetRoutes } from "./index.ts";
 
 const nodes: SiteNode[] = [0, 1, 2].map((k) => ({ name: `n${k}`, ip: `198.19.1.${10 + k}`, podCIDR: `10.1.${k}.0/24`, gateway: k === 0 }));
 const ep = (id: string, n: number, hostname = "n0", ip = `198.18.${n}.10`): Endpoint => ({
@@ -159,6 +159,27 @@ describe("route agent plans through the reconciler (fakes)", () => {
     await r.removeAll();
     assert.deepEqual(a.net.state.links, []);
     assert.deepEqual(a.net.state.routes, []);
+  });
+
+  it("clusterset IP blocks: one device route each in table 151 on every node (gateway too, no gateway too), removed with the last block", async () => {
+    const { a, r } = setup();
+    const underlay = input().underlay;
+    for (const over of [{}, { node: nodes[0] as SiteNode }, { localEndpoint: undefined }]) {
+      const d = withClustersetRoutes(desiredState(input(over)), ["243.0.16.0/20", "243.0.0.0/20", "243.0.0.0/20"], underlay);
+      assert.deepEqual(
+        d.net.routes.filter((x) => x.table === 151).map((x) => `${x.dst} dev ${x.dev} via ${x.via}`),
+        ["243.0.0.0/20 dev eth0 via undefined", "243.0.16.0/20 dev eth0 via undefined"],
+      );
+      assert.ok(d.net.rules.some((x) => x.priority === 151 && x.table === 151));
+      await r.reconcile(d);
+      assert.deepEqual(a.net.state.routes.filter((x) => x.table === 151).length, 2);
+    }
+    await r.reconcile(withClustersetRoutes(desiredState(input()), [], underlay));
+    assert.deepEqual(
+      a.net.state.routes.filter((x) => x.table === 151),
+      [],
+    );
+    assert.ok(!a.net.state.rules.some((x) => x.table === 151));
   });
 
   it("a failed apply is retried in full at the next pass", async () => {

@@ -5,6 +5,9 @@ import type { host, IntraClusterMode, SiteNode } from "@causeway/common";
 export const VX = { name: "vx-causeway", vni: 100, port: 4800, vtepOctet: 240, overhead: 50 } as const;
 export const TABLE = 150;
 export const RULE_PRIORITY = 150;
+/** Routes for the clusterset IP blocks (clusterset.ts): a route lookup must succeed before the nft table can translate or refuse. */
+export const CLUSTERSET_TABLE = 151;
+export const CLUSTERSET_RULE_PRIORITY = 151;
 export const SET_LOCAL = "CAUSEWAY-LOCAL";
 export const SET_REMOTE = "CAUSEWAY-REMOTE";
 export const CHAIN_NAT = "CAUSEWAY-POSTROUTING";
@@ -13,7 +16,7 @@ export const CHAIN_INPUT = "CAUSEWAY-INPUT";
 export const CHAIN_MSS = "CAUSEWAY-POSTROUTING";
 
 export const OWNERSHIP: host.HostOwnership = {
-  net: { links: [VX.name], tables: [TABLE], rulePriorities: [RULE_PRIORITY] },
+  net: { links: [VX.name], tables: [TABLE, CLUSTERSET_TABLE], rulePriorities: [RULE_PRIORITY, CLUSTERSET_RULE_PRIORITY] },
   chains: [
     { table: "nat", chain: CHAIN_NAT, hook: "POSTROUTING" },
     { table: "filter", chain: CHAIN_FORWARD, hook: "FORWARD" },
@@ -164,4 +167,26 @@ function chains(mode: IntraClusterMode): host.ChainSpec[] {
       ],
     },
   ];
+}
+
+/**
+ * Pure: `desired` plus routes for the clusterset IP blocks. A clusterset IP is never on a wire:
+ * the route agent's nft table (host/clustersetnat.ts) translates it before it leaves the node
+ * (prerouting for pods, output for the node's own processes) or refuses it. The kernel looks a
+ * route up before the output hook, though, and forwards a pod's untranslated packet only if it
+ * has one, so a node without a default route would answer "network unreachable" instead of
+ * reaching the service or refusing it. A device route on the underlay, in a table of its own
+ * that is consulted for nothing else, gives every clusterset IP a route; the nft table decides.
+ */
+export function withClustersetRoutes(desired: host.HostDesired, blocks: readonly string[], underlay: host.Underlay): host.HostDesired {
+  if (blocks.length === 0) return desired;
+  const routes = [...new Set(blocks)].sort().map((dst) => ({ table: CLUSTERSET_TABLE, dst, dev: underlay.dev }));
+  return {
+    ...desired,
+    net: {
+      ...desired.net,
+      routes: [...desired.net.routes, ...routes],
+      rules: [...desired.net.rules, { priority: CLUSTERSET_RULE_PRIORITY, table: CLUSTERSET_TABLE }],
+    },
+  };
 }
