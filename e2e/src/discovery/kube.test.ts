@@ -46,7 +46,11 @@ describe(
     };
     const serviceImport = (c: string, name: string) =>
       cl(c)
-        .get<{ spec: { type: string; ports?: unknown[] }; status?: { clusters?: { cluster: string }[] } }>(kube.R.serviceImport, NS, name)
+        .get<{ spec: { type: string; ports?: unknown[]; ips?: string[]; ipFamilies?: string[] }; status?: { clusters?: { cluster: string }[] } }>(
+          kube.R.serviceImport,
+          NS,
+          name,
+        )
         .catch((err: unknown) => {
           if (err instanceof kube.KubeNotFoundError) return undefined;
           throw err;
@@ -139,19 +143,25 @@ describe(
       assert.deepEqual(await dig("c2/n2/p0", `db-0.c1.${fqdn("db")}`), [db.pods[0]?.ip]);
     });
 
-    it("active-active by name: local first; the local service loses its pods → the other cluster's; back", async () => {
+    it("active-active by name and by clusterset IP: local first; the local service loses its pods → the other cluster's; back", async () => {
       await lab.addService("c1/default/aa", { pods: 1 });
       await lab.addService("c2/default/aa", { pods: 1 });
       await exportIn("c1", "aa");
       await exportIn("c2", "aa");
       await waitFor("local first", async () => ((await get(CLIENT, fqdn("aa"))) === "c1/aa-0" ? true : undefined));
       await waitFor("c2 exported too", async () => ((await serviceImport("c1", "aa"))?.status?.clusters?.length === 2 ? true : undefined));
+      // By name and by the import's clusterset IP (translated by the route agents from the ServiceImport and MCS EndpointSlices).
+      const ip = (await serviceImport("c1", "aa"))?.spec.ips?.[0] ?? "";
+      assert.match(ip, /^243\./);
+      const targets = [fqdn("aa"), ip];
+      for (const t of targets) await waitFor(`local first at ${t}`, async () => ((await get(CLIENT, t)) === "c1/aa-0" ? true : undefined));
       await lab.scaleService("c1/default/aa", 0);
       const t0 = performance.now();
       await waitFor("c2's aa", async () => ((await get(CLIENT, fqdn("aa"))) === "c2/aa-0" ? true : undefined));
       console.log(`# kube active-active: c1's clients reached c2's aa ${Math.round(performance.now() - t0)} ms after c1's pods went`);
+      await waitFor("c2's aa by clusterset IP", async () => ((await get(CLIENT, ip)) === "c2/aa-0" ? true : undefined));
       await lab.scaleService("c1/default/aa", 1);
-      await waitFor("back to c1", async () => ((await get(CLIENT, fqdn("aa"))) === "c1/aa-0" ? true : undefined));
+      for (const t of targets) await waitFor(`back to c1 at ${t}`, async () => ((await get(CLIENT, t)) === "c1/aa-0" ? true : undefined));
     });
 
     it("the import carries the Service's session affinity, traffic policy and distribution; ports are the union, a port conflict is on both exports and the oldest wins", async () => {
@@ -179,7 +189,13 @@ describe(
         const x = await serviceImport("c2", "attrs");
         return x?.status?.clusters?.length === 2 ? x : undefined;
       });
-      assert.deepEqual(si.spec, {
+      // One clusterset IP (from the oldest exporter's block in 243.0.0.0/8), the same in every cluster.
+      const { ips, ipFamilies, ...spec } = si.spec;
+      assert.deepEqual(ipFamilies, ["IPv4"]);
+      assert.equal(ips?.length, 1);
+      assert.match(ips?.[0] ?? "", /^243\./);
+      assert.deepEqual((await serviceImport("c1", "attrs"))?.spec.ips, ips);
+      assert.deepEqual(spec, {
         type: "ClusterSetIP",
         ports: [
           { name: "http", port: 80, protocol: "TCP" },
