@@ -117,7 +117,7 @@ function startClusterProcesses(st: LabState, c: LabCluster): void {
       startIn(
         dnsNode.ns,
         `lighthouse/${dnsNode.name}`,
-        [bin, script("lighthouse/src/main.ts"), "--site", c.siteFile, "--node", dnsNode.name],
+        [bin, script("lighthouse/src/main.ts"), "--site", c.siteFile, "--node", dnsNode.name, ...(st.lighthouseFlags ?? [])],
         clusterLog(st, c, `${dnsNode.name}-lighthouse`),
       ),
     );

@@ -42,7 +42,7 @@ export class Lab implements LabCore {
 
   /** Builds a new lab; on any failure, removes everything it created and rethrows. */
   static async up(o: UpOptions = {}, run: CommandRunner = new ProcessRunner(30_000)): Promise<Lab> {
-    const { name, cable, intraCluster, clusters: count, nodes, pods, nat, mtu, gateways, gatewayFlags, brokerReplicas } = upOptions(o); // validated before anything is touched
+    const { name, cable, intraCluster, clusters: count, nodes, pods, nat, mtu, gateways, gatewayFlags, lighthouseFlags, brokerReplicas } = upOptions(o); // validated before anything is touched
     const dir = Lab.dirOf(name);
     if (existsSync(join(dir, "state.json")) || (await listNamespaces(run, `${name}-`)).length) {
       throw new ValidationError(`lab "${name}" already exists; run 'causeway lab down --name ${name}' first`);
@@ -58,6 +58,7 @@ export class Lab implements LabCore {
         ...(mtu ? { mtu } : {}),
         ...(gateways > 1 ? { gateways } : {}),
         ...(gatewayFlags.length ? { gatewayFlags } : {}),
+        ...(lighthouseFlags.length ? { lighthouseFlags } : {}),
         nodeBin: process.execPath,
         broker: {
           ns: brokerNs(name),

@@ -22,7 +22,20 @@ describe("lab up options", () => {
       () => upOptions({ kube: true, healthCheckInterval: 0.5 }),
       (e: Error) => e instanceof ValidationError && /--health-check-\* take standalone labs/.test(e.message),
     );
+    assert.throws(
+      () => upOptions({ kube: true, dnsAnswer: "cluster-ip" }),
+      (e: Error) => e instanceof ValidationError && /dnsAnswer takes standalone labs/.test(e.message),
+    );
     assert.doesNotThrow(() => upOptions({ deferDns: true }));
+  });
+
+  it("dnsAnswer: lighthouse's --answer, nothing by default, refused when unknown", () => {
+    assert.deepEqual(upOptions({}).lighthouseFlags, []);
+    assert.deepEqual(upOptions({ dnsAnswer: "cluster-ip" }).lighthouseFlags, ["--answer", "cluster-ip"]);
+    assert.throws(
+      () => upOptions({ dnsAnswer: "both" as "cluster-ip" }),
+      (e: Error) => e instanceof ValidationError && /dnsAnswer both: supported: clusterset-ip, cluster-ip/.test(e.message),
+    );
   });
 
   it("the Kubernetes tier's options take --kube, a known kube-proxy mode, and c1 (the broker's cluster) not behind NAT, saying so", () => {

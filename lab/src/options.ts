@@ -41,6 +41,8 @@ export interface UpOptions {
   readonly brokerTls?: boolean;
   /** Standalone labs: the clusters come up without their DNS (CoreDNS) until `lab.startDns()` — the demo starts its lab while CoreDNS builds. */
   readonly deferDns?: boolean;
+  /** Standalone labs: what lighthouse answers for a ClusterSetIP service (its --answer): the clusterset IP (default) or the chosen cluster's Service IP (Submariner's answer). */
+  readonly dnsAnswer?: "clusterset-ip" | "cluster-ip";
 }
 
 /** Defaults and validates `lab up` options; throws ValidationError / UnknownCableDriverError naming what is supported. */
@@ -65,6 +67,8 @@ export function upOptions(o: UpOptions) {
   clusterSpec(name, 1, nodes, pods, nat.length > 0, gateways); // validates nodes, pods, gateways
   standaloneOnly(o);
   labMtu(o.mtu);
+  if (o.dnsAnswer !== undefined && !["clusterset-ip", "cluster-ip"].includes(o.dnsAnswer))
+    throw new ValidationError(`dnsAnswer ${String(o.dnsAnswer)}: supported: clusterset-ip, cluster-ip`);
   return {
     name,
     cable,
@@ -76,6 +80,7 @@ export function upOptions(o: UpOptions) {
     mtu: o.mtu,
     gateways,
     gatewayFlags: healthCheckFlags(o),
+    lighthouseFlags: o.dnsAnswer === undefined ? [] : ["--answer", o.dnsAnswer],
     brokerReplicas: brokerReplicasOf(o),
   };
 }
@@ -85,6 +90,7 @@ function standaloneOnly(o: UpOptions): void {
   kubeOnly(o);
   if (!o.kube) return;
   if (o.deferDns) throw new ValidationError("deferDns takes standalone labs (the Kubernetes tier starts each cluster's DNS as it joins)");
+  if (o.dnsAnswer !== undefined) throw new ValidationError("dnsAnswer takes standalone labs (in the Kubernetes tier lighthouse runs as its Deployment says)");
   if (o.healthCheckInterval !== undefined || o.healthCheckMaxPacketLossCount !== undefined)
     throw new ValidationError("--health-check-* take standalone labs: in the Kubernetes tier the gateways run as their DaemonSet says");
 }

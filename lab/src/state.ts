@@ -33,6 +33,8 @@ export interface LabState {
   readonly gateways?: number;
   /** Flags every gateway gets beyond --site and --node (health-check settings). */
   readonly gatewayFlags?: readonly string[];
+  /** Flags every lighthouse gets beyond --site and --node (what DNS answers). */
+  readonly lighthouseFlags?: readonly string[];
   readonly nodeBin: string;
   readonly broker: {
     readonly ns: string;

@@ -27,14 +27,13 @@ const OPTIONS = {
 const USAGE = "[--dns-port N] [--dns-address IP] [--zones clusterset.local,…] [--ttl S] [--probe-interval S] [--answer clusterset-ip|cluster-ip]";
 
 /**
- * What `A <svc>.<ns>.svc.<zone>` answers for a ClusterSetIP import: its clusterset IP (MCS; the
- * route agents translate it to the chosen cluster's endpoints), or the chosen cluster's own
- * Service IP (Submariner's answer, for users who want it; the default until every e2e path is
- * checked against clusterset IPs).
+ * What `A <svc>.<ns>.svc.<zone>` answers for a ClusterSetIP import: its clusterset IP (MCS, the
+ * default; the route agents translate it to the chosen cluster's endpoints), or the chosen
+ * cluster's own Service IP (Submariner's answer, for users who want it).
  */
 function clustersetIpAnswers(v: string | undefined): boolean {
-  if (v === "clusterset-ip") return true;
-  if (v === undefined || v === "cluster-ip") return false;
+  if (v === undefined || v === "clusterset-ip") return true;
+  if (v === "cluster-ip") return false;
   throw new ValidationError(`--answer must be clusterset-ip (the import's clusterset IP) or cluster-ip (the chosen cluster's Service IP), got "${v}"`);
 }
 

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import type { Lab } from "@causeway/lab";
+import { kube } from "@causeway/common";
+import { type Lab, until } from "@causeway/lab";
 import { assertPodReaches, tcpFrom } from "./checks.ts";
 
 export function dataplaneScenarios(lab: () => Lab): void {
@@ -38,8 +39,9 @@ export function dataplaneScenarios(lab: () => Lab): void {
 
 /**
  * What every Kubernetes-tier variant (a kube-proxy mode, a CNI) must pass on a 2 × 2 lab: pod ↔
- * pod both ways between non-gateway nodes and a pod → the other cluster's echo Service, each with
- * the client pod's address seen at the server. `via` names the variant in the Service case.
+ * pod both ways between non-gateway nodes, a pod → the other cluster's echo Service, and the
+ * same Service exported (ServiceExport) and reached by its ServiceImport's clusterset IP, each
+ * with the client pod's address seen at the server. `via` names the variant in the Service case.
  */
 export function variantScenarios(lab: () => Lab, via: string): void {
   for (const [from, to] of [
@@ -55,5 +57,42 @@ export function variantScenarios(lab: () => Lab, via: string): void {
     const r = await tcpFrom(lab(), "c1/n1/p0", "10.102.0.10", 80);
     assert.equal(r.exitCode, 0, r.stdout);
     assert.match(r.stdout, /^c2\/n1\/p0 sees 10\.1\.1\.10:/);
+  });
+
+  it(`pod → the other cluster's exported Service by its clusterset IP (route agents' nftables beside ${via}), source preserved; released on unexport`, async () => {
+    const [c1, c2] = [await lab().kubeClient("c1"), await lab().kubeClient("c2")];
+    try {
+      await c2.apply(kube.R.serviceExport, { metadata: { name: "echo", namespace: "default" } }, { fieldManager: "e2e" });
+      const ip = await until(
+        "c1's ServiceImport of echo has its clusterset IP",
+        async () => (await c1.find<{ spec: { ips?: string[] } }>(kube.R.serviceImport, "default", "echo"))?.spec.ips?.[0],
+        30_000,
+      );
+      assert.match(ip, /^243\./);
+      const served = await until(
+        `c1/n1/p0 reaches echo at ${ip}`,
+        async () => {
+          const r = await tcpFrom(lab(), "c1/n1/p0", ip, 80);
+          return r.exitCode === 0 ? r.stdout : undefined;
+        },
+        30_000,
+      );
+      assert.match(served, /^c2\/n1\/p0 sees 10\.1\.1\.10:/);
+      await c2.delete(kube.R.serviceExport, "default", "echo");
+      await until("c1's ServiceImport of echo gone", async () => ((await c1.find(kube.R.serviceImport, "default", "echo")) ? undefined : true), 30_000);
+      const refused = await until(
+        `${ip} refused once released`,
+        async () => {
+          const r = await tcpFrom(lab(), "c1/n1/p0", ip, 80);
+          return r.exitCode !== 0 ? r.stdout + r.stderr : undefined;
+        },
+        30_000,
+      );
+      assert.match(refused, /ECONNREFUSED/);
+    } finally {
+      await c2.delete(kube.R.serviceExport, "default", "echo").catch(() => undefined);
+      c1.close();
+      c2.close();
+    }
   });
 }

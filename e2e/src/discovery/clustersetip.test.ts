@@ -12,12 +12,13 @@ import { after, before, describe, it } from "node:test";
 import { type ServiceExport } from "@causeway/api";
 import { ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, stopProcess, until } from "@causeway/lab";
-import { podGet } from "./pods.ts";
+import { podDig, podGet } from "./pods.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwcs";
 const POD = "c1/n1/p0";
 const NODE = "c1/n0";
+const NAME_AA = "aa.default.svc.clusterset.local";
 
 describe("lab clusterset IPs: allocated once, translated on every node, local first, released on unexport", { skip: root ? false : "needs root" }, () => {
   let lab: Lab;
@@ -80,6 +81,10 @@ describe("lab clusterset IPs: allocated once, translated on every node, local fi
         : podGet(lab, who, ip);
     for (const who of [POD, NODE])
       assert.equal(await until(`${who} reaches c1's aa at ${ip}`, async () => ((await from(who)) === "c1/aa-0" ? true : undefined), 10_000), true);
+    // By name: lighthouse answers the clusterset IP (its default), from either cluster.
+    for (const client of [POD, "c2/n1/p0"])
+      assert.deepEqual(await until(`${client} resolves aa`, async () => ((await podDig(lab, client, NAME_AA))[0] === ip ? [ip] : undefined), 10_000), [ip]);
+    assert.equal(await podGet(lab, POD, NAME_AA), "c1/aa-0");
     const pod = lab.cluster("c1").processes.find((p) => p.role === "svc/default/aa-0");
     assert.ok(pod);
     await stopProcess(pod.pid);

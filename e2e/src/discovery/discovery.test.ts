@@ -35,7 +35,7 @@ describe("lab service discovery: exports, clusterset DNS through CoreDNS, active
   const vip = (cluster: string, svc: string) => lab.cluster(cluster).services?.find((s) => s.name === svc)?.vip ?? "";
   before(async () => {
     await Lab.down(NAME);
-    lab = await Lab.up({ name: NAME, clusters: 3, nodes: 3 });
+    lab = await Lab.up({ name: NAME, clusters: 3, nodes: 3, dnsAnswer: "cluster-ip" });
     await lab.waitConnected(60_000);
   });
   after(async () => {

@@ -246,7 +246,15 @@ describe(
         },
         60_000,
       );
-      assert.deepEqual(seen.ips, ["10.102.0.10"]);
+      // The ServiceImport's clusterset IP (MCS DNS), translated to c2's pod by c1's route agent.
+      const c1 = await lab.kubeClient("c1");
+      try {
+        const si = await c1.get<{ spec: { ips?: string[] } }>(kube.R.serviceImport, "default", "echo");
+        assert.deepEqual(seen.ips, si.spec.ips);
+        assert.match(seen.ips[0] ?? "", /^243\./);
+      } finally {
+        c1.close();
+      }
     });
 
     it("active-active by name: exported by c1 too, c1's pods get c1's; c1's Service loses its endpoints → c2's; they come back → c1's", async () => {

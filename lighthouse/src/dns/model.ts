@@ -32,6 +32,8 @@ export interface ImportedService {
   readonly type: "ClusterSetIP" | "Headless";
   /** Clusterset IPs when one is allocated (ServiceImport spec.ips); answered instead of per-cluster IPs. */
   readonly ips?: readonly string[];
+  /** With clusterset IPs: the import's ports (the union of the exports', the oldest winning a conflict), what SRV answers. */
+  readonly ports?: readonly ServicePort[];
   readonly clusters: readonly ClusterBackend[];
 }
 

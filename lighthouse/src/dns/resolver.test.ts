@@ -130,8 +130,25 @@ describe("clusterset DNS resolver", () => {
     assert.equal(r.resolve({ name: "9.9.9.10.in-addr.arpa", type: "PTR" }).rcode, "REFUSED");
   });
 
-  it("a clusterset IP, when allocated, is the answer", () => {
-    const r = new Resolver(new StaticDnsSource("c1", [{ ...nginx({ c2: { ip: "10.102.0.5", ready: true } }), ips: ["242.0.0.9"] }]));
+  it("a clusterset IP, when allocated, is the answer — with no ready endpoint too; SRV: the import's ports, one record each, to the service name", () => {
+    const ports = [
+      { name: "http", protocol: "TCP" as const, port: 80 },
+      { name: "metrics", protocol: "TCP" as const, port: 9090 },
+    ];
+    const src = new StaticDnsSource("c1", [{ ...nginx({ c2: { ip: "10.102.0.5", ready: true } }), ips: ["242.0.0.9"], ports }]);
+    const r = new Resolver(src);
     assert.deepEqual(ips(r), ["242.0.0.9"]);
+    assert.deepEqual(ips(r, `c2.${Q}`), ["10.102.0.5"], "a named cluster keeps its own IP");
+    assert.deepEqual(ips(r, Q, "AAAA"), [], "IPv4 only: no AAAA");
+    const srv = (name: string) => r.resolve({ name, type: "SRV" }).answers.map((a) => a.data);
+    assert.deepEqual(srv(Q), [
+      { priority: 0, weight: 50, port: 80, target: Q },
+      { priority: 0, weight: 50, port: 9090, target: Q },
+    ]);
+    assert.deepEqual(srv(`_metrics._tcp.${Q}`), [{ priority: 0, weight: 50, port: 9090, target: Q }]);
+    src.set({ ...nginx({ c2: { ip: "10.102.0.5", ready: false } }), ips: ["242.0.0.9"], ports });
+    assert.deepEqual(ips(r), ["242.0.0.9"]);
+    assert.equal(srv(Q).length, 2);
+    assert.deepEqual(ips(r, "9.0.0.242.in-addr.arpa", "PTR"), [Q]);
   });
 });

@@ -182,6 +182,8 @@ export class Resolver {
     if (svc.type === "Headless") {
       return this.#headless(svc, t, backend).flatMap(({ c, e }) => c.ports.filter(want).map((p) => srv(p.port, fqdn(hostLabel(e), c.clusterId, base))));
     }
+    // A clusterset IP serves the import's ports whichever clusters' endpoints are ready (MCS DNS: one record per port, to the service name).
+    if (!backend && svc.ips?.length) return (svc.ports ?? []).filter(want).map((p) => srv(p.port, base));
     const clusters = backend ? [backend] : this.#eligible(svc);
     if (!clusters.length) return [];
     // Ports every answering cluster serves (the same port may differ in name or protocol elsewhere).

@@ -62,7 +62,7 @@ export function buildImports(exports: readonly ExportRecord[], clustersetIps = f
       namespace,
       name,
       type,
-      ...(ips ? { ips } : {}),
+      ...(ips ? { ips, ports: mergePorts(members).ports } : {}),
       clusters: members.map((e) => ({
         clusterId: e.clusterId,
         ...(e.value.ip ? { ip: e.value.ip } : {}),
@@ -72,4 +72,30 @@ export function buildImports(exports: readonly ExportRecord[], clustersetIps = f
     });
   }
   return { services, conflicts };
+}
+
+export interface MergedPort {
+  readonly name?: string;
+  readonly protocol: ServiceExport["ports"][number]["protocol"];
+  readonly port: number;
+}
+
+/**
+ * Pure: the ports of an import (MCS: the union of the exports' ports; a port name (or an
+ * unnamed port's number and protocol) taken with another number or protocol is a conflict the
+ * oldest export wins), and the clusters whose ports conflicted.
+ */
+export function mergePorts(members: readonly ExportRecord[]): { ports: MergedPort[]; conflicting: Set<string> } {
+  const byKey = new Map<string, MergedPort>();
+  const conflicting = new Set<string>();
+  const sorted = [...members].sort(byAge);
+  for (const m of sorted) {
+    for (const p of m.value.ports) {
+      const key = p.name ?? `${p.protocol}/${p.port}`;
+      const had = byKey.get(key);
+      if (!had) byKey.set(key, { ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: p.port });
+      else if (had.port !== p.port || had.protocol !== p.protocol) conflicting.add(m.clusterId);
+    }
+  }
+  return { ports: [...byKey.values()], conflicting };
 }

@@ -2,7 +2,9 @@ import { createHash } from "node:crypto";
 import { MCS_GROUP, MCS_VERSION, ObjectMetaSchema, type ServiceExport } from "@causeway/api";
 import { IMPORT_MANAGED_LABEL, IMPORT_MANAGER, MANAGED_BY_LABEL, MCS_SERVICE_NAME_LABEL, MCS_SOURCE_CLUSTER_LABEL, SLICE_MANAGER } from "@causeway/common";
 import { z } from "zod";
-import { byAge, type ExportRecord } from "../imports/build.ts";
+import { byAge, type ExportRecord, mergePorts, type MergedPort } from "../imports/build.ts";
+
+export { mergePorts, type MergedPort };
 
 export { MANAGED_BY_LABEL, MCS_SERVICE_NAME_LABEL, MCS_SOURCE_CLUSTER_LABEL, SLICE_MANAGER } from "@causeway/common";
 
@@ -156,32 +158,6 @@ function serviceAttributes(spec: ServiceObject["spec"]): Partial<ServiceExport> 
     ...(policy ? { internalTrafficPolicy: policy } : {}),
     ...(spec.trafficDistribution ? { trafficDistribution: spec.trafficDistribution } : {}),
   };
-}
-
-export interface MergedPort {
-  readonly name?: string;
-  readonly protocol: string;
-  readonly port: number;
-}
-
-/**
- * Pure: the ports of an import (MCS: the union of the exports' ports; a port name (or an
- * unnamed port's number and protocol) taken with another number or protocol is a conflict the
- * oldest export wins), and the clusters whose ports conflicted.
- */
-export function mergePorts(members: readonly ExportRecord[]): { ports: MergedPort[]; conflicting: Set<string> } {
-  const byKey = new Map<string, MergedPort>();
-  const conflicting = new Set<string>();
-  const sorted = [...members].sort(byAge);
-  for (const m of sorted) {
-    for (const p of m.value.ports) {
-      const key = p.name ?? `${p.protocol}/${p.port}`;
-      const had = byKey.get(key);
-      if (!had) byKey.set(key, { ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: p.port });
-      else if (had.port !== p.port || had.protocol !== p.protocol) conflicting.add(m.clusterId);
-    }
-  }
-  return { ports: [...byKey.values()], conflicting };
 }
 
 /** Pure: the name of the EndpointSlice of one source cluster's part of an import (a DNS subdomain, unique per service and cluster). */
