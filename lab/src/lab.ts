@@ -42,7 +42,8 @@ export class Lab implements LabCore {
 
   /** Builds a new lab; on any failure, removes everything it created and rethrows. */
   static async up(o: UpOptions = {}, run: CommandRunner = new ProcessRunner(30_000)): Promise<Lab> {
-    const { name, cable, intraCluster, clusters: count, nodes, pods, nat, mtu, gateways, gatewayFlags, lighthouseFlags, brokerReplicas } = upOptions(o); // validated before anything is touched
+    const opts = upOptions(o); // validated before anything is touched
+    const { name, cable, intraCluster, clusters: count, nodes, pods, nat, mtu, brokerReplicas } = opts;
     const dir = Lab.dirOf(name);
     if (existsSync(join(dir, "state.json")) || (await listNamespaces(run, `${name}-`)).length) {
       throw new ValidationError(`lab "${name}" already exists; run 'causeway lab down --name ${name}' first`);
@@ -55,10 +56,7 @@ export class Lab implements LabCore {
         cable,
         intraCluster,
         nat,
-        ...(mtu ? { mtu } : {}),
-        ...(gateways > 1 ? { gateways } : {}),
-        ...(gatewayFlags.length ? { gatewayFlags } : {}),
-        ...(lighthouseFlags.length ? { lighthouseFlags } : {}),
+        ...optionalState(opts),
         nodeBin: process.execPath,
         broker: {
           ns: brokerNs(name),
@@ -234,4 +232,14 @@ export class Lab implements LabCore {
     const { ns } = this.resolve(target);
     return this.run.run("ip", ["netns", "exec", ns, ...argv], { allowFailure: true, timeoutMs });
   }
+}
+
+/** The lab state's optional fields, present only when they differ from the defaults (labs made before them read the same). */
+function optionalState(o: ReturnType<typeof upOptions>): Partial<LabState> {
+  return {
+    ...(o.mtu ? { mtu: o.mtu } : {}),
+    ...(o.gateways > 1 ? { gateways: o.gateways } : {}),
+    ...(o.gatewayFlags.length ? { gatewayFlags: o.gatewayFlags } : {}),
+    ...(o.lighthouseFlags.length ? { lighthouseFlags: o.lighthouseFlags } : {}),
+  };
 }
