@@ -296,6 +296,8 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
           verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
         },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+        // A Warning Event on a ServiceImport that is not Causeway's (left alone: lighthouse/src/kube/foreign.ts).
+        { apiGroups: [""], resources: ["events"], verbs: ["create"] },
       ],
     }),
     m(R.role, {

@@ -3,7 +3,9 @@
  * the node connects to a clusterset IP (output hook) with two endpoints behind it. Without
  * session affinity its connections spread over both; with ClientIP affinity every connection
  * of one client goes to the same endpoint; a port with no endpoint and an address nothing
- * serves are refused at once (TCP reset); the deleted table leaves nothing.
+ * serves are refused at once (TCP reset); a pod (a namespace behind the node) that reaches its
+ * own service by the clusterset IP and is chosen gets its own answer (hairpin); the deleted
+ * table leaves nothing.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -17,6 +19,7 @@ const IP = "243.0.0.7";
 const CLIENT = `
 const net = require("node:net");
 const n = Number(process.argv[1]);
+const servers = process.argv[2] ? process.argv[2].split(",") : ["10.9.0.1", "10.9.0.2"];
 const serve = (host) => new Promise((r) => net.createServer((s) => s.end(host + "\\n")).listen(8080, host, r));
 const get = (host, port) => new Promise((r) => {
   const s = net.connect({ host, port, timeout: 2000 });
@@ -27,7 +30,7 @@ const get = (host, port) => new Promise((r) => {
   s.on("error", (e) => r(e.code));
 });
 (async () => {
-  await serve("10.9.0.1"); await serve("10.9.0.2");
+  for (const h of servers) await serve(h);
   const out = [];
   for (let i = 0; i < n; i++) out.push(await get("${IP}", 80));
   console.log(JSON.stringify({ out, noEndpoint: await get("${IP}", 81), unserved: await get("243.0.0.8", 80) }));
@@ -38,6 +41,8 @@ const get = (host, port) => new Promise((r) => {
 describe("clusterset IP table (real kernel, netns)", { skip: root ? false : "needs root (network namespaces)" }, () => {
   const base = new ProcessRunner(30_000);
   const ns = `cwtest-csnat-${process.pid}`;
+  const podNs = `cwtest-csnat-${process.pid}-p`;
+  const pod = new NetnsRunner(base, podNs);
   const run = new NetnsRunner(base, ns);
   const nat = new NftClustersetNat(run);
   const spec = (clientIpAffinity: boolean): ClustersetNatSpec => ({
@@ -65,8 +70,8 @@ describe("clusterset IP table (real kernel, netns)", { skip: root ? false : "nee
     JSON.parse((await run.run(process.execPath, ["-e", CLIENT, String(n)])).stdout) as { out: string[]; noEndpoint: string; unserved: string };
 
   before(async () => {
-    await base.run("ip", ["netns", "del", ns], { allowFailure: true });
-    await base.run("ip", ["netns", "add", ns]);
+    for (const n of [ns, podNs]) await base.run("ip", ["netns", "del", n], { allowFailure: true });
+    for (const n of [ns, podNs]) await base.run("ip", ["netns", "add", n]);
     await run.run("ip", ["-batch", "-"], {
       input: [
         "link set lo up",
@@ -80,7 +85,7 @@ describe("clusterset IP table (real kernel, netns)", { skip: root ? false : "nee
     });
   });
   after(async () => {
-    await base.run("ip", ["netns", "del", ns], { allowFailure: true });
+    for (const n of [ns, podNs]) await base.run("ip", ["netns", "del", n], { allowFailure: true });
   });
 
   it("no affinity: 40 connections reach both endpoints; a port without endpoints and an unserved address are reset", async () => {
@@ -97,6 +102,22 @@ describe("clusterset IP table (real kernel, netns)", { skip: root ? false : "nee
     assert.equal(r.out.length, 20);
     assert.equal(new Set(r.out).size, 1, r.out.join(" "));
     assert.match(r.out[0] ?? "", /^10\.9\.0\.[12]$/);
+  });
+
+  it("hairpin: a pod chosen as the endpoint of its own service's clusterset IP gets its own answer", async () => {
+    await run.run("ip", ["-batch", "-"], {
+      input: ["link add pod0 type veth peer name eth0 netns " + podNs, "addr add 10.9.1.1/24 dev pod0", "link set pod0 up"].join("\n"),
+    });
+    await pod.run("ip", ["-batch", "-"], {
+      input: ["link set lo up", "addr add 10.9.1.2/24 dev eth0", "link set eth0 up", "route add default via 10.9.1.1"].join("\n"),
+    });
+    await run.run("sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
+    await nat.apply({
+      blocks: ["243.0.0.0/20"],
+      services: [{ key: "default/self", ip: IP, ports: [{ protocol: "TCP", port: 80, targets: [{ ip: "10.9.1.2", port: 8080 }] }] }],
+    });
+    const r = JSON.parse((await pod.run(process.execPath, ["-e", CLIENT, "3", "10.9.1.2"])).stdout) as { out: string[] };
+    assert.deepEqual(r.out, ["10.9.1.2", "10.9.1.2", "10.9.1.2"]);
   });
 
   it("deleted: no table left, and observe says so", async () => {

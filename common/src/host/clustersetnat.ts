@@ -100,6 +100,7 @@ export function renderClustersetNat(spec: ClustersetNatSpec | undefined): string
     }
   });
   const lookup = "ip daddr . meta l4proto . th dport vmap @services";
+  const hairpin = [...new Set(c.services.flatMap((s) => s.ports.flatMap((p) => p.targets.map((t) => t.ip))))].map((ip) => `${ip} . ${ip}`);
   return [
     ...head,
     `table ip ${CLUSTERSET_NAT_TABLE} {`,
@@ -107,6 +108,12 @@ export function renderClustersetNat(spec: ClustersetNatSpec | undefined): string
     "  map services {",
     "    type ipv4_addr . inet_proto . inet_service : verdict",
     ...(elements.length ? [`    elements = { ${elements.join(", ")} }`] : []),
+    "  }",
+    // An endpoint that reaches its own service by the clusterset IP: translated back to itself,
+    // it would answer itself directly; masqueraded, its reply comes back through the node.
+    "  set hairpin {",
+    "    type ipv4_addr . ipv4_addr",
+    ...(hairpin.length ? [`    elements = { ${hairpin.join(", ")} }`] : []),
     "  }",
     "  set blocks {",
     "    type ipv4_addr",
@@ -122,6 +129,10 @@ export function renderClustersetNat(spec: ClustersetNatSpec | undefined): string
     "  chain output {",
     "    type nat hook output priority -110; policy accept;",
     `    ${lookup}`,
+    "  }",
+    "  chain postrouting {",
+    "    type nat hook postrouting priority srcnat; policy accept;",
+    "    ct status dnat ip saddr . ip daddr @hairpin masquerade",
     "  }",
     // After NAT: what still goes to a clusterset block found no service port with an endpoint.
     "  chain refuse-forward {",

@@ -95,7 +95,7 @@ describe("lab clusterset IPs: allocated once, translated on every node, local fi
     for (const who of [POD, NODE]) await until(`${who} back to c1`, async () => ((await from(who)) === "c1/aa-0" ? true : undefined), 15_000);
   });
 
-  it("unexported everywhere: the address is released and refused at once (no wait for a timeout)", async () => {
+  it("unexported everywhere: the address is released and refused at once (no wait for a timeout), the name NXDOMAIN within 1 s", async () => {
     const ip = (await exportsOf("aa")).get("c1")?.clustersetIp ?? "";
     for (const c of ["c1", "c2"]) assert.equal((await cli(["unexport", "service", "aa", "-n", "default", "--context", c])).exitCode, 0);
     const t0 = performance.now();
@@ -109,6 +109,13 @@ describe("lab clusterset IPs: allocated once, translated on every node, local fi
     );
     console.log(`# clusterset IP: ${ip} refused ${Math.round(performance.now() - t0)} ms after the last unexport (${err})`);
     assert.equal(err, "error ECONNREFUSED", "a TCP reset from the node's table, not a timeout");
+    const gone = await until(
+      "NXDOMAIN",
+      async () => ((await podDig(lab, POD, NAME_AA)) === "ENOTFOUND" ? Math.round(performance.now() - t0) : undefined),
+      10_000,
+    );
+    console.log(`# clusterset IP: ${NAME_AA} NXDOMAIN ${gone} ms after the last unexport`);
+    assert.ok(gone <= 1000, `NXDOMAIN within 1 s of the unexport, took ${gone} ms`);
     assert.equal((await exportsOf("aa")).size, 0);
   });
 });

@@ -218,6 +218,38 @@ describe(
       assert.equal((headless?.spec as { ips?: unknown }).ips, undefined, "no clusterset IP for a headless import");
     });
 
+    it("a user's own ServiceImport is left alone (a Warning Event on it says why, no slices, no clusterset IP); deleted → Causeway's import takes its place", async () => {
+      const mine = { metadata: { name: "mine", namespace: NS }, ...{ spec: { type: "ClusterSetIP", ports: [{ name: "http", port: 80, protocol: "TCP" }] } } };
+      await cl("c1").apply(kube.R.serviceImport, mine, { fieldManager: "someone", force: false });
+      await lab.addService("c2/default/mine", { pods: 1 });
+      await exportIn("c2", "mine");
+      await waitFor("c2's mine exported", async () => ((await conditions("c2", "mine")).Ready === "True/Exported" ? true : undefined));
+      type Ev = { reason?: string; type?: string; message?: string; involvedObject?: { kind?: string; name?: string } };
+      const ev = await waitFor("a Warning Event on c1's own ServiceImport", async () =>
+        (await cl("c1").list<Ev>(kube.R.event, NS, { fieldSelector: "involvedObject.name=mine" })).items.find((e) => e.reason === "ForeignServiceImport"),
+      );
+      assert.equal(ev.type, "Warning");
+      assert.equal(ev.involvedObject?.kind, "ServiceImport");
+      assert.match(ev.message ?? "", /exported by c2/);
+      const theirs = await cl("c1").get<{ metadata: { labels?: Record<string, string>; managedFields?: { manager: string }[] }; spec: { ips?: string[] } }>(
+        kube.R.serviceImport,
+        NS,
+        "mine",
+      );
+      assert.equal(theirs.metadata.labels, undefined);
+      assert.equal(theirs.spec.ips, undefined);
+      assert.deepEqual([...new Set(theirs.metadata.managedFields?.map((f) => f.manager))], ["someone"]);
+      assert.deepEqual(await slicesOf(cl("c1"), NS, "multicluster.kubernetes.io/service-name=mine"), []);
+      await cl("c1").delete(kube.R.serviceImport, NS, "mine");
+      const ours = await waitFor("Causeway's import in its place", async () => {
+        const x = await serviceImport("c1", "mine");
+        return x?.spec.ips?.length ? x : undefined;
+      });
+      assert.match(ours.spec.ips?.[0] ?? "", /^243\./);
+      await unexportIn("c2", "mine");
+      await waitFor("gone with the export", async () => ((await serviceImport("c1", "mine")) ? undefined : true));
+    });
+
     it("unexport: the import stays while one cluster still exports, and goes with the last", async () => {
       await unexportIn("c2", "aa");
       await waitFor("only c1 left", async () =>

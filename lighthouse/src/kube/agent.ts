@@ -22,13 +22,21 @@ import {
   withTransitions,
 } from "./model.ts";
 import { z } from "zod";
+import { foreignImportEvent, isOurImport } from "./foreign.ts";
 
 /** The Lease lighthouse agents of one cluster compete for: one writes exports, imports and conditions; every one serves DNS. */
 export const LIGHTHOUSE_LEASE = "causeway-lighthouse-lock";
 const FIELD_MANAGER = "causeway-lighthouse";
 const SERVICE_SLICE_LABEL = "kubernetes.io/service-name";
 
-const ImportObjectSchema = z.looseObject({ metadata: z.looseObject({ name: z.string(), namespace: z.string().optional(), uid: z.string().optional() }) });
+const ImportObjectSchema = z.looseObject({
+  metadata: z.looseObject({
+    name: z.string(),
+    namespace: z.string().optional(),
+    uid: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+  }),
+});
 
 export interface KubeLighthouseDeps {
   readonly client: kube.KubeClient;
@@ -76,10 +84,10 @@ export class KubeLighthouseAgent implements SiteComponent {
     this.#slices = new view.KubeListView(client, kube.R.endpointSlice, undefined, EndpointSliceObjectSchema, log);
     this.#namespaces = new view.KubeListView(client, kube.R.namespace, undefined, NamespaceObjectSchema, log);
     const kick = () => this.kick();
+    // Every ServiceImport: Causeway's own, and others' it must not write over (foreign.ts).
     this.#imports = new kube.KubeWatcher({
       client,
       type: kube.R.serviceImport,
-      labelSelector: `${IMPORT_MANAGED_LABEL}=${IMPORT_MANAGER}`,
       schema: ImportObjectSchema,
       log,
       onChange: kick,
@@ -276,12 +284,17 @@ export class KubeLighthouseAgent implements SiteComponent {
     for (const [key, members] of groups(this.#d.source.exportRecords())) {
       const [namespace = "", name = ""] = key.split("/");
       if (!namespaces.has(namespace)) continue;
+      const existing = this.#imports.get(namespace, name);
+      if (existing && !isOurImport(existing)) {
+        await this.#foreign(existing, members);
+        continue;
+      }
       const slices = await this.#writeImport(namespace, name, members);
       if (!slices) continue;
       wantImports.add(key);
       for (const n of slices) wantSlices.add(`${namespace}/${n}`);
     }
-    for (const o of this.#imports.items()) {
+    for (const o of this.#imports.items().filter(isOurImport)) {
       const key = `${o.metadata.namespace}/${o.metadata.name}`;
       if (wantImports.has(key)) continue;
       await client.delete(kube.R.serviceImport, o.metadata.namespace, o.metadata.name);
@@ -297,11 +310,28 @@ export class KubeLighthouseAgent implements SiteComponent {
     }
   }
 
+  /** A foreign ServiceImport where an import would go: left alone; one Warning Event per object (and log line) says so. */
+  async #foreign(o: z.infer<typeof ImportObjectSchema>, members: readonly ExportRecord[]): Promise<void> {
+    const key = `${o.metadata.namespace}/${o.metadata.name}`;
+    const memo = `foreign/${key}`;
+    const uid = o.metadata.uid ?? "";
+    if (this.#written.get(memo) === uid) return;
+    const event = foreignImportEvent(o, [...new Set(members.map((m) => m.clusterId))].sort(), this.#d.identity, new Date());
+    this.#d.log.warn({ service: key }, event.message);
+    await this.#d.client.request("POST", kube.resourcePath(kube.R.event, o.metadata.namespace), { body: event });
+    this.#written.set(memo, uid);
+  }
+
   /** One import's ServiceImport (spec, status) and MCS EndpointSlices; the slices' names, or undefined when there is nothing to import. */
   async #writeImport(namespace: string, name: string, members: readonly ExportRecord[]): Promise<string[] | undefined> {
     const key = `${namespace}/${name}`;
     const objs = importObjects(namespace, name, members);
     if (!objs) return undefined;
+    if (!this.#imports.get(namespace, name)) {
+      // Not there (deleted by someone, or a foreign one went): write it afresh, whatever was written before.
+      this.#written.delete(`import/${key}`);
+      this.#written.delete(`import-status/${key}`);
+    }
     const applied = await this.#apply(kube.R.serviceImport, `import/${key}`, objs.serviceImport);
     await this.#apply(kube.R.serviceImport, `import-status/${key}`, { metadata: { name, namespace }, status: objs.status }, "status");
     // The slices name their ServiceImport as owner (MCS API): its uid from this write, else from the watch.
