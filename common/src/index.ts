@@ -54,5 +54,5 @@ export { METRICS_PORTS, MetricsPortInUseError, metricsPortFromFlag, newRegistry,
 export { sameValue } from "./json.ts";
 export { type CheckResult, junitReport } from "./checks.ts";
 export { exportOf, unlistedExport } from "./exports.ts";
-export { COREFILE_MARKERS, CorefileError, corednsStanza, withoutStanza, withStanza } from "./coredns/corefile.ts";
+export { CLUSTERSET_DNS_ZONES, COREFILE_MARKERS, CorefileError, corednsStanza, withoutStanza, withStanza } from "./coredns/corefile.ts";
 export { assertGolden } from "./golden.ts";

@@ -1,6 +1,6 @@
 import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
-import { corednsStanza, withoutStanza, withStanza } from "@causeway/common";
+import { CLUSTERSET_DNS_ZONES, corednsStanza, withoutStanza, withStanza } from "@causeway/common";
 import { LIGHTHOUSE_DNS_SERVICE } from "./manifests.ts";
 import { DeployError } from "./errors.ts";
 
@@ -40,7 +40,7 @@ export type CoreDnsWiring = { kind: "coredns-custom" | "coredns"; changed: boole
 export async function wireCoreDns(
   client: kube.KubeClient,
   dnsIp: string,
-  zones: readonly string[] = ["clusterset.local"],
+  zones: readonly string[] = CLUSTERSET_DNS_ZONES,
   customConfigMap?: string,
 ): Promise<CoreDnsWiring> {
   const stanza = corednsStanza(dnsIp, zones);

@@ -14,7 +14,7 @@ import {
   UnavailableError,
   ValidationError,
 } from "@causeway/api";
-import { kube, view } from "@causeway/common";
+import { CLUSTERSET_DNS_ZONES, kube, view } from "@causeway/common";
 import { BrokerConnection } from "@causeway/common/broker-client";
 import { applyManifests, preflight, renderManifests, waitCrdsEstablished } from "./apply.ts";
 import type { BrokerInfo } from "@causeway/api";
@@ -146,7 +146,7 @@ async function gatewayCandidate(client: kube.KubeClient): Promise<{ labelled: bo
 /** The cluster's CoreDNS forwards clusterset.local to the lighthouse DNS Service; says what was done, or what the operator must do. */
 async function wireClusterDns(client: kube.KubeClient, say: (s: string) => void, custom?: string): Promise<void> {
   const dnsIp = await lighthouseDnsIp(client);
-  const wiring = await wireCoreDns(client, dnsIp, ["clusterset.local"], custom);
+  const wiring = await wireCoreDns(client, dnsIp, CLUSTERSET_DNS_ZONES, custom);
   if (wiring.kind === "none") say(`no CoreDNS ConfigMap in kube-system: make your cluster DNS forward clusterset.local to ${dnsIp}, e.g.\n${wiring.stanza}`);
   else say(`CoreDNS (kube-system/${wiring.kind}) forwards clusterset.local to ${dnsIp}${wiring.changed ? "" : " (already)"}`);
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { COREFILE_MARKERS, corednsStanza, withoutStanza, withStanza } from "./corefile.ts";
+import { CLUSTERSET_IP_RANGE } from "@causeway/api";
+import { CLUSTERSET_DNS_ZONES, COREFILE_MARKERS, corednsStanza, withoutStanza, withStanza } from "./corefile.ts";
 
 const KUBEADM = `.:53 {
     errors
@@ -26,6 +27,13 @@ describe("CoreDNS wiring", () => {
       ].join("\n"),
     );
     assert.throws(() => corednsStanza("10.96.0.53", []), /at least one zone/);
+  });
+
+  it("by default forwards clusterset.local and the reverse zone of the clusterset IP range", () => {
+    const [first] = CLUSTERSET_IP_RANGE.split(".");
+    assert.equal(CLUSTERSET_IP_RANGE.endsWith("/8"), true);
+    assert.deepEqual(CLUSTERSET_DNS_ZONES, ["clusterset.local", `${first}.in-addr.arpa`]);
+    assert.match(corednsStanza("10.96.0.53"), /\n243\.in-addr\.arpa:53 \{\n {4}forward \. 10\.96\.0\.53\n\}\n/);
   });
 
   it("is prepended once, replaced in place after, removed cleanly; the user's blocks are untouched", () => {

@@ -9,8 +9,15 @@ export class CorefileError extends CausewayError {
 /** The lines that bound Causeway's part of a Corefile; what lies between them is ours to replace. */
 export const COREFILE_MARKERS = { start: "# causeway-start AUTO-GENERATED SECTION. DO NOT EDIT", end: "# causeway-end" } as const;
 
+/**
+ * What a cluster's CoreDNS forwards to the lighthouse: the clusterset zone, and the reverse zone
+ * of the default clusterset IP range 243.0.0.0/8 (PTR of clusterset IPs; reserved space, so no
+ * other owner of those names). Blocks given with `join --clusterset-ip-cidr` elsewhere get no PTR.
+ */
+export const CLUSTERSET_DNS_ZONES: readonly string[] = ["clusterset.local", "243.in-addr.arpa"];
+
 /** Pure: the CoreDNS server blocks forwarding each zone to the clusterset DNS server, between the markers. */
-export function corednsStanza(dnsServer: string, zones: readonly string[] = ["clusterset.local"]): string {
+export function corednsStanza(dnsServer: string, zones: readonly string[] = CLUSTERSET_DNS_ZONES): string {
   if (!zones.length) throw new CorefileError("at least one zone to forward");
   const blocks = zones.map((z) => `${z.replace(/\.$/, "")}:53 {\n    forward . ${dnsServer}\n}`);
   return [COREFILE_MARKERS.start, ...blocks, COREFILE_MARKERS.end].join("\n");

@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { type ServiceExport } from "@causeway/api";
 import { ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, stopProcess, until } from "@causeway/lab";
-import { podDig, podGet } from "./pods.ts";
+import { podDig, podGet, podQuery } from "./pods.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwcs";
@@ -85,6 +85,7 @@ describe("lab clusterset IPs: allocated once, translated on every node, local fi
     for (const client of [POD, "c2/n1/p0"])
       assert.deepEqual(await until(`${client} resolves aa`, async () => ((await podDig(lab, client, NAME_AA))[0] === ip ? [ip] : undefined), 10_000), [ip]);
     assert.equal(await podGet(lab, POD, NAME_AA), "c1/aa-0");
+    assert.deepEqual(await podQuery(lab, POD, ip, "PTR"), [NAME_AA], "PTR of the clusterset IP through the pod's resolver");
     const pod = lab.cluster("c1").processes.find((p) => p.role === "svc/default/aa-0");
     assert.ok(pod);
     await stopProcess(pod.pid);

@@ -13,7 +13,7 @@ import { MCS_CRDS } from "@causeway/api";
 import { kube, ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, until } from "@causeway/lab";
 import { credentialsIn, labCredentials } from "./archive.ts";
-import { podDig, podGet } from "./pods.ts";
+import { podDig, podGet, podQuery } from "./pods.ts";
 import { nodeTrace } from "../kube/nodetrace.ts";
 import { upConnected } from "../fixture.ts";
 
@@ -90,6 +90,13 @@ describe(
       const ips = si.spec.ips ?? [];
       assert.match(ips[0] ?? "", /^243\./);
       assert.deepEqual(await waitFor("c1 resolves echo", async () => ((await dig(CLIENT, fqdn("echo")))[0] === ips[0] ? ips : undefined)), ips);
+      // The other record types, through the pod's resolver (CoreDNS forwards clusterset.local and 243.in-addr.arpa to the lighthouse).
+      const srv = [{ name: fqdn("echo"), port: 80, priority: 0, weight: 50 }];
+      assert.deepEqual(await podQuery(lab, CLIENT, fqdn("echo"), "SRV"), srv);
+      assert.deepEqual(await podQuery(lab, CLIENT, `_http._tcp.${fqdn("echo")}`, "SRV"), srv);
+      assert.deepEqual(await podQuery(lab, CLIENT, "dns-version.clusterset.local", "TXT"), ["1.0.0"]);
+      assert.equal(await podQuery(lab, CLIENT, fqdn("echo"), "AAAA"), "ENODATA", "IPv4 only: the name exists, with no AAAA");
+      assert.deepEqual(await podQuery(lab, CLIENT, ips[0] ?? "", "PTR"), [fqdn("echo")]);
       // cluster.local keeps answering the local Service only.
       assert.deepEqual(await dig(CLIENT, "echo.default.svc.cluster.local"), ["10.101.0.10"]);
       const tcp = await lab.exec(CLIENT, [process.execPath, join(REPO_ROOT, "lab/src/tools/client.ts"), "--host", fqdn("echo"), "--port", "80"]);

@@ -8,6 +8,13 @@ export async function podDig(lab: Lab, from: string, name: string): Promise<stri
   return Array.isArray(out) ? out : out.error;
 }
 
+/** What a lab pod gets for a query of `type` (AAAA, SRV, TXT, PTR: `name` the address) from its own nameserver: dig.ts's JSON answers, or the error code. */
+export async function podQuery(lab: Lab, from: string, name: string, type: "AAAA" | "SRV" | "TXT" | "PTR"): Promise<unknown[] | string> {
+  const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "lab/src/tools/dig.ts"), "--name", name, "--type", type]);
+  const out = JSON.parse(r.stdout) as unknown[] | { error: string };
+  return Array.isArray(out) ? out : out.error;
+}
+
 /** An HTTP GET by name from a lab pod: the body (a lab service answers "<cluster>/<pod>"), or "error <code>". */
 export async function podGet(lab: Lab, from: string, host: string): Promise<string> {
   const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "lab/src/tools/get.ts"), "--host", host]);
