@@ -46,6 +46,8 @@ try {
         "--to-destination",
         `${server.ip}:${PORT}`,
       ]);
+  // One iperf3 server for every run (and the lighthouse's endpoint probe, which marks the endpoint ready).
+  await lab.exec("c2/n1/p0", ["iperf3", "-s", "-D", "-p", String(PORT)]);
   const site = lab.cluster("c2").siteFile;
   const doc = parse(readFileSync(site, "utf8")) as { services: unknown[] };
   doc.services.push({
@@ -85,12 +87,9 @@ try {
     20_000,
   );
   const iperf = async (ip: string): Promise<number> => {
-    await lab.exec("c2/n1/p0", ["iperf3", "-s", "-D", "-1", "-p", String(PORT)]);
-    await new Promise((r) => setTimeout(r, 300));
     const r = await lab.exec("c1/n1/p0", ["iperf3", "-c", ip, "-p", String(PORT), "-t", String(SECONDS), "-J"], (SECONDS + 15) * 1000);
     const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
     if (!j.end?.sum_received) throw new Error(`iperf3 → ${ip}: ${j.error ?? r.stderr}`);
-    await new Promise((r2) => setTimeout(r2, 300)); // the one-shot server exits
     return j.end.sum_received.bits_per_second / 1e9;
   };
   await until(

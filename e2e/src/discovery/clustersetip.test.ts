@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type ServiceExport } from "@causeway/api";
-import { ProcessRunner } from "@causeway/common";
 import { Lab, REPO_ROOT, stopProcess, until } from "@causeway/lab";
-import { podDig, podGet, podQuery } from "./pods.ts";
+import { upConnected } from "../fixture.ts";
+import { labCli, podDig, podGet, podQuery } from "./pods.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwcs";
@@ -22,14 +22,7 @@ const NAME_AA = "aa.default.svc.clusterset.local";
 
 describe("lab clusterset IPs: allocated once, translated on every node, local first, released on unexport", { skip: root ? false : "needs root" }, () => {
   let lab: Lab;
-  const cli = (args: string[]) =>
-    new ProcessRunner(30_000).run(process.execPath, [join(REPO_ROOT, "cli/src/main.ts"), ...args, "--lab", NAME], { allowFailure: true });
-  const exportFrom = async (svc: string, ...clusters: string[]) => {
-    for (const c of clusters) {
-      const r = await cli(["export", "service", svc, "-n", "default", "--context", c]);
-      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
-    }
-  };
+  const { cli, exportFrom } = labCli(NAME);
   /** Every cluster's export of `name` at the broker, by cluster. */
   const exportsOf = async (name: string): Promise<Map<string, ServiceExport>> => {
     const admin = lab.admin();
@@ -50,9 +43,7 @@ describe("lab clusterset IPs: allocated once, translated on every node, local fi
     }
   };
   before(async () => {
-    await Lab.down(NAME);
-    lab = await Lab.up({ name: NAME, clusters: 2, nodes: 2 });
-    await lab.waitConnected(60_000);
+    lab = await upConnected({ name: NAME, clusters: 2, nodes: 2 });
   });
   after(async () => {
     await Lab.down(NAME);

@@ -10,9 +10,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ProcessRunner } from "@causeway/common";
-import { Lab, REPO_ROOT, stopProcess, until } from "@causeway/lab";
+import { Lab, stopProcess, until } from "@causeway/lab";
 import { credentialsIn, labCredentials } from "./archive.ts";
-import { podDig, podGet } from "./pods.ts";
+import { labCli, podDig, podGet } from "./pods.ts";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwsd";
@@ -21,14 +21,7 @@ const CLIENT = "c1/n2/p0";
 
 describe("lab service discovery: exports, clusterset DNS through CoreDNS, active-active", { skip: root ? false : "needs root" }, () => {
   let lab: Lab;
-  const cli = (args: string[]) =>
-    new ProcessRunner(30_000).run(process.execPath, [join(REPO_ROOT, "cli/src/main.ts"), ...args, "--lab", NAME], { allowFailure: true });
-  const exportFrom = async (svc: string, ...clusters: string[]) => {
-    for (const c of clusters) {
-      const r = await cli(["export", "service", svc, "-n", "default", "--context", c]);
-      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
-    }
-  };
+  const { cli, exportFrom } = labCli(NAME);
   /** What a pod gets for `name` from its own nameserver (CoreDNS), or the error code. */
   const dig = (from: string, name: string) => podDig(lab, from, name);
   const get = (from: string, host: string) => podGet(lab, from, host);

@@ -187,6 +187,7 @@ describe(
       });
       await exportIn("c1", "attrs");
       await waitFor("c1's attrs exported", async () => ((await conditions("c1", "attrs")).Ready === "True/Exported" ? true : undefined));
+      const first = await waitFor("attrs' clusterset IP", async () => (await serviceImport("c2", "attrs"))?.spec.ips);
       await new Promise((r) => setTimeout(r, 1100)); // c2's export is younger
       await service("c2", [
         { name: "http", port: 8080 },
@@ -203,6 +204,7 @@ describe(
       assert.equal(ips?.length, 1);
       assert.match(ips?.[0] ?? "", /^243\./);
       assert.deepEqual((await serviceImport("c1", "attrs"))?.spec.ips, ips);
+      assert.deepEqual(ips, first, "the address stays while the ports change (c2's export adds one)");
       assert.deepEqual(spec, {
         type: "ClusterSetIP",
         ports: [

@@ -1,5 +1,20 @@
+import assert from "node:assert/strict";
 import { join } from "node:path";
+import { ProcessRunner } from "@causeway/common";
 import { type Lab, REPO_ROOT } from "@causeway/lab";
+
+/** The CLI against the standalone lab `name` (`--lab`), and `causeway export service` of a default-namespace service from clusters, each asserted to succeed. */
+export function labCli(name: string) {
+  const cli = (args: string[]) =>
+    new ProcessRunner(30_000).run(process.execPath, [join(REPO_ROOT, "cli/src/main.ts"), ...args, "--lab", name], { allowFailure: true });
+  const exportFrom = async (svc: string, ...clusters: string[]) => {
+    for (const c of clusters) {
+      const r = await cli(["export", "service", svc, "-n", "default", "--context", c]);
+      assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+    }
+  };
+  return { cli, exportFrom };
+}
 
 /** What a lab pod gets for `name` (A) from its own nameserver (its cluster's CoreDNS): the addresses, or the error code. */
 export async function podDig(lab: Lab, from: string, name: string): Promise<string[] | string> {

@@ -12,7 +12,7 @@ const { values } = parseArgs({ options: { server: { type: "string" }, name: { ty
 const QUERIES: Record<string, (r: Resolver, name: string) => Promise<unknown[]>> = {
   A: (r, n) => r.resolve4(n),
   AAAA: (r, n) => r.resolve6(n),
-  SRV: (r, n) => r.resolveSrv(n),
+  SRV: async (r, n) => (await r.resolveSrv(n)).map(({ name, port, priority, weight }) => ({ name, port, priority, weight })),
   TXT: async (r, n) => (await r.resolveTxt(n)).map((chunks) => chunks.join("")),
   PTR: (r, n) => r.reverse(n),
 };
