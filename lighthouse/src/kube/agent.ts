@@ -21,6 +21,7 @@ import {
   SLICE_MANAGER,
   withTransitions,
 } from "./model.ts";
+import pMap from "p-map";
 import { z } from "zod";
 import { foreignImportEvent, isOurImport } from "./foreign.ts";
 
@@ -28,6 +29,9 @@ import { foreignImportEvent, isOurImport } from "./foreign.ts";
 export const LIGHTHOUSE_LEASE = "causeway-lighthouse-lock";
 const FIELD_MANAGER = "causeway-lighthouse";
 const SERVICE_SLICE_LABEL = "kubernetes.io/service-name";
+
+/** API and broker writes of one pass in flight at once (services are independent; the API server's default per-client QPS is not ours to exhaust). */
+const WRITE_CONCURRENCY = 16;
 
 const ImportObjectSchema = z.looseObject({
   metadata: z.looseObject({
@@ -204,33 +208,49 @@ export class KubeLighthouseAgent implements SiteComponent {
       if (d.record) desired.set(exportName(d.record.namespace, d.record.name), withClustersetIp(clusterId, d.record, all, block));
       return { se, d };
     });
-    for (const [name, record] of desired) {
+    const changed = [...desired].filter(([name, record]) => {
       const had = atBroker.get(name);
-      if (had && sameValue(had, record)) continue;
-      await conn.put("export", clusterId, name, record);
-      this.#d.log.info({ service: name, endpoints: record.endpoints.length }, had ? "export updated at the broker" : "service exported to the broker");
-    }
-    for (const name of atBroker.keys()) {
-      if (desired.has(name)) continue;
-      await conn.delete("export", clusterId, name);
-      this.#d.log.info({ service: name }, "export withdrawn from the broker");
-    }
+      return !had || !sameValue(had, record);
+    });
+    await pMap(
+      changed,
+      async ([name, record]) => {
+        await conn.put("export", clusterId, name, record);
+        this.#d.log.info(
+          { service: name, endpoints: record.endpoints.length },
+          atBroker.has(name) ? "export updated at the broker" : "service exported to the broker",
+        );
+      },
+      { concurrency: WRITE_CONCURRENCY },
+    );
+    await pMap(
+      [...atBroker.keys()].filter((name) => !desired.has(name)),
+      async (name) => {
+        await conn.delete("export", clusterId, name);
+        this.#d.log.info({ service: name }, "export withdrawn from the broker");
+      },
+      { concurrency: WRITE_CONCURRENCY },
+    );
     const conflicts = this.#conflicts();
-    for (const { se, d } of decisions) {
-      const key = `${se.metadata.namespace}/${se.metadata.name}`;
-      const ready: NewCondition = d.record
-        ? { type: "Ready", status: "True", reason: "Exported", message: "Service was exported to the broker" }
-        : { type: "Ready", status: "False", reason: d.valid.reason ?? "NotValid", message: "the Service is not exported" };
-      const conflict = conflicts.get(key);
-      const conditions: NewCondition[] = [
-        d.valid,
-        ready,
-        conflict
-          ? { type: "Conflict", status: "True", reason: conflict.reason, message: conflict.message }
-          : { type: "Conflict", status: "False", reason: "NoConflicts", message: "no conflict with other clusters' exports" },
-      ];
-      await this.#writeConditions(se, conditions);
-    }
+    await pMap(
+      decisions,
+      async ({ se, d }) => {
+        const key = `${se.metadata.namespace}/${se.metadata.name}`;
+        const ready: NewCondition = d.record
+          ? { type: "Ready", status: "True", reason: "Exported", message: "Service was exported to the broker" }
+          : { type: "Ready", status: "False", reason: d.valid.reason ?? "NotValid", message: "the Service is not exported" };
+        const conflict = conflicts.get(key);
+        const conditions: NewCondition[] = [
+          d.valid,
+          ready,
+          conflict
+            ? { type: "Conflict", status: "True", reason: conflict.reason, message: conflict.message }
+            : { type: "Conflict", status: "False", reason: "NoConflicts", message: "no conflict with other clusters' exports" },
+        ];
+        await this.#writeConditions(se, conditions);
+      },
+      { concurrency: WRITE_CONCURRENCY },
+    );
   }
 
   /**
@@ -281,33 +301,45 @@ export class KubeLighthouseAgent implements SiteComponent {
     const namespaces = new Set(this.#namespaces.objects().map((n) => n.metadata.name));
     const wantImports = new Set<string>();
     const wantSlices = new Set<string>();
-    for (const [key, members] of groups(this.#d.source.exportRecords())) {
-      const [namespace = "", name = ""] = key.split("/");
-      if (!namespaces.has(namespace)) continue;
-      const existing = this.#imports.get(namespace, name);
-      if (existing && !isOurImport(existing)) {
-        await this.#foreign(existing, members);
-        continue;
-      }
-      const slices = await this.#writeImport(namespace, name, members);
-      if (!slices) continue;
-      wantImports.add(key);
-      for (const n of slices) wantSlices.add(`${namespace}/${n}`);
-    }
-    for (const o of this.#imports.items().filter(isOurImport)) {
-      const key = `${o.metadata.namespace}/${o.metadata.name}`;
-      if (wantImports.has(key)) continue;
-      await client.delete(kube.R.serviceImport, o.metadata.namespace, o.metadata.name);
-      this.#written.delete(`import/${key}`);
-      this.#written.delete(`import-status/${key}`);
-      this.#d.log.info({ service: key }, "ServiceImport removed: no cluster exports it any more");
-    }
-    for (const o of this.#ourSlices.items()) {
-      const key = `${o.metadata.namespace}/${o.metadata.name}`;
-      if (wantSlices.has(key)) continue;
-      await client.delete(kube.R.endpointSlice, o.metadata.namespace, o.metadata.name);
-      this.#written.delete(`slice/${key}`);
-    }
+    const here = [...groups(this.#d.source.exportRecords())].filter(([key]) => namespaces.has(key.split("/")[0] ?? ""));
+    // Services are independent: written side by side (a burst of exports is one pass, not one round trip after another).
+    await pMap(
+      here,
+      async ([key, members]) => {
+        const [namespace = "", name = ""] = key.split("/");
+        const existing = this.#imports.get(namespace, name);
+        if (existing && !isOurImport(existing)) {
+          await this.#foreign(existing, members);
+          return;
+        }
+        const slices = await this.#writeImport(namespace, name, members);
+        if (!slices) return;
+        wantImports.add(key);
+        for (const n of slices) wantSlices.add(`${namespace}/${n}`);
+      },
+      { concurrency: WRITE_CONCURRENCY },
+    );
+    const goneImports = this.#imports.items().filter((o) => isOurImport(o) && !wantImports.has(`${o.metadata.namespace}/${o.metadata.name}`));
+    await pMap(
+      goneImports,
+      async (o) => {
+        const key = `${o.metadata.namespace}/${o.metadata.name}`;
+        await client.delete(kube.R.serviceImport, o.metadata.namespace, o.metadata.name);
+        this.#written.delete(`import/${key}`);
+        this.#written.delete(`import-status/${key}`);
+        this.#d.log.info({ service: key }, "ServiceImport removed: no cluster exports it any more");
+      },
+      { concurrency: WRITE_CONCURRENCY },
+    );
+    const goneSlices = this.#ourSlices.items().filter((o) => !wantSlices.has(`${o.metadata.namespace}/${o.metadata.name}`));
+    await pMap(
+      goneSlices,
+      async (o) => {
+        await client.delete(kube.R.endpointSlice, o.metadata.namespace, o.metadata.name);
+        this.#written.delete(`slice/${o.metadata.namespace}/${o.metadata.name}`);
+      },
+      { concurrency: WRITE_CONCURRENCY },
+    );
   }
 
   /** A foreign ServiceImport where an import would go: left alone; one Warning Event per object (and log line) says so. */
