@@ -106,5 +106,5 @@ try {
 } finally {
   c1.close();
   c2.close();
-  await Lab.down(NAME);
+  if (process.env.BENCH_KEEP !== "1") await Lab.down(NAME); // BENCH_KEEP=1 leaves the lab for a look ('causeway lab down --name cwmp')
 }

@@ -74,15 +74,29 @@ export class KubeLighthouseAgent implements SiteComponent {
   readonly #elector: kube.LeaseElector;
   readonly #written = new Map<string, string>();
   #leading = false;
-  /** The shared reconcile loop: coalesced passes, one at a time, retried with backoff, a full pass every resync period. */
-  readonly #loop: ReconcileLoop;
-  /** Passes completed while leading (tests, readiness). */
+  /**
+   * Three reconcile loops (coalesced passes, one at a time each, retried with backoff, a full pass
+   * every resync period): this cluster's exports to the broker, their ServiceExports' conditions,
+   * and all clusters' imports into this cluster. Apart, a burst of conditions or imports to write
+   * never holds up an export (and the reverse).
+   */
+  readonly #exportLoop: ReconcileLoop;
+  readonly #conditionLoop: ReconcileLoop;
+  readonly #importLoop: ReconcileLoop;
+  /** Passes completed while leading, of either loop (tests, readiness). */
   passes = 0;
 
   constructor(d: KubeLighthouseDeps) {
     this.#d = d;
     const { client, log } = d;
-    this.#loop = new ReconcileLoop({ name: "service-discovery", run: () => this.#pass(), log, resyncMs: d.resyncMs });
+    this.#exportLoop = new ReconcileLoop({ name: "service-exports", run: () => this.#pass(() => this.#syncExports()), log, resyncMs: d.resyncMs });
+    this.#conditionLoop = new ReconcileLoop({
+      name: "service-export-conditions",
+      run: () => this.#pass(() => this.#syncConditions()),
+      log,
+      resyncMs: d.resyncMs,
+    });
+    this.#importLoop = new ReconcileLoop({ name: "service-imports", run: () => this.#pass(() => this.#syncImports()), log, resyncMs: d.resyncMs });
     this.#exports = new view.KubeListView(client, kube.R.serviceExport, undefined, ServiceExportObjectSchema, log);
     this.#services = new view.KubeListView(client, kube.R.service, undefined, ServiceObjectSchema, log);
     this.#slices = new view.KubeListView(client, kube.R.endpointSlice, undefined, EndpointSliceObjectSchema, log);
@@ -129,11 +143,11 @@ export class KubeLighthouseAgent implements SiteComponent {
     this.#ourSlices.start();
     this.#d.source.start(kick);
     this.#elector.start();
-    this.#loop.start();
+    for (const l of this.#loops()) l.start();
   }
 
   async stop(): Promise<void> {
-    await this.#loop.stop();
+    await Promise.all(this.#loops().map((l) => l.stop()));
     for (const v of [this.#exports, this.#services, this.#slices, this.#namespaces]) v.stop();
     this.#imports.stop();
     this.#ourSlices.stop();
@@ -166,7 +180,8 @@ export class KubeLighthouseAgent implements SiteComponent {
 
   /** Asks for a pass while leading (coalesced by the reconcile loop: one runs at a time, a failed one is retried with backoff). */
   kick(): void {
-    if (this.#leading) this.#loop.trigger();
+    if (!this.#leading) return;
+    for (const l of this.#loops()) l.trigger();
   }
 
   #synced(): boolean {
@@ -178,18 +193,22 @@ export class KubeLighthouseAgent implements SiteComponent {
     );
   }
 
-  /** One pass (a no-op unless leading with every view loaded): exports to the broker, then imports from it. */
-  async #pass(): Promise<void> {
+  #loops(): ReconcileLoop[] {
+    return [this.#exportLoop, this.#conditionLoop, this.#importLoop];
+  }
+
+  /** One pass of a loop (a no-op unless leading with every view loaded). */
+  async #pass(sync: () => Promise<void>): Promise<void> {
     await Promise.resolve();
     if (!this.#leading || !this.#synced()) return;
-    await this.#syncExports();
-    await this.#syncImports();
+    await sync();
     this.passes++;
   }
 
   /** ServiceExports → this cluster's exports at the broker, and their conditions. */
-  async #syncExports(): Promise<void> {
-    const { clusterId, conn, source } = this.#d;
+  /** What this cluster's ServiceExports make of their Services: each one's decision, the exports wanted at the broker, and those there now. */
+  #decisions() {
+    const { clusterId, source } = this.#d;
     const slicesBySvc = new Map<string, z.infer<typeof EndpointSliceObjectSchema>[]>();
     for (const s of this.#slices.objects()) {
       const svc = s.metadata.labels?.[SERVICE_SLICE_LABEL];
@@ -208,6 +227,13 @@ export class KubeLighthouseAgent implements SiteComponent {
       if (d.record) desired.set(exportName(d.record.namespace, d.record.name), withClustersetIp(clusterId, d.record, all, block));
       return { se, d };
     });
+    return { decisions, desired, atBroker };
+  }
+
+  /** ServiceExports → this cluster's exports at the broker. */
+  async #syncExports(): Promise<void> {
+    const { clusterId, conn } = this.#d;
+    const { desired, atBroker } = this.#decisions();
     const changed = [...desired].filter(([name, record]) => {
       const had = atBroker.get(name);
       return !had || !sameValue(had, record);
@@ -231,14 +257,22 @@ export class KubeLighthouseAgent implements SiteComponent {
       },
       { concurrency: WRITE_CONCURRENCY },
     );
+  }
+
+  /** The ServiceExports' conditions: Valid, Ready once the export is at the broker, Conflict. */
+  async #syncConditions(): Promise<void> {
+    const { decisions, atBroker } = this.#decisions();
     const conflicts = this.#conflicts();
     await pMap(
       decisions,
       async ({ se, d }) => {
         const key = `${se.metadata.namespace}/${se.metadata.name}`;
-        const ready: NewCondition = d.record
+        const there = d.record && atBroker.has(exportName(d.record.namespace, d.record.name));
+        const ready: NewCondition = there
           ? { type: "Ready", status: "True", reason: "Exported", message: "Service was exported to the broker" }
-          : { type: "Ready", status: "False", reason: d.valid.reason ?? "NotValid", message: "the Service is not exported" };
+          : d.record
+            ? { type: "Ready", status: "False", reason: "Pending", message: "the export is being written to the broker" }
+            : { type: "Ready", status: "False", reason: d.valid.reason ?? "NotValid", message: "the Service is not exported" };
         const conflict = conflicts.get(key);
         const conditions: NewCondition[] = [
           d.valid,
