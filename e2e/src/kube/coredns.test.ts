@@ -34,7 +34,10 @@ describe("CoreDNS wiring (real API server)", { skip: root ? false : "needs root"
     await wireCoreDns(client, "10.96.0.77");
     const corefile = (await configMap("kube-system", "coredns")).data?.Corefile ?? "";
     assert.equal(corefile.match(/causeway-start/g)?.length, 1);
-    assert.match(corefile, /clusterset\.local:53 \{\n {4}forward \. 10\.96\.0\.77\n\}\n# causeway-end\n\.:53 \{/);
+    assert.match(
+      corefile,
+      /clusterset\.local:53 \{\n {4}forward \. 10\.96\.0\.77\n\}\n243\.in-addr\.arpa:53 \{\n {4}forward \. 10\.96\.0\.77\n\}\n# causeway-end\n\.:53 \{/,
+    );
     assert.ok(await unwireCoreDns(client));
     assert.equal((await configMap("kube-system", "coredns")).data?.Corefile, KUBEADM_COREFILE);
     assert.equal(await unwireCoreDns(client), false, "a second uninstall finds nothing to remove");
