@@ -27,25 +27,14 @@ try {
   await lab.waitConnected(60_000);
   const server = lab.resolve("c2/n1/p0");
   // c2's Service IP for the iperf3 server, on every c2 node (what kube-proxy would do).
+  const dnat = [
+    "*nat",
+    ...["PREROUTING", "OUTPUT"].map((chain) => `-A ${chain} -d ${VIP}/32 -p tcp --dport ${PORT} -j DNAT --to-destination ${server.ip}:${PORT}`),
+    "COMMIT",
+    "",
+  ];
   for (const n of lab.cluster("c2").spec.nodes)
-    for (const chain of ["PREROUTING", "OUTPUT"])
-      await lab.exec(`c2/${n.name}`, [
-        "iptables",
-        "-t",
-        "nat",
-        "-A",
-        chain,
-        "-d",
-        `${VIP}/32`,
-        "-p",
-        "tcp",
-        "--dport",
-        String(PORT),
-        "-j",
-        "DNAT",
-        "--to-destination",
-        `${server.ip}:${PORT}`,
-      ]);
+    await new ProcessRunner(30_000).run("ip", ["netns", "exec", lab.resolve(`c2/${n.name}`).ns, "iptables-restore", "--noflush"], { input: dnat.join("\n") });
   // One iperf3 server for every run (and the lighthouse's endpoint probe, which marks the endpoint ready).
   await lab.exec("c2/n1/p0", ["iperf3", "-s", "-D", "-p", String(PORT)]);
   const site = lab.cluster("c2").siteFile;

@@ -6,9 +6,11 @@
  * EndpointSlices the lighthouse keeps, the Gateway objects and Cluster objects) or the broker
  * (standalone: every cluster's exports, gateway statuses and cluster records).
  */
-import { ClusterObjectSchema, type GatewayStatus, GatewayObjectSchema, ObjectMetaSchema, type ServiceExport } from "@causeway/api";
+import { ClusterObjectSchema, type GatewayStatus, GatewayObjectSchema, ObjectMetaSchema } from "@causeway/api";
 import {
   connectedVia,
+  type ExportRecord,
+  exportsByService,
   type host,
   IMPORT_MANAGED_LABEL,
   IMPORT_MANAGER,
@@ -17,6 +19,7 @@ import {
   MANAGED_BY_LABEL,
   MCS_SERVICE_NAME_LABEL,
   MCS_SOURCE_CLUSTER_LABEL,
+  mergePorts,
   SLICE_MANAGER,
   view,
 } from "@causeway/common";
@@ -144,28 +147,21 @@ export class KubeClustersetSource implements ClustersetSource {
   }
 }
 
-/** Pure: imports with clusterset IPs from every cluster's exports (oldest first per name, the oldest's type and address), for standalone sites. */
-export function importsFromExports(
-  exports: readonly { clusterId: string; value: ServiceExport }[],
-  localCluster: string,
-  connected: (clusterId: string) => boolean,
-): ClustersetImport[] {
-  const byName = new Map<string, { clusterId: string; value: ServiceExport }[]>();
-  for (const e of exports) {
-    if (e.value.unavailable) continue;
-    const key = `${e.value.namespace}/${e.value.name}`;
-    byName.set(key, [...(byName.get(key) ?? []), e]);
-  }
+/**
+ * Pure: imports with clusterset IPs from every cluster's exports, for standalone sites — by the
+ * lighthouse's rules (common/src/exports.ts): the oldest export's type and address, the exports
+ * of that type, the import's ports their union (as the ServiceImport has them in Kubernetes mode).
+ */
+export function importsFromExports(exports: readonly ExportRecord[], localCluster: string, connected: (clusterId: string) => boolean): ClustersetImport[] {
   const out: ClustersetImport[] = [];
-  for (const [key, list] of byName) {
-    list.sort((a, b) => a.value.exportedAt.localeCompare(b.value.exportedAt) || a.clusterId.localeCompare(b.clusterId));
+  for (const [key, list] of exportsByService(exports)) {
     const oldest = list[0]?.value;
     if (oldest?.type !== "ClusterSetIP" || !oldest.clustersetIp) continue;
     const members = list.filter((e) => e.value.type === "ClusterSetIP");
     out.push({
       key,
       ip: oldest.clustersetIp,
-      ports: oldest.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: p.port })),
+      ports: mergePorts(members).ports,
       ...(oldest.sessionAffinity === "ClientIP" ? { clientIpAffinity: true } : {}),
       clusters: members.map((m) => ({
         clusterId: m.clusterId,

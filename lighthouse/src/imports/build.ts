@@ -1,11 +1,5 @@
-import type { ServiceExport } from "@causeway/api";
+import { type ExportRecord, exportsByService, mergePorts } from "@causeway/common";
 import type { ImportedService } from "../dns/model.ts";
-
-/** One cluster's export of a service, as the broker holds it. */
-export interface ExportRecord {
-  readonly clusterId: string;
-  readonly value: ServiceExport;
-}
 
 /** An export left out of its service's import, and why (MCS: reported as a Conflict condition on the ServiceExport). */
 export interface ExportConflict {
@@ -13,24 +7,6 @@ export interface ExportConflict {
   readonly name: string;
   readonly clusterId: string;
   readonly reason: string;
-}
-
-/** Oldest first (MCS: the oldest export wins a conflict); the cluster id breaks ties. */
-export const byAge = (a: ExportRecord, b: ExportRecord) => a.value.exportedAt.localeCompare(b.value.exportedAt) || a.clusterId.localeCompare(b.clusterId);
-
-/**
- * Pure: the exports of each service by `namespace/name`, oldest first; exports of a service that
- * does not exist yet (exported before it) are left out — there is nothing to import.
- */
-export function exportsByService(exports: readonly ExportRecord[]): Map<string, ExportRecord[]> {
-  const out = new Map<string, ExportRecord[]>();
-  for (const e of exports) {
-    if (e.value.unavailable) continue;
-    const key = `${e.value.namespace}/${e.value.name}`;
-    out.set(key, [...(out.get(key) ?? []), e]);
-  }
-  for (const list of out.values()) list.sort(byAge);
-  return out;
 }
 
 /**
@@ -72,30 +48,4 @@ export function buildImports(exports: readonly ExportRecord[], clustersetIps = f
     });
   }
   return { services, conflicts };
-}
-
-export interface MergedPort {
-  readonly name?: string;
-  readonly protocol: ServiceExport["ports"][number]["protocol"];
-  readonly port: number;
-}
-
-/**
- * Pure: the ports of an import (MCS: the union of the exports' ports; a port name (or an
- * unnamed port's number and protocol) taken with another number or protocol is a conflict the
- * oldest export wins), and the clusters whose ports conflicted.
- */
-export function mergePorts(members: readonly ExportRecord[]): { ports: MergedPort[]; conflicting: Set<string> } {
-  const byKey = new Map<string, MergedPort>();
-  const conflicting = new Set<string>();
-  const sorted = [...members].sort(byAge);
-  for (const m of sorted) {
-    for (const p of m.value.ports) {
-      const key = p.name ?? `${p.protocol}/${p.port}`;
-      const had = byKey.get(key);
-      if (!had) byKey.set(key, { ...(p.name ? { name: p.name } : {}), protocol: p.protocol, port: p.port });
-      else if (had.port !== p.port || had.protocol !== p.protocol) conflicting.add(m.clusterId);
-    }
-  }
-  return { ports: [...byKey.values()], conflicting };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { inBlock, type ServiceExport } from "@causeway/api";
-import type { ExportRecord } from "./build.ts";
+import type { ExportRecord } from "@causeway/common";
 import { clustersetIpFor, withClustersetIp } from "./clustersetip.ts";
 
 const exp = (name: string, exportedAt: string, extra: Partial<ServiceExport> = {}): ServiceExport => ({

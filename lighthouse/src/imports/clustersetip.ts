@@ -1,5 +1,5 @@
 import { allocateIp, type ServiceExport } from "@causeway/api";
-import { byAge, type ExportRecord } from "./build.ts";
+import { byAge, type ExportRecord } from "@causeway/common";
 
 /**
  * Pure: the clusterset IP this cluster's export `record` of a ClusterSetIP service carries

@@ -1,8 +1,7 @@
 import { statSync } from "node:fs";
 import { connect } from "node:net";
 import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
-import { exportOf, type Logger, loadSite, sameValue, type SiteService, unlistedExport } from "@causeway/common";
-import type { ExportRecord } from "./build.ts";
+import { type ExportRecord, exportOf, type Logger, loadSite, sameValue, type SiteService, unlistedExport } from "@causeway/common";
 import { withClustersetIp } from "./clustersetip.ts";
 
 /**

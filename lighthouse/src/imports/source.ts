@@ -1,8 +1,8 @@
 import type { GatewayStatus, ServiceExport } from "@causeway/api";
-import { connectedVia, type Logger, view } from "@causeway/common";
+import { connectedVia, type ExportRecord, type Logger, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
 import type { DnsSource, ImportedService } from "../dns/model.ts";
-import { buildImports, type ExportConflict, type ExportRecord } from "./build.ts";
+import { buildImports, type ExportConflict } from "./build.ts";
 
 /** This cluster's gateway statuses from elsewhere than the broker, with a counter that grows whenever they change. */
 export interface LocalStatuses {

@@ -1,7 +1,6 @@
 import { exportName, type ServiceExport } from "@causeway/api";
-import { kube, type Logger, ReconcileLoop, sameValue, type SiteComponent, view } from "@causeway/common";
+import { type ExportRecord, exportsByService, kube, type Logger, ReconcileLoop, sameValue, type SiteComponent, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
-import { type ExportRecord, exportsByService } from "../imports/build.ts";
 import { withClustersetIp } from "../imports/clustersetip.ts";
 import type { BrokerDnsSource } from "../imports/source.ts";
 import {

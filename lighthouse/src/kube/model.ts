@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { MCS_GROUP, MCS_VERSION, ObjectMetaSchema, type ServiceExport } from "@causeway/api";
 import { IMPORT_MANAGED_LABEL, IMPORT_MANAGER, MANAGED_BY_LABEL, MCS_SERVICE_NAME_LABEL, MCS_SOURCE_CLUSTER_LABEL, SLICE_MANAGER } from "@causeway/common";
 import { z } from "zod";
-import { type ExportRecord, mergePorts, type MergedPort } from "../imports/build.ts";
+import { type ExportRecord, mergePorts, type MergedPort } from "@causeway/common";
 
 export { mergePorts, type MergedPort };
 
