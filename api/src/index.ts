@@ -53,6 +53,22 @@ export {
   ValidationError,
 } from "./errors.ts";
 export { parseValue, formatIssues } from "./validate.ts";
+export {
+  allocateGlobalIp,
+  GLOBALNET_CIDR_RANGE,
+  GLOBALNET_CLUSTER_SIZE,
+  GLOBALNET_EGRESS_IPS,
+  GLOBALNET_MIN_PREFIX,
+  GLOBALNET_OFF,
+  type GlobalAddresses,
+  globalAddresses,
+  globalIngressCapacity,
+  type GlobalnetSettings,
+  GlobalnetSettingsSchema,
+  globalnetPrefix,
+  globalnetSettings,
+  isGlobalIngressIp,
+} from "./globalnet.ts";
 export { allocateIp, CLUSTERSET_IP_BLOCK_PREFIX, CLUSTERSET_IP_RANGE, inBlock, nextFreeBlock } from "./clustersetip.ts";
 export {
   CAUSEWAY_CRDS,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** causeway-broker: flags → config → startBroker. The only place that reads argv/env. */
 import { createLogger, METRICS_PORTS, metricsPortFromFlag, parseFlags } from "@causeway/common";
-import { formatIssues } from "@causeway/api";
+import { formatIssues, type GlobalnetSettings, globalnetSettings } from "@causeway/api";
 import { BrokerConfigSchema, startBroker } from "./run.ts";
 
 const log = createLogger("causeway-broker");
@@ -19,6 +19,9 @@ const FLAGS = {
   "tls-key": { type: "string", default: process.env.CAUSEWAY_BROKER_TLS_KEY },
   "admin-token-file": { type: "string", default: process.env.CAUSEWAY_ADMIN_TOKEN_FILE ?? "/var/lib/causeway/admin-token" },
   "metrics-port": { type: "string" },
+  globalnet: { type: "boolean", default: false },
+  "globalnet-cidr-range": { type: "string" },
+  "default-globalnet-cluster-size": { type: "string" },
 } as const;
 let values: ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
 try {
@@ -29,8 +32,15 @@ try {
   process.exit(2);
 }
 let metricsPort: number;
+let globalnet: GlobalnetSettings;
 try {
   metricsPort = metricsPortFromFlag(values["metrics-port"], METRICS_PORTS.broker);
+  const size = values["default-globalnet-cluster-size"];
+  globalnet = globalnetSettings({
+    enabled: values.globalnet,
+    ...(values["globalnet-cidr-range"] ? { cidrRange: values["globalnet-cidr-range"] } : {}),
+    ...(size !== undefined ? { clusterSize: Number(size) } : {}),
+  });
 } catch (err) {
   log.fatal({ err: String(err) }, "invalid broker configuration");
   process.exit(2);
@@ -54,6 +64,7 @@ const parsed = BrokerConfigSchema.safeParse({
     : {}),
   adminTokenFile: values["admin-token-file"],
   metricsPort,
+  globalnet,
 });
 if (!parsed.success) {
   log.fatal({ issues: formatIssues(parsed.error) }, "invalid broker configuration");

@@ -7,7 +7,7 @@ import { BrokerCore } from "./core/core.ts";
 import { Credentials } from "./core/credentials.ts";
 import { type BrokerCallMetrics, BrokerGrpcServer } from "./server.ts";
 import { SqliteStore, type Store } from "./store/index.ts";
-import { ValidationError } from "@causeway/api";
+import { GLOBALNET_OFF, GlobalnetSettingsSchema, ValidationError } from "@causeway/api";
 import { BrokerStartError } from "./errors.ts";
 
 export const BrokerConfigSchema = z.strictObject({
@@ -42,6 +42,8 @@ export const BrokerConfigSchema = z.strictObject({
   tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   /** /metrics, /healthz and /readyz on this TCP port (0: none). */
   metricsPort: z.number().int().min(0).max(65535).default(0),
+  /** `--globalnet …`: members with overlapping CIDRs meet through global CIDRs the broker places. */
+  globalnet: GlobalnetSettingsSchema.default(GLOBALNET_OFF),
 });
 export type BrokerConfig = z.input<typeof BrokerConfigSchema>;
 type ParsedConfig = z.output<typeof BrokerConfigSchema>;
@@ -85,7 +87,13 @@ export interface RunningBroker {
 export async function startBroker(input: BrokerConfig, log: Logger): Promise<RunningBroker> {
   const cfg = BrokerConfigSchema.parse(input);
   const store = await openStore(cfg);
-  const core = new BrokerCore(store);
+  const core = new BrokerCore(store, Date.now, cfg.globalnet);
+  try {
+    await core.checkMembers();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   let token: string;
   if (existsSync(cfg.adminTokenFile)) {
     token = readFileSync(cfg.adminTokenFile, "utf8").trim();
@@ -121,6 +129,7 @@ export async function startBroker(input: BrokerConfig, log: Logger): Promise<Run
     {
       addresses,
       backend: cfg.backend,
+      ...(cfg.globalnet.enabled ? { globalnet: cfg.globalnet } : {}),
       ...(cfg.db && cfg.backend === "sqlite" ? { db: cfg.db } : {}),
       ...(cfg.nats && cfg.backend === "nats" ? { nats: cfg.nats.servers, bucket: cfg.nats.bucket, replicas: cfg.nats.replicas } : {}),
       revision: await store.revision(),

@@ -204,7 +204,9 @@ export class BrokerGrpcServer {
   #impl(): BrokerServer {
     const { core } = this.#opts;
     return {
-      join: this.#unary("Join", async (p, req: { clusterJson: string }) => core.join(p, req.clusterJson)),
+      join: this.#unary("Join", async (p, req: { clusterJson: string; globalnetDisabled: boolean }) =>
+        core.join(p, req.clusterJson, { globalnetDisabled: req.globalnetDisabled }),
+      ),
       leave: this.#unary("Leave", async (p, req: { clusterId: string }) => core.leave(p, req.clusterId)),
       put: this.#unary("Put", async (p, req: { record?: WireRecord; expectedRevision: number; createOnly: boolean }) => {
         const r = req.record ?? { kind: "", clusterId: "", name: "", valueJson: "" };
@@ -225,6 +227,10 @@ export class BrokerGrpcServer {
       renewLease: this.#unary("RenewLease", async (p, r: { name: string; holder: string; ttlMs: number }) => core.renewLease(p, r.name, r.holder, r.ttlMs)),
       releaseLease: this.#unary("ReleaseLease", async (p, r: { name: string; holder: string }) => core.releaseLease(p, r.name, r.holder)),
       whoAmI: this.#unary("WhoAmI", async (p) => ({ role: p.role, clusterId: p.role === "cluster" ? p.clusterId : "" })),
+      clusterset: this.#unary("Clusterset", async () => {
+        const g = core.globalnet;
+        return { globalnet: g.enabled, globalnetCidrRange: g.cidrRange, globalnetClusterSize: g.clusterSize };
+      }),
       rotateCredential: this.#unary("RotateCredential", async (p, r: { clusterId: string; graceSeconds: number; ttlSeconds: number }) =>
         core.rotateCredential(p, r.clusterId, { graceSeconds: r.graceSeconds, ttlSeconds: r.ttlSeconds }),
       ),

@@ -45,6 +45,8 @@ export interface Record {
 export interface JoinRequest {
   /** a Cluster resource */
   clusterJson: string;
+  /** join --globalnet=false: refused by a broker that runs globalnet (false: follow the broker). */
+  globalnetDisabled: boolean;
 }
 
 export interface JoinResponse {
@@ -178,6 +180,19 @@ export interface LeaseResponse {
   /** the current holder (may be another) */
   holder: string;
   expiresInMs: number;
+}
+
+/** The clusterset's settings that members follow (deploy-broker's flags). */
+export interface ClustersetRequest {
+}
+
+export interface ClustersetResponse {
+  /** deploy-broker --globalnet */
+  globalnet: boolean;
+  /** --globalnet-cidr-range (empty without globalnet) */
+  globalnetCidrRange: string;
+  /** addresses per member, a power of two (0 without globalnet) */
+  globalnetClusterSize: number;
 }
 
 export interface WhoAmIRequest {
@@ -392,13 +407,16 @@ export const Record: MessageFns<Record> = {
 };
 
 function createBaseJoinRequest(): JoinRequest {
-  return { clusterJson: "" };
+  return { clusterJson: "", globalnetDisabled: false };
 }
 
 export const JoinRequest: MessageFns<JoinRequest> = {
   encode(message: JoinRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.clusterJson !== "") {
       writer.uint32(10).string(message.clusterJson);
+    }
+    if (message.globalnetDisabled !== false) {
+      writer.uint32(16).bool(message.globalnetDisabled);
     }
     return writer;
   },
@@ -424,6 +442,14 @@ export const JoinRequest: MessageFns<JoinRequest> = {
             message.clusterJson = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.globalnetDisabled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -443,6 +469,11 @@ export const JoinRequest: MessageFns<JoinRequest> = {
         : isSet(object.cluster_json)
         ? globalThis.String(object.cluster_json)
         : "",
+      globalnetDisabled: isSet(object.globalnetDisabled)
+        ? globalThis.Boolean(object.globalnetDisabled)
+        : isSet(object.globalnet_disabled)
+        ? globalThis.Boolean(object.globalnet_disabled)
+        : false,
     };
   },
 
@@ -450,6 +481,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     const obj: any = {};
     if (message.clusterJson !== "") {
       obj.clusterJson = message.clusterJson;
+    }
+    if (message.globalnetDisabled !== false) {
+      obj.globalnetDisabled = message.globalnetDisabled;
     }
     return obj;
   },
@@ -460,6 +494,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
   fromPartial(object: DeepPartial<JoinRequest>): JoinRequest {
     const message = createBaseJoinRequest();
     message.clusterJson = object.clusterJson ?? "";
+    message.globalnetDisabled = object.globalnetDisabled ?? false;
     return message;
   },
 };
@@ -1671,6 +1706,167 @@ export const LeaseResponse: MessageFns<LeaseResponse> = {
   },
 };
 
+function createBaseClustersetRequest(): ClustersetRequest {
+  return {};
+}
+
+export const ClustersetRequest: MessageFns<ClustersetRequest> = {
+  encode(_: ClustersetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClustersetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClustersetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ClustersetRequest {
+    return {};
+  },
+
+  toJSON(_: ClustersetRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClustersetRequest>): ClustersetRequest {
+    return ClustersetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ClustersetRequest>): ClustersetRequest {
+    const message = createBaseClustersetRequest();
+    return message;
+  },
+};
+
+function createBaseClustersetResponse(): ClustersetResponse {
+  return { globalnet: false, globalnetCidrRange: "", globalnetClusterSize: 0 };
+}
+
+export const ClustersetResponse: MessageFns<ClustersetResponse> = {
+  encode(message: ClustersetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.globalnet !== false) {
+      writer.uint32(8).bool(message.globalnet);
+    }
+    if (message.globalnetCidrRange !== "") {
+      writer.uint32(18).string(message.globalnetCidrRange);
+    }
+    if (message.globalnetClusterSize !== 0) {
+      writer.uint32(24).uint32(message.globalnetClusterSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClustersetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClustersetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.globalnet = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.globalnetCidrRange = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.globalnetClusterSize = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClustersetResponse {
+    return {
+      globalnet: isSet(object.globalnet) ? globalThis.Boolean(object.globalnet) : false,
+      globalnetCidrRange: isSet(object.globalnetCidrRange)
+        ? globalThis.String(object.globalnetCidrRange)
+        : isSet(object.globalnet_cidr_range)
+        ? globalThis.String(object.globalnet_cidr_range)
+        : "",
+      globalnetClusterSize: isSet(object.globalnetClusterSize)
+        ? globalThis.Number(object.globalnetClusterSize)
+        : isSet(object.globalnet_cluster_size)
+        ? globalThis.Number(object.globalnet_cluster_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: ClustersetResponse): unknown {
+    const obj: any = {};
+    if (message.globalnet !== false) {
+      obj.globalnet = message.globalnet;
+    }
+    if (message.globalnetCidrRange !== "") {
+      obj.globalnetCidrRange = message.globalnetCidrRange;
+    }
+    if (message.globalnetClusterSize !== 0) {
+      obj.globalnetClusterSize = Math.round(message.globalnetClusterSize);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClustersetResponse>): ClustersetResponse {
+    return ClustersetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClustersetResponse>): ClustersetResponse {
+    const message = createBaseClustersetResponse();
+    message.globalnet = object.globalnet ?? false;
+    message.globalnetCidrRange = object.globalnetCidrRange ?? "";
+    message.globalnetClusterSize = object.globalnetClusterSize ?? 0;
+    return message;
+  },
+};
+
 function createBaseWhoAmIRequest(): WhoAmIRequest {
   return {};
 }
@@ -2550,6 +2746,15 @@ export const BrokerService = {
     responseSerialize: (value: WhoAmIResponse): Buffer => Buffer.from(WhoAmIResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WhoAmIResponse => WhoAmIResponse.decode(value),
   },
+  clusterset: {
+    path: "/causeway.broker.v1.Broker/Clusterset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ClustersetRequest): Buffer => Buffer.from(ClustersetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClustersetRequest => ClustersetRequest.decode(value),
+    responseSerialize: (value: ClustersetResponse): Buffer => Buffer.from(ClustersetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClustersetResponse => ClustersetResponse.decode(value),
+  },
   /** Admin: a new credential for a cluster (the old one stays valid for grace_seconds), or none at all. */
   rotateCredential: {
     path: "/causeway.broker.v1.Broker/RotateCredential" as const,
@@ -2597,6 +2802,7 @@ export interface BrokerServer extends UntypedServiceImplementation {
   renewLease: handleUnaryCall<LeaseRequest, LeaseResponse>;
   releaseLease: handleUnaryCall<LeaseRequest, LeaseResponse>;
   whoAmI: handleUnaryCall<WhoAmIRequest, WhoAmIResponse>;
+  clusterset: handleUnaryCall<ClustersetRequest, ClustersetResponse>;
   /** Admin: a new credential for a cluster (the old one stays valid for grace_seconds), or none at all. */
   rotateCredential: handleUnaryCall<RotateCredentialRequest, RotateCredentialResponse>;
   revokeCredential: handleUnaryCall<RevokeCredentialRequest, RevokeCredentialResponse>;
@@ -2731,6 +2937,21 @@ export interface BrokerClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WhoAmIResponse) => void,
+  ): ClientUnaryCall;
+  clusterset(
+    request: ClustersetRequest,
+    callback: (error: ServiceError | null, response: ClustersetResponse) => void,
+  ): ClientUnaryCall;
+  clusterset(
+    request: ClustersetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ClustersetResponse) => void,
+  ): ClientUnaryCall;
+  clusterset(
+    request: ClustersetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ClustersetResponse) => void,
   ): ClientUnaryCall;
   /** Admin: a new credential for a cluster (the old one stays valid for grace_seconds), or none at all. */
   rotateCredential(

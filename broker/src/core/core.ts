@@ -7,6 +7,11 @@ import {
   CLUSTERSET_IP_RANGE,
   cidrsOverlap,
   exportName,
+  GLOBALNET_EGRESS_IPS,
+  GLOBALNET_MIN_PREFIX,
+  GLOBALNET_OFF,
+  type GlobalnetSettings,
+  globalnetPrefix,
   nextFreeBlock,
   type Kind,
   KINDS,
@@ -43,6 +48,16 @@ function cidrsOf(c: Cluster): string[] {
   return [...c.cluster_cidr, ...c.service_cidr, ...c.global_cidr, ...(c.clusterset_ip_cidr ?? [])];
 }
 
+/** The CIDRs another member sees of `c` under globalnet: its pod and service CIDRs stay inside it. */
+function globalCidrsOf(c: Cluster): string[] {
+  return [...c.global_cidr, ...(c.clusterset_ip_cidr ?? [])];
+}
+
+/** How a join asks about globalnet: follow the broker (the default), or `join --globalnet=false`. */
+export interface JoinOptions {
+  readonly globalnetDisabled?: boolean;
+}
+
 /** The largest record value the broker stores (an export of ~3,000 endpoints fits). */
 export const MAX_RECORD_BYTES = 256 * 1024;
 const MAX_NAME_CHARS = 512;
@@ -71,17 +86,39 @@ export class BrokerCore {
   readonly credentials: Credentials;
   readonly #membership = new Mutex();
   readonly #now: () => number;
+  /** `deploy-broker --globalnet …`: members' pod and service CIDRs may overlap, their global CIDRs never do. */
+  readonly globalnet: GlobalnetSettings;
 
-  constructor(store: Store, now: () => number = Date.now) {
+  constructor(store: Store, now: () => number = Date.now, globalnet: GlobalnetSettings = GLOBALNET_OFF) {
     this.store = store;
     this.credentials = new Credentials(store, now);
     this.#now = now;
+    this.globalnet = globalnet;
+  }
+
+  /**
+   * Refuses to serve a clusterset whose members joined under other globalnet settings than the
+   * broker now runs with (a restart without --globalnet would treat their overlapping CIDRs as a
+   * conflict and their global CIDRs as noise), naming the members and the flag.
+   */
+  async checkMembers(): Promise<void> {
+    const { records } = await this.store.list("cluster");
+    const clusters = records.map((r) => parseValue("cluster", r.value));
+    const wrong = clusters.filter((c) => (c.global_cidr.length > 0) !== this.globalnet.enabled);
+    if (wrong.length === 0) return;
+    const names = wrong.map((c) => c.cluster_id).join(", ");
+    throw new ValidationError(
+      this.globalnet.enabled
+        ? `members ${names} joined without globalnet, but the broker runs with --globalnet; start it without --globalnet, or remove them and join them again`
+        : `members ${names} joined with globalnet (global CIDRs ${wrong.flatMap((c) => c.global_cidr).join(", ")}), but the broker runs without --globalnet; start it with --globalnet --globalnet-cidr-range as before`,
+    );
   }
 
   /** Admin only. Adds a cluster to the clusterset and returns its credential. */
-  async join(p: Principal, clusterJson: string): Promise<{ clusterId: string; token: string; revision: number }> {
+  async join(p: Principal, clusterJson: string, opts: JoinOptions = {}): Promise<{ clusterId: string; token: string; revision: number }> {
     requireAdmin(p, "join a cluster");
     const cluster = parseValue("cluster", clusterJson);
+    this.#checkGlobalnetChoice(cluster, opts);
     return this.#membership.run(async () => {
       const existing = await this.store.get({ kind: "cluster", clusterId: cluster.cluster_id, name: cluster.cluster_id });
       if (existing) {
@@ -89,7 +126,7 @@ export class BrokerCore {
           `cluster id "${cluster.cluster_id}" is already a member of the clusterset; choose another id or remove the existing cluster first`,
         );
       }
-      const placed = await this.#placeClustersetBlock(cluster);
+      const placed = await this.#placeClustersetBlock(await this.#placeGlobalCidr(cluster));
       await this.#checkCidrs(placed);
       const rec = await this.store.put(
         { kind: "cluster", clusterId: cluster.cluster_id, name: cluster.cluster_id, value: JSON.stringify(placed) },
@@ -136,17 +173,80 @@ export class BrokerCore {
       }
     }
     const { records } = await this.store.list("cluster");
+    const gn = this.globalnet.enabled;
     for (const r of records) {
       if (r.clusterId === c.cluster_id) continue;
       const other = parseValue("cluster", r.value);
-      for (const a of mine) {
-        const b = cidrsOf(other).find((x) => cidrsOverlap(a, x));
-        if (b) {
-          throw new CidrOverlapError(
-            `cluster ${c.cluster_id} CIDR ${a} overlaps cluster ${other.cluster_id} CIDR ${b}; clusters of one clusterset need disjoint pod, service and clusterset IP CIDRs`,
-          );
+      // Under globalnet only the addresses others route to must be apart: a global CIDR or a
+      // clusterset block against every CIDR of the other member, and the other's against ours.
+      const pairs: [string[], string[]] [] = gn
+        ? [
+            [globalCidrsOf(c), cidrsOf(other)],
+            [mine, globalCidrsOf(other)],
+          ]
+        : [[mine, cidrsOf(other)]];
+      for (const [as, bs] of pairs) {
+        for (const a of as) {
+          const b = bs.find((x) => cidrsOverlap(a, x));
+          if (b) throw new CidrOverlapError(overlapMessage(c.cluster_id, a, other.cluster_id, b, gn));
         }
       }
+    }
+  }
+
+  /**
+   * `c` with its global CIDR under globalnet: the one it names, else the one its record already
+   * has (a re-join or a gateway's update keeps it), else the first free block of the range. A
+   * member's global CIDR never changes while it is a member (exports and routes elsewhere hold its
+   * addresses).
+   */
+  async #placeGlobalCidr(c: Cluster): Promise<Cluster> {
+    if (!this.globalnet.enabled) return c;
+    const { records } = await this.store.list("cluster");
+    const clusters = records.map((r) => parseValue("cluster", r.value));
+    const kept = clusters.find((x) => x.cluster_id === c.cluster_id)?.global_cidr ?? [];
+    if (kept.length > 0) {
+      if (c.global_cidr.length > 0 && c.global_cidr.join(",") !== kept.join(",")) {
+        throw new ValidationError(
+          `cluster ${c.cluster_id} has global CIDR ${kept.join(", ")}; a member's global CIDR cannot change (${c.global_cidr.join(", ")} was asked): remove the cluster and join it again`,
+        );
+      }
+      return { ...c, global_cidr: [...kept] };
+    }
+    if (c.global_cidr.length > 1) throw new ValidationError(`cluster ${c.cluster_id}: one global CIDR per member (IPv4), not ${c.global_cidr.join(", ")}`);
+    const small = c.global_cidr.find((g) => Number(g.split("/")[1]) > GLOBALNET_MIN_PREFIX);
+    if (small) {
+      throw new ValidationError(
+        `--globalnet-cidr ${small} is too small: a cluster needs at least a /${GLOBALNET_MIN_PREFIX} (its health-check address, ${GLOBALNET_EGRESS_IPS} egress addresses and its services)`,
+      );
+    }
+    if (c.global_cidr.length > 0) return c;
+    const { cidrRange, clusterSize } = this.globalnet;
+    const prefix = globalnetPrefix(clusterSize, cidrRange);
+    const others = clusters.filter((x) => x.cluster_id !== c.cluster_id);
+    const taken = [...cidrsOf(c), ...others.flatMap(globalCidrsOf), ...others.flatMap((x) => [...x.cluster_cidr, ...x.service_cidr])];
+    const block = nextFreeBlock(cidrRange, prefix, taken);
+    if (!block) {
+      const blocks = 2 ** (prefix - Number(cidrRange.split("/")[1]));
+      const used = others.filter((x) => x.global_cidr.some((g) => cidrsOverlap(g, cidrRange))).length;
+      throw new CidrOverlapError(
+        `the globalnet range ${cidrRange} is exhausted: ${used} of its ${blocks} /${prefix} blocks are used by members and no free one is left for cluster ${c.cluster_id}; pass --globalnet-cidr with a free CIDR outside it, or deploy the broker with a larger --globalnet-cidr-range`,
+      );
+    }
+    return { ...c, global_cidr: [block] };
+  }
+
+  /** Refuses a member whose globalnet choice is not the broker's, naming the flag. */
+  #checkGlobalnetChoice(c: Cluster, opts: JoinOptions): void {
+    if (this.globalnet.enabled && opts.globalnetDisabled) {
+      throw new ValidationError(
+        `the broker runs globalnet (deploy-broker --globalnet, range ${this.globalnet.cidrRange}): every member translates to global addresses; join cluster ${c.cluster_id} without --globalnet=false`,
+      );
+    }
+    if (!this.globalnet.enabled && c.global_cidr.length > 0) {
+      throw new ValidationError(
+        `cluster ${c.cluster_id} asks for global CIDR ${c.global_cidr.join(", ")} (--globalnet-cidr), but the broker runs without globalnet; join without --globalnet-cidr, or deploy the broker with --globalnet`,
+      );
     }
   }
 
@@ -161,8 +261,9 @@ export class BrokerCore {
       if (c.cluster_id !== input.clusterId || input.name !== input.clusterId) {
         throw new ValidationError("a cluster record is named after its own cluster_id");
       }
+      this.#checkGlobalnetChoice(c, {});
       return this.#membership.run(async () => {
-        const placed = await this.#placeClustersetBlock(c);
+        const placed = await this.#placeClustersetBlock(await this.#placeGlobalCidr(c));
         await this.#checkCidrs(placed);
         return this.store.put({ kind, clusterId: input.clusterId, name: input.name, value: JSON.stringify(placed) }, opts);
       });
@@ -208,7 +309,7 @@ export class BrokerCore {
       return this.store.list(kind);
     }
     const all = await this.store.list();
-    return { records: all.records.filter((r) => r.kind !== "credential"), revision: all.revision };
+    return { records: all.records.filter((r) => isKind(r.kind)), revision: all.revision };
   }
 
   async watch(_p: Principal, kinds: readonly string[], from: number, onEvent: (e: StoreEvent) => void): Promise<Unsubscribe> {
@@ -281,6 +382,13 @@ export class BrokerCore {
     if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new ValidationError("lease ttl_ms must be a positive integer");
     return p.clusterId;
   }
+}
+
+function overlapMessage(id: string, a: string, otherId: string, b: string, globalnet: boolean): string {
+  const head = `cluster ${id} CIDR ${a} overlaps cluster ${otherId} CIDR ${b}`;
+  return globalnet
+    ? `${head}; under globalnet, global CIDRs and clusterset IP blocks must be apart from every member's CIDRs (choose another --globalnet-cidr or --clusterset-ip-cidr)`
+    : `${head}; clusters of one clusterset need disjoint pod, service and clusterset IP CIDRs — or deploy the broker with --globalnet, which lets members with overlapping CIDRs meet through global addresses`;
 }
 
 function requireAdmin(p: Principal, what: string): void {

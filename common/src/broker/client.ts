@@ -2,7 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 // #call applies every generated client method with .call(this.#client), so none runs unbound.
 /* eslint-disable @typescript-eslint/unbound-method */
 import { BrokerClient, fromServiceError } from "@causeway/api/grpc";
-import { type Cluster, ValidationError, type Kind, type LeaseResponse, type ValueOf, type WatchEvent, type WireRecord } from "@causeway/api";
+import { type Cluster, type GlobalnetSettings, ValidationError, type Kind, type LeaseResponse, type ValueOf, type WatchEvent, type WireRecord } from "@causeway/api";
 import { type ClientReadableStream, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 
 /**
@@ -93,9 +93,15 @@ export class BrokerConnection {
     });
   }
 
-  /** Admin: adds a cluster; returns its credential. */
-  join(cluster: Cluster) {
-    return this.#call(this.#client.join, { clusterJson: JSON.stringify(cluster) });
+  /** Admin: adds a cluster; returns its credential. `globalnetDisabled`: `join --globalnet=false`. */
+  join(cluster: Cluster, opts: { globalnetDisabled?: boolean } = {}) {
+    return this.#call(this.#client.join, { clusterJson: JSON.stringify(cluster), globalnetDisabled: opts.globalnetDisabled ?? false });
+  }
+
+  /** The clusterset's settings members follow (deploy-broker's globalnet flags). */
+  async clusterset(): Promise<GlobalnetSettings> {
+    const r = await this.#call(this.#client.clusterset, {});
+    return { enabled: r.globalnet, cidrRange: r.globalnetCidrRange, clusterSize: r.globalnetClusterSize };
   }
 
   /** Admin or the cluster itself: removes the cluster and everything it owns. */
