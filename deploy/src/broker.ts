@@ -30,6 +30,8 @@ export interface DeployBrokerOptions {
   readonly nats?: BrokerDeployment["nats"];
   /** Images instead of the release's (--image-override broker=… or an image for all). */
   readonly images?: BrokerDeployment["images"];
+  /** `--globalnet …`: members with overlapping CIDRs meet through global CIDRs. */
+  readonly globalnet?: BrokerDeployment["globalnet"];
 }
 
 /**
@@ -109,6 +111,16 @@ function tlsNames(brokerURL: string, serviceIp: string | undefined): string[] {
   return [...new Set([...hosts, ...(serviceIp ? [serviceIp] : []), svc, `${svc}.cluster.local`].filter(Boolean))];
 }
 
+/** What the options say of the broker's deployment, before its TLS material exists. */
+function baseDeployment(o: DeployBrokerOptions): BrokerDeployment {
+  return {
+    ...(o.globalnet?.enabled ? { globalnet: o.globalnet } : {}),
+    ...(o.nats ? { nats: o.nats } : {}),
+    ...(o.images ? { images: o.images } : {}),
+    ...(o.serviceType ? { serviceType: o.serviceType } : {}),
+  };
+}
+
 /** `causeway deploy-broker`: applies the broker to a cluster and writes broker-info. Idempotent: a re-run keeps the admin token. */
 export async function deployBroker(o: DeployBrokerOptions): Promise<DeployBrokerResult> {
   const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context: o.context, timeoutMs: 5000 });
@@ -117,11 +129,7 @@ export async function deployBroker(o: DeployBrokerOptions): Promise<DeployBroker
     const secrets = await brokerSecrets(client);
     const { token, cableSecret } = secrets;
     const tlsOn = o.tls ?? true;
-    const base: BrokerDeployment = {
-      ...(o.nats ? { nats: o.nats } : {}),
-      ...(o.images ? { images: o.images } : {}),
-      ...(o.serviceType ? { serviceType: o.serviceType } : {}),
-    };
+    const base = baseDeployment(o);
     let brokerURL = o.brokerUrl;
     if (o.dryRun) return dryRun(brokerURL, base, tlsOn);
     // The Service first: its address goes into the certificate (and is the default broker URL).

@@ -9,6 +9,7 @@ import {
   ClusterSchema,
   CausewayError,
   formatIssues,
+  globalAddresses,
   SYSTEM_NAMESPACE,
   UnauthenticatedError,
   UnavailableError,
@@ -41,6 +42,10 @@ export interface JoinOptions {
   readonly serviceCidrs?: readonly string[];
   /** Where the cluster allocates clusterset IPs from (default: the broker's pick, a free /20 of 243.0.0.0/8). */
   readonly clustersetIpCidr?: string;
+  /** With a globalnet broker: this cluster's global CIDR (default: the broker's pick). */
+  readonly globalnetCidr?: string;
+  /** false: `--globalnet=false`, refused by a globalnet broker (default true: follow the broker). */
+  readonly globalnet?: boolean;
   readonly cableDriver?: string;
   readonly intraCluster?: string;
   readonly labelGateway?: boolean;
@@ -124,16 +129,23 @@ async function localCluster(client: kube.KubeClient, o: JoinOptions): Promise<Cl
   const cluster_cidr = o.clusterCidrs?.length ? [...o.clusterCidrs] : await discoverClusterCidrs(client);
   const service_cidr = o.serviceCidrs?.length ? [...o.serviceCidrs] : await discoverServiceCidrs(client);
   const clusterset_ip_cidr = o.clustersetIpCidr ? [o.clustersetIpCidr] : [];
-  const res = ClusterSchema.safeParse({ cluster_id: id, cluster_cidr, service_cidr, global_cidr: [], clusterset_ip_cidr });
+  const global_cidr = o.globalnetCidr ? [o.globalnetCidr] : [];
+  if (o.globalnetCidr && o.globalnet === false) throw new ValidationError("--globalnet-cidr and --globalnet=false contradict each other; drop one");
+  const res = ClusterSchema.safeParse({ cluster_id: id, cluster_cidr, service_cidr, global_cidr, clusterset_ip_cidr });
   if (!res.success) throw new ValidationError("invalid cluster CIDRs", formatIssues(res.error));
   return res.data;
 }
 
-/** The clusterset IP block the broker holds for `clusterId` (comma-separated per family), if any. */
-async function clustersetBlock(conn: BrokerConnection, clusterId: string): Promise<string | undefined> {
+/** What the broker placed for `clusterId`: its clusterset IP block and (globalnet) its global CIDR, as lines for the user. */
+async function placedLines(conn: BrokerConnection, clusterId: string): Promise<string[]> {
   const r = (await conn.list("cluster")).records.find((x) => x.clusterId === clusterId);
-  const block = r ? ClusterSchema.safeParse(JSON.parse(r.valueJson)).data?.clusterset_ip_cidr : undefined;
-  return block?.length ? block.join(", ") : undefined;
+  const c = r ? ClusterSchema.safeParse(JSON.parse(r.valueJson)).data : undefined;
+  const lines: string[] = [];
+  if (c?.clusterset_ip_cidr?.length) lines.push(`clusterset IPs of ${clusterId}'s exports come from ${c.clusterset_ip_cidr.join(", ")}`);
+  const g = c?.global_cidr[0];
+  const a = g ? globalAddresses(g) : undefined;
+  if (g && a) lines.push(`globalnet: ${clusterId} is known to the clusterset as ${g} (egress ${a.egressIPs[0]}-${a.egressIPs.at(-1)})`);
+  return lines;
 }
 
 /** The node to label as gateway when none is: undefined if one already is. */
@@ -229,11 +241,10 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
       const gw = await gatewayCandidate(client);
       let token = held;
       if (!token) {
-        token = (await conn.join(cluster)).token;
+        token = (await conn.join(cluster, { globalnetDisabled: o.globalnet === false })).token;
         say(`registered ${cluster.cluster_id} at the broker ${info.brokerURL}`);
       }
-      const block = await clustersetBlock(conn, cluster.cluster_id);
-      if (block) say(`clusterset IPs of ${cluster.cluster_id}'s exports come from ${block}`);
+      for (const line of await placedLines(conn, cluster.cluster_id)) say(line);
       try {
         const ms = (await planMcsCrds(client, memberManifests(kube.R, config(token)))).manifests;
         const { changed } = await applyManifests(client, ms, { signal: o.signal });

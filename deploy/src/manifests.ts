@@ -5,6 +5,7 @@ import {
   crdObject,
   encodeClusterConfig,
   type GatewaySettings,
+  type GlobalnetSettings,
   GROUP,
   MCS_CRDS,
   SYSTEM_NAMESPACE,
@@ -393,6 +394,8 @@ export interface BrokerDeployment {
   readonly tls?: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
   /** How the broker's Service is reached (default NodePort: from other clusters and the operator's machine). */
   readonly serviceType?: BrokerServiceType;
+  /** `deploy-broker --globalnet …` (absent or disabled: members need disjoint CIDRs). */
+  readonly globalnet?: GlobalnetSettings;
   /** NATS JetStream: several broker replicas on one bucket, no volume. */
   readonly nats?: {
     readonly servers: readonly string[];
@@ -417,6 +420,9 @@ function brokerContainer(d: BrokerDeployment) {
   const args = ["--listen", `0.0.0.0:${BROKER_PORT}`, "--admin-token-file", "/etc/causeway/admin/token"];
   const mounts: Record<string, unknown>[] = [{ name: "admin", mountPath: "/etc/causeway/admin", readOnly: true }];
   const volumes: Record<string, unknown>[] = [{ name: "admin", secret: { secretName: BROKER_ADMIN_SECRET } }];
+  if (d.globalnet?.enabled) {
+    args.push("--globalnet", "--globalnet-cidr-range", d.globalnet.cidrRange, "--default-globalnet-cluster-size", String(d.globalnet.clusterSize));
+  }
   if (d.nats) {
     args.push("--backend", "nats", "--nats-servers", d.nats.servers.join(","), "--nats-replicas", String(d.nats.streamReplicas));
     if (d.nats.user) args.push("--nats-user", d.nats.user, "--nats-password-file", "/etc/causeway/nats/password");

@@ -168,8 +168,9 @@ export function startReplica(
   adminTokenFile: string,
   dir: string,
   tls?: { readonly certFile: string; readonly keyFile: string },
+  extra: readonly string[] = [],
 ): LabProcess {
-  r.process = startIn(r.ns, `broker/${r.index}`, replicaArgv(nodeBin, script, ha, r, adminTokenFile, tls), join(dir, `broker${r.index}.log`));
+  r.process = startIn(r.ns, `broker/${r.index}`, [...replicaArgv(nodeBin, script, ha, r, adminTokenFile, tls), ...extra], join(dir, `broker${r.index}.log`));
   return r.process;
 }
 

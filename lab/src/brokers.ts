@@ -46,7 +46,7 @@ export async function startReplica(lab: LabCore, index: number): Promise<void> {
   const b = lab.state.broker;
   const r = b.ha?.replicas.find((x) => x.index === index);
   if (!b.ha || !r) throw new ValidationError(`the lab has no broker replica ${index}`);
-  const p = startBrokerReplica(lab.state.nodeBin, script("broker/src/main.ts"), b.ha, r, b.adminTokenFile, lab.state.dir, b.tls);
+  const p = startBrokerReplica(lab.state.nodeBin, script("broker/src/main.ts"), b.ha, r, b.adminTokenFile, lab.state.dir, b.tls, lab.state.globalnet ? ["--globalnet"] : []);
   if (index === 1) b.process = p;
   lab.save();
   await waitBroker(lab, r.socket, p);
@@ -95,6 +95,7 @@ export async function startBroker(lab: LabCore): Promise<void> {
       "--admin-token-file",
       b.adminTokenFile,
       ...(b.tls ? ["--tls-cert", b.tls.certFile, "--tls-key", b.tls.keyFile] : []),
+      ...(lab.state.globalnet ? ["--globalnet"] : []),
     ],
     join(lab.state.dir, "broker.log"),
   );

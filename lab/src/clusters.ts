@@ -24,10 +24,11 @@ export async function upStandalone(lab: LabCore, o: { count: number; nodes: numb
 }
 
 /** Builds one more cluster, joins it to the broker and starts its processes. */
-export async function addCluster(lab: LabCore, o: { nodes?: number; pods?: number } = {}): Promise<LabCluster> {
+export async function addCluster(lab: LabCore, o: { nodes?: number; pods?: number; distinctCidrs?: boolean } = {}): Promise<LabCluster> {
   const st = lab.state;
   const index = Math.max(0, ...st.clusters.map((c) => c.spec.index)) + 1;
-  const spec = clusterSpec(st.name, index, o.nodes ?? 3, o.pods ?? 1, (st.nat ?? []).includes(`c${index}`), st.gateways ?? 1);
+  const kindCidrs = st.globalnet === true && o.distinctCidrs !== true;
+  const spec = clusterSpec(st.name, index, o.nodes ?? 3, o.pods ?? 1, (st.nat ?? []).includes(`c${index}`), st.gateways ?? 1, kindCidrs);
   const entry: LabCluster = {
     spec,
     siteFile: join(st.dir, `${spec.id}.site.yaml`),

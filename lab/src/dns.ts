@@ -32,7 +32,7 @@ export interface ClusterDnsSpec {
 }
 
 export function clusterDnsSpec(lab: string, c: ClusterSpec): ClusterDnsSpec {
-  return { ns: `${lab}-${c.id}-n0-dns`, ip: `10.${c.index}.0.53`, node: `${lab}-${c.id}-n0`, hostIf: "vdns" };
+  return { ns: `${lab}-${c.id}-n0-dns`, ip: `${c.podCidr.split(".").slice(0, 2).join(".")}.0.53`, node: `${lab}-${c.id}-n0`, hostIf: "vdns" };
 }
 
 /** Pure: the pods' resolv.conf (Kubernetes' form: the cluster DNS, search paths, ndots 5). */

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
+import { globalnetSettings, SYSTEM_NAMESPACE, ValidationError } from "@causeway/api";
 import { kube } from "@causeway/common";
 import { BROKER_NAMESPACE, BROKER_PORT, deployBroker, type DeployBrokerOptions } from "@causeway/deploy";
 import { buildCluster } from "./build.ts";
@@ -41,7 +41,7 @@ export async function upKube(
   const archives = await labImageArchives();
   const flanneld = cni === "flannel" ? flannelBinary() : undefined;
   const entries = Array.from({ length: clusters }, (_, k) => {
-    const spec = clusterSpec(st.name, k + 1, nodes, pods, (st.nat ?? []).includes(`c${k + 1}`), st.gateways ?? 1);
+    const spec = clusterSpec(st.name, k + 1, nodes, pods, (st.nat ?? []).includes(`c${k + 1}`), st.gateways ?? 1, st.globalnet === true);
     const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };
     st.clusters.push(entry);
     return entry;
@@ -74,7 +74,12 @@ async function deployRealBroker(lab: LabCore): Promise<void> {
   const gw = first?.spec.nodes.find((n) => n.gateway);
   if (!st.kube || !first || !gw?.publicIp) throw new LabError("the lab has no first cluster with a gateway node");
   // No --broker-url: deploy-broker picks the gateway node's ExternalIP (its underlay address) with the NodePort.
-  const r = await deployBroker({ kubeconfig: st.kube.apis[first.spec.id]?.kubeconfig, out: st.kube.brokerInfo, ...natsOptions(lab) });
+  const r = await deployBroker({
+    kubeconfig: st.kube.apis[first.spec.id]?.kubeconfig,
+    out: st.kube.brokerInfo,
+    ...natsOptions(lab),
+    ...(st.globalnet ? { globalnet: globalnetSettings({ enabled: true }) } : {}),
+  });
   if (!r.info.brokerURL.startsWith(`${gw.publicIp}:`)) throw new LabError(`deploy-broker chose ${r.info.brokerURL}, not ${gw.publicIp} (n0's ExternalIP)`);
   st.broker.address = r.info.brokerURL;
   writeFileSync(st.broker.adminTokenFile, `${r.info.adminToken}\n`, { mode: 0o600 });

@@ -156,7 +156,8 @@ export class Lab implements LabCore {
   /** Restarts NATS node `index` (1..3) of a nats-backed lab. */
   startNatsNode = (index: number): Promise<void> => brokers.startNatsNode(this, index);
   /** Builds one more cluster, joins it to the broker and starts its processes. */
-  addCluster = (o: { nodes?: number; pods?: number } = {}): Promise<LabCluster> => clusters.addCluster(this, o);
+  /** One more cluster; in a globalnet lab `distinctCidrs` gives it CIDRs of its own instead of kind's. */
+  addCluster = (o: { nodes?: number; pods?: number; distinctCidrs?: boolean } = {}): Promise<LabCluster> => clusters.addCluster(this, o);
   /** Starts the DNS of every cluster that has none (a lab brought up with deferDns); later clusters get theirs as they come. */
   startDns = (): Promise<void> => clusters.startDeferredDns(this);
   /** The cluster leaves the clusterset (broker records removed first, so peers drop their routes), then its namespaces go. */
@@ -241,5 +242,6 @@ function optionalState(o: ReturnType<typeof upOptions>): Partial<LabState> {
     ...(o.gateways > 1 ? { gateways: o.gateways } : {}),
     ...(o.gatewayFlags.length ? { gatewayFlags: o.gatewayFlags } : {}),
     ...(o.lighthouseFlags.length ? { lighthouseFlags: o.lighthouseFlags } : {}),
+    ...(o.globalnet ? { globalnet: true } : {}),
   };
 }

@@ -122,7 +122,7 @@ export function cniConflist(c: ClusterSpec, n: NodeSpec, p: NodePaths): string {
 }
 
 /** The address of the cluster's DNS Service (kube-dns), as pods' resolv.conf names it. */
-export const clusterDnsIp = (c: ClusterSpec) => `10.${100 + c.index}.0.53`;
+export const clusterDnsIp = (c: ClusterSpec) => `${c.serviceBase}.0.53`;
 
 /**
  * kubelet's configuration: cgroupfs under the node's own cgroup (cgroup v1 allowed), image

@@ -43,6 +43,11 @@ export interface UpOptions {
   readonly deferDns?: boolean;
   /** Standalone labs: what lighthouse answers for a ClusterSetIP service (its --answer): the clusterset IP (default) or the chosen cluster's Service IP (Submariner's answer). */
   readonly dnsAnswer?: "clusterset-ip" | "cluster-ip";
+  /**
+   * Overlapping CIDRs: every cluster gets kind's defaults (pods 10.244.0.0/16, services
+   * 10.96.0.0/12) and the broker runs globalnet (each cluster a /16 of 242.0.0.0/8).
+   */
+  readonly globalnet?: boolean;
 }
 
 /** Defaults and validates `lab up` options; throws ValidationError / UnknownCableDriverError naming what is supported. */
@@ -82,6 +87,7 @@ export function upOptions(o: UpOptions) {
     gatewayFlags: healthCheckFlags(o),
     lighthouseFlags: o.dnsAnswer === undefined ? [] : ["--answer", o.dnsAnswer],
     brokerReplicas: brokerReplicasOf(o),
+    globalnet: o.globalnet === true,
   };
 }
 

@@ -48,9 +48,9 @@ export function parseServiceRef(ref: string): { cluster: string; namespace: stri
 /** Pure: the next free address of 10.(100+I).0.11–250 for a service VIP (.10 is the lab's echo). */
 export function nextVip(spec: ClusterSpec, services: readonly LabService[]): string {
   // .53 is the cluster's DNS (Kubernetes tier); dynamic ClusterIPs come from above the lowest 256 addresses.
-  const used = new Set([`10.${100 + spec.index}.0.53`, ...spec.services.map((s) => s.vip), ...services.flatMap((s) => (s.vip ? [s.vip] : []))]);
+  const used = new Set([`${spec.serviceBase}.0.53`, ...spec.services.map((s) => s.vip), ...services.flatMap((s) => (s.vip ? [s.vip] : []))]);
   for (let h = 11; h <= 250; h++) {
-    const ip = `10.${100 + spec.index}.0.${h}`;
+    const ip = `${spec.serviceBase}.0.${h}`;
     if (!used.has(ip)) return ip;
   }
   throw new ValidationError(`cluster ${spec.id} has no service address left (240 lab services at most)`);

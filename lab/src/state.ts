@@ -35,6 +35,8 @@ export interface LabState {
   readonly gatewayFlags?: readonly string[];
   /** Flags every lighthouse gets beyond --site and --node (what DNS answers). */
   readonly lighthouseFlags?: readonly string[];
+  /** Globalnet: clusters have kind's CIDRs (all the same) and the broker runs --globalnet. */
+  readonly globalnet?: boolean;
   readonly nodeBin: string;
   readonly broker: {
     readonly ns: string;

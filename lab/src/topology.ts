@@ -70,6 +70,8 @@ export interface ClusterSpec {
   readonly router?: ClusterRouterSpec | undefined;
   readonly podCidr: string;
   readonly serviceCidr: string;
+  /** The first two octets of the cluster's service addresses (10.101 for c1; 10.96 with kind's CIDRs). */
+  readonly serviceBase: string;
   readonly switchNs: string;
   readonly nodes: readonly NodeSpec[];
   readonly services: readonly ServiceSpec[];
@@ -91,42 +93,49 @@ export function wholeInRange(what: string, v: number, max: number): void {
  * (inside network 198.19.(200+index).0/24). Nodes n0..n(gateways-1) are gateway candidates, each
  * on the underlay at 198.18.index.(10+k); with more than one, the cluster gets its own router.
  */
-export function clusterSpec(lab: string, index: number, nodes: number, podsPerNode = 1, nat = false, gateways = 1): ClusterSpec {
+export function clusterSpec(lab: string, index: number, nodes: number, podsPerNode = 1, nat = false, gateways = 1, kindCidrs = false): ClusterSpec {
   wholeInRange("cluster index", index, LAB.maxClusters);
   wholeInRange("--nodes", nodes, LAB.maxNodes);
   wholeInRange("--pods", podsPerNode, LAB.maxPods);
   wholeInRange("--gateways", gateways, nodes);
   if (nat && gateways > 1) throw new ValidationError("--nat takes clusters with one gateway (--gateways 1)");
   const id = `c${index}`;
-  const nodeSpecs: NodeSpec[] = [];
-  for (let k = 0; k < nodes; k++) {
-    const ns = `${lab}-${id}-n${k}`;
-    nodeSpecs.push({
-      name: `n${k}`,
-      ns,
-      lanIp: `198.19.${index}.${10 + k}`,
-      underlayIp: k < gateways ? (nat ? `198.19.${200 + index}.10` : `198.18.${index}.${10 + k}`) : undefined,
-      publicIp: k < gateways ? `198.18.${index}.${10 + k}` : undefined,
-      wgInterface: `${lab}${id}n${k}`,
-      podCidr: `10.${index}.${k}.0/24`,
-      cniIp: `10.${index}.${k}.1`,
-      gateway: k < gateways,
-      pods: Array.from({ length: podsPerNode }, (_, p) => ({ name: `p${p}`, ns: `${ns}-p${p}`, ip: `10.${index}.${k}.${10 + p}`, hostIf: `vp${p}` })),
-    });
-  }
+  // kind's defaults (globalnet labs): every cluster has the same pod and service CIDRs.
+  const pod = kindCidrs ? "10.244" : `10.${index}`;
+  const serviceBase = kindCidrs ? "10.96" : `10.${100 + index}`;
+  const nodeSpecs = Array.from({ length: nodes }, (_, k) => nodeSpec(lab, { index, k, pod, podsPerNode, nat, gateway: k < gateways }));
   const backend = (nodeSpecs[1] ?? nodeSpecs[0])?.pods[0];
   return {
     id,
     index,
-    podCidr: `10.${index}.0.0/16`,
-    serviceCidr: `10.${100 + index}.0.0/16`,
+    podCidr: `${pod}.0.0/16`,
+    serviceCidr: kindCidrs ? "10.96.0.0/12" : `${serviceBase}.0.0/16`,
+    serviceBase,
     switchNs: `${lab}-${id}-sw`,
     nat: nat ? { ns: `${lab}-${id}-nat`, publicIp: `198.18.${index}.10`, insideIp: `198.19.${200 + index}.1`, insidePrefix: 24 } : undefined,
     router: gateways > 1 ? { lanIp: `198.19.${index}.1`, underlayIp: `198.18.${index}.254` } : undefined,
     nodes: nodeSpecs,
     services: backend
-      ? [{ name: "echo", namespace: "default", vip: `10.${100 + index}.0.10`, port: LAB.servicePort, backendIp: backend.ip, backendPort: LAB.echoPort }]
+      ? [{ name: "echo", namespace: "default", vip: `${serviceBase}.0.10`, port: LAB.servicePort, backendIp: backend.ip, backendPort: LAB.echoPort }]
       : [],
+  };
+}
+
+/** Pure: node n<k> of cluster c<index>, its pods' addresses in `<pod>.<k>.0/24`. */
+function nodeSpec(lab: string, o: { index: number; k: number; pod: string; podsPerNode: number; nat: boolean; gateway: boolean }): NodeSpec {
+  const { index, k, pod } = o;
+  const ns = `${lab}-c${index}-n${k}`;
+  return {
+    name: `n${k}`,
+    ns,
+    lanIp: `198.19.${index}.${10 + k}`,
+    underlayIp: o.gateway ? (o.nat ? `198.19.${200 + index}.10` : `198.18.${index}.${10 + k}`) : undefined,
+    publicIp: o.gateway ? `198.18.${index}.${10 + k}` : undefined,
+    wgInterface: `${lab}c${index}n${k}`,
+    podCidr: `${pod}.${k}.0/24`,
+    cniIp: `${pod}.${k}.1`,
+    gateway: o.gateway,
+    pods: Array.from({ length: o.podsPerNode }, (_, p) => ({ name: `p${p}`, ns: `${ns}-p${p}`, ip: `${pod}.${k}.${10 + p}`, hostIf: `vp${p}` })),
   };
 }
 

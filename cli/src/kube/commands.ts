@@ -37,6 +37,8 @@ interface JoinFlags {
   clustercidr?: string[];
   servicecidr?: string[];
   clustersetIpCidr?: string;
+  globalnetCidr?: string;
+  globalnet: boolean;
   cableDriver: string;
   intraCluster: string;
   labelGateway: boolean;
@@ -69,6 +71,9 @@ interface DeployBrokerFlags {
   natsUser?: string;
   natsPasswordFile?: string;
   natsCa?: string;
+  globalnet: boolean;
+  globalnetCidrRange?: string;
+  defaultGlobalnetClusterSize?: number;
   wait: number;
 }
 
@@ -121,6 +126,18 @@ export function kubeCommands(program: Command): void {
     .option("--nats-user <user>", "with --backend nats: the NATS user")
     .option("--nats-password-file <file>", "with --backend nats: a file holding the NATS password (stored in a Secret)")
     .option("--nats-ca <file>", "with --backend nats: the CA of the NATS servers' certificates (TLS; stored in a Secret)")
+    .option(
+      "--globalnet [bool]",
+      "members whose pod and service CIDRs overlap (e.g. kind's defaults) meet through global CIDRs the broker gives each of them",
+      bool,
+      false,
+    )
+    .option("--globalnet-cidr-range <cidr>", "with --globalnet: where members' global CIDRs come from (default 242.0.0.0/8)")
+    .option(
+      "--default-globalnet-cluster-size <n>",
+      "with --globalnet: global addresses per member, rounded up to a power of two (default 65536, a /16)",
+      positive("--default-globalnet-cluster-size", 1),
+    )
     .option("--image-override <component=image>", IMAGE_OVERRIDE_HELP, repeat)
     .option("--wait <seconds>", "wait this long for the broker's pods, then check it answers at its address from here (0: neither)", positive("--wait", 0), 300)
     .option("--dry-run", "print what would be applied; change nothing")
@@ -130,7 +147,14 @@ export function kubeCommands(program: Command): void {
     )
     .action(async (o: DeployBrokerFlags) => {
       const { BROKER_SERVICE_TYPES, deployBroker, parseImageOverrides, parseServiceType } = await import("@causeway/deploy");
+      const { globalnetSettings } = await import("@causeway/api");
+      const globalnet = globalnetSettings({
+        enabled: o.globalnet,
+        ...(o.globalnetCidrRange !== undefined ? { cidrRange: o.globalnetCidrRange } : {}),
+        ...(o.defaultGlobalnetClusterSize !== undefined ? { clusterSize: o.defaultGlobalnetClusterSize } : {}),
+      });
       const r = await deployBroker({
+        globalnet,
         serviceType: parseServiceType(o.serviceType, BROKER_SERVICE_TYPES),
         ...(o.imageOverride ? { images: parseImageOverrides(o.imageOverride) } : {}),
         kubeconfig: o.kubeconfig,
@@ -149,6 +173,7 @@ export function kubeCommands(program: Command): void {
       }
       say(r.changed.length ? `applied ${r.changed.length} object(s): ${r.changed.join(", ")}` : "the broker is deployed already; nothing changed");
       if (r.backup) say(`kept the previous broker-info as ${r.backup}`);
+      if (globalnet.enabled) say(`globalnet: members get /${32 - Math.log2(globalnet.clusterSize)} global CIDRs from ${globalnet.cidrRange}`);
       say(`wrote ${o.out} (broker ${r.info.brokerURL}); join clusters with: causeway join ${o.out} --kubeconfig … --context …`);
     });
   program
@@ -163,6 +188,11 @@ export function kubeCommands(program: Command): void {
       "--clusterset-ip-cidr <cidr>",
       "where this cluster allocates clusterset IPs (ServiceImport spec.ips) from; must overlap no member's pod, service or clusterset IP CIDR (default: the broker gives the next free /20 of 243.0.0.0/8)",
     )
+    .option(
+      "--globalnet-cidr <cidr>",
+      "with a globalnet broker: this cluster's global CIDR (at least a /28, overlapping no member's CIDR; default: the broker gives the next free block of its range)",
+    )
+    .option("--globalnet [bool]", "take part in the broker's globalnet (--globalnet=false is refused by a globalnet broker)", bool, true)
     .option("--cable-driver <driver>", "cable driver", "vxlan")
     .option("--intra-cluster <mode>", "vxlan | direct", "vxlan")
     .option("--label-gateway [bool]", "label a gateway node when none is labelled (--label-gateway=false, or --no-label-gateway: don't)", bool, true)
@@ -217,6 +247,8 @@ export function kubeCommands(program: Command): void {
         clusterCidrs: o.clustercidr,
         serviceCidrs: o.servicecidr,
         ...(o.clustersetIpCidr ? { clustersetIpCidr: o.clustersetIpCidr } : {}),
+        ...(o.globalnetCidr ? { globalnetCidr: o.globalnetCidr } : {}),
+        globalnet: o.globalnet,
         cableDriver: o.cableDriver,
         intraCluster: o.intraCluster,
         labelGateway: o.labelGateway,

@@ -87,9 +87,14 @@ export function labCommands(program: Command): void {
       "--cni <cni>",
       "with --kube: the pod network, bridge (Debian's CNI plugins, the lab's routes) or flannel (VXLAN; built from its Go module) (default bridge)",
     )
+    .option(
+      "--globalnet",
+      "overlapping CIDRs: every cluster gets kind's defaults (pods 10.244.0.0/16, services 10.96.0.0/12) and the broker runs globalnet (a /16 of 242.0.0.0/8 per cluster)",
+    )
     .option("--json", "print the topology as JSON")
     .action(
       async (o: {
+        globalnet?: boolean;
         clusters: number;
         nodes?: number;
         pods: number;
@@ -129,6 +134,7 @@ export function labCommands(program: Command): void {
           brokerBackend: o.brokerBackend as "sqlite" | "nats",
           ...(o.brokerReplicas !== undefined ? { brokerReplicas: o.brokerReplicas } : {}),
           ...(o.brokerTls ? { brokerTls: true } : {}),
+          ...(o.globalnet ? { globalnet: true } : {}),
         });
         await l.waitConnected();
         if (!o.json)
@@ -183,10 +189,11 @@ export function labCommands(program: Command): void {
     .command("add-cluster")
     .option("--nodes <m>", "nodes", int, 3)
     .option("--pods <p>", "pods per node", int, 1)
+    .option("--distinct-cidrs", "in a --globalnet lab: CIDRs of its own (10.<n>.0.0/16) instead of kind's")
     .option("--name <prefix>", "lab name")
-    .action(async (o: { nodes: number; pods: number; name?: string }) => {
+    .action(async (o: { nodes: number; pods: number; name?: string; distinctCidrs?: boolean }) => {
       const l = (await labClass()).open(o.name);
-      const c = await l.addCluster({ nodes: o.nodes, pods: o.pods });
+      const c = await l.addCluster({ nodes: o.nodes, pods: o.pods, ...(o.distinctCidrs ? { distinctCidrs: true } : {}) });
       await l.waitConnected();
       console.log(` ✓ cluster ${c.spec.id} joined and connected`);
     });
