@@ -118,8 +118,24 @@ export const ServiceExportSchema = z.strictObject({
    * import's address is the oldest export's.
    */
   clustersetIp: Ipv4.optional(),
+  /**
+   * Globalnet, ClusterSetIP: the service's global ingress IP, from the exporting cluster's global
+   * CIDR; its active gateway translates it to the ready endpoints. Other clusters reach the
+   * service only there (its `ip` and endpoints' addresses may be theirs too).
+   */
+  globalIp: Ipv4.optional(),
   ports: z.array(ServiceExportPortSchema).default([]),
-  endpoints: z.array(z.strictObject({ ip: Ipv4, hostname: Dns1123LabelSchema.optional(), ready: z.boolean() })).default([]),
+  endpoints: z
+    .array(
+      z.strictObject({
+        ip: Ipv4,
+        hostname: Dns1123LabelSchema.optional(),
+        ready: z.boolean(),
+        /** Globalnet, Headless: a ready endpoint's own global IP (its gateway translates the whole address, both ways). */
+        globalIp: Ipv4.optional(),
+      }),
+    )
+    .default([]),
   /** When the export was created (MCS conflict resolution: the oldest export wins). */
   exportedAt: z.string(),
   /** The Service's attributes an import carries (Kubernetes mode; MCS: the oldest export's win). */

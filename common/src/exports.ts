@@ -73,3 +73,42 @@ export function mergePorts(members: readonly ExportRecord[]): { ports: MergedPor
   }
   return { ports: [...byKey.values()], conflicting };
 }
+
+/**
+ * Pure, globalnet: a remote cluster's export as this cluster may use it — only its global
+ * addresses (its own may be this cluster's too). A ClusterSetIP export becomes its global ingress
+ * IP, one endpoint there (ready while any endpoint is) reached on the service ports (the exporting
+ * gateway translates to the target ports); a headless export keeps the endpoints that have a
+ * global IP, at that IP. Without a global IP yet, nothing is usable: no address, no endpoints.
+ */
+export function globalView(e: ExportRecord): ExportRecord {
+  const v = e.value;
+  if (v.type === "Headless") {
+    const endpoints = v.endpoints.flatMap((x) => (x.globalIp ? [{ ip: x.globalIp, ready: x.ready, ...(x.hostname ? { hostname: x.hostname } : {}) }] : []));
+    return { clusterId: e.clusterId, value: { ...v, endpoints } };
+  }
+  const { globalIp, ...rest } = v;
+  const ports = v.ports.map(({ targetPort: _t, ...p }) => p);
+  const value: ServiceExport = {
+    ...rest,
+    ip: globalIp ?? "",
+    ports,
+    endpoints: globalIp ? [{ ip: globalIp, ready: v.endpoints.some((x) => x.ready) }] : [],
+  };
+  return { clusterId: e.clusterId, value };
+}
+
+/** Pure: every export as `localCluster` may use it — remote ones by their global addresses when the clusterset runs globalnet. */
+export function usableExports(exports: readonly ExportRecord[], localCluster: string, globalnet: boolean): ExportRecord[] {
+  return globalnet ? exports.map((e) => (e.clusterId === localCluster ? e : globalView(e))) : [...exports];
+}
+
+/** Pure: every global IP `exports` hold (a ClusterSetIP export's and its headless endpoints'). */
+export function heldGlobalIps(exports: readonly ServiceExport[]): Set<string> {
+  const out = new Set<string>();
+  for (const e of exports) {
+    if (e.globalIp) out.add(e.globalIp);
+    for (const x of e.endpoints) if (x.globalIp) out.add(x.globalIp);
+  }
+  return out;
+}

@@ -53,6 +53,17 @@ export * as view from "./view/index.ts";
 export { METRICS_PORTS, MetricsPortInUseError, metricsPortFromFlag, newRegistry, ProbeServer, type ProbeServerOptions } from "./metrics.ts";
 export { sameValue } from "./json.ts";
 export { type CheckResult, junitReport } from "./checks.ts";
-export { byAge, type ExportRecord, exportOf, exportsByService, type MergedPort, mergePorts, unlistedExport } from "./exports.ts";
+export {
+  byAge,
+  type ExportRecord,
+  exportOf,
+  exportsByService,
+  globalView,
+  heldGlobalIps,
+  type MergedPort,
+  mergePorts,
+  unlistedExport,
+  usableExports,
+} from "./exports.ts";
 export { CLUSTERSET_DNS_ZONES, COREFILE_MARKERS, CorefileError, corednsStanza, withoutStanza, withStanza } from "./coredns/corefile.ts";
 export { assertGolden } from "./golden.ts";

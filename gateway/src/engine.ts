@@ -1,12 +1,13 @@
-import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus } from "@causeway/api";
-import { type Logger, type ReconcileLoop, sameValue, type view, ViewDrivenLoop } from "@causeway/common";
+import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus, globalAddresses } from "@causeway/api";
+import { host, type Logger, type ReconcileLoop, sameValue, type view, ViewDrivenLoop } from "@causeway/common";
 import { type CableDriver, type CableState, DEFAULT_CABLE_PORT, type RemoteCable, type Traffic } from "./cable/driver.ts";
 import { HealthChecker, type HealthCheckSettings, mergeHealth } from "./health/checker.ts";
 import type { PingerFactory } from "./health/pinger.ts";
 import type { ConnectionSample, GatewayMetrics } from "./metrics.ts";
 import { fallbackDecision, type NatDecision, NatDiscovery, type NatDiscoveryOptions } from "./nat/discovery.ts";
 import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
-import { CableDriverError } from "./errors.ts";
+import { CableDriverError, TranslationError } from "./errors.ts";
+import { type GlobalnetDeps, globalNatSpec } from "./globalnet.ts";
 
 /** What the engine knows of its own cluster (a site file, or the cluster's join configuration). */
 export interface LocalCluster {
@@ -45,20 +46,27 @@ export interface GatewayDeps {
   /** Probes of remote endpoints' health-check IPs; absent: a connection's status is its cable driver's alone. */
   readonly healthCheck?: HealthCheckSettings & { readonly pinger?: PingerFactory };
   readonly metrics?: GatewayMetrics;
+  /** Globalnet: the cluster's global CIDR and exports, and the translation table the active gateway keeps. */
+  readonly globalnet?: GlobalnetDeps;
 }
 
-/** Pure: this gateway's Endpoint. */
+/**
+ * Pure: this gateway's Endpoint. Under globalnet (`globalCidr`) the cluster is known only by its
+ * global CIDR, and remote gateways probe its health-check address there.
+ */
 export function localEndpoint(
   d: Pick<GatewayDeps, "site" | "nodeName" | "privateIp" | "healthCheckIp" | "driver" | "natEnabled" | "cablePort" | "preferredServer">,
   publicIp = "",
   natPort = NAT_DISCOVERY_PORT,
+  globalCidr?: string,
 ): Endpoint {
+  const global = globalCidr ? globalAddresses(globalCidr) : undefined;
   return {
     cluster_id: d.site.clusterId,
     cable_name: cableName(d.site.clusterId, d.privateIp),
-    healthCheckIP: d.healthCheckIp,
+    healthCheckIP: global ? global.healthCheckIP : d.healthCheckIp,
     hostname: d.nodeName,
-    subnets: [...d.site.serviceCIDRs, ...d.site.clusterCIDRs],
+    subnets: globalCidr ? [globalCidr] : [...d.site.serviceCIDRs, ...d.site.clusterCIDRs],
     private_ip: d.privateIp,
     public_ip: publicIp,
     nat_enabled: d.natEnabled ?? false,
@@ -109,6 +117,12 @@ export function selectRemotes(
   }
   cables.sort((a, b) => a.endpoint.cluster_id.localeCompare(b.endpoint.cluster_id));
   return { cables, skipped, pending };
+}
+
+/** Takes what only the active gateway carries off this host: its cables and (globalnet) its translation table. */
+export async function dropCables(d: Pick<GatewayDeps, "driver" | "globalnet">): Promise<void> {
+  await d.driver.cleanup();
+  await d.globalnet?.nat.apply(undefined);
 }
 
 /** Pure: the status of a gateway that is not the active one (no connections). */
@@ -165,7 +179,7 @@ export class GatewayEngine {
     if (typeof d.publicIp === "string") this.#publicIp = d.publicIp;
     this.#endpoint = localEndpoint(d, this.#publicIp, this.nat.port);
     this.health = d.healthCheck ? new HealthChecker({ ...d.healthCheck, source: d.healthCheckIp, log: d.log }) : undefined;
-    const sources = this.health ? [d.view, this.nat, this.health] : [d.view, this.nat];
+    const sources = [d.view, this.nat, ...(this.health ? [this.health] : []), ...(d.globalnet?.source.sources ?? [])];
     this.#driven = new ViewDrivenLoop(sources, { name: "gateway", run: () => this.reconcileOnce(), log: d.log, resyncMs: d.resyncMs ?? 30_000 });
   }
 
@@ -208,7 +222,24 @@ export class GatewayEngine {
         this.#d.log.warn({ err: errorMessage(err), keeping: this.#publicIp || "(none)" }, "public IP resolution failed; retrying in a minute");
       }
     }
-    this.#endpoint = localEndpoint(this.#d, this.#publicIp, this.nat.port);
+    this.#endpoint = localEndpoint(this.#d, this.#publicIp, this.nat.port, this.#d.globalnet?.source.globalCidr());
+  }
+
+  /** Globalnet: the translation table from the cluster's exports and the other clusters' endpoints (none without a global CIDR). */
+  async #translate(all: ReadonlyMap<string, Endpoint>): Promise<void> {
+    const g = this.#d.globalnet;
+    if (!g) return;
+    const globalCidr = g.source.globalCidr();
+    const exports = g.source.exports();
+    const spec = globalCidr
+      ? globalNatSpec({ globalCidr, clusterId: this.#d.site.clusterId, healthCheckIp: this.#d.healthCheckIp, endpoints: all, exports })
+      : undefined;
+    const want = spec ? host.globalNatDigest(spec) : undefined;
+    if ((await g.nat.observe()) !== want) {
+      await g.nat.apply(spec);
+      this.#d.log.info({ globalCidr, services: spec?.services.length ?? 0, addresses: spec?.hosts.length ?? 0 }, "globalnet translation updated");
+    }
+    g.metrics?.update(globalCidr, exports);
   }
 
   async reconcileOnce(): Promise<void> {
@@ -237,6 +268,10 @@ export class GatewayEngine {
     let states: CableState[];
     let failure = "";
     const t0 = performance.now();
+    const untranslated = await this.#translate(all).then(
+      () => "",
+      (err: unknown) => `globalnet translation failed: ${errorMessage(err)}`,
+    );
     try {
       states = await driver.sync({ endpoint: this.endpoint, underlayMtu: this.#d.underlayMtu }, cables);
     } catch (err) {
@@ -250,10 +285,11 @@ export class GatewayEngine {
       "gateway pass",
     );
     this.health?.track(cables.map((c) => ({ clusterId: c.endpoint.cluster_id, ip: c.endpoint.healthCheckIP })));
-    this.#pass = { cables, states, pending, skipped, failure };
+    this.#pass = { cables, states, pending, skipped, failure: [failure, untranslated].filter(Boolean).join("; ") };
     this.#d.metrics?.syncIterations.inc();
     await this.#publish();
     if (failure) throw new CableDriverError(`cable driver ${driver.name} failed: ${failure}`);
+    if (untranslated) throw new TranslationError(untranslated);
     if (states.some((s) => s.status === "connecting")) {
       if (this.#recheck) clearTimeout(this.#recheck);
       this.#recheck = setTimeout(() => this.loop.trigger(), CONNECTING_RECHECK_MS);
@@ -348,7 +384,7 @@ export class GatewayEngine {
   /** Removes the cables, then this gateway's Endpoint and status. */
   async uninstall(): Promise<void> {
     await this.stop();
-    await this.#d.driver.cleanup();
+    await dropCables(this.#d);
     await this.#d.sink.deleteEndpoint(this.endpoint);
     await this.#d.sink.deleteStatus(this.#d.nodeName);
   }

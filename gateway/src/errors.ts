@@ -9,3 +9,8 @@ export class PublicIpError extends CausewayError {
 export class CableDriverError extends CausewayError {
   override name = "CableDriverError";
 }
+
+/** The globalnet translation table could not be written (retried at the next pass). Exit 1. */
+export class TranslationError extends CausewayError {
+  override name = "TranslationError";
+}

@@ -2,7 +2,7 @@ import { type Cluster, errorMessage } from "@causeway/api";
 import { kube, type Logger, type SiteComponent, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
 import type { CableDriver } from "./cable/driver.ts";
-import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
+import { dropCables, type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
 import { awaitSuccessor } from "./handover.ts";
 import { UnderlayWatch } from "./underlay.ts";
@@ -179,7 +179,7 @@ export class KubeGateway implements SiteComponent {
         this.#d.log.info({ node: this.#d.nodeName }, "another gateway leads: keeping this node's cables until its endpoint reaches the other clusters");
         await awaitSuccessor({ broker: this.#d.conn, clusterId: this.#d.cluster.clusterId, node: this.#d.nodeName, log: this.#d.log });
       }
-      await this.#d.driver.cleanup();
+      await dropCables(this.#d);
     }
     this.#mayHaveCables = false;
     await this.#putPassive();
@@ -226,7 +226,7 @@ export class KubeGateway implements SiteComponent {
     await this.#halt();
     if (wasLeading && (await this.#otherCandidates()) > 0) {
       await awaitSuccessor({ broker: this.#d.conn, clusterId: this.#d.cluster.clusterId, node: this.#d.nodeName, log: this.#d.log });
-      await this.#d.driver.cleanup();
+      await dropCables(this.#d);
       await this.#putPassive().catch(() => undefined);
     }
   }

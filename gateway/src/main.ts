@@ -24,6 +24,7 @@ import { WireGuardCableDriver } from "./cable/wireguard.ts";
 import { healthCheckOf, type HealthCheckSettings } from "./health/checker.ts";
 import { KubeGateway } from "./kube.ts";
 import { GatewayMetrics } from "./metrics.ts";
+import { BrokerGlobalnetSource, GlobalnetMetrics } from "./globalnet.ts";
 import type { Registry } from "prom-client";
 import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 import { parseResolvers, resolvePublicIp } from "./publicip.ts";
@@ -268,6 +269,8 @@ if (process.argv.includes("--kube")) {
       });
       const conn = siteBrokerConnection(site.broker);
       const shared = sharedParts(p, election, healthCheck, registry);
+      // Clusters and exports too: under globalnet the gateway translates its cluster's exports.
+      const brokerView = new view.BrokerEndpointView(conn, log, ["endpoint", "cluster", "export"]);
       const component = new SiteGateway({
         ...shared.deps,
         leases: conn,
@@ -276,7 +279,12 @@ if (process.argv.includes("--kube")) {
         site,
         nodeName: node.name,
         healthCheckIp: cniIpOf(node),
-        view: new view.BrokerEndpointView(conn, log),
+        view: brokerView,
+        globalnet: {
+          source: new BrokerGlobalnetSource(brokerView, site.clusterId),
+          nat: new host.NftGlobalNat(new ProcessRunner()),
+          metrics: new GlobalnetMetrics(registry),
+        },
         sink: new view.BrokerGatewaySink(conn, site.clusterId),
         log,
         resyncMs,

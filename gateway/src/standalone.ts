@@ -1,6 +1,6 @@
 import { errorMessage } from "@causeway/api";
 import { BrokerLeaseElector, type LeaseClient, type LeaseTimings, type Role, type SiteComponent } from "@causeway/common";
-import { type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
+import { dropCables, type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
 import { awaitSuccessor, type HandoverOptions } from "./handover.ts";
 import { UnderlayWatch } from "./underlay.ts";
@@ -76,7 +76,7 @@ export class SiteGateway implements SiteComponent {
         return;
       }
       // Another gateway leads: this host must not carry cables (its table 100 would shadow the route agent's path to the new gateway).
-      if (this.#mayHaveCables) await this.#d.driver.cleanup();
+      if (this.#mayHaveCables) await dropCables(this.#d);
       this.#mayHaveCables = false;
       await this.#putPassive();
       log.info({ node: this.#d.nodeName, active: holder || "(none)" }, "gateway passive");
@@ -117,7 +117,7 @@ export class SiteGateway implements SiteComponent {
     this.#engine = undefined;
     if (wasLeading && this.#d.candidates > 1) {
       if (this.#d.broker) await awaitSuccessor({ broker: this.#d.broker, clusterId: this.#d.site.clusterId, node: this.#d.nodeName, log: this.#d.log });
-      await this.#d.driver.cleanup();
+      await dropCables(this.#d);
       await this.#putPassive().catch(() => undefined);
     }
   }

@@ -149,6 +149,7 @@ if (process.argv.includes("--kube")) {
         services: siteServices(flag("site") ?? "", site.services, log),
         exported: () => source.exportsOf(site.clusterId),
         clusterset: { all: () => source.exportRecords(), block: () => source.clustersetBlock(site.clusterId) },
+        globalCidr: () => source.globalCidr(site.clusterId),
         put: (name, value) => conn.put("export", site.clusterId, name, value),
         log,
         intervalMs: probeMs,

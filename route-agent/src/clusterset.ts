@@ -21,6 +21,7 @@ import {
   MCS_SOURCE_CLUSTER_LABEL,
   mergePorts,
   SLICE_MANAGER,
+  usableExports,
   view,
 } from "@causeway/common";
 import { z } from "zod";
@@ -191,8 +192,14 @@ export class BrokerClustersetSource implements ClustersetSource {
       .records("gateway")
       .filter((r) => r.clusterId === this.#localCluster)
       .map((r) => r.value);
+    // Globalnet: other clusters' exports are reached at their global addresses only.
+    const globalnet = this.#view.records("cluster").some((r) => r.clusterId === this.#localCluster && r.value.global_cidr.length > 0);
     return importsFromExports(
-      this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value })),
+      usableExports(
+        this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value })),
+        this.#localCluster,
+        globalnet,
+      ),
       this.#localCluster,
       (id) => connectedVia(statuses, id),
     );

@@ -55,22 +55,52 @@ export interface ClustersetNat {
 
 const PROTO: Record<ClustersetPort["protocol"], string> = { TCP: "tcp", UDP: "udp", SCTP: "sctp" };
 
-/** Pure: the spec in a canonical order (services by address, ports by protocol and number, targets by address and port). */
-function canonical(spec: ClustersetNatSpec): ClustersetNatSpec {
+/** Pure: services in a canonical order (by address, ports by protocol and number, targets by address and port). */
+export function canonicalServices(services: readonly ClustersetService[]): ClustersetService[] {
   const byTarget = (a: ClustersetTarget, b: ClustersetTarget) => a.ip.localeCompare(b.ip, "en", { numeric: true }) || a.port - b.port;
-  return {
-    blocks: [...new Set(spec.blocks)].sort(),
-    services: [...spec.services]
-      .map((s) => ({
-        key: s.key,
-        ip: s.ip,
-        ...(s.clientIpAffinity ? { clientIpAffinity: true } : {}),
-        ports: [...s.ports]
-          .map((p) => ({ protocol: p.protocol, port: p.port, targets: [...p.targets].sort(byTarget) }))
-          .sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port),
-      }))
-      .sort((a, b) => a.ip.localeCompare(b.ip, "en", { numeric: true })),
-  };
+  return [...services]
+    .map((s) => ({
+      key: s.key,
+      ip: s.ip,
+      ...(s.clientIpAffinity ? { clientIpAffinity: true } : {}),
+      ports: [...s.ports]
+        .map((p) => ({ protocol: p.protocol, port: p.port, targets: [...p.targets].sort(byTarget) }))
+        .sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port),
+    }))
+    .sort((a, b) => a.ip.localeCompare(b.ip, "en", { numeric: true }));
+}
+
+/** Pure: the spec in a canonical order. */
+function canonical(spec: ClustersetNatSpec): ClustersetNatSpec {
+  return { blocks: [...new Set(spec.blocks)].sort(), services: canonicalServices(spec.services) };
+}
+
+/**
+ * Pure: the nft lines of canonical `services` — a chain per service port that translates to one
+ * of its targets, the `services` map's elements (address . protocol . port : goto chain) and the
+ * hairpin pairs (every target . itself).
+ */
+export function serviceChains(services: readonly ClustersetService[]): { chains: string[]; elements: string[]; hairpin: string[] } {
+  const chains: string[] = [];
+  const elements: string[] = [];
+  services.forEach((s, i) => {
+    for (const p of s.ports) {
+      if (!p.targets.length) continue;
+      const proto = PROTO[p.protocol];
+      const chain = `svc${i}-${proto}-${p.port}`;
+      const pick = s.clientIpAffinity ? `jhash ip saddr mod ${p.targets.length}` : `numgen random mod ${p.targets.length}`;
+      const map = p.targets.map((t, j) => `${j} : ${t.ip} . ${t.port}`).join(", ");
+      elements.push(`${s.ip} . ${proto} . ${p.port} : goto ${chain}`);
+      chains.push(`  chain ${chain} {`, `    comment "${s.key} ${p.protocol}/${p.port}"`, `    meta l4proto ${proto} dnat ip to ${pick} map { ${map} }`, "  }");
+    }
+  });
+  const hairpin = [...new Set(services.flatMap((s) => s.ports.flatMap((p) => p.targets.map((t) => t.ip))))].map((ip) => `${ip} . ${ip}`);
+  return { chains, elements, hairpin };
+}
+
+/** Pure: a set or map declaration's lines (its elements only when there are some: nft refuses an empty list). */
+export function nftCollection(kind: "set" | "map", name: string, spec: readonly string[], elements: readonly string[]): string[] {
+  return [`  ${kind} ${name} {`, ...spec.map((l) => `    ${l}`), ...(elements.length ? [`    elements = { ${elements.join(", ")} }`] : []), "  }"];
 }
 
 /** Pure: a short digest of the spec (kept as the table's comment: an unchanged spec rewrites nothing). */
@@ -86,40 +116,17 @@ export function renderClustersetNat(spec: ClustersetNatSpec | undefined): string
   const head = [`table ip ${CLUSTERSET_NAT_TABLE}`, `delete table ip ${CLUSTERSET_NAT_TABLE}`];
   if (!spec) return `${head.join("\n")}\n`;
   const c = canonical(spec);
-  const chains: string[] = [];
-  const elements: string[] = [];
-  c.services.forEach((s, i) => {
-    for (const p of s.ports) {
-      if (!p.targets.length) continue;
-      const proto = PROTO[p.protocol];
-      const chain = `svc${i}-${proto}-${p.port}`;
-      const pick = s.clientIpAffinity ? `jhash ip saddr mod ${p.targets.length}` : `numgen random mod ${p.targets.length}`;
-      const map = p.targets.map((t, j) => `${j} : ${t.ip} . ${t.port}`).join(", ");
-      elements.push(`${s.ip} . ${proto} . ${p.port} : goto ${chain}`);
-      chains.push(`  chain ${chain} {`, `    comment "${s.key} ${p.protocol}/${p.port}"`, `    meta l4proto ${proto} dnat ip to ${pick} map { ${map} }`, "  }");
-    }
-  });
+  const { chains, elements, hairpin } = serviceChains(c.services);
   const lookup = "ip daddr . meta l4proto . th dport vmap @services";
-  const hairpin = [...new Set(c.services.flatMap((s) => s.ports.flatMap((p) => p.targets.map((t) => t.ip))))].map((ip) => `${ip} . ${ip}`);
   return [
     ...head,
     `table ip ${CLUSTERSET_NAT_TABLE} {`,
     `  comment "${clustersetNatDigest(spec)}"`,
-    "  map services {",
-    "    type ipv4_addr . inet_proto . inet_service : verdict",
-    ...(elements.length ? [`    elements = { ${elements.join(", ")} }`] : []),
-    "  }",
+    ...nftCollection("map", "services", ["type ipv4_addr . inet_proto . inet_service : verdict"], elements),
     // An endpoint that reaches its own service by the clusterset IP: translated back to itself,
     // it would answer itself directly; masqueraded, its reply comes back through the node.
-    "  set hairpin {",
-    "    type ipv4_addr . ipv4_addr",
-    ...(hairpin.length ? [`    elements = { ${hairpin.join(", ")} }`] : []),
-    "  }",
-    "  set blocks {",
-    "    type ipv4_addr",
-    "    flags interval",
-    ...(c.blocks.length ? [`    elements = { ${c.blocks.join(", ")} }`] : []),
-    "  }",
+    ...nftCollection("set", "hairpin", ["type ipv4_addr . ipv4_addr"], hairpin),
+    ...nftCollection("set", "blocks", ["type ipv4_addr", "flags interval"], c.blocks),
     ...chains,
     "  chain prerouting {",
     "    type nat hook prerouting priority dstnat - 10; policy accept;",

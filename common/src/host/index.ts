@@ -63,3 +63,4 @@ export {
   parseClustersetNat,
   renderClustersetNat,
 } from "./clustersetnat.ts";
+export { FakeGlobalNat, type GlobalHost, type GlobalNat, type GlobalNatSpec, GLOBALNET_NAT_TABLE, globalNatDigest, NftGlobalNat, renderGlobalNat } from "./globalnat.ts";

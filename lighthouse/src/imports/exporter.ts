@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
 import { type ExportRecord, exportOf, type Logger, loadSite, sameValue, type SiteService, unlistedExport } from "@causeway/common";
 import { withClustersetIp } from "./clustersetip.ts";
+import { withGlobalIps } from "./globalip.ts";
 
 /**
  * The site file's services, re-read when the file changes (checked on each call by its
@@ -56,6 +57,8 @@ export interface ServiceExporterDeps {
   readonly exported: () => readonly ServiceExport[];
   /** Every cluster's exports at the broker now, and this cluster's clusterset IP block (clusterset IPs). */
   readonly clusterset?: { readonly all: () => readonly ExportRecord[]; readonly block: () => string | undefined };
+  /** Globalnet: this cluster's global CIDR now (exports get global IPs from it). */
+  readonly globalCidr?: () => string | undefined;
   readonly put: (name: string, value: ServiceExport) => Promise<unknown>;
   readonly log: Logger;
   readonly intervalMs?: number;
@@ -116,6 +119,8 @@ export class ServiceExporter {
 
   /** One pass: probe the exported services' endpoints, rewrite exports that changed. */
   async tick(): Promise<void> {
+    // What this pass wrote: the next export's allocation sees the global IPs just given.
+    const written = new Map<string, ServiceExport>();
     for (const current of this.#d.exported()) {
       const key = `${current.namespace}/${current.name}`;
       const svc = this.#d.services().find((s) => s.namespace === current.namespace && s.name === current.name);
@@ -126,7 +131,14 @@ export class ServiceExporter {
       const ready = svc ? await this.#readiness(svc) : new Set<string>();
       const built = svc ? exportOf(svc, (ip) => ready.has(ip), current.exportedAt) : unlistedExport(current);
       const cs = this.#d.clusterset;
-      const next = cs && !built.unavailable ? withClustersetIp(this.#d.clusterId, built, cs.all(), cs.block()) : built;
+      const withCs = cs && !built.unavailable ? withClustersetIp(this.#d.clusterId, built, cs.all(), cs.block()) : built;
+      const name = exportName(current.namespace, current.name);
+      const others = this.#d
+        .exported()
+        .filter((e) => exportName(e.namespace, e.name) !== name)
+        .map((e) => written.get(exportName(e.namespace, e.name)) ?? e);
+      const next = withGlobalIps(withCs, current, others, this.#d.globalCidr?.());
+      written.set(name, next);
       if (!sameValue(next, current)) {
         await this.#d.put(exportName(current.namespace, current.name), next);
         const up = next.endpoints.filter((e) => e.ready).length;

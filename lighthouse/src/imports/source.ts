@@ -1,5 +1,5 @@
 import type { GatewayStatus, ServiceExport } from "@causeway/api";
-import { connectedVia, type ExportRecord, type Logger, view } from "@causeway/common";
+import { connectedVia, type ExportRecord, type Logger, usableExports, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
 import type { DnsSource, ImportedService } from "../dns/model.ts";
 import { buildImports, type ExportConflict } from "./build.ts";
@@ -61,15 +61,16 @@ export class BrokerDnsSource implements DnsSource, view.Source {
     this.#view.stop();
   }
 
-  /** Rebuilds the imports when an export changed (gateway status writes, every few seconds per cluster, leave them alone). */
+  /**
+   * Rebuilds the imports when an export or a cluster record changed (gateway status writes, every
+   * few seconds per cluster, leave them alone). Under globalnet other clusters' exports count only
+   * by their global addresses.
+   */
   #rebuild(): void {
-    const generation = this.#view.generation("export");
+    const generation = this.#view.generation("export") + this.#view.generation("cluster");
     if (generation === this.#built) return;
     this.#built = generation;
-    const { services, conflicts } = buildImports(
-      this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value })),
-      this.#clustersetIps,
-    );
+    const { services, conflicts } = buildImports(this.usableExportRecords(), this.#clustersetIps);
     this.#services = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
     this.#conflicts = conflicts;
   }
@@ -79,9 +80,19 @@ export class BrokerDnsSource implements DnsSource, view.Source {
     return this.#view.records("export").map((r) => ({ clusterId: r.clusterId, value: r.value }));
   }
 
+  /** Every cluster's exports as this cluster may use them: under globalnet, other clusters' by their global addresses only. */
+  usableExportRecords(): ExportRecord[] {
+    return usableExports(this.exportRecords(), this.localCluster, Boolean(this.globalCidr(this.localCluster)));
+  }
+
   /** The block `clusterId` allocates clusterset IPs from (its IPv4 one), as the broker holds it. */
   clustersetBlock(clusterId: string): string | undefined {
     return this.#view.records("cluster").find((r) => r.clusterId === clusterId)?.value.clusterset_ip_cidr?.[0];
+  }
+
+  /** The global CIDR of `clusterId` (globalnet), as the broker holds it. */
+  globalCidr(clusterId: string): string | undefined {
+    return this.#view.records("cluster").find((r) => r.clusterId === clusterId)?.value.global_cidr[0];
   }
 
   /** One cluster's exports at the broker. */

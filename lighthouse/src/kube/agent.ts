@@ -2,6 +2,7 @@ import { exportName, type ServiceExport } from "@causeway/api";
 import { type ExportRecord, exportsByService, kube, type Logger, ReconcileLoop, sameValue, type SiteComponent, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
 import { withClustersetIp } from "../imports/clustersetip.ts";
+import { assignGlobalIps } from "../imports/globalip.ts";
 import type { BrokerDnsSource } from "../imports/source.ts";
 import {
   type Condition,
@@ -219,13 +220,14 @@ export class KubeLighthouseAgent implements SiteComponent {
     const atBroker = new Map(source.exportsOf(clusterId).map((e) => [exportName(e.namespace, e.name), e]));
     const all = source.exportRecords();
     const block = source.clustersetBlock(clusterId);
-    const desired = new Map<string, ServiceExport>();
+    const wanted = new Map<string, ServiceExport>();
     const decisions = this.#exports.objects().map((se) => {
       const key = `${se.metadata.namespace}/${se.metadata.name}`;
       const d = decideExport(se, services.get(key), slicesBySvc.get(key) ?? []);
-      if (d.record) desired.set(exportName(d.record.namespace, d.record.name), withClustersetIp(clusterId, d.record, all, block));
+      if (d.record) wanted.set(exportName(d.record.namespace, d.record.name), withClustersetIp(clusterId, d.record, all, block));
       return { se, d };
     });
+    const desired = assignGlobalIps(wanted, atBroker, source.globalCidr(clusterId));
     return { decisions, desired, atBroker };
   }
 
@@ -294,7 +296,7 @@ export class KubeLighthouseAgent implements SiteComponent {
   #conflicts(): Map<string, { reason: string; message: string }> {
     const out = new Map<string, { reason: string; message: string }>();
     const { clusterId, source } = this.#d;
-    const all = exportsByService(source.exportRecords());
+    const all = exportsByService(source.usableExportRecords());
     for (const c of source.conflicts) {
       const key = `${c.namespace}/${c.name}`;
       const members = all.get(key) ?? [];
@@ -303,7 +305,7 @@ export class KubeLighthouseAgent implements SiteComponent {
       const message = mine ? c.reason : `cluster ${c.clusterId} exports it as another type; this cluster's export is the oldest of its type and wins`;
       if (mine || !out.has(key)) out.set(key, { reason: "ConflictingType", message });
     }
-    for (const [key, members] of groups(source.exportRecords())) {
+    for (const [key, members] of groups(source.usableExportRecords())) {
       if (out.has(key) || !members.some((m) => m.clusterId === clusterId)) continue;
       const { conflicting } = mergePorts(members);
       if (conflicting.size > 0) {
@@ -334,7 +336,7 @@ export class KubeLighthouseAgent implements SiteComponent {
     const namespaces = new Set(this.#namespaces.objects().map((n) => n.metadata.name));
     const wantImports = new Set<string>();
     const wantSlices = new Set<string>();
-    const here = [...groups(this.#d.source.exportRecords())].filter(([key]) => namespaces.has(key.split("/")[0] ?? ""));
+    const here = [...groups(this.#d.source.usableExportRecords())].filter(([key]) => namespaces.has(key.split("/")[0] ?? ""));
     // Services are independent: written side by side (a burst of exports is one pass, not one round trip after another).
     await pMap(
       here,

@@ -1,0 +1,149 @@
+/**
+ * Globalnet translation on the active gateway: an nftables table of its own
+ * (`ip causeway-globalnet`) makes the cluster known to the clusterset only by its global CIDR.
+ *
+ * - Egress: a new connection leaving for a remote cluster's global CIDR gets a source of the
+ *   cluster's egress pool (the kernel picks one per source/destination pair), or — an endpoint of
+ *   an exported headless service — its own global address.
+ * - Ingress: a global ingress IP and service port translate to one of the service's ready
+ *   endpoints (a chain per service port, as the clusterset table has; straight to pods, so it
+ *   works whatever kube-proxy's mode and needs no Service `externalIPs`); a whole address (the
+ *   health-check address → the gateway's CNI address, a headless endpoint's address → its pod)
+ *   translates whatever the port.
+ * - Everything else sent to the cluster's global CIDR is refused (TCP reset, ICMP
+ *   admin-prohibited), so an address freed by an unexport answers "refused" at once.
+ *
+ * Destination NAT runs at dstnat - 20, before kube-proxy's chains and the clusterset table; the
+ * source NAT at srcnat - 20, before the route agent's source guard (srcnat - 10), whose identity
+ * SNAT would otherwise keep the pod address. One `nft -f` transaction replaces the whole table
+ * when its digest (the table comment) changes.
+ */
+import { createHash } from "node:crypto";
+import type { CommandRunner } from "../exec/index.ts";
+import { canonicalServices, type ClustersetService, nftCollection, parseClustersetNat, serviceChains } from "./clustersetnat.ts";
+
+export const GLOBALNET_NAT_TABLE = "causeway-globalnet";
+
+/** A whole address translated both ways: `global` → `local` inbound, `local` → `global` as the source outbound (when `egress`). */
+export interface GlobalHost {
+  readonly global: string;
+  readonly local: string;
+  /** What it is (a map element comment is not kept by nft 1.0.6: for logs and diagnose). */
+  readonly key: string;
+  /** The local address also leaves with this global one (headless endpoints; not the health-check address). */
+  readonly egress: boolean;
+}
+
+export interface GlobalNatSpec {
+  /** This cluster's global CIDR: what no rule translates is refused. */
+  readonly globalCidr: string;
+  /** The egress pool: consecutive addresses (first-last). */
+  readonly egressIPs: readonly string[];
+  /** The other clusters' global CIDRs: connections to them leave translated. */
+  readonly remote: readonly string[];
+  /** Exported ClusterSetIP services at their global ingress IPs. */
+  readonly services: readonly ClustersetService[];
+  readonly hosts: readonly GlobalHost[];
+}
+
+export interface GlobalNat {
+  /** The digest of the spec the table was last made from; undefined when there is no table. */
+  observe(): Promise<string | undefined>;
+  /** Replaces the table atomically with the spec's (undefined: deletes it). */
+  apply(spec: GlobalNatSpec | undefined): Promise<void>;
+}
+
+const num = (a: string, b: string) => a.localeCompare(b, "en", { numeric: true });
+
+function canonical(spec: GlobalNatSpec): GlobalNatSpec {
+  return {
+    globalCidr: spec.globalCidr,
+    egressIPs: [...spec.egressIPs].sort(num),
+    remote: [...new Set(spec.remote)].sort(num),
+    services: canonicalServices(spec.services),
+    hosts: [...spec.hosts].sort((a, b) => num(a.global, b.global)),
+  };
+}
+
+/** Pure: a short digest of the spec (the table's comment: an unchanged spec rewrites nothing). */
+export function globalNatDigest(spec: GlobalNatSpec): string {
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(spec)))
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/** Pure: the `nft -f` script that (re)creates the table in one transaction, or deletes it. */
+export function renderGlobalNat(spec: GlobalNatSpec | undefined): string {
+  const head = [`table ip ${GLOBALNET_NAT_TABLE}`, `delete table ip ${GLOBALNET_NAT_TABLE}`];
+  if (!spec) return `${head.join("\n")}\n`;
+  const c = canonical(spec);
+  const { chains, elements } = serviceChains(c.services);
+  const inbound = c.hosts.map((h) => `${h.global} : ${h.local}`);
+  // One global address per local one outbound (a pod behind two headless exports keeps the first).
+  const outbound = new Map<string, string>();
+  for (const h of c.hosts) if (h.egress && !outbound.has(h.local)) outbound.set(h.local, h.global);
+  const pool = c.egressIPs.length ? `${c.egressIPs[0]}-${c.egressIPs.at(-1)}` : "";
+  return [
+    ...head,
+    `table ip ${GLOBALNET_NAT_TABLE} {`,
+    `  comment "${globalNatDigest(spec)}"`,
+    ...nftCollection("map", "services", ["type ipv4_addr . inet_proto . inet_service : verdict"], elements),
+    ...nftCollection("map", "inbound", ["type ipv4_addr : ipv4_addr"], inbound),
+    ...nftCollection(
+      "map",
+      "outbound",
+      ["type ipv4_addr : ipv4_addr"],
+      [...outbound].map(([l, g]) => `${l} : ${g}`),
+    ),
+    ...nftCollection("set", "remote", ["type ipv4_addr", "flags interval"], c.remote),
+    ...chains,
+    "  chain prerouting {",
+    "    type nat hook prerouting priority dstnat - 20; policy accept;",
+    `    ip daddr ${c.globalCidr} ip daddr . meta l4proto . th dport vmap @services`,
+    `    ip daddr ${c.globalCidr} dnat ip to ip daddr map @inbound`,
+    "  }",
+    "  chain postrouting {",
+    "    type nat hook postrouting priority srcnat - 20; policy accept;",
+    "    ip daddr != @remote return",
+    `    ip saddr ${c.globalCidr} return`,
+    "    snat ip to ip saddr map @outbound",
+    ...(pool ? [`    snat ip to ${pool}`] : []),
+    "  }",
+    // After NAT: what still goes to our global CIDR matched no service port, address or endpoint.
+    "  chain refuse {",
+    "    type filter hook forward priority filter - 10; policy accept;",
+    `    ip daddr ${c.globalCidr} meta l4proto tcp reject with tcp reset`,
+    `    ip daddr ${c.globalCidr} reject with icmp type admin-prohibited`,
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
+export class NftGlobalNat implements GlobalNat {
+  readonly #run: CommandRunner;
+  constructor(runner: CommandRunner) {
+    this.#run = runner;
+  }
+
+  async observe(): Promise<string | undefined> {
+    const res = await this.#run.run("nft", ["-t", "list", "table", "ip", GLOBALNET_NAT_TABLE], { allowFailure: true });
+    if (res.exitCode !== 0) return undefined;
+    return parseClustersetNat(res.stdout);
+  }
+
+  async apply(spec: GlobalNatSpec | undefined): Promise<void> {
+    await this.#run.run("nft", ["-f", "-"], { input: renderGlobalNat(spec) });
+  }
+}
+
+export class FakeGlobalNat implements GlobalNat {
+  spec: GlobalNatSpec | undefined;
+  async observe(): Promise<string | undefined> {
+    return this.spec ? globalNatDigest(this.spec) : undefined;
+  }
+  async apply(spec: GlobalNatSpec | undefined): Promise<void> {
+    this.spec = spec ? canonical(spec) : undefined;
+  }
+}
