@@ -273,7 +273,7 @@ export class GatewayEngine {
       (err: unknown) => `globalnet translation failed: ${errorMessage(err)}`,
     );
     try {
-      states = await driver.sync({ endpoint: this.endpoint, underlayMtu: this.#d.underlayMtu }, cables);
+      states = await driver.sync({ endpoint: this.endpoint, underlayMtu: this.#d.underlayMtu, source: this.#d.healthCheckIp }, cables);
     } catch (err) {
       failure = errorMessage(err);
       states = cables.map((c) => ({ clusterId: c.endpoint.cluster_id, status: "error", message: failure }));

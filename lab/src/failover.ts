@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { isIPv4 } from "@causeway/api";
 import type { Lab } from "./lab.ts";
 import { REPO_ROOT } from "./paths.ts";
 import { alive } from "./processes.ts";
@@ -55,13 +56,15 @@ export async function haStatuses(lab: Lab, clusterId: string): Promise<Record<st
 export class Probes {
   readonly #procs: { name: string; child: ChildProcess; out: string }[] = [];
 
-  constructor(lab: Lab, pairs: readonly (readonly [from: string, to: string])[], intervalMs = 20) {
+  /** `to`: a lab target (its address), or an address (`port` then: a global IP, a service's). */
+  constructor(lab: Lab, pairs: readonly (readonly [from: string, to: string])[], intervalMs = 20, port?: number) {
     for (const [from, to] of pairs) {
       const argv = [
         lab.state.nodeBin,
         join(REPO_ROOT, "lab/src/tools/probe.ts"),
         "--host",
-        lab.resolve(to).ip,
+        isIPv4(to) ? to : lab.resolve(to).ip,
+        ...(port ? ["--port", String(port)] : []),
         "--interval",
         String(intervalMs),
         "--seconds",

@@ -30,9 +30,21 @@ export async function podQuery(lab: Lab, from: string, name: string, type: "AAAA
   return Array.isArray(out) ? out : out.error;
 }
 
-/** An HTTP GET by name from a lab pod: the body (a lab service answers "<cluster>/<pod>"), or "error <code>". */
-export async function podGet(lab: Lab, from: string, host: string): Promise<string> {
-  const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "lab/src/tools/get.ts"), "--host", host]);
+/** An HTTP GET by name from a lab pod: the body (a lab service answers "<cluster>/<pod>", and on /client the address it saw), or "error <code>". */
+export async function podGet(lab: Lab, from: string, host: string, path = "/"): Promise<string> {
+  const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "lab/src/tools/get.ts"), "--host", host, "--path", path]);
   const out = JSON.parse(r.stdout) as { body?: string; error?: string };
   return out.body ?? `error ${out.error}`;
+}
+
+/**
+ * Watches `name` from a lab pod until it is gone (NXDOMAIN), asking every 20 ms: resolves with
+ * the wall-clock time (ms since the epoch) it went, or rejects after `ms`. Started before the
+ * change it waits for (give it a second to start).
+ */
+export async function podWatchGone(lab: Lab, from: string, name: string, ms = 10_000): Promise<number> {
+  const r = await lab.exec(from, [process.execPath, join(REPO_ROOT, "lab/src/tools/dig.ts"), "--name", name, "--until-gone", String(ms)], ms + 5000);
+  const out = JSON.parse(r.stdout) as { goneAt?: number; error?: string };
+  if (out.goneAt === undefined) throw new Error(`${name} from ${from}: ${out.error ?? r.stderr}`);
+  return out.goneAt;
 }

@@ -72,6 +72,12 @@ export interface LocalCable {
   readonly endpoint: Endpoint;
   /** MTU of the underlay interface carrying the cable. */
   readonly underlayMtu: number;
+  /**
+   * The source address routes into the cables prefer: the node's CNI address (under globalnet the
+   * Endpoint's health-check address is a global one no interface holds); the Endpoint's
+   * health-check address when absent.
+   */
+  readonly source?: string;
 }
 
 /** One remote gateway to connect to, with the address chosen for it. */

@@ -11,7 +11,7 @@ export const VXLAN_OWNERSHIP: host.HostOwnership = cableOwnership([VXLAN_CABLE.n
 export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[]): host.HostDesired {
   if (remotes.length === 0) return host.EMPTY_DESIRED;
   const ep = local.endpoint;
-  const src = ep.healthCheckIP || undefined;
+  const src = local.source || ep.healthCheckIP || undefined;
   // The device listens and sends on this gateway's port; a remote on another port gets it in its FDB entry.
   const port = cablePortOf(ep.backend_config);
   const remotePort = (r: RemoteCable) => cablePortOf(r.endpoint.backend_config);

@@ -37,7 +37,7 @@ export function presharedKeyOf(secret: string): host.WgKey {
 /** Pure: the host state (routes, rule, filter) besides the device itself. */
 export function wireguardDesired(iface: string, local: LocalCable, remotes: readonly RemoteCable[]): host.HostDesired {
   if (remotes.length === 0) return host.EMPTY_DESIRED;
-  const src = local.endpoint.healthCheckIP || undefined;
+  const src = local.source || local.endpoint.healthCheckIP || undefined;
   return {
     net: {
       links: [],

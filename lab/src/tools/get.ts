@@ -1,13 +1,21 @@
 #!/usr/bin/env node
 /**
- * The lab's HTTP client for scenarios: GET http://--host:--port/ (a name resolved through the
- * pod's resolv.conf, or an IP) and print {"status":200,"body":"c1/web-0"} or {"error":"…"}; exit 0 on HTTP 200.
+ * The lab's HTTP client for scenarios: GET http://--host:--port--path (a name resolved through
+ * the pod's resolv.conf, or an IP) and print {"status":200,"body":"c1/web-0"} or {"error":"…"};
+ * exit 0 on HTTP 200. A lab service's /client answers the address it saw the request from.
  */
 import { request } from "node:http";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { host: { type: "string" }, port: { type: "string", default: "80" }, timeout: { type: "string", default: "3000" } } });
-const req = request({ host: values.host, port: Number(values.port), path: "/", timeout: Number(values.timeout), family: 4 }, (res) => {
+const { values } = parseArgs({
+  options: {
+    host: { type: "string" },
+    port: { type: "string", default: "80" },
+    path: { type: "string", default: "/" },
+    timeout: { type: "string", default: "3000" },
+  },
+});
+const req = request({ host: values.host, port: Number(values.port), path: values.path, timeout: Number(values.timeout), family: 4 }, (res) => {
   let body = "";
   res.setEncoding("utf8");
   res.on("data", (d: string) => (body += d));
