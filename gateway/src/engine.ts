@@ -7,7 +7,7 @@ import type { ConnectionSample, GatewayMetrics } from "./metrics.ts";
 import { fallbackDecision, type NatDecision, NatDiscovery, type NatDiscoveryOptions } from "./nat/discovery.ts";
 import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 import { CableDriverError, TranslationError } from "./errors.ts";
-import { type GlobalnetDeps, globalNatSpec } from "./globalnet.ts";
+import { type GlobalnetDeps, type GlobalnetHost, globalNatSpec } from "./globalnet.ts";
 
 /** What the engine knows of its own cluster (a site file, or the cluster's join configuration). */
 export interface LocalCluster {
@@ -120,7 +120,7 @@ export function selectRemotes(
 }
 
 /** Takes what only the active gateway carries off this host: its cables and (globalnet) its translation table. */
-export async function dropCables(d: Pick<GatewayDeps, "driver" | "globalnet">): Promise<void> {
+export async function dropCables(d: { readonly driver: CableDriver; readonly globalnet?: GlobalnetHost }): Promise<void> {
   await d.driver.cleanup();
   await d.globalnet?.nat.apply(undefined);
 }

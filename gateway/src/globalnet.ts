@@ -4,8 +4,9 @@
  * the global IPs the lighthouse gave them. Every input is at the broker (or the local API), so a
  * gateway that takes over rebuilds the same table before it publishes its Endpoint.
  */
-import { type Endpoint, globalAddresses, globalIngressCapacity, type ServiceExport } from "@causeway/api";
-import { heldGlobalIps, type host, type view } from "@causeway/common";
+import { ClusterObjectSchema, type Endpoint, globalAddresses, globalIngressCapacity, type ServiceExport } from "@causeway/api";
+import { heldGlobalIps, type host, kube, type Logger, view } from "@causeway/common";
+import type { BrokerConnection } from "@causeway/common/broker-client";
 import { Gauge, type Registry } from "prom-client";
 
 /** Where the gateway reads its cluster's global CIDR and exports. */
@@ -18,10 +19,14 @@ export interface GlobalnetSource {
   exports(): ServiceExport[];
 }
 
-export interface GlobalnetDeps {
-  readonly source: GlobalnetSource;
+/** What a gateway translates with (its table) and reports to, in either mode. */
+export interface GlobalnetHost {
   readonly nat: host.GlobalNat;
   readonly metrics?: GlobalnetMetrics;
+}
+
+export interface GlobalnetDeps extends GlobalnetHost {
+  readonly source: GlobalnetSource;
 }
 
 /** Standalone mode: the broker records the gateway already follows (its view follows clusters and exports too). */
@@ -41,6 +46,39 @@ export class BrokerGlobalnetSource implements GlobalnetSource {
 
   exports(): ServiceExport[] {
     return this.#view
+      .records("export")
+      .filter((r) => r.clusterId === this.#clusterId)
+      .map((r) => r.value);
+  }
+}
+
+/**
+ * Kubernetes mode: the global CIDR from this cluster's Cluster object (the local API, which the
+ * active gateway keeps), the exports from the broker. The broker part does not hold back the
+ * gateway's passes: a gateway that takes over while the broker is unreachable builds its cables
+ * and egress translation at once, and the exports' ingress translation once the broker answers.
+ */
+export class KubeGlobalnetSource implements GlobalnetSource {
+  readonly sources: readonly view.Source[];
+  readonly #clusters: view.KubeListView<typeof ClusterObjectSchema>;
+  readonly #broker: view.BrokerEndpointView;
+  readonly #clusterId: string;
+
+  constructor(o: { client: kube.KubeClient; namespace: string; conn: BrokerConnection; clusterId: string; log: Logger }) {
+    this.#clusterId = o.clusterId;
+    this.#clusters = new view.KubeListView(o.client, kube.R.cluster, o.namespace, ClusterObjectSchema, o.log);
+    this.#broker = new view.BrokerEndpointView(o.conn, o.log, ["export"]);
+    const broker = this.#broker;
+    const ungated: view.Source = { synced: Promise.resolve(), start: (onChange) => broker.start(onChange), stop: () => broker.stop() };
+    this.sources = [this.#clusters, ungated];
+  }
+
+  globalCidr(): string | undefined {
+    return this.#clusters.objects().find((c) => c.spec.cluster_id === this.#clusterId)?.spec.global_cidr[0];
+  }
+
+  exports(): ServiceExport[] {
+    return this.#broker
       .records("export")
       .filter((r) => r.clusterId === this.#clusterId)
       .map((r) => r.value);

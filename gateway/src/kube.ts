@@ -4,6 +4,7 @@ import { type BrokerConnection } from "@causeway/common/broker-client";
 import type { CableDriver } from "./cable/driver.ts";
 import { dropCables, type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
+import { type GlobalnetHost, KubeGlobalnetSource } from "./globalnet.ts";
 import { awaitSuccessor } from "./handover.ts";
 import { UnderlayWatch } from "./underlay.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -41,6 +42,8 @@ export interface KubeGatewayDeps {
   readonly metrics?: GatewayMetrics;
   /** The interface carrying the private IP: while it is down this candidate withdraws from the election. */
   readonly underlayDev?: string;
+  /** Globalnet's translation table (kept while leading, when the cluster has a global CIDR). */
+  readonly globalnet?: GlobalnetHost;
 }
 
 /**
@@ -120,6 +123,14 @@ export class KubeGateway implements SiteComponent {
       resyncMs: d.resyncMs,
       healthCheck: d.healthCheck,
       metrics: d.metrics,
+      ...(d.globalnet
+        ? {
+            globalnet: {
+              ...d.globalnet,
+              source: new KubeGlobalnetSource({ client: d.client, namespace: d.namespace, conn: d.conn, clusterId: d.cluster.clusterId, log: d.log }),
+            },
+          }
+        : {}),
     });
   }
 

@@ -235,6 +235,7 @@ if (process.argv.includes("--kube")) {
         nodeName,
         healthCheckIp: cniIpOf(node),
         conn,
+        globalnet: { nat: new host.NftGlobalNat(new ProcessRunner()), metrics: new GlobalnetMetrics(registry) },
         log,
         resyncMs,
       });
