@@ -74,11 +74,28 @@ export interface JoinResult {
   readonly manifests?: string;
 }
 
-/** Connects to the broker with broker-info's admin credential; a clear error for another broker or none. */
-export async function brokerAdmin(info: BrokerInfo): Promise<BrokerConnection> {
+/** How long join keeps asking a broker that does not answer (a broker pod restarting, a NodePort being reprogrammed). */
+const BROKER_ANSWER_MS = 15_000;
+
+/** whoAmI, asked again while the broker is unavailable, for up to `ms`. */
+async function whoAmIPatiently(conn: BrokerConnection, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      await conn.whoAmI();
+      return;
+    } catch (err) {
+      if (!(err instanceof UnavailableError) || Date.now() + wait > end) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/** Connects to the broker with broker-info's admin credential (asking again for up to 15 s while it is unavailable); a clear error for another broker or none. */
+export async function brokerAdmin(info: BrokerInfo, answerMs = BROKER_ANSWER_MS): Promise<BrokerConnection> {
   const conn = new BrokerConnection({ address: info.brokerURL, token: info.adminToken, ...(info.ca ? { ca: info.ca } : {}) });
   try {
-    await conn.whoAmI();
+    await whoAmIPatiently(conn, answerMs);
     return conn;
   } catch (err) {
     conn.close();
@@ -89,7 +106,7 @@ export async function brokerAdmin(info: BrokerInfo): Promise<BrokerConnection> {
     }
     if (err instanceof UnavailableError)
       throw new UnavailableError(
-        `cannot reach the broker at ${info.brokerURL} (from broker-info): ${err.message}; check that the broker runs (kubectl -n causeway-broker get pods) and that this machine reaches that address — deploy-broker's --broker-url or --service-type choose another`,
+        `cannot reach the broker at ${info.brokerURL} (from broker-info) within ${answerMs / 1000} s: ${err.message}; check that the broker runs (kubectl -n causeway-broker get pods) and that this machine reaches that address — deploy-broker's --broker-url or --service-type choose another`,
       );
     throw err;
   }

@@ -131,6 +131,33 @@ async function upRealCluster(
   }
 }
 
+/**
+ * One more real cluster (`lab add-cluster` on the Kubernetes tier): its control plane and nodes as
+ * `lab up` makes them, then `causeway join`; in a globalnet lab `distinctCidrs` gives it CIDRs of
+ * its own instead of kind's.
+ */
+export async function addKubeCluster(lab: LabCore, o: { nodes?: number; pods?: number; distinctCidrs?: boolean } = {}): Promise<LabCluster> {
+  const st = lab.state;
+  if (!st.kube) throw new LabError("the lab has no Kubernetes tier");
+  const index = Math.max(0, ...st.clusters.map((c) => c.spec.index)) + 1;
+  const kindCidrs = st.globalnet === true && o.distinctCidrs !== true;
+  const spec = clusterSpec(st.name, index, o.nodes ?? 2, o.pods ?? 1, (st.nat ?? []).includes(`c${index}`), st.gateways ?? 1, kindCidrs);
+  const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };
+  st.clusters.push(entry);
+  lab.save();
+  const mode = st.kube.kubeProxyMode;
+  const flanneld = st.kube.cni === "flannel" ? flannelBinary() : undefined;
+  await upRealCluster(lab, entry, { bin: kubeBinDir(), archives: await labImageArchives(), mode, flanneld, first: false });
+  await joinCluster(lab, spec.id);
+  const client = await lab.kubeClient(spec.id);
+  try {
+    await waitWorkloadsReady(client, SYSTEM_NAMESPACE);
+  } finally {
+    client.close();
+  }
+  return entry;
+}
+
 /** deploy-broker's NATS settings when the lab has a NATS cluster (--backend nats, its servers, credentials and CA; the bucket on all three nodes). */
 function natsOptions(lab: LabCore): Pick<DeployBrokerOptions, "nats"> {
   const ha = lab.state.broker.ha;

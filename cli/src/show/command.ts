@@ -53,19 +53,59 @@ async function showBrokers(
   try {
     const who = await conn.whoAmI();
     const { records, revision } = await conn.list("");
+    const gn = await conn.clusterset();
     const clusters = new Set(records.filter((r) => r.kind === "cluster").map((r) => r.clusterId));
     return renderTable(
-      [{ header: "BROKER" }, { header: "REVISION" }, { header: "CLUSTERS" }, { header: "RECORDS" }, { header: "YOU ARE" }],
+      [
+        { header: "BROKER" },
+        { header: "REVISION" },
+        { header: "CLUSTERS" },
+        { header: "RECORDS" },
+        { header: "GLOBALNET" },
+        { header: "GLOBALNET CIDR" },
+        { header: "DEFAULT GLOBALNET SIZE" },
+        { header: "YOU ARE" },
+      ],
       [
         [
           conn.address,
           String(revision),
           [...clusters].sort().join(", ") || "none",
           String(records.length),
+          gn.enabled ? "yes" : "no",
+          gn.cidrRange,
+          gn.enabled ? String(gn.clusterSize) : "",
           who.role === "admin" ? "admin" : `cluster ${who.clusterId}`,
         ],
       ],
     );
+  } finally {
+    conn.close();
+  }
+}
+
+/** `show exports`: every cluster's exports at the broker (Kubernetes: the broker the current context's cluster joined, with its credential). */
+async function showExports(o: { broker?: string; tokenFile?: string; lab?: string; kubeconfig?: string; context?: string; output?: string }, fromKube: boolean) {
+  const { exportRows, exportsData, renderExports } = await import("./exports.ts");
+  let conn: import("@causeway/common/broker-client").BrokerConnection;
+  if (fromKube) {
+    const { kube } = await import("@causeway/common");
+    const { joinedBrokerConnection } = await import("@causeway/common/broker-client");
+    const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context: o.context?.split(",")[0], timeoutMs: 5000 });
+    try {
+      conn = joinedBrokerConnection(await kube.loadJoinedCluster(client, "causeway-system"));
+    } finally {
+      client.close();
+    }
+  } else {
+    const { connectBroker } = await import("../broker.ts");
+    conn = await connectBroker(o);
+  }
+  try {
+    const rows = exportRows((await conn.list("export")).records);
+    if (o.output === "json") console.log(JSON.stringify(exportsData(rows), null, 2));
+    else if (o.output === "yaml") console.log((await import("yaml")).stringify(exportsData(rows)).trimEnd());
+    else console.log(renderExports(rows));
   } finally {
     conn.close();
   }
@@ -92,7 +132,7 @@ export function showCommand(program: Command): void {
     .description(
       "show the clusterset: as each cluster's API sees it (--kubeconfig/--context, or the current context of $KUBECONFIG or ~/.kube/config), or as the broker sees it (--broker, --lab; a running lab when there is no kubeconfig)",
     )
-    .argument("[what]", `all | ${SECTIONS.join(" | ")} | brokers`, "all")
+    .argument("[what]", `all | ${SECTIONS.join(" | ")} | brokers | exports`, "all")
     .option("--broker <address>", "broker address (host:port or unix:///path); default: the running lab's")
     .option("--token-file <file>", "credential file for --broker")
     .option("--ca <file>", "the broker's CA (PEM) for --broker: TLS (or $CAUSEWAY_BROKER_CA)")
@@ -104,13 +144,18 @@ export function showCommand(program: Command): void {
     .action(
       async (what: string, o: { broker?: string; tokenFile?: string; ca?: string; lab?: string; kubeconfig?: string; context?: string; output: string }) => {
         const sections: readonly Section[] = what === "all" ? SECTIONS : (SECTIONS as readonly string[]).includes(what) ? [what as Section] : [];
-        if (!sections.length && what !== "brokers") throw new InvalidArgumentError(`unknown section "${what}"; use all, ${SECTIONS.join(", ")}, brokers`);
+        if (!sections.length && what !== "brokers" && what !== "exports")
+          throw new InvalidArgumentError(`unknown section "${what}"; use all, ${SECTIONS.join(", ")}, brokers, exports`);
         const { existsSync } = await import("node:fs");
         const { homedir } = await import("node:os");
         const source = showSource(o, { KUBECONFIG: process.env.KUBECONFIG, defaultConfigExists: existsSync(`${homedir()}/.kube/config`) });
         if (source === "lab") console.error("no kubeconfig ($KUBECONFIG unset, no ~/.kube/config): showing the running lab's broker");
         if (what === "brokers") {
           console.log(await showBrokers(o, source === "kube"));
+          return;
+        }
+        if (what === "exports") {
+          await showExports(o, source === "kube");
           return;
         }
         const views = source === "kube" ? await kubeViews(o.kubeconfig, o.context) : await brokerViews(o);

@@ -1,3 +1,4 @@
+import { globalAddresses } from "@causeway/api";
 import type { ClusterView } from "./model.ts";
 import { renderTable } from "./table.ts";
 
@@ -60,13 +61,22 @@ function gateways(v: ClusterView): string {
   );
 }
 
+/** Pure: a cluster's globalnet addresses (global CIDR, egress pool), when it has a global CIDR. */
+export function globalnetOf(c: ClusterView["cluster"]): { globalCIDR: string; egressIPs: string } | undefined {
+  const g = c?.global_cidr[0];
+  const a = g ? globalAddresses(g) : undefined;
+  return g && a ? { globalCIDR: g, egressIPs: `${a.egressIPs[0]}-${a.egressIPs.at(-1)}` } : undefined;
+}
+
 function networks(v: ClusterView): string {
   const c = v.cluster;
+  const g = globalnetOf(c);
   return [
     "    Discovered network details via Causeway:",
     "        Network plugin:  generic",
     `        Service CIDRs:   [${c?.service_cidr.join(" ") ?? ""}]`,
     `        Cluster CIDRs:   [${c?.cluster_cidr.join(" ") ?? ""}]`,
+    ...(g ? [`        Global CIDR:     ${g.globalCIDR}`, `        Egress IPs:      ${g.egressIPs}`] : []),
   ].join("\n");
 }
 
@@ -103,7 +113,9 @@ export function toData(views: readonly ClusterView[], sections: readonly Section
   return {
     clusters: views.map((v) => ({
       id: v.id,
-      ...(sections.includes("networks") ? { serviceCIDRs: v.cluster?.service_cidr ?? [], clusterCIDRs: v.cluster?.cluster_cidr ?? [] } : {}),
+      ...(sections.includes("networks")
+        ? { serviceCIDRs: v.cluster?.service_cidr ?? [], clusterCIDRs: v.cluster?.cluster_cidr ?? [], ...globalnetOf(v.cluster) }
+        : {}),
       ...(sections.includes("endpoints") ? { endpoints: v.endpoints.map((e) => ({ ...e.endpoint, type: e.type })) } : {}),
       ...(sections.includes("versions")
         ? { versions: v.gateways.map((g) => ({ component: "causeway-gateway", node: g.hostname, version: g.status.version })) }

@@ -24,6 +24,23 @@ describe("show output (golden)", () => {
     assertGolden(join(DATA, "show-all.yaml"), stringify(toData(views, SECTIONS)));
     assertGolden(join(DATA, "show-all.json"), `${JSON.stringify(toData(views, SECTIONS), null, 2)}\n`);
   });
+
+  it("globalnet: networks print each cluster's global CIDR and egress pool", () => {
+    const globalCidr: Record<string, string> = { c1: "242.0.0.0/16", c2: "242.1.0.0/16" };
+    const gn = records.map((r) =>
+      r.kind === "cluster" ? { ...r, valueJson: JSON.stringify({ ...(JSON.parse(r.valueJson) as object), global_cidr: [globalCidr[r.clusterId]] }) } : r,
+    );
+    const text = renderText(buildViews(gn), ["networks"]);
+    assertGolden(join(DATA, "show-networks-globalnet.txt"), `${text}\n`);
+    assert.match(text, /Global CIDR: {5}242\.0\.0\.0\/16\n {8}Egress IPs: {6}242\.0\.0\.2-242\.0\.0\.9/);
+    assert.deepEqual(
+      toData(buildViews(gn), ["networks"]).clusters.map((c) => [c.id, c.globalCIDR, c.egressIPs]),
+      [
+        ["c1", "242.0.0.0/16", "242.0.0.2-242.0.0.9"],
+        ["c2", "242.1.0.0/16", "242.1.0.2-242.1.0.9"],
+      ],
+    );
+  });
 });
 
 describe("show: where it reads from", () => {

@@ -54,6 +54,19 @@ describe("broker syncer plan", () => {
     });
   });
 
+  it("our Cluster keeps what the broker placed (clusterset IP block, global CIDR): locally it has them, and the broker is not rewritten", () => {
+    const placed: Cluster = { ...cl("c1", 1), global_cidr: ["242.0.0.0/16"], clusterset_ip_cidr: ["243.0.0.0/20"] };
+    const plan = planSync({
+      localCluster: cl("c1", 1),
+      brokerEndpoints: [],
+      brokerClusters: [{ ...rec("c1", "c1", placed), kind: "cluster" as const }],
+      kubeEndpoints: [],
+      kubeClusters: [{ metadata: { name: "c1" }, spec: cl("c1", 1) }],
+    });
+    assert.deepEqual(plan.kubeClusters.apply, [placed]);
+    assert.equal(plan.brokerCluster, undefined);
+  });
+
   it("a cluster gone from the broker is removed locally; our endpoint removed locally is removed at the broker", () => {
     const plan = planSync({
       localCluster: cl("c1", 1),

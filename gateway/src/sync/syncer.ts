@@ -23,10 +23,13 @@ export interface SyncPlan {
  * Pure: keeps the broker and the local API in line (reference §3.2, admiral's two syncers):
  * other clusters' Endpoints and Clusters flow broker → local (extra local copies removed);
  * this cluster's Endpoints flow local → broker (the local objects are the truth, written by the
- * gateway engine); this cluster's Cluster comes from its join configuration, on both sides.
+ * gateway engine); this cluster's Cluster comes from its join configuration, on both sides, with
+ * what the broker placed for it (its clusterset IP block, its global CIDR) where join named none.
  */
 export function planSync(i: SyncInput): SyncPlan {
   const me = i.localCluster.cluster_id;
+  const brokerOwn = i.brokerClusters.find((r) => r.clusterId === me)?.value;
+  const local = placedBy(i.localCluster, brokerOwn);
   const remoteEps = i.brokerEndpoints.filter((r) => r.clusterId !== me).map((r) => r.value);
   const wantKubeEps = new Map(remoteEps.map((e) => [view.endpointObjectName(e), e]));
   const haveKubeEps = new Map(i.kubeEndpoints.map((o) => [o.metadata.name, o]));
@@ -34,10 +37,9 @@ export function planSync(i: SyncInput): SyncPlan {
   const brokerMine = new Map(i.brokerEndpoints.filter((r) => r.clusterId === me).map((r) => [r.name, r.value]));
 
   const wantKubeClusters = new Map(
-    [...i.brokerClusters.filter((r) => r.clusterId !== me).map((r) => r.value), i.localCluster].map((c) => [ensureValidName(c.cluster_id), c]),
+    [...i.brokerClusters.filter((r) => r.clusterId !== me).map((r) => r.value), local].map((c) => [ensureValidName(c.cluster_id), c]),
   );
   const haveKubeClusters = new Map(i.kubeClusters.map((o) => [o.metadata.name, o]));
-  const brokerOwn = i.brokerClusters.find((r) => r.clusterId === me)?.value;
 
   return {
     kubeEndpoints: {
@@ -52,7 +54,18 @@ export function planSync(i: SyncInput): SyncPlan {
       put: localEps.filter((e) => !sameValue(brokerMine.get(e.cable_name), e)),
       delete: [...brokerMine.keys()].filter((n) => !localEps.some((e) => e.cable_name === n)),
     },
-    brokerCluster: sameValue(brokerOwn, i.localCluster) ? undefined : i.localCluster,
+    brokerCluster: sameValue(brokerOwn, local) ? undefined : local,
+  };
+}
+
+/** Pure: `c` with the clusterset IP block and global CIDR the broker placed (`atBroker`) where `c` names none. */
+function placedBy(c: Cluster, atBroker: Cluster | undefined): Cluster {
+  if (!atBroker) return c;
+  const block = c.clusterset_ip_cidr?.length ? c.clusterset_ip_cidr : atBroker.clusterset_ip_cidr;
+  return {
+    ...c,
+    global_cidr: c.global_cidr.length ? c.global_cidr : [...atBroker.global_cidr],
+    ...(block?.length ? { clusterset_ip_cidr: [...block] } : {}),
   };
 }
 

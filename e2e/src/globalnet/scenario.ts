@@ -1,0 +1,259 @@
+/**
+ * The globalnet scenario, run on standalone labs and on real nodes: three clusters with kind's
+ * CIDRs (pods 10.244.0.0/16, services 10.96.0.0/12 in every one) form one clusterset through
+ * global CIDRs. A pod of c1 reaches c2's exported service by name and by its global IP, and each
+ * pod of c3's headless export by its own global IP; the server sees one of c1's egress addresses.
+ * Active-active by name still goes local first. An unexport frees the address within 1 s and
+ * leaves nothing of it on any node or in any cluster's DNS; a re-export works. Killing the active
+ * gateway of either end interrupts traffic no longer than the failover budget. A fourth cluster
+ * with CIDRs of its own joins and reaches the others. Needs root.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { globalAddresses, type ServiceExport } from "@causeway/api";
+import { host, kube } from "@causeway/common";
+import {
+  activeGateway,
+  assertResumed,
+  failGateway,
+  Lab,
+  OUTAGE_BOUND_MS,
+  podPids,
+  Probes,
+  recoverGateway,
+  until,
+  type UpOptions,
+  waitFailover,
+} from "@causeway/lab";
+import { upConnected } from "../fixture.ts";
+import { labCli, podDig, podGet, podWatchGone } from "../discovery/pods.ts";
+
+const root = process.getuid?.() === 0;
+const name = (svc: string) => `${svc}.default.svc.clusterset.local`;
+
+export interface GlobalnetTier {
+  /** The lab's name. */
+  readonly lab: string;
+  readonly cable: "vxlan" | "wireguard";
+  /** Real nodes (Causeway from its image) with kube-proxy in this mode; absent: a standalone lab. */
+  readonly kubeProxyMode?: "iptables" | "nftables";
+}
+
+/** A cluster's global CIDR and each cluster's exports of `svc`, as the broker holds them. */
+async function brokerState(lab: Lab, svc: string): Promise<{ globalCidr: Map<string, string>; exports: Map<string, ServiceExport> }> {
+  const admin = lab.admin();
+  try {
+    const clusters = (await admin.list("cluster")).records.map((r) => JSON.parse(r.valueJson) as { cluster_id: string; global_cidr: string[] });
+    const exports = (await admin.list("export")).records.filter((r) => r.name === `default.${svc}`);
+    return {
+      globalCidr: new Map(clusters.map((c) => [c.cluster_id, c.global_cidr[0] ?? ""])),
+      exports: new Map(exports.map((r) => [r.clusterId, JSON.parse(r.valueJson) as ServiceExport])),
+    };
+  } finally {
+    admin.close();
+  }
+}
+
+/** Every node of the lab whose nftables or iptables rules mention `ip`. */
+async function nodesHolding(lab: Lab, ip: string): Promise<string[]> {
+  const hits: string[] = [];
+  for (const c of lab.state.clusters) {
+    for (const n of c.spec.nodes) {
+      const target = `${c.spec.id}/${n.name}`;
+      const nft = await lab.exec(target, ["nft", "list", "ruleset"]);
+      const ipt = await lab.exec(target, ["iptables-save"]);
+      if (`${nft.stdout}\n${ipt.stdout}`.split(/[^0-9.]/).includes(ip)) hits.push(target);
+    }
+  }
+  return hits;
+}
+
+/** The body when the GET succeeded, else undefined (for until). */
+function ok(body: string): string | undefined {
+  return body.startsWith("error ") ? undefined : body;
+}
+
+/** The body of a GET from `from` once one succeeds (20 s at most); else an error saying what the name resolved to and what the GET got. */
+async function reach(lab: Lab, from: string, target: string): Promise<string> {
+  let last = "";
+  try {
+    return await until(`${from} reaches ${target}`, async () => ok((last = await podGet(lab, from, target))), 20_000);
+  } catch (err) {
+    throw new Error(`${from} → ${target}: resolves to ${JSON.stringify(await podDig(lab, from, target))}, GET: ${last}`, { cause: err });
+  }
+}
+
+/** Withdraws `svc`'s export from `cluster` as `causeway unexport service` does; returns when the write was made (ms since the epoch). */
+async function unexport(lab: Lab, cluster: string, svc: string, kubeTier: boolean): Promise<number> {
+  if (kubeTier) {
+    const client = await lab.kubeClient(cluster);
+    try {
+      const t0 = Date.now();
+      await client.delete(kube.R.serviceExport, "default", svc);
+      return t0;
+    } finally {
+      client.close();
+    }
+  }
+  const admin = lab.admin();
+  try {
+    const t0 = Date.now();
+    await admin.delete("export", cluster, `default.${svc}`);
+    return t0;
+  } finally {
+    admin.close();
+  }
+}
+
+/** Kills `cluster`'s active gateway (real nodes: its container, which its kubelet restarts); returns who carries the traffic after. */
+async function killActiveGateway(lab: Lab, cluster: string, kubeTier: boolean): Promise<string> {
+  const was = await activeGateway(lab, cluster);
+  if (!kubeTier) {
+    await failGateway(lab, cluster, was, "kill");
+    const now = await waitFailover(lab, cluster, was);
+    await recoverGateway(lab, cluster, was, "kill");
+    return `${was} killed, ${now} took over`;
+  }
+  const gw = (await podPids(lab, cluster)).find((p) => p.pod.startsWith("causeway-gateway-") && p.node === was);
+  assert.ok(gw, `the gateway pod's process on ${was}`);
+  process.kill(gw.pid, "SIGKILL");
+  await lab.waitConnected(60_000);
+  return `${was}'s container killed, ${await activeGateway(lab, cluster)} active after`;
+}
+
+/** The scenario on one tier and cable driver. */
+export function globalnetScenario(t: GlobalnetTier): void {
+  const kubeTier = t.kubeProxyMode !== undefined;
+  const tier = kubeTier ? `real nodes, kube-proxy ${t.kubeProxyMode}` : "standalone";
+  const ready = root && (t.cable === "vxlan" || (host.onPath("wg") && host.onPath("wireguard-go")));
+  // Real nodes are heavier: two nodes a cluster (both gateway candidates), the client pod on n1.
+  const nodes = kubeTier ? 2 : 3;
+  const POD = `c1/n${nodes - 1}/p0`;
+  const pod = (c: string) => `${c}/n${nodes - 1}/p0`;
+  const opts: UpOptions & { name: string } = {
+    name: t.lab,
+    clusters: 3,
+    nodes,
+    gateways: 2,
+    globalnet: true,
+    cable: t.cable,
+    ...(t.kubeProxyMode ? { kube: true, kubeProxyMode: t.kubeProxyMode } : {}),
+  };
+  describe(`globalnet (${tier}), ${t.cable} cable`, { skip: ready ? false : "needs root (and wg + wireguard-go for WireGuard)", timeout: 900_000 }, () => {
+    const { exportFrom } = labCli(t.lab);
+    const label = `# globalnet ${tier} ${t.cable}`;
+    let lab: Lab;
+    before(async () => {
+      lab = await upConnected(opts, 120_000);
+      await lab.addService("c2/default/web", { pods: 2 });
+      await lab.addService("c3/default/db", { pods: 2, headless: true });
+      await exportFrom("web", "c2");
+      await exportFrom("db", "c3");
+    });
+    after(async () => {
+      if (process.env.CAUSEWAY_E2E_KEEP !== "1") await Lab.down(t.lab);
+    });
+
+    it("the clusters share kind's CIDRs and each has its own global CIDR", async () => {
+      assert.deepEqual([...new Set(lab.state.clusters.map((c) => c.spec.podCidr))], ["10.244.0.0/16"]);
+      assert.deepEqual([...new Set(lab.state.clusters.map((c) => c.spec.serviceCidr))], ["10.96.0.0/12"]);
+      const { globalCidr } = await brokerState(lab, "web");
+      const cidrs = ["c1", "c2", "c3"].map((c) => globalCidr.get(c) ?? "");
+      assert.equal(new Set(cidrs).size, 3, cidrs.join(" "));
+      for (const g of cidrs) assert.match(g, /^242\.\d+\.0\.0\/16$/);
+    });
+
+    it("a pod of c1 reaches c2's service by name and by global IP; c3's headless pods by their global IPs; the server sees c1's egress address", async () => {
+      const ip = await until("web has a global IP", async () => (await brokerState(lab, "web")).exports.get("c2")?.globalIp, 20_000);
+      assert.match(await reach(lab, POD, name("web")), /^c2\/web-[01]$/);
+      assert.match(await reach(lab, POD, ip), /^c2\/web-[01]$/);
+      const db = await until(
+        "db's endpoints have global IPs",
+        async () => {
+          const e = (await brokerState(lab, "db")).exports.get("c3");
+          const ips = (e?.endpoints ?? []).map((x) => x.globalIp ?? "");
+          return ips.length === 2 && ips.every(Boolean) ? ips.sort() : undefined;
+        },
+        20_000,
+      );
+      const answers = await until(
+        "db resolves to both global IPs",
+        async () => {
+          const a = await podDig(lab, POD, name("db"));
+          return Array.isArray(a) && a.length === 2 ? [...a].sort() : undefined;
+        },
+        20_000,
+      );
+      assert.deepEqual(answers, db);
+      const served = await Promise.all(db.map((a) => reach(lab, POD, a)));
+      assert.deepEqual(served.sort(), ["c3/db-0", "c3/db-1"]);
+      const egress = globalAddresses((await brokerState(lab, "web")).globalCidr.get("c1") ?? "")?.egressIPs ?? [];
+      const seen = await podGet(lab, POD, name("web"), "/client");
+      assert.ok(egress.includes(seen), `the server saw ${seen}; c1's egress pool is ${egress.join(", ")}`);
+    });
+
+    it("active-active by name: local first, the other cluster's when the local pods are gone, local again when they are back", async () => {
+      await lab.addService("c1/default/aa", { pods: 1 });
+      await lab.addService("c2/default/aa", { pods: 1 });
+      await exportFrom("aa", "c1", "c2");
+      await until("c1's pod gets c1's aa", async () => ((await podGet(lab, POD, name("aa"))) === "c1/aa-0" ? true : undefined), 20_000);
+      const t0 = performance.now();
+      await lab.scaleService("c1/default/aa", 0);
+      await until("c1's pod gets c2's aa", async () => ((await podGet(lab, POD, name("aa"))) === "c2/aa-0" ? true : undefined), 20_000);
+      console.log(`${label}: c1's client reached c2's aa ${Math.round(performance.now() - t0)} ms after c1's pods were asked to stop`);
+      await lab.scaleService("c1/default/aa", 1);
+      await until("back to c1's aa", async () => ((await podGet(lab, POD, name("aa"))) === "c1/aa-0" ? true : undefined), 20_000);
+    });
+
+    it("unexport: DNS stops answering and the global IP is free within 1 s, nothing of it remains anywhere; a re-export works", async () => {
+      const old = (await brokerState(lab, "web")).exports.get("c2")?.globalIp ?? "";
+      assert.ok(old);
+      assert.ok((await nodesHolding(lab, old)).length > 0, "the exporting gateway translates it before");
+      const gw = await activeGateway(lab, "c2");
+      // Watchers in c1's and c3's pods first (they ask every 20 ms), then the unexport.
+      const watchers = Promise.all([POD, pod("c3")].map((p) => podWatchGone(lab, p, name("web"))));
+      await new Promise((r) => setTimeout(r, 1500));
+      const t0 = await unexport(lab, "c2", "web", kubeTier);
+      const freed = await until(
+        "c2's gateway no longer translates it",
+        async () => ((await lab.exec(`c2/${gw}`, ["nft", "list", "table", "ip", "causeway-globalnet"])).stdout.includes(old) ? undefined : Date.now() - t0),
+        10_000,
+      );
+      const gone = Math.max(...(await watchers)) - t0;
+      console.log(`${label}: unexport → ${old} untranslated ${freed} ms, the name NXDOMAIN in c1 and c3 ${gone} ms`);
+      assert.ok(freed <= 1000, `the global IP is free within 1 s of the unexport, took ${freed} ms`);
+      assert.ok(gone <= 1000, `DNS stops answering within 1 s of the unexport, took ${gone} ms`);
+      const clean = await until("no node keeps a rule with the old address", async () => ((await nodesHolding(lab, old)).length ? undefined : Date.now() - t0), 10_000);
+      console.log(`${label}: no rule of ${old} on any node ${clean} ms after the unexport`);
+      for (const c of ["c1", "c2", "c3"]) assert.equal(await podDig(lab, pod(c), name("web")), "ENOTFOUND", `${c}'s DNS`);
+      assert.equal((await brokerState(lab, "web")).exports.size, 0);
+      await exportFrom("web", "c2");
+      const again = await until("web has a global IP again", async () => (await brokerState(lab, "web")).exports.get("c2")?.globalIp, 20_000);
+      assert.match(await reach(lab, POD, name("web")), /^c2\/web-[01]$/);
+      assert.match(await reach(lab, POD, again), /^c2\/web-[01]$/);
+    });
+
+    it("the active gateway of either end killed: traffic to c3's pod resumes within the failover budget", async () => {
+      const target = (await brokerState(lab, "db")).exports.get("c3")?.endpoints[0]?.globalIp ?? "";
+      assert.ok(target);
+      for (const cluster of ["c3", "c1"]) {
+        const probes = new Probes(lab, [[POD, target]], 20, 80);
+        await new Promise((r) => setTimeout(r, 1500));
+        const what = await killActiveGateway(lab, cluster, kubeTier);
+        await new Promise((r) => setTimeout(r, 3000));
+        const summary = assertResumed(await probes.stop(), `${cluster} gateway killed`, OUTAGE_BOUND_MS.kill);
+        console.log(`${label}: ${cluster}'s active gateway ${what}: ${summary}`);
+      }
+    });
+
+    it("a fourth cluster with CIDRs of its own joins the globalnet clusterset and reaches the others, and they it", async () => {
+      const c4 = await lab.addCluster({ nodes: 2, distinctCidrs: true });
+      assert.equal(c4.spec.podCidr, "10.4.0.0/16");
+      await lab.waitConnected(120_000);
+      await lab.addService("c4/default/four", { pods: 1 });
+      await exportFrom("four", "c4");
+      assert.match(await reach(lab, "c4/n1/p0", name("web")), /^c2\/web-[01]$/);
+      assert.equal(await reach(lab, POD, name("four")), "c4/four-0");
+    });
+  });
+}
