@@ -65,6 +65,12 @@ export const SiteSchema = z
     clusterId: ClusterIdSchema,
     clusterCIDRs: z.array(Cidr).min(1),
     serviceCIDRs: z.array(Cidr).default([]),
+    /**
+     * Globalnet: the global CIDR the site joins with (what `join --globalnet-cidr` says); absent,
+     * the broker gives the next free block of its range. The broker's record is what the
+     * components follow.
+     */
+    globalnetCIDR: Cidr.optional(),
     cableDriver: z.string().min(1).default("vxlan"),
     /**
      * How non-gateway nodes reach the active gateway: "vxlan" (vx-causeway, works over any

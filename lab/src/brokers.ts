@@ -46,7 +46,16 @@ export async function startReplica(lab: LabCore, index: number): Promise<void> {
   const b = lab.state.broker;
   const r = b.ha?.replicas.find((x) => x.index === index);
   if (!b.ha || !r) throw new ValidationError(`the lab has no broker replica ${index}`);
-  const p = startBrokerReplica(lab.state.nodeBin, script("broker/src/main.ts"), b.ha, r, b.adminTokenFile, lab.state.dir, b.tls, lab.state.globalnet ? ["--globalnet"] : []);
+  const p = startBrokerReplica(
+    lab.state.nodeBin,
+    script("broker/src/main.ts"),
+    b.ha,
+    r,
+    b.adminTokenFile,
+    lab.state.dir,
+    b.tls,
+    lab.state.globalnet ? ["--globalnet"] : [],
+  );
   if (index === 1) b.process = p;
   lab.save();
   await waitBroker(lab, r.socket, p);

@@ -24,7 +24,10 @@ export async function upStandalone(lab: LabCore, o: { count: number; nodes: numb
 }
 
 /** Builds one more cluster, joins it to the broker and starts its processes. */
-export async function addCluster(lab: LabCore, o: { nodes?: number; pods?: number; distinctCidrs?: boolean } = {}): Promise<LabCluster> {
+export async function addCluster(
+  lab: LabCore,
+  o: { nodes?: number; pods?: number; distinctCidrs?: boolean; globalnetCidr?: string } = {},
+): Promise<LabCluster> {
   const st = lab.state;
   const index = Math.max(0, ...st.clusters.map((c) => c.spec.index)) + 1;
   const kindCidrs = st.globalnet === true && o.distinctCidrs !== true;
@@ -38,7 +41,12 @@ export async function addCluster(lab: LabCore, o: { nodes?: number; pods?: numbe
   st.clusters.push(entry);
   lab.save();
   await buildCluster(lab.run, st.name, spec, st.mtu);
-  const cluster: Cluster = { cluster_id: spec.id, cluster_cidr: [spec.podCidr], service_cidr: [spec.serviceCidr], global_cidr: [] };
+  const cluster: Cluster = {
+    cluster_id: spec.id,
+    cluster_cidr: [spec.podCidr],
+    service_cidr: [spec.serviceCidr],
+    global_cidr: o.globalnetCidr ? [o.globalnetCidr] : [],
+  };
   const admin = lab.admin();
   try {
     const { token } = await admin.join(cluster);
@@ -46,6 +54,7 @@ export async function addCluster(lab: LabCore, o: { nodes?: number; pods?: numbe
   } finally {
     admin.close();
   }
+  if (o.globalnetCidr) entry.globalnetCidr = o.globalnetCidr;
   writeSiteFile(st, entry);
   startClusterProcesses(st, entry);
   lab.save();
@@ -161,6 +170,7 @@ function siteOf(entry: LabCluster, st: LabState) {
     clusterId: c.id,
     clusterCIDRs: [c.podCidr],
     serviceCIDRs: [c.serviceCidr],
+    ...(entry.globalnetCidr ? { globalnetCIDR: entry.globalnetCidr } : {}),
     cableDriver: st.cable,
     intraCluster: st.intraCluster ?? "vxlan",
     broker: {

@@ -134,9 +134,12 @@ async function upRealCluster(
 /**
  * One more real cluster (`lab add-cluster` on the Kubernetes tier): its control plane and nodes as
  * `lab up` makes them, then `causeway join`; in a globalnet lab `distinctCidrs` gives it CIDRs of
- * its own instead of kind's.
+ * its own instead of kind's, `globalnetCidr` names its global CIDR (join --globalnet-cidr).
  */
-export async function addKubeCluster(lab: LabCore, o: { nodes?: number; pods?: number; distinctCidrs?: boolean } = {}): Promise<LabCluster> {
+export async function addKubeCluster(
+  lab: LabCore,
+  o: { nodes?: number; pods?: number; distinctCidrs?: boolean; globalnetCidr?: string } = {},
+): Promise<LabCluster> {
   const st = lab.state;
   if (!st.kube) throw new LabError("the lab has no Kubernetes tier");
   const index = Math.max(0, ...st.clusters.map((c) => c.spec.index)) + 1;
@@ -148,7 +151,7 @@ export async function addKubeCluster(lab: LabCore, o: { nodes?: number; pods?: n
   const mode = st.kube.kubeProxyMode;
   const flanneld = st.kube.cni === "flannel" ? flannelBinary() : undefined;
   await upRealCluster(lab, entry, { bin: kubeBinDir(), archives: await labImageArchives(), mode, flanneld, first: false });
-  await joinCluster(lab, spec.id);
+  await joinCluster(lab, spec.id, o.globalnetCidr ? ["--globalnet-cidr", o.globalnetCidr] : []);
   const client = await lab.kubeClient(spec.id);
   try {
     await waitWorkloadsReady(client, SYSTEM_NAMESPACE);

@@ -17,6 +17,8 @@ export interface LabCluster {
   services?: LabService[];
   /** The cluster's CoreDNS pod (standalone labs): cluster.local, clusterset.local forwarded to the lighthouse. */
   dns?: { readonly ns: string; readonly ip: string; readonly zoneFile: string; serial: number };
+  /** Globalnet: the global CIDR the cluster joined with (absent: the broker's pick). */
+  globalnetCidr?: string;
 }
 
 export interface LabState {

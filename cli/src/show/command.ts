@@ -85,7 +85,10 @@ async function showBrokers(
 }
 
 /** `show exports`: every cluster's exports at the broker (Kubernetes: the broker the current context's cluster joined, with its credential). */
-async function showExports(o: { broker?: string; tokenFile?: string; lab?: string; kubeconfig?: string; context?: string; output?: string }, fromKube: boolean) {
+async function showExports(
+  o: { broker?: string; tokenFile?: string; lab?: string; kubeconfig?: string; context?: string; output?: string },
+  fromKube: boolean,
+) {
   const { exportRows, exportsData, renderExports } = await import("./exports.ts");
   let conn: import("@causeway/common/broker-client").BrokerConnection;
   if (fromKube) {

@@ -223,7 +223,11 @@ export function globalnetScenario(t: GlobalnetTier): void {
       console.log(`${label}: unexport → ${old} untranslated ${freed} ms, the name NXDOMAIN in c1 and c3 ${gone} ms`);
       assert.ok(freed <= 1000, `the global IP is free within 1 s of the unexport, took ${freed} ms`);
       assert.ok(gone <= 1000, `DNS stops answering within 1 s of the unexport, took ${gone} ms`);
-      const clean = await until("no node keeps a rule with the old address", async () => ((await nodesHolding(lab, old)).length ? undefined : Date.now() - t0), 10_000);
+      const clean = await until(
+        "no node keeps a rule with the old address",
+        async () => ((await nodesHolding(lab, old)).length ? undefined : Date.now() - t0),
+        10_000,
+      );
       console.log(`${label}: no rule of ${old} on any node ${clean} ms after the unexport`);
       for (const c of ["c1", "c2", "c3"]) assert.equal(await podDig(lab, pod(c), name("web")), "ENOTFOUND", `${c}'s DNS`);
       assert.equal((await brokerState(lab, "web")).exports.size, 0);
@@ -246,9 +250,23 @@ export function globalnetScenario(t: GlobalnetTier): void {
       }
     });
 
-    it("a fourth cluster with CIDRs of its own joins the globalnet clusterset and reaches the others, and they it", async () => {
-      const c4 = await lab.addCluster({ nodes: 2, distinctCidrs: true });
+    it("a member that opts out of globalnet is refused, naming the flag; a global CIDR overlapping a member's is refused, naming both", async () => {
+      const admin = lab.admin();
+      try {
+        const x = { cluster_id: "x9", cluster_cidr: ["10.9.0.0/16"], service_cidr: ["10.109.0.0/16"], global_cidr: [] };
+        await assert.rejects(admin.join(x, { globalnetDisabled: true }), /the broker runs globalnet \(deploy-broker --globalnet.*without --globalnet=false/);
+        const c1 = (await brokerState(lab, "web")).globalCidr.get("c1") ?? "";
+        await assert.rejects(admin.join({ ...x, global_cidr: [c1] }), new RegExp(`CIDR ${c1.replaceAll(".", "\\.")} overlaps cluster c1 CIDR`));
+        assert.equal((await admin.list("cluster")).records.filter((r) => r.clusterId === "x9").length, 0);
+      } finally {
+        admin.close();
+      }
+    });
+
+    it("a fourth cluster with CIDRs of its own and the global CIDR it asks for joins the globalnet clusterset and reaches the others, and they it", async () => {
+      const c4 = await lab.addCluster({ nodes: 2, distinctCidrs: true, globalnetCidr: "242.200.0.0/16" });
       assert.equal(c4.spec.podCidr, "10.4.0.0/16");
+      assert.equal((await brokerState(lab, "web")).globalCidr.get("c4"), "242.200.0.0/16");
       await lab.waitConnected(120_000);
       await lab.addService("c4/default/four", { pods: 1 });
       await exportFrom("four", "c4");

@@ -1,0 +1,178 @@
+/**
+ * Globalnet on the gateway: the translation table's spec from exports and endpoints (pure), and
+ * the engine under a globalnet broker (real broker in-process, fake host): its Endpoint carries
+ * the global CIDR and the global health-check address, the table follows the cluster's exports,
+ * the metrics count allocated and free addresses, and stepping down removes the table.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type Endpoint, globalnetSettings, type ServiceExport } from "@causeway/api";
+import { startBroker } from "@causeway/broker";
+import { host, newRegistry, silentLogger, view } from "@causeway/common";
+import { BrokerConnection } from "@causeway/common/broker-client";
+import { VxlanCableDriver } from "./cable/vxlan.ts";
+import { dropCables, GatewayEngine, localEndpoint } from "./engine.ts";
+import { BrokerGlobalnetSource, GlobalnetMetrics, globalNatSpec } from "./globalnet.ts";
+
+const log = silentLogger();
+
+/** `f`'s first defined answer, asked every 20 ms for 5 s at most. */
+async function until<T>(what: string, f: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + 5000;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within 5 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+const at = "2026-12-04T10:00:00.000Z";
+const web = (globalIp?: string): ServiceExport => ({
+  namespace: "default",
+  name: "web",
+  type: "ClusterSetIP",
+  ip: "10.96.0.11",
+  ...(globalIp ? { globalIp } : {}),
+  ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }],
+  endpoints: [
+    { ip: "10.244.1.10", ready: true },
+    { ip: "10.244.2.10", ready: false },
+  ],
+  exportedAt: at,
+});
+const db: ServiceExport = {
+  namespace: "default",
+  name: "db",
+  type: "Headless",
+  ip: "",
+  ports: [{ protocol: "TCP", port: 5432 }],
+  endpoints: [
+    { ip: "10.244.1.20", hostname: "db-0", ready: true, globalIp: "242.0.0.40" },
+    { ip: "10.244.2.20", hostname: "db-1", ready: false },
+  ],
+  exportedAt: at,
+};
+const remote = (id: string, subnet: string): Endpoint => ({
+  cluster_id: id,
+  cable_name: `causeway-cable-${id}-198-18-2-10`,
+  healthCheckIP: "242.1.0.1",
+  hostname: "n0",
+  subnets: [subnet],
+  private_ip: "198.18.2.10",
+  public_ip: "",
+  nat_enabled: false,
+  backend: "vxlan",
+  backend_config: {},
+});
+
+describe("globalNatSpec", () => {
+  it("egress to the other clusters' global CIDRs from the pool; ingress to ready endpoints on target ports; headless endpoints both ways; the health-check address to the CNI address", () => {
+    const spec = globalNatSpec({
+      globalCidr: "242.0.0.0/16",
+      clusterId: "c1",
+      healthCheckIp: "10.244.0.1",
+      endpoints: new Map([
+        ["c1", remote("c1", "242.0.0.0/16")],
+        ["c2", remote("c2", "242.1.0.0/16")],
+      ]),
+      exports: [web("242.0.0.30"), db, web()],
+    });
+    assert.ok(spec);
+    assert.deepEqual(spec.remote, ["242.1.0.0/16"]);
+    assert.deepEqual(spec.egressIPs, ["242.0.0.2", "242.0.0.3", "242.0.0.4", "242.0.0.5", "242.0.0.6", "242.0.0.7", "242.0.0.8", "242.0.0.9"]);
+    // The export still without a global IP translates nothing.
+    assert.deepEqual(spec.services, [
+      { key: "default/web", ip: "242.0.0.30", ports: [{ protocol: "TCP", port: 80, targets: [{ ip: "10.244.1.10", port: 8080 }] }] },
+    ]);
+    assert.deepEqual(spec.hosts, [
+      { global: "242.0.0.1", local: "10.244.0.1", key: "health-check", egress: false },
+      { global: "242.0.0.40", local: "10.244.1.20", key: "default/db", egress: true },
+    ]);
+    const nft = host.renderGlobalNat(spec);
+    assert.match(nft, /242\.0\.0\.30 \. tcp \. 80 : goto svc0-tcp-80/);
+    assert.match(nft, /dnat ip to numgen random mod 1 map \{ 0 : 10\.244\.1\.10 \. 8080 \}/);
+    assert.match(nft, /elements = \{ 10\.244\.1\.20 : 242\.0\.0\.40 \}/);
+    assert.match(nft, /snat ip to 242\.0\.0\.2-242\.0\.0\.9/);
+    assert.match(nft, /type nat hook postrouting priority srcnat - 20/);
+    assert.match(nft, /ip daddr 242\.0\.0\.0\/16 meta l4proto tcp reject with tcp reset/);
+  });
+});
+
+describe("gateway engine under globalnet (real broker, fake host)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "causeway-globalnet-"));
+  const sock = `unix://${join(dir, "broker.sock")}`;
+  let broker: Awaited<ReturnType<typeof startBroker>>;
+  const conns: BrokerConnection[] = [];
+  before(async () => {
+    broker = await startBroker(
+      { listen: [sock], db: join(dir, "broker.db"), adminTokenFile: join(dir, "admin-token"), globalnet: globalnetSettings({ enabled: true }) },
+      log,
+    );
+  });
+  after(async () => {
+    for (const c of conns) c.close();
+    await broker?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("publishes its global CIDR, translates its exports, counts addresses, and drops the table when it steps down", async () => {
+    const admin = new BrokerConnection({ address: sock, token: readFileSync(join(dir, "admin-token"), "utf8").trim() });
+    conns.push(admin);
+    const kind = (id: string) => ({ cluster_id: id, cluster_cidr: ["10.244.0.0/16"], service_cidr: ["10.96.0.0/12"], global_cidr: [] });
+    const mine = new BrokerConnection({ address: sock, token: (await admin.join(kind("c1"))).token });
+    const theirs = new BrokerConnection({ address: sock, token: (await admin.join(kind("c2"))).token });
+    conns.push(mine, theirs);
+    const global = new Map(
+      (await admin.list("cluster")).records.map((r) => [r.clusterId, (JSON.parse(r.valueJson) as { global_cidr: string[] }).global_cidr[0]]),
+    );
+    const [g1, g2] = [global.get("c1") ?? "", global.get("c2") ?? ""];
+    assert.ok(g1 && g2 && g1 !== g2);
+    await theirs.put("endpoint", "c2", remote("c2", g2).cable_name, remote("c2", g2));
+    await mine.put("export", "c1", "default.web", web(g1.replace(/0\.0\/16$/, "0.30")));
+
+    const registry = newRegistry("causeway-gateway");
+    const nat = new host.FakeGlobalNat();
+    const brokerView = new view.BrokerEndpointView(mine, log, ["endpoint", "cluster", "export"]);
+    const deps = {
+      site: { clusterId: "c1", clusterCIDRs: ["10.244.0.0/16"], serviceCIDRs: ["10.96.0.0/12"] },
+      nodeName: "n0",
+      privateIp: "127.0.1.10",
+      healthCheckIp: "10.244.0.1",
+      underlayMtu: 1500,
+      view: brokerView,
+      sink: new view.BrokerGatewaySink(mine, "c1"),
+      driver: new VxlanCableDriver(host.fakeHostAdapters()),
+      natDiscovery: { port: 0, sourceFor: async () => undefined },
+      log,
+      version: "test",
+      globalnet: { source: new BrokerGlobalnetSource(brokerView, "c1"), nat, metrics: new GlobalnetMetrics(registry) },
+    };
+    const engine = new GatewayEngine(deps);
+    engine.start();
+    try {
+      const ep = await until("c1's endpoint at the broker", async () => {
+        const r = (await admin.list("endpoint")).records.find((x) => x.clusterId === "c1");
+        return r ? (JSON.parse(r.valueJson) as Endpoint) : undefined;
+      });
+      assert.deepEqual(ep.subnets, [g1], "the cluster is known by its global CIDR only");
+      assert.equal(ep.healthCheckIP, g1.replace(/0\.0\/16$/, "0.1"));
+      assert.equal(localEndpoint(deps, "", 4490, g1).subnets[0], g1);
+      const spec = await until("the table translates web", async () => (nat.spec?.services.length === 1 ? nat.spec : undefined));
+      assert.deepEqual(spec.remote, [g2]);
+      const metrics = await registry.getSingleMetricAsString("causeway_globalnet_ips");
+      // A /16 has 65,525 ingress addresses (its first ten and its last are not).
+      assert.match(metrics, /causeway_globalnet_ips\{state="allocated",[^}]*\} 1\n/);
+      assert.match(metrics, /causeway_globalnet_ips\{state="free",[^}]*\} 65524/);
+      await mine.delete("export", "c1", "default.web");
+      await until("web untranslated", async () => (nat.spec && nat.spec.services.length === 0 ? true : undefined));
+      assert.match(await registry.getSingleMetricAsString("causeway_globalnet_ips"), /state="allocated",[^}]*\} 0\n/);
+    } finally {
+      await engine.stop();
+    }
+    await dropCables(deps);
+    assert.equal(nat.spec, undefined, "a gateway that steps down keeps no table");
+  });
+});
