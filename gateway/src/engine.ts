@@ -229,6 +229,7 @@ export class GatewayEngine {
   async #translate(all: ReadonlyMap<string, Endpoint>): Promise<void> {
     const g = this.#d.globalnet;
     if (!g) return;
+    const t0 = performance.now();
     const globalCidr = g.source.globalCidr();
     const exports = g.source.exports();
     const spec = globalCidr
@@ -237,7 +238,8 @@ export class GatewayEngine {
     const want = spec ? host.globalNatDigest(spec) : undefined;
     if ((await g.nat.observe()) !== want) {
       await g.nat.apply(spec);
-      this.#d.log.info({ globalCidr, services: spec?.services.length ?? 0, addresses: spec?.hosts.length ?? 0 }, "globalnet translation updated");
+      const ms = Math.round(performance.now() - t0);
+      this.#d.log.info({ globalCidr, services: spec?.services.length ?? 0, addresses: spec?.hosts.length ?? 0, ms }, "globalnet translation updated");
     }
     g.metrics?.update(globalCidr, exports);
   }

@@ -186,6 +186,8 @@ export class KubeGateway implements SiteComponent {
   async #follow(handover = true): Promise<void> {
     await this.#halt();
     if (this.#mayHaveCables) {
+      // Globalnet's translation goes at once: this node's own pods must leave untranslated for the new gateway.
+      await this.#d.globalnet?.nat.apply(undefined);
       if (handover && (await this.#carriesCables())) {
         this.#d.log.info({ node: this.#d.nodeName }, "another gateway leads: keeping this node's cables until its endpoint reaches the other clusters");
         await awaitSuccessor({ broker: this.#d.conn, clusterId: this.#d.cluster.clusterId, node: this.#d.nodeName, log: this.#d.log });

@@ -23,6 +23,8 @@ export async function upStandalone(lab: LabCore, o: { count: number; nodes: numb
   if (failed) throw failed.reason;
 }
 
+const DEFAULT_NODES = 3;
+
 /** Builds one more cluster, joins it to the broker and starts its processes. */
 export async function addCluster(
   lab: LabCore,
@@ -31,7 +33,7 @@ export async function addCluster(
   const st = lab.state;
   const index = Math.max(0, ...st.clusters.map((c) => c.spec.index)) + 1;
   const kindCidrs = st.globalnet === true && o.distinctCidrs !== true;
-  const spec = clusterSpec(st.name, index, o.nodes ?? 3, o.pods ?? 1, (st.nat ?? []).includes(`c${index}`), st.gateways ?? 1, kindCidrs);
+  const spec = clusterSpec(st.name, index, o.nodes ?? DEFAULT_NODES, o.pods ?? 1, (st.nat ?? []).includes(`c${index}`), Math.min(st.gateways ?? 1, o.nodes ?? DEFAULT_NODES), kindCidrs);
   const entry: LabCluster = {
     spec,
     siteFile: join(st.dir, `${spec.id}.site.yaml`),

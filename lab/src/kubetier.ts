@@ -131,6 +131,8 @@ async function upRealCluster(
   }
 }
 
+const DEFAULT_NODES = 2;
+
 /**
  * One more real cluster (`lab add-cluster` on the Kubernetes tier): its control plane and nodes as
  * `lab up` makes them, then `causeway join`; in a globalnet lab `distinctCidrs` gives it CIDRs of
@@ -144,7 +146,7 @@ export async function addKubeCluster(
   if (!st.kube) throw new LabError("the lab has no Kubernetes tier");
   const index = Math.max(0, ...st.clusters.map((c) => c.spec.index)) + 1;
   const kindCidrs = st.globalnet === true && o.distinctCidrs !== true;
-  const spec = clusterSpec(st.name, index, o.nodes ?? 2, o.pods ?? 1, (st.nat ?? []).includes(`c${index}`), st.gateways ?? 1, kindCidrs);
+  const spec = clusterSpec(st.name, index, o.nodes ?? DEFAULT_NODES, o.pods ?? 1, (st.nat ?? []).includes(`c${index}`), Math.min(st.gateways ?? 1, o.nodes ?? DEFAULT_NODES), kindCidrs);
   const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };
   st.clusters.push(entry);
   lab.save();

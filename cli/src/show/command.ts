@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { ClusterView } from "./model.ts";
+import type { BrokerConnection } from "@causeway/common/broker-client";
 import { type Section, SECTIONS } from "./render.ts";
 
 async function brokerViews(o: { broker?: string; tokenFile?: string; ca?: string; lab?: string }): Promise<ClusterView[]> {
@@ -90,7 +91,7 @@ async function showExports(
   fromKube: boolean,
 ) {
   const { exportRows, exportsData, renderExports } = await import("./exports.ts");
-  let conn: import("@causeway/common/broker-client").BrokerConnection;
+  let conn: BrokerConnection;
   if (fromKube) {
     const { kube } = await import("@causeway/common");
     const { joinedBrokerConnection } = await import("@causeway/common/broker-client");

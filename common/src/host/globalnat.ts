@@ -17,8 +17,15 @@
  * source NAT at srcnat - 20, before the route agent's source guard (srcnat - 10), whose identity
  * SNAT would otherwise keep the pod address. One `nft -f` transaction replaces the whole table
  * when its digest (the table comment) changes.
+ *
+ * When the table appears (this node becomes the active gateway) or goes (it steps down), the
+ * node's connection-tracking entries for the global CIDRs are deleted: an entry made in the other
+ * role would keep translating (or not translating) a flow the way it did then — a pod on the old
+ * gateway's node would go on leaving with the egress address, whose replies now reach the new
+ * gateway. The flow's next packet makes a new entry under the rules as they are.
  */
 import { createHash } from "node:crypto";
+import { intToIp } from "@causeway/api";
 import type { CommandRunner } from "../exec/index.ts";
 import { canonicalServices, type ClustersetService, nftCollection, parseClustersetNat, serviceChains } from "./clustersetnat.ts";
 
@@ -97,6 +104,7 @@ export function renderGlobalNat(spec: GlobalNatSpec | undefined): string {
       [...outbound].map(([l, g]) => `${l} : ${g}`),
     ),
     ...nftCollection("set", "remote", ["type ipv4_addr", "flags interval"], c.remote),
+    ...nftCollection("set", "own", ["type ipv4_addr", "flags interval"], [c.globalCidr]),
     ...chains,
     "  chain prerouting {",
     "    type nat hook prerouting priority dstnat - 20; policy accept;",
@@ -121,6 +129,21 @@ export function renderGlobalNat(spec: GlobalNatSpec | undefined): string {
   ].join("\n");
 }
 
+/** Pure: the CIDRs of the `own` and `remote` sets in `nft -j list table` output of the table. */
+export function parseGlobalNatCidrs(json: string): string[] {
+  const doc = JSON.parse(json || "{}") as { nftables?: { set?: { name: string; elem?: unknown[] } }[] };
+  const out: string[] = [];
+  for (const item of doc.nftables ?? []) {
+    if (!item.set || !["own", "remote"].includes(item.set.name)) continue;
+    for (const e of item.set.elem ?? []) {
+      if (typeof e === "string") out.push(`${e}/32`);
+      const p = (e as { prefix?: { addr: string; len: number } }).prefix;
+      if (p) out.push(`${p.addr}/${p.len}`);
+    }
+  }
+  return out;
+}
+
 export class NftGlobalNat implements GlobalNat {
   readonly #run: CommandRunner;
   constructor(runner: CommandRunner) {
@@ -133,8 +156,23 @@ export class NftGlobalNat implements GlobalNat {
     return parseClustersetNat(res.stdout);
   }
 
+  /** The global CIDRs the table on the host translates for (none: no table). */
+  async #cidrs(): Promise<string[] | undefined> {
+    const res = await this.#run.run("nft", ["-j", "list", "table", "ip", GLOBALNET_NAT_TABLE], { allowFailure: true });
+    return res.exitCode === 0 ? parseGlobalNatCidrs(res.stdout) : undefined;
+  }
+
   async apply(spec: GlobalNatSpec | undefined): Promise<void> {
+    const before = await this.#cidrs();
     await this.#run.run("nft", ["-f", "-"], { input: renderGlobalNat(spec) });
+    // The table appeared or went: flows tracked in the other role are forgotten.
+    const forget = !before && spec ? [spec.globalCidr, ...spec.remote] : before && !spec ? before : [];
+    for (const cidr of new Set(forget)) {
+      const [net = "", len = "32"] = cidr.split("/");
+      const mask = intToIp(Number(len) === 0 ? 0 : (0xffffffff << (32 - Number(len))) >>> 0);
+      // Exit 1 when nothing matched.
+      await this.#run.run("conntrack", ["-D", "-d", net, "--mask-dst", mask], { allowFailure: true });
+    }
   }
 }
 
