@@ -43,10 +43,19 @@ function fnv1a(s: string): number {
 export function allocateIp(block: string, key: string, taken: ReadonlySet<string>): string | undefined {
   const b = parseCidr(block);
   if (!b || b.prefix > 30) return undefined;
-  const usable = 2 ** (32 - b.prefix) - 2;
+  return allocateBetween(b.base + 1, b.base + 2 ** (32 - b.prefix) - 2, key, taken);
+}
+
+/**
+ * Pure: an address from `first` to `last` (inclusive, as numbers) that `taken` does not hold,
+ * searched from a place derived from `key`; undefined when all are taken.
+ */
+export function allocateBetween(first: number, last: number, key: string, taken: ReadonlySet<string>): string | undefined {
+  const usable = last - first + 1;
+  if (usable < 1) return undefined;
   const start = fnv1a(key) % usable;
   for (let i = 0; i < usable; i++) {
-    const ip = intToIp(b.base + 1 + ((start + i) % usable));
+    const ip = intToIp(first + ((start + i) % usable));
     if (!taken.has(ip)) return ip;
   }
   return undefined;

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { intToIp, ipToInt, isIPv4Cidr, parseCidr } from "./cidr.ts";
+import { allocateBetween } from "./clustersetip.ts";
 import { ValidationError } from "./errors.ts";
 
 /** Submariner's defaults: `deploy-broker --globalnet-cidr-range 242.0.0.0/8`, 65,536 addresses (a /16) per cluster. */
@@ -86,13 +87,6 @@ export function globalAddresses(globalCidr: string): GlobalAddresses | undefined
   };
 }
 
-/** FNV-1a: where a key's search for a free address starts, the same on every run. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (const ch of Buffer.from(s, "utf8")) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
-  return h;
-}
-
 /**
  * Pure: a global ingress address of `globalCidr` for `key` (an exported service, or one endpoint
  * of a headless one) that `taken` does not hold. The search starts at a place derived from the
@@ -101,14 +95,7 @@ function fnv1a(s: string): number {
  */
 export function allocateGlobalIp(globalCidr: string, key: string, taken: ReadonlySet<string>): string | undefined {
   const a = globalAddresses(globalCidr);
-  if (!a) return undefined;
-  const usable = a.ingressLast - a.ingressFirst + 1;
-  const start = fnv1a(key) % usable;
-  for (let i = 0; i < usable; i++) {
-    const ip = intToIp(a.ingressFirst + ((start + i) % usable));
-    if (!taken.has(ip)) return ip;
-  }
-  return undefined;
+  return a ? allocateBetween(a.ingressFirst, a.ingressLast, key, taken) : undefined;
 }
 
 /** Pure: whether `ip` is an ingress address of `globalCidr` (what an allocation may hand out). */

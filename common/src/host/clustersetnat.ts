@@ -103,17 +103,24 @@ export function nftCollection(kind: "set" | "map", name: string, spec: readonly 
   return [`  ${kind} ${name} {`, ...spec.map((l) => `    ${l}`), ...(elements.length ? [`    elements = { ${elements.join(", ")} }`] : []), "  }"];
 }
 
+/** Pure: a short digest of a table's canonical spec (kept as the table's comment: an unchanged spec rewrites nothing). */
+export function specDigest(canonicalSpec: unknown): string {
+  return createHash("sha256").update(JSON.stringify(canonicalSpec)).digest("hex").slice(0, 16);
+}
+
+/** Pure: the lines that make sure `table ip <name>` exists and delete it: what an `nft -f` script that (re)creates it in one transaction starts with. */
+export function tableReset(name: string): string[] {
+  return [`table ip ${name}`, `delete table ip ${name}`];
+}
+
 /** Pure: a short digest of the spec (kept as the table's comment: an unchanged spec rewrites nothing). */
 export function clustersetNatDigest(spec: ClustersetNatSpec): string {
-  return createHash("sha256")
-    .update(JSON.stringify(canonical(spec)))
-    .digest("hex")
-    .slice(0, 16);
+  return specDigest(canonical(spec));
 }
 
 /** Pure: the `nft -f` script that (re)creates the table in one transaction, or deletes it. */
 export function renderClustersetNat(spec: ClustersetNatSpec | undefined): string {
-  const head = [`table ip ${CLUSTERSET_NAT_TABLE}`, `delete table ip ${CLUSTERSET_NAT_TABLE}`];
+  const head = tableReset(CLUSTERSET_NAT_TABLE);
   if (!spec) return `${head.join("\n")}\n`;
   const c = canonical(spec);
   const { chains, elements, hairpin } = serviceChains(c.services);

@@ -24,10 +24,9 @@
  * gateway's node would go on leaving with the egress address, whose replies now reach the new
  * gateway. The flow's next packet makes a new entry under the rules as they are.
  */
-import { createHash } from "node:crypto";
 import { intToIp } from "@causeway/api";
 import type { CommandRunner } from "../exec/index.ts";
-import { canonicalServices, type ClustersetService, nftCollection, parseClustersetNat, serviceChains } from "./clustersetnat.ts";
+import { canonicalServices, type ClustersetService, nftCollection, parseClustersetNat, serviceChains, specDigest, tableReset } from "./clustersetnat.ts";
 
 export const GLOBALNET_NAT_TABLE = "causeway-globalnet";
 
@@ -74,15 +73,12 @@ function canonical(spec: GlobalNatSpec): GlobalNatSpec {
 
 /** Pure: a short digest of the spec (the table's comment: an unchanged spec rewrites nothing). */
 export function globalNatDigest(spec: GlobalNatSpec): string {
-  return createHash("sha256")
-    .update(JSON.stringify(canonical(spec)))
-    .digest("hex")
-    .slice(0, 16);
+  return specDigest(canonical(spec));
 }
 
 /** Pure: the `nft -f` script that (re)creates the table in one transaction, or deletes it. */
 export function renderGlobalNat(spec: GlobalNatSpec | undefined): string {
-  const head = [`table ip ${GLOBALNET_NAT_TABLE}`, `delete table ip ${GLOBALNET_NAT_TABLE}`];
+  const head = tableReset(GLOBALNET_NAT_TABLE);
   if (!spec) return `${head.join("\n")}\n`;
   const c = canonical(spec);
   const { chains, elements } = serviceChains(c.services);
