@@ -44,7 +44,8 @@ async function exportServices(lab: Lab, names: readonly string[], serverIp: stri
       type: "ClusterSetIP",
       ip,
       // The others on the pod's echo server (the lighthouse probes every export's endpoints; iperf3 serves one test at a time).
-      ports: name === "perf" ? [{ name: "iperf", protocol: "TCP", port: PORT, targetPort: PORT }] : [{ name: "echo", protocol: "TCP", port: 80, targetPort: 8080 }],
+      ports:
+        name === "perf" ? [{ name: "iperf", protocol: "TCP", port: PORT, targetPort: PORT }] : [{ name: "echo", protocol: "TCP", port: 80, targetPort: 8080 }],
       endpoints: [{ ip: serverIp }],
     });
   });
@@ -143,7 +144,9 @@ try {
   }
   console.log(`\nglobalnet translation on c2's gateway by exported services (same path, median of ${RUNS} runs)`);
   for (const s of sizes) {
-    console.log(`  ${String(s.n).padStart(5)} services: ${median(s.gbps).toFixed(2)} Gbit/s  (runs ${fmt(s.gbps)}); the gateway's reconcile for them: ${s.ms ?? "?"} ms`);
+    console.log(
+      `  ${String(s.n).padStart(5)} services: ${median(s.gbps).toFixed(2)} Gbit/s  (runs ${fmt(s.gbps)}); the gateway's reconcile for them: ${s.ms ?? "?"} ms`,
+    );
   }
   const [small, big] = sizes;
   if (small && big) console.log(`  ratio ${big.n} / ${small.n} services: ${(median(big.gbps) / median(small.gbps)).toFixed(3)}`);

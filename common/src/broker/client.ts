@@ -2,7 +2,16 @@ import { readFileSync, statSync } from "node:fs";
 // #call applies every generated client method with .call(this.#client), so none runs unbound.
 /* eslint-disable @typescript-eslint/unbound-method */
 import { BrokerClient, fromServiceError } from "@causeway/api/grpc";
-import { type Cluster, type GlobalnetSettings, ValidationError, type Kind, type LeaseResponse, type ValueOf, type WatchEvent, type WireRecord } from "@causeway/api";
+import {
+  type Cluster,
+  type GlobalnetSettings,
+  ValidationError,
+  type Kind,
+  type LeaseResponse,
+  type ValueOf,
+  type WatchEvent,
+  type WireRecord,
+} from "@causeway/api";
 import { type ClientReadableStream, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 
 /**

@@ -63,4 +63,13 @@ export {
   parseClustersetNat,
   renderClustersetNat,
 } from "./clustersetnat.ts";
-export { FakeGlobalNat, type GlobalHost, type GlobalNat, type GlobalNatSpec, GLOBALNET_NAT_TABLE, globalNatDigest, NftGlobalNat, renderGlobalNat } from "./globalnat.ts";
+export {
+  FakeGlobalNat,
+  type GlobalHost,
+  type GlobalNat,
+  type GlobalNatSpec,
+  GLOBALNET_NAT_TABLE,
+  globalNatDigest,
+  NftGlobalNat,
+  renderGlobalNat,
+} from "./globalnat.ts";
