@@ -40,6 +40,7 @@ describe("cluster configuration contract", () => {
       clusterId: "east",
       clusterCIDRs: ["10.1.0.0/16"],
       serviceCIDRs: ["10.101.0.0/16", "10.102.0.0/16"],
+      globalCIDRs: ["242.3.0.0/16"],
       cableDriver: "wireguard",
       intraCluster: "direct",
       brokerAddress: "a:7400,b:7400",

@@ -132,6 +132,8 @@ export interface ClusterConfig extends Partial<GatewaySettings> {
   readonly clusterId: string;
   readonly clusterCIDRs: readonly string[];
   readonly serviceCIDRs: readonly string[];
+  /** Globalnet: the global CIDR the broker gave the cluster at join (absent: no globalnet). */
+  readonly globalCIDRs?: readonly string[];
   readonly cableDriver: CableDriverName;
   readonly intraCluster: IntraClusterMode;
   /** What components dial: host:port, or several replicas' comma-separated. */
@@ -140,11 +142,20 @@ export interface ClusterConfig extends Partial<GatewaySettings> {
   readonly uninstalling?: boolean;
 }
 
-type BaseKey = "clusterId" | "clusterCIDRs" | "serviceCIDRs" | "cableDriver" | "intraCluster" | "brokerAddress" | "uninstalling";
+type BaseKey = "clusterId" | "clusterCIDRs" | "serviceCIDRs" | "globalCIDRs" | "cableDriver" | "intraCluster" | "brokerAddress" | "uninstalling";
 const CIDRS = z.array(z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR like 10.1.0.0/16"));
 
 /** The ConfigMap keys other than the gateway settings, in the order join writes them. */
-const BASE_KEYS: readonly BaseKey[] = ["clusterId", "clusterCIDRs", "serviceCIDRs", "cableDriver", "intraCluster", "brokerAddress", "uninstalling"];
+const BASE_KEYS: readonly BaseKey[] = [
+  "clusterId",
+  "clusterCIDRs",
+  "serviceCIDRs",
+  "globalCIDRs",
+  "cableDriver",
+  "intraCluster",
+  "brokerAddress",
+  "uninstalling",
+];
 
 /** Every key a `causeway-config` ConfigMap may hold. */
 export const CLUSTER_CONFIG_KEYS: readonly string[] = [...BASE_KEYS, ...Object.keys(GATEWAY_SETTINGS)];
@@ -164,7 +175,8 @@ function decodeBase(key: BaseKey, text: string, where: string): unknown {
       if (!ClusterIdSchema.safeParse(text).success) throw refuse("allowed: a DNS-1123 label (lower-case letters, digits and '-', at most 63)");
       return text;
     case "clusterCIDRs":
-    case "serviceCIDRs": {
+    case "serviceCIDRs":
+    case "globalCIDRs": {
       const cidrs = list(text);
       if (!CIDRS.safeParse(cidrs).success) throw refuse("allowed: IPv4 CIDRs like 10.1.0.0/16, comma-separated");
       if (key === "clusterCIDRs" && !cidrs.length) throw refuse("allowed: at least one IPv4 CIDR");

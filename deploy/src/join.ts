@@ -153,10 +153,14 @@ async function localCluster(client: kube.KubeClient, o: JoinOptions): Promise<Cl
   return res.data;
 }
 
-/** What the broker placed for `clusterId`: its clusterset IP block and (globalnet) its global CIDR, as lines for the user. */
-async function placedLines(conn: BrokerConnection, clusterId: string): Promise<string[]> {
+/** The cluster's record as the broker holds it (with what it placed: the clusterset IP block, the global CIDR). */
+async function brokerRecord(conn: BrokerConnection, clusterId: string): Promise<Cluster | undefined> {
   const r = (await conn.list("cluster")).records.find((x) => x.clusterId === clusterId);
-  const c = r ? ClusterSchema.safeParse(JSON.parse(r.valueJson)).data : undefined;
+  return r ? ClusterSchema.safeParse(JSON.parse(r.valueJson)).data : undefined;
+}
+
+/** What the broker placed for `clusterId`: its clusterset IP block and (globalnet) its global CIDR, as lines for the user. */
+function placedLines(clusterId: string, c: Cluster | undefined): string[] {
   const lines: string[] = [];
   if (c?.clusterset_ip_cidr?.length) lines.push(`clusterset IPs of ${clusterId}'s exports come from ${c.clusterset_ip_cidr.join(", ")}`);
   const g = c?.global_cidr[0];
@@ -230,10 +234,11 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
           `cluster id "${cluster.cluster_id}" is already joined to the broker at ${info.brokerURL} by another cluster; pass another --clusterid, or uninstall Causeway from that cluster first`,
         );
       }
-      const config = (token: string) => ({
+      const config = (token: string, globalCIDRs: readonly string[] = []) => ({
         clusterId: cluster.cluster_id,
         clusterCIDRs: cluster.cluster_cidr,
         serviceCIDRs: cluster.service_cidr,
+        ...(globalCIDRs.length ? { globalCIDRs } : {}),
         cableDriver,
         intraCluster,
         brokerAddress: info.brokerURL,
@@ -261,9 +266,11 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         token = (await conn.join(cluster, { globalnetDisabled: o.globalnet === false })).token;
         say(`registered ${cluster.cluster_id} at the broker ${info.brokerURL}`);
       }
-      for (const line of await placedLines(conn, cluster.cluster_id)) say(line);
+      const placed = await brokerRecord(conn, cluster.cluster_id);
+      for (const line of placedLines(cluster.cluster_id, placed)) say(line);
       try {
-        const ms = (await planMcsCrds(client, memberManifests(kube.R, config(token)))).manifests;
+        // The global CIDR goes into the cluster's configuration: the gateway knows at once that the cluster runs globalnet.
+        const ms = (await planMcsCrds(client, memberManifests(kube.R, config(token, placed?.global_cidr)))).manifests;
         const { changed } = await applyManifests(client, ms, { signal: o.signal });
         await waitCrdsEstablished(client, ms);
         const labelled = await labelGateway(client, gw, o.labelGateway !== false, say);

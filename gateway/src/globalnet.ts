@@ -53,8 +53,10 @@ export class BrokerGlobalnetSource implements GlobalnetSource {
 }
 
 /**
- * Kubernetes mode: the global CIDR from this cluster's Cluster object (the local API, which the
- * active gateway keeps), the exports from the broker. The broker part does not hold back the
+ * Kubernetes mode: the global CIDR join wrote into the cluster's configuration (else its Cluster
+ * object in the local API, which the active gateway keeps) — known before the first pass, so the
+ * gateway never publishes the cluster's own, overlapping CIDRs as its Endpoint's subnets — and the
+ * exports from the broker. The broker part does not hold back the
  * gateway's passes: a gateway that takes over while the broker is unreachable builds its cables
  * and egress translation at once, and the exports' ingress translation once the broker answers.
  */
@@ -63,9 +65,11 @@ export class KubeGlobalnetSource implements GlobalnetSource {
   readonly #clusters: view.KubeListView<typeof ClusterObjectSchema>;
   readonly #broker: view.BrokerEndpointView;
   readonly #clusterId: string;
+  readonly #configured: string | undefined;
 
-  constructor(o: { client: kube.KubeClient; namespace: string; conn: BrokerConnection; clusterId: string; log: Logger }) {
+  constructor(o: { client: kube.KubeClient; namespace: string; conn: BrokerConnection; clusterId: string; configured?: string | undefined; log: Logger }) {
     this.#clusterId = o.clusterId;
+    this.#configured = o.configured;
     this.#clusters = new view.KubeListView(o.client, kube.R.cluster, o.namespace, ClusterObjectSchema, o.log);
     this.#broker = new view.BrokerEndpointView(o.conn, o.log, ["export"]);
     const broker = this.#broker;
@@ -74,7 +78,7 @@ export class KubeGlobalnetSource implements GlobalnetSource {
   }
 
   globalCidr(): string | undefined {
-    return this.#clusters.objects().find((c) => c.spec.cluster_id === this.#clusterId)?.spec.global_cidr[0];
+    return this.#configured ?? this.#clusters.objects().find((c) => c.spec.cluster_id === this.#clusterId)?.spec.global_cidr[0];
   }
 
   exports(): ServiceExport[] {

@@ -98,7 +98,7 @@ export class KubeGateway implements SiteComponent {
 
   #localCluster(): Cluster {
     const c = this.#d.cluster;
-    return { cluster_id: c.clusterId, cluster_cidr: [...c.clusterCIDRs], service_cidr: [...c.serviceCIDRs], global_cidr: [] };
+    return { cluster_id: c.clusterId, cluster_cidr: [...c.clusterCIDRs], service_cidr: [...c.serviceCIDRs], global_cidr: [...(c.globalCIDRs ?? [])] };
   }
 
   /** An engine; `fence` (while leading) cuts it off the moment leadership ends. */
@@ -127,7 +127,14 @@ export class KubeGateway implements SiteComponent {
         ? {
             globalnet: {
               ...d.globalnet,
-              source: new KubeGlobalnetSource({ client: d.client, namespace: d.namespace, conn: d.conn, clusterId: d.cluster.clusterId, log: d.log }),
+              source: new KubeGlobalnetSource({
+                client: d.client,
+                namespace: d.namespace,
+                conn: d.conn,
+                clusterId: d.cluster.clusterId,
+                configured: d.cluster.globalCIDRs?.[0],
+                log: d.log,
+              }),
             },
           }
         : {}),

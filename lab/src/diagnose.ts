@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { type Endpoint, parseValue } from "@causeway/api";
-import { newestPerCluster } from "@causeway/common";
+import { type Endpoint, parseValue, type ServiceExport } from "@causeway/api";
+import { host, newestPerCluster } from "@causeway/common";
 import type { Lab } from "./lab.ts";
 import type { CheckResult } from "@causeway/common";
 
@@ -79,6 +79,38 @@ export async function diagnoseFirewall(lab: Lab): Promise<CheckResult[]> {
           : `nothing arrived at ${dst.cluster_id}'s gateway: a firewall between the gateways drops UDP ${port}; allow UDP ${port} (and the NAT discovery port ${dst.backend_config["natt-discovery-port"] ?? 4490}) both ways between ${src.cluster_id} and ${dst.cluster_id}`,
       });
     }
+  }
+  return out;
+}
+
+/** `diagnose globalnet`: each globalnet cluster's active gateway translates for its global CIDR, toward the others, and for its exports. */
+export async function diagnoseGlobalnet(lab: Lab): Promise<CheckResult[]> {
+  const admin = lab.admin();
+  let clusters: { cluster_id: string; global_cidr: string[] }[];
+  let exports: { clusterId: string; value: ServiceExport }[];
+  try {
+    clusters = (await admin.list("cluster")).records.map((r) => parseValue("cluster", r.valueJson));
+    exports = (await admin.list("export")).records.map((r) => ({ clusterId: r.clusterId, value: parseValue("export", r.valueJson) }));
+  } finally {
+    admin.close();
+  }
+  const gn = clusters.filter((c) => c.global_cidr.length > 0);
+  if (!gn.length) return [{ name: "globalnet", ok: true, ms: 0, detail: "the clusterset runs without globalnet: nothing to translate" }];
+  const active = new Map((await gateways(lab)).map((e) => [e.cluster_id, e.hostname]));
+  const out: CheckResult[] = [];
+  for (const c of gn) {
+    const node = active.get(c.cluster_id) ?? "";
+    const res = node ? await lab.exec(`${c.cluster_id}/${node}`, ["nft", "-j", "list", "table", "ip", host.GLOBALNET_NAT_TABLE]) : undefined;
+    out.push(
+      ...host.globalNatFindings({
+        clusterId: c.cluster_id,
+        node,
+        globalCidr: c.global_cidr[0] ?? "",
+        remote: gn.filter((x) => x !== c).flatMap((x) => x.global_cidr),
+        exports: exports.filter((e) => e.clusterId === c.cluster_id && !e.value.unavailable).map((e) => e.value),
+        tableJson: res && res.exitCode === 0 ? res.stdout : undefined,
+      }),
+    );
   }
   return out;
 }

@@ -28,5 +28,5 @@ export {
 } from "./failover.ts";
 export { verifyLab } from "./verify.ts";
 export { podPids, waitWorkloadsReady } from "./realnodes.ts";
-export { diagnoseFirewall } from "./diagnose.ts";
+export { diagnoseFirewall, diagnoseGlobalnet } from "./diagnose.ts";
 export { benchmarkLab, gatherLab } from "./gather.ts";

@@ -41,6 +41,16 @@ describe("route agent desired state", () => {
     assert.deepEqual(d.sets.get("CAUSEWAY-REMOTE"), ["10.102.0.0/16", "10.2.0.0/16"]);
   });
 
+  it("a remote subnet overlapping this cluster's own CIDRs is never routed (globalnet: only global CIDRs cross)", () => {
+    const overlapping = { ...ep("c2", 2), subnets: ["10.1.0.0/16", "242.1.0.0/16"] };
+    const d = desiredState(input({ remoteEndpoints: [overlapping] }));
+    assert.deepEqual(
+      d.net.routes.map((r) => r.dst),
+      ["242.1.0.0/16"],
+    );
+    assert.deepEqual(d.sets.get("CAUSEWAY-REMOTE"), ["242.1.0.0/16"]);
+  });
+
   it("gateway node: terminates vx-causeway for every other node, routes nothing itself", () => {
     const d = desiredState(input({ node: nodes[0] as SiteNode }));
     assert.equal(d.net.links[0]?.remote, undefined);

@@ -1,4 +1,4 @@
-import { type Endpoint, sameSubnet, ValidationError, vtepMac, withFirstOctet } from "@causeway/api";
+import { cidrsOverlap, type Endpoint, sameSubnet, ValidationError, vtepMac, withFirstOctet } from "@causeway/api";
 import type { host, IntraClusterMode, SiteNode } from "@causeway/common";
 
 /** Names, ports and numbers the route agent owns (reference §6; our names). */
@@ -72,7 +72,9 @@ export function desiredState(input: RouteAgentInput): host.HostDesired {
 
 function steering(input: RouteAgentInput): host.HostDesired {
   const mode = input.intraCluster ?? "vxlan";
-  const remoteCidrs = [...new Set(input.remoteEndpoints.flatMap((e) => e.subnets))].sort();
+  // A remote subnet overlapping this cluster's own CIDRs is never routed (a member publishing its
+  // own, overlapping CIDRs under globalnet, say): it would take this cluster's own traffic away.
+  const remoteCidrs = [...new Set(input.remoteEndpoints.flatMap((e) => e.subnets))].filter((s) => !input.localCidrs.some((l) => cidrsOverlap(s, l))).sort();
   const gwNode = input.localEndpoint && input.nodes.find((n) => n.name === input.localEndpoint?.hostname);
   const sysctls = new Map([
     ["net.ipv4.ip_forward", "1"],

@@ -30,6 +30,7 @@ async function diagnoseConnections(lab: Lab): Promise<CheckResult[]> {
 const LAB_CHECKS: Record<string, (lab: Lab) => Promise<CheckResult[]>> = {
   connections: diagnoseConnections,
   firewall: async (lab) => (await labModule()).diagnoseFirewall(lab),
+  globalnet: async (lab) => (await labModule()).diagnoseGlobalnet(lab),
 };
 const API_CHECKS = ["k8s-version", "deployment", "service-discovery", "kube-proxy-mode", "cni"];
 

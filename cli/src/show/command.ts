@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { ClusterView } from "./model.ts";
 import type { BrokerConnection } from "@causeway/common/broker-client";
-import { type Section, SECTIONS } from "./render.ts";
+import { type Section, SECTIONS } from "./sections.ts";
 
 async function brokerViews(o: { broker?: string; tokenFile?: string; ca?: string; lab?: string }): Promise<ClusterView[]> {
   const { connectBroker } = await import("../broker.ts");

@@ -2,8 +2,9 @@ import { globalAddresses } from "@causeway/api";
 import type { ClusterView } from "./model.ts";
 import { renderTable } from "./table.ts";
 
-export const SECTIONS = ["connections", "endpoints", "gateways", "networks", "versions"] as const;
-export type Section = (typeof SECTIONS)[number];
+import { type Section, SECTIONS } from "./sections.ts";
+
+export { type Section, SECTIONS };
 
 const yesNo = (b: boolean) => (b ? "yes" : "no");
 

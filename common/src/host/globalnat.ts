@@ -181,3 +181,69 @@ export class FakeGlobalNat implements GlobalNat {
     this.spec = spec ? canonical(spec) : undefined;
   }
 }
+
+/** Pure: what a globalnet table on a node holds, from `nft -j list table` output. */
+export function parseGlobalNatTable(json: string): { own: string[]; remote: string[]; services: string[]; inbound: string[] } {
+  const doc = JSON.parse(json || "{}") as { nftables?: { set?: { name: string; elem?: unknown[] }; map?: { name: string; elem?: unknown[] } }[] };
+  const cidrs = (name: string) => parseGlobalNatCidrs(JSON.stringify({ nftables: (doc.nftables ?? []).filter((x) => x.set?.name === name) }));
+  const keys = (name: string) =>
+    (doc.nftables ?? [])
+      .filter((x) => x.map?.name === name)
+      .flatMap((x) => x.map?.elem ?? [])
+      .map((e) => {
+        const k = (e as unknown[])[0];
+        if (typeof k === "string") return k;
+        const first = (k as { concat?: unknown[] }).concat?.[0];
+        return typeof first === "string" ? first : "";
+      });
+  return { own: cidrs("own"), remote: cidrs("remote"), services: [...new Set(keys("services"))], inbound: keys("inbound") };
+}
+
+/**
+ * Pure: `diagnose globalnet` for one cluster — whether its active gateway's table (`tableJson`,
+ * undefined: no table) translates for its global CIDR, toward every other member's, and every
+ * exported service and headless endpoint that has a global IP and a ready endpoint; each finding
+ * says what to do.
+ */
+export function globalNatFindings(o: {
+  clusterId: string;
+  node: string;
+  globalCidr: string;
+  remote: readonly string[];
+  exports: readonly { namespace: string; name: string; type: string; globalIp?: string; endpoints: readonly { ready: boolean; globalIp?: string }[] }[];
+  tableJson: string | undefined;
+}): { name: string; ok: boolean; ms: number; detail: string }[] {
+  const name = `globalnet translation of ${o.clusterId} on its active gateway ${o.node || "(none)"}`;
+  const finding = (ok: boolean, detail: string) => [{ name, ok, ms: 0, detail }];
+  if (!o.node) return finding(false, `${o.clusterId} has no active gateway: 'causeway show gateways'`);
+  if (o.tableJson === undefined)
+    return finding(false, `no table ip ${GLOBALNET_NAT_TABLE} on ${o.node}: is the gateway there running and active? ('causeway show gateways', its log)`);
+  const t = parseGlobalNatTable(o.tableJson);
+  if (t.own.join() !== o.globalCidr)
+    return finding(false, `the table translates for ${t.own.join(", ") || "nothing"}, not ${o.globalCidr}: restart the gateway on ${o.node}`);
+  const missingRemote = o.remote.filter((c) => !t.remote.includes(c));
+  if (missingRemote.length)
+    return finding(
+      false,
+      `no egress translation toward ${missingRemote.join(", ")}: the gateway has not seen those clusters' endpoints ('causeway show endpoints')`,
+    );
+  const problems = o.exports.flatMap((e) => exportProblems(e, t));
+  if (problems.length) return finding(false, `${problems.slice(0, 5).join("; ")}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ""}`);
+  return finding(
+    true,
+    `${t.services.length} service(s) and ${t.inbound.length} address(es) translated for ${o.globalCidr}, egress toward ${t.remote.length} cluster(s)`,
+  );
+}
+
+/** Pure: what the table lacks for one export (a ClusterSetIP export's global IP with a ready endpoint, each ready headless endpoint's). */
+function exportProblems(
+  e: { namespace: string; name: string; type: string; globalIp?: string; endpoints: readonly { ready: boolean; globalIp?: string }[] },
+  t: { services: readonly string[]; inbound: readonly string[] },
+): string[] {
+  const key = `${e.namespace}/${e.name}`;
+  const ready = e.endpoints.filter((x) => x.ready);
+  if (e.type === "Headless")
+    return ready.flatMap((x) => (x.globalIp && !t.inbound.includes(x.globalIp) ? [`${key}'s endpoint ${x.globalIp} is not translated`] : []));
+  if (!e.globalIp) return [`${key} has no global IP yet (the lighthouse gives one: is it running?)`];
+  return ready.length && !t.services.includes(e.globalIp) ? [`${key}'s ${e.globalIp} is not translated`] : [];
+}

@@ -68,8 +68,10 @@ export {
   type GlobalHost,
   type GlobalNat,
   type GlobalNatSpec,
+  globalNatFindings,
   GLOBALNET_NAT_TABLE,
   globalNatDigest,
   NftGlobalNat,
+  parseGlobalNatTable,
   renderGlobalNat,
 } from "./globalnat.ts";

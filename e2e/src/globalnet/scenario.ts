@@ -295,5 +295,17 @@ export function globalnetScenario(t: GlobalnetTier): void {
       assert.match(await reach(lab, `c4/n${n4 - 1}/p0`, name("web")), /^c2\/web-[01]$/);
       assert.equal(await reach(lab, POD, name("four")), "c4/four-0");
     });
+
+    it("diagnose globalnet: every cluster's translation checks out; a gateway without its table is found, naming the node", async () => {
+      const cli = (args: string[]) => labCli(t.lab).cli(args);
+      const ok = await cli(["diagnose", "globalnet"]);
+      assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /✓ globalnet translation of c2 on its active gateway n\d: \d+ service\(s\) and \d+ address\(es\) translated for 242\./);
+      const gw = await activeGateway(lab, "c2");
+      await lab.exec(`c2/${gw}`, ["nft", "delete", "table", "ip", "causeway-globalnet"]);
+      const bad = await cli(["diagnose", "globalnet"]);
+      assert.equal(bad.exitCode, 1, bad.stdout);
+      assert.match(bad.stdout, new RegExp(`✗ globalnet translation of c2 on its active gateway ${gw}: no table ip causeway-globalnet on ${gw}`));
+    });
   });
 }
