@@ -1,11 +1,12 @@
 /**
  * npm run bench:globalnet — what globalnet's translation costs. Two standalone labs of 2 clusters
- * × 2 nodes side by side: one with kind's CIDRs in both clusters and globalnet, one with CIDRs of
- * their own. In each, c2 serves iperf3 on c2/n1/p0:5201 as the exported service "perf" and
- * c1/n1/p0 runs iperf3 (one stream, BENCH_SECONDS s, default 6) to it by its clusterset IP (what
- * its name answers) — under globalnet that is c1's route agent → c2's global IP (egress SNAT on
- * c1's gateway, ingress DNAT on c2's), without it straight to the pod. BENCH_RUNS (default 5)
- * runs each, interleaved; prints the medians and their ratio. Then c2 exports BENCH_EXPORTS
+ * × 2 nodes, one after the other (one lab at a time: two would share the host's CPUs unevenly):
+ * one with CIDRs of their own, one with kind's CIDRs in both clusters and globalnet. In each, c2
+ * serves iperf3 on c2/n1/p0:5201 as the exported service "perf" and c1/n1/p0 runs iperf3 (one
+ * stream, BENCH_SECONDS s, default 6) to it by its clusterset IP (what its name answers) — under
+ * globalnet that is c1's route agent → c2's global IP (egress SNAT on c1's gateway, ingress DNAT
+ * on c2's), without it straight to the pod. BENCH_RUNS (default 5) runs each; prints the medians
+ * and their ratio. Then c2 exports BENCH_EXPORTS
  * (default 1,000) services in all: the throughput again with that table on c2's gateway, and the
  * gateway's reconcile time for it (its log's "globalnet translation updated" ms). Prints figures;
  * not a test.
@@ -111,20 +112,22 @@ async function gatewayTable(lab: Lab): Promise<{ services: number; ms: number | 
   return { services, ms: lines.reverse().find((l) => l.services === services)?.ms };
 }
 
-const gn = await setUp("cwgnb", true);
-const plain = await setUp("cwpnb", false);
+const runs = { globalnet: [] as number[], plain: [] as number[] };
 try {
-  const runs = { globalnet: [] as number[], plain: [] as number[] };
-  for (let i = 0; i < RUNS; i++) {
-    runs.plain.push(await iperf(plain.lab, plain.ip));
-    runs.globalnet.push(await iperf(gn.lab, gn.ip));
-  }
+  const plain = await setUp("cwpnb", false);
+  for (let i = 0; i < RUNS; i++) runs.plain.push(await iperf(plain.lab, plain.ip));
+  await Lab.down("cwpnb");
+} finally {
+  await Lab.down("cwpnb");
+}
+const gn = await setUp("cwgnb", true);
+try {
+  for (let i = 0; i < RUNS; i++) runs.globalnet.push(await iperf(gn.lab, gn.ip));
   const [a, b] = [median(runs.plain), median(runs.globalnet)];
-  console.log(`\nglobalnet vs distinct CIDRs (iperf3 c1/n1/p0 → c2/n1/p0 by the clusterset IP, 1 stream, ${SECONDS} s, median of ${RUNS} interleaved runs)`);
+  console.log(`\nglobalnet vs distinct CIDRs (iperf3 c1/n1/p0 → c2/n1/p0 by the clusterset IP, 1 stream, ${SECONDS} s, median of ${RUNS} runs in each lab)`);
   console.log(`  distinct CIDRs: ${a.toFixed(2)} Gbit/s  (runs ${fmt(runs.plain)})`);
   console.log(`  globalnet:      ${b.toFixed(2)} Gbit/s  (runs ${fmt(runs.globalnet)})`);
   console.log(`  ratio globalnet / distinct: ${(b / a).toFixed(3)}`);
-  await Lab.down("cwpnb");
 
   const serverIp = gn.lab.resolve("c2/n1/p0").ip;
   const table = async (n: number) => {
@@ -152,5 +155,4 @@ try {
   if (small && big) console.log(`  ratio ${big.n} / ${small.n} services: ${(median(big.gbps) / median(small.gbps)).toFixed(3)}`);
 } finally {
   await Lab.down("cwgnb");
-  await Lab.down("cwpnb");
 }

@@ -19,12 +19,15 @@ export const GLOBALNET_EGRESS_IPS = 8;
 export const GLOBALNET_MIN_PREFIX = 28;
 
 /** The broker's globalnet settings (`deploy-broker --globalnet …`); every member reads them from the broker. */
-export const GlobalnetSettingsSchema = z.strictObject({
-  enabled: z.boolean(),
-  cidrRange: z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR like 242.0.0.0/8"),
-  /** Addresses per cluster, a power of two (the broker rounds up). */
-  clusterSize: z.number().int().positive(),
-});
+export const GlobalnetSettingsSchema = z.union([
+  z.strictObject({ enabled: z.literal(false), cidrRange: z.literal(""), clusterSize: z.literal(0) }),
+  z.strictObject({
+    enabled: z.literal(true),
+    cidrRange: z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR like 242.0.0.0/8"),
+    /** Addresses per cluster, a power of two (the broker rounds up). */
+    clusterSize: z.number().int().positive(),
+  }),
+]);
 export type GlobalnetSettings = z.infer<typeof GlobalnetSettingsSchema>;
 
 export const GLOBALNET_OFF: GlobalnetSettings = { enabled: false, cidrRange: "", clusterSize: 0 };

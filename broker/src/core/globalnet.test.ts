@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type Cluster, CidrOverlapError, globalnetSettings, ValidationError } from "@causeway/api";
-import { BrokerCore, MemoryStore, type Principal } from "../index.ts";
+import { BrokerConfigSchema, BrokerCore, MemoryStore, type Principal } from "../index.ts";
 
 const admin: Principal = { role: "admin" };
 /** kind's defaults: every cluster has the same pod and service CIDRs. */
@@ -118,6 +118,13 @@ describe("BrokerCore with globalnet", () => {
 });
 
 describe("globalnetSettings (deploy-broker's flags)", () => {
+  it("the broker's configuration takes them on and off (what main.ts passes without --globalnet too)", () => {
+    for (const enabled of [false, true]) {
+      const cfg = BrokerConfigSchema.parse({ adminTokenFile: "/x", globalnet: globalnetSettings({ enabled }) });
+      assert.equal(cfg.globalnet.enabled, enabled);
+    }
+  });
+
   it("defaults to Submariner's range and size, and refuses what cannot work", () => {
     assert.deepEqual(globalnetSettings({ enabled: true }), { enabled: true, cidrRange: "242.0.0.0/8", clusterSize: 65536 });
     assert.throws(() => globalnetSettings({ enabled: true, clusterSize: 8 }), /--default-globalnet-cluster-size 8 is too small/);
