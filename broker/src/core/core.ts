@@ -104,7 +104,7 @@ export class BrokerCore {
   async checkMembers(): Promise<void> {
     const { records } = await this.store.list("cluster");
     const clusters = records.map((r) => parseValue("cluster", r.value));
-    const wrong = clusters.filter((c) => (c.global_cidr.length > 0) !== this.globalnet.enabled);
+    const wrong = clusters.filter((c) => c.global_cidr.length > 0 !== this.globalnet.enabled);
     if (wrong.length === 0) return;
     const names = wrong.map((c) => c.cluster_id).join(", ");
     throw new ValidationError(
@@ -179,7 +179,7 @@ export class BrokerCore {
       const other = parseValue("cluster", r.value);
       // Under globalnet only the addresses others route to must be apart: a global CIDR or a
       // clusterset block against every CIDR of the other member, and the other's against ours.
-      const pairs: [string[], string[]] [] = gn
+      const pairs: [string[], string[]][] = gn
         ? [
             [globalCidrsOf(c), cidrsOf(other)],
             [mine, globalCidrsOf(other)],

@@ -33,11 +33,14 @@ describe("BrokerCore with globalnet", () => {
     const c1: Principal = { role: "cluster", clusterId: "c1" };
     await core.put(c1, { kind: "cluster", clusterId: "c1", name: "c1", valueJson: kind("c1") });
     assert.deepEqual(await globalOf(core, "c1"), ["242.0.0.0/16"]);
-    await assert.rejects(core.put(c1, { kind: "cluster", clusterId: "c1", name: "c1", valueJson: kind("c1", { global_cidr: ["242.9.0.0/16"] }) }), (err: Error) => {
-      assert.ok(err instanceof ValidationError);
-      assert.match(err.message, /has global CIDR 242\.0\.0\.0\/16; a member's global CIDR cannot change \(242\.9\.0\.0\/16 was asked\)/);
-      return true;
-    });
+    await assert.rejects(
+      core.put(c1, { kind: "cluster", clusterId: "c1", name: "c1", valueJson: kind("c1", { global_cidr: ["242.9.0.0/16"] }) }),
+      (err: Error) => {
+        assert.ok(err instanceof ValidationError);
+        assert.match(err.message, /has global CIDR 242\.0\.0\.0\/16; a member's global CIDR cannot change \(242\.9\.0\.0\/16 was asked\)/);
+        return true;
+      },
+    );
   });
 
   it("rounds the cluster size up to a power of two", async () => {
@@ -68,12 +71,18 @@ describe("BrokerCore with globalnet", () => {
       return true;
     });
     // …and one that overlaps another member's pod network (others route to it)
-    await assert.rejects(core.join(admin, kind("c3", { cluster_cidr: ["10.10.0.0/16"], global_cidr: ["10.244.0.0/24"] })), /CIDR 10\.244\.0\.0\/24 overlaps cluster c1 CIDR 10\.244\.0\.0\/16/);
+    await assert.rejects(
+      core.join(admin, kind("c3", { cluster_cidr: ["10.10.0.0/16"], global_cidr: ["10.244.0.0/24"] })),
+      /CIDR 10\.244\.0\.0\/24 overlaps cluster c1 CIDR 10\.244\.0\.0\/16/,
+    );
   });
 
   it("refuses a global CIDR smaller than a /28, or more than one", async () => {
     const core = new BrokerCore(new MemoryStore(), Date.now, on());
-    await assert.rejects(core.join(admin, kind("c1", { global_cidr: ["242.0.0.0/29"] })), /--globalnet-cidr 242\.0\.0\.0\/29 is too small: a cluster needs at least a \/28/);
+    await assert.rejects(
+      core.join(admin, kind("c1", { global_cidr: ["242.0.0.0/29"] })),
+      /--globalnet-cidr 242\.0\.0\.0\/29 is too small: a cluster needs at least a \/28/,
+    );
     await assert.rejects(core.join(admin, kind("c1", { global_cidr: ["242.0.0.0/24", "242.1.0.0/24"] })), /one global CIDR per member/);
   });
 
@@ -90,7 +99,10 @@ describe("BrokerCore with globalnet", () => {
     const core = new BrokerCore(new MemoryStore());
     await assert.rejects(core.join(admin, kind("c1", { global_cidr: ["242.0.0.0/16"] })), (err: Error) => {
       assert.ok(err instanceof ValidationError);
-      assert.match(err.message, /--globalnet-cidr\), but the broker runs without globalnet; join without --globalnet-cidr, or deploy the broker with --globalnet/);
+      assert.match(
+        err.message,
+        /--globalnet-cidr\), but the broker runs without globalnet; join without --globalnet-cidr, or deploy the broker with --globalnet/,
+      );
       return true;
     });
   });
@@ -109,7 +121,10 @@ describe("BrokerCore with globalnet", () => {
     const store = new MemoryStore();
     const gn = new BrokerCore(store, Date.now, on());
     await gn.join(admin, kind("c1"));
-    await assert.rejects(new BrokerCore(store).checkMembers(), /members c1 joined with globalnet \(global CIDRs 242\.0\.0\.0\/16\), but the broker runs without --globalnet/);
+    await assert.rejects(
+      new BrokerCore(store).checkMembers(),
+      /members c1 joined with globalnet \(global CIDRs 242\.0\.0\.0\/16\), but the broker runs without --globalnet/,
+    );
     await new BrokerCore(store, Date.now, on()).checkMembers();
     const plain = new MemoryStore();
     await new BrokerCore(plain).join(admin, kind("c1"));
@@ -128,7 +143,10 @@ describe("globalnetSettings (deploy-broker's flags)", () => {
   it("defaults to Submariner's range and size, and refuses what cannot work", () => {
     assert.deepEqual(globalnetSettings({ enabled: true }), { enabled: true, cidrRange: "242.0.0.0/8", clusterSize: 65536 });
     assert.throws(() => globalnetSettings({ enabled: true, clusterSize: 8 }), /--default-globalnet-cluster-size 8 is too small/);
-    assert.throws(() => globalnetSettings({ enabled: true, cidrRange: "242.0.0.0/24", clusterSize: 65536 }), /does not fit in --globalnet-cidr-range 242\.0\.0\.0\/24/);
+    assert.throws(
+      () => globalnetSettings({ enabled: true, cidrRange: "242.0.0.0/24", clusterSize: 65536 }),
+      /does not fit in --globalnet-cidr-range 242\.0\.0\.0\/24/,
+    );
     assert.throws(() => globalnetSettings({ enabled: true, cidrRange: "242.0.0.1/8" }), /--globalnet-cidr-range 242\.0\.0\.1\/8 is not an IPv4 CIDR/);
     assert.throws(() => globalnetSettings({ enabled: false, cidrRange: "242.0.0.0/8" }), /--globalnet-cidr-range applies only with --globalnet/);
   });

@@ -110,7 +110,9 @@ export class BrokerConnection {
   /** The clusterset's settings members follow (deploy-broker's globalnet flags). */
   async clusterset(): Promise<GlobalnetSettings> {
     const r = await this.#call(this.#client.clusterset, {});
-    return r.globalnet ? { enabled: true, cidrRange: r.globalnetCidrRange, clusterSize: r.globalnetClusterSize } : { enabled: false, cidrRange: "", clusterSize: 0 };
+    return r.globalnet
+      ? { enabled: true, cidrRange: r.globalnetCidrRange, clusterSize: r.globalnetClusterSize }
+      : { enabled: false, cidrRange: "", clusterSize: 0 };
   }
 
   /** Admin or the cluster itself: removes the cluster and everything it owns. */
