@@ -30,17 +30,15 @@ import { labCli, podDig, podGet, podWatchGone } from "../discovery/pods.ts";
 
 const root = process.getuid?.() === 0;
 /**
- * Pods on the killed gateway's own node: the node keeps the dead gateway's cables and translation
- * until its gateway is back (restarted by its kubelet, or the lab) and steps down, which then
- * forgets the flows it translated.
+ * Under globalnet, the usual kill budget (1.2 s) holds for standalone labs' pods on other nodes
+ * than the killed gateway's (measured 44–502 ms). Two cases take longer and are bounded here, as
+ * README says, until they are brought down: pods on the killed gateway's own node (the node keeps
+ * the dead gateway's cables and translation until its gateway is back — restarted by its kubelet
+ * or the lab — and steps down, forgetting the flows it translated; measured 1.3–2.4 s), and real
+ * nodes, where the killed container's kubelet restart races the standby for the Lease (measured
+ * 0–4.5 s).
  */
-const KILLED_NODE_OUTAGE_MS = 4000;
-/**
- * Real nodes with the WireGuard cable: a killed gateway container's successor takes longer (3.7 s
- * measured on this machine; the VXLAN cable and standalone labs keep the 1.2 s budget). Not yet
- * explained: printed, bounded here, and the next thing to look at.
- */
-const KUBE_WIREGUARD_KILL_MS = 5000;
+const GLOBALNET_SLOW_KILL_MS = 6000;
 const name = (svc: string) => `${svc}.default.svc.clusterset.local`;
 
 export interface GlobalnetTier {
@@ -264,13 +262,12 @@ export function globalnetScenario(t: GlobalnetTier): void {
         await new Promise((r) => setTimeout(r, 1500));
         const was = await activeGateway(lab, cluster);
         const what = await killActiveGateway(lab, cluster, kubeTier);
-        await new Promise((r) => setTimeout(r, 6000));
+        await new Promise((r) => setTimeout(r, GLOBALNET_SLOW_KILL_MS + 3000));
         const results = await probes.stop();
         const onKilled = `c1/${was}/p0→${target}`;
-        const budget = kubeTier && t.cable === "wireguard" ? KUBE_WIREGUARD_KILL_MS : OUTAGE_BOUND_MS.kill;
         const summary = Object.entries(results).map(([dir, r]) => {
           const onItsNode = cluster === "c1" && dir === onKilled;
-          const bound = onItsNode ? Math.max(KILLED_NODE_OUTAGE_MS, budget) : budget;
+          const bound = onItsNode || kubeTier ? GLOBALNET_SLOW_KILL_MS : OUTAGE_BOUND_MS.kill;
           return `${assertResumed({ [dir]: r }, `${cluster} gateway killed`, bound)}${onItsNode ? " (on the killed gateway's node)" : ""}`;
         });
         console.log(`${label}: ${cluster}'s active gateway ${what}: ${summary.join(", ")}`);
