@@ -10,7 +10,7 @@ import { destroyNamespaces, startIn, stopProcess } from "./processes.ts";
 import { removePodResolvConfs } from "./dns.ts";
 import { siteServiceOf } from "./services.ts";
 import { clusterLog, type LabCluster, type LabCore, type LabState, script } from "./state.ts";
-import { clusterSpec, LAB } from "./topology.ts";
+import { type ClusterSpec, clusterSpec, LAB } from "./topology.ts";
 
 /** A standalone lab's broker and clusters: every cluster at once (each reserves its index before its first await); all settle before a failure is reported, so cleanup finds everything. */
 export async function upStandalone(lab: LabCore, o: { count: number; nodes: number; pods: number; deferDns: boolean }): Promise<void> {
@@ -23,25 +23,28 @@ export async function upStandalone(lab: LabCore, o: { count: number; nodes: numb
   if (failed) throw failed.reason;
 }
 
-const DEFAULT_NODES = 3;
+/** What `lab add-cluster` takes, in either tier. */
+export interface AddClusterOptions {
+  readonly nodes?: number;
+  readonly pods?: number;
+  /** In a globalnet lab: CIDRs of its own instead of kind's. */
+  readonly distinctCidrs?: boolean;
+  /** Globalnet: the global CIDR it joins with. */
+  readonly globalnetCidr?: string;
+}
+
+/** Pure: the spec of the lab's next cluster (the next index; kind's CIDRs in a globalnet lab unless `distinctCidrs`; no more gateway candidates than nodes). */
+export function nextClusterSpec(st: LabState, o: AddClusterOptions, defaultNodes: number): ClusterSpec {
+  const index = Math.max(0, ...st.clusters.map((c) => c.spec.index)) + 1;
+  const nodes = o.nodes ?? defaultNodes;
+  const kindCidrs = st.globalnet === true && o.distinctCidrs !== true;
+  return clusterSpec(st.name, index, nodes, o.pods ?? 1, (st.nat ?? []).includes(`c${index}`), Math.min(st.gateways ?? 1, nodes), kindCidrs);
+}
 
 /** Builds one more cluster, joins it to the broker and starts its processes. */
-export async function addCluster(
-  lab: LabCore,
-  o: { nodes?: number; pods?: number; distinctCidrs?: boolean; globalnetCidr?: string } = {},
-): Promise<LabCluster> {
+export async function addCluster(lab: LabCore, o: AddClusterOptions = {}): Promise<LabCluster> {
   const st = lab.state;
-  const index = Math.max(0, ...st.clusters.map((c) => c.spec.index)) + 1;
-  const kindCidrs = st.globalnet === true && o.distinctCidrs !== true;
-  const spec = clusterSpec(
-    st.name,
-    index,
-    o.nodes ?? DEFAULT_NODES,
-    o.pods ?? 1,
-    (st.nat ?? []).includes(`c${index}`),
-    Math.min(st.gateways ?? 1, o.nodes ?? DEFAULT_NODES),
-    kindCidrs,
-  );
+  const spec = nextClusterSpec(st, o, 3);
   const entry: LabCluster = {
     spec,
     siteFile: join(st.dir, `${spec.id}.site.yaml`),

@@ -4,6 +4,7 @@ import { globalnetSettings, SYSTEM_NAMESPACE, ValidationError } from "@causeway/
 import { kube } from "@causeway/common";
 import { BROKER_NAMESPACE, BROKER_PORT, deployBroker, type DeployBrokerOptions } from "@causeway/deploy";
 import { buildCluster } from "./build.ts";
+import { type AddClusterOptions, nextClusterSpec } from "./clusters.ts";
 import { NATS_USER, haNatsUrls } from "./brokerha.ts";
 import { waitBroker } from "./brokers.ts";
 import { LabError } from "./errors.ts";
@@ -131,30 +132,16 @@ async function upRealCluster(
   }
 }
 
-const DEFAULT_NODES = 2;
-
 /**
  * One more real cluster (`lab add-cluster` on the Kubernetes tier): its control plane and nodes as
  * `lab up` makes them, then `causeway join`; in a globalnet lab `distinctCidrs` gives it CIDRs of
  * its own instead of kind's, `globalnetCidr` names its global CIDR (join --globalnet-cidr).
  */
-export async function addKubeCluster(
-  lab: LabCore,
-  o: { nodes?: number; pods?: number; distinctCidrs?: boolean; globalnetCidr?: string } = {},
-): Promise<LabCluster> {
+export async function addKubeCluster(lab: LabCore, o: AddClusterOptions = {}): Promise<LabCluster> {
   const st = lab.state;
   if (!st.kube) throw new LabError("the lab has no Kubernetes tier");
-  const index = Math.max(0, ...st.clusters.map((c) => c.spec.index)) + 1;
-  const kindCidrs = st.globalnet === true && o.distinctCidrs !== true;
-  const spec = clusterSpec(
-    st.name,
-    index,
-    o.nodes ?? DEFAULT_NODES,
-    o.pods ?? 1,
-    (st.nat ?? []).includes(`c${index}`),
-    Math.min(st.gateways ?? 1, o.nodes ?? DEFAULT_NODES),
-    kindCidrs,
-  );
+  // Real nodes are heavier: two by default.
+  const spec = nextClusterSpec(st, o, 2);
   const entry: LabCluster = { spec, siteFile: "", tokenFile: "", processes: [] };
   st.clusters.push(entry);
   lab.save();

@@ -157,8 +157,7 @@ export class Lab implements LabCore {
   startNatsNode = (index: number): Promise<void> => brokers.startNatsNode(this, index);
   /** Builds one more cluster, joins it to the broker and starts its processes. */
   /** One more cluster; in a globalnet lab `distinctCidrs` gives it CIDRs of its own instead of kind's. */
-  addCluster = (o: { nodes?: number; pods?: number; distinctCidrs?: boolean; globalnetCidr?: string } = {}): Promise<LabCluster> =>
-    this.state.kube ? kubeTier.addKubeCluster(this, o) : clusters.addCluster(this, o);
+  addCluster = (o: clusters.AddClusterOptions = {}): Promise<LabCluster> => (this.state.kube ? kubeTier.addKubeCluster(this, o) : clusters.addCluster(this, o));
   /** Starts the DNS of every cluster that has none (a lab brought up with deferDns); later clusters get theirs as they come. */
   startDns = (): Promise<void> => clusters.startDeferredDns(this);
   /** The cluster leaves the clusterset (broker records removed first, so peers drop their routes), then its namespaces go. */
