@@ -83,6 +83,11 @@ export async function buildCluster(
   }
 }
 
+/** Pure: the fixed MAC of a node's CNI bridge, from its address (locally administered, unique within the node's L2). */
+export function bridgeMac(cniIp: string): string {
+  return ["02", "ca", ...cniIp.split(".").map((b) => Number(b).toString(16).padStart(2, "0"))].join(":");
+}
+
 /** Pure: a node's own `ip -batch` lines: its LAN link, the CNI bridge and pod links (the lab's pods), routes to the other nodes' pods and to the underlay. */
 function nodeLines(lab: string, c: ClusterSpec, n: NodeSpec, mtu: number | undefined, o: { realNodes: boolean; flannel: boolean }): string[] {
   const { realNodes } = o;
@@ -91,7 +96,12 @@ function nodeLines(lab: string, c: ClusterSpec, n: NodeSpec, mtu: number | undef
     `link add eth0 type veth peer name ${n.name} netns ${c.switchNs}`,
     `address add ${n.lanIp}/24 dev eth0`,
     "link set eth0 up",
-    ...(realNodes ? [] : ["link add cni0 type bridge", `address add ${n.cniIp}/24 dev cni0`, "link set cni0 up"]),
+    // The bridge's MAC is set, as the CNI bridge plugin does: a bridge without one takes its
+    // lowest port's, which changes as pods come and go and leaves the other pods' neighbour entry
+    // for the gateway address pointing at a MAC nobody answers until it is probed again (~30 s).
+    ...(realNodes
+      ? []
+      : ["link add cni0 type bridge", `link set cni0 address ${bridgeMac(n.cniIp)}`, `address add ${n.cniIp}/24 dev cni0`, "link set cni0 up"]),
   ];
   for (const p of n.pods) {
     lines.push(`link add ${p.hostIf} type veth peer name eth0 netns ${p.ns}`, `link set ${p.hostIf} master cni0`, `link set ${p.hostIf} up`);

@@ -202,7 +202,7 @@ export function globalnetScenario(t: GlobalnetTier): void {
       assert.ok(egress.includes(seen), `the server saw ${seen}; c1's egress pool is ${egress.join(", ")}`);
     });
 
-    it("active-active by name: local first, the other cluster's when the local pods are gone, local again when they are back", async () => {
+    it("active-active by name: local first, the other cluster's within 4 s when the local pods are gone, local again when they are back", async () => {
       await lab.addService("c1/default/aa", { pods: 1 });
       await lab.addService("c2/default/aa", { pods: 1 });
       await exportFrom("aa", "c1", "c2");
@@ -210,7 +210,10 @@ export function globalnetScenario(t: GlobalnetTier): void {
       const t0 = performance.now();
       await lab.scaleService("c1/default/aa", 0);
       await until("c1's pod gets c2's aa", async () => ((await podGet(lab, POD, name("aa"))) === "c2/aa-0" ? true : undefined), 20_000);
-      console.log(`${label}: c1's client reached c2's aa ${Math.round(performance.now() - t0)} ms after c1's pods were asked to stop`);
+      const moved = Math.round(performance.now() - t0);
+      console.log(`${label}: c1's client reached c2's aa ${moved} ms after c1's pods were asked to stop`);
+      // One probe interval (1 s), the broker round and the route agents' update: DNS keeps answering the clusterset IP, no TTL to wait out.
+      assert.ok(moved <= 4000, `c1's client moved to c2's aa after ${moved} ms`);
       await lab.scaleService("c1/default/aa", 1);
       await until("back to c1's aa", async () => ((await podGet(lab, POD, name("aa"))) === "c1/aa-0" ? true : undefined), 20_000);
     });
