@@ -77,12 +77,22 @@ export class Probes {
     }
   }
 
-  /** Stops every probe and returns its report, by direction. */
+  /** Resolves once every probe has had an answer (a working path: inject faults after this); rejects after `timeoutMs` naming the silent ones. */
+  async answering(timeoutMs = 10_000): Promise<void> {
+    await until("every probe answered once", async () => (this.#procs.every((p) => p.out.includes('"answering"')) ? true : undefined), timeoutMs).catch(
+      (err: unknown) => {
+        const silent = this.#procs.filter((p) => !p.out.includes('"answering"')).map((p) => p.name);
+        throw new LabError(`no answer yet from ${silent.join(", ")} within ${timeoutMs} ms`, { cause: err });
+      },
+    );
+  }
+
+  /** Stops every probe and returns its report (its last line), by direction. */
   async stop(): Promise<Record<string, ProbeResult>> {
     const done = this.#procs.map((p) => new Promise<void>((r) => (p.child.exitCode !== null ? r() : p.child.once("close", () => r()))));
     for (const p of this.#procs) p.child.kill("SIGTERM");
     await Promise.all(done);
-    return Object.fromEntries(this.#procs.map((p) => [p.name, JSON.parse(p.out.trim() || "{}") as ProbeResult]));
+    return Object.fromEntries(this.#procs.map((p) => [p.name, JSON.parse(p.out.trim().split("\n").at(-1) || "{}") as ProbeResult]));
   }
 }
 

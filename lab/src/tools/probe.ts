@@ -4,7 +4,8 @@
  * until SIGTERM (or --seconds), counting the echoes, and prints one JSON line: sent, answered,
  * and the outages — runs of unanswered probes, each as the time between the last answered probe
  * before it and the first answered after it (what a client would notice). A probe is answered
- * when its echo arrives within --timeout ms.
+ * when its echo arrives within --timeout ms. The first answer is announced at once with a line
+ * {"answering": true}, so a test can wait for a working path before it injects a fault.
  */
 import { createSocket } from "node:dgram";
 import { performance } from "node:perf_hooks";
@@ -28,7 +29,10 @@ const sock = createSocket("udp4");
 sock.on("message", (msg) => {
   const seq = msg.readUInt32BE(0);
   const at = sentAt[seq];
-  if (at !== undefined && performance.now() - at <= Number(values.timeout)) answered[seq] = true;
+  if (at !== undefined && performance.now() - at <= Number(values.timeout)) {
+    if (!answered.includes(true)) console.log(JSON.stringify({ answering: true }));
+    answered[seq] = true;
+  }
 });
 sock.on("error", () => undefined);
 const buf = Buffer.alloc(16);
