@@ -23,6 +23,7 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.flo
 async function trial(lab: Lab, kind: FailureKind): Promise<number> {
   const was = await activeGateway(lab, "c1");
   const probes = new Probes(lab, PAIRS);
+  await probes.answering();
   await sleep(1000);
   await failGateway(lab, "c1", was, kind);
   await waitFailover(lab, "c1", was);

@@ -17,6 +17,7 @@ export {
   cableRoutes,
   FAILURE_KINDS,
   OUTAGE_BOUND_MS,
+  KUBE_LINK_OUTAGE_BOUND_MS,
   type FailureKind,
   failGateway,
   haStatuses,

@@ -223,6 +223,7 @@ describe("dataplane: WireGuard, 3 clusters, c2 behind NAT, underlay MTU 1400", {
       ["c3/n1/p0", "c1/n1/p0"],
     ]);
     try {
+      await probes.answering();
       await new Promise((r) => setTimeout(r, 1000));
       await failGateway(lab, "c1", "n0", "kill");
       await recoverGateway(lab, "c1", "n0", "kill");

@@ -262,6 +262,7 @@ export function globalnetScenario(t: GlobalnetTier): void {
           20,
           80,
         );
+        await probes.answering();
         await new Promise((r) => setTimeout(r, 1500));
         const was = await activeGateway(lab, cluster);
         const what = await killActiveGateway(lab, cluster, kubeTier);

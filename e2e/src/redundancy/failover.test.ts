@@ -62,6 +62,7 @@ for (const cable of ["vxlan", "wireguard"] as const) {
       it(`${kind}: the standby takes over, traffic resumes both ways within ${OUTAGE_BOUND_MS[kind]} ms; the old gateway returns passive, traffic disturbed for at most ${MAX_RECOVERY_DISTURBANCE_MS} ms`, async () => {
         const was = await activeGateway(lab, "c1");
         const probes = new Probes(lab, PAIRS);
+        await probes.answering();
         await new Promise((r) => setTimeout(r, 1000));
         await failGateway(lab, "c1", was, kind);
         const now = await waitFailover(lab, "c1", was);
@@ -72,6 +73,7 @@ for (const cable of ["vxlan", "wireguard"] as const) {
         console.log(`# ${cable} ${kind}: ${was} → ${now}, outage ${outages}`);
 
         const calm = new Probes(lab, PAIRS);
+        await calm.answering();
         await new Promise((r) => setTimeout(r, 500));
         await recoverGateway(lab, "c1", was, kind);
         await until(`${was} passive again`, async () => ((await haStatuses(lab, "c1"))[was] === "passive" ? true : undefined), 15_000);
@@ -88,6 +90,7 @@ for (const cable of ["vxlan", "wireguard"] as const) {
       const was = await activeGateway(lab, "c1");
       const other = was === "n0" ? "n1" : "n0";
       const probes = new Probes(lab, PAIRS);
+      await probes.answering();
       await new Promise((r) => setTimeout(r, 500));
       await partitionFromBroker(lab, "c1", was, true);
       let healedAt = 0;
