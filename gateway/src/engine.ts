@@ -236,8 +236,9 @@ export class GatewayEngine {
       ? globalNatSpec({ globalCidr, clusterId: this.#d.site.clusterId, healthCheckIp: this.#d.healthCheckIp, endpoints: all, exports })
       : undefined;
     const want = spec ? host.globalNatDigest(spec) : undefined;
-    if ((await g.nat.observe()) !== want) {
-      await g.nat.apply(spec);
+    const seen = await g.nat.observe();
+    if (seen !== want) {
+      await g.nat.apply(spec, { digest: seen });
       const ms = Math.round(performance.now() - t0);
       this.#d.log.info({ globalCidr, services: spec?.services.length ?? 0, addresses: spec?.hosts.length ?? 0, ms }, "globalnet translation updated");
     }

@@ -92,7 +92,7 @@ describe("globalNatSpec", () => {
       { global: "242.0.0.40", local: "10.244.1.20", key: "default/db", egress: true },
     ]);
     const nft = host.renderGlobalNat(spec);
-    assert.match(nft, /242\.0\.0\.30 \. tcp \. 80 : goto svc0-tcp-80/);
+    assert.match(nft, /242\.0\.0\.30 \. tcp \. 80 : goto svc-242-0-0-30-tcp-80/);
     assert.match(nft, /dnat ip to numgen random mod 1 map \{ 0 : 10\.244\.1\.10 \. 8080 \}/);
     assert.match(nft, /elements = \{ 10\.244\.1\.20 : 242\.0\.0\.40 \}/);
     assert.match(nft, /snat ip to 242\.0\.0\.2-242\.0\.0\.9/);

@@ -16,6 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import type { CommandRunner } from "../exec/index.ts";
+import { type NftCollection, NftTable, type NftTableModel, type Observed, renderTable } from "./nfttable.ts";
 
 export const CLUSTERSET_NAT_TABLE = "causeway-clusterset";
 
@@ -49,15 +50,18 @@ export interface ClustersetNatSpec {
 export interface ClustersetNat {
   /** The digest of the spec the table was last made from; undefined when there is no table. */
   observe(): Promise<string | undefined>;
-  /** Replaces the table atomically with the spec's (undefined: deletes it). */
-  apply(spec: ClustersetNatSpec | undefined): Promise<void>;
+  /** Makes the table the spec's, atomically (undefined: deletes it); `seen`: what observe() gave just before, in the same pass. */
+  apply(spec: ClustersetNatSpec | undefined, seen?: Observed): Promise<void>;
 }
 
 const PROTO: Record<ClustersetPort["protocol"], string> = { TCP: "tcp", UDP: "udp", SCTP: "sctp" };
 
+/** Numeric-aware string order (one collator: `localeCompare` with options builds one per call, 30× slower on 1,000 services). */
+export const NUMERIC = new Intl.Collator("en", { numeric: true }).compare;
+
 /** Pure: services in a canonical order (by address, ports by protocol and number, targets by address and port). */
 export function canonicalServices(services: readonly ClustersetService[]): ClustersetService[] {
-  const byTarget = (a: ClustersetTarget, b: ClustersetTarget) => a.ip.localeCompare(b.ip, "en", { numeric: true }) || a.port - b.port;
+  const byTarget = (a: ClustersetTarget, b: ClustersetTarget) => NUMERIC(a.ip, b.ip) || a.port - b.port;
   return [...services]
     .map((s) => ({
       key: s.key,
@@ -67,7 +71,7 @@ export function canonicalServices(services: readonly ClustersetService[]): Clust
         .map((p) => ({ protocol: p.protocol, port: p.port, targets: [...p.targets].sort(byTarget) }))
         .sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port),
     }))
-    .sort((a, b) => a.ip.localeCompare(b.ip, "en", { numeric: true }));
+    .sort((a, b) => NUMERIC(a.ip, b.ip));
 }
 
 /** Pure: the spec in a canonical order. */
@@ -75,115 +79,108 @@ function canonical(spec: ClustersetNatSpec): ClustersetNatSpec {
   return { blocks: [...new Set(spec.blocks)].sort(), services: canonicalServices(spec.services) };
 }
 
+/** Pure: the name of a service port's chain: from its address, protocol and port, so it stays the same whatever else changes. */
+export function serviceChainName(ip: string, proto: string, port: number): string {
+  return `svc-${ip.replaceAll(".", "-")}-${proto}-${port}`;
+}
+
 /**
- * Pure: the nft lines of canonical `services` — a chain per service port that translates to one
- * of its targets, the `services` map's elements (address . protocol . port : goto chain) and the
- * hairpin pairs (every target . itself).
+ * Pure: the nft parts of canonical `services` — a chain per service port that translates to one
+ * of its targets (its comment, then its rule), the `services` map's elements (address . protocol
+ * . port : goto chain) and the hairpin pairs (every target . itself).
  */
-export function serviceChains(services: readonly ClustersetService[]): { chains: string[]; elements: string[]; hairpin: string[] } {
-  const chains: string[] = [];
+export function serviceChains(services: readonly ClustersetService[]): { chains: Map<string, string[]>; elements: string[]; hairpin: string[] } {
+  const chains = new Map<string, string[]>();
   const elements: string[] = [];
-  services.forEach((s, i) => {
+  for (const s of services) {
     for (const p of s.ports) {
       if (!p.targets.length) continue;
       const proto = PROTO[p.protocol];
-      const chain = `svc${i}-${proto}-${p.port}`;
+      const chain = serviceChainName(s.ip, proto, p.port);
       const pick = s.clientIpAffinity ? `jhash ip saddr mod ${p.targets.length}` : `numgen random mod ${p.targets.length}`;
       const map = p.targets.map((t, j) => `${j} : ${t.ip} . ${t.port}`).join(", ");
       elements.push(`${s.ip} . ${proto} . ${p.port} : goto ${chain}`);
-      chains.push(`  chain ${chain} {`, `    comment "${s.key} ${p.protocol}/${p.port}"`, `    meta l4proto ${proto} dnat ip to ${pick} map { ${map} }`, "  }");
+      chains.set(chain, [`comment "${s.key} ${p.protocol}/${p.port}"`, `meta l4proto ${proto} dnat ip to ${pick} map { ${map} }`]);
     }
-  });
+  }
   const hairpin = [...new Set(services.flatMap((s) => s.ports.flatMap((p) => p.targets.map((t) => t.ip))))].map((ip) => `${ip} . ${ip}`);
   return { chains, elements, hairpin };
 }
 
-/** Pure: a set or map declaration's lines (its elements only when there are some: nft refuses an empty list). */
-export function nftCollection(kind: "set" | "map", name: string, spec: readonly string[], elements: readonly string[]): string[] {
-  return [`  ${kind} ${name} {`, ...spec.map((l) => `    ${l}`), ...(elements.length ? [`    elements = { ${elements.join(", ")} }`] : []), "  }"];
-}
-
-/** Pure: a short digest of a table's canonical spec (kept as the table's comment: an unchanged spec rewrites nothing). */
+/** Pure: a short digest of a table's canonical spec (kept in the table's state chain: an unchanged spec rewrites nothing). */
 export function specDigest(canonicalSpec: unknown): string {
   return createHash("sha256").update(JSON.stringify(canonicalSpec)).digest("hex").slice(0, 16);
 }
 
-/** Pure: the lines that make sure `table ip <name>` exists and delete it: what an `nft -f` script that (re)creates it in one transaction starts with. */
-export function tableReset(name: string): string[] {
-  return [`table ip ${name}`, `delete table ip ${name}`];
-}
-
-/** Pure: a short digest of the spec (kept as the table's comment: an unchanged spec rewrites nothing). */
+/** Pure: a short digest of the spec (kept in the table's state chain: an unchanged spec rewrites nothing). */
 export function clustersetNatDigest(spec: ClustersetNatSpec): string {
   return specDigest(canonical(spec));
 }
 
-/** Pure: the `nft -f` script that (re)creates the table in one transaction, or deletes it. */
-export function renderClustersetNat(spec: ClustersetNatSpec | undefined): string {
-  const head = tableReset(CLUSTERSET_NAT_TABLE);
-  if (!spec) return `${head.join("\n")}\n`;
+const SERVICES_MAP: NftCollection = { kind: "map", spec: ["type ipv4_addr . inet_proto . inet_service : verdict"], elements: [] };
+
+/** Pure: what the table holds for the spec. */
+export function clustersetNatModel(spec: ClustersetNatSpec): NftTableModel {
   const c = canonical(spec);
   const { chains, elements, hairpin } = serviceChains(c.services);
   const lookup = "ip daddr . meta l4proto . th dport vmap @services";
-  return [
-    ...head,
-    `table ip ${CLUSTERSET_NAT_TABLE} {`,
-    `  comment "${clustersetNatDigest(spec)}"`,
-    ...nftCollection("map", "services", ["type ipv4_addr . inet_proto . inet_service : verdict"], elements),
-    // An endpoint that reaches its own service by the clusterset IP: translated back to itself,
-    // it would answer itself directly; masqueraded, its reply comes back through the node.
-    ...nftCollection("set", "hairpin", ["type ipv4_addr . ipv4_addr"], hairpin),
-    ...nftCollection("set", "blocks", ["type ipv4_addr", "flags interval"], c.blocks),
-    ...chains,
-    "  chain prerouting {",
-    "    type nat hook prerouting priority dstnat - 10; policy accept;",
-    `    ${lookup}`,
-    "  }",
-    // nft 1.0.6 refuses "dstnat - 10" in output; -110 is the same place (dstnat is -100).
-    "  chain output {",
-    "    type nat hook output priority -110; policy accept;",
-    `    ${lookup}`,
-    "  }",
-    "  chain postrouting {",
-    "    type nat hook postrouting priority srcnat; policy accept;",
-    "    ct status dnat ip saddr . ip daddr @hairpin masquerade",
-    "  }",
-    // After NAT: what still goes to a clusterset block found no service port with an endpoint.
-    "  chain refuse-forward {",
-    "    type filter hook forward priority filter - 10; policy accept;",
-    "    ip daddr @blocks meta l4proto tcp reject with tcp reset",
-    "    ip daddr @blocks reject with icmp type admin-prohibited",
-    "  }",
-    "  chain refuse-output {",
-    "    type filter hook output priority filter - 10; policy accept;",
-    "    ip daddr @blocks meta l4proto tcp reject with tcp reset",
-    "    ip daddr @blocks reject with icmp type admin-prohibited",
-    "  }",
-    "}",
-    "",
-  ].join("\n");
+  return {
+    digest: specDigest(c),
+    collections: new Map<string, NftCollection>([
+      ["services", { ...SERVICES_MAP, elements }],
+      // An endpoint that reaches its own service by the clusterset IP: translated back to itself,
+      // it would answer itself directly; masqueraded, its reply comes back through the node.
+      ["hairpin", { kind: "set", spec: ["type ipv4_addr . ipv4_addr"], elements: hairpin }],
+      ["blocks", { kind: "set", spec: ["type ipv4_addr", "flags interval"], elements: c.blocks }],
+    ]),
+    chains,
+    base: [
+      "  chain prerouting {",
+      "    type nat hook prerouting priority dstnat - 10; policy accept;",
+      `    ${lookup}`,
+      "  }",
+      // nft 1.0.6 refuses "dstnat - 10" in output; -110 is the same place (dstnat is -100).
+      "  chain output {",
+      "    type nat hook output priority -110; policy accept;",
+      `    ${lookup}`,
+      "  }",
+      "  chain postrouting {",
+      "    type nat hook postrouting priority srcnat; policy accept;",
+      "    ct status dnat ip saddr . ip daddr @hairpin masquerade",
+      "  }",
+      // After NAT: what still goes to a clusterset block found no service port with an endpoint.
+      "  chain refuse-forward {",
+      "    type filter hook forward priority filter - 10; policy accept;",
+      "    ip daddr @blocks meta l4proto tcp reject with tcp reset",
+      "    ip daddr @blocks reject with icmp type admin-prohibited",
+      "  }",
+      "  chain refuse-output {",
+      "    type filter hook output priority filter - 10; policy accept;",
+      "    ip daddr @blocks meta l4proto tcp reject with tcp reset",
+      "    ip daddr @blocks reject with icmp type admin-prohibited",
+      "  }",
+    ],
+  };
 }
 
-/** Pure: the table's comment (the digest it was made from) in `nft list table` output ("" when it has none). */
-export function parseClustersetNat(text: string): string {
-  // nft 1.0.6's JSON leaves table comments out; its text has them as the table's first line.
-  return /^table ip [^\n]*\{\s*\n\s*comment "([^"]*)"/m.exec(text)?.[1] ?? "";
+/** Pure: the `nft -f` script that (re)creates the table in one transaction, or deletes it. */
+export function renderClustersetNat(spec: ClustersetNatSpec | undefined): string {
+  return renderTable(CLUSTERSET_NAT_TABLE, spec ? clustersetNatModel(spec) : undefined);
 }
 
+/** The clusterset table on this node: replaced at first, then updated by what changed (nfttable.ts). */
 export class NftClustersetNat implements ClustersetNat {
-  readonly #run: CommandRunner;
+  readonly #table: NftTable;
   constructor(runner: CommandRunner) {
-    this.#run = runner;
+    this.#table = new NftTable(runner, CLUSTERSET_NAT_TABLE);
   }
 
-  async observe(): Promise<string | undefined> {
-    const res = await this.#run.run("nft", ["-t", "list", "table", "ip", CLUSTERSET_NAT_TABLE], { allowFailure: true });
-    if (res.exitCode !== 0) return undefined;
-    return parseClustersetNat(res.stdout);
+  observe(): Promise<string | undefined> {
+    return this.#table.observe();
   }
 
-  async apply(spec: ClustersetNatSpec | undefined): Promise<void> {
-    await this.#run.run("nft", ["-f", "-"], { input: renderClustersetNat(spec) });
+  async apply(spec: ClustersetNatSpec | undefined, seen?: Observed): Promise<void> {
+    await this.#table.apply(spec ? clustersetNatModel(spec) : undefined, seen);
   }
 }
 

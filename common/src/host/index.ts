@@ -60,9 +60,9 @@ export {
   clustersetNatDigest,
   FakeClustersetNat,
   NftClustersetNat,
-  parseClustersetNat,
   renderClustersetNat,
 } from "./clustersetnat.ts";
+export { type NftTableModel, NftTable, renderTable, renderTableDelta } from "./nfttable.ts";
 export {
   FakeGlobalNat,
   type GlobalHost,

@@ -93,7 +93,7 @@ export class HostReconciler {
     // After the routes: a clusterset IP is translated only once the way to its endpoints exists.
     const nat = this.#owned.clustersetNat ? desired.clustersetNat : undefined;
     const clustersetNatChanged = this.#owned.clustersetNat === true && (nat ? clustersetNatDigest(nat) : undefined) !== observedNat;
-    if (clustersetNatChanged) await clustersetNat.apply(nat);
+    if (clustersetNatChanged) await clustersetNat.apply(nat, { digest: observedNat });
     return { netOps, filterChanged: script !== "", natGuardChanged, clustersetNatChanged, durationMs: performance.now() - t0 };
   }
 
