@@ -69,38 +69,46 @@ const keyOf = (element: string) => element.split(" : ")[0] ?? element;
  * their declarations or base chains differ (the table is then replaced). Empty script: no change.
  */
 export function renderTableDelta(table: string, prev: NftTableModel, next: NftTableModel): string | undefined {
-  if (prev.base.join("\n") !== next.base.join("\n")) return undefined;
-  if (prev.collections.size !== next.collections.size) return undefined;
-  for (const [name, c] of next.collections) {
-    const p = prev.collections.get(name);
-    if (!p || p.kind !== c.kind || p.spec.join("\n") !== c.spec.join("\n")) return undefined;
-  }
+  if (!sameDeclarations(prev, next)) return undefined;
   if (prev.digest === next.digest) return "";
   const t = `ip ${table}`;
-  const lines: string[] = [];
   const rules = (name: string, body: readonly string[]) => body.filter((l) => !l.startsWith("comment ")).map((r) => `add rule ${t} ${name} ${r}`);
-  // New chains before the elements that jump to them ...
-  for (const [name, body] of next.chains) {
-    if (prev.chains.has(name)) continue;
-    const comment = body.find((l) => l.startsWith("comment "));
-    lines.push(`add chain ${t} ${name}${comment ? ` { ${comment}; }` : ""}`, ...rules(name, body));
-  }
-  for (const [name, body] of next.chains) {
-    const was = prev.chains.get(name);
-    if (was && was.join("\n") !== body.join("\n")) lines.push(`flush chain ${t} ${name}`, ...rules(name, body));
-  }
-  for (const [name, c] of next.collections) {
-    const before = new Set(prev.collections.get(name)?.elements ?? []);
-    const now = new Set(c.elements);
-    const gone = [...before].filter((e) => !now.has(e));
-    const fresh = [...now].filter((e) => !before.has(e));
-    if (gone.length) lines.push(`delete element ${t} ${name} { ${gone.map(keyOf).join(", ")} }`);
-    if (fresh.length) lines.push(`add element ${t} ${name} { ${fresh.join(", ")} }`);
-  }
-  // ... and chains nothing jumps to any more after them.
-  for (const name of prev.chains.keys()) if (!next.chains.has(name)) lines.push(`delete chain ${t} ${name}`);
-  lines.push(`rename chain ${t} ${STATE_CHAIN}${prev.digest} ${STATE_CHAIN}${next.digest}`);
+  const added = [...next.chains].filter(([name]) => !prev.chains.has(name));
+  const changed = [...next.chains].filter(([name, body]) => prev.chains.has(name) && prev.chains.get(name)?.join("\n") !== body.join("\n"));
+  const lines = [
+    // New chains before the elements that jump to them ...
+    ...added.flatMap(([name, body]) => {
+      const comment = body.find((l) => l.startsWith("comment "));
+      return [`add chain ${t} ${name}${comment ? ` { ${comment}; }` : ""}`, ...rules(name, body)];
+    }),
+    ...changed.flatMap(([name, body]) => [`flush chain ${t} ${name}`, ...rules(name, body)]),
+    ...[...next.collections].flatMap(([name, c]) => elementChanges(t, name, prev.collections.get(name)?.elements ?? [], c.elements)),
+    // ... and chains nothing jumps to any more after them.
+    ...[...prev.chains.keys()].filter((name) => !next.chains.has(name)).map((name) => `delete chain ${t} ${name}`),
+    `rename chain ${t} ${STATE_CHAIN}${prev.digest} ${STATE_CHAIN}${next.digest}`,
+  ];
   return `${lines.join("\n")}\n`;
+}
+
+/** Pure: whether two models declare the same sets, maps and base chains (elements and regular chains aside). */
+function sameDeclarations(prev: NftTableModel, next: NftTableModel): boolean {
+  if (prev.base.join("\n") !== next.base.join("\n") || prev.collections.size !== next.collections.size) return false;
+  return [...next.collections].every(([name, c]) => {
+    const p = prev.collections.get(name);
+    return p !== undefined && p.kind === c.kind && p.spec.join("\n") === c.spec.join("\n");
+  });
+}
+
+/** Pure: the lines that turn a set's or map's elements `before` into `after` (a changed map value: deleted by its key, added again). */
+function elementChanges(t: string, name: string, before: readonly string[], after: readonly string[]): string[] {
+  const was = new Set(before);
+  const now = new Set(after);
+  const gone = before.filter((e) => !now.has(e));
+  const fresh = after.filter((e) => !was.has(e));
+  return [
+    ...(gone.length ? [`delete element ${t} ${name} { ${gone.map(keyOf).join(", ")} }`] : []),
+    ...(fresh.length ? [`add element ${t} ${name} { ${fresh.join(", ")} }`] : []),
+  ];
 }
 
 /** Pure: the digest in `nft list chains ip` output for `table` ("" when the table has no state chain, undefined when there is no such table). */
