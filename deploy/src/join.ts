@@ -169,6 +169,23 @@ function placedLines(clusterId: string, c: Cluster | undefined): string[] {
   return lines;
 }
 
+/**
+ * Pure: why a re-run of join on a cluster that is already a member cannot do what its flags ask
+ * (undefined: it can). The broker placed the member's global CIDR at its first join; a re-run
+ * neither moves it nor takes the cluster out of globalnet — that is a leave and a new join.
+ */
+export function rejoinConflict(clusterId: string, placed: Cluster | undefined, o: Pick<JoinOptions, "globalnet" | "globalnetCidr">): string | undefined {
+  const has = placed?.global_cidr[0];
+  const redo = `uninstall Causeway from ${clusterId} (causeway uninstall) and join again`;
+  if (has && o.globalnet === false)
+    return `${clusterId} is already a member with the global CIDR ${has}: --globalnet=false cannot take it out of globalnet; ${redo}`;
+  if (o.globalnetCidr && !has)
+    return `${clusterId} is already a member without a global CIDR (the broker does not run globalnet): drop --globalnet-cidr ${o.globalnetCidr}`;
+  if (o.globalnetCidr && has && o.globalnetCidr !== has)
+    return `${clusterId} is already a member with the global CIDR ${has}: --globalnet-cidr ${o.globalnetCidr} cannot move it; drop the flag, or ${redo}`;
+  return undefined;
+}
+
 /** The node to label as gateway when none is: undefined if one already is. */
 async function gatewayCandidate(client: kube.KubeClient): Promise<{ labelled: boolean; first?: string }> {
   const nodes = await client.list<{ metadata: kube.ObjectMeta }>(kube.R.node);
@@ -234,6 +251,8 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
           `cluster id "${cluster.cluster_id}" is already joined to the broker at ${info.brokerURL} by another cluster; pass another --clusterid, or uninstall Causeway from that cluster first`,
         );
       }
+      const conflict = held ? rejoinConflict(cluster.cluster_id, await brokerRecord(conn, cluster.cluster_id), o) : undefined;
+      if (conflict) throw new ValidationError(conflict);
       const config = (token: string, globalCIDRs: readonly string[] = []) => ({
         clusterId: cluster.cluster_id,
         clusterCIDRs: cluster.cluster_cidr,
