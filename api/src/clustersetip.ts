@@ -50,7 +50,7 @@ export function allocateIp(block: string, key: string, taken: ReadonlySet<string
  * Pure: an address from `first` to `last` (inclusive, as numbers) that `taken` does not hold,
  * searched from a place derived from `key`; undefined when all are taken.
  */
-export function allocateBetween(first: number, last: number, key: string, taken: ReadonlySet<string>): string | undefined {
+export function allocateBetween(first: number, last: number, key: string, taken: Pick<ReadonlySet<string>, "has">): string | undefined {
   const usable = last - first + 1;
   if (usable < 1) return undefined;
   const start = fnv1a(key) % usable;

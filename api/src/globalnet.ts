@@ -96,7 +96,7 @@ export function globalAddresses(globalCidr: string): GlobalAddresses | undefined
  * key, so a service exported again gets its old address back while it is free. Undefined when the
  * ingress part of the CIDR is full.
  */
-export function allocateGlobalIp(globalCidr: string, key: string, taken: ReadonlySet<string>): string | undefined {
+export function allocateGlobalIp(globalCidr: string, key: string, taken: Pick<ReadonlySet<string>, "has">): string | undefined {
   const a = globalAddresses(globalCidr);
   return a ? allocateBetween(a.ingressFirst, a.ingressLast, key, taken) : undefined;
 }

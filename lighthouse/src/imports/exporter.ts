@@ -3,7 +3,7 @@ import { connect } from "node:net";
 import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
 import { type ExportRecord, exportOf, type Logger, loadSite, sameValue, type SiteService, unlistedExport } from "@causeway/common";
 import { withClustersetIp } from "./clustersetip.ts";
-import { withGlobalIps } from "./globalip.ts";
+import { GlobalIpQuarantine, withGlobalIps } from "./globalip.ts";
 
 /**
  * The site file's services, re-read when the file changes (checked on each call by its
@@ -79,6 +79,8 @@ export class ServiceExporter {
   #timer: NodeJS.Timeout | undefined;
   #stopped = true;
   readonly #missing = new Set<string>();
+  /** Global addresses given back, held back from other services a while (globalip.ts). */
+  readonly quarantine = new GlobalIpQuarantine();
   /** Passes completed (readiness). */
   passes = 0;
 
@@ -121,6 +123,7 @@ export class ServiceExporter {
   async tick(): Promise<void> {
     // What this pass wrote: the next export's allocation sees the global IPs just given.
     const written = new Map<string, ServiceExport>();
+    this.quarantine.see(this.#d.exported());
     for (const current of this.#d.exported()) {
       const key = `${current.namespace}/${current.name}`;
       const svc = this.#d.services().find((s) => s.namespace === current.namespace && s.name === current.name);
@@ -137,7 +140,7 @@ export class ServiceExporter {
         .exported()
         .filter((e) => exportName(e.namespace, e.name) !== name)
         .map((e) => written.get(exportName(e.namespace, e.name)) ?? e);
-      const next = withGlobalIps(withCs, current, others, this.#d.globalCidr?.());
+      const next = withGlobalIps(withCs, current, others, this.#d.globalCidr?.(), this.quarantine);
       written.set(name, next);
       if (!sameValue(next, current)) {
         await this.#d.put(exportName(current.namespace, current.name), next);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ServiceExport } from "@causeway/api";
+import { globalIngressCapacity, type ServiceExport } from "@causeway/api";
 import { globalView, usableExports } from "@causeway/common";
-import { assignGlobalIps, withGlobalIps } from "./globalip.ts";
+import { assignGlobalIps, GlobalIpQuarantine, withGlobalIps } from "./globalip.ts";
 
 const at = "2026-12-04T10:00:00.000Z";
 const svc = (name: string, o: Partial<ServiceExport> = {}): ServiceExport => ({
@@ -84,5 +84,43 @@ describe("global IPs of this cluster's exports", () => {
     const local = { clusterId: "c1", value: svc("web") };
     assert.deepEqual(usableExports([local, remote], "c1", true), [local, globalView(remote)]);
     assert.deepEqual(usableExports([local, remote], "c1", false), [local, remote]);
+  });
+
+  it("an address given back is held back 30 s from other services (not from the one that had it); then it is free", () => {
+    const SMALL = "242.0.0.0/28";
+    let now = 0;
+    const q = new GlobalIpQuarantine(30_000, () => now);
+    // Every ingress address taken, one export each.
+    const names = Array.from({ length: globalIngressCapacity(SMALL) }, (_, i) => `s${i}`);
+    const all = [...assignGlobalIps(new Map(names.map((n) => [n, svc(n)])), new Map(), SMALL, q).values()];
+    assert.ok(all.every((e) => e.globalIp));
+    q.see(all);
+    // s0 is unexported: its address goes back.
+    const [s0, ...rest] = all;
+    const freed = s0?.globalIp ?? "";
+    now = 1000;
+    q.see(rest);
+    assert.deepEqual(q.held(), [freed]);
+    assert.equal(withGlobalIps(svc("late"), undefined, rest, SMALL, q).globalIp, undefined, "another service does not get it");
+    assert.equal(withGlobalIps(svc("s0"), undefined, rest, SMALL, q).globalIp, freed, "the service that had it takes it back");
+    assert.equal(withGlobalIps(svc("late"), undefined, rest, SMALL).globalIp, freed, "without a quarantine it would have");
+    now = 31_000;
+    assert.equal(withGlobalIps(svc("late"), undefined, rest, SMALL, q).globalIp, freed, "30 s on, it is free");
+    q.see(rest);
+    assert.deepEqual(q.held(), []);
+  });
+
+  it("a headless endpoint's address given back is held back from other endpoints too", () => {
+    let now = 0;
+    const q = new GlobalIpQuarantine(30_000, () => now);
+    const before = withGlobalIps(headless([{ ip: "10.244.1.20", ready: true }]), undefined, [], CIDR, q);
+    q.see([before]);
+    const freed = before.endpoints[0]?.globalIp ?? "";
+    const gone = withGlobalIps(headless([{ ip: "10.244.1.20", ready: false }]), before, [], CIDR, q);
+    now = 500;
+    q.see([gone]);
+    assert.deepEqual(q.held(), [freed]);
+    assert.ok(q.blocks(freed, "default/db/10.244.1.21"));
+    assert.ok(!q.blocks(freed, "default/db/10.244.1.20"), "the endpoint that had it may take it back");
   });
 });

@@ -7,14 +7,16 @@ import { heldGlobalIps } from "@causeway/common";
  * ready endpoint (an endpoint that is not ready gives its address back). An address the export
  * held before (`previous`, the record at the broker) is kept while it is still this cluster's and
  * no other export holds it; otherwise a free one is taken, searched from a place derived from the
- * service (and endpoint), so an export made again tends to get its old address back. `others`:
- * this cluster's other exports. Without a global CIDR (no globalnet) every global IP is dropped.
+ * service (and endpoint), so an export made again tends to get its old address back, never one
+ * another service gave back less than `quarantine`'s time ago. `others`: this cluster's other
+ * exports. Without a global CIDR (no globalnet) every global IP is dropped.
  */
 export function withGlobalIps(
   record: ServiceExport,
   previous: ServiceExport | undefined,
   others: readonly ServiceExport[],
   globalCidr: string | undefined,
+  quarantine?: Pick<GlobalIpQuarantine, "blocks">,
 ): ServiceExport {
   const { globalIp: _drop, ...base } = record;
   const plainEndpoints = record.endpoints.map(({ globalIp: _g, ...x }) => x);
@@ -22,7 +24,8 @@ export function withGlobalIps(
   const taken = heldGlobalIps(others);
   const key = `${record.namespace}/${record.name}`;
   const pick = (held: string | undefined, k: string): string | undefined => {
-    const ip = held && isGlobalIngressIp(globalCidr, held) && !taken.has(held) ? held : allocateGlobalIp(globalCidr, k, taken);
+    const free = { has: (x: string) => taken.has(x) || quarantine?.blocks(x, k) === true };
+    const ip = held && isGlobalIngressIp(globalCidr, held) && !taken.has(held) ? held : allocateGlobalIp(globalCidr, k, free);
     if (ip) taken.add(ip);
     return ip;
   };
@@ -57,11 +60,63 @@ export function assignGlobalIps(
   records: ReadonlyMap<string, ServiceExport>,
   atBroker: ReadonlyMap<string, ServiceExport>,
   globalCidr: string | undefined,
+  quarantine?: Pick<GlobalIpQuarantine, "blocks">,
 ): Map<string, ServiceExport> {
   const done = new Map<string, ServiceExport>();
   for (const [name, record] of records) {
     const others = [...new Set([...atBroker.keys(), ...done.keys()])].filter((n) => n !== name).flatMap((n) => done.get(n) ?? atBroker.get(n) ?? []);
-    done.set(name, withGlobalIps(record, atBroker.get(name), others, globalCidr));
+    done.set(name, withGlobalIps(record, atBroker.get(name), others, globalCidr, quarantine));
   }
   return done;
+}
+
+/** Pure: the global addresses `exports` hold, with the key each was allocated for (a ClusterSetIP export's `ns/name`, a headless endpoint's `ns/name/ip`). */
+function holders(exports: readonly ServiceExport[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of exports) {
+    const key = `${e.namespace}/${e.name}`;
+    if (e.globalIp) out.set(e.globalIp, key);
+    for (const x of e.endpoints) if (x.globalIp) out.set(x.globalIp, `${key}/${x.ip}`);
+  }
+  return out;
+}
+
+/**
+ * Global addresses this cluster's exports gave back, held back from other services for a while
+ * (default 30 s: CoreDNS's cache plugin keeps an answer up to 30 s, six of our DNS TTLs), so a
+ * client still holding one — a cached answer, a connection being retried — never reaches another
+ * service there. The service (or endpoint) that had it may take it back at once. Kept in memory:
+ * a restarted lighthouse holds nothing back.
+ */
+export class GlobalIpQuarantine {
+  readonly #ms: number;
+  readonly #now: () => number;
+  #seen = new Map<string, string>();
+  readonly #held = new Map<string, { key: string; until: number }>();
+
+  constructor(ms = 30_000, now: () => number = Date.now) {
+    this.#ms = ms;
+    this.#now = now;
+  }
+
+  /** Takes what this cluster's exports hold now: an address held at the last look and not now is held back from then on. */
+  see(exports: readonly ServiceExport[]): void {
+    const now = holders(exports);
+    const t = this.#now();
+    for (const [ip, key] of this.#seen) if (!now.has(ip)) this.#held.set(ip, { key, until: t + this.#ms });
+    for (const [ip, h] of this.#held) if (now.has(ip) || h.until <= t) this.#held.delete(ip);
+    this.#seen = now;
+  }
+
+  /** Whether a fresh allocation for `key` must pass `ip` by. */
+  blocks(ip: string, key: string): boolean {
+    const h = this.#held.get(ip);
+    return h !== undefined && h.key !== key && h.until > this.#now();
+  }
+
+  /** The addresses held back now (for logs and tests). */
+  held(): string[] {
+    const t = this.#now();
+    return [...this.#held].filter(([, h]) => h.until > t).map(([ip]) => ip);
+  }
 }

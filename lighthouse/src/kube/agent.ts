@@ -2,7 +2,7 @@ import { exportName, type ServiceExport } from "@causeway/api";
 import { type ExportRecord, exportsByService, kube, type Logger, ReconcileLoop, sameValue, type SiteComponent, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
 import { withClustersetIp } from "../imports/clustersetip.ts";
-import { assignGlobalIps } from "../imports/globalip.ts";
+import { assignGlobalIps, GlobalIpQuarantine } from "../imports/globalip.ts";
 import type { BrokerDnsSource } from "../imports/source.ts";
 import {
   type Condition,
@@ -73,6 +73,8 @@ export class KubeLighthouseAgent implements SiteComponent {
   readonly #ourSlices: kube.KubeWatcher<typeof ImportObjectSchema>;
   readonly #elector: kube.LeaseElector;
   readonly #written = new Map<string, string>();
+  /** Global addresses given back, held back from other services a while (globalip.ts). */
+  readonly #quarantine = new GlobalIpQuarantine();
   #leading = false;
   /**
    * Three reconcile loops (coalesced passes, one at a time each, retried with backoff, a full pass
@@ -227,7 +229,8 @@ export class KubeLighthouseAgent implements SiteComponent {
       if (d.record) wanted.set(exportName(d.record.namespace, d.record.name), withClustersetIp(clusterId, d.record, all, block));
       return { se, d };
     });
-    const desired = assignGlobalIps(wanted, atBroker, source.globalCidr(clusterId));
+    this.#quarantine.see([...atBroker.values()]);
+    const desired = assignGlobalIps(wanted, atBroker, source.globalCidr(clusterId), this.#quarantine);
     return { decisions, desired, atBroker };
   }
 
