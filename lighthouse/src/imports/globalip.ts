@@ -18,15 +18,29 @@ export function withGlobalIps(
   globalCidr: string | undefined,
   quarantine?: Pick<GlobalIpQuarantine, "blocks">,
 ): ServiceExport {
+  const held = heldGlobalIps(others);
+  return globalIpsFor(record, previous, (ip) => held.has(ip), globalCidr, quarantine);
+}
+
+/** withGlobalIps with the other exports' addresses as a test (`takenByOthers`). */
+function globalIpsFor(
+  record: ServiceExport,
+  previous: ServiceExport | undefined,
+  takenByOthers: (ip: string) => boolean,
+  globalCidr: string | undefined,
+  quarantine?: Pick<GlobalIpQuarantine, "blocks">,
+): ServiceExport {
   const { globalIp: _drop, ...base } = record;
   const plainEndpoints = record.endpoints.map(({ globalIp: _g, ...x }) => x);
   if (!globalCidr || record.unavailable) return { ...base, endpoints: plainEndpoints };
-  const taken = heldGlobalIps(others);
+  // What this export took in this call: two of its endpoints never share one.
+  const mine = new Set<string>();
+  const taken = (ip: string) => takenByOthers(ip) || mine.has(ip);
   const key = `${record.namespace}/${record.name}`;
   const pick = (held: string | undefined, k: string): string | undefined => {
-    const free = { has: (x: string) => taken.has(x) || quarantine?.blocks(x, k) === true };
-    const ip = held && isGlobalIngressIp(globalCidr, held) && !taken.has(held) ? held : allocateGlobalIp(globalCidr, k, free);
-    if (ip) taken.add(ip);
+    const free = { has: (x: string) => taken(x) || quarantine?.blocks(x, k) === true };
+    const ip = held && isGlobalIngressIp(globalCidr, held) && !taken(held) ? held : allocateGlobalIp(globalCidr, k, free);
+    if (ip) mine.add(ip);
     return ip;
   };
   if (record.type === "ClusterSetIP") {
@@ -38,9 +52,9 @@ export function withGlobalIps(
   const keep = new Set<string>();
   for (const x of plainEndpoints) {
     const held = had.get(x.ip);
-    if (x.ready && held && isGlobalIngressIp(globalCidr, held) && !taken.has(held)) {
+    if (x.ready && held && isGlobalIngressIp(globalCidr, held) && !taken(held)) {
       keep.add(x.ip);
-      taken.add(held);
+      mine.add(held);
     }
   }
   const endpoints = plainEndpoints.map((x) => {
@@ -62,10 +76,19 @@ export function assignGlobalIps(
   globalCidr: string | undefined,
   quarantine?: Pick<GlobalIpQuarantine, "blocks">,
 ): Map<string, ServiceExport> {
+  // How many exports (each in its newest version: given in this pass, else at the broker) hold each address: one count, not a scan of all exports per export.
+  const count = new Map<string, number>();
+  const tally = (e: ServiceExport | undefined, d: number) => {
+    for (const ip of heldGlobalIps(e ? [e] : [])) count.set(ip, (count.get(ip) ?? 0) + d);
+  };
+  for (const e of atBroker.values()) tally(e, 1);
   const done = new Map<string, ServiceExport>();
   for (const [name, record] of records) {
-    const others = [...new Set([...atBroker.keys(), ...done.keys()])].filter((n) => n !== name).flatMap((n) => done.get(n) ?? atBroker.get(n) ?? []);
-    done.set(name, withGlobalIps(record, atBroker.get(name), others, globalCidr, quarantine));
+    const own = atBroker.get(name);
+    tally(own, -1);
+    const next = globalIpsFor(record, own, (ip) => (count.get(ip) ?? 0) > 0, globalCidr, quarantine);
+    tally(next, 1);
+    done.set(name, next);
   }
   return done;
 }
