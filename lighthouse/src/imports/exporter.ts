@@ -3,7 +3,7 @@ import { connect } from "node:net";
 import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
 import { type ExportRecord, exportOf, type Logger, loadSite, sameValue, type SiteService, unlistedExport } from "@causeway/common";
 import { withClustersetIp } from "./clustersetip.ts";
-import { GlobalIpQuarantine, withGlobalIps } from "./globalip.ts";
+import { GlobalIpQuarantine, globalIpsFor, HeldGlobalIps } from "./globalip.ts";
 
 /**
  * The site file's services, re-read when the file changes (checked on each call by its
@@ -121,10 +121,11 @@ export class ServiceExporter {
 
   /** One pass: probe the exported services' endpoints, rewrite exports that changed. */
   async tick(): Promise<void> {
-    // What this pass wrote: the next export's allocation sees the global IPs just given.
-    const written = new Map<string, ServiceExport>();
-    this.quarantine.see(this.#d.exported());
-    for (const current of this.#d.exported()) {
+    const exported = this.#d.exported();
+    this.quarantine.see(exported);
+    // Each export's allocation sees the others' addresses, this pass's new ones included.
+    const held = new HeldGlobalIps(exported);
+    for (const current of exported) {
       const key = `${current.namespace}/${current.name}`;
       const svc = this.#d.services().find((s) => s.namespace === current.namespace && s.name === current.name);
       if (!svc) {
@@ -135,13 +136,7 @@ export class ServiceExporter {
       const built = svc ? exportOf(svc, (ip) => ready.has(ip), current.exportedAt) : unlistedExport(current);
       const cs = this.#d.clusterset;
       const withCs = cs && !built.unavailable ? withClustersetIp(this.#d.clusterId, built, cs.all(), cs.block()) : built;
-      const name = exportName(current.namespace, current.name);
-      const others = this.#d
-        .exported()
-        .filter((e) => exportName(e.namespace, e.name) !== name)
-        .map((e) => written.get(exportName(e.namespace, e.name)) ?? e);
-      const next = withGlobalIps(withCs, current, others, this.#d.globalCidr?.(), this.quarantine);
-      written.set(name, next);
+      const next = held.reassign(current, (taken) => globalIpsFor(withCs, current, taken, this.#d.globalCidr?.(), this.quarantine));
       if (!sameValue(next, current)) {
         await this.#d.put(exportName(current.namespace, current.name), next);
         const up = next.endpoints.filter((e) => e.ready).length;
