@@ -40,7 +40,7 @@ function fnv1a(s: string): number {
  * old address back when it is still free; the block's first and last addresses are never used.
  * Undefined when the block is full (or not a CIDR).
  */
-export function allocateIp(block: string, key: string, taken: ReadonlySet<string>): string | undefined {
+export function allocateIp(block: string, key: string, taken: Pick<ReadonlySet<string>, "has">): string | undefined {
   const b = parseCidr(block);
   if (!b || b.prefix > 30) return undefined;
   return allocateBetween(b.base + 1, b.base + 2 ** (32 - b.prefix) - 2, key, taken);

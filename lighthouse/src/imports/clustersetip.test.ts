@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { inBlock, type ServiceExport } from "@causeway/api";
 import type { ExportRecord } from "@causeway/common";
-import { clustersetIpFor, withClustersetIp } from "./clustersetip.ts";
+import { ClustersetIndex, clustersetIpFor, withClustersetIp } from "./clustersetip.ts";
 
 const exp = (name: string, exportedAt: string, extra: Partial<ServiceExport> = {}): ServiceExport => ({
   namespace: "default",
@@ -61,5 +61,27 @@ describe("clusterset IP of an export", () => {
     const all: ExportRecord[] = ["243.0.0.1", "243.0.0.2"].map((ip, i) => ({ clusterId: "c1", value: exp(`s${i}`, "t1", { clustersetIp: ip }) }));
     assert.equal(clustersetIpFor("c1", exp("web", "t1"), all, "243.0.0.0/30"), "");
     assert.equal(withClustersetIp("c1", exp("db", "t1", { type: "Headless", clustersetIp: "243.0.0.1" }), [], B1).clustersetIp, undefined);
+  });
+
+  it("one index for a pass: what the pass gave is seen by the next allocation; the same answers as a scan", () => {
+    // A /30 block has two usable addresses: the second new service gets the other one.
+    const small = "243.0.0.0/30";
+    const index = new ClustersetIndex([]);
+    const a = withClustersetIp("c1", exp("a", "2026-12-01T00:00:00Z"), index, small);
+    index.set("c1", a);
+    const b = withClustersetIp("c1", exp("b", "2026-12-01T00:00:01Z"), index, small);
+    assert.ok(a.clustersetIp && b.clustersetIp);
+    assert.notEqual(a.clustersetIp, b.clustersetIp);
+    index.set("c1", b);
+    assert.equal(withClustersetIp("c1", exp("c", "2026-12-01T00:00:02Z"), index, small).clustersetIp, undefined, "the block is full");
+    // An index and a list of the same records give the same address.
+    const all: ExportRecord[] = [
+      { clusterId: "c2", value: { ...exp("web", "2026-12-01T00:00:00Z"), clustersetIp: "243.0.16.9" } },
+      { clusterId: "c1", value: { ...exp("api", "2026-12-01T00:00:00Z"), clustersetIp: "243.0.0.7" } },
+    ];
+    for (const name of ["web", "api", "db"]) {
+      const r = exp(name, "2026-12-02T00:00:00Z");
+      assert.equal(clustersetIpFor("c1", r, new ClustersetIndex(all), B1), clustersetIpFor("c1", r, all, B1), name);
+    }
   });
 });

@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { connect } from "node:net";
 import { errorMessage, exportName, type ServiceExport } from "@causeway/api";
 import { type ExportRecord, exportOf, type Logger, loadSite, sameValue, type SiteService, unlistedExport } from "@causeway/common";
-import { withClustersetIp } from "./clustersetip.ts";
+import { ClustersetIndex, withClustersetIp } from "./clustersetip.ts";
 import { GlobalIpQuarantine, globalIpsFor, HeldGlobalIps } from "./globalip.ts";
 
 /**
@@ -125,6 +125,8 @@ export class ServiceExporter {
     this.quarantine.see(exported);
     // Each export's allocation sees the others' addresses, this pass's new ones included.
     const held = new HeldGlobalIps(exported);
+    const cs = this.#d.clusterset;
+    const index = cs ? new ClustersetIndex(cs.all()) : undefined;
     for (const current of exported) {
       const key = `${current.namespace}/${current.name}`;
       const svc = this.#d.services().find((s) => s.namespace === current.namespace && s.name === current.name);
@@ -134,8 +136,8 @@ export class ServiceExporter {
       } else this.#missing.delete(key);
       const ready = svc ? await this.#readiness(svc) : new Set<string>();
       const built = svc ? exportOf(svc, (ip) => ready.has(ip), current.exportedAt) : unlistedExport(current);
-      const cs = this.#d.clusterset;
-      const withCs = cs && !built.unavailable ? withClustersetIp(this.#d.clusterId, built, cs.all(), cs.block()) : built;
+      const withCs = cs && index && !built.unavailable ? withClustersetIp(this.#d.clusterId, built, index, cs.block()) : built;
+      index?.set(this.#d.clusterId, withCs);
       const next = held.reassign(current, (taken) => globalIpsFor(withCs, current, taken, this.#d.globalCidr?.(), this.quarantine));
       if (!sameValue(next, current)) {
         await this.#d.put(exportName(current.namespace, current.name), next);

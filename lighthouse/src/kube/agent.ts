@@ -1,7 +1,7 @@
 import { exportName, type ServiceExport } from "@causeway/api";
 import { type ExportRecord, exportsByService, kube, type Logger, ReconcileLoop, sameValue, type SiteComponent, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
-import { withClustersetIp } from "../imports/clustersetip.ts";
+import { ClustersetIndex, withClustersetIp } from "../imports/clustersetip.ts";
 import { assignGlobalIps, GlobalIpQuarantine } from "../imports/globalip.ts";
 import type { BrokerDnsSource } from "../imports/source.ts";
 import {
@@ -220,13 +220,17 @@ export class KubeLighthouseAgent implements SiteComponent {
     }
     const services = new Map(this.#services.objects().map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
     const atBroker = new Map(source.exportsOf(clusterId).map((e) => [exportName(e.namespace, e.name), e]));
-    const all = source.exportRecords();
+    const index = new ClustersetIndex(source.exportRecords());
     const block = source.clustersetBlock(clusterId);
     const wanted = new Map<string, ServiceExport>();
     const decisions = this.#exports.objects().map((se) => {
       const key = `${se.metadata.namespace}/${se.metadata.name}`;
       const d = decideExport(se, services.get(key), slicesBySvc.get(key) ?? []);
-      if (d.record) wanted.set(exportName(d.record.namespace, d.record.name), withClustersetIp(clusterId, d.record, all, block));
+      if (d.record) {
+        const record = withClustersetIp(clusterId, d.record, index, block);
+        index.set(clusterId, record);
+        wanted.set(exportName(d.record.namespace, d.record.name), record);
+      }
       return { se, d };
     });
     this.#quarantine.see([...atBroker.values()]);
