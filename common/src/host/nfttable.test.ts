@@ -41,12 +41,15 @@ describe("nftables table delta", () => {
     ]);
   });
 
-  it("the same spec: an empty delta; other blocks or a changed base chain: none (the table is replaced)", () => {
+  it("the same spec: an empty delta; other blocks: their elements; a changed base chain or chain comment: none (the table is replaced)", () => {
     assert.equal(renderTableDelta(T, base, clustersetNatModel(spec(thousand))), "");
     const blocks = clustersetNatModel({ services: thousand, blocks: ["243.0.16.0/20", "243.0.0.0/20"] });
     assert.match(renderTableDelta(T, base, blocks) ?? "", /add element ip causeway-clusterset blocks \{ 243\.0\.16\.0\/20 \}/);
     const g = (globalCidr: string): GlobalNatSpec => ({ globalCidr, egressIPs: [], remote: [], services: [], hosts: [] });
     assert.equal(renderTableDelta("causeway-globalnet", globalNatModel(g("242.0.0.0/16")), globalNatModel(g("242.1.0.0/16"))), undefined);
+    // Another service at the same address and port: its chain's comment changes, which flush would keep.
+    const renamed = thousand.map((s, i) => (i === 3 ? { ...s, key: "other/name" } : s));
+    assert.equal(renderTableDelta(T, base, clustersetNatModel(spec(renamed))), undefined);
   });
 
   it("a map entry whose value changed is deleted by its key and added again", () => {

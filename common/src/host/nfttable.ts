@@ -75,6 +75,9 @@ export function renderTableDelta(table: string, prev: NftTableModel, next: NftTa
   const rules = (name: string, body: readonly string[]) => body.filter((l) => !l.startsWith("comment ")).map((r) => `add rule ${t} ${name} ${r}`);
   const added = [...next.chains].filter(([name]) => !prev.chains.has(name));
   const changed = [...next.chains].filter(([name, body]) => prev.chains.has(name) && prev.chains.get(name)?.join("\n") !== body.join("\n"));
+  // A chain's comment cannot change in place (flush keeps it): such a rare change loads the table whole.
+  const comment = (body: readonly string[] | undefined) => body?.find((l) => l.startsWith("comment ")) ?? "";
+  if (changed.some(([name, body]) => comment(prev.chains.get(name)) !== comment(body))) return undefined;
   const lines = [
     // New chains before the elements that jump to them ...
     ...added.flatMap(([name, body]) => {
