@@ -66,11 +66,14 @@ export class IpRoute2Net implements Net {
   }
 
   async observe(owned: Ownership): Promise<ObservedState> {
-    const [linksOut, rulesOut, routesOut] = await Promise.all([
+    // Every dump at once (the FDB of each owned link too, whether or not it exists yet): a pass
+    // waits for the slowest one, not for their sum.
+    const [linksOut, rulesOut, routesOut, ...fdbOut] = await Promise.all([
       this.#run.run("ip", ["-json", "-details", "address", "show"]),
       this.#run.run("ip", ["-json", "-4", "rule", "show"]),
       // One dump of every table; entries outside main carry their table id.
       owned.tables.length ? this.#run.run("ip", ["-json", "-4", "route", "show", "table", "all"]) : undefined,
+      ...owned.links.map((l) => this.#run.run("bridge", ["-json", "fdb", "show", "dev", l], { allowFailure: true })),
     ]);
     const links = parseJson<JsonLink>(linksOut.stdout)
       .filter((l) => owned.links.includes(l.ifname))
@@ -80,14 +83,15 @@ export class IpRoute2Net implements Net {
       .map((r) => ({ priority: r.priority, table: Number(r.table) }));
     const routes = routesOut ? parseJson<JsonRoute>(routesOut.stdout).flatMap((r) => toOwnedRoute(r, owned.tables)) : [];
     const fdb: FdbEntry[] = [];
-    for (const l of links) {
-      const out = await this.#run.run("bridge", ["-json", "fdb", "show", "dev", l.name]);
+    owned.links.forEach((name, i) => {
+      const out = fdbOut[i];
+      if (!links.some((l) => l.name === name) || !out || out.exitCode !== 0) return;
       for (const e of parseJson<JsonFdb>(out.stdout)) {
         // Zero-MAC entries and static MAC entries are ours; learned ones (no "permanent" state) are the kernel's.
         const mine = e.mac === ZERO_MAC || e.state === "permanent";
-        if (mine && e.dst) fdb.push({ dev: l.name, dst: e.dst, ...(e.mac !== ZERO_MAC ? { mac: e.mac } : {}), ...(e.port ? { port: e.port } : {}) });
+        if (mine && e.dst) fdb.push({ dev: name, dst: e.dst, ...(e.mac !== ZERO_MAC ? { mac: e.mac } : {}), ...(e.port ? { port: e.port } : {}) });
       }
-    }
+    });
     return { links, rules, routes, fdb };
   }
 
@@ -99,9 +103,14 @@ export class IpRoute2Net implements Net {
       if (o.op === "fdb-append" || o.op === "fdb-del") bridge.push(line);
       else ip.push(line);
     }
-    // FDB entries need their device: run ip first (links, addrs, rules, routes), then bridge.
-    if (ip.length) await this.#run.run("ip", ["-force", "-batch", "-"], { input: `${ip.join("\n")}\n` });
-    if (bridge.length) await this.#run.run("bridge", ["-force", "-batch", "-"], { input: `${bridge.join("\n")}\n` });
+    const runIp = () => (ip.length ? this.#run.run("ip", ["-force", "-batch", "-"], { input: `${ip.join("\n")}\n` }) : undefined);
+    const runBridge = () => (bridge.length ? this.#run.run("bridge", ["-force", "-batch", "-"], { input: `${bridge.join("\n")}\n` }) : undefined);
+    // FDB entries need their device: when links come or go, ip first (links, addrs, rules, routes),
+    // then bridge; otherwise both at once (a gateway moving to another remote gateway: its route and FDB entry).
+    if (ops.some((o) => o.op === "link-add" || o.op === "link-del")) {
+      await runIp();
+      await runBridge();
+    } else await Promise.all([runIp(), runBridge()]);
   }
 
   async interfaceOf(ip: string): Promise<Underlay | undefined> {
