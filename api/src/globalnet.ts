@@ -66,8 +66,9 @@ export function globalnetSettings(o: { enabled: boolean; cidrRange?: string; clu
 
 /**
  * The fixed addresses of a cluster's global CIDR: the first host address answers the remote
- * gateways' health checks, the next eight are the egress pool, and the services' ingress
- * addresses come from the rest (the last address is never used).
+ * gateways' health checks, the next eight are the egress pool, the last sixteenth (before the
+ * last address, never used) is for namespaces' own egress pools (GlobalEgressIP), and the
+ * services' ingress addresses come from the rest.
  */
 export interface GlobalAddresses {
   readonly healthCheckIP: string;
@@ -75,18 +76,25 @@ export interface GlobalAddresses {
   /** The first and last address an ingress allocation may hand out (inclusive). */
   readonly ingressFirst: number;
   readonly ingressLast: number;
+  /** The first and last address of the namespaces' egress pools (inclusive). */
+  readonly namespaceEgressFirst: number;
+  readonly namespaceEgressLast: number;
 }
 
 /** Pure: the layout of `globalCidr`; undefined when it is not a CIDR or smaller than a /28. */
 export function globalAddresses(globalCidr: string): GlobalAddresses | undefined {
   const c = parseCidr(globalCidr);
   if (!c || c.prefix > GLOBALNET_MIN_PREFIX) return undefined;
+  const size = 2 ** (32 - c.prefix);
+  const namespaces = Math.max(1, size / 16);
   const egressIPs = Array.from({ length: GLOBALNET_EGRESS_IPS }, (_, i) => intToIp(c.base + 2 + i));
   return {
     healthCheckIP: intToIp(c.base + 1),
     egressIPs,
     ingressFirst: c.base + 2 + GLOBALNET_EGRESS_IPS,
-    ingressLast: c.base + 2 ** (32 - c.prefix) - 2,
+    ingressLast: c.base + size - 2 - namespaces,
+    namespaceEgressFirst: c.base + size - 1 - namespaces,
+    namespaceEgressLast: c.base + size - 2,
   };
 }
 

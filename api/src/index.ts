@@ -69,6 +69,20 @@ export {
   globalnetSettings,
   isGlobalIngressIp,
 } from "./globalnet.ts";
+export {
+  allocateEgressPools,
+  type EgressPoolRequest,
+  type GlobalEgressIPSpec,
+  GlobalEgressIPSpecSchema,
+  type GlobalEgressIPStatus,
+  GlobalEgressIPStatusSchema,
+  isNamespaceEgressIp,
+  type LabelSelector,
+  LabelSelectorSchema,
+  MAX_EGRESS_IPS_PER_OBJECT,
+  poolAddressFor,
+  selects,
+} from "./globalegress.ts";
 export { allocateIp, CLUSTERSET_IP_BLOCK_PREFIX, CLUSTERSET_IP_RANGE, inBlock, nextFreeBlock } from "./clustersetip.ts";
 export {
   CAUSEWAY_CRDS,
@@ -80,6 +94,8 @@ export {
   EndpointObjectSchema,
   type GatewayObject,
   GatewayObjectSchema,
+  type GlobalEgressIPObject,
+  GlobalEgressIPObjectSchema,
   GROUP,
   MCS_CRDS,
   MCS_RELEASE,
@@ -89,6 +105,7 @@ export {
   MCS_GROUP,
   MCS_VERSION,
   ObjectMetaSchema,
+  PodAddressObjectSchema,
   SCHEMA_HASH_ANNOTATION,
   structuralSchema,
   SYSTEM_NAMESPACE,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { GlobalEgressIPSpecSchema, GlobalEgressIPStatusSchema } from "./globalegress.ts";
 import { ClusterSchema, EndpointSchema, GatewayStatusSchema } from "./resources.ts";
 
 /**
@@ -30,6 +31,19 @@ export const ObjectMetaSchema = z.looseObject({
 export const EndpointObjectSchema = z.looseObject({ metadata: ObjectMetaSchema, spec: EndpointSchema });
 export const ClusterObjectSchema = z.looseObject({ metadata: ObjectMetaSchema, spec: ClusterSchema });
 export const GatewayObjectSchema = z.looseObject({ metadata: ObjectMetaSchema, status: GatewayStatusSchema.optional() });
+/** A namespace's own egress pool under globalnet (globalegress.ts); in the users' namespaces. */
+export const GlobalEgressIPObjectSchema = z.looseObject({
+  metadata: ObjectMetaSchema,
+  spec: GlobalEgressIPSpecSchema.default({}),
+  status: GlobalEgressIPStatusSchema.optional(),
+});
+export type GlobalEgressIPObject = z.infer<typeof GlobalEgressIPObjectSchema>;
+/** What a namespace's egress pool needs of a pod: namespace, labels, address (host-network pods have the node's: left alone). */
+export const PodAddressObjectSchema = z.looseObject({
+  metadata: ObjectMetaSchema,
+  spec: z.looseObject({ hostNetwork: z.boolean().optional() }).optional(),
+  status: z.looseObject({ podIP: z.string().optional() }).optional(),
+});
 export type EndpointObject = z.infer<typeof EndpointObjectSchema>;
 export type ClusterObject = z.infer<typeof ClusterObjectSchema>;
 export type GatewayObject = z.infer<typeof GatewayObjectSchema>;
@@ -116,6 +130,21 @@ export const CAUSEWAY_CRDS: readonly CrdDef[] = [
     shortNames: ["cwgw"],
     status: structuralSchema(GatewayStatusSchema),
     columns: [{ name: "HA Status", type: "string", jsonPath: ".status.haStatus" }],
+  },
+  {
+    group: GROUP,
+    version: VERSION,
+    kind: "GlobalEgressIP",
+    plural: "globalegressips",
+    singular: "globalegressip",
+    shortNames: ["cwgeip"],
+    spec: structuralSchema(GlobalEgressIPSpecSchema),
+    status: structuralSchema(GlobalEgressIPStatusSchema),
+    columns: [
+      { name: "IPs", type: "integer", jsonPath: ".spec.numberOfIPs" },
+      { name: "Allocated", type: "string", jsonPath: ".status.allocatedIPs" },
+      { name: "Message", type: "string", jsonPath: ".status.message" },
+    ],
   },
 ];
 

@@ -37,7 +37,10 @@ const meta = (name: string, namespace?: string, labels: Record<string, string> =
 });
 
 /** What join renders for a member: its cluster configuration (the contract's), credentials, gateway settings and images. */
-export interface MemberConfig extends Pick<ClusterConfig, "clusterId" | "clusterCIDRs" | "serviceCIDRs" | "cableDriver" | "intraCluster" | "brokerAddress"> {
+export interface MemberConfig extends Pick<
+  ClusterConfig,
+  "clusterId" | "clusterCIDRs" | "serviceCIDRs" | "globalCIDRs" | "cableDriver" | "intraCluster" | "brokerAddress"
+> {
   readonly brokerToken: string;
   readonly brokerCa: string;
   readonly cableSecret: string;
@@ -258,6 +261,7 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
     clusterId: c.clusterId,
     clusterCIDRs: c.clusterCIDRs,
     serviceCIDRs: c.serviceCIDRs,
+    ...(c.globalCIDRs?.length ? { globalCIDRs: c.globalCIDRs } : {}),
     cableDriver: c.cableDriver,
     intraCluster: c.intraCluster,
     brokerAddress: c.brokerAddress,
@@ -274,7 +278,20 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
     m(R.serviceAccount, { metadata: meta(gw, ns) }),
     m(R.serviceAccount, { metadata: meta(ra, ns) }),
     m(R.serviceAccount, { metadata: meta(lh, ns) }),
-    m(R.clusterRole, { metadata: meta(gw), rules: nodesRead }),
+    m(R.clusterRole, {
+      metadata: meta(gw),
+      rules: [
+        ...nodesRead,
+        // Globalnet: namespaces' own egress pools (GlobalEgressIP, allocated and reported by the active gateway) and the pods they select.
+        ...(c.globalCIDRs?.length
+          ? [
+              { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
+              { apiGroups: [GROUP], resources: ["globalegressips"], verbs: ["get", "list", "watch"] },
+              { apiGroups: [GROUP], resources: ["globalegressips/status"], verbs: ["get", "update", "patch"] },
+            ]
+          : []),
+      ],
+    }),
     m(R.clusterRole, {
       metadata: meta(ra),
       rules: [

@@ -232,15 +232,19 @@ export class GatewayEngine {
     const t0 = performance.now();
     const globalCidr = g.source.globalCidr();
     const exports = g.source.exports();
+    const egress = globalCidr ? await g.source.namespaceEgress?.(globalCidr) : undefined;
     const spec = globalCidr
-      ? globalNatSpec({ globalCidr, clusterId: this.#d.site.clusterId, healthCheckIp: this.#d.healthCheckIp, endpoints: all, exports })
+      ? globalNatSpec({ globalCidr, clusterId: this.#d.site.clusterId, healthCheckIp: this.#d.healthCheckIp, endpoints: all, exports, egress })
       : undefined;
     const want = spec ? host.globalNatDigest(spec) : undefined;
     const seen = await g.nat.observe();
     if (seen !== want) {
       await g.nat.apply(spec, { digest: seen });
       const ms = Math.round(performance.now() - t0);
-      this.#d.log.info({ globalCidr, services: spec?.services.length ?? 0, addresses: spec?.hosts.length ?? 0, ms }, "globalnet translation updated");
+      this.#d.log.info(
+        { globalCidr, services: spec?.services.length ?? 0, addresses: spec?.hosts.length ?? 0, namespaceEgress: spec?.egress?.length ?? 0, ms },
+        "globalnet translation updated",
+      );
     }
     g.metrics?.update(globalCidr, exports);
   }

@@ -15,7 +15,7 @@ import { host, newRegistry, silentLogger, view } from "@causeway/common";
 import { BrokerConnection } from "@causeway/common/broker-client";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { dropCables, GatewayEngine, localEndpoint } from "./engine.ts";
-import { BrokerGlobalnetSource, GlobalnetMetrics, globalNatSpec } from "./globalnet.ts";
+import { BrokerGlobalnetSource, GlobalnetMetrics, globalNatSpec, namespaceEgressOf } from "./globalnet.ts";
 
 const log = silentLogger();
 
@@ -101,6 +101,51 @@ describe("globalNatSpec", () => {
   });
 });
 
+describe("namespaces' own egress pools (GlobalEgressIP)", () => {
+  const object = (name: string, created: string, spec: { numberOfIPs?: number; podSelector?: { matchLabels: Record<string, string> } }) => ({
+    metadata: { name, namespace: "tenant", creationTimestamp: created },
+    spec,
+  });
+  const pod = (ip: string, labels: Record<string, string>, o: { namespace?: string; hostNetwork?: boolean } = {}) => ({
+    metadata: { namespace: o.namespace ?? "tenant", labels },
+    spec: { hostNetwork: o.hostNetwork ?? false },
+    status: { podIP: ip },
+  });
+
+  it("selected pods of the namespace leave with its pool (others, other namespaces' and host-network pods do not); a pod two select keeps the older's; the table's outbound map has them after headless endpoints", () => {
+    const objects = [
+      object("new", "2026-02-01T00:00:00Z", {}),
+      object("old", "2026-01-01T00:00:00Z", { numberOfIPs: 2, podSelector: { matchLabels: { app: "a" } } }),
+    ];
+    const pods = [
+      pod("10.244.1.10", { app: "a" }),
+      pod("10.244.1.11", { app: "b" }),
+      pod("10.244.1.12", { app: "a" }, { namespace: "other" }),
+      pod("10.0.0.5", { app: "a" }, { hostNetwork: true }),
+    ];
+    const { pools, egress } = namespaceEgressOf("242.3.0.0/16", objects, pods);
+    const old = pools.get("tenant/old")?.ips ?? [];
+    const fresh = pools.get("tenant/new")?.ips ?? [];
+    assert.equal(old.length, 2);
+    assert.equal(fresh.length, 1);
+    const by = new Map(egress.map((e) => [e.local, e.global]));
+    assert.ok(old.includes(by.get("10.244.1.10") ?? ""), "selected by both: the older object's pool");
+    assert.equal(by.get("10.244.1.11"), fresh[0], "selected only by the selector-less one");
+    assert.equal(by.has("10.244.1.12"), false);
+    assert.equal(by.has("10.0.0.5"), false);
+    const spec = globalNatSpec({
+      globalCidr: "242.3.0.0/16",
+      clusterId: "c1",
+      healthCheckIp: "10.244.0.1",
+      endpoints: new Map(),
+      exports: [],
+      egress,
+    });
+    const outbound = host.renderGlobalNat(spec);
+    assert.match(outbound, new RegExp(`10\\.244\\.1\\.10 : ${(by.get("10.244.1.10") ?? "").replaceAll(".", "\\.")}`));
+  });
+});
+
 describe("gateway engine under globalnet (real broker, fake host)", () => {
   const dir = mkdtempSync(join(tmpdir(), "causeway-globalnet-"));
   const sock = `unix://${join(dir, "broker.sock")}`;
@@ -165,7 +210,7 @@ describe("gateway engine under globalnet (real broker, fake host)", () => {
       const metrics = await registry.getSingleMetricAsString("causeway_globalnet_ips");
       // A /16 has 65,525 ingress addresses (its first ten and its last are not).
       assert.match(metrics, /causeway_globalnet_ips\{state="allocated",[^}]*\} 1\n/);
-      assert.match(metrics, /causeway_globalnet_ips\{state="free",[^}]*\} 65524/);
+      assert.match(metrics, /causeway_globalnet_ips\{state="free",[^}]*\} 61428/);
       await mine.delete("export", "c1", "default.web");
       await until("web untranslated", async () => (nat.spec && nat.spec.services.length === 0 ? true : undefined));
       assert.match(await registry.getSingleMetricAsString("causeway_globalnet_ips"), /state="allocated",[^}]*\} 0\n/);

@@ -4,7 +4,20 @@
  * the global IPs the lighthouse gave them. Every input is at the broker (or the local API), so a
  * gateway that takes over rebuilds the same table before it publishes its Endpoint.
  */
-import { ClusterObjectSchema, type Endpoint, globalAddresses, globalIngressCapacity, type ServiceExport } from "@causeway/api";
+import {
+  allocateEgressPools,
+  ClusterObjectSchema,
+  type Endpoint,
+  errorMessage,
+  globalAddresses,
+  GlobalEgressIPObjectSchema,
+  globalIngressCapacity,
+  type GlobalEgressIPObject,
+  PodAddressObjectSchema,
+  poolAddressFor,
+  selects,
+  type ServiceExport,
+} from "@causeway/api";
 import { heldGlobalIps, type host, kube, type Logger, view } from "@causeway/common";
 import type { BrokerConnection } from "@causeway/common/broker-client";
 import { Gauge, type Registry } from "prom-client";
@@ -17,6 +30,11 @@ export interface GlobalnetSource {
   globalCidr(): string | undefined;
   /** This cluster's exports. */
   exports(): ServiceExport[];
+  /**
+   * Pods that leave with a namespace's own egress pool (GlobalEgressIP; Kubernetes mode): the
+   * active gateway allocates the pools (and reports them in each object's status) on the way.
+   */
+  namespaceEgress?(globalCidr: string): Promise<readonly { local: string; global: string }[]>;
 }
 
 /** What a gateway translates with (its table) and reports to, in either mode. */
@@ -66,19 +84,46 @@ export class KubeGlobalnetSource implements GlobalnetSource {
   readonly #broker: view.BrokerEndpointView;
   readonly #clusterId: string;
   readonly #configured: string | undefined;
+  readonly #pools: view.KubeListView<typeof GlobalEgressIPObjectSchema> | undefined;
+  readonly #pods: view.KubeListView<typeof PodAddressObjectSchema> | undefined;
+  readonly #client: kube.KubeClient;
+  readonly #log: Logger;
 
   constructor(o: { client: kube.KubeClient; namespace: string; conn: BrokerConnection; clusterId: string; configured?: string | undefined; log: Logger }) {
     this.#clusterId = o.clusterId;
     this.#configured = o.configured;
     this.#clusters = new view.KubeListView(o.client, kube.R.cluster, o.namespace, ClusterObjectSchema, o.log);
+    this.#client = o.client;
+    this.#log = o.log;
+    // Under globalnet (known from the configuration): every namespace's GlobalEgressIPs, and the pods they may select.
+    this.#pools = o.configured ? new view.KubeListView(o.client, kube.R.globalEgressIP, undefined, GlobalEgressIPObjectSchema, o.log) : undefined;
+    this.#pods = o.configured ? new view.KubeListView(o.client, kube.R.pod, undefined, PodAddressObjectSchema, o.log) : undefined;
     this.#broker = new view.BrokerEndpointView(o.conn, o.log, ["export"]);
     const broker = this.#broker;
     const ungated: view.Source = { synced: Promise.resolve(), start: (onChange) => broker.start(onChange), stop: () => broker.stop() };
-    this.sources = [this.#clusters, ungated];
+    this.sources = [this.#clusters, ...(this.#pools && this.#pods ? [this.#pools, this.#pods] : []), ungated];
   }
 
   globalCidr(): string | undefined {
     return this.#configured ?? this.#clusters.objects().find((c) => c.spec.cluster_id === this.#clusterId)?.spec.global_cidr[0];
+  }
+
+  async namespaceEgress(globalCidr: string): Promise<readonly { local: string; global: string }[]> {
+    const objects = this.#pools?.objects() ?? [];
+    if (!objects.length) return [];
+    const { pools, egress } = namespaceEgressOf(globalCidr, objects, this.#pods?.objects() ?? []);
+    for (const o of objects) await this.#report(o, pools.get(`${o.metadata.namespace ?? ""}/${o.metadata.name}`) ?? { ips: [], message: "" });
+    return egress;
+  }
+
+  /** The object's status, when it says otherwise (a failed write is retried by the next pass). */
+  async #report(o: GlobalEgressIPObject, got: { ips: string[]; message: string }): Promise<void> {
+    const now = o.status;
+    if (now && now.allocatedIPs.join() === got.ips.join() && now.message === got.message) return;
+    const obj = { metadata: { name: o.metadata.name, namespace: o.metadata.namespace ?? "" }, status: { allocatedIPs: got.ips, message: got.message } };
+    await this.#client.apply(kube.R.globalEgressIP, obj, { fieldManager: "causeway-gateway", sub: "status" }).catch((err: unknown) => {
+      this.#log.warn({ err: errorMessage(err), globalEgressIP: `${obj.metadata.namespace}/${obj.metadata.name}` }, "GlobalEgressIP status not written");
+    });
   }
 
   exports(): ServiceExport[] {
@@ -87,6 +132,39 @@ export class KubeGlobalnetSource implements GlobalnetSource {
       .filter((r) => r.clusterId === this.#clusterId)
       .map((r) => r.value);
   }
+}
+
+/**
+ * Pure: every GlobalEgressIP's pool (allocateEgressPools) and the pods that leave with it: each
+ * selected pod of the object's namespace (not host-network ones) gets one address of the pool; a
+ * pod two objects select keeps the older object's.
+ */
+export function namespaceEgressOf(
+  globalCidr: string,
+  objects: readonly GlobalEgressIPObject[],
+  pods: readonly { metadata: { namespace?: string; labels?: Record<string, string> }; spec?: { hostNetwork?: boolean }; status?: { podIP?: string } }[],
+): { pools: Map<string, { ips: string[]; message: string }>; egress: { local: string; global: string }[] } {
+  const requests = objects.map((o) => ({
+    namespace: o.metadata.namespace ?? "",
+    name: o.metadata.name,
+    numberOfIPs: o.spec.numberOfIPs ?? 1,
+    createdAt: o.metadata.creationTimestamp ?? "",
+    allocated: o.status?.allocatedIPs ?? [],
+  }));
+  const pools = allocateEgressPools(globalCidr, requests);
+  const byAge = [...objects].sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""));
+  const out = new Map<string, string>();
+  for (const o of byAge) {
+    const ns = o.metadata.namespace ?? "";
+    const ips = pools.get(`${ns}/${o.metadata.name}`)?.ips ?? [];
+    for (const p of pods) {
+      const ip = p.status?.podIP;
+      if (!ip || out.has(ip) || p.metadata.namespace !== ns || p.spec?.hostNetwork || !selects(o.spec.podSelector, p.metadata.labels)) continue;
+      const global = poolAddressFor(ip, ips);
+      if (global) out.set(ip, global);
+    }
+  }
+  return { pools, egress: [...out].map(([local, global]) => ({ local, global })) };
 }
 
 const PROTOCOLS = ["TCP", "UDP", "SCTP"] as const;
@@ -105,6 +183,8 @@ export function globalNatSpec(o: {
   readonly healthCheckIp: string;
   readonly endpoints: ReadonlyMap<string, Endpoint>;
   readonly exports: readonly ServiceExport[];
+  /** Pods leaving with their namespace's pool (GlobalEgressIP). */
+  readonly egress?: readonly { local: string; global: string }[];
 }): host.GlobalNatSpec | undefined {
   const a = globalAddresses(o.globalCidr);
   if (!a) return undefined;
@@ -126,7 +206,7 @@ export function globalNatSpec(o: {
     }
     if (e.type === "Headless") for (const x of ready) if (x.globalIp) hosts.push({ global: x.globalIp, local: x.ip, key, egress: true });
   }
-  return { globalCidr: o.globalCidr, egressIPs: a.egressIPs, remote, services, hosts };
+  return { globalCidr: o.globalCidr, egressIPs: a.egressIPs, remote, services, hosts, ...(o.egress?.length ? { egress: o.egress } : {}) };
 }
 
 /** Allocated and free global ingress IPs of this cluster (the active gateway reports them). */

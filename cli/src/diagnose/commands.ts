@@ -33,6 +33,10 @@ const LAB_CHECKS: Record<string, (lab: Lab) => Promise<CheckResult[]>> = {
   globalnet: async (lab) => (await labModule()).diagnoseGlobalnet(lab),
 };
 const API_CHECKS = ["k8s-version", "deployment", "service-discovery", "kube-proxy-mode", "cni"];
+/** Lab checks that, with --kubeconfig, run against each named cluster (the others take two clusters). */
+const PER_CLUSTER: Record<string, (client: Kube.KubeClient) => Promise<CheckResult[]>> = {
+  globalnet: async (client) => (await import("./globalnet.ts")).globalnetKube(client),
+};
 
 interface DiagnoseFlags {
   lab?: string;
@@ -80,10 +84,14 @@ async function runApi(api: readonly string[], pair: readonly string[], o: Diagno
     for (const client of clients) {
       for (const n of api) {
         console.log(`Checking ${n}${targets.length > 1 || o.context ? ` in ${client.context}` : ""}`);
-        print(await (KUBE_CHECKS[n] ?? (async () => []))(client));
+        print(await (KUBE_CHECKS[n] ?? PER_CLUSTER[n] ?? (async () => []))(client));
       }
     }
-    await runPair(pair, clients, print);
+    await runPair(
+      pair.filter((n) => !PER_CLUSTER[n]),
+      clients,
+      print,
+    );
   } finally {
     for (const c of clients) c.close();
   }
@@ -124,7 +132,7 @@ async function run(names: readonly string[], o: DiagnoseFlags): Promise<number> 
   const api = names.filter((n) => API_CHECKS.includes(n));
   const labNames = names.filter((n) => LAB_CHECKS[n]);
   if (o.kubeconfig) {
-    await runApi(api, labNames, o, print);
+    await runApi([...api, ...labNames.filter((n) => PER_CLUSTER[n])], labNames, o, print);
   } else {
     await runLab(labNames, api, o, print);
   }
@@ -141,7 +149,7 @@ export function diagnoseCommands(program: Command): void {
     .option("--lab <name>", "which lab, when several run")
     .option(
       "--kubeconfig <files>",
-      "check real clusters through their API servers: one kubeconfig, or one per context; firewall and connections take two clusters (firewall with test pods on their gateway nodes)",
+      "check real clusters through their API servers: one kubeconfig, or one per context; firewall and connections take two clusters (firewall with test pods on their gateway nodes); globalnet checks each cluster's gateway table with a test pod on its node",
     )
     .option("--context <names>", "kubeconfig context(s), comma-separated")
     .addHelpText(
@@ -156,5 +164,17 @@ export function diagnoseCommands(program: Command): void {
       const failed = await run(what === "all" ? all : [what], o);
       console.log(failed ? ` ✗ ${failed} problem(s) found` : " ✓ no problems found");
       if (failed) process.exitCode = 1;
+    });
+  // Run by `diagnose globalnet --kubeconfig` in a pod on the gateway's node (the image's own CLI): not for users.
+  program
+    .command("diagnose-node", { hidden: true })
+    .argument("<what>", "globalnet")
+    .requiredOption("--expect <json>", "what the node should hold")
+    .option("--report <file>", "where the findings go (JSON; default stdout)")
+    .action(async (what: string, o: { expect: string; report?: string }) => {
+      const { ValidationError } = await import("@causeway/api");
+      if (what !== "globalnet") throw new ValidationError(`unknown node check "${what}"; use globalnet`);
+      const { diagnoseNodeGlobalnet } = await import("./globalnet.ts");
+      if (await diagnoseNodeGlobalnet(o.expect, o.report)) process.exitCode = 1;
     });
 }

@@ -56,7 +56,7 @@ interface GatewayObject {
 }
 
 /** A cluster's id (its causeway-config) and its active gateway (the node it runs on and its Gateway status). */
-async function activeGateway(c: kube.KubeClient): Promise<{ clusterId: string; node: string; gw: GatewayObject | undefined }> {
+export async function activeGateway(c: kube.KubeClient): Promise<{ clusterId: string; node: string; gw: GatewayObject | undefined }> {
   const cfg = await c.get<{ data?: Record<string, string> }>(kube.R.configMap, SYSTEM_NAMESPACE, kube.CONFIG_MAP);
   const gws = await c.list<GatewayObject>(kube.R.gateway, SYSTEM_NAMESPACE);
   const gw = gws.items.find((g) => g.status?.haStatus === "active");

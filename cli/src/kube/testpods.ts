@@ -33,6 +33,8 @@ export interface TestPodSpec {
   /** The Node script (node -e) and its arguments. */
   readonly script: string;
   readonly args?: readonly string[];
+  /** Instead of the script: this command (e.g. the image's own CLI, `node /app/causeway.mjs …`). */
+  readonly command?: readonly string[];
   /** "server" pods restart and are ready once `readyPort` accepts; others run once. */
   readonly role: string;
   readonly readyPort?: number;
@@ -71,7 +73,7 @@ export function testPod(s: TestPodSpec) {
           name: s.role,
           image: s.image,
           imagePullPolicy: "IfNotPresent",
-          command: ["node", "-e", s.script, ...(s.args ?? [])],
+          command: s.command ? [...s.command] : ["node", "-e", s.script, ...(s.args ?? [])],
           env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
           ...(s.readyPort ? { readinessProbe: { tcpSocket: { port: s.readyPort }, periodSeconds: 1 } } : {}),
           ...(s.readyFile ? { readinessProbe: { exec: { command: ["test", "-e", s.readyFile] }, periodSeconds: 1 } } : {}),

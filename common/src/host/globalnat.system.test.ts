@@ -2,12 +2,13 @@
  * The globalnet table against the real kernel, in a network namespace (root): nft takes the
  * script, observe() reads back the digest it was made from, and the node's connection-tracking
  * entries for the global CIDRs are deleted when the table appears or goes — not when it changes —
- * while other entries stay.
+ * while other entries stay. `diagnose globalnet`'s findings from the table as nft lists it: what
+ * an export lacks, and an address no export holds.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { NetnsRunner, ProcessRunner } from "../exec/index.ts";
-import { type GlobalNatSpec, globalNatDigest, NftGlobalNat, parseGlobalNatCidrs } from "./globalnat.ts";
+import { type GlobalExportView, type GlobalNatSpec, globalNatDigest, globalNatFindings, NftGlobalNat, parseGlobalNatCidrs } from "./globalnat.ts";
 
 const root = process.getuid?.() === 0;
 const NS = `cwgnt${process.pid}`;
@@ -67,5 +68,29 @@ describe("globalnet table (real kernel, a namespace)", { skip: root ? false : "n
     assert.doesNotMatch(now, /dst=242\.0\.0\.40/, "and to this cluster's global CIDR");
     assert.match(now, /dst=10\.96\.0\.10/);
     assert.equal(await nat.observe(), undefined);
+  });
+
+  it("diagnose's findings from the listed table: all there; an export's address missing; an address no export holds (stale)", async () => {
+    await nat.apply(spec(2));
+    const list = async () => (await run.run("nft", ["-j", "list", "table", "ip", "causeway-globalnet"])).stdout;
+    const svc = (i: number): GlobalExportView => ({
+      namespace: "default",
+      name: `s${i}`,
+      type: "ClusterSetIP",
+      globalIp: `242.0.1.${i + 1}`,
+      endpoints: [{ ready: true }],
+    });
+    const want = { clusterId: "c1", node: "n0", globalCidr: "242.0.0.0/16", remote: ["242.1.0.0/16", "242.2.0.0/16"] };
+    const [good] = globalNatFindings({ ...want, exports: [svc(0), svc(1)], tableJson: await list() });
+    assert.equal(good?.ok, true, good?.detail);
+    assert.match(good?.detail ?? "", /^2 service\(s\) and 1 address\(es\) translated for 242\.0\.0\.0\/16, egress toward 2 cluster\(s\)$/);
+    const [missing] = globalNatFindings({ ...want, exports: [svc(0), svc(1), svc(2)], tableJson: await list() });
+    assert.equal(missing?.ok, false);
+    assert.match(missing?.detail ?? "", /^default\/s2's 242\.0\.1\.3 is not translated$/);
+    await run.run("nft", ["add", "element", "ip", "causeway-globalnet", "inbound", "{ 242.0.9.9 : 10.244.1.99 }"]);
+    const [stale] = globalNatFindings({ ...want, exports: [svc(0)], tableJson: await list() });
+    assert.equal(stale?.ok, false);
+    assert.match(stale?.detail ?? "", /^242\.0\.1\.2, 242\.0\.9\.9 still translated though no export holds them .*restart the gateway on n0\)$/);
+    await nat.apply(undefined);
   });
 });

@@ -24,7 +24,7 @@
  * gateway's node would go on leaving with the egress address, whose replies now reach the new
  * gateway. The flow's next packet makes a new entry under the rules as they are.
  */
-import { intToIp } from "@causeway/api";
+import { globalAddresses, intToIp } from "@causeway/api";
 import type { CommandRunner } from "../exec/index.ts";
 import { canonicalServices, type ClustersetService, NUMERIC, serviceChains, specDigest } from "./clustersetnat.ts";
 import { type NftCollection, NftTable, type NftTableModel, type Observed, renderTable } from "./nfttable.ts";
@@ -51,6 +51,8 @@ export interface GlobalNatSpec {
   /** Exported ClusterSetIP services at their global ingress IPs. */
   readonly services: readonly ClustersetService[];
   readonly hosts: readonly GlobalHost[];
+  /** Pods of namespaces with an egress pool of their own (GlobalEgressIP): `local` leaves as `global` (a host's own address comes first). */
+  readonly egress?: readonly { readonly local: string; readonly global: string }[];
 }
 
 export interface GlobalNat {
@@ -69,6 +71,7 @@ function canonical(spec: GlobalNatSpec): GlobalNatSpec {
     remote: [...new Set(spec.remote)].sort(num),
     services: canonicalServices(spec.services),
     hosts: [...spec.hosts].sort((a, b) => num(a.global, b.global)),
+    ...(spec.egress?.length ? { egress: [...spec.egress].sort((a, b) => num(a.local, b.local)) } : {}),
   };
 }
 
@@ -85,6 +88,7 @@ export function globalNatModel(spec: GlobalNatSpec): NftTableModel {
   // One global address per local one outbound (a pod behind two headless exports keeps the first).
   const outbound = new Map<string, string>();
   for (const h of c.hosts) if (h.egress && !outbound.has(h.local)) outbound.set(h.local, h.global);
+  for (const e of c.egress ?? []) if (!outbound.has(e.local)) outbound.set(e.local, e.global);
   const pool = c.egressIPs.length ? `${c.egressIPs[0]}-${c.egressIPs.at(-1)}` : "";
   const addrMap = (elements: string[]): NftCollection => ({ kind: "map", spec: ["type ipv4_addr : ipv4_addr"], elements });
   return {
@@ -201,20 +205,43 @@ export function parseGlobalNatTable(json: string): { own: string[]; remote: stri
   return { own: cidrs("own"), remote: cidrs("remote"), services: [...new Set(keys("services"))], inbound: keys("inbound") };
 }
 
+/** What `diagnose globalnet` needs of one export: its global IP, or its headless endpoints'. */
+export interface GlobalExportView {
+  readonly namespace: string;
+  readonly name: string;
+  readonly type: string;
+  readonly globalIp?: string;
+  readonly endpoints: readonly { ready: boolean; globalIp?: string }[];
+}
+
+/** What `diagnose globalnet` compares a gateway's table with: the cluster's global CIDR, the other members', its exports. */
+export interface GlobalNatExpectation {
+  readonly clusterId: string;
+  readonly node: string;
+  readonly globalCidr: string;
+  readonly remote: readonly string[];
+  readonly exports: readonly GlobalExportView[];
+}
+
+/** Pure: the export fields `diagnose globalnet` needs (what a diagnose pod is handed). */
+export function globalExportView(e: GlobalExportView): GlobalExportView {
+  return {
+    namespace: e.namespace,
+    name: e.name,
+    type: e.type,
+    ...(e.globalIp ? { globalIp: e.globalIp } : {}),
+    endpoints: e.endpoints.map((x) => ({ ready: x.ready, ...(x.globalIp ? { globalIp: x.globalIp } : {}) })),
+  };
+}
+
 /**
  * Pure: `diagnose globalnet` for one cluster — whether its active gateway's table (`tableJson`,
  * undefined: no table) translates for its global CIDR, toward every other member's, and every
- * exported service and headless endpoint that has a global IP and a ready endpoint; each finding
- * says what to do.
+ * exported service and headless endpoint that has a global IP and a ready endpoint, and nothing
+ * else: an address no export holds (but the health-check address) is stale. Each finding says
+ * what to do.
  */
-export function globalNatFindings(o: {
-  clusterId: string;
-  node: string;
-  globalCidr: string;
-  remote: readonly string[];
-  exports: readonly { namespace: string; name: string; type: string; globalIp?: string; endpoints: readonly { ready: boolean; globalIp?: string }[] }[];
-  tableJson: string | undefined;
-}): { name: string; ok: boolean; ms: number; detail: string }[] {
+export function globalNatFindings(o: GlobalNatExpectation & { tableJson: string | undefined }): { name: string; ok: boolean; ms: number; detail: string }[] {
   const name = `globalnet translation of ${o.clusterId} on its active gateway ${o.node || "(none)"}`;
   const finding = (ok: boolean, detail: string) => [{ name, ok, ms: 0, detail }];
   if (!o.node) return finding(false, `${o.clusterId} has no active gateway: 'causeway show gateways'`);
@@ -230,6 +257,11 @@ export function globalNatFindings(o: {
       `no egress translation toward ${missingRemote.join(", ")}: the gateway has not seen those clusters' endpoints ('causeway show endpoints')`,
     );
   const problems = o.exports.flatMap((e) => exportProblems(e, t));
+  const stale = staleAddresses(o, t);
+  if (stale.length)
+    problems.push(
+      `${stale.slice(0, 5).join(", ")}${stale.length > 5 ? ` (and ${stale.length - 5} more)` : ""} still translated though no export holds ${stale.length > 1 ? "them" : "it"} (run again: an unexport takes up to a second; if it stays, restart the gateway on ${o.node})`,
+    );
   if (problems.length) return finding(false, `${problems.slice(0, 5).join("; ")}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ""}`);
   return finding(
     true,
@@ -237,11 +269,18 @@ export function globalNatFindings(o: {
   );
 }
 
+/** Pure: the table's service and whole addresses that no export holds (the health-check address is the gateway's own). */
+function staleAddresses(o: GlobalNatExpectation, t: { services: readonly string[]; inbound: readonly string[] }): string[] {
+  const held = new Set<string>([globalAddresses(o.globalCidr)?.healthCheckIP ?? ""]);
+  for (const e of o.exports) {
+    if (e.globalIp) held.add(e.globalIp);
+    for (const x of e.endpoints) if (x.globalIp) held.add(x.globalIp);
+  }
+  return [...new Set([...t.services, ...t.inbound])].filter((ip) => !held.has(ip)).sort(NUMERIC);
+}
+
 /** Pure: what the table lacks for one export (a ClusterSetIP export's global IP with a ready endpoint, each ready headless endpoint's). */
-function exportProblems(
-  e: { namespace: string; name: string; type: string; globalIp?: string; endpoints: readonly { ready: boolean; globalIp?: string }[] },
-  t: { services: readonly string[]; inbound: readonly string[] },
-): string[] {
+function exportProblems(e: GlobalExportView, t: { services: readonly string[]; inbound: readonly string[] }): string[] {
   const key = `${e.namespace}/${e.name}`;
   const ready = e.endpoints.filter((x) => x.ready);
   if (e.type === "Headless")

@@ -65,8 +65,11 @@ export {
 export { type NftTableModel, NftTable, renderTable, renderTableDelta } from "./nfttable.ts";
 export {
   FakeGlobalNat,
+  type GlobalExportView,
+  globalExportView,
   type GlobalHost,
   type GlobalNat,
+  type GlobalNatExpectation,
   type GlobalNatSpec,
   globalNatFindings,
   GLOBALNET_NAT_TABLE,

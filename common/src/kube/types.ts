@@ -38,6 +38,7 @@ export const R = {
   endpoint: byKind(CAUSEWAY_CRDS, "Endpoint"),
   cluster: byKind(CAUSEWAY_CRDS, "Cluster"),
   gateway: byKind(CAUSEWAY_CRDS, "Gateway"),
+  globalEgressIP: byKind(CAUSEWAY_CRDS, "GlobalEgressIP"),
   serviceExport: byKind(MCS_CRDS, "ServiceExport"),
   serviceImport: byKind(MCS_CRDS, "ServiceImport"),
 } as const satisfies Record<string, ResourceType>;

@@ -9,9 +9,10 @@
  * with CIDRs of its own joins and reaches the others. Needs root.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { globalAddresses, type ServiceExport } from "@causeway/api";
-import { host, kube } from "@causeway/common";
+import { globalAddresses, intToIp, isNamespaceEgressIp, parseCidr, type ServiceExport } from "@causeway/api";
+import { host, kube, ProcessRunner } from "@causeway/common";
 import {
   activeGateway,
   assertResumed,
@@ -21,6 +22,7 @@ import {
   podPids,
   Probes,
   recoverGateway,
+  REPO_ROOT,
   until,
   type UpOptions,
   waitFailover,
@@ -211,6 +213,49 @@ export function globalnetScenario(t: GlobalnetTier): void {
       assert.ok(egress.includes(seen), `the server saw ${seen}; c1's egress pool is ${egress.join(", ")}`);
     });
 
+    it(
+      "a namespace's own egress pool (GlobalEgressIP, real nodes): the status names its addresses, c2's server sees one of them; deleted, c1's pool again",
+      {
+        skip: kubeTier ? false : "a Kubernetes resource (standalone sites have no namespaces of pods)",
+      },
+      async () => {
+        const globalCidr = (await brokerState(lab, "web")).globalCidr.get("c1") ?? "";
+        const client = await lab.kubeClient("c1");
+        try {
+          const object = { metadata: { name: "tenant", namespace: "default" }, spec: { numberOfIPs: 2, podSelector: { matchLabels: { app: "echo" } } } };
+          await client.apply(kube.R.globalEgressIP, object, { fieldManager: "causeway-e2e" });
+          const pool = await until(
+            "the GlobalEgressIP's addresses in its status",
+            async () => {
+              const o = await client.get<{ status?: { allocatedIPs?: string[] } }>(kube.R.globalEgressIP, "default", "tenant");
+              return o.status?.allocatedIPs?.length === 2 ? o.status.allocatedIPs : undefined;
+            },
+            20_000,
+          );
+          for (const ip of pool) assert.ok(isNamespaceEgressIp(globalCidr, ip), `${ip} is of ${globalCidr}'s namespace egress range`);
+          const seen = await until(
+            "c2's server sees the namespace's pool",
+            async () => {
+              const from = await podGet(lab, POD, name("web"), "/client");
+              return pool.includes(from) ? from : undefined;
+            },
+            20_000,
+          );
+          console.log(`${label}: the server sees ${seen}, of the namespace's pool ${pool.join(", ")}`);
+          await client.delete(kube.R.globalEgressIP, "default", "tenant");
+          const egress = globalAddresses(globalCidr)?.egressIPs ?? [];
+          await until(
+            "c2's server sees c1's pool again",
+            async () => (egress.includes(await podGet(lab, POD, name("web"), "/client")) ? true : undefined),
+            20_000,
+          );
+        } finally {
+          await client.delete(kube.R.globalEgressIP, "default", "tenant").catch(() => undefined);
+          client.close();
+        }
+      },
+    );
+
     it("active-active by name: local first, the other cluster's within 4 s when the local pods are gone, local again when they are back", async () => {
       await lab.addService("c1/default/aa", { pods: 1 });
       await lab.addService("c2/default/aa", { pods: 1 });
@@ -328,11 +373,41 @@ export function globalnetScenario(t: GlobalnetTier): void {
       assert.equal(await reach(lab, POD, name("four")), "c4/four-0");
     });
 
-    it("diagnose globalnet: every cluster's translation checks out; a gateway without its table is found, naming the node", async () => {
+    it("diagnose globalnet (the lab's view; on real nodes also --kubeconfig, with a pod on each gateway's node): all check out; an address no export holds is found; a gateway without its table is found, naming the node", async () => {
       const cli = (args: string[]) => labCli(t.lab).cli(args);
-      const ok = await cli(["diagnose", "globalnet"]);
-      assert.equal(ok.exitCode, 0, ok.stdout + ok.stderr);
-      for (const c of ["c1", "c2", "c3", "c4"]) assert.match(ok.stdout, new RegExp(`✓ globalnet translation of ${c} on its active gateway n\\d`));
+      const clusters = ["c1", "c2", "c3", "c4"];
+      /** diagnose globalnet from the lab's broker view, and on real nodes also from the clusters' APIs (the operator's machine: the broker's namespace, whence the broker answers). */
+      const diagnose = async (): Promise<{ exitCode: number | null; stdout: string }[]> => {
+        const fromLab = await cli(["diagnose", "globalnet"]);
+        if (!kubeTier) return [fromLab];
+        const kcs = clusters.map((c) => lab.state.kube?.apis[c]?.kubeconfig ?? "").join(",");
+        const args = ["netns", "exec", lab.state.broker.ns, process.execPath, join(REPO_ROOT, "cli/src/main.ts"), "diagnose", "globalnet", "--kubeconfig", kcs];
+        return [fromLab, await new ProcessRunner(300_000).run("ip", args, { allowFailure: true })];
+      };
+      for (const ok of await diagnose()) {
+        assert.equal(ok.exitCode, 0, ok.stdout);
+        for (const c of clusters) assert.match(ok.stdout, new RegExp(`✓ globalnet translation of ${c} on its active gateway n\\d`), ok.stdout);
+      }
+      // An address the gateway's table translates though no export holds it: stale, named (the table's digest is unchanged: the gateway leaves it).
+      const gw1 = await activeGateway(lab, "c1");
+      // Near the end of c1's global CIDR (a /16): no export of this scenario gets it (allocation is by a hash of the name, the same every run).
+      const strayIp = intToIp((parseCidr((await brokerState(lab, "web")).globalCidr.get("c1") ?? "")?.base ?? 0) + 65_000);
+      const added = await lab.exec(`c1/${gw1}`, ["nft", "add", "element", "ip", "causeway-globalnet", "inbound", `{ ${strayIp} : 10.244.1.99 }`]);
+      assert.equal(added.exitCode, 0, `nft add element on c1/${gw1}: ${added.stderr}`);
+      try {
+        for (const stale of await diagnose()) {
+          assert.equal(stale.exitCode, 1, stale.stdout);
+          assert.match(
+            stale.stdout,
+            new RegExp(
+              `✗ globalnet translation of c1 on its active gateway ${gw1}: ${strayIp.replaceAll(".", "\\.")} still translated though no export holds it`,
+            ),
+          );
+          assert.match(stale.stdout, /✓ globalnet translation of c2 /);
+        }
+      } finally {
+        await lab.exec(`c1/${gw1}`, ["nft", "delete", "element", "ip", "causeway-globalnet", "inbound", `{ ${strayIp} }`]);
+      }
       const gw = await activeGateway(lab, "c2");
       await lab.exec(`c2/${gw}`, ["nft", "delete", "table", "ip", "causeway-globalnet"]);
       const bad = await cli(["diagnose", "globalnet"]);
