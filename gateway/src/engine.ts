@@ -1,4 +1,4 @@
-import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus, globalAddresses } from "@causeway/api";
+import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus, globalAddresses, type ServiceExport } from "@causeway/api";
 import { host, type Logger, type ReconcileLoop, sameValue, type view, ViewDrivenLoop } from "@causeway/common";
 import { type CableDriver, type CableState, DEFAULT_CABLE_PORT, type RemoteCable, type Traffic } from "./cable/driver.ts";
 import { HealthChecker, type HealthCheckSettings, mergeHealth } from "./health/checker.ts";
@@ -119,6 +119,11 @@ export function selectRemotes(
   return { cables, skipped, pending };
 }
 
+/** Pure: what a globalnet table holds, for the log. */
+function globalNatCounts(spec: host.GlobalNatSpec | undefined) {
+  return { globalCidr: spec?.globalCidr, services: spec?.services.length ?? 0, addresses: spec?.hosts.length ?? 0, namespaceEgress: spec?.egress?.length ?? 0 };
+}
+
 /** Takes what only the active gateway carries off this host: its cables and (globalnet) its translation table. */
 export async function dropCables(d: { readonly driver: CableDriver; readonly globalnet?: GlobalnetHost }): Promise<void> {
   await d.driver.cleanup();
@@ -225,28 +230,32 @@ export class GatewayEngine {
     this.#endpoint = localEndpoint(this.#d, this.#publicIp, this.nat.port, this.#d.globalnet?.source.globalCidr());
   }
 
+  /** Globalnet: what the translation table should hold (undefined: no table — no global CIDR). */
+  async #globalNatSpec(g: GlobalnetDeps, all: ReadonlyMap<string, Endpoint>, exports: readonly ServiceExport[]): Promise<host.GlobalNatSpec | undefined> {
+    const globalCidr = g.source.globalCidr();
+    if (!globalCidr) return undefined;
+    const egress = await g.source.namespaceEgress?.(globalCidr);
+    return globalNatSpec({ globalCidr, clusterId: this.#d.site.clusterId, healthCheckIp: this.#d.healthCheckIp, endpoints: all, exports, egress });
+  }
+
   /** Globalnet: the translation table from the cluster's exports and the other clusters' endpoints (none without a global CIDR). */
   async #translate(all: ReadonlyMap<string, Endpoint>): Promise<void> {
     const g = this.#d.globalnet;
     if (!g) return;
     const t0 = performance.now();
-    const globalCidr = g.source.globalCidr();
     const exports = g.source.exports();
-    const egress = globalCidr ? await g.source.namespaceEgress?.(globalCidr) : undefined;
-    const spec = globalCidr
-      ? globalNatSpec({ globalCidr, clusterId: this.#d.site.clusterId, healthCheckIp: this.#d.healthCheckIp, endpoints: all, exports, egress })
-      : undefined;
+    const spec = await this.#globalNatSpec(g, all, exports);
     const want = spec ? host.globalNatDigest(spec) : undefined;
     const seen = await g.nat.observe();
-    if (seen !== want) {
+    // A table already here (this node led before this process: a restart) stays as it is until the
+    // exports are known: rebuilt without them, it would cut every flow to them until the broker answers.
+    const keep = seen !== undefined && g.source.exportsKnown?.() === false;
+    if (seen !== want && keep) this.#d.log.info({ globalCidr: spec?.globalCidr }, "globalnet translation kept as found until the broker's exports are known");
+    else if (seen !== want) {
       await g.nat.apply(spec, { digest: seen });
-      const ms = Math.round(performance.now() - t0);
-      this.#d.log.info(
-        { globalCidr, services: spec?.services.length ?? 0, addresses: spec?.hosts.length ?? 0, namespaceEgress: spec?.egress?.length ?? 0, ms },
-        "globalnet translation updated",
-      );
+      this.#d.log.info({ ...globalNatCounts(spec), ms: Math.round(performance.now() - t0) }, "globalnet translation updated");
     }
-    g.metrics?.update(globalCidr, exports);
+    g.metrics?.update(spec?.globalCidr, exports);
   }
 
   async reconcileOnce(): Promise<void> {

@@ -208,7 +208,7 @@ describe("gateway engine under globalnet (real broker, fake host)", () => {
       const spec = await until("the table translates web", async () => (nat.spec?.services.length === 1 ? nat.spec : undefined));
       assert.deepEqual(spec.remote, [g2]);
       const metrics = await registry.getSingleMetricAsString("causeway_globalnet_ips");
-      // A /16 has 65,525 ingress addresses (its first ten and its last are not).
+      // A /16 has 61,429 ingress addresses (not its first ten, its last sixteenth — namespaces' egress pools — or its last).
       assert.match(metrics, /causeway_globalnet_ips\{state="allocated",[^}]*\} 1\n/);
       assert.match(metrics, /causeway_globalnet_ips\{state="free",[^}]*\} 61428/);
       await mine.delete("export", "c1", "default.web");
@@ -219,5 +219,55 @@ describe("gateway engine under globalnet (real broker, fake host)", () => {
     }
     await dropCables(deps);
     assert.equal(nat.spec, undefined, "a gateway that steps down keeps no table");
+  });
+  it("a table already on the host (a restarted gateway) is kept as found until the exports are known, then made the exports'", async () => {
+    const admin = new BrokerConnection({ address: sock, token: readFileSync(join(dir, "admin-token"), "utf8").trim() });
+    conns.push(admin);
+    const kind = (id: string) => ({ cluster_id: id, cluster_cidr: ["10.244.0.0/16"], service_cidr: ["10.96.0.0/12"], global_cidr: [] });
+    const mine = new BrokerConnection({ address: sock, token: (await admin.join(kind("c5"))).token });
+    conns.push(mine);
+    const g5 =
+      (await admin.list("cluster")).records
+        .map((r) => JSON.parse(r.valueJson) as { cluster_id: string; global_cidr: string[] })
+        .find((c) => c.cluster_id === "c5")?.global_cidr[0] ?? "";
+    const brokerView = new view.BrokerEndpointView(mine, log, ["endpoint", "cluster", "export"]);
+    const source = new BrokerGlobalnetSource(brokerView, "c5");
+    let known = false;
+    const gated = { sources: source.sources, globalCidr: () => source.globalCidr(), exports: () => (known ? source.exports() : []), exportsKnown: () => known };
+    // What the previous process left: web translated.
+    const nat = new host.FakeGlobalNat();
+    const found = globalNatSpec({
+      globalCidr: g5,
+      clusterId: "c5",
+      healthCheckIp: "10.244.0.1",
+      endpoints: new Map(),
+      exports: [web(g5.replace(/0\.0\/16$/, "0.30"))],
+    });
+    await nat.apply(found);
+    const deps = {
+      site: { clusterId: "c5", clusterCIDRs: ["10.244.0.0/16"], serviceCIDRs: ["10.96.0.0/12"] },
+      nodeName: "n0",
+      privateIp: "127.0.1.10",
+      healthCheckIp: "10.244.0.1",
+      underlayMtu: 1500,
+      view: brokerView,
+      sink: new view.BrokerGatewaySink(mine, "c5"),
+      driver: new VxlanCableDriver(host.fakeHostAdapters()),
+      natDiscovery: { port: 0, sourceFor: async () => undefined },
+      log,
+      version: "test",
+      globalnet: { source: gated, nat },
+    };
+    const engine = new GatewayEngine(deps);
+    engine.start();
+    try {
+      await until("a pass done", async () => (engine.loop.passes > 1 ? true : undefined));
+      assert.equal(nat.spec?.services.length, 1, "the found table keeps web while the exports are unknown");
+      known = true;
+      engine.loop.trigger();
+      await until("the table made the exports' (none)", async () => (nat.spec?.services.length === 0 ? true : undefined));
+    } finally {
+      await engine.stop();
+    }
   });
 });

@@ -35,6 +35,8 @@ export interface GlobalnetSource {
    * active gateway allocates the pools (and reports them in each object's status) on the way.
    */
   namespaceEgress?(globalCidr: string): Promise<readonly { local: string; global: string }[]>;
+  /** Whether the exports are known yet (false: the broker has not answered since this process started); absent: always. */
+  exportsKnown?(): boolean;
 }
 
 /** What a gateway translates with (its table) and reports to, in either mode. */
@@ -124,6 +126,10 @@ export class KubeGlobalnetSource implements GlobalnetSource {
     await this.#client.apply(kube.R.globalEgressIP, obj, { fieldManager: "causeway-gateway", sub: "status" }).catch((err: unknown) => {
       this.#log.warn({ err: errorMessage(err), globalEgressIP: `${obj.metadata.namespace}/${obj.metadata.name}` }, "GlobalEgressIP status not written");
     });
+  }
+
+  exportsKnown(): boolean {
+    return this.#broker.isSynced;
   }
 
   exports(): ServiceExport[] {
