@@ -39,7 +39,7 @@ const root = process.getuid?.() === 0;
  * flows it translated; measured 1.3–2.4 s), and real nodes, where the killed container comes back
  * (kubelet) and leads again: with VXLAN nothing is lost (the kernel's cables and table outlive the
  * container: 0 ms measured), with userspace WireGuard the device dies with the container's
- * wireguard-go and the new one's key must reach the peers (1.6–2.3 s measured; a kernel with the
+ * wireguard-go and the new one's key must reach the peers (1.6–2.8 s measured; a kernel with the
  * WireGuard module keeps the device).
  */
 const GLOBALNET_SLOW_KILL_MS = 4000;
