@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import {
   CAUSEWAY_VERSION,
   type ClusterConfig,
@@ -184,14 +185,28 @@ function daemonVolumes(tun: boolean): { mounts: Record<string, unknown>[]; volum
     { name: "proc-sys-net", mountPath: `${host.HOST_PROC_SYS}/net`, hostPath: { path: "/proc/sys/net", type: "Directory" } },
     ...(tun ? [{ name: "dev-net-tun", mountPath: "/dev/net/tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } }] : []),
   ];
+  // The gateway's WireGuard key outlives a container restart (not the pod): WG_KEY_FILE.
+  const kept = tun ? [{ name: "wireguard-key", mountPath: dirname(WG_KEY_FILE), emptyDir: { medium: "Memory" } }] : [];
   return {
-    mounts: v.map(({ name, mountPath }) => ({ name, mountPath })),
-    volumes: v.map(({ name, hostPath }) => ({ name, hostPath })),
+    mounts: [...v, ...kept].map(({ name, mountPath }) => ({ name, mountPath })),
+    volumes: [...v.map(({ name, hostPath }) => ({ name, hostPath })), ...kept.map(({ name, emptyDir }) => ({ name, emptyDir }))],
   };
 }
 
+/** Where the gateway keeps its WireGuard private key across container restarts (CAUSEWAY_WG_KEY_FILE; a memory emptyDir). */
+export const WG_KEY_FILE = "/run/causeway-wireguard/private.key";
+
 /** The lighthouse's replicas: DNS keeps answering while one is rescheduled; one writes at a time (a Lease). */
 export const LIGHTHOUSE_REPLICAS = 2;
+
+/** A component container's environment: its node (and pod, for a Deployment), and the gateway's kept WireGuard key. */
+function workloadEnv(daemon: boolean, tun: boolean): Record<string, unknown>[] {
+  return [
+    { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+    ...(daemon ? [] : [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]),
+    ...(tun ? [{ name: "CAUSEWAY_WG_KEY_FILE", value: WG_KEY_FILE }] : []),
+  ];
+}
 
 function workload(
   R: typeof kube.R,
@@ -204,10 +219,7 @@ function workload(
   const probes = probed(metricsPort);
   const labels = { "app.kubernetes.io/name": name };
   const daemon = placement.kind === "daemonset";
-  const env = [
-    { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-    ...(daemon ? [] : [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]),
-  ];
+  const env = workloadEnv(daemon, daemon && placement.tun === true);
   const securityContext = {
     allowPrivilegeEscalation: false,
     capabilities: { drop: ["ALL"], add: daemon ? [...DAEMON_CAPABILITIES] : [...placement.capabilities] },

@@ -122,7 +122,13 @@ async function prepare(o: {
   const wgInterface = o.flag("wireguard-interface") ?? process.env.CAUSEWAY_WG_INTERFACE;
   const drivers = new CableDrivers({
     vxlan: () => new VxlanCableDriver(adapters),
-    wireguard: () => new WireGuardCableDriver({ adapters, wg: new host.WgTools(runner), iface: wgInterface, secret: o.cableSecret || undefined }),
+    wireguard: () =>
+      new WireGuardCableDriver({
+        ...{ adapters, wg: new host.WgTools(runner), iface: wgInterface, secret: o.cableSecret || undefined },
+        // Kept across container restarts (the DaemonSet's emptyDir) — not by a preferred server, which dials
+        // nobody: its clients would keep their old sessions, so a new key makes them handshake anew.
+        keyFile: o.settings.preferredServer ? undefined : process.env.CAUSEWAY_WG_KEY_FILE || undefined,
+      }),
   });
   const driver = drivers.create(o.driverName);
   if (!o.uninstall) await readyDriver(driver);

@@ -38,9 +38,10 @@ const root = process.getuid?.() === 0;
  * translation until its gateway is back — restarted by the lab — and steps down, forgetting the
  * flows it translated; measured 1.3–2.4 s), and real nodes, where the killed container comes back
  * (kubelet) and leads again: with VXLAN nothing is lost (the kernel's cables and table outlive the
- * container: 0 ms measured), with userspace WireGuard the device dies with the container's
- * wireguard-go and the new one's key must reach the peers (1.6–2.8 s measured; a kernel with the
- * WireGuard module keeps the device).
+ * container: 0 ms measured idle, 1.3–1.5 s in CI), with userspace WireGuard the device dies with
+ * the container's wireguard-go and is made again with the key kept in the pod's emptyDir: the peers
+ * handshake again (1.3–2.7 s measured, most of it kubelet restarting the container; a kernel with
+ * the WireGuard module keeps the device).
  */
 const GLOBALNET_SLOW_KILL_MS = 4000;
 const name = (svc: string) => `${svc}.default.svc.clusterset.local`;

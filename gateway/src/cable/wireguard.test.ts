@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { host } from "@causeway/common";
 import { cableRole, type RemoteCable } from "./driver.ts";
-import { driftedFrom, peerState, presharedKeyOf, WG_CABLE, WireGuardCableDriver, wireguardDesired } from "./wireguard.ts";
+import { driftedFrom, keyPairOf, peerState, presharedKeyOf, WG_CABLE, WireGuardCableDriver, wireguardDesired } from "./wireguard.ts";
 
 const localEp = {
   cluster_id: "c1",
@@ -194,5 +197,27 @@ describe("wireguard cable", () => {
     assert.equal(wg.devices.get("cw-wg"), device, "the device is not recreated");
     assert.equal(JSON.stringify(wg.devices.get("cw-wg")?.cfg), cfg, "same key, same peers (wg syncconf keeps their sessions)");
     assert.equal(await new WireGuardCableDriver({ adapters: a, wg, iface: "other" }).adopt(), false, "no device, nothing to adopt");
+  });
+});
+
+describe("the WireGuard key kept across container restarts (keyFile)", () => {
+  it("made and written (0600) when the file holds none, the same key read back by the next process; a file without a key is replaced; no file: a new key each time", () => {
+    const dir = mkdtempSync(join(tmpdir(), "causeway-wgkey-"));
+    try {
+      const file = join(dir, "sub", "private.key");
+      const first = keyPairOf(file);
+      assert.equal(readFileSync(file, "utf8").trim(), first.privateKey);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const again = keyPairOf(file);
+      assert.deepEqual(again, first, "a restarted process: the same key pair");
+      assert.equal(new WireGuardCableDriver({ adapters: host.fakeHostAdapters(), wg: new host.FakeWireGuard(), keyFile: file }).publicKey, first.publicKey);
+      writeFileSync(file, "not a key\n");
+      const replaced = keyPairOf(file);
+      assert.notEqual(replaced.privateKey, first.privateKey);
+      assert.equal(readFileSync(file, "utf8").trim(), replaced.privateKey);
+      assert.notEqual(keyPairOf(undefined).privateKey, keyPairOf(undefined).privateKey);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

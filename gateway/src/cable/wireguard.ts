@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { createHash } from "node:crypto";
 import { host } from "@causeway/common";
 import {
@@ -96,6 +98,20 @@ function unusable(r: RemoteCable): string | undefined {
   return undefined;
 }
 
+/** The key pair kept in `file` (made and written there, mode 0600, when it holds none), or a fresh one without a file. */
+export function keyPairOf(file: string | undefined): { privateKey: host.WgKey; publicKey: host.WgKey } {
+  if (file) {
+    const kept = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
+    if (host.isWgKey(kept)) return { privateKey: kept, publicKey: host.wgPublicKeyOf(kept) };
+  }
+  const keys = host.generateWgKeyPair();
+  if (file) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${keys.privateKey}\n`, { mode: 0o600 });
+  }
+  return keys;
+}
+
 export interface WireGuardDriverOptions {
   readonly adapters: host.HostAdapters;
   readonly wg: host.WireGuard;
@@ -103,6 +119,13 @@ export interface WireGuardDriverOptions {
   readonly iface?: string;
   /** The clusterset secret from broker-info; peers then also share a preshared key derived from it. */
   readonly secret?: string;
+  /**
+   * Where the private key outlives the process (Kubernetes: a memory emptyDir of the gateway's
+   * pod, kept across container restarts): a restarted container whose userspace device died with
+   * it makes the device again with the same key, so its Endpoint and the peers' configuration do not
+   * change and a handshake restores the cables. Absent: a fresh key pair per process.
+   */
+  readonly keyFile?: string;
   readonly nowS?: () => number;
 }
 
@@ -129,7 +152,7 @@ export class WireGuardCableDriver implements CableDriver {
   constructor(o: WireGuardDriverOptions) {
     this.#o = o;
     this.iface = o.iface ?? WG_CABLE.defaultInterface;
-    const keys = host.generateWgKeyPair();
+    const keys = keyPairOf(o.keyFile);
     this.#privateKey = keys.privateKey;
     this.#publicKey = keys.publicKey;
     this.#psk = o.secret ? presharedKeyOf(o.secret) : undefined;
@@ -161,6 +184,8 @@ export class WireGuardCableDriver implements CableDriver {
     this.#privateKey = key;
     this.#publicKey = host.wgPublicKeyOf(key);
     this.#fresh = false;
+    // The device's key is the one peers know: a restart that finds no device uses it too.
+    if (this.#o.keyFile) writeFileSync(this.#o.keyFile, `${key}\n`, { mode: 0o600 });
     return true;
   }
 
