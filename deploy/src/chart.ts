@@ -91,7 +91,10 @@ export function chartFiles(version: string): Record<string, string> {
         `${head}data:\n  token: {{ .Values.brokerToken | b64enc }}\n{{- if .Values.brokerCa }}\n  ca.crt: {{ .Values.brokerCa | b64enc }}\n{{- end }}\n{{- if .Values.cableSecret }}\n  ${kube.CABLE_SECRET_KEY}: {{ .Values.cableSecret | b64enc }}\n{{- end }}\n`;
       return;
     }
-    const text = onlyFor(renderManifests([x]), "dev-net-tun", `eq .Values.cableDriver "wireguard"`)
+    // The WireGuard device, and the gateway's kept WireGuard key: only with the WireGuard cable driver.
+    const wireguard = `eq .Values.cableDriver "wireguard"`;
+    const text = ["wireguard-key", "CAUSEWAY_WG_KEY_FILE"]
+      .reduce((t, n) => onlyFor(t, n, wireguard), onlyFor(renderManifests([x]), "dev-net-tun", wireguard))
       .replace(
         new RegExp(`${CONFIG_HASH_ANNOTATION.replace(/[./]/g, "\\$&")}: \\S+`, "g"),
         `${CONFIG_HASH_ANNOTATION}: {{ include "causeway.configHash" . | quote }}`,
