@@ -38,6 +38,19 @@ export async function podGet(lab: Lab, from: string, host: string, path = "/"): 
 }
 
 /**
+ * GETs `host` from a lab pod every 50 ms until the body matches `body`: resolves with the
+ * wall-clock time (ms since the epoch) it first did, or rejects after `ms`. Started before the
+ * change it waits for (give it a second to start).
+ */
+export async function podWaitBody(lab: Lab, from: string, host: string, body: RegExp, ms = 20_000): Promise<number> {
+  const argv = [process.execPath, join(REPO_ROOT, "lab/src/tools/get.ts"), "--host", host, "--until-body", body.source, "--within", String(ms)];
+  const r = await lab.exec(from, argv, ms + 5000);
+  const out = JSON.parse(r.stdout || "{}") as { matchedAt?: number; error?: string };
+  if (out.matchedAt === undefined) throw new Error(`${host} from ${from}: ${out.error ?? r.stderr}`);
+  return out.matchedAt;
+}
+
+/**
  * Watches `name` from a lab pod until it is gone (NXDOMAIN), asking every 20 ms: resolves with
  * the wall-clock time (ms since the epoch) it went, or rejects after `ms`. Started before the
  * change it waits for (give it a second to start).
