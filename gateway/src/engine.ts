@@ -124,6 +124,13 @@ function globalNatCounts(spec: host.GlobalNatSpec | undefined) {
   return { globalCidr: spec?.globalCidr, services: spec?.services.length ?? 0, addresses: spec?.hosts.length ?? 0, namespaceEgress: spec?.egress?.length ?? 0 };
 }
 
+/**
+ * How soon a candidate that failed to drop its cables on becoming passive tries again (while it
+ * stays passive): until they go, the cables left on its host shadow the route agent's path to the
+ * active gateway, cutting that node's pods off the other clusters.
+ */
+export const PASSIVE_RETRY_MS = 1000;
+
 /** Takes what only the active gateway carries off this host: its cables and (globalnet) its translation table. */
 export async function dropCables(d: { readonly driver: CableDriver; readonly globalnet?: GlobalnetHost }): Promise<void> {
   await d.driver.cleanup();

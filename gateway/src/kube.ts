@@ -2,7 +2,7 @@ import { type Cluster, errorMessage } from "@causeway/api";
 import { kube, type Logger, type SiteComponent, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
 import type { CableDriver } from "./cable/driver.ts";
-import { dropCables, type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
+import { dropCables, type GatewayDeps, GatewayEngine, PASSIVE_RETRY_MS, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
 import { type GlobalnetHost, KubeGlobalnetSource } from "./globalnet.ts";
 import { awaitSuccessor } from "./handover.ts";
@@ -66,6 +66,8 @@ export class KubeGateway implements SiteComponent {
   #mayHaveCables = true;
   readonly #identity: string;
   readonly #underlay: UnderlayWatch | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(d: KubeGatewayDeps) {
     this.#d = d;
@@ -193,17 +195,32 @@ export class KubeGateway implements SiteComponent {
   async #follow(handover = true): Promise<void> {
     await this.#halt();
     if (this.#mayHaveCables) {
-      // Globalnet's translation goes at once: this node's own pods must leave untranslated for the new gateway.
-      await this.#d.globalnet?.nat.apply(undefined);
-      if (handover && (await this.#carriesCables())) {
-        this.#d.log.info({ node: this.#d.nodeName }, "another gateway leads: keeping this node's cables until its endpoint reaches the other clusters");
-        await awaitSuccessor({ broker: this.#d.conn, clusterId: this.#d.cluster.clusterId, node: this.#d.nodeName, log: this.#d.log });
+      try {
+        await this.#dropOwn(handover);
+      } catch (err) {
+        // Tried again while another candidate leads (PASSIVE_RETRY_MS): until the cables go, this node's pods are cut off.
+        clearTimeout(this.#retry);
+        this.#retry = setTimeout(() => {
+          if (!this.#stopped && !this.#elector.isLeader) this.#queue(() => this.#follow(handover));
+        }, PASSIVE_RETRY_MS);
+        this.#retry.unref();
+        throw err;
       }
-      await dropCables(this.#d);
     }
     this.#mayHaveCables = false;
     await this.#putPassive();
     this.#d.log.info({ node: this.#d.nodeName, active: this.#elector.leader }, "gateway passive");
+  }
+
+  /** The cables and translation found on this host removed (make-before-break with `handover`). */
+  async #dropOwn(handover: boolean): Promise<void> {
+    // Globalnet's translation goes at once: this node's own pods must leave untranslated for the new gateway.
+    await this.#d.globalnet?.nat.apply(undefined);
+    if (handover && (await this.#carriesCables())) {
+      this.#d.log.info({ node: this.#d.nodeName }, "another gateway leads: keeping this node's cables until its endpoint reaches the other clusters");
+      await awaitSuccessor({ broker: this.#d.conn, clusterId: this.#d.cluster.clusterId, node: this.#d.nodeName, log: this.#d.log });
+    }
+    await dropCables(this.#d);
   }
 
   /** Whether cables of this gateway are on the host (unknown: assumed). */
@@ -239,6 +256,8 @@ export class KubeGateway implements SiteComponent {
    * successor's path is the only one. A lone gateway keeps its cables across a restart.
    */
   async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
     const wasLeading = this.#elector.isLeader;
     this.#underlay?.stop();
     await this.#elector.stop();

@@ -1,6 +1,6 @@
 import { errorMessage } from "@causeway/api";
 import { BrokerLeaseElector, type LeaseClient, type LeaseTimings, type Role, type SiteComponent } from "@causeway/common";
-import { dropCables, type GatewayDeps, GatewayEngine, passiveStatus } from "./engine.ts";
+import { dropCables, type GatewayDeps, GatewayEngine, PASSIVE_RETRY_MS, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
 import { awaitSuccessor, type HandoverOptions } from "./handover.ts";
 import { UnderlayWatch } from "./underlay.ts";
@@ -33,6 +33,10 @@ export class SiteGateway implements SiteComponent {
   readonly #underlay: UnderlayWatch | undefined;
   /** Cables of ours may be on this host (we led, or an earlier process did). */
   #mayHaveCables = true;
+  /** Role changes, and the retries of a failed step to passive, one at a time. */
+  #transition: Promise<void> = Promise.resolve();
+  #retry: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(d: SiteGatewayDeps) {
     this.#d = d;
@@ -42,13 +46,30 @@ export class SiteGateway implements SiteComponent {
       name: STANDALONE_GATEWAY_LEASE,
       identity: d.nodeName,
       log: d.log,
-      onRole: (role, holder) => this.#become(role, holder),
+      onRole: (role, holder) => this.#queue(() => this.#become(role, holder)),
     });
     this.#underlay = d.underlayDev ? new UnderlayWatch({ dev: d.underlayDev, log: d.log, onChange: (up) => this.#elector.setEligible(up) }) : undefined;
   }
 
   get role(): Role {
     return this.#elector.role;
+  }
+
+  #queue(step: () => Promise<void>): Promise<void> {
+    const next = this.#transition.then(step);
+    this.#transition = next.catch(() => undefined);
+    return next;
+  }
+
+  /** A failed step to passive is tried again while this candidate follows (PASSIVE_RETRY_MS). */
+  #retryPassive(holder: string): void {
+    clearTimeout(this.#retry);
+    this.#retry = setTimeout(() => {
+      void this.#queue(async () => {
+        if (!this.#stopped && this.#elector.role === "follower") await this.#become("follower", holder);
+      });
+    }, PASSIVE_RETRY_MS);
+    this.#retry.unref();
   }
 
   async #become(role: Role, holder: string): Promise<void> {
@@ -81,7 +102,9 @@ export class SiteGateway implements SiteComponent {
       await this.#putPassive();
       log.info({ node: this.#d.nodeName, active: holder || "(none)" }, "gateway passive");
     } catch (err) {
-      log.error({ role, err: errorMessage(err) }, "gateway role change failed");
+      const retry = role === "follower" && this.#mayHaveCables;
+      log.error({ role, err: errorMessage(err), ...(retry ? { retryInMs: PASSIVE_RETRY_MS } : {}) }, "gateway role change failed");
+      if (retry) this.#retryPassive(holder);
     }
   }
 
@@ -109,6 +132,8 @@ export class SiteGateway implements SiteComponent {
    * does not cut traffic).
    */
   async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
     const wasLeading = this.#elector.role !== "follower";
     this.#underlay?.stop();
     await this.#elector.stop();
@@ -124,6 +149,8 @@ export class SiteGateway implements SiteComponent {
 
   /** Removes this gateway's cables, Endpoint and status. */
   async uninstall(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
     this.#underlay?.stop();
     await this.#elector.stop();
     await this.#engine?.stop();
