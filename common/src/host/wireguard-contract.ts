@@ -7,6 +7,8 @@ export interface WgFixture {
   readonly wg: WireGuard;
   /** A device name unique on this host (wireguard-go's control sockets are host-wide). */
   readonly name: string;
+  /** Names the socket the device listens on now: another name after it was bound again. */
+  socket(port: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,14 @@ export function wireGuardContract(label: string, make: () => Promise<WgFixture>,
         [b.publicKey],
       );
       assert.deepEqual([...(s?.peers[0]?.allowedIps ?? [])].sort(), ["10.103.0.0/16", "10.3.0.0/16"]);
+    });
+
+    it("configure with the port in place keeps the device's socket (wireguard-go rebinds whenever a port is set, losing what arrives meanwhile)", async () => {
+      const before = await f.socket(4500);
+      assert.ok(before, "a socket on the port");
+      await f.wg.configure(f.name, cfg([{ ...peerB, allowedIps: ["10.3.0.0/16", "10.103.0.0/16"] }]));
+      assert.equal(await f.socket(4500), before);
+      assert.equal((await f.wg.show(f.name))?.listenPort, 4500);
     });
 
     it("a key that is not 32 bytes of base64 is refused", async () => {

@@ -12,6 +12,11 @@ wireGuardContract(
     return {
       wg: new WgTools(new NetnsRunner(base, ns)),
       name: `cwwgt${process.pid % 100000}`,
+      // The UDP socket's inode (wireguard-go's; a kernel device's socket has none of its own: ino 0).
+      socket: async (port) => {
+        const r = await base.run("ip", ["netns", "exec", ns, "ss", "-H", "-u", "-a", "-n", "-e", `sport = :${port}`]);
+        return [...r.stdout.matchAll(/ino:(\d+)/g)].map((m) => m[1]).join(",");
+      },
       async close() {
         // wireguard-go goes with its device (removed by the contract); nothing may outlive the namespace.
         for (const pid of (await base.run("ip", ["netns", "pids", ns], { allowFailure: true })).stdout.split(/\s+/).filter(Boolean))

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
 
 import { wireGuardContract } from "./wireguard-contract.ts";
-import { FakeWireGuard, generateWgKeyPair, isWgKey, parseWgDump, renderWgConfig, WgTools, WireGuardUnavailableError, wgPublicKeyOf } from "./wireguard.ts";
+import { FakeWireGuard, generateWgKeyPair, isWgKey, parseWgDump, WgTools, WireGuardUnavailableError, wgPublicKeyOf, wgSetArgs } from "./wireguard.ts";
 
 describe("WireGuard keys", () => {
   it("node:crypto x25519 keys are WireGuard keys, and the public key derives from the private one", () => {
@@ -29,16 +29,36 @@ describe("WireGuard keys", () => {
 });
 
 describe("wg text formats", () => {
-  it("renders a configuration wg syncconf reads", () => {
-    const text = renderWgConfig({
-      privateKey: "K",
+  it("wg set arguments: everything for a fresh device; for a configured one only what differs (no port, no key, allowed IPs only when changed), gone peers removed; keys by file", () => {
+    const me = generateWgKeyPair();
+    const [a, b, c] = [generateWgKeyPair().publicKey, generateWgKeyPair().publicKey, generateWgKeyPair().publicKey];
+    const cfg = {
+      privateKey: me.privateKey,
       listenPort: 4500,
-      peers: [{ publicKey: "P", presharedKey: "S", endpoint: "198.18.2.10:4500", allowedIps: ["10.2.0.0/16", "10.102.0.0/16"], keepaliveSeconds: 10 }],
-    });
-    assert.equal(
-      text,
-      "[Interface]\nPrivateKey = K\nListenPort = 4500\n\n[Peer]\nPublicKey = P\nPresharedKey = S\nEndpoint = 198.18.2.10:4500\nAllowedIPs = 10.2.0.0/16, 10.102.0.0/16\nPersistentKeepalive = 10\n",
-    );
+      peers: [
+        { publicKey: a, presharedKey: "PSK", endpoint: "198.18.2.10:4500", allowedIps: ["10.2.0.0/16", "10.102.0.0/16"], keepaliveSeconds: 10 },
+        { publicKey: b, allowedIps: ["10.3.0.0/16"], keepaliveSeconds: 10 },
+      ],
+    };
+    const file = (k: string) => (k === me.privateKey ? "/run/k-private" : k === "PSK" ? "/run/k-psk" : `/run/?${k}`);
+    const fresh = { publicKey: "", listenPort: 0, peers: [] };
+    assert.deepEqual(wgSetArgs("cw0", cfg, fresh, file), [
+      ...["set", "cw0", "listen-port", "4500", "private-key", "/run/k-private"],
+      ...["peer", a, "preshared-key", "/run/k-psk", "endpoint", "198.18.2.10:4500", "persistent-keepalive", "10", "allowed-ips", "10.2.0.0/16,10.102.0.0/16"],
+      ...["peer", b, "preshared-key", "/dev/null", "persistent-keepalive", "10", "allowed-ips", "10.3.0.0/16"],
+    ]);
+    const peer = (publicKey: string, allowedIps: string[]) => ({ publicKey, endpoint: "", allowedIps, latestHandshake: 0, rxBytes: 0, txBytes: 0 });
+    const shown = {
+      publicKey: me.publicKey,
+      listenPort: 4500,
+      peers: [peer(a, ["10.102.0.0/16", "10.2.0.0/16"]), peer(b, ["10.9.0.0/16"]), peer(c, ["10.4.0.0/16"])],
+    };
+    assert.deepEqual(wgSetArgs("cw0", cfg, shown, file), [
+      ...["set", "cw0", "peer", c, "remove"],
+      ...["peer", a, "preshared-key", "/run/k-psk", "endpoint", "198.18.2.10:4500", "persistent-keepalive", "10"],
+      ...["peer", b, "preshared-key", "/dev/null", "persistent-keepalive", "10", "allowed-ips", "10.3.0.0/16"],
+    ]);
+    assert.ok(!wgSetArgs("cw0", cfg, fresh, file).some((x) => x === me.privateKey || x === "PSK"), "no key in an argument");
   });
 
   it("parses wg show dump, (none) and off included", () => {
@@ -80,4 +100,16 @@ describe("wg text formats", () => {
   });
 });
 
-wireGuardContract("fake", async () => ({ wg: new FakeWireGuard(), name: "cwfake0", close: async () => {} }));
+wireGuardContract("fake", async () => {
+  const wg = new FakeWireGuard();
+  const name = "cwfake0";
+  return {
+    wg,
+    name,
+    socket: async (port) => {
+      const d = wg.devices.get(name);
+      return d?.cfg?.listenPort === port ? `bind ${d.binds}` : "";
+    },
+    close: async () => {},
+  };
+});

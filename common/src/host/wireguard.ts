@@ -87,16 +87,28 @@ export interface WireGuard {
   privateKey(name: string): Promise<WgKey | undefined>;
 }
 
-/** Pure: `cfg` in wg(8) configuration format. */
-export function renderWgConfig(cfg: WgConfig): string {
-  const lines = ["[Interface]", `PrivateKey = ${cfg.privateKey}`, `ListenPort = ${cfg.listenPort}`];
+/**
+ * Pure: the arguments of one `wg set` that takes a device from `shown` (undefined: unknown) to
+ * `cfg`. Keys go by file (`keyFile(key)` names one holding it), never in an argument. Only what
+ * differs is set: wireguard-go rebinds its socket whenever a port is set, even the same one, and a
+ * peer's allowed IPs are removed before they are added back — either loses what arrives
+ * meanwhile. Peers not in `cfg` are removed.
+ */
+export function wgSetArgs(name: string, cfg: WgConfig, shown: WgStatus | undefined, keyFile: (key: WgKey) => string): string[] {
+  const args = ["set", name];
+  if (shown?.listenPort !== cfg.listenPort) args.push("listen-port", String(cfg.listenPort));
+  if (shown?.publicKey !== wgPublicKeyOf(cfg.privateKey)) args.push("private-key", keyFile(cfg.privateKey));
+  const wanted = new Set(cfg.peers.map((p) => p.publicKey));
+  for (const p of shown?.peers ?? []) if (!wanted.has(p.publicKey)) args.push("peer", p.publicKey, "remove");
+  const sorted = (xs: readonly string[]) => [...xs].sort().join(",");
   for (const p of cfg.peers) {
-    lines.push("", "[Peer]", `PublicKey = ${p.publicKey}`);
-    if (p.presharedKey) lines.push(`PresharedKey = ${p.presharedKey}`);
-    if (p.endpoint) lines.push(`Endpoint = ${p.endpoint}`);
-    lines.push(`AllowedIPs = ${p.allowedIps.join(", ")}`, `PersistentKeepalive = ${p.keepaliveSeconds}`);
+    const now = shown?.peers.find((x) => x.publicKey === p.publicKey);
+    args.push("peer", p.publicKey, "preshared-key", p.presharedKey ? keyFile(p.presharedKey) : "/dev/null");
+    if (p.endpoint) args.push("endpoint", p.endpoint);
+    args.push("persistent-keepalive", String(p.keepaliveSeconds));
+    if (!now || sorted(now.allowedIps) !== sorted(p.allowedIps)) args.push("allowed-ips", p.allowedIps.join(","));
   }
-  return `${lines.join("\n")}\n`;
+  return args;
 }
 
 /** Pure: parses `wg show <dev> dump` (tab-separated; "(none)" and "off" for unset fields). */
@@ -147,7 +159,7 @@ export function onPath(program: string, path = process.env.PATH ?? ""): boolean 
 /**
  * The real WireGuard: `ip link add … type wireguard` when the kernel has the module, otherwise
  * `wireguard-go` (a daemon per device; its control socket is /var/run/wireguard/<name>.sock, so
- * names must be unique per host, not per namespace); `wg syncconf` / `wg show dump` for both.
+ * names must be unique per host, not per namespace); `wg set` (what differs) / `wg show dump` for both.
  */
 export class WgTools implements WireGuard {
   readonly #run: CommandRunner;
@@ -234,13 +246,27 @@ export class WgTools implements WireGuard {
 
   async configure(name: string, cfg: WgConfig): Promise<void> {
     this.#needWg();
-    // wg reads a configuration only from a path (our standard input is a socket it cannot open):
-    // a 0600 file in a private 0700 directory on tmpfs, removed at once. Keys never go in an argument.
+    if (!isWgKey(cfg.privateKey)) throw new ValidationError("the private key is not a WireGuard key (32 bytes, base64)");
+    const bad = cfg.peers.find((p) => !isWgKey(p.publicKey));
+    if (bad) throw new ValidationError(`peer key ${JSON.stringify(bad.publicKey)} is not a WireGuard key (32 bytes, base64)`);
+    const shown = await this.show(name);
+    if (!shown) throw new HostStateError(`Unable to modify interface: No such device (${name})`);
+    // wg reads keys only from a path (our standard input is a socket it cannot open): 0600 files
+    // in a private 0700 directory on tmpfs, removed at once. Keys never go in an argument.
     const dir = mkdtempSync(join(existsSync("/run") ? "/run" : tmpdir(), "causeway-wg-"));
     try {
-      const file = join(dir, `${name}.conf`);
-      writeFileSync(file, renderWgConfig(cfg), { mode: 0o600 });
-      await this.#run.run("wg", ["syncconf", name, file]);
+      const files = new Map<WgKey, string>();
+      const keyFile = (key: WgKey): string => {
+        let f = files.get(key);
+        if (!f) {
+          f = join(dir, `key${files.size}`);
+          writeFileSync(f, `${key}\n`, { mode: 0o600 });
+          files.set(key, f);
+        }
+        return f;
+      };
+      const args = wgSetArgs(name, cfg, shown, keyFile);
+      if (args.length > 2) await this.#run.run("wg", args); // nothing differs: nothing to set
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -261,7 +287,8 @@ export class WgTools implements WireGuard {
 
 /** In-memory WireGuard for unit tests; handshakes are set by the test. */
 export class FakeWireGuard implements WireGuard {
-  readonly devices = new Map<string, { mtu: number; cfg?: WgConfig; handshakes: Map<WgKey, number> }>();
+  /** `binds`: how often the device's socket was bound (a port set that differs from the one in place). */
+  readonly devices = new Map<string, { mtu: number; cfg?: WgConfig; handshakes: Map<WgKey, number>; binds: number }>();
   /** Whether "the kernel" has the module (else the fake plays wireguard-go). */
   kernel = false;
   configureCalls = 0;
@@ -278,7 +305,7 @@ export class FakeWireGuard implements WireGuard {
       d.mtu = mtu;
       return "existing";
     }
-    this.devices.set(name, { mtu, handshakes: new Map() });
+    this.devices.set(name, { mtu, handshakes: new Map(), binds: 0 });
     return this.kernel ? "kernel" : "userspace";
   }
 
@@ -291,6 +318,7 @@ export class FakeWireGuard implements WireGuard {
     if (!d) throw new HostStateError(`Unable to modify interface: No such device (${name})`);
     if (!isWgKey(cfg.privateKey) || cfg.peers.some((p) => !isWgKey(p.publicKey))) throw new HostStateError("Key is not the correct length or format");
     this.configureCalls++;
+    if (d.cfg?.listenPort !== cfg.listenPort) d.binds++;
     d.cfg = cfg;
   }
 

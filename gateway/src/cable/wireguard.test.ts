@@ -118,7 +118,6 @@ describe("wireguard cable", () => {
     assert.equal(cfg?.listenPort, 4501);
     assert.equal(cfg?.peers.find((p) => p.publicKey === k2)?.endpoint, undefined);
     assert.equal(cfg?.peers.find((p) => p.publicKey === k3)?.endpoint, "198.18.3.10:4503");
-    assert.doesNotMatch(host.renderWgConfig(cfg ?? { privateKey: "", listenPort: 0, peers: [] }).split("[Peer]")[1] ?? "", /Endpoint/);
     // The firewall accepts this gateway's own port.
     const chains = wireguardDesired("cw-wg", { endpoint: server, underlayMtu: 1400 }, [remote("c2", 2, k2)]).chains;
     assert.equal(chains[0]?.rules[0]?.match.dport, 4501);
@@ -195,7 +194,7 @@ describe("wireguard cable", () => {
     const cfg = JSON.stringify(device?.cfg);
     await second.sync({ endpoint: localEp, underlayMtu: 1500 }, [remote("c2", 2, k2)]);
     assert.equal(wg.devices.get("cw-wg"), device, "the device is not recreated");
-    assert.equal(JSON.stringify(wg.devices.get("cw-wg")?.cfg), cfg, "same key, same peers (wg syncconf keeps their sessions)");
+    assert.equal(JSON.stringify(wg.devices.get("cw-wg")?.cfg), cfg, "same key, same peers (their sessions kept)");
     assert.equal(await new WireGuardCableDriver({ adapters: a, wg, iface: "other" }).adopt(), false, "no device, nothing to adopt");
   });
 });
