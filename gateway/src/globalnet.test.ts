@@ -14,7 +14,7 @@ import { startBroker } from "@causeway/broker";
 import { host, newRegistry, silentLogger, view } from "@causeway/common";
 import { BrokerConnection } from "@causeway/common/broker-client";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
-import { dropCables, GatewayEngine, localEndpoint } from "./engine.ts";
+import { dropCables, type GatewayDeps, GatewayEngine, localEndpoint } from "./engine.ts";
 import { BrokerGlobalnetSource, GlobalnetMetrics, globalNatSpec, namespaceEgressOf } from "./globalnet.ts";
 
 const log = silentLogger();
@@ -146,6 +146,24 @@ describe("namespaces' own egress pools (GlobalEgressIP)", () => {
   });
 });
 
+/** A gateway engine's dependencies for cluster `clusterId` (kind's CIDRs) on node n0 of a fake host, its endpoints and exports from `brokerView`. */
+function engineDeps(clusterId: string, conn: BrokerConnection, brokerView: view.BrokerEndpointView, globalnet: GatewayDeps["globalnet"]): GatewayDeps {
+  return {
+    site: { clusterId, clusterCIDRs: ["10.244.0.0/16"], serviceCIDRs: ["10.96.0.0/12"] },
+    nodeName: "n0",
+    privateIp: "127.0.1.10",
+    healthCheckIp: "10.244.0.1",
+    underlayMtu: 1500,
+    view: brokerView,
+    sink: new view.BrokerGatewaySink(conn, clusterId),
+    driver: new VxlanCableDriver(host.fakeHostAdapters()),
+    natDiscovery: { port: 0, sourceFor: async () => undefined },
+    log,
+    version: "test",
+    globalnet,
+  };
+}
+
 describe("gateway engine under globalnet (real broker, fake host)", () => {
   const dir = mkdtempSync(join(tmpdir(), "causeway-globalnet-"));
   const sock = `unix://${join(dir, "broker.sock")}`;
@@ -181,20 +199,7 @@ describe("gateway engine under globalnet (real broker, fake host)", () => {
     const registry = newRegistry("causeway-gateway");
     const nat = new host.FakeGlobalNat();
     const brokerView = new view.BrokerEndpointView(mine, log, ["endpoint", "cluster", "export"]);
-    const deps = {
-      site: { clusterId: "c1", clusterCIDRs: ["10.244.0.0/16"], serviceCIDRs: ["10.96.0.0/12"] },
-      nodeName: "n0",
-      privateIp: "127.0.1.10",
-      healthCheckIp: "10.244.0.1",
-      underlayMtu: 1500,
-      view: brokerView,
-      sink: new view.BrokerGatewaySink(mine, "c1"),
-      driver: new VxlanCableDriver(host.fakeHostAdapters()),
-      natDiscovery: { port: 0, sourceFor: async () => undefined },
-      log,
-      version: "test",
-      globalnet: { source: new BrokerGlobalnetSource(brokerView, "c1"), nat, metrics: new GlobalnetMetrics(registry) },
-    };
+    const deps = engineDeps("c1", mine, brokerView, { source: new BrokerGlobalnetSource(brokerView, "c1"), nat, metrics: new GlobalnetMetrics(registry) });
     const engine = new GatewayEngine(deps);
     engine.start();
     try {
@@ -244,20 +249,7 @@ describe("gateway engine under globalnet (real broker, fake host)", () => {
       exports: [web(g5.replace(/0\.0\/16$/, "0.30"))],
     });
     await nat.apply(found);
-    const deps = {
-      site: { clusterId: "c5", clusterCIDRs: ["10.244.0.0/16"], serviceCIDRs: ["10.96.0.0/12"] },
-      nodeName: "n0",
-      privateIp: "127.0.1.10",
-      healthCheckIp: "10.244.0.1",
-      underlayMtu: 1500,
-      view: brokerView,
-      sink: new view.BrokerGatewaySink(mine, "c5"),
-      driver: new VxlanCableDriver(host.fakeHostAdapters()),
-      natDiscovery: { port: 0, sourceFor: async () => undefined },
-      log,
-      version: "test",
-      globalnet: { source: gated, nat },
-    };
+    const deps = engineDeps("c5", mine, brokerView, { source: gated, nat });
     const engine = new GatewayEngine(deps);
     engine.start();
     try {
