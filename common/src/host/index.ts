@@ -3,6 +3,19 @@ export { EMPTY_STATE } from "./model.ts";
 export { applyOps, plan } from "./plan.ts";
 export { FakeNet, IpRoute2Net, type Net, renderOp, type Underlay } from "./net.ts";
 export {
+  EMPTY_NEXTHOPS,
+  FakeNexthops,
+  IpNexthops,
+  type NexthopGroup,
+  type NexthopIds,
+  type NexthopMember,
+  type NexthopOp,
+  type Nexthops,
+  type NexthopState,
+  planNexthops,
+  reconcileNexthops,
+} from "./nexthop.ts";
+export {
   type ChainSpec,
   FakePacketFilter,
   type FilterRule,

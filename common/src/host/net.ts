@@ -53,7 +53,7 @@ interface JsonFdb {
 
 const ZERO_MAC = "00:00:00:00:00:00";
 
-function parseJson<T>(s: string): T[] {
+export function parseJson<T>(s: string): T[] {
   const t = s.trim();
   return t ? (JSON.parse(t) as T[]) : [];
 }
