@@ -131,6 +131,41 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
       assert.equal(again.filterChanged, false);
     });
 
+    it("routes remote CIDRs through a resilient next-hop group of gateways: a member changes in place, the routes stay; back to one gateway, the group goes", async () => {
+      const owned = { ...OWNED, net: { ...OWNED.net, nexthopIds: { from: 1500, to: 1599 } } };
+      const rg = new HostReconciler(f.adapters, owned);
+      const cidrs = ["10.2.0.0/16", "10.3.0.0/16"];
+      const over = (vteps: string[]): HostDesired => {
+        const plain = desired("198.18.5.7", cidrs);
+        const members = vteps.map((via, i) => ({ id: 1501 + i, via, dev: "vx-test", onlink: true }));
+        const routes = cidrs.map((dst) => ({ table: 150, dst, dev: "vx-test", nhid: 1500 }));
+        const groups = [{ id: 1500, members: members.map((m) => m.id), buckets: 32, idleTimerS: 60 }];
+        return { ...plain, net: { ...plain.net, routes, nexthops: { members, groups } } };
+      };
+      const first = await rg.reconcile(over(["240.18.5.9", "240.18.5.10"]));
+      assert.deepEqual([...new Set(first.netOps.map((o) => o.op))].sort(), ["nexthop", "route-replace"]);
+      const obs = await f.adapters.net.observe(owned.net);
+      assert.deepEqual(
+        obs.routes.map((r) => [r.dst, r.nhid]).sort(),
+        cidrs.map((c) => [c, 1500]),
+      );
+      assert.deepEqual(
+        obs.nexthops?.groups.map((g) => [g.id, [...g.members].sort()]),
+        [[1500, [1501, 1502]]],
+      );
+      assert.deepEqual((await rg.reconcile(over(["240.18.5.9", "240.18.5.10"]))).netOps, []);
+      const moved = await rg.reconcile(over(["240.18.5.9", "240.18.5.11"]));
+      assert.deepEqual(
+        moved.netOps.map((o) => o.op),
+        ["nexthop"],
+        "one member changed in place: no route touched",
+      );
+      const back = await rg.reconcile(desired("198.18.5.7", cidrs));
+      assert.deepEqual((await f.adapters.net.observe(owned.net)).nexthops, { members: [], groups: [] });
+      assert.ok(back.netOps.filter((o) => o.op === "route-replace").length === 2);
+      assert.deepEqual((await rg.reconcile(desired("198.18.5.7", cidrs))).netOps, []);
+    });
+
     it("removeAll leaves nothing of ours and everything of others", async () => {
       await r.removeAll();
       const obs = await f.adapters.net.observe(OWNED.net);

@@ -1,4 +1,5 @@
 /** Typed values for the kernel objects Causeway owns. Pure data; rendering happens in adapters. */
+import type { NexthopIds, NexthopOp, NexthopState } from "./nexthop.ts";
 
 export interface VxlanLink {
   readonly name: string;
@@ -22,6 +23,8 @@ export interface Route {
   readonly via?: string | undefined;
   readonly src?: string | undefined;
   readonly onlink?: boolean | undefined;
+  /** Through a next-hop object (a group: spread over its members): `via` is then the object's, `dev` its members' device. */
+  readonly nhid?: number | undefined;
 }
 
 export interface Rule {
@@ -44,6 +47,8 @@ export interface NetState {
   readonly routes: readonly Route[];
   readonly rules: readonly Rule[];
   readonly fdb: readonly FdbEntry[];
+  /** Next-hop objects (ids in Ownership.nexthopIds); absent: none. */
+  readonly nexthops?: NexthopState;
 }
 
 /** What a reconciler owns: only these are ever changed or pruned. */
@@ -51,6 +56,8 @@ export interface Ownership {
   readonly links: readonly string[];
   readonly tables: readonly number[];
   readonly rulePriorities: readonly number[];
+  /** Next-hop ids; absent: no next-hop objects are looked at. */
+  readonly nexthopIds?: NexthopIds;
 }
 
 export type NetOp =
@@ -64,7 +71,8 @@ export type NetOp =
   | { readonly op: "rule-add"; readonly rule: Rule }
   | { readonly op: "rule-del"; readonly rule: Rule }
   | { readonly op: "route-replace"; readonly route: Route }
-  | { readonly op: "route-del"; readonly route: Route };
+  | { readonly op: "route-del"; readonly route: Route }
+  | { readonly op: "nexthop"; readonly nh: NexthopOp };
 
 export const EMPTY_STATE: NetState = { links: [], routes: [], rules: [], fdb: [] };
 

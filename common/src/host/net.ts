@@ -1,5 +1,7 @@
 import type { CommandRunner } from "../exec/index.ts";
 import type { FdbEntry, NetOp, ObservedLink, ObservedState, Ownership, Route, Rule } from "./model.ts";
+import { parseJson } from "./json.ts";
+import { type NexthopIds, type NexthopState, parseNexthops, renderNexthopOp } from "./nexthop.ts";
 import { applyOps } from "./plan.ts";
 import { HostStateError } from "../errors.ts";
 
@@ -38,6 +40,8 @@ interface JsonRoute {
   prefsrc?: string;
   flags?: string[];
   type?: string;
+  nhid?: number;
+  nexthops?: { dev?: string }[];
 }
 interface JsonRule {
   priority: number;
@@ -53,9 +57,10 @@ interface JsonFdb {
 
 const ZERO_MAC = "00:00:00:00:00:00";
 
-export function parseJson<T>(s: string): T[] {
-  const t = s.trim();
-  return t ? (JSON.parse(t) as T[]) : [];
+/** The next hops with ids in `ids`. */
+function nexthopsWithin(nh: NexthopState | undefined, ids: NexthopIds): NexthopState {
+  const mine = (id: number) => id >= ids.from && id <= ids.to;
+  return { members: (nh?.members ?? []).filter((m) => mine(m.id)), groups: (nh?.groups ?? []).filter((g) => mine(g.id)) };
 }
 
 /** The real Net: `ip -json` to observe, `ip -batch` and `bridge -batch` to change. */
@@ -68,11 +73,12 @@ export class IpRoute2Net implements Net {
   async observe(owned: Ownership): Promise<ObservedState> {
     // Every dump at once (the FDB of each owned link too, whether or not it exists yet): a pass
     // waits for the slowest one, not for their sum.
-    const [linksOut, rulesOut, routesOut, ...fdbOut] = await Promise.all([
+    const [linksOut, rulesOut, routesOut, nexthopsOut, ...fdbOut] = await Promise.all([
       this.#run.run("ip", ["-json", "-details", "address", "show"]),
       this.#run.run("ip", ["-json", "-4", "rule", "show"]),
       // One dump of every table; entries outside main carry their table id.
       owned.tables.length ? this.#run.run("ip", ["-json", "-4", "route", "show", "table", "all"]) : undefined,
+      owned.nexthopIds ? this.#run.run("ip", ["-json", "nexthop", "show"]) : undefined,
       ...owned.links.map((l) => this.#run.run("bridge", ["-json", "fdb", "show", "dev", l], { allowFailure: true })),
     ]);
     const links = parseJson<JsonLink>(linksOut.stdout)
@@ -92,7 +98,8 @@ export class IpRoute2Net implements Net {
         if (mine && e.dst) fdb.push({ dev: name, dst: e.dst, ...(e.mac !== ZERO_MAC ? { mac: e.mac } : {}), ...(e.port ? { port: e.port } : {}) });
       }
     });
-    return { links, rules, routes, fdb };
+    if (!owned.nexthopIds || !nexthopsOut) return { links, rules, routes, fdb };
+    return { links, rules, routes, fdb, nexthops: nexthopsWithin(parseNexthops(nexthopsOut.stdout), owned.nexthopIds) };
   }
 
   async apply(ops: readonly NetOp[]): Promise<void> {
@@ -149,9 +156,10 @@ function toObservedLink(l: JsonLink): ObservedLink {
 function toOwnedRoute(r: JsonRoute, tables: readonly number[]): Route[] {
   const table = Number(r.table ?? 254);
   if (!tables.includes(table) || (r.type && r.type !== "unicast")) return [];
-  return [
-    { table, dst: r.dst.includes("/") ? r.dst : `${r.dst}/32`, dev: r.dev ?? "", via: r.gateway, src: r.prefsrc, onlink: (r.flags ?? []).includes("onlink") },
-  ];
+  const dst = r.dst.includes("/") ? r.dst : `${r.dst}/32`;
+  // Through a next-hop object: the object says where (its members' device stands for the route's).
+  if (r.nhid !== undefined) return [{ table, dst, dev: r.dev ?? r.nexthops?.[0]?.dev ?? "", nhid: r.nhid }];
+  return [{ table, dst, dev: r.dev ?? "", via: r.gateway, src: r.prefsrc, onlink: (r.flags ?? []).includes("onlink") }];
 }
 
 /** One op as a line of `ip -batch` / `bridge -batch` input. */
@@ -184,10 +192,13 @@ export function renderOp(o: NetOp): string {
     case "route-del": {
       const r = o.route;
       const verb = o.op === "route-del" ? "del" : "replace";
+      if (r.nhid !== undefined) return `route ${verb} ${r.dst} nhid ${r.nhid} table ${r.table}`;
       const via = r.via ? ` via ${r.via}` : "";
       const src = r.src ? ` src ${r.src}` : "";
       return `route ${verb} ${r.dst}${via} dev ${r.dev}${src}${r.onlink ? " onlink" : ""} table ${r.table}`;
     }
+    case "nexthop":
+      return renderNexthopOp(o.nh);
     default:
       return o satisfies never;
   }
@@ -207,6 +218,7 @@ export class FakeNet implements Net {
       routes: s.routes.filter((r) => owned.tables.includes(r.table)),
       rules: s.rules.filter((r) => owned.rulePriorities.includes(r.priority)),
       fdb: s.fdb.filter((e) => owned.links.includes(e.dev)),
+      ...(owned.nexthopIds ? { nexthops: nexthopsWithin(s.nexthops, owned.nexthopIds) } : {}),
     };
   }
 

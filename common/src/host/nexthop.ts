@@ -9,7 +9,7 @@
  * too, but not a resilient group's bucket count (the group is made again); deleting a group
  * deletes the routes that use it, deleting a member takes it out of its groups.
  */
-import { parseJson } from "./net.ts";
+import { parseJson } from "./json.ts";
 import type { CommandRunner } from "../exec/index.ts";
 import { HostStateError } from "../errors.ts";
 
@@ -17,6 +17,8 @@ export interface NexthopMember {
   readonly id: number;
   readonly via: string;
   readonly dev: string;
+  /** The next hop is on the device's link though no prefix of the device covers it (a gateway's VTEP). */
+  readonly onlink?: boolean;
 }
 
 export interface NexthopGroup {
@@ -47,7 +49,7 @@ export type NexthopOp =
 
 export const EMPTY_NEXTHOPS: NexthopState = { members: [], groups: [] };
 
-const sameMember = (a: NexthopMember, b: NexthopMember) => a.via === b.via && a.dev === b.dev;
+const sameMember = (a: NexthopMember, b: NexthopMember) => a.via === b.via && a.dev === b.dev && Boolean(a.onlink) === Boolean(b.onlink);
 const sameMembers = (a: NexthopGroup, b: NexthopGroup) => [...a.members].sort().join("/") === [...b.members].sort().join("/");
 
 /** Throws naming the problem when `desired` cannot be made (ids outside `owned`, a group without members or with unknown ones). */
@@ -64,29 +66,37 @@ export function checkNexthops(desired: NexthopState, owned: NexthopIds): void {
 }
 
 /**
- * Pure: the operations, in order, that take `observed` to `desired` within `owned`: members first
- * (a group's members must exist), then groups (one whose bucket count changed is deleted and made
- * again), then what is no longer desired — groups before members, so that no group loses its last
- * member (the kernel would delete the group, and its routes, itself).
+ * Pure: the operations that take `observed` to `desired` within `owned`, in two parts: `make` —
+ * members first (a group's members must exist), then groups (one whose bucket count changed is
+ * deleted and made again) — to run before routes are pointed at them, and `remove` — what is no
+ * longer desired, groups before members so that no group loses its last member (the kernel would
+ * delete the group, and its routes, itself) — to run after routes no longer use them.
  */
-export function planNexthops(desired: NexthopState, observed: NexthopState, owned: NexthopIds): NexthopOp[] {
+export function nexthopPlan(desired: NexthopState, observed: NexthopState, owned: NexthopIds): { make: NexthopOp[]; remove: NexthopOp[] } {
   checkNexthops(desired, owned);
   const mine = (id: number) => id >= owned.from && id <= owned.to;
-  const ops: NexthopOp[] = [];
+  const make: NexthopOp[] = [];
   for (const m of desired.members) {
     const now = observed.members.find((x) => x.id === m.id);
-    if (!now || !sameMember(now, m)) ops.push({ op: "member-replace", member: m });
+    if (!now || !sameMember(now, m)) make.push({ op: "member-replace", member: m });
   }
   for (const g of desired.groups)
-    ops.push(
+    make.push(
       ...groupOps(
         g,
         observed.groups.find((x) => x.id === g.id),
       ),
     );
-  for (const g of observed.groups) if (mine(g.id) && !desired.groups.some((x) => x.id === g.id)) ops.push({ op: "del", id: g.id });
-  for (const m of observed.members) if (mine(m.id) && !desired.members.some((x) => x.id === m.id)) ops.push({ op: "del", id: m.id });
-  return ops;
+  const remove: NexthopOp[] = [];
+  for (const g of observed.groups) if (mine(g.id) && !desired.groups.some((x) => x.id === g.id)) remove.push({ op: "del", id: g.id });
+  for (const m of observed.members) if (mine(m.id) && !desired.members.some((x) => x.id === m.id)) remove.push({ op: "del", id: m.id });
+  return { make, remove };
+}
+
+/** Pure: `nexthopPlan` in one list (nothing routes through the objects meanwhile). */
+export function planNexthops(desired: NexthopState, observed: NexthopState, owned: NexthopIds): NexthopOp[] {
+  const { make, remove } = nexthopPlan(desired, observed, owned);
+  return [...make, ...remove];
 }
 
 /** Pure: what makes group `g` of what is there now: nothing, a replace (members, idle timer), or — its bucket count changed — a delete and a replace. */
@@ -104,7 +114,7 @@ function groupOps(g: NexthopGroup, now: NexthopGroup | undefined): NexthopOp[] {
 export function renderNexthopOp(o: NexthopOp): string {
   switch (o.op) {
     case "member-replace":
-      return `nexthop replace id ${o.member.id} via ${o.member.via} dev ${o.member.dev}`;
+      return `nexthop replace id ${o.member.id} via ${o.member.via} dev ${o.member.dev}${o.member.onlink ? " onlink" : ""}`;
     case "group-replace":
       return `nexthop replace id ${o.group.id} group ${o.group.members.join("/")} type resilient buckets ${o.group.buckets} idle_timer ${o.group.idleTimerS}`;
     case "del":
@@ -116,6 +126,7 @@ interface JsonNexthop {
   id: number;
   gateway?: string;
   dev?: string;
+  flags?: string[];
   group?: { id: number }[];
   type?: string;
   resilient_args?: { buckets: number; idle_timer: number };
@@ -125,7 +136,9 @@ interface JsonNexthop {
 export function parseNexthops(text: string): NexthopState {
   const rows = parseJson<JsonNexthop>(text);
   return {
-    members: rows.filter((r) => r.gateway && r.dev).map((r) => ({ id: r.id, via: r.gateway ?? "", dev: r.dev ?? "" })),
+    members: rows
+      .filter((r) => r.gateway && r.dev)
+      .map((r) => ({ id: r.id, via: r.gateway ?? "", dev: r.dev ?? "", ...((r.flags ?? []).includes("onlink") ? { onlink: true } : {}) })),
     groups: rows
       .filter((r) => r.group && r.type === "resilient" && r.resilient_args)
       .map((r) => ({
@@ -166,10 +179,54 @@ export class IpNexthops implements Nexthops {
   }
 }
 
-/** In memory, keeping the kernel's rules (see the module's comment); `devs` are the devices that exist and are up. */
+/**
+ * Pure: `ops` applied to `state` the way the kernel does (throwing its errors); `up`: whether a
+ * device exists and is up. Also returns the groups that went (deleted, or their last member deleted):
+ * the routes through them go with them.
+ */
+export function applyNexthopOps(state: NexthopState, ops: readonly NexthopOp[], up: (dev: string) => boolean): { state: NexthopState; goneGroups: number[] } {
+  const members = new Map(state.members.map((m) => [m.id, m] as const));
+  const groups = new Map(state.groups.map((g) => [g.id, g] as const));
+  const goneGroups: number[] = [];
+  for (const o of ops) {
+    if (o.op === "member-replace") {
+      if (groups.has(o.member.id)) throw new HostStateError(`Error: Can not replace a nexthop group with a nexthop (id ${o.member.id})`);
+      if (!up(o.member.dev)) throw new HostStateError(`Error: Nexthop device is not up (${o.member.dev})`);
+      members.set(o.member.id, o.member);
+    } else if (o.op === "group-replace") {
+      const g = o.group;
+      const missing = g.members.find((id) => !members.has(id));
+      if (!g.members.length || missing !== undefined) throw new HostStateError(`Error: Invalid nexthop id (${missing ?? "none"})`);
+      const now = groups.get(g.id);
+      if (now && now.buckets !== g.buckets) throw new HostStateError("Error: Can not change number of buckets of a resilient nexthop group.");
+      groups.set(g.id, g);
+    } else if (groups.delete(o.id)) {
+      goneGroups.push(o.id);
+    } else if (members.delete(o.id)) {
+      goneGroups.push(...dropMember(groups, o.id));
+    } else throw new HostStateError(`RTNETLINK answers: No such file or directory (nexthop ${o.id})`);
+  }
+  return { state: { members: [...members.values()], groups: [...groups.values()] }, goneGroups };
+}
+
+/** Takes member `id` out of every group; returns the groups left without members (deleted). */
+export function dropMember(groups: Map<number, NexthopGroup>, id: number): number[] {
+  const gone: number[] = [];
+  for (const [gid, g] of groups) {
+    const rest = g.members.filter((m) => m !== id);
+    if (rest.length === g.members.length) continue;
+    if (rest.length) groups.set(gid, { ...g, members: rest });
+    else {
+      groups.delete(gid);
+      gone.push(gid);
+    }
+  }
+  return gone;
+}
+
+/** In memory, keeping the kernel's rules (applyNexthopOps); `devs` are the devices that exist and are up. */
 export class FakeNexthops implements Nexthops {
-  members = new Map<number, NexthopMember>();
-  groups = new Map<number, NexthopGroup>();
+  state: NexthopState = EMPTY_NEXTHOPS;
   readonly devs: Set<string>;
   /** Ids of groups deleted (by a del, or by losing their last member): their routes are gone too. */
   readonly deletedGroups: number[] = [];
@@ -178,37 +235,12 @@ export class FakeNexthops implements Nexthops {
   }
 
   async observe(): Promise<NexthopState> {
-    return { members: [...this.members.values()], groups: [...this.groups.values()] };
+    return this.state;
   }
 
   async apply(ops: readonly NexthopOp[]): Promise<void> {
-    for (const o of ops) this.#one(o);
-  }
-
-  #one(o: NexthopOp): void {
-    if (o.op === "member-replace") {
-      if (this.groups.has(o.member.id)) throw new HostStateError(`Error: Can not replace a nexthop group with a nexthop (id ${o.member.id})`);
-      if (!this.devs.has(o.member.dev)) throw new HostStateError(`Error: Nexthop device is not up (${o.member.dev})`);
-      this.members.set(o.member.id, o.member);
-    } else if (o.op === "group-replace") {
-      const g = o.group;
-      const missing = g.members.find((id) => !this.members.has(id));
-      if (!g.members.length || missing !== undefined) throw new HostStateError(`Error: Invalid nexthop id (${missing ?? "none"})`);
-      const now = this.groups.get(g.id);
-      if (now && now.buckets !== g.buckets) throw new HostStateError("Error: Can not change number of buckets of a resilient nexthop group.");
-      this.groups.set(g.id, g);
-    } else if (this.groups.delete(o.id)) {
-      this.deletedGroups.push(o.id);
-    } else if (this.members.delete(o.id)) {
-      for (const [id, g] of this.groups) {
-        const rest = g.members.filter((m) => m !== o.id);
-        if (rest.length === g.members.length) continue;
-        if (rest.length) this.groups.set(id, { ...g, members: rest });
-        else {
-          this.groups.delete(id);
-          this.deletedGroups.push(id);
-        }
-      }
-    } else throw new HostStateError(`RTNETLINK answers: No such file or directory (nexthop ${o.id})`);
+    const r = applyNexthopOps(this.state, ops, (d) => this.devs.has(d));
+    this.state = r.state;
+    this.deletedGroups.push(...r.goneGroups);
   }
 }

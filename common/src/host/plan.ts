@@ -1,9 +1,12 @@
 import type { FdbEntry, NetOp, NetState, ObservedLink, ObservedState, Ownership, Route, Rule, VxlanLink } from "./model.ts";
+import { applyNexthopOps, dropMember, EMPTY_NEXTHOPS, type NexthopOp, nexthopPlan, type NexthopState } from "./nexthop.ts";
 
 const fdbKey = (e: FdbEntry) => `${e.dev}|${e.mac ?? ""}|${e.dst}|${e.port ?? ""}`;
 const routeKey = (r: Route) => `${r.table}|${r.dst}`;
 const sameRoute = (a: Route, b: Route) =>
-  a.dev === b.dev && (a.via ?? "") === (b.via ?? "") && (a.src ?? "") === (b.src ?? "") && Boolean(a.onlink) === Boolean(b.onlink);
+  a.nhid !== undefined || b.nhid !== undefined
+    ? a.nhid === b.nhid
+    : a.dev === b.dev && (a.via ?? "") === (b.via ?? "") && (a.src ?? "") === (b.src ?? "") && Boolean(a.onlink) === Boolean(b.onlink);
 const ruleKey = (r: Rule) => `${r.priority}|${r.table}`;
 
 /** Link parameters that can only change by re-creating the device. */
@@ -27,8 +30,14 @@ export function plan(desired: NetState, observed: ObservedState, owned: Ownershi
   const alive = (dev: string) => !ownsLink.has(dev) || (wantLinks.has(dev) && !fresh.has(dev));
   const obsFdb = observed.fdb.filter((e) => ownsLink.has(e.dev) && alive(e.dev));
   const ownsTable = new Set(owned.tables);
-  const obsRoutes = observed.routes.filter((r) => ownsTable.has(r.table) && alive(r.dev));
+  const nh = owned.nexthopIds
+    ? nexthopPlan(desired.nexthops ?? EMPTY_NEXTHOPS, surviving(observed.nexthops ?? EMPTY_NEXTHOPS, alive), owned.nexthopIds)
+    : undefined;
+  // A group made again (its bucket count changed) takes its routes with it: they are made again too.
+  const remade = new Set((nh?.make ?? []).flatMap((o) => (o.op === "del" ? [o.id] : [])));
+  const obsRoutes = observed.routes.filter((r) => ownsTable.has(r.table) && alive(r.dev) && (r.nhid === undefined || !remade.has(r.nhid)));
   const ownsPrio = new Set(owned.rulePriorities);
+  const asOps = (xs: readonly NexthopOp[]): NetOp[] => xs.map((x) => ({ op: "nexthop", nh: x }));
   return [
     ...ops,
     ...planFdb(desired.fdb, obsFdb, (e) => fresh.has(e.dev) && wantLinks.get(e.dev)?.remote === e.dst && e.port === undefined && e.mac === undefined),
@@ -36,8 +45,22 @@ export function plan(desired: NetState, observed: ObservedState, owned: Ownershi
       desired.rules,
       observed.rules.filter((r) => ownsPrio.has(r.priority)),
     ),
+    // Next hops before the routes that use them; those no longer used after.
+    ...asOps(nh?.make ?? []),
     ...planRoutes(desired.routes, obsRoutes),
+    ...asOps(nh?.remove ?? []),
   ];
+}
+
+/** Pure: the next hops that outlive this plan's link changes: members on a link deleted or made again go, and so do groups left without members. */
+function surviving(observed: NexthopState, alive: (dev: string) => boolean): NexthopState {
+  const groups = new Map(observed.groups.map((g) => [g.id, g] as const));
+  const members = observed.members.filter((m) => {
+    if (alive(m.dev)) return true;
+    dropMember(groups, m.id);
+    return false;
+  });
+  return { members, groups: [...groups.values()] };
 }
 
 /** Links: deleted when unwanted, re-created when their identity changed (then `fresh`), else fixed in place. */
@@ -104,10 +127,19 @@ export function applyOps(state: ObservedState, ops: readonly NetOp[]): ObservedS
   let fdb = [...state.fdb];
   const rules = [...state.rules];
   let routes = [...state.routes];
+  let nexthops = state.nexthops ?? EMPTY_NEXTHOPS;
+  const dropGroups = (ids: readonly number[]) => (routes = routes.filter((r) => r.nhid === undefined || !ids.includes(r.nhid)));
   const dropDev = (name: string) => {
     fdb = fdb.filter((e) => e.dev !== name);
     routes = routes.filter((r) => r.dev !== name);
+    // The kernel deletes a device's next hops with it, and groups left without members.
+    const groups = new Map(nexthops.groups.map((g) => [g.id, g] as const));
+    for (const m of nexthops.members) if (m.dev === name) dropGroups(dropMember(groups, m.id));
+    nexthops = { members: nexthops.members.filter((m) => m.dev !== name), groups: [...groups.values()] };
   };
+  // A reconciler's link is up while it exists; other devices (the underlay) are taken to be.
+  const known = new Set(state.links.map((l) => l.name));
+  const up = (dev: string) => links.some((l) => l.name === dev) || !known.has(dev);
   for (const o of ops) {
     switch (o.op) {
       case "link-del":
@@ -147,9 +179,15 @@ export function applyOps(state: ObservedState, ops: readonly NetOp[]): ObservedS
       case "route-del":
         routes = routes.filter((r) => routeKey(r) !== routeKey(o.route));
         break;
+      case "nexthop": {
+        const r = applyNexthopOps(nexthops, [o.nh], up);
+        nexthops = r.state;
+        dropGroups(r.goneGroups);
+        break;
+      }
       default:
         o satisfies never;
     }
   }
-  return { links, fdb, rules, routes };
+  return { links, fdb, rules, routes, ...(nexthops.members.length || state.nexthops ? { nexthops } : {}) };
 }
