@@ -122,7 +122,7 @@ async function reconcileBench(): Promise<{ first: number; resync: number; change
       node: nodes[1] as (typeof nodes)[1],
       nodes,
       localCidrs: ["10.1.0.0/16", "10.101.0.0/16"],
-      localEndpoint: local,
+      localEndpoints: [local],
       remoteEndpoints: remote(n),
       underlay: { dev: "eth0", mtu: 1500, prefix: 24 },
     });

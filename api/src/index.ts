@@ -128,3 +128,13 @@ export {
 } from "./config.ts";
 export { type BrokerInfo, BrokerInfoSchema, decodeBrokerInfo, encodeBrokerInfo } from "./brokerinfo.ts";
 export { CAUSEWAY_VERSION } from "./version.ts";
+export {
+  activeGateways,
+  GATEWAY_MODE_KEY,
+  GATEWAY_MODES,
+  GATEWAY_SLOT_KEY,
+  type GatewayMode,
+  gatewayModeOf,
+  gatewaySlotOf,
+  MAX_GATEWAY_SLOTS,
+} from "./gatewaymode.ts";

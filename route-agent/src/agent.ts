@@ -1,7 +1,7 @@
 import { host, type IntraClusterMode, type Logger, type ReconcileLoop, type SiteNode, type view, ViewDrivenLoop } from "@causeway/common";
 import { type ClustersetSource, clustersetNatSpec } from "./clusterset.ts";
 import { desiredState, OWNERSHIP, withClustersetRoutes } from "./desired.ts";
-import { ValidationError } from "@causeway/api";
+import { activeGateways, ValidationError } from "@causeway/api";
 
 /** The site file names an address this host does not have: wrong --node, or a wrong site file. */
 export class NodeIpNotFoundError extends ValidationError {
@@ -81,7 +81,7 @@ export class RouteAgent {
       node,
       nodes: this.#d.nodes.nodes(),
       localCidrs: [...site.clusterCIDRs, ...site.serviceCIDRs],
-      localEndpoint: eps.get(site.clusterId),
+      localEndpoints: activeGateways(eps.get(site.clusterId), this.#d.endpoints.endpointsOf(site.clusterId)),
       remoteEndpoints: [...eps].filter(([id]) => id !== site.clusterId).map(([, e]) => e),
       underlay,
       intraCluster: site.intraCluster,

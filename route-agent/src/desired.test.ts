@@ -21,7 +21,7 @@ const input = (over: Partial<RouteAgentInput> = {}): RouteAgentInput => ({
   node: nodes[1] as SiteNode,
   nodes,
   localCidrs: ["10.1.0.0/16", "10.101.0.0/16"],
-  localEndpoint: ep("c1", 1),
+  localEndpoints: [ep("c1", 1)],
   remoteEndpoints: [ep("c2", 2)],
   underlay: { dev: "eth0", mtu: 1500, prefix: 24 },
   ...over,
@@ -63,14 +63,14 @@ describe("route agent desired state", () => {
   });
 
   it("the source guard (nftables identity SNAT) covers the local and remote CIDRs, on every node and without a gateway too", () => {
-    for (const over of [{}, { node: nodes[0] as SiteNode }, { localEndpoint: undefined }]) {
+    for (const over of [{}, { node: nodes[0] as SiteNode }, { localEndpoints: [] }]) {
       assert.deepEqual(desiredState(input(over)).natGuard, { local: ["10.1.0.0/16", "10.101.0.0/16"], remote: ["10.102.0.0/16", "10.2.0.0/16"] });
     }
     assert.equal(OWNERSHIP.natGuard, true);
   });
 
   it("no gateway or no remote cluster: nothing to steer", () => {
-    assert.deepEqual(desiredState(input({ localEndpoint: undefined })).net.links, []);
+    assert.deepEqual(desiredState(input({ localEndpoints: [] })).net.links, []);
     assert.deepEqual(desiredState(input({ remoteEndpoints: [] })).net.routes, []);
   });
 
@@ -106,6 +106,48 @@ describe("route agent desired state", () => {
     assert.ok(!d.chains.some((c) => c.rules.some((r) => r.match.in === "vx-causeway" || r.match.out === "vx-causeway")));
     const gw = desiredState(input({ intraCluster: "direct", node: nodes[0] as SiteNode }));
     assert.deepEqual([gw.net.links, gw.net.routes, gw.net.rules, gw.net.fdb], [[], [], [], []]);
+  });
+
+  it("several active gateways (active-active): a resilient next-hop group over their VTEPs by slot, FDB entries to each, flows hashed on their ports", () => {
+    const aa = (hostname: string, slot: number) => ({
+      ...ep("c1", 1, hostname),
+      backend_config: { "gateway-mode": "active-active", "gateway-slot": String(slot) },
+    });
+    const gws = [aa("n2", 1), aa("n0", 3)];
+    const d = desiredState(input({ localEndpoints: gws }));
+    assert.equal(d.net.links[0]?.remote, undefined, "no point-to-point device: FDB entries to each gateway");
+    assert.deepEqual(
+      d.net.fdb.map((e) => e.dst),
+      ["198.19.1.12", "198.19.1.10"],
+    );
+    assert.deepEqual(d.net.nexthops, {
+      members: [
+        { id: 15001, via: "240.19.1.12", dev: "vx-causeway", onlink: true },
+        { id: 15003, via: "240.19.1.10", dev: "vx-causeway", onlink: true },
+      ],
+      groups: [{ id: 15000, members: [15001, 15003], buckets: 128, idleTimerS: 60 }],
+    });
+    assert.deepEqual(
+      d.net.routes.map((r) => `${r.dst} nhid ${r.nhid} dev ${r.dev} table ${r.table}`),
+      ["10.102.0.0/16 nhid 15000 dev vx-causeway table 150", "10.2.0.0/16 nhid 15000 dev vx-causeway table 150"],
+    );
+    assert.equal(d.sysctls.get("net.ipv4.fib_multipath_hash_policy"), "1");
+    // A gateway node carries its own pods' flows: no routes, vx-causeway to every other node.
+    const onGw = desiredState(input({ node: nodes[2] as SiteNode, localEndpoints: gws }));
+    assert.deepEqual([onGw.net.routes, onGw.net.nexthops, onGw.net.rules], [[], undefined, []]);
+    assert.deepEqual(
+      onGw.net.fdb.map((e) => e.dst),
+      ["198.19.1.10", "198.19.1.11"],
+    );
+    // Direct mode: the group over the gateways' node IPs on the underlay.
+    const direct = desiredState(input({ intraCluster: "direct", localEndpoints: gws }));
+    assert.deepEqual(
+      direct.net.nexthops?.members.map((m) => `${m.id} via ${m.via} dev ${m.dev}${m.onlink ? " onlink" : ""}`),
+      ["15001 via 198.19.1.12 dev eth0", "15003 via 198.19.1.10 dev eth0"],
+    );
+    // One gateway again: plain routes, no group, the hash policy left as it is.
+    const one = desiredState(input({ localEndpoints: [aa("n2", 1)] }));
+    assert.deepEqual([one.net.nexthops, one.net.routes[0]?.via, one.sysctls.has("net.ipv4.fib_multipath_hash_policy")], [undefined, "240.19.1.12", false]);
   });
 
   it("direct mode refuses a gateway that is not on the node's subnet, naming both and the fix", () => {
@@ -157,11 +199,11 @@ describe("route agent plans through the reconciler (fakes)", () => {
     assert.equal(three.filterChanged, false);
     assert.deepEqual(a.sets.sets.get("CAUSEWAY-REMOTE")?.size, 4);
     // the gateway moves to n2: vx-causeway is re-created towards it, routes follow
-    const moved = await r.reconcile(desiredState(input({ localEndpoint: ep("c1", 1, "n2"), remoteEndpoints: [ep("c2", 2), ep("c3", 3)] })));
+    const moved = await r.reconcile(desiredState(input({ localEndpoints: [ep("c1", 1, "n2")], remoteEndpoints: [ep("c2", 2), ep("c3", 3)] })));
     assert.equal(moved.netOps.filter((o) => o.op === "link-del").length, 1);
     assert.ok(moved.netOps.every((o) => o.op !== "route-replace" || o.route.via === "240.19.1.12"));
     // c2 leaves: exactly its two routes go
-    const left = await r.reconcile(desiredState(input({ localEndpoint: ep("c1", 1, "n2"), remoteEndpoints: [ep("c3", 3)] })));
+    const left = await r.reconcile(desiredState(input({ localEndpoints: [ep("c1", 1, "n2")], remoteEndpoints: [ep("c3", 3)] })));
     assert.deepEqual(
       left.netOps.map((o) => (o.op === "route-del" ? o.route.dst : o.op)),
       ["10.102.0.0/16", "10.2.0.0/16"],
@@ -171,10 +213,33 @@ describe("route agent plans through the reconciler (fakes)", () => {
     assert.deepEqual(a.net.state.routes, []);
   });
 
+  it("one gateway → two (active-active) → one: the group comes and goes, vx-causeway made again once each way", async () => {
+    const { a, r } = setup();
+    const aa = (hostname: string, slot: number) => ({
+      ...ep("c1", 1, hostname),
+      backend_config: { "gateway-mode": "active-active", "gateway-slot": String(slot) },
+    });
+    await r.reconcile(desiredState(input()));
+    const two = await r.reconcile(desiredState(input({ localEndpoints: [aa("n0", 1), aa("n2", 2)] })));
+    assert.deepEqual(two.netOps.filter((o) => o.op === "nexthop").length, 3, "two members and the group");
+    assert.deepEqual(
+      a.net.state.routes.filter((x) => x.table === 150).map((x) => x.nhid),
+      [15000, 15000],
+    );
+    assert.deepEqual((await r.reconcile(desiredState(input({ localEndpoints: [aa("n0", 1), aa("n2", 2)] })))).netOps, []);
+    const back = await r.reconcile(desiredState(input()));
+    assert.ok(back.netOps.some((o) => o.op === "link-add"));
+    assert.deepEqual(a.net.state.nexthops, { members: [], groups: [] });
+    assert.deepEqual(
+      a.net.state.routes.filter((x) => x.table === 150).map((x) => x.via),
+      ["240.19.1.10", "240.19.1.10"],
+    );
+  });
+
   it("clusterset IP blocks: one device route each in table 151 on every node (gateway too, no gateway too), removed with the last block", async () => {
     const { a, r } = setup();
     const underlay = input().underlay;
-    for (const over of [{}, { node: nodes[0] as SiteNode }, { localEndpoint: undefined }]) {
+    for (const over of [{}, { node: nodes[0] as SiteNode }, { localEndpoints: [] }]) {
       const d = withClustersetRoutes(desiredState(input(over)), ["243.0.16.0/20", "243.0.0.0/20", "243.0.0.0/20"], underlay);
       assert.deepEqual(
         d.net.routes.filter((x) => x.table === 151).map((x) => `${x.dst} dev ${x.dev} via ${x.via}`),

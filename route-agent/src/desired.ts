@@ -1,4 +1,4 @@
-import { cidrsOverlap, type Endpoint, sameSubnet, ValidationError, vtepMac, withFirstOctet } from "@causeway/api";
+import { cidrsOverlap, type Endpoint, gatewaySlotOf, sameSubnet, ValidationError, vtepMac, withFirstOctet } from "@causeway/api";
 import type { host, IntraClusterMode, SiteNode } from "@causeway/common";
 
 /** Names, ports and numbers the route agent owns (reference §6; our names). */
@@ -8,6 +8,13 @@ export const RULE_PRIORITY = 150;
 /** Routes for the clusterset IP blocks (clusterset.ts): a route lookup must succeed before the nft table can translate or refuse. */
 export const CLUSTERSET_TABLE = 151;
 export const CLUSTERSET_RULE_PRIORITY = 151;
+/** Next-hop ids (active-active): the group over the local gateways, and each gateway's member at NEXTHOP_GROUP + its slot. */
+export const NEXTHOP_GROUP = 15000;
+export const NEXTHOP_IDS = { from: NEXTHOP_GROUP, to: NEXTHOP_GROUP + 99 } as const;
+/** Resilient buckets of the group (a flow keeps its bucket; with 15 gateways at most, each has 8 or more). */
+export const NEXTHOP_BUCKETS = 128;
+/** Seconds a bucket must be idle before a gateway that comes (or comes back) takes it: established flows stay where they are. */
+export const NEXTHOP_IDLE_S = 60;
 export const SET_LOCAL = "CAUSEWAY-LOCAL";
 export const SET_REMOTE = "CAUSEWAY-REMOTE";
 export const CHAIN_NAT = "CAUSEWAY-POSTROUTING";
@@ -16,7 +23,7 @@ export const CHAIN_INPUT = "CAUSEWAY-INPUT";
 export const CHAIN_MSS = "CAUSEWAY-POSTROUTING";
 
 export const OWNERSHIP: host.HostOwnership = {
-  net: { links: [VX.name], tables: [TABLE, CLUSTERSET_TABLE], rulePriorities: [RULE_PRIORITY, CLUSTERSET_RULE_PRIORITY] },
+  net: { links: [VX.name], tables: [TABLE, CLUSTERSET_TABLE], rulePriorities: [RULE_PRIORITY, CLUSTERSET_RULE_PRIORITY], nexthopIds: NEXTHOP_IDS },
   chains: [
     { table: "nat", chain: CHAIN_NAT, hook: "POSTROUTING" },
     { table: "filter", chain: CHAIN_FORWARD, hook: "FORWARD" },
@@ -35,8 +42,8 @@ export interface RouteAgentInput {
   readonly nodes: readonly SiteNode[];
   /** The local cluster's pod and service CIDRs. */
   readonly localCidrs: readonly string[];
-  /** The local cluster's active gateway endpoint, if one is published. */
-  readonly localEndpoint: Endpoint | undefined;
+  /** The local cluster's active gateways' endpoints (api activeGateways: one in active-passive mode, by slot in active-active); none published: empty. */
+  readonly localEndpoints: readonly Endpoint[];
   /** One endpoint per remote cluster. */
   readonly remoteEndpoints: readonly Endpoint[];
   /** The interface carrying the node IP, its MTU and on-link prefix. */
@@ -59,9 +66,10 @@ export class GatewayNotOnLinkError extends ValidationError {
 /**
  * Pure: what this node must look like. Non-gateway nodes send remote-bound traffic to the
  * active gateway (routes in table 150): through vx-causeway ("vxlan", the default), or
- * straight to the gateway's node IP ("direct"). In vxlan mode the gateway node terminates
- * vx-causeway for every node. Every node exempts cross-cluster traffic from masquerading,
- * accepts it in FORWARD and clamps TCP MSS to the path MTU.
+ * straight to the gateway's node IP ("direct"); with several active gateways (active-active)
+ * through a resilient next-hop group over them, each flow hashed on its ports to one. In vxlan
+ * mode a gateway node terminates vx-causeway for every node. Every node exempts cross-cluster
+ * traffic from masquerading, accepts it in FORWARD and clamps TCP MSS to the path MTU.
  */
 export function desiredState(input: RouteAgentInput): host.HostDesired {
   const d = steering(input);
@@ -70,42 +78,88 @@ export function desiredState(input: RouteAgentInput): host.HostDesired {
   return { ...d, natGuard: { local: d.sets.get(SET_LOCAL) ?? [], remote } };
 }
 
+/** A local gateway: its node, and its slot (its next-hop member's id is NEXTHOP_GROUP + slot). */
+interface LocalGateway {
+  readonly node: SiteNode;
+  readonly slot: number;
+}
+
 function steering(input: RouteAgentInput): host.HostDesired {
   const mode = input.intraCluster ?? "vxlan";
   // A remote subnet overlapping this cluster's own CIDRs is never routed (a member publishing its
   // own, overlapping CIDRs under globalnet, say): it would take this cluster's own traffic away.
   const remoteCidrs = [...new Set(input.remoteEndpoints.flatMap((e) => e.subnets))].filter((s) => !input.localCidrs.some((l) => cidrsOverlap(s, l))).sort();
-  const gwNode = input.localEndpoint && input.nodes.find((n) => n.name === input.localEndpoint?.hostname);
+  const gateways = localGateways(input);
   const sysctls = new Map([
     ["net.ipv4.ip_forward", "1"],
     [`net.ipv4.conf.${input.underlay.dev}.rp_filter`, "2"],
   ]);
-  if (!gwNode || remoteCidrs.length === 0) {
+  if (!gateways.length || remoteCidrs.length === 0) {
     // No active gateway or nobody to reach: nothing to steer. Filter rules stay harmlessly in place.
     return { net: { links: [], routes: [], rules: [], fdb: [] }, chains: chains(mode), sets: sets(input.localCidrs, remoteCidrs), sysctls: new Map() };
   }
-  const onGateway = gwNode.name === input.node.name;
+  // Flows hash on their ports too, so one pair of pods spreads over the gateways.
+  if (gateways.length > 1) sysctls.set("net.ipv4.fib_multipath_hash_policy", "1");
+  const onGateway = gateways.some((g) => g.node.name === input.node.name);
   const rules = onGateway ? [] : [{ priority: RULE_PRIORITY, table: TABLE }];
   if (mode === "direct") {
-    if (!onGateway && !sameSubnet(input.node.ip, gwNode.ip, input.underlay.prefix)) throw new GatewayNotOnLinkError(input.node, gwNode, input.underlay);
-    const routes = onGateway ? [] : remoteCidrs.map((dst) => ({ table: TABLE, dst, via: gwNode.ip, dev: input.underlay.dev }));
-    return { net: { links: [], fdb: [], routes, rules }, chains: chains(mode), sets: sets(input.localCidrs, remoteCidrs), sysctls };
+    const net = { links: [], fdb: [], ...(onGateway ? routesVia([], remoteCidrs) : directRoutes(input, gateways, remoteCidrs)), rules };
+    return { net, chains: chains(mode), sets: sets(input.localCidrs, remoteCidrs), sysctls };
   }
+  // One gateway: a point-to-point device towards it; several: FDB entries to each (ARP finds the one that owns a VTEP).
+  const only = gateways.length === 1 ? gateways[0]?.node : undefined;
   const link: host.VxlanLink = {
     name: VX.name,
     vni: VX.vni,
     port: VX.port,
     local: input.node.ip,
-    remote: onGateway ? undefined : gwNode.ip,
+    remote: onGateway ? undefined : only?.ip,
     mtu: input.underlay.mtu - VX.overhead,
     addr: `${withFirstOctet(input.node.ip, VX.vtepOctet)}/8`,
     mac: vtepMac(withFirstOctet(input.node.ip, VX.vtepOctet)),
   };
-  const fdb = onGateway ? input.nodes.filter((n) => n.name !== input.node.name).map((n) => ({ dev: VX.name, dst: n.ip })) : [{ dev: VX.name, dst: gwNode.ip }];
-  const gwVtep = withFirstOctet(gwNode.ip, VX.vtepOctet);
-  const routes = onGateway ? [] : remoteCidrs.map((dst) => ({ table: TABLE, dst, via: gwVtep, dev: VX.name, onlink: true }));
+  const towards = onGateway ? input.nodes.filter((n) => n.name !== input.node.name) : gateways.map((g) => g.node);
+  const fdb = towards.map((n) => ({ dev: VX.name, dst: n.ip }));
+  const via = gateways.map((g) => ({ slot: g.slot, via: withFirstOctet(g.node.ip, VX.vtepOctet), dev: VX.name, onlink: true }));
   sysctls.set(`net.ipv4.conf.${VX.name}.rp_filter`, "2");
-  return { net: { links: [link], fdb, routes, rules }, chains: chains(mode), sets: sets(input.localCidrs, remoteCidrs), sysctls };
+  return {
+    net: { links: [link], fdb, ...routesVia(onGateway ? [] : via, remoteCidrs), rules },
+    chains: chains(mode),
+    sets: sets(input.localCidrs, remoteCidrs),
+    sysctls,
+  };
+}
+
+/** The local active gateways whose nodes this node knows, with their slots (by position when an Endpoint declares none: active-passive). */
+function localGateways(input: RouteAgentInput): LocalGateway[] {
+  return input.localEndpoints.flatMap((ep, i): LocalGateway[] => {
+    const node = input.nodes.find((n) => n.name === ep.hostname);
+    return node ? [{ node, slot: gatewaySlotOf(ep) ?? i + 1 }] : [];
+  });
+}
+
+/** Direct mode on a non-gateway node: routes via the gateways' node IPs, each of which must be on this node's subnet. */
+function directRoutes(input: RouteAgentInput, gateways: readonly LocalGateway[], cidrs: readonly string[]): Pick<host.NetState, "routes" | "nexthops"> {
+  for (const g of gateways)
+    if (!sameSubnet(input.node.ip, g.node.ip, input.underlay.prefix)) throw new GatewayNotOnLinkError(input.node, g.node, input.underlay);
+  return routesVia(
+    gateways.map((g) => ({ slot: g.slot, via: g.node.ip, dev: input.underlay.dev, onlink: false })),
+    cidrs,
+  );
+}
+
+/** Pure: table 150's routes for `cidrs` through one gateway, or through a resilient next-hop group over several. */
+function routesVia(
+  gateways: readonly { slot: number; via: string; dev: string; onlink: boolean }[],
+  cidrs: readonly string[],
+): Pick<host.NetState, "routes" | "nexthops"> {
+  const [first] = gateways;
+  if (!first) return { routes: [] };
+  if (gateways.length === 1)
+    return { routes: cidrs.map((dst) => ({ table: TABLE, dst, via: first.via, dev: first.dev, ...(first.onlink ? { onlink: true } : {}) })) };
+  const members = gateways.map((g) => ({ id: NEXTHOP_GROUP + g.slot, via: g.via, dev: g.dev, ...(g.onlink ? { onlink: true } : {}) }));
+  const group = { id: NEXTHOP_GROUP, members: members.map((m) => m.id), buckets: NEXTHOP_BUCKETS, idleTimerS: NEXTHOP_IDLE_S };
+  return { routes: cidrs.map((dst) => ({ table: TABLE, dst, dev: first.dev, nhid: NEXTHOP_GROUP })), nexthops: { members, groups: [group] } };
 }
 
 function sets(local: readonly string[], remote: readonly string[]): Map<string, readonly string[]> {
