@@ -145,9 +145,15 @@ describe("route agent desired state", () => {
       direct.net.nexthops?.members.map((m) => `${m.id} via ${m.via} dev ${m.dev}${m.onlink ? " onlink" : ""}`),
       ["15001 via 198.19.1.12 dev eth0", "15003 via 198.19.1.10 dev eth0"],
     );
-    // One gateway again: plain routes, no group, the hash policy left as it is.
+    // One active-active gateway left: still the group (of one), the same device: gateways coming and going change only the members.
     const one = desiredState(input({ localEndpoints: [aa("n2", 1)] }));
-    assert.deepEqual([one.net.nexthops, one.net.routes[0]?.via, one.sysctls.has("net.ipv4.fib_multipath_hash_policy")], [undefined, "240.19.1.12", false]);
+    assert.deepEqual([one.net.nexthops?.groups[0]?.members, one.net.routes[0]?.nhid, one.net.links[0]?.remote], [[15001], 15000, undefined]);
+    // One active-passive gateway: plain routes, a point-to-point device, the hash policy left as it is.
+    const ap = desiredState(input());
+    assert.deepEqual(
+      [ap.net.nexthops, ap.net.routes[0]?.via, ap.net.links[0]?.remote, ap.sysctls.has("net.ipv4.fib_multipath_hash_policy")],
+      [undefined, "240.19.1.10", "198.19.1.10", false],
+    );
   });
 
   it("direct mode refuses a gateway that is not on the node's subnet, naming both and the fix", () => {
@@ -213,7 +219,7 @@ describe("route agent plans through the reconciler (fakes)", () => {
     assert.deepEqual(a.net.state.routes, []);
   });
 
-  it("one gateway → two (active-active) → one: the group comes and goes, vx-causeway made again once each way", async () => {
+  it("one gateway → two (active-active) → one of them → active-passive: the group comes, shrinks without touching routes or the device, and goes", async () => {
     const { a, r } = setup();
     const aa = (hostname: string, slot: number) => ({
       ...ep("c1", 1, hostname),
@@ -227,6 +233,12 @@ describe("route agent plans through the reconciler (fakes)", () => {
       [15000, 15000],
     );
     assert.deepEqual((await r.reconcile(desiredState(input({ localEndpoints: [aa("n0", 1), aa("n2", 2)] })))).netOps, []);
+    // One active-active gateway goes: its FDB entry and member go, the group keeps the other; no route or device touched.
+    const lost = await r.reconcile(desiredState(input({ localEndpoints: [aa("n2", 2)] })));
+    assert.deepEqual(
+      lost.netOps.map((o) => (o.op === "nexthop" ? host.renderNexthopOp(o.nh) : o.op)),
+      ["fdb-del", "nexthop replace id 15000 group 15002 type resilient buckets 128 idle_timer 60", "nexthop del id 15001"],
+    );
     const back = await r.reconcile(desiredState(input()));
     assert.ok(back.netOps.some((o) => o.op === "link-add"));
     assert.deepEqual(a.net.state.nexthops, { members: [], groups: [] });

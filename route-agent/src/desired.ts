@@ -1,4 +1,4 @@
-import { cidrsOverlap, type Endpoint, gatewaySlotOf, sameSubnet, ValidationError, vtepMac, withFirstOctet } from "@causeway/api";
+import { cidrsOverlap, type Endpoint, gatewayModeOf, gatewaySlotOf, sameSubnet, ValidationError, vtepMac, withFirstOctet } from "@causeway/api";
 import type { host, IntraClusterMode, SiteNode } from "@causeway/common";
 
 /** Names, ports and numbers the route agent owns (reference §6; our names). */
@@ -99,21 +99,22 @@ function steering(input: RouteAgentInput): host.HostDesired {
     return { net: { links: [], routes: [], rules: [], fdb: [] }, chains: chains(mode), sets: sets(input.localCidrs, remoteCidrs), sysctls: new Map() };
   }
   // Flows hash on their ports too, so one pair of pods spreads over the gateways.
-  if (gateways.length > 1) sysctls.set("net.ipv4.fib_multipath_hash_policy", "1");
+  // Active-active: through the group even with one gateway, so that gateways coming and going change its members, never the device or the routes.
+  const grouped = gateways.length > 1 || input.localEndpoints.some((ep) => gatewayModeOf(ep) === "active-active");
+  if (grouped) sysctls.set("net.ipv4.fib_multipath_hash_policy", "1");
   const onGateway = gateways.some((g) => g.node.name === input.node.name);
   const rules = onGateway ? [] : [{ priority: RULE_PRIORITY, table: TABLE }];
   if (mode === "direct") {
-    const net = { links: [], fdb: [], ...(onGateway ? routesVia([], remoteCidrs) : directRoutes(input, gateways, remoteCidrs)), rules };
+    const net = { links: [], fdb: [], ...(onGateway ? { routes: [] } : directRoutes(input, gateways, remoteCidrs, grouped)), rules };
     return { net, chains: chains(mode), sets: sets(input.localCidrs, remoteCidrs), sysctls };
   }
   // One gateway: a point-to-point device towards it; several: FDB entries to each (ARP finds the one that owns a VTEP).
-  const only = gateways.length === 1 ? gateways[0]?.node : undefined;
   const link: host.VxlanLink = {
     name: VX.name,
     vni: VX.vni,
     port: VX.port,
     local: input.node.ip,
-    remote: onGateway ? undefined : only?.ip,
+    remote: onGateway || grouped ? undefined : gateways[0]?.node.ip,
     mtu: input.underlay.mtu - VX.overhead,
     addr: `${withFirstOctet(input.node.ip, VX.vtepOctet)}/8`,
     mac: vtepMac(withFirstOctet(input.node.ip, VX.vtepOctet)),
@@ -123,7 +124,7 @@ function steering(input: RouteAgentInput): host.HostDesired {
   const via = gateways.map((g) => ({ slot: g.slot, via: withFirstOctet(g.node.ip, VX.vtepOctet), dev: VX.name, onlink: true }));
   sysctls.set(`net.ipv4.conf.${VX.name}.rp_filter`, "2");
   return {
-    net: { links: [link], fdb, ...routesVia(onGateway ? [] : via, remoteCidrs), rules },
+    net: { links: [link], fdb, ...(onGateway ? { routes: [] } : routesVia(via, remoteCidrs, grouped)), rules },
     chains: chains(mode),
     sets: sets(input.localCidrs, remoteCidrs),
     sysctls,
@@ -139,24 +140,30 @@ function localGateways(input: RouteAgentInput): LocalGateway[] {
 }
 
 /** Direct mode on a non-gateway node: routes via the gateways' node IPs, each of which must be on this node's subnet. */
-function directRoutes(input: RouteAgentInput, gateways: readonly LocalGateway[], cidrs: readonly string[]): Pick<host.NetState, "routes" | "nexthops"> {
+function directRoutes(
+  input: RouteAgentInput,
+  gateways: readonly LocalGateway[],
+  cidrs: readonly string[],
+  grouped: boolean,
+): Pick<host.NetState, "routes" | "nexthops"> {
   for (const g of gateways)
     if (!sameSubnet(input.node.ip, g.node.ip, input.underlay.prefix)) throw new GatewayNotOnLinkError(input.node, g.node, input.underlay);
   return routesVia(
     gateways.map((g) => ({ slot: g.slot, via: g.node.ip, dev: input.underlay.dev, onlink: false })),
     cidrs,
+    grouped,
   );
 }
 
-/** Pure: table 150's routes for `cidrs` through one gateway, or through a resilient next-hop group over several. */
+/** Pure: table 150's routes for `cidrs` through one gateway, or (`grouped`) through a resilient next-hop group over the gateways. */
 function routesVia(
   gateways: readonly { slot: number; via: string; dev: string; onlink: boolean }[],
   cidrs: readonly string[],
+  grouped: boolean,
 ): Pick<host.NetState, "routes" | "nexthops"> {
   const [first] = gateways;
   if (!first) return { routes: [] };
-  if (gateways.length === 1)
-    return { routes: cidrs.map((dst) => ({ table: TABLE, dst, via: first.via, dev: first.dev, ...(first.onlink ? { onlink: true } : {}) })) };
+  if (!grouped) return { routes: cidrs.map((dst) => ({ table: TABLE, dst, via: first.via, dev: first.dev, ...(first.onlink ? { onlink: true } : {}) })) };
   const members = gateways.map((g) => ({ id: NEXTHOP_GROUP + g.slot, via: g.via, dev: g.dev, ...(g.onlink ? { onlink: true } : {}) }));
   const group = { id: NEXTHOP_GROUP, members: members.map((m) => m.id), buckets: NEXTHOP_BUCKETS, idleTimerS: NEXTHOP_IDLE_S };
   return { routes: cidrs.map((dst) => ({ table: TABLE, dst, dev: first.dev, nhid: NEXTHOP_GROUP })), nexthops: { members, groups: [group] } };

@@ -14,6 +14,7 @@ export {
   type NexthopState,
   planNexthops,
   reconcileNexthops,
+  renderNexthopOp,
 } from "./nexthop.ts";
 export {
   type ChainSpec,
