@@ -128,13 +128,42 @@ describe("route agent desired state", () => {
       groups: [{ id: 15000, members: [15001, 15003], buckets: 128, idleTimerS: 60 }],
     });
     assert.deepEqual(
-      d.net.routes.map((r) => `${r.dst} nhid ${r.nhid} dev ${r.dev} table ${r.table}`),
+      d.net.routes.filter((r) => r.table === 150).map((r) => `${r.dst} nhid ${r.nhid} dev ${r.dev} table ${r.table}`),
       ["10.102.0.0/16 nhid 15000 dev vx-causeway table 150", "10.2.0.0/16 nhid 15000 dev vx-causeway table 150"],
     );
     assert.equal(d.sysctls.get("net.ipv4.fib_multipath_hash_policy"), "1");
+    // Pinned: a flow that came through a gateway (its VTEP's MAC) is marked with its slot; replies restore the mark and take its table.
+    const pin = d.chains.find((c) => c.chain === "CAUSEWAY-PREROUTING");
+    assert.deepEqual(
+      pin?.rules.map((r) => host.renderRule("P", r)),
+      [
+        "-A P -i vx-causeway -m conntrack --ctstate NEW -m mac --mac-source 0e:ca:f0:13:01:0c -j CONNMARK --set-xmark 0x1000000/0xf000000",
+        "-A P -i vx-causeway -m conntrack --ctstate NEW -m mac --mac-source 0e:ca:f0:13:01:0a -j CONNMARK --set-xmark 0x3000000/0xf000000",
+        "-A P ! -i vx-causeway -m connmark ! --mark 0x0/0xf000000 -j CONNMARK --restore-mark --nfmask 0xf000000 --ctmask 0xf000000",
+      ],
+    );
+    assert.deepEqual(d.net.rules, [
+      { priority: 150, table: 150 },
+      { priority: 90, table: 161, fwmark: { mark: 0x1000000, mask: 0xf000000 } },
+      { priority: 90, table: 163, fwmark: { mark: 0x3000000, mask: 0xf000000 } },
+    ]);
+    assert.deepEqual(
+      d.net.routes.filter((r) => r.table !== 150).map((r) => `${r.dst} via ${r.via} table ${r.table}`),
+      [
+        "10.102.0.0/16 via 240.19.1.12 table 161",
+        "10.2.0.0/16 via 240.19.1.12 table 161",
+        "10.102.0.0/16 via 240.19.1.10 table 163",
+        "10.2.0.0/16 via 240.19.1.10 table 163",
+      ],
+    );
     // A gateway node carries its own pods' flows: no routes, vx-causeway to every other node.
     const onGw = desiredState(input({ node: nodes[2] as SiteNode, localEndpoints: gws }));
-    assert.deepEqual([onGw.net.routes, onGw.net.nexthops, onGw.net.rules], [[], undefined, []]);
+    assert.deepEqual([onGw.net.routes.filter((r) => r.table === 150), onGw.net.nexthops], [[], undefined]);
+    // …and pins to the other gateway only: flows through itself leave through its own cables.
+    assert.deepEqual(
+      onGw.net.rules.map((r) => r.table),
+      [163],
+    );
     assert.deepEqual(
       onGw.net.fdb.map((e) => e.dst),
       ["198.19.1.10", "198.19.1.11"],
@@ -233,11 +262,18 @@ describe("route agent plans through the reconciler (fakes)", () => {
       [15000, 15000],
     );
     assert.deepEqual((await r.reconcile(desiredState(input({ localEndpoints: [aa("n0", 1), aa("n2", 2)] })))).netOps, []);
-    // One active-active gateway goes: its FDB entry and member go, the group keeps the other; no route or device touched.
+    // One active-active gateway goes: its FDB entry, member and pinning (rule, table) go, the group keeps the other; no route of table 150 or device touched.
     const lost = await r.reconcile(desiredState(input({ localEndpoints: [aa("n2", 2)] })));
     assert.deepEqual(
       lost.netOps.map((o) => (o.op === "nexthop" ? host.renderNexthopOp(o.nh) : o.op)),
-      ["fdb-del", "nexthop replace id 15000 group 15002 type resilient buckets 128 idle_timer 60", "nexthop del id 15001"],
+      [
+        "fdb-del",
+        "rule-del",
+        "nexthop replace id 15000 group 15002 type resilient buckets 128 idle_timer 60",
+        "route-del",
+        "route-del",
+        "nexthop del id 15001",
+      ],
     );
     const back = await r.reconcile(desiredState(input()));
     assert.ok(back.netOps.some((o) => o.op === "link-add"));

@@ -1,20 +1,14 @@
-import { cidrsOverlap, type Endpoint, gatewayModeOf, gatewaySlotOf, sameSubnet, ValidationError, vtepMac, withFirstOctet } from "@causeway/api";
+import { cidrsOverlap, type Endpoint, gatewayModeOf, vtepMac, withFirstOctet } from "@causeway/api";
 import type { host, IntraClusterMode, SiteNode } from "@causeway/common";
 
-/** Names, ports and numbers the route agent owns (reference §6; our names). */
-export const VX = { name: "vx-causeway", vni: 100, port: 4800, vtepOctet: 240, overhead: 50 } as const;
-export const TABLE = 150;
-export const RULE_PRIORITY = 150;
+import { VX, TABLE, RULE_PRIORITY } from "./names.ts";
+import { directRoutes, type LocalGateway, localGateways, NEXTHOP_IDS, PIN, PIN_TABLES, pinning, routesVia } from "./gateways.ts";
+
+export { VX, TABLE, RULE_PRIORITY };
+export { GatewayNotOnLinkError } from "./gateways.ts";
 /** Routes for the clusterset IP blocks (clusterset.ts): a route lookup must succeed before the nft table can translate or refuse. */
 export const CLUSTERSET_TABLE = 151;
 export const CLUSTERSET_RULE_PRIORITY = 151;
-/** Next-hop ids (active-active): the group over the local gateways, and each gateway's member at NEXTHOP_GROUP + its slot. */
-export const NEXTHOP_GROUP = 15000;
-export const NEXTHOP_IDS = { from: NEXTHOP_GROUP, to: NEXTHOP_GROUP + 99 } as const;
-/** Resilient buckets of the group (a flow keeps its bucket; with 15 gateways at most, each has 8 or more). */
-export const NEXTHOP_BUCKETS = 128;
-/** Seconds a bucket must be idle before a gateway that comes (or comes back) takes it: established flows stay where they are. */
-export const NEXTHOP_IDLE_S = 60;
 export const SET_LOCAL = "CAUSEWAY-LOCAL";
 export const SET_REMOTE = "CAUSEWAY-REMOTE";
 export const CHAIN_NAT = "CAUSEWAY-POSTROUTING";
@@ -23,8 +17,14 @@ export const CHAIN_INPUT = "CAUSEWAY-INPUT";
 export const CHAIN_MSS = "CAUSEWAY-POSTROUTING";
 
 export const OWNERSHIP: host.HostOwnership = {
-  net: { links: [VX.name], tables: [TABLE, CLUSTERSET_TABLE], rulePriorities: [RULE_PRIORITY, CLUSTERSET_RULE_PRIORITY], nexthopIds: NEXTHOP_IDS },
+  net: {
+    links: [VX.name],
+    tables: [TABLE, CLUSTERSET_TABLE, ...PIN_TABLES],
+    rulePriorities: [RULE_PRIORITY, CLUSTERSET_RULE_PRIORITY, PIN.rulePriority],
+    nexthopIds: NEXTHOP_IDS,
+  },
   chains: [
+    { table: "mangle", chain: PIN.chain, hook: "PREROUTING" },
     { table: "nat", chain: CHAIN_NAT, hook: "POSTROUTING" },
     { table: "filter", chain: CHAIN_FORWARD, hook: "FORWARD" },
     { table: "filter", chain: CHAIN_INPUT, hook: "INPUT" },
@@ -52,17 +52,6 @@ export interface RouteAgentInput {
   readonly intraCluster?: IntraClusterMode;
 }
 
-/** The gateway node is not on this node's subnet, so "direct" cannot reach it without a tunnel. */
-export class GatewayNotOnLinkError extends ValidationError {
-  constructor(node: SiteNode, gw: SiteNode, underlay: host.Underlay) {
-    super(
-      `intraCluster "direct" needs the gateway node ${gw.name} (${gw.ip}) on the same subnet as ${node.name} ` +
-        `(${node.ip}/${underlay.prefix} on ${underlay.dev}); use intraCluster "vxlan" for nodes on different subnets`,
-    );
-    this.name = "GatewayNotOnLinkError";
-  }
-}
-
 /**
  * Pure: what this node must look like. Non-gateway nodes send remote-bound traffic to the
  * active gateway (routes in table 150): through vx-causeway ("vxlan", the default), or
@@ -76,12 +65,6 @@ export function desiredState(input: RouteAgentInput): host.HostDesired {
   // The same flows as the sets, kept from nftables masquerades too (kube-proxy's nftables mode): host/natguard.ts.
   const remote = d.sets.get(SET_REMOTE) ?? [];
   return { ...d, natGuard: { local: d.sets.get(SET_LOCAL) ?? [], remote } };
-}
-
-/** A local gateway: its node, and its slot (its next-hop member's id is NEXTHOP_GROUP + slot). */
-interface LocalGateway {
-  readonly node: SiteNode;
-  readonly slot: number;
 }
 
 function steering(input: RouteAgentInput): host.HostDesired {
@@ -108,6 +91,16 @@ function steering(input: RouteAgentInput): host.HostDesired {
     const net = { links: [], fdb: [], ...(onGateway ? { routes: [] } : directRoutes(input, gateways, remoteCidrs, grouped)), rules };
     return { net, chains: chains(mode), sets: sets(input.localCidrs, remoteCidrs), sysctls };
   }
+  return vxlanSteering(input, { gateways, remoteCidrs, grouped, onGateway, rules, sysctls });
+}
+
+/** vxlan mode with a gateway to steer to (steering's last part). */
+function vxlanSteering(
+  input: RouteAgentInput,
+  o: { gateways: readonly LocalGateway[]; remoteCidrs: string[]; grouped: boolean; onGateway: boolean; rules: host.Rule[]; sysctls: Map<string, string> },
+): host.HostDesired {
+  const { gateways, remoteCidrs, grouped, onGateway, rules, sysctls } = o;
+  const mode = "vxlan";
   // One gateway: a point-to-point device towards it; several: FDB entries to each (ARP finds the one that owns a VTEP).
   const link: host.VxlanLink = {
     name: VX.name,
@@ -123,50 +116,14 @@ function steering(input: RouteAgentInput): host.HostDesired {
   const fdb = towards.map((n) => ({ dev: VX.name, dst: n.ip }));
   const via = gateways.map((g) => ({ slot: g.slot, via: withFirstOctet(g.node.ip, VX.vtepOctet), dev: VX.name, onlink: true }));
   sysctls.set(`net.ipv4.conf.${VX.name}.rp_filter`, "2");
+  const steer = onGateway ? { routes: [] } : routesVia(via, remoteCidrs, grouped);
+  const pin = grouped ? pinning(input, gateways, remoteCidrs) : undefined;
   return {
-    net: { links: [link], fdb, ...(onGateway ? { routes: [] } : routesVia(via, remoteCidrs, grouped)), rules },
-    chains: chains(mode),
+    net: { links: [link], fdb, ...steer, routes: [...steer.routes, ...(pin?.routes ?? [])], rules: [...rules, ...(pin?.rules ?? [])] },
+    chains: [...chains(mode), ...(pin ? [pin.chain] : [])],
     sets: sets(input.localCidrs, remoteCidrs),
     sysctls,
   };
-}
-
-/** The local active gateways whose nodes this node knows, with their slots (by position when an Endpoint declares none: active-passive). */
-function localGateways(input: RouteAgentInput): LocalGateway[] {
-  return input.localEndpoints.flatMap((ep, i): LocalGateway[] => {
-    const node = input.nodes.find((n) => n.name === ep.hostname);
-    return node ? [{ node, slot: gatewaySlotOf(ep) ?? i + 1 }] : [];
-  });
-}
-
-/** Direct mode on a non-gateway node: routes via the gateways' node IPs, each of which must be on this node's subnet. */
-function directRoutes(
-  input: RouteAgentInput,
-  gateways: readonly LocalGateway[],
-  cidrs: readonly string[],
-  grouped: boolean,
-): Pick<host.NetState, "routes" | "nexthops"> {
-  for (const g of gateways)
-    if (!sameSubnet(input.node.ip, g.node.ip, input.underlay.prefix)) throw new GatewayNotOnLinkError(input.node, g.node, input.underlay);
-  return routesVia(
-    gateways.map((g) => ({ slot: g.slot, via: g.node.ip, dev: input.underlay.dev, onlink: false })),
-    cidrs,
-    grouped,
-  );
-}
-
-/** Pure: table 150's routes for `cidrs` through one gateway, or (`grouped`) through a resilient next-hop group over the gateways. */
-function routesVia(
-  gateways: readonly { slot: number; via: string; dev: string; onlink: boolean }[],
-  cidrs: readonly string[],
-  grouped: boolean,
-): Pick<host.NetState, "routes" | "nexthops"> {
-  const [first] = gateways;
-  if (!first) return { routes: [] };
-  if (!grouped) return { routes: cidrs.map((dst) => ({ table: TABLE, dst, via: first.via, dev: first.dev, ...(first.onlink ? { onlink: true } : {}) })) };
-  const members = gateways.map((g) => ({ id: NEXTHOP_GROUP + g.slot, via: g.via, dev: g.dev, ...(g.onlink ? { onlink: true } : {}) }));
-  const group = { id: NEXTHOP_GROUP, members: members.map((m) => m.id), buckets: NEXTHOP_BUCKETS, idleTimerS: NEXTHOP_IDLE_S };
-  return { routes: cidrs.map((dst) => ({ table: TABLE, dst, dev: first.dev, nhid: NEXTHOP_GROUP })), nexthops: { members, groups: [group] } };
 }
 
 function sets(local: readonly string[], remote: readonly string[]): Map<string, readonly string[]> {

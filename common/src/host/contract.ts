@@ -166,6 +166,55 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
       assert.deepEqual((await rg.reconcile(desired("198.18.5.7", cidrs))).netOps, []);
     });
 
+    it("pins flows by connection mark: marked by the sending gateway's MAC, replies routed by their mark through a table of their own; a second pass changes nothing", async () => {
+      const owned = {
+        ...OWNED,
+        net: { ...OWNED.net, tables: [150, 161], rulePriorities: [150, 90] },
+        chains: [...OWNED.chains, { table: "mangle" as const, chain: "CAUSEWAY-PREROUTING", hook: "PREROUTING" as const }],
+      };
+      const rp = new HostReconciler(f.adapters, owned);
+      const cidrs = ["10.2.0.0/16", "10.3.0.0/16"];
+      const pinned = (): HostDesired => {
+        const plain = desired("198.18.5.7", cidrs);
+        const mask = 0x0f000000;
+        return {
+          ...plain,
+          net: {
+            ...plain.net,
+            rules: [...plain.net.rules, { priority: 90, table: 161, fwmark: { mark: 0x01000000, mask } }],
+            routes: [...plain.net.routes, ...cidrs.map((dst) => ({ table: 161, dst, via: "240.18.5.9", dev: "vx-test", onlink: true }))],
+          },
+          chains: [
+            ...plain.chains,
+            {
+              table: "mangle",
+              chain: "CAUSEWAY-PREROUTING",
+              hook: "PREROUTING",
+              rules: [
+                { match: { in: "vx-test", ctNew: true, macSource: "0E:CA:F0:12:05:09" }, target: { kind: "CONNMARK_SET", mark: 0x01000000, mask } },
+                { match: { notIn: "vx-test", connmark: { mark: 0, mask, not: true } }, target: { kind: "CONNMARK_RESTORE", mask } },
+              ],
+            },
+          ],
+        };
+      };
+      const first = await rp.reconcile(pinned());
+      assert.ok(first.filterChanged);
+      assert.ok(first.netOps.some((o) => o.op === "rule-add" && o.rule.fwmark?.mark === 0x01000000));
+      const rules = (await f.adapters.net.observe(owned.net)).rules;
+      assert.deepEqual(
+        rules.find((r) => r.priority === 90),
+        { priority: 90, table: 161, fwmark: { mark: 0x01000000, mask: 0x0f000000 } },
+      );
+      const again = await rp.reconcile(pinned());
+      assert.deepEqual(again.netOps, []);
+      assert.equal(again.filterChanged, false, "the rules read back as they were written");
+      const gone = await rp.reconcile(desired("198.18.5.7", cidrs));
+      assert.ok(gone.netOps.some((o) => o.op === "rule-del" && o.rule.priority === 90));
+      const filt = await f.adapters.filter.observe(["mangle"]);
+      assert.ok(!filt.get("mangle")?.has("CAUSEWAY-PREROUTING"), "the chain goes when no longer desired");
+    });
+
     it("removeAll leaves nothing of ours and everything of others", async () => {
       await r.removeAll();
       const obs = await f.adapters.net.observe(OWNED.net);

@@ -30,6 +30,8 @@ export interface Route {
 export interface Rule {
   readonly priority: number;
   readonly table: number;
+  /** Only packets whose mark under `mask` is `mark`. */
+  readonly fwmark?: { readonly mark: number; readonly mask: number } | undefined;
 }
 
 /** A static forwarding entry over a VXLAN device: all-zero MAC (flood/unicast to dst) unless `mac` is given. */

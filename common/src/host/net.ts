@@ -2,6 +2,7 @@ import type { CommandRunner } from "../exec/index.ts";
 import type { FdbEntry, NetOp, ObservedLink, ObservedState, Ownership, Route, Rule } from "./model.ts";
 import { parseJson } from "./json.ts";
 import { type NexthopIds, type NexthopState, parseNexthops, renderNexthopOp } from "./nexthop.ts";
+import { hexMark } from "./packetfilter.ts";
 import { applyOps } from "./plan.ts";
 import { HostStateError } from "../errors.ts";
 
@@ -46,6 +47,8 @@ interface JsonRoute {
 interface JsonRule {
   priority: number;
   table: string;
+  fwmark?: string;
+  fwmask?: string;
 }
 interface JsonFdb {
   mac: string;
@@ -86,7 +89,11 @@ export class IpRoute2Net implements Net {
       .map(toObservedLink);
     const rules: Rule[] = parseJson<JsonRule>(rulesOut.stdout)
       .filter((r) => owned.rulePriorities.includes(r.priority))
-      .map((r) => ({ priority: r.priority, table: Number(r.table) }));
+      .map((r) => ({
+        priority: r.priority,
+        table: Number(r.table),
+        ...(r.fwmark ? { fwmark: { mark: Number(r.fwmark), mask: r.fwmask ? Number(r.fwmask) : 0xffffffff } } : {}),
+      }));
     const routes = routesOut ? parseJson<JsonRoute>(routesOut.stdout).flatMap((r) => toOwnedRoute(r, owned.tables)) : [];
     const fdb: FdbEntry[] = [];
     owned.links.forEach((name, i) => {
@@ -162,6 +169,14 @@ function toOwnedRoute(r: JsonRoute, tables: readonly number[]): Route[] {
   return [{ table, dst, dev: r.dev ?? "", via: r.gateway, src: r.prefsrc, onlink: (r.flags ?? []).includes("onlink") }];
 }
 
+/** A route as a line of `ip -batch` input. */
+function renderRoute(verb: "del" | "replace", r: Route): string {
+  if (r.nhid !== undefined) return `route ${verb} ${r.dst} nhid ${r.nhid} table ${r.table}`;
+  const via = r.via ? ` via ${r.via}` : "";
+  const src = r.src ? ` src ${r.src}` : "";
+  return `route ${verb} ${r.dst}${via} dev ${r.dev}${src}${r.onlink ? " onlink" : ""} table ${r.table}`;
+}
+
 /** One op as a line of `ip -batch` / `bridge -batch` input. */
 export function renderOp(o: NetOp): string {
   switch (o.op) {
@@ -185,18 +200,13 @@ export function renderOp(o: NetOp): string {
     case "fdb-del":
       return `fdb del ${o.entry.mac ?? ZERO_MAC} dev ${o.entry.dev} dst ${o.entry.dst}${o.entry.port ? ` port ${o.entry.port}` : ""}`;
     case "rule-add":
-      return `rule add pref ${o.rule.priority} table ${o.rule.table}`;
-    case "rule-del":
-      return `rule del pref ${o.rule.priority} table ${o.rule.table}`;
-    case "route-replace":
-    case "route-del": {
-      const r = o.route;
-      const verb = o.op === "route-del" ? "del" : "replace";
-      if (r.nhid !== undefined) return `route ${verb} ${r.dst} nhid ${r.nhid} table ${r.table}`;
-      const via = r.via ? ` via ${r.via}` : "";
-      const src = r.src ? ` src ${r.src}` : "";
-      return `route ${verb} ${r.dst}${via} dev ${r.dev}${src}${r.onlink ? " onlink" : ""} table ${r.table}`;
+    case "rule-del": {
+      const mark = o.rule.fwmark ? ` fwmark ${hexMark(o.rule.fwmark.mark)}/${hexMark(o.rule.fwmark.mask)}` : "";
+      return `rule ${o.op === "rule-add" ? "add" : "del"} pref ${o.rule.priority}${mark} table ${o.rule.table}`;
     }
+    case "route-replace":
+    case "route-del":
+      return renderRoute(o.op === "route-del" ? "del" : "replace", o.route);
     case "nexthop":
       return renderNexthopOp(o.nh);
     default:

@@ -8,11 +8,19 @@ export interface Match {
   readonly src?: string;
   readonly dst?: string;
   readonly in?: string;
+  /** Any interface but this one (`! -i`). */
+  readonly notIn?: string;
   readonly out?: string;
   readonly proto?: "tcp" | "udp";
   readonly dport?: number;
   /** TCP SYN (flags SYN,RST / SYN): the packets whose MSS can be clamped. */
   readonly syn?: boolean;
+  /** The first packet of a connection (conntrack state NEW). */
+  readonly ctNew?: boolean;
+  /** The frame's source MAC (the sending gateway's fixed VTEP MAC on a VXLAN device). */
+  readonly macSource?: string;
+  /** The connection's mark under `mask`: equal to `mark`, or (`not`) different. */
+  readonly connmark?: { readonly mark: number; readonly mask: number; readonly not?: boolean };
   /**
    * ipset matches, evaluated in this order after the cheap native matches: put the set that
    * most packets miss first, so ordinary traffic pays one lookup.
@@ -26,7 +34,17 @@ export interface SetMatch {
   readonly dir: "src" | "dst";
 }
 
-export type Target = { readonly kind: "ACCEPT" } | { readonly kind: "CLAMP_MSS_TO_PMTU" } | { readonly kind: "CLAMP_MSS"; readonly mss: number };
+export type Target =
+  | { readonly kind: "ACCEPT" }
+  | { readonly kind: "CLAMP_MSS_TO_PMTU" }
+  | { readonly kind: "CLAMP_MSS"; readonly mss: number }
+  /** The connection's mark bits under `mask` set to `mark`. */
+  | { readonly kind: "CONNMARK_SET"; readonly mark: number; readonly mask: number }
+  /** The packet's mark bits under `mask` set from the connection's. */
+  | { readonly kind: "CONNMARK_RESTORE"; readonly mask: number };
+
+/** A mark as iptables-save prints it. */
+export const hexMark = (n: number): string => `0x${n.toString(16)}`;
 
 export interface FilterRule {
   readonly match: Match;
@@ -61,15 +79,25 @@ function renderMatch(m: Match): string {
   if (m.src) p.push(`-s ${m.src}`);
   if (m.dst) p.push(`-d ${m.dst}`);
   if (m.in) p.push(`-i ${m.in}`);
+  if (m.notIn) p.push(`! -i ${m.notIn}`);
   if (m.out) p.push(`-o ${m.out}`);
   if (m.proto) p.push(`-p ${m.proto}`);
+  return [...p, ...renderModules(m)].join(" ");
+}
+
+/** A match's module parts, in the order iptables-save prints them back. */
+function renderModules(m: Match): string[] {
+  const p: string[] = [];
   // Native matches (protocol, port, TCP flags) before ipset lookups: iptables evaluates a rule's
   // matches in order, so e.g. an MSS clamp rule costs non-SYN packets no set lookup at all.
   if (m.proto && (m.dport !== undefined || m.syn)) p.push(`-m ${m.proto}`);
   if (m.dport !== undefined) p.push(`--dport ${m.dport}`);
   if (m.syn) p.push("--tcp-flags SYN,RST SYN");
+  if (m.ctNew) p.push("-m conntrack --ctstate NEW");
+  if (m.macSource) p.push(`-m mac --mac-source ${m.macSource.toLowerCase()}`);
+  if (m.connmark) p.push(`-m connmark${m.connmark.not ? " !" : ""} --mark ${hexMark(m.connmark.mark)}/${hexMark(m.connmark.mask)}`);
   for (const s of m.sets ?? []) p.push(`-m set --match-set ${s.set} ${s.dir}`);
-  return p.join(" ");
+  return p;
 }
 
 function renderTarget(t: Target): string {
@@ -80,6 +108,10 @@ function renderTarget(t: Target): string {
       return "-j TCPMSS --clamp-mss-to-pmtu";
     case "CLAMP_MSS":
       return `-j TCPMSS --set-mss ${t.mss}`;
+    case "CONNMARK_SET":
+      return `-j CONNMARK --set-xmark ${hexMark(t.mark)}/${hexMark(t.mask)}`;
+    case "CONNMARK_RESTORE":
+      return `-j CONNMARK --restore-mark --nfmask ${hexMark(t.mask)} --ctmask ${hexMark(t.mask)}`;
     default:
       return t satisfies never;
   }
