@@ -138,7 +138,7 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
       const over = (vteps: string[]): HostDesired => {
         const plain = desired("198.18.5.7", cidrs);
         const members = vteps.map((via, i) => ({ id: 1501 + i, via, dev: "vx-test", onlink: true }));
-        const routes = cidrs.map((dst) => ({ table: 150, dst, dev: "vx-test", nhid: 1500 }));
+        const routes = cidrs.map((dst) => ({ table: 150, dst, dev: "vx-test", nhid: 1500, src: "240.18.5.1" }));
         const groups = [{ id: 1500, members: members.map((m) => m.id), buckets: 32, idleTimerS: 60 }];
         return { ...plain, net: { ...plain.net, routes, nexthops: { members, groups } } };
       };

@@ -23,7 +23,7 @@ export interface Route {
   readonly via?: string | undefined;
   readonly src?: string | undefined;
   readonly onlink?: boolean | undefined;
-  /** Through a next-hop object (a group: spread over its members): `via` is then the object's, `dev` its members' device. */
+  /** Through a next-hop object (a group: spread over its members): `via` is then the object's, `dev` its members' device; `src` still applies. */
   readonly nhid?: number | undefined;
 }
 

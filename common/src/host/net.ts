@@ -165,15 +165,15 @@ function toOwnedRoute(r: JsonRoute, tables: readonly number[]): Route[] {
   if (!tables.includes(table) || (r.type && r.type !== "unicast")) return [];
   const dst = r.dst.includes("/") ? r.dst : `${r.dst}/32`;
   // Through a next-hop object: the object says where (its members' device stands for the route's).
-  if (r.nhid !== undefined) return [{ table, dst, dev: r.dev ?? r.nexthops?.[0]?.dev ?? "", nhid: r.nhid }];
+  if (r.nhid !== undefined) return [{ table, dst, dev: r.dev ?? r.nexthops?.[0]?.dev ?? "", nhid: r.nhid, src: r.prefsrc }];
   return [{ table, dst, dev: r.dev ?? "", via: r.gateway, src: r.prefsrc, onlink: (r.flags ?? []).includes("onlink") }];
 }
 
 /** A route as a line of `ip -batch` input. */
 function renderRoute(verb: "del" | "replace", r: Route): string {
-  if (r.nhid !== undefined) return `route ${verb} ${r.dst} nhid ${r.nhid} table ${r.table}`;
-  const via = r.via ? ` via ${r.via}` : "";
   const src = r.src ? ` src ${r.src}` : "";
+  if (r.nhid !== undefined) return `route ${verb} ${r.dst} nhid ${r.nhid}${src} table ${r.table}`;
+  const via = r.via ? ` via ${r.via}` : "";
   return `route ${verb} ${r.dst}${via} dev ${r.dev}${src}${r.onlink ? " onlink" : ""} table ${r.table}`;
 }
 

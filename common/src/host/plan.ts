@@ -5,7 +5,7 @@ const fdbKey = (e: FdbEntry) => `${e.dev}|${e.mac ?? ""}|${e.dst}|${e.port ?? ""
 const routeKey = (r: Route) => `${r.table}|${r.dst}`;
 const sameRoute = (a: Route, b: Route) =>
   a.nhid !== undefined || b.nhid !== undefined
-    ? a.nhid === b.nhid
+    ? a.nhid === b.nhid && (a.src ?? "") === (b.src ?? "")
     : a.dev === b.dev && (a.via ?? "") === (b.via ?? "") && (a.src ?? "") === (b.src ?? "") && Boolean(a.onlink) === Boolean(b.onlink);
 const ruleKey = (r: Rule) => `${r.priority}|${r.table}|${r.fwmark ? `${r.fwmark.mark}/${r.fwmark.mask}` : ""}`;
 
