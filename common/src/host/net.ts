@@ -1,7 +1,7 @@
 import type { CommandRunner } from "../exec/index.ts";
 import type { FdbEntry, NetOp, ObservedLink, ObservedState, Ownership, Route, Rule } from "./model.ts";
 import { parseJson } from "./json.ts";
-import { type NexthopIds, type NexthopState, parseNexthops, renderNexthopOp } from "./nexthop.ts";
+import { EMPTY_NEXTHOPS, type NexthopIds, type NexthopState, parseNexthops, renderNexthopOp } from "./nexthop.ts";
 import { hexMark } from "./packetfilter.ts";
 import { applyOps } from "./plan.ts";
 import { HostStateError } from "../errors.ts";
@@ -81,7 +81,8 @@ export class IpRoute2Net implements Net {
       this.#run.run("ip", ["-json", "-4", "rule", "show"]),
       // One dump of every table; entries outside main carry their table id.
       owned.tables.length ? this.#run.run("ip", ["-json", "-4", "route", "show", "table", "all"]) : undefined,
-      owned.nexthopIds ? this.#run.run("ip", ["-json", "nexthop", "show"]) : undefined,
+      // A kernel without next-hop objects (before 5.3) has none to show: only making one fails there.
+      owned.nexthopIds ? this.#run.run("ip", ["-json", "nexthop", "show"], { allowFailure: true }) : undefined,
       ...owned.links.map((l) => this.#run.run("bridge", ["-json", "fdb", "show", "dev", l], { allowFailure: true })),
     ]);
     const links = parseJson<JsonLink>(linksOut.stdout)
@@ -105,7 +106,8 @@ export class IpRoute2Net implements Net {
         if (mine && e.dst) fdb.push({ dev: name, dst: e.dst, ...(e.mac !== ZERO_MAC ? { mac: e.mac } : {}), ...(e.port ? { port: e.port } : {}) });
       }
     });
-    if (!owned.nexthopIds || !nexthopsOut) return { links, rules, routes, fdb };
+    if (!owned.nexthopIds || !nexthopsOut || nexthopsOut.exitCode !== 0)
+      return { links, rules, routes, fdb, ...(owned.nexthopIds ? { nexthops: EMPTY_NEXTHOPS } : {}) };
     return { links, rules, routes, fdb, nexthops: nexthopsWithin(parseNexthops(nexthopsOut.stdout), owned.nexthopIds) };
   }
 

@@ -1,11 +1,19 @@
-import { vtepMac, withFirstOctet } from "@causeway/api";
+import { gatewayModeOf, gatewaySlotOf, vtepMac, withFirstOctet } from "@causeway/api";
 import { host } from "@causeway/common";
 import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwnership, cablePortOf, type LocalCable, type RemoteCable } from "./driver.ts";
 
 /** Submariner-compatible VXLAN cable parameters (reference §4.3). */
 export const VXLAN_CABLE = { name: "vxlan-tunnel", vni: 1000, port: 4500, vtepOctet: 241, overhead: 50, ...CABLE_ROUTING } as const;
 
-export const VXLAN_OWNERSHIP: host.HostOwnership = cableOwnership([VXLAN_CABLE.name]);
+/**
+ * Next-hop ids of the cables to clusters with several active gateways (active-active): each such
+ * cluster a block of 16, in order of cluster id — its group at the block's start, each of its
+ * gateways at the start + the gateway's slot. 250 blocks: 250 active-active remote clusters.
+ */
+export const CABLE_NEXTHOPS = { from: 16000, to: 19999 } as const;
+
+const owned = cableOwnership([VXLAN_CABLE.name]);
+export const VXLAN_OWNERSHIP: host.HostOwnership = { ...owned, net: { ...owned.net, nexthopIds: CABLE_NEXTHOPS } };
 
 /** Pure: the host state for a set of VXLAN cables. */
 export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[]): host.HostDesired {
@@ -38,16 +46,7 @@ export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[])
         ];
       }),
       rules: [{ priority: VXLAN_CABLE.priority, table: VXLAN_CABLE.table }],
-      routes: remotes.flatMap((r) =>
-        r.endpoint.subnets.map((dst) => ({
-          table: VXLAN_CABLE.table,
-          dst,
-          via: withFirstOctet(r.endpoint.private_ip, VXLAN_CABLE.vtepOctet),
-          dev: VXLAN_CABLE.name,
-          src,
-          onlink: true,
-        })),
-      ),
+      ...cableRoutes(remotes, src),
     },
     chains: cableChains(VXLAN_CABLE.name, port),
     sets: new Map(),
@@ -57,6 +56,38 @@ export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[])
     ]),
   };
 }
+
+/**
+ * Pure: table 100's routes to each remote cluster's subnets: via its gateway's VTEP, or — a
+ * cluster with several active gateways (active-active) — through a resilient next-hop group over
+ * their VTEPs (a flow hashed to one keeps it while it lives).
+ */
+function cableRoutes(remotes: readonly RemoteCable[], src: string | undefined): Pick<host.NetState, "routes" | "nexthops"> {
+  const byCluster = new Map<string, RemoteCable[]>();
+  for (const r of remotes) byCluster.set(r.endpoint.cluster_id, [...(byCluster.get(r.endpoint.cluster_id) ?? []), r]);
+  const vtep = (r: RemoteCable) => withFirstOctet(r.endpoint.private_ip, VXLAN_CABLE.vtepOctet);
+  const routes: host.Route[] = [];
+  const members: host.NexthopMember[] = [];
+  const groups: host.NexthopGroup[] = [];
+  for (const id of [...byCluster.keys()].sort()) {
+    const rs = byCluster.get(id) ?? [];
+    const subnets = [...new Set(rs.flatMap((r) => r.endpoint.subnets))];
+    const base = CABLE_NEXTHOPS.from + 16 * groups.length;
+    if (rs.length > 1 || rs.some((r) => gatewayModeOf(r.endpoint) === "active-active")) {
+      const mine = rs.map((r, i) => ({ id: base + (gatewaySlotOf(r.endpoint) ?? i + 1), via: vtep(r), dev: VXLAN_CABLE.name, onlink: true }));
+      members.push(...mine);
+      groups.push({ id: base, members: mine.map((m) => m.id), buckets: CABLE_GROUP.buckets, idleTimerS: CABLE_GROUP.idleTimerS });
+      routes.push(...subnets.map((dst) => ({ table: VXLAN_CABLE.table, dst, dev: VXLAN_CABLE.name, src, nhid: base })));
+    } else {
+      const [r] = rs;
+      if (r) routes.push(...subnets.map((dst) => ({ table: VXLAN_CABLE.table, dst, via: vtep(r), dev: VXLAN_CABLE.name, src, onlink: true })));
+    }
+  }
+  return { routes, ...(groups.length ? { nexthops: { members, groups } } : {}) };
+}
+
+/** Resilient groups over a remote cluster's gateways: as the route agents' over the local ones (a flow keeps its bucket; a bucket idle 60 s may move to a gateway that comes). */
+export const CABLE_GROUP = { buckets: 128, idleTimerS: 60 } as const;
 
 /** Unencrypted VXLAN cables: one device, one FDB entry and table-100 routes per remote gateway. */
 export class VxlanCableDriver implements CableDriver {
