@@ -1,17 +1,31 @@
-import { type CableDriverName, type Endpoint, parseCableDriver } from "@causeway/api";
+import { type CableDriverName, type Endpoint, MAX_GATEWAY_SLOTS, parseCableDriver } from "@causeway/api";
 import type { host } from "@causeway/common";
 
 /** What every cable driver routes from (the remote subnets' table and its rule) and filters with: one driver is in use at a time. */
 export const CABLE_ROUTING = { table: 100, priority: 100 } as const;
 
+/** Replies pinned to the remote gateway their flow came from (active-active remotes): rule priority, and the tables' base (+ the gateway's slot, 1–15). */
+export const CABLE_PIN_RULE = 91;
+export const CABLE_PIN_TABLE = 180;
+
 const GW_CHAINS = [
   { table: "filter", chain: "CAUSEWAY-GW-INPUT", hook: "INPUT" },
   { table: "filter", chain: "CAUSEWAY-GW-FORWARD", hook: "FORWARD" },
+  { table: "mangle", chain: "CAUSEWAY-GW-PREROUTING", hook: "PREROUTING" },
 ] as const;
 
-/** What a cable driver owns on the host: table 100, rule 100, the gateway chains, and `links` (its device when iproute2 manages it). */
+/**
+ * What a cable driver owns on the host: table 100, rule 100, the gateway chains, the pinning
+ * rule and tables (shared: the driver in use prunes what another left), and `links` (its device
+ * when iproute2 manages it).
+ */
 export function cableOwnership(links: readonly string[]): host.HostOwnership {
-  return { net: { links, tables: [CABLE_ROUTING.table], rulePriorities: [CABLE_ROUTING.priority] }, chains: GW_CHAINS, sets: [] };
+  const pinTables = Array.from({ length: MAX_GATEWAY_SLOTS }, (_, i) => CABLE_PIN_TABLE + i + 1);
+  return {
+    net: { links, tables: [CABLE_ROUTING.table, ...pinTables], rulePriorities: [CABLE_ROUTING.priority, CABLE_PIN_RULE] },
+    chains: GW_CHAINS,
+    sets: [],
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { Endpoint } from "@causeway/api";
 import { host } from "@causeway/common";
 import type { LocalCable, RemoteCable } from "./driver.ts";
-import { VxlanCableDriver, vxlanDesired } from "./vxlan.ts";
+import { VXLAN_OWNERSHIP, VxlanCableDriver, vxlanDesired } from "./vxlan.ts";
 
 const ep = (cluster: string, host: string, ip: string, config: Record<string, string> = {}): Endpoint => ({
   cluster_id: cluster,
@@ -33,9 +33,30 @@ describe("VXLAN cables to clusters with several active gateways", () => {
       groups: [{ id: 16000, members: [16001, 16002], buckets: 128, idleTimerS: 60 }],
     });
     assert.deepEqual(
-      d.net.routes.map((r) => `${r.dst} ${r.nhid ? `nhid ${r.nhid}` : `via ${r.via}`}`),
+      d.net.routes.filter((r) => r.table === 100).map((r) => `${r.dst} ${r.nhid ? `nhid ${r.nhid}` : `via ${r.via}`}`),
       ["10.2.0.0/16 nhid 16000", "10.3.0.0/16 via 241.18.3.10"],
     );
+    // c2's flows pinned to the gateway they came from (its VTEP's MAC): replies by mark to table 180 + slot, straight to it.
+    assert.deepEqual(
+      d.chains.find((c) => c.chain === "CAUSEWAY-GW-PREROUTING")?.rules.map((r) => host.renderRule("P", r)),
+      [
+        "-A P -i vxlan-tunnel -m conntrack --ctstate NEW -m mac --mac-source 0e:ca:f1:12:02:0a -j CONNMARK --set-xmark 0x10000000/0xf0000000",
+        "-A P -i vxlan-tunnel -m conntrack --ctstate NEW -m mac --mac-source 0e:ca:f1:12:02:0b -j CONNMARK --set-xmark 0x20000000/0xf0000000",
+        "-A P ! -i vxlan-tunnel -m connmark ! --mark 0x0/0xf0000000 -j CONNMARK --restore-mark --nfmask 0xf0000000 --ctmask 0xf0000000",
+      ],
+    );
+    assert.deepEqual(d.net.rules, [
+      { priority: 100, table: 100 },
+      { priority: 91, table: 181, fwmark: { mark: 0x10000000, mask: 0xf0000000 } },
+      { priority: 91, table: 182, fwmark: { mark: 0x20000000, mask: 0xf0000000 } },
+    ]);
+    assert.deepEqual(
+      d.net.routes.filter((r) => r.table !== 100).map((r) => `${r.dst} via ${r.via} table ${r.table}`),
+      ["10.2.0.0/16 via 241.18.2.10 table 181", "10.2.0.0/16 via 241.18.2.11 table 182"],
+    );
+    // No active-active remote: nothing pinned.
+    const plain = vxlanDesired(local, [cable(ep("c3", "n0", "198.18.3.10"))]);
+    assert.deepEqual([plain.net.rules.length, plain.chains.some((c) => c.chain === "CAUSEWAY-GW-PREROUTING")], [1, false]);
     assert.deepEqual(
       d.net.fdb.map((e) => e.dst),
       ["198.18.2.10", "198.18.2.11", "198.18.3.10"],
@@ -52,20 +73,17 @@ describe("VXLAN cables to clusters with several active gateways", () => {
       ["c2 connected", "c2 connected"],
     );
     assert.deepEqual(
-      a.net.state.routes.map((r) => r.nhid),
+      a.net.state.routes.filter((x) => x.table === 100).map((x) => x.nhid),
       [16000],
     );
-    const r = new host.HostReconciler(a, {
-      net: { links: ["vxlan-tunnel"], tables: [100], rulePriorities: [100], nexthopIds: { from: 16000, to: 19999 } },
-      chains: [],
-      sets: [],
-    });
-    assert.deepEqual((await r.reconcile({ ...vxlanDesired(local, both), chains: [] })).netOps, []);
+    const r = new host.HostReconciler(a, VXLAN_OWNERSHIP);
+    const again = await r.reconcile(vxlanDesired(local, both));
+    assert.deepEqual([again.netOps, again.filterChanged], [[], false]);
     await drv.sync(local, [both[1] as RemoteCable]);
     assert.deepEqual(a.net.state.nexthops?.groups, [{ id: 16000, members: [16002], buckets: 128, idleTimerS: 60 }]);
     assert.deepEqual(
-      a.net.state.routes.map((x) => x.nhid),
-      [16000],
+      a.net.state.routes.map((x) => `${x.table} ${x.nhid ?? x.via}`),
+      ["100 16000", "182 241.18.2.11"],
     );
     await drv.cleanup();
     assert.deepEqual([a.net.state.routes, a.net.state.nexthops], [[], { members: [], groups: [] }]);

@@ -1,6 +1,17 @@
 import { gatewayModeOf, gatewaySlotOf, vtepMac, withFirstOctet } from "@causeway/api";
 import { host } from "@causeway/common";
-import { CABLE_ROUTING, type CableDriver, type CableState, cableChains, cableOwnership, cablePortOf, type LocalCable, type RemoteCable } from "./driver.ts";
+import {
+  CABLE_PIN_RULE,
+  CABLE_PIN_TABLE,
+  CABLE_ROUTING,
+  type CableDriver,
+  type CableState,
+  cableChains,
+  cableOwnership,
+  cablePortOf,
+  type LocalCable,
+  type RemoteCable,
+} from "./driver.ts";
 
 /** Submariner-compatible VXLAN cable parameters (reference §4.3). */
 export const VXLAN_CABLE = { name: "vxlan-tunnel", vni: 1000, port: 4500, vtepOctet: 241, overhead: 50, ...CABLE_ROUTING } as const;
@@ -14,6 +25,14 @@ export const CABLE_NEXTHOPS = { from: 16000, to: 19999 } as const;
 
 const owned = cableOwnership([VXLAN_CABLE.name]);
 export const VXLAN_OWNERSHIP: host.HostOwnership = { ...owned, net: { ...owned.net, nexthopIds: CABLE_NEXTHOPS } };
+
+/**
+ * Connection marks that pin a flow from a remote gateway to it (a remote cluster with several
+ * active gateways): the gateway's slot in bits of their own, apart from the route agents'
+ * (0x0f000000) and kube-proxy's; replies take the ip rule at CABLE_PIN.rulePriority to table
+ * CABLE_PIN.tableBase + slot, whose routes go to each such cluster's gateway of that slot.
+ */
+export const CABLE_PIN = { mask: 0xf0000000, unit: 0x10000000, chain: "CAUSEWAY-GW-PREROUTING" } as const;
 
 /** Pure: the host state for a set of VXLAN cables. */
 export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[]): host.HostDesired {
@@ -45,10 +64,9 @@ export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[])
           { dev: VXLAN_CABLE.name, mac: vtep, dst: r.usingIP, port: remotePort(r) },
         ];
       }),
-      rules: [{ priority: VXLAN_CABLE.priority, table: VXLAN_CABLE.table }],
-      ...cableRoutes(remotes, src),
+      ...withPinning(cableRoutes(remotes, src), remotes, src),
     },
-    chains: cableChains(VXLAN_CABLE.name, port),
+    chains: [...cableChains(VXLAN_CABLE.name, port), ...pinChain(remotes)],
     sets: new Map(),
     sysctls: new Map([
       ["net.ipv4.ip_forward", "1"],
@@ -84,6 +102,71 @@ function cableRoutes(remotes: readonly RemoteCable[], src: string | undefined): 
     }
   }
   return { routes, ...(groups.length ? { nexthops: { members, groups } } : {}) };
+}
+
+/** The remote gateways whose flows are pinned: those of clusters routed through a group (several active gateways), with their slots. */
+function pinned(remotes: readonly RemoteCable[]): { r: RemoteCable; slot: number }[] {
+  const grouped = new Set(
+    [...new Set(remotes.map((r) => r.endpoint.cluster_id))].filter((id) => {
+      const rs = remotes.filter((r) => r.endpoint.cluster_id === id);
+      return rs.length > 1 || rs.some((r) => gatewayModeOf(r.endpoint) === "active-active");
+    }),
+  );
+  return remotes.flatMap((r, i) => (grouped.has(r.endpoint.cluster_id) ? [{ r, slot: gatewaySlotOf(r.endpoint) ?? i + 1 }] : []));
+}
+
+/**
+ * Pure (active-active remotes): the new flows that arrive from a remote gateway are marked with
+ * its slot, told by its VTEP's fixed MAC; replies restore the mark and an ip rule sends them
+ * back through the same gateway (table CABLE_PIN_TABLE + slot), so both directions of a flow
+ * cross one gateway of each cluster (docs/architecture.md).
+ */
+function pinChain(remotes: readonly RemoteCable[]): host.ChainSpec[] {
+  const ps = pinned(remotes);
+  if (!ps.length) return [];
+  const vtepOf = (r: RemoteCable) => vtepMac(withFirstOctet(r.endpoint.private_ip, VXLAN_CABLE.vtepOctet));
+  return [
+    {
+      table: "mangle",
+      chain: CABLE_PIN.chain,
+      hook: "PREROUTING",
+      rules: [
+        ...ps.map(({ r, slot }) => ({
+          match: { in: VXLAN_CABLE.name, ctNew: true, macSource: vtepOf(r) },
+          target: { kind: "CONNMARK_SET" as const, mark: slot * CABLE_PIN.unit, mask: CABLE_PIN.mask },
+        })),
+        {
+          match: { notIn: VXLAN_CABLE.name, connmark: { mark: 0, mask: CABLE_PIN.mask, not: true } },
+          target: { kind: "CONNMARK_RESTORE", mask: CABLE_PIN.mask },
+        },
+      ],
+    },
+  ];
+}
+
+/** `steer` plus, for pinned remote gateways, a rule per slot and the slot's table of routes to them. */
+function withPinning(
+  steer: Pick<host.NetState, "routes" | "nexthops">,
+  remotes: readonly RemoteCable[],
+  src: string | undefined,
+): Pick<host.NetState, "routes" | "nexthops" | "rules"> {
+  const ps = pinned(remotes);
+  const slots = [...new Set(ps.map((p) => p.slot))].sort((a, b) => a - b);
+  const rules = [
+    { priority: VXLAN_CABLE.priority, table: VXLAN_CABLE.table },
+    ...slots.map((slot) => ({ priority: CABLE_PIN_RULE, table: CABLE_PIN_TABLE + slot, fwmark: { mark: slot * CABLE_PIN.unit, mask: CABLE_PIN.mask } })),
+  ];
+  const routes = ps.flatMap(({ r, slot }) =>
+    r.endpoint.subnets.map((dst) => ({
+      table: CABLE_PIN_TABLE + slot,
+      dst,
+      via: withFirstOctet(r.endpoint.private_ip, VXLAN_CABLE.vtepOctet),
+      dev: VXLAN_CABLE.name,
+      src,
+      onlink: true,
+    })),
+  );
+  return { ...steer, routes: [...steer.routes, ...routes], rules };
 }
 
 /** Resilient groups over a remote cluster's gateways: as the route agents' over the local ones (a flow keeps its bucket; a bucket idle 60 s may move to a gateway that comes). */
