@@ -161,13 +161,20 @@ describe("route agent desired state", () => {
     assert.deepEqual([onGw.net.routes.filter((r) => r.table === 150), onGw.net.nexthops], [[], undefined]);
     // …and pins to the other gateway only: flows through itself leave through its own cables.
     assert.deepEqual(
-      onGw.net.rules.map((r) => r.table),
+      onGw.net.rules.filter((r) => r.priority === 90).map((r) => r.table),
       [163],
     );
+    // …and hands what comes from the remote clusters to the other nodes' pods through vx-causeway (so they can tell it sent it).
     assert.deepEqual(
-      onGw.net.fdb.map((e) => e.dst),
-      ["198.19.1.10", "198.19.1.11"],
+      onGw.net.rules.filter((r) => r.priority === 95).map((r) => `from ${r.src} table ${r.table}`),
+      ["from 10.102.0.0/16 table 170", "from 10.2.0.0/16 table 170"],
     );
+    assert.deepEqual(
+      onGw.net.routes.filter((r) => r.table === 170).map((r) => `${r.dst} via ${r.via} dev ${r.dev}`),
+      ["10.1.0.0/24 via 240.19.1.10 dev vx-causeway", "10.1.1.0/24 via 240.19.1.11 dev vx-causeway"],
+    );
+    // A node that is no gateway hands nothing over.
+    assert.ok(!d.net.rules.some((r) => r.priority === 95));
     // Direct mode: the group over the gateways' node IPs on the underlay.
     const direct = desiredState(input({ intraCluster: "direct", localEndpoints: gws }));
     assert.deepEqual(

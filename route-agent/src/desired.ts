@@ -2,7 +2,7 @@ import { cidrsOverlap, type Endpoint, gatewayModeOf, vtepMac, withFirstOctet } f
 import type { host, IntraClusterMode, SiteNode } from "@causeway/common";
 
 import { VX, TABLE, RULE_PRIORITY } from "./names.ts";
-import { directRoutes, type LocalGateway, localGateways, NEXTHOP_IDS, PIN, PIN_TABLES, pinning, routesVia } from "./gateways.ts";
+import { directRoutes, HAND_OVER, type LocalGateway, localGateways, NEXTHOP_IDS, PIN, PIN_TABLES, pinning, routesVia } from "./gateways.ts";
 
 export { VX, TABLE, RULE_PRIORITY };
 export { GatewayNotOnLinkError } from "./gateways.ts";
@@ -19,8 +19,8 @@ export const CHAIN_MSS = "CAUSEWAY-POSTROUTING";
 export const OWNERSHIP: host.HostOwnership = {
   net: {
     links: [VX.name],
-    tables: [TABLE, CLUSTERSET_TABLE, ...PIN_TABLES],
-    rulePriorities: [RULE_PRIORITY, CLUSTERSET_RULE_PRIORITY, PIN.rulePriority],
+    tables: [TABLE, CLUSTERSET_TABLE, ...PIN_TABLES, HAND_OVER.table],
+    rulePriorities: [RULE_PRIORITY, CLUSTERSET_RULE_PRIORITY, PIN.rulePriority, HAND_OVER.rulePriority],
     nexthopIds: NEXTHOP_IDS,
   },
   chains: [

@@ -33,6 +33,8 @@ export const NEXTHOP_IDLE_S = 60;
  * PIN.tableBase + slot.
  */
 export const PIN = { mask: 0x0f000000, shift: 24, rulePriority: 90, tableBase: 160, chain: "CAUSEWAY-PREROUTING" } as const;
+/** Active-active gateway nodes: cross-cluster traffic for other nodes' pods through vx-causeway (rule per remote CIDR, before the pinning's). */
+export const HAND_OVER = { rulePriority: 95, table: 170 } as const;
 export const PIN_TABLES = Array.from({ length: MAX_GATEWAY_SLOTS }, (_, i) => PIN.tableBase + i + 1);
 
 /** A local gateway: its node, and its slot (its next-hop member's id is NEXTHOP_GROUP + slot). */
@@ -107,9 +109,32 @@ export function pinning(
       { match: { notIn: VX.name, connmark: { mark: 0, mask: PIN.mask, not: true } }, target: { kind: "CONNMARK_RESTORE", mask: PIN.mask } },
     ],
   };
+  const handOver = handing(input, gateways, cidrs);
   return {
     chain,
-    rules: others.map((g) => ({ priority: PIN.rulePriority, table: PIN.tableBase + g.slot, fwmark: { mark: mark(g.slot), mask: PIN.mask } })),
-    routes: others.flatMap((g) => cidrs.map((dst) => ({ table: PIN.tableBase + g.slot, dst, via: vtep(g), dev: VX.name, onlink: true }))),
+    rules: [
+      ...others.map((g) => ({ priority: PIN.rulePriority, table: PIN.tableBase + g.slot, fwmark: { mark: mark(g.slot), mask: PIN.mask } })),
+      ...handOver.rules,
+    ],
+    routes: [
+      ...others.flatMap((g) => cidrs.map((dst) => ({ table: PIN.tableBase + g.slot, dst, via: vtep(g), dev: VX.name, onlink: true }))),
+      ...handOver.routes,
+    ],
+  };
+}
+
+/**
+ * Pure: on an active gateway's node, what arrives from the remote clusters (`cidrs` as source)
+ * for another node's pods goes to that node through vx-causeway (table HAND_OVER.table), not the
+ * CNI, so that the node can tell which gateway sent it (its VTEP's MAC) and pin the replies to
+ * it. The gateway node's own pods are not in the table: their traffic is delivered as before.
+ */
+function handing(input: RouteAgentInput, gateways: readonly LocalGateway[], cidrs: readonly string[]): { rules: host.Rule[]; routes: host.Route[] } {
+  if (!gateways.some((g) => g.node.name === input.node.name)) return { rules: [], routes: [] };
+  return {
+    rules: cidrs.map((src) => ({ priority: HAND_OVER.rulePriority, table: HAND_OVER.table, src })),
+    routes: input.nodes
+      .filter((n) => n.name !== input.node.name)
+      .map((n) => ({ table: HAND_OVER.table, dst: n.podCIDR, via: withFirstOctet(n.ip, VX.vtepOctet), dev: VX.name, onlink: true })),
   };
 }

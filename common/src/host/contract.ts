@@ -169,7 +169,7 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
     it("pins flows by connection mark: marked by the sending gateway's MAC, replies routed by their mark through a table of their own; a second pass changes nothing", async () => {
       const owned = {
         ...OWNED,
-        net: { ...OWNED.net, tables: [150, 161], rulePriorities: [150, 90] },
+        net: { ...OWNED.net, tables: [150, 161, 170], rulePriorities: [150, 90, 95] },
         chains: [...OWNED.chains, { table: "mangle" as const, chain: "CAUSEWAY-PREROUTING", hook: "PREROUTING" as const }],
       };
       const rp = new HostReconciler(f.adapters, owned);
@@ -181,8 +181,16 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
           ...plain,
           net: {
             ...plain.net,
-            rules: [...plain.net.rules, { priority: 90, table: 161, fwmark: { mark: 0x01000000, mask } }],
-            routes: [...plain.net.routes, ...cidrs.map((dst) => ({ table: 161, dst, via: "240.18.5.9", dev: "vx-test", onlink: true }))],
+            rules: [
+              ...plain.net.rules,
+              { priority: 90, table: 161, fwmark: { mark: 0x01000000, mask } },
+              ...cidrs.map((src) => ({ priority: 95, table: 170, src })),
+            ],
+            routes: [
+              ...plain.net.routes,
+              ...cidrs.map((dst) => ({ table: 161, dst, via: "240.18.5.9", dev: "vx-test", onlink: true })),
+              { table: 170, dst: "10.1.3.0/24", via: "240.18.5.12", dev: "vx-test", onlink: true },
+            ],
           },
           chains: [
             ...plain.chains,
@@ -205,6 +213,13 @@ export function hostContract(name: string, make: () => Promise<HostFixture>, ski
       assert.deepEqual(
         rules.find((r) => r.priority === 90),
         { priority: 90, table: 161, fwmark: { mark: 0x01000000, mask: 0x0f000000 } },
+      );
+      assert.deepEqual(
+        rules
+          .filter((r) => r.priority === 95)
+          .map((r) => r.src)
+          .sort(),
+        cidrs,
       );
       const again = await rp.reconcile(pinned());
       assert.deepEqual(again.netOps, []);

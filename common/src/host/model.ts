@@ -32,6 +32,8 @@ export interface Rule {
   readonly table: number;
   /** Only packets whose mark under `mask` is `mark`. */
   readonly fwmark?: { readonly mark: number; readonly mask: number } | undefined;
+  /** Only packets from this CIDR. */
+  readonly src?: string | undefined;
 }
 
 /** A static forwarding entry over a VXLAN device: all-zero MAC (flood/unicast to dst) unless `mac` is given. */

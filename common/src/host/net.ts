@@ -47,6 +47,8 @@ interface JsonRoute {
 interface JsonRule {
   priority: number;
   table: string;
+  src?: string;
+  srclen?: number;
   fwmark?: string;
   fwmask?: string;
 }
@@ -94,6 +96,7 @@ export class IpRoute2Net implements Net {
         priority: r.priority,
         table: Number(r.table),
         ...(r.fwmark ? { fwmark: { mark: Number(r.fwmark), mask: r.fwmask ? Number(r.fwmask) : 0xffffffff } } : {}),
+        ...(r.src && r.src !== "all" ? { src: `${r.src}/${r.srclen ?? 32}` } : {}),
       }));
     const routes = routesOut ? parseJson<JsonRoute>(routesOut.stdout).flatMap((r) => toOwnedRoute(r, owned.tables)) : [];
     const fdb: FdbEntry[] = [];
@@ -203,8 +206,9 @@ export function renderOp(o: NetOp): string {
       return `fdb del ${o.entry.mac ?? ZERO_MAC} dev ${o.entry.dev} dst ${o.entry.dst}${o.entry.port ? ` port ${o.entry.port}` : ""}`;
     case "rule-add":
     case "rule-del": {
+      const from = o.rule.src ? ` from ${o.rule.src}` : "";
       const mark = o.rule.fwmark ? ` fwmark ${hexMark(o.rule.fwmark.mark)}/${hexMark(o.rule.fwmark.mask)}` : "";
-      return `rule ${o.op === "rule-add" ? "add" : "del"} pref ${o.rule.priority}${mark} table ${o.rule.table}`;
+      return `rule ${o.op === "rule-add" ? "add" : "del"} pref ${o.rule.priority}${from}${mark} table ${o.rule.table}`;
     }
     case "route-replace":
     case "route-del":

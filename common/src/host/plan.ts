@@ -7,7 +7,7 @@ const sameRoute = (a: Route, b: Route) =>
   a.nhid !== undefined || b.nhid !== undefined
     ? a.nhid === b.nhid && (a.src ?? "") === (b.src ?? "")
     : a.dev === b.dev && (a.via ?? "") === (b.via ?? "") && (a.src ?? "") === (b.src ?? "") && Boolean(a.onlink) === Boolean(b.onlink);
-const ruleKey = (r: Rule) => `${r.priority}|${r.table}|${r.fwmark ? `${r.fwmark.mark}/${r.fwmark.mask}` : ""}`;
+const ruleKey = (r: Rule) => `${r.priority}|${r.table}|${r.fwmark ? `${r.fwmark.mark}/${r.fwmark.mask}` : ""}|${r.src ?? ""}`;
 
 /** Link parameters that can only change by re-creating the device. */
 function sameLinkIdentity(a: VxlanLink, b: VxlanLink): boolean {
