@@ -81,38 +81,46 @@ export function vxlanDesired(local: LocalCable, remotes: readonly RemoteCable[])
  * their VTEPs (a flow hashed to one keeps it while it lives).
  */
 function cableRoutes(remotes: readonly RemoteCable[], src: string | undefined): Pick<host.NetState, "routes" | "nexthops"> {
-  const byCluster = new Map<string, RemoteCable[]>();
-  for (const r of remotes) byCluster.set(r.endpoint.cluster_id, [...(byCluster.get(r.endpoint.cluster_id) ?? []), r]);
   const vtep = (r: RemoteCable) => withFirstOctet(r.endpoint.private_ip, VXLAN_CABLE.vtepOctet);
   const routes: host.Route[] = [];
   const members: host.NexthopMember[] = [];
   const groups: host.NexthopGroup[] = [];
-  for (const id of [...byCluster.keys()].sort()) {
-    const rs = byCluster.get(id) ?? [];
-    const subnets = [...new Set(rs.flatMap((r) => r.endpoint.subnets))];
-    const base = CABLE_NEXTHOPS.from + 16 * groups.length;
-    if (rs.length > 1 || rs.some((r) => gatewayModeOf(r.endpoint) === "active-active")) {
-      const mine = rs.map((r, i) => ({ id: base + (gatewaySlotOf(r.endpoint) ?? i + 1), via: vtep(r), dev: VXLAN_CABLE.name, onlink: true }));
-      members.push(...mine);
-      groups.push({ id: base, members: mine.map((m) => m.id), buckets: CABLE_GROUP.buckets, idleTimerS: CABLE_GROUP.idleTimerS });
-      routes.push(...subnets.map((dst) => ({ table: VXLAN_CABLE.table, dst, dev: VXLAN_CABLE.name, src, nhid: base })));
-    } else {
-      const [r] = rs;
-      if (r) routes.push(...subnets.map((dst) => ({ table: VXLAN_CABLE.table, dst, via: vtep(r), dev: VXLAN_CABLE.name, src, onlink: true })));
+  for (const set of remoteSets(remotes)) {
+    const subnets = [...new Set(set.gateways.flatMap((g) => g.r.endpoint.subnets))];
+    const [first] = set.gateways;
+    if (!set.grouped) {
+      if (first) routes.push(...subnets.map((dst) => ({ table: VXLAN_CABLE.table, dst, via: vtep(first.r), dev: VXLAN_CABLE.name, src, onlink: true })));
+      continue;
     }
+    const base = CABLE_NEXTHOPS.from + 16 * groups.length;
+    const mine = set.gateways.map((g) => ({ id: base + g.slot, via: vtep(g.r), dev: VXLAN_CABLE.name, onlink: true }));
+    members.push(...mine);
+    groups.push({ id: base, members: mine.map((m) => m.id), buckets: CABLE_GROUP.buckets, idleTimerS: CABLE_GROUP.idleTimerS });
+    routes.push(...subnets.map((dst) => ({ table: VXLAN_CABLE.table, dst, dev: VXLAN_CABLE.name, src, nhid: base })));
   }
   return { routes, ...(groups.length ? { nexthops: { members, groups } } : {}) };
 }
 
-/** The remote gateways whose flows are pinned: those of clusters routed through a group (several active gateways), with their slots. */
+/**
+ * Pure: the remote gateways by cluster, in order of cluster id, each with its slot (its position
+ * when its Endpoint declares none); `grouped`: a cluster with several active gateways, or one in
+ * active-active mode, reached through a next-hop group and pinned.
+ */
+function remoteSets(remotes: readonly RemoteCable[]): { grouped: boolean; gateways: { r: RemoteCable; slot: number }[] }[] {
+  const byCluster = new Map<string, RemoteCable[]>();
+  for (const r of remotes) byCluster.set(r.endpoint.cluster_id, [...(byCluster.get(r.endpoint.cluster_id) ?? []), r]);
+  return [...byCluster.keys()].sort().map((id) => {
+    const rs = byCluster.get(id) ?? [];
+    return {
+      grouped: rs.length > 1 || rs.some((r) => gatewayModeOf(r.endpoint) === "active-active"),
+      gateways: rs.map((r, i) => ({ r, slot: gatewaySlotOf(r.endpoint) ?? i + 1 })),
+    };
+  });
+}
+
+/** The remote gateways whose flows are pinned (those of grouped clusters), with their slots. */
 function pinned(remotes: readonly RemoteCable[]): { r: RemoteCable; slot: number }[] {
-  const grouped = new Set(
-    [...new Set(remotes.map((r) => r.endpoint.cluster_id))].filter((id) => {
-      const rs = remotes.filter((r) => r.endpoint.cluster_id === id);
-      return rs.length > 1 || rs.some((r) => gatewayModeOf(r.endpoint) === "active-active");
-    }),
-  );
-  return remotes.flatMap((r, i) => (grouped.has(r.endpoint.cluster_id) ? [{ r, slot: gatewaySlotOf(r.endpoint) ?? i + 1 }] : []));
+  return remoteSets(remotes).flatMap((set) => (set.grouped ? set.gateways : []));
 }
 
 /**
