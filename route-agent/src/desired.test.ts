@@ -67,6 +67,9 @@ describe("route agent desired state", () => {
       assert.deepEqual(desiredState(input(over)).natGuard, { local: ["10.1.0.0/16", "10.101.0.0/16"], remote: ["10.102.0.0/16", "10.2.0.0/16"] });
     }
     assert.equal(OWNERSHIP.natGuard, true);
+    // Each table and rule priority has one use (a pinning table shared with another would route by the wrong one).
+    assert.equal(new Set(OWNERSHIP.net.tables).size, OWNERSHIP.net.tables.length);
+    assert.equal(new Set(OWNERSHIP.net.rulePriorities).size, OWNERSHIP.net.rulePriorities.length);
   });
 
   it("no gateway or no remote cluster: nothing to steer", () => {
@@ -167,10 +170,10 @@ describe("route agent desired state", () => {
     // …and hands what comes from the remote clusters to the other nodes' pods through vx-causeway (so they can tell it sent it).
     assert.deepEqual(
       onGw.net.rules.filter((r) => r.priority === 95).map((r) => `from ${r.src} table ${r.table}`),
-      ["from 10.102.0.0/16 table 170", "from 10.2.0.0/16 table 170"],
+      ["from 10.102.0.0/16 table 159", "from 10.2.0.0/16 table 159"],
     );
     assert.deepEqual(
-      onGw.net.routes.filter((r) => r.table === 170).map((r) => `${r.dst} via ${r.via} dev ${r.dev}`),
+      onGw.net.routes.filter((r) => r.table === 159).map((r) => `${r.dst} via ${r.via} dev ${r.dev}`),
       ["10.1.0.0/24 via 240.19.1.10 dev vx-causeway", "10.1.1.0/24 via 240.19.1.11 dev vx-causeway"],
     );
     // A node that is no gateway hands nothing over.

@@ -34,7 +34,7 @@ export const NEXTHOP_IDLE_S = 60;
  */
 export const PIN = { mask: 0x0f000000, shift: 24, rulePriority: 90, tableBase: 160, chain: "CAUSEWAY-PREROUTING" } as const;
 /** Active-active gateway nodes: cross-cluster traffic for other nodes' pods through vx-causeway (rule per remote CIDR, before the pinning's). */
-export const HAND_OVER = { rulePriority: 95, table: 170 } as const;
+export const HAND_OVER = { rulePriority: 95, table: 159 } as const;
 export const PIN_TABLES = Array.from({ length: MAX_GATEWAY_SLOTS }, (_, i) => PIN.tableBase + i + 1);
 
 /** A local gateway: its node, and its slot (its next-hop member's id is NEXTHOP_GROUP + slot). */
