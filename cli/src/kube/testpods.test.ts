@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { latencyLine, throughputLine } from "./benchmark.ts";
-import { testPod } from "./testpods.ts";
+import { slicesVerdict, testPod } from "./testpods.ts";
 
 describe("test pods of the CLI's checks on real clusters", () => {
   it("a client runs once on a node without the gateway label when it can; a server restarts and is ready once its port accepts", () => {
@@ -37,5 +37,15 @@ describe("test pods of the CLI's checks on real clusters", () => {
     assert.throws(() => latencyLine("a → b", "ping: sendmsg: Operation not permitted"), /ping a → b failed: ping: sendmsg: Operation not permitted/);
     assert.equal(throughputLine("a → b", { bytes: 1_250_000_000, ms: 5000 }), "throughput a → b, TCP 5 s: 2.00 Gbit/s received (1192 MiB)");
     assert.throws(() => throughputLine("a → b", { error: "ECONNREFUSED" }), /TCP a → b failed: ECONNREFUSED/);
+  });
+
+  it("a Service's EndpointSlices: ready once one endpoint is; otherwise they say what they hold", () => {
+    assert.equal(slicesVerdict([]), "no EndpointSlice");
+    assert.equal(slicesVerdict([{ endpoints: [] }]), "0 endpoint(s), none ready");
+    assert.equal(
+      slicesVerdict([{ endpoints: [{ addresses: ["10.0.0.1"], conditions: { ready: false } }, { addresses: ["10.0.0.2"] }] }]),
+      "2 endpoint(s), none ready",
+    );
+    assert.equal(slicesVerdict([{ endpoints: [{ conditions: { ready: false } }] }, { endpoints: [{ conditions: { ready: true } }] }]), undefined);
   });
 });

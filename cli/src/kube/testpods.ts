@@ -97,6 +97,35 @@ export async function waitPod(c: kube.KubeClient, namespace: string, name: strin
   }
 }
 
+/** An EndpointSlice as far as the checks read it. */
+export interface SliceStatus {
+  endpoints?: { addresses?: string[]; conditions?: { ready?: boolean } }[];
+}
+
+/** Pure: undefined when one of a Service's EndpointSlices has a ready endpoint, otherwise what they show. */
+export function slicesVerdict(slices: readonly SliceStatus[]): string | undefined {
+  const endpoints = slices.flatMap((s) => s.endpoints ?? []);
+  if (endpoints.some((e) => e.conditions?.ready === true)) return undefined;
+  return slices.length ? `${endpoints.length} endpoint(s), none ready` : "no EndpointSlice";
+}
+
+/**
+ * Waits (bounded) until Service `name` has a ready endpoint in its EndpointSlices, that is until
+ * the cluster's EndpointSlice controller has seen its ready pod: what kube-proxy and the lighthouse
+ * act on. Returns undefined once it has, otherwise what was seen, for the checks' messages.
+ */
+export async function serviceEndpointsReady(c: kube.KubeClient, namespace: string, name: string, timeoutMs: number): Promise<string | undefined> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const slices = await c.list<SliceStatus>(kube.R.endpointSlice, namespace, { labelSelector: `kubernetes.io/service-name=${name}` });
+    const verdict = slicesVerdict(slices.items);
+    if (!verdict) return undefined;
+    if (Date.now() > end)
+      return `Service ${namespace}/${name} has ${verdict} after ${Math.round(timeoutMs / 1000)} s although its pod is ready: is the cluster's kube-controller-manager running?`;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 export const podReady = (p: PodStatus): boolean => p.status?.containerStatuses?.[0]?.ready === true;
 export const podFinished = (p: PodStatus): boolean => p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
 

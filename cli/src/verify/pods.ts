@@ -8,7 +8,7 @@
  */
 import { type CheckResult, kube } from "@causeway/common";
 import { CheckFailedError } from "../errors.ts";
-import { componentImage, inTestNamespace, podReady, podReport, testPod, waitPod } from "../kube/testpods.ts";
+import { componentImage, inTestNamespace, podReady, podReport, serviceEndpointsReady, testPod, waitPod } from "../kube/testpods.ts";
 
 export const VERIFY_NAMESPACE = "causeway-verify";
 const PORT = 8080;
@@ -81,6 +81,17 @@ export async function verifyPods(
       await b.create(kube.R.serviceExport, { metadata: { name: "server", namespace: VERIFY_NAMESPACE } });
       const [sa, sb] = [await waitPod(a, VERIFY_NAMESPACE, "server", podReady, timeoutMs), await waitPod(b, VERIFY_NAMESPACE, "server", podReady, timeoutMs)];
       const svc = await b.get<{ spec?: { clusterIP?: string } }>(kube.R.service, VERIFY_NAMESPACE, "server");
+      // The Service checks start once b's EndpointSlice shows the ready server: kube-proxy and the
+      // lighthouse act on it. If it never does, the Service checks say so when they fail.
+      const slices = await serviceEndpointsReady(b, VERIFY_NAMESPACE, "server", timeoutMs);
+      const serviceCheck = (target: string) => () => {
+        try {
+          return Promise.resolve(sourceCheck(ra, target));
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          return Promise.reject(new CheckFailedError(slices ? `${message}; in ${ib}, ${slices}` : message));
+        }
+      };
       const byName = `server.${VERIFY_NAMESPACE}.svc.clusterset.local:${PORT}`;
       const targets = { pod: `${sb.status?.podIP}:${PORT}`, service: `${svc.spec?.clusterIP}:${PORT}` };
       await a.create(kube.R.pod, pod("client", images[0], CLIENT, [targets.pod, targets.service, byName], "client"));
@@ -98,9 +109,11 @@ export async function verifyPods(
       out.push(setup);
       out.push(await check(`pod in ${ia} → pod in ${ib}, source address kept`, async () => sourceCheck(ra, targets.pod)));
       out.push(await check(`pod in ${ib} → pod in ${ia}, source address kept`, async () => sourceCheck(rb, `${sa.status?.podIP}:${PORT}`)));
-      out.push(await check(`pod in ${ia} → ${ib}'s Service by its cluster IP, source address kept`, async () => sourceCheck(ra, targets.service)));
+      out.push(await check(`pod in ${ia} → ${ib}'s Service by its cluster IP, source address kept`, serviceCheck(targets.service)));
       out.push(
-        await check(`pod in ${ia} → ${ib}'s Service by its clusterset name`, async () => sourceCheck(ra, byName).replace(/^answered/, `resolved and answered`)),
+        await check(`pod in ${ia} → ${ib}'s Service by its clusterset name`, async () =>
+          (await serviceCheck(byName)()).replace(/^answered/, `resolved and answered`),
+        ),
       );
       return out;
     });
