@@ -9,6 +9,7 @@
  * with CIDRs of its own joins and reaches the others. Needs root.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { globalAddresses, intToIp, isNamespaceEgressIp, parseCidr, type ServiceExport } from "@causeway/api";
@@ -134,6 +135,39 @@ async function killActiveGateway(lab: Lab, cluster: string, kubeTier: boolean): 
   process.kill(gw.pid, "SIGKILL");
   await lab.waitConnected(60_000);
   return `${was}'s container killed, ${await activeGateway(lab, cluster)} active after`;
+}
+
+/**
+ * What a cluster's nodes hold when traffic did not resume after a gateway kill (printed before the
+ * failure is thrown, for CI's record): ip rules, table 100, links, nftables tables, the conntrack
+ * entries to the target, and the tail of each node's gateway and route agent logs.
+ */
+async function dumpGatewayState(lab: Lab, cluster: string, target: string): Promise<void> {
+  const c = lab.cluster(cluster);
+  const tail = (role: string) => {
+    const p = c.processes.find((x) => x.role === role);
+    try {
+      return p ? readFileSync(p.log, "utf8").trim().split("\n").slice(-25).join("\n") : "(no process)";
+    } catch {
+      return "(no log)";
+    }
+  };
+  for (const n of c.spec.nodes) {
+    const at = `${cluster}/${n.name}`;
+    const out: string[] = [];
+    for (const argv of [
+      ["ip", "rule"],
+      ["ip", "route", "show", "table", "100"],
+      ["ip", "-br", "link"],
+      ["nft", "list", "tables"],
+      ["conntrack", "-L", "-d", target],
+    ]) {
+      const r = await lab.exec(at, argv, 5000).catch((err: unknown) => ({ stdout: "", stderr: String(err) }));
+      out.push(`$ ${argv.join(" ")}`, `${r.stdout}${r.stderr}`.trim());
+    }
+    out.push("gateway log:", tail(`gateway/${n.name}`), "route agent log:", tail(`route-agent/${n.name}`));
+    console.log(`--- ${at} after the gateway kill\n${out.join("\n")}`.replaceAll("\n", "\n# "));
+  }
 }
 
 /** Real nodes: `node`'s gateway made the active one of `cluster` (the active one's pod deleted: its standby takes over; its replacement returns passive). */
@@ -344,11 +378,18 @@ export function globalnetScenario(t: GlobalnetTier): void {
         await new Promise((r) => setTimeout(r, GLOBALNET_SLOW_KILL_MS + 3000));
         const results = await probes.stop();
         const onKilled = `c1/${was}/p0→${target}`;
-        const summary = Object.entries(results).map(([dir, r]) => {
-          const onItsNode = cluster === "c1" && dir === onKilled;
-          const bound = onItsNode || kubeTier ? GLOBALNET_SLOW_KILL_MS : OUTAGE_BOUND_MS.kill;
-          return `${assertResumed({ [dir]: r }, `${cluster} gateway killed`, bound)}${onItsNode ? " (on the killed gateway's node)" : ""}`;
-        });
+        let summary: string[];
+        try {
+          summary = Object.entries(results).map(([dir, r]) => {
+            const onItsNode = cluster === "c1" && dir === onKilled;
+            const bound = onItsNode || kubeTier ? GLOBALNET_SLOW_KILL_MS : OUTAGE_BOUND_MS.kill;
+            return `${assertResumed({ [dir]: r }, `${cluster} gateway killed`, bound)}${onItsNode ? " (on the killed gateway's node)" : ""}`;
+          });
+        } catch (err) {
+          console.log(`${label}: ${cluster}'s active gateway ${what}; traffic did not resume as bound, the nodes' state follows`);
+          for (const c of new Set([cluster, "c1"])) await dumpGatewayState(lab, c, target);
+          throw err;
+        }
         console.log(`${label}: ${cluster}'s active gateway ${what}: ${summary.join(", ")}`);
       }
     });
