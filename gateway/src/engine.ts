@@ -1,4 +1,15 @@
-import { cableName, cidrsOverlap, type Connection, type Endpoint, errorMessage, type GatewayStatus, globalAddresses, type ServiceExport } from "@causeway/api";
+import {
+  cableName,
+  cidrsOverlap,
+  type Connection,
+  type Endpoint,
+  errorMessage,
+  GATEWAY_MODE_KEY,
+  GATEWAY_SLOT_KEY,
+  type GatewayStatus,
+  globalAddresses,
+  type ServiceExport,
+} from "@causeway/api";
 import { host, type Logger, type ReconcileLoop, sameValue, type view, ViewDrivenLoop } from "@causeway/common";
 import { type CableDriver, type CableState, DEFAULT_CABLE_PORT, type RemoteCable, type Traffic } from "./cable/driver.ts";
 import { HealthChecker, type HealthCheckSettings, mergeHealth } from "./health/checker.ts";
@@ -48,6 +59,12 @@ export interface GatewayDeps {
   readonly metrics?: GatewayMetrics;
   /** Globalnet: the cluster's global CIDR and exports, and the translation table the active gateway keeps. */
   readonly globalnet?: GlobalnetDeps;
+  /**
+   * Active-active mode: this gateway's slot among its cluster's active gateways (held by a lease of
+   * its own, `activeactive.ts`). Its Endpoint declares the mode and slot, and the other gateways'
+   * Endpoints are theirs to keep: none is removed as stale. Absent: active-passive.
+   */
+  readonly gatewaySlot?: number;
 }
 
 /**
@@ -55,7 +72,7 @@ export interface GatewayDeps {
  * global CIDR, and remote gateways probe its health-check address there.
  */
 export function localEndpoint(
-  d: Pick<GatewayDeps, "site" | "nodeName" | "privateIp" | "healthCheckIp" | "driver" | "natEnabled" | "cablePort" | "preferredServer">,
+  d: Pick<GatewayDeps, "site" | "nodeName" | "privateIp" | "healthCheckIp" | "driver" | "natEnabled" | "cablePort" | "preferredServer" | "gatewaySlot">,
   publicIp = "",
   natPort = NAT_DISCOVERY_PORT,
   globalCidr?: string,
@@ -75,6 +92,7 @@ export function localEndpoint(
       "udp-port": String(d.cablePort ?? DEFAULT_CABLE_PORT),
       "natt-discovery-port": String(natPort),
       ...(d.preferredServer ? { "preferred-server": "true" } : {}),
+      ...(d.gatewaySlot !== undefined ? { [GATEWAY_MODE_KEY]: "active-active", [GATEWAY_SLOT_KEY]: String(d.gatewaySlot) } : {}),
       ...d.driver.backendConfig?.(),
     },
   };
@@ -271,7 +289,8 @@ export class GatewayEngine {
     const mine = view.endpointsOf(site.clusterId);
     // Answer NAT discovery for this endpoint before peers learn of it (they ask at once).
     this.nat.setLocal(this.endpoint);
-    // Another gateway of this cluster published before us: we take over and traffic is waiting.
+    // Another gateway of this cluster published before us: we take over (active-active: join it)
+    // and traffic is waiting.
     const takingOver = !this.#exclusive && mine.some((ep) => ep.cable_name !== this.endpoint.cable_name);
     // Otherwise the Endpoint first, as always: a pass that cannot write it (broker or API server
     // unreachable, a view being rebuilt) stops before it touches a cable.
@@ -328,6 +347,12 @@ export class GatewayEngine {
       log.info({ endpoint: this.endpoint.cable_name, privateIp: this.endpoint.private_ip }, "published local endpoint");
     }
     if (this.#exclusive) return;
+    // Active-active: the cluster's other Endpoints belong to gateways as active as this one; the
+    // stale among them (their lease gone) are removed by whoever holds a slot (activeactive.ts).
+    if (this.#d.gatewaySlot !== undefined) {
+      this.#exclusive = true;
+      return;
+    }
     // One gateway per cluster: endpoints of ours left by an earlier gateway are stale. Removed
     // after ours is published (the newest endpoint wins), so the cluster is never without one.
     for (const ep of mine) {
