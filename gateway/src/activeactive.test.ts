@@ -130,7 +130,7 @@ describe("active-active gateway candidates (real broker, fake host)", () => {
     assert.equal(activeGateways(all.at(-1), all).length, 2);
   });
 
-  it("stale Endpoints go within about a lease duration: a slot nobody holds, a slot another node holds, a live gateway's slot claimed again; the live ones stay", async () => {
+  it("stale Endpoints go within two lease durations: a slot nobody holds, a slot another node holds, a live gateway's slot claimed again; the live ones stay", async () => {
     const conn = connect();
     const sink = new view.BrokerGatewaySink(conn, "c1");
     const held = await conn.acquireLease(slotLease(4), "n5", 60_000);
