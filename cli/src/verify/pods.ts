@@ -84,12 +84,12 @@ export async function verifyPods(
       // The Service checks start once b's EndpointSlice shows the ready server: kube-proxy and the
       // lighthouse act on it. If it never does, the Service checks say so when they fail.
       const slices = await serviceEndpointsReady(b, VERIFY_NAMESPACE, "server", timeoutMs);
-      const serviceCheck = (target: string) => () => {
+      const serviceCheck = async (target: string): Promise<string> => {
         try {
-          return Promise.resolve(sourceCheck(ra, target));
+          return sourceCheck(ra, target);
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
-          return Promise.reject(new CheckFailedError(slices ? `${message}; in ${ib}, ${slices}` : message));
+          throw new CheckFailedError(slices ? `${message}; in ${ib}, ${slices}` : message);
         }
       };
       const byName = `server.${VERIFY_NAMESPACE}.svc.clusterset.local:${PORT}`;
@@ -109,10 +109,10 @@ export async function verifyPods(
       out.push(setup);
       out.push(await check(`pod in ${ia} → pod in ${ib}, source address kept`, async () => sourceCheck(ra, targets.pod)));
       out.push(await check(`pod in ${ib} → pod in ${ia}, source address kept`, async () => sourceCheck(rb, `${sa.status?.podIP}:${PORT}`)));
-      out.push(await check(`pod in ${ia} → ${ib}'s Service by its cluster IP, source address kept`, serviceCheck(targets.service)));
+      out.push(await check(`pod in ${ia} → ${ib}'s Service by its cluster IP, source address kept`, () => serviceCheck(targets.service)));
       out.push(
         await check(`pod in ${ia} → ${ib}'s Service by its clusterset name`, async () =>
-          (await serviceCheck(byName)()).replace(/^answered/, `resolved and answered`),
+          (await serviceCheck(byName)).replace(/^answered/, `resolved and answered`),
         ),
       );
       return out;
