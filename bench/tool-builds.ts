@@ -23,6 +23,7 @@ const SCRIPTS: Record<string, string> = {
   coredns: "lab/coredns/build.sh",
   helm: "deploy/helm/build.sh",
   "wireguard-go": "lab/wireguard/build.sh",
+  flannel: "lab/flannel/build.sh",
 };
 const only = arg("--only")?.split(",") ?? Object.keys(SCRIPTS);
 

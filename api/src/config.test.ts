@@ -45,6 +45,7 @@ describe("cluster configuration contract", () => {
       intraCluster: "direct",
       brokerAddress: "a:7400,b:7400",
       uninstalling: false,
+      gatewayMode: "active-active",
       ...GATEWAY_DEFAULTS,
     };
     const data = encodeClusterConfig(c);
@@ -74,6 +75,7 @@ describe("cluster configuration contract", () => {
       [{ clusterId: "C_1" }, /key clusterId has "C_1"; allowed: a DNS-1123 label/],
       [{ intraCluster: "tunnel" }, /key intraCluster has "tunnel"; allowed: vxlan, direct/],
       [{ uninstalling: "1" }, /key uninstalling must be true or false, got "1"/],
+      [{ gatewayMode: "active-standby" }, /key gatewayMode has "active-standby"; allowed: active-passive, active-active/],
     ];
     for (const [change, message] of cases) {
       assert.throws(

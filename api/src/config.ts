@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { isIPv4Cidr } from "./cidr.ts";
 import { ValidationError } from "./errors.ts";
+import { GATEWAY_MODES, type GatewayMode } from "./gatewaymode.ts";
 import { CABLE_DRIVERS, type CableDriverName, ClusterIdSchema } from "./resources.ts";
 
 /** How non-gateway nodes reach their gateway: a VXLAN overlay, or plain routes on a shared L2. */
@@ -140,9 +141,12 @@ export interface ClusterConfig extends Partial<GatewaySettings> {
   readonly brokerAddress: string;
   /** Set by `causeway uninstall`: components stopped now remove their host state instead of keeping it. */
   readonly uninstalling?: boolean;
+  /** join's --gateway-mode (absent: active-passive, as every cluster joined before active-active). */
+  readonly gatewayMode?: GatewayMode;
 }
 
-type BaseKey = "clusterId" | "clusterCIDRs" | "serviceCIDRs" | "globalCIDRs" | "cableDriver" | "intraCluster" | "brokerAddress" | "uninstalling";
+type BaseKey =
+  "clusterId" | "clusterCIDRs" | "serviceCIDRs" | "globalCIDRs" | "cableDriver" | "intraCluster" | "brokerAddress" | "uninstalling" | "gatewayMode";
 const CIDRS = z.array(z.string().refine(isIPv4Cidr, "must be an IPv4 CIDR like 10.1.0.0/16"));
 
 /** The ConfigMap keys other than the gateway settings, in the order join writes them. */
@@ -155,6 +159,7 @@ const BASE_KEYS: readonly BaseKey[] = [
   "intraCluster",
   "brokerAddress",
   "uninstalling",
+  "gatewayMode",
 ];
 
 /** Every key a `causeway-config` ConfigMap may hold. */
@@ -194,6 +199,9 @@ function decodeBase(key: BaseKey, text: string, where: string): unknown {
       return text;
     case "uninstalling":
       return decodeSetting("boolean", text, at);
+    case "gatewayMode":
+      if (!(GATEWAY_MODES as readonly string[]).includes(text)) throw refuse(`allowed: ${GATEWAY_MODES.join(", ")}`);
+      return text;
     default:
       return key satisfies never;
   }

@@ -130,11 +130,17 @@ export { type BrokerInfo, BrokerInfoSchema, decodeBrokerInfo, encodeBrokerInfo }
 export { CAUSEWAY_VERSION } from "./version.ts";
 export {
   activeGateways,
+  endpointLease,
   GATEWAY_MODE_KEY,
   GATEWAY_MODES,
   GATEWAY_SLOT_KEY,
+  GATEWAY_EGRESS_KEY,
   type GatewayMode,
   gatewayModeOf,
   gatewaySlotOf,
   MAX_GATEWAY_SLOTS,
+  remoteGateways,
+  remoteKey,
+  slotLease,
+  STANDALONE_GATEWAY_LEASE,
 } from "./gatewaymode.ts";

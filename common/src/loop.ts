@@ -88,6 +88,7 @@ export class ReconcileLoop {
 export class ViewDrivenLoop {
   readonly loop: ReconcileLoop;
   readonly #sources: readonly Source[];
+  #stopped = false;
 
   constructor(sources: readonly Source[], o: ReconcileLoopOptions) {
     this.loop = new ReconcileLoop(o);
@@ -96,11 +97,15 @@ export class ViewDrivenLoop {
 
   start(): void {
     for (const s of this.#sources) s.start(() => this.loop.trigger());
-    void Promise.all(this.#sources.map((s) => s.synced)).then(() => this.loop.start());
+    // Stopped before every view had its first picture: the loop never starts (it would run on, its timers alive).
+    void Promise.all(this.#sources.map((s) => s.synced)).then(() => {
+      if (!this.#stopped) this.loop.start();
+    });
   }
 
-  /** Stops the views and waits for a pass in flight. */
+  /** Stops the views and waits for a pass in flight; a loop whose views sync later does not start. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     for (const s of this.#sources) s.stop();
     await this.loop.stop();
   }

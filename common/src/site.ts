@@ -14,7 +14,7 @@ import {
 import { parseYaml } from "./yaml.ts";
 import { z } from "zod";
 
-import { INTRA_CLUSTER_MODES } from "@causeway/api";
+import { GATEWAY_MODES, INTRA_CLUSTER_MODES } from "@causeway/api";
 
 export { INTRA_CLUSTER_MODES, type IntraClusterMode } from "@causeway/api";
 
@@ -78,6 +78,11 @@ export const SiteSchema = z
      * encapsulation, for nodes on one L2 segment whose network accepts pod source addresses).
      */
     intraCluster: z.enum(INTRA_CLUSTER_MODES).default("vxlan"),
+    /**
+     * active-passive (one elected gateway carries the cluster's cross-cluster traffic) or
+     * active-active (every gateway node does, flows spread over them): docs/architecture.md.
+     */
+    gatewayMode: z.enum(GATEWAY_MODES).default("active-passive"),
     broker: z.strictObject({
       /** host:port or unix:///path */
       address: z.string().min(1),

@@ -52,6 +52,18 @@ describe("deploy", () => {
     assert.deepEqual(hashes(config), hashes({ ...config }));
   });
 
+  it("--gateway-mode active-active: causeway-config says so (active-passive, the default, writes nothing), the pods roll; gateways may list Leases", () => {
+    const configOf = (c: MemberConfig) => memberManifests(kube.R, c).find((m) => m.type === kube.R.configMap && m.object.metadata.name === "causeway-config");
+    const data = (c: MemberConfig) => (configOf(c)?.object as unknown as { data: Record<string, string> }).data;
+    assert.equal(data({ ...member, gatewayMode: "active-active" }).gatewayMode, "active-active");
+    assert.equal(data({ ...member, gatewayMode: "active-passive" }).gatewayMode, undefined);
+    assert.equal(data(member).gatewayMode, undefined);
+    const hash = (c: MemberConfig) => JSON.stringify(memberManifests(kube.R, c)).match(/"causeway.io\/config-hash":"([0-9a-f]+)"/)?.[1];
+    assert.notEqual(hash({ ...member, gatewayMode: "active-active" }), hash(member));
+    const role = memberManifests(kube.R, member).find((m) => m.type === kube.R.role && m.object.metadata.name === "causeway-gateway");
+    assert.match(JSON.stringify(role), /"resources":\["leases"\],"verbs":\["get","list","create","update"\]/);
+  });
+
   it("--image-override: an image for all, or component=image; every workload's containers get theirs, the broker's too", () => {
     const images = (c: MemberConfig) =>
       Object.fromEntries(

@@ -1,5 +1,7 @@
 import {
   type CableDriverName,
+  GATEWAY_MODES,
+  type GatewayMode,
   type GatewaySettings,
   INTRA_CLUSTER_MODES,
   type IntraClusterMode,
@@ -48,6 +50,8 @@ export interface JoinOptions {
   readonly globalnet?: boolean;
   readonly cableDriver?: string;
   readonly intraCluster?: string;
+  /** active-passive (default) or active-active. */
+  readonly gatewayMode?: string;
   readonly labelGateway?: boolean;
   /** Gateway settings (subctl's --natt, --air-gapped, --health-check…). */
   readonly gateway?: Partial<GatewaySettings>;
@@ -219,12 +223,14 @@ async function labelGateway(
 }
 
 /** The cable driver and intra-cluster mode join was given (default vxlan); ValidationError naming the supported ones otherwise. */
-function dataPath(o: JoinOptions): { cableDriver: CableDriverName; intraCluster: IntraClusterMode } {
+function dataPath(o: JoinOptions): { cableDriver: CableDriverName; intraCluster: IntraClusterMode; gatewayMode: GatewayMode } {
   const cableDriver = parseCableDriver(o.cableDriver ?? "vxlan");
   const intraCluster = (o.intraCluster ?? "vxlan") as IntraClusterMode;
   if (!INTRA_CLUSTER_MODES.includes(intraCluster))
     throw new ValidationError(`unknown intra-cluster mode "${intraCluster}"; supported: ${INTRA_CLUSTER_MODES.join(", ")}`);
-  return { cableDriver, intraCluster };
+  const gatewayMode = (o.gatewayMode ?? "active-passive") as GatewayMode;
+  if (!GATEWAY_MODES.includes(gatewayMode)) throw new ValidationError(`unknown gateway mode "${gatewayMode}"; supported: ${GATEWAY_MODES.join(", ")}`);
+  return { cableDriver, intraCluster, gatewayMode };
 }
 
 /**
@@ -234,7 +240,7 @@ function dataPath(o: JoinOptions): { cableDriver: CableDriverName; intraCluster:
  */
 export async function join(o: JoinOptions): Promise<JoinResult> {
   const say = o.say ?? (() => {});
-  const { cableDriver, intraCluster } = dataPath(o);
+  const { cableDriver, intraCluster, gatewayMode } = dataPath(o);
   const info = readBrokerInfo(o.brokerInfoFile);
   const client = await kube.KubeClient.connect({ kubeconfig: o.kubeconfig, context: o.context, timeoutMs: 5000 });
   try {
@@ -260,6 +266,7 @@ export async function join(o: JoinOptions): Promise<JoinResult> {
         ...(globalCIDRs.length ? { globalCIDRs } : {}),
         cableDriver,
         intraCluster,
+        gatewayMode,
         brokerAddress: info.brokerURL,
         brokerToken: token,
         brokerCa: info.ca,

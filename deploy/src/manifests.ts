@@ -40,7 +40,7 @@ const meta = (name: string, namespace?: string, labels: Record<string, string> =
 /** What join renders for a member: its cluster configuration (the contract's), credentials, gateway settings and images. */
 export interface MemberConfig extends Pick<
   ClusterConfig,
-  "clusterId" | "clusterCIDRs" | "serviceCIDRs" | "globalCIDRs" | "cableDriver" | "intraCluster" | "brokerAddress"
+  "clusterId" | "clusterCIDRs" | "serviceCIDRs" | "globalCIDRs" | "cableDriver" | "intraCluster" | "brokerAddress" | "gatewayMode"
 > {
   readonly brokerToken: string;
   readonly brokerCa: string;
@@ -277,6 +277,7 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
     cableDriver: c.cableDriver,
     intraCluster: c.intraCluster,
     brokerAddress: c.brokerAddress,
+    ...(c.gatewayMode && c.gatewayMode !== "active-passive" ? { gatewayMode: c.gatewayMode } : {}),
     ...c.gateway,
   });
   const configHash = configDigest(configData);
@@ -338,7 +339,8 @@ export function memberManifests(R: typeof kube.R, c: MemberConfig): Manifest[] {
           resources: ["endpoints", "clusters", "gateways", "gateways/status"],
           verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
         },
-        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+        // list: an active-active gateway reads its cluster's slot Leases in one call per round.
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "create", "update"] },
         { apiGroups: [""], resources: ["configmaps"], resourceNames: ["causeway-config"], verbs: ["get"] },
         { apiGroups: [""], resources: ["secrets"], resourceNames: ["causeway-broker-credentials"], verbs: ["get"] },
       ],

@@ -1,8 +1,8 @@
-/** Re-running join on a member: what its globalnet flags may and may not ask (rejoinConflict, pure). */
+/** Re-running join on a member: what its globalnet flags may and may not ask (rejoinConflict, pure); flags join refuses before reading anything. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Cluster } from "@causeway/api";
-import { rejoinConflict } from "./join.ts";
+import { join, rejoinConflict } from "./join.ts";
 
 const member = (global_cidr: string[]): Cluster => ({
   cluster_id: "c1",
@@ -28,6 +28,15 @@ describe("join again on a member (globalnet)", () => {
     assert.match(
       rejoinConflict("c1", member([]), { globalnetCidr: "242.9.0.0/16" }) ?? "",
       /without a global CIDR \(the broker does not run globalnet\): drop --globalnet-cidr 242\.9\.0\.0\/16/,
+    );
+  });
+});
+
+describe("join --gateway-mode", () => {
+  it("refuses an unknown mode before reading anything, naming the supported ones", async () => {
+    await assert.rejects(
+      join({ brokerInfoFile: "/nonexistent/broker-info.subm", gatewayMode: "active-standby" }),
+      (e) => e instanceof Error && /unknown gateway mode "active-standby"; supported: active-passive, active-active/.test(e.message),
     );
   });
 });

@@ -13,7 +13,8 @@ import { activeGateways, type Endpoint, gatewaySlotOf } from "@causeway/api";
 import { startBroker } from "@causeway/broker";
 import { host, silentLogger, STANDALONE_LEASE, view } from "@causeway/common";
 import { BrokerConnection } from "@causeway/common/broker-client";
-import { endpointLease, SiteActiveGateway, slotLease, slotOrder, staleEndpoint } from "./activeactive.ts";
+import { endpointLease, slotLease } from "@causeway/api";
+import { reapTargets, SiteActiveGateway, slotOrder, staleEndpoint } from "./activeactive.ts";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { localEndpoint } from "./engine.ts";
 
@@ -50,6 +51,18 @@ describe("active-active gateway slots (pure)", () => {
   });
 });
 
+describe("active-active stale Endpoint checks (pure)", () => {
+  it("a gateway asks about its successor in the ring of slots, Endpoints claiming its own slot, and Endpoints without a slot", () => {
+    const others = [endpointOf("n3", "127.0.1.3", 3), endpointOf("n5", "127.0.1.5", 5), endpointOf("n9", "127.0.1.9", 2), endpointOf("old", "127.0.1.8")];
+    const names = (slot: number) => reapTargets(slot, others).map((ep) => ep.hostname);
+    assert.deepEqual(names(1), ["n9", "old"], "slot 1: its successor is slot 2");
+    assert.deepEqual(names(2), ["n3", "n9", "old"], "slot 2: slot 3, and n9 claiming slot 2");
+    assert.deepEqual(names(5), ["n5", "n9", "old"], "slot 5: n5 claiming it, and the ring wraps round to slot 2");
+    assert.deepEqual(names(4), ["n5", "old"]);
+    assert.deepEqual(reapTargets(1, []), []);
+  });
+});
+
 describe("active-active gateway candidates (real broker, fake host)", () => {
   const dir = mkdtempSync(join(tmpdir(), "causeway-active-active-"));
   const sock = `unix://${join(dir, "broker.sock")}`;
@@ -75,20 +88,37 @@ describe("active-active gateway candidates (real broker, fake host)", () => {
     conns.push(conn);
     return conn;
   };
-  const candidate = (node: string, ip: string) => {
+  /** Calls that fail after `ms` (a deadline) while `cut()` says the broker is out of reach. */
+  const unreachable =
+    <A extends unknown[], R>(cut: () => boolean, call: (...a: A) => Promise<R>, ms = 300) =>
+    (...a: A): Promise<R> =>
+      cut() ? new Promise<R>((_, reject) => setTimeout(() => reject(new Error("Deadline exceeded")), ms)) : call(...a);
+  const candidate = (node: string, ip: string, o: { underlayIsUp?: () => Promise<boolean>; cut?: () => boolean } = {}) => {
     const conn = connect();
+    const cut = o.cut ?? (() => false);
+    const sink = new view.BrokerGatewaySink(conn, "c1");
     const g = new SiteActiveGateway({
+      ...(o.underlayIsUp ? { underlayDev: "ul0", underlayIsUp: o.underlayIsUp } : {}),
       site,
       nodeName: node,
       privateIp: ip,
       healthCheckIp: "10.1.0.1",
       underlayMtu: 1500,
       view: new view.BrokerEndpointView(conn, log),
-      sink: new view.BrokerGatewaySink(conn, "c1"),
+      sink: {
+        putEndpoint: unreachable(cut, (ep) => sink.putEndpoint(ep)),
+        deleteEndpoint: unreachable(cut, (ep) => sink.deleteEndpoint(ep)),
+        putStatus: unreachable(cut, (n, st) => sink.putStatus(n, st)),
+        deleteStatus: unreachable(cut, (n) => sink.deleteStatus(n)),
+      },
       driver: new VxlanCableDriver(host.fakeHostAdapters()),
       log,
       version: "test",
-      leases: conn,
+      leases: {
+        acquireLease: unreachable(cut, (...a: Parameters<BrokerConnection["acquireLease"]>) => conn.acquireLease(...a)),
+        renewLease: unreachable(cut, (...a: Parameters<BrokerConnection["renewLease"]>) => conn.renewLease(...a)),
+        releaseLease: unreachable(cut, (...a: Parameters<BrokerConnection["releaseLease"]>) => conn.releaseLease(...a)),
+      },
       election: STANDALONE_LEASE,
       candidates: 3,
     });
@@ -130,7 +160,7 @@ describe("active-active gateway candidates (real broker, fake host)", () => {
     assert.equal(activeGateways(all.at(-1), all).length, 2);
   });
 
-  it("stale Endpoints go within two lease durations: a slot nobody holds, a slot another node holds, a live gateway's slot claimed again; the live ones stay", async () => {
+  it("stale Endpoints go down the ring of slots, one retry period each: a slot nobody holds, a slot another node holds, a live gateway's slot claimed again; the live ones stay", async () => {
     const conn = connect();
     const sink = new view.BrokerGatewaySink(conn, "c1");
     const held = await conn.acquireLease(slotLease(4), "n5", 60_000);
@@ -144,8 +174,9 @@ describe("active-active gateway candidates (real broker, fake host)", () => {
       return ["n3", "n4", "n6"].some((n) => m.has(n)) ? undefined : m;
     });
     const ms = Math.round(performance.now() - t0);
-    console.log(`# stale active-active Endpoints removed ${ms} ms after they appeared (lease ${STANDALONE_LEASE.leaseDurationMs} ms)`);
-    assert.ok(ms < 2 * STANDALONE_LEASE.leaseDurationMs + 500, `${ms} ms`);
+    console.log(`# stale active-active Endpoints removed ${ms} ms after they appeared (retry period ${STANDALONE_LEASE.retryPeriodMs} ms)`);
+    // n3 and n4 are the ring's slots 3 and 4 after n2's: one round each, plus one for a round in flight, plus the broker's calls.
+    assert.ok(ms < 3 * STANDALONE_LEASE.retryPeriodMs + 1000, `${ms} ms`);
     assert.deepEqual([...left.keys()].sort(), ["n1", "n2"]);
     // The lease asked about is given back; the one another node holds is untouched.
     assert.equal((await conn.acquireLease(slotLease(3), "probe", 1000)).held, true);
@@ -159,6 +190,49 @@ describe("active-active gateway candidates (real broker, fake host)", () => {
     assert.equal(await until("n9 active", () => n9.slot), 7);
     await n9.stop();
     gateways.splice(gateways.indexOf(n9), 1);
+  });
+
+  it("a gateway whose underlay goes down withdraws its Endpoint and gives its slot up at once; back up, it is active again", async () => {
+    const conn = connect();
+    let up = true;
+    const n8 = candidate("n8", "127.0.1.8", { underlayIsUp: async () => up });
+    const slot = await until("n8 active", () => n8.slot);
+    await until2("n8's Endpoint", async () => ((await published(conn)).has("n8") ? true : undefined));
+    const t0 = performance.now();
+    up = false;
+    await until2("n8 withdrawn", async () => (!(await published(conn)).has("n8") ? true : undefined), 2000);
+    const ms = Math.round(performance.now() - t0);
+    assert.equal(n8.slot, undefined);
+    assert.match(n8.ready() ?? "", /underlay link ul0 down/);
+    // Its slot is free again (the lease released, not left to expire).
+    assert.equal((await conn.acquireLease(slotLease(slot), "probe", 100)).held, true);
+    await conn.releaseLease(slotLease(slot), "probe");
+    console.log(`# underlay down: endpoint withdrawn after ${ms} ms`);
+    assert.ok(ms < 2 * STANDALONE_LEASE.retryPeriodMs + 300, `${ms} ms`);
+    up = true;
+    await until("n8 active again", () => n8.slot);
+    await until2("n8's Endpoint again", async () => ((await published(conn)).has("n8") ? true : undefined));
+    await n8.stop();
+    gateways.splice(gateways.indexOf(n8), 1);
+  });
+
+  it("underlay down with the broker out of reach too: withdrawn (its lease left to expire); link and broker back, active again", async () => {
+    const conn = connect();
+    let up = true;
+    const n7 = candidate("n7", "127.0.1.7", { underlayIsUp: async () => up, cut: () => !up });
+    await until("n7 active", () => n7.slot);
+    await until2("n7's Endpoint", async () => ((await published(conn)).has("n7") ? true : undefined));
+    up = false;
+    await until("n7 withdrawn", () => (n7.slot === undefined ? true : undefined), 3000);
+    // Another gateway's check removes the Endpoint once the lease expires.
+    await until2("n7's Endpoint removed", async () => (!(await published(conn)).has("n7") ? true : undefined), 3000);
+    up = true;
+    const t0 = performance.now();
+    await until("n7 active again", () => n7.slot, 3000);
+    await until2("n7's Endpoint again", async () => ((await published(conn)).has("n7") ? true : undefined), 3000);
+    console.log(`# underlay and broker back: active again after ${Math.round(performance.now() - t0)} ms`);
+    await n7.stop();
+    gateways.splice(gateways.indexOf(n7), 1);
   });
 
   it("a gateway stopping while another is active withdraws its Endpoint; the other's stays", async () => {

@@ -6,8 +6,11 @@ import {
   errorMessage,
   GATEWAY_MODE_KEY,
   GATEWAY_SLOT_KEY,
+  GATEWAY_EGRESS_KEY,
   type GatewayStatus,
   globalAddresses,
+  remoteGateways,
+  remoteKey,
   type ServiceExport,
 } from "@causeway/api";
 import { host, type Logger, type ReconcileLoop, sameValue, type view, ViewDrivenLoop } from "@causeway/common";
@@ -18,6 +21,7 @@ import type { ConnectionSample, GatewayMetrics } from "./metrics.ts";
 import { fallbackDecision, type NatDecision, NatDiscovery, type NatDiscoveryOptions } from "./nat/discovery.ts";
 import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 import { CableDriverError, TranslationError } from "./errors.ts";
+import { DrainingRemotes } from "./drain.ts";
 import { type GlobalnetDeps, type GlobalnetHost, globalNatSpec } from "./globalnet.ts";
 
 /** What the engine knows of its own cluster (a site file, or the cluster's join configuration). */
@@ -57,6 +61,8 @@ export interface GatewayDeps {
   /** Probes of remote endpoints' health-check IPs; absent: a connection's status is its cable driver's alone. */
   readonly healthCheck?: HealthCheckSettings & { readonly pinger?: PingerFactory };
   readonly metrics?: GatewayMetrics;
+  /** Counts the flows to and from the remote clusters for the metrics (conntrack); absent: not counted. */
+  readonly flows?: host.FlowCounter;
   /** Globalnet: the cluster's global CIDR and exports, and the translation table the active gateway keeps. */
   readonly globalnet?: GlobalnetDeps;
   /**
@@ -65,6 +71,10 @@ export interface GatewayDeps {
    * Endpoints are theirs to keep: none is removed as stale. Absent: active-passive.
    */
   readonly gatewaySlot?: number;
+  /** How long a withdrawn active-active remote gateway keeps its cable receive-only (default DRAIN_MS). */
+  readonly drainMs?: number;
+  /** The remote gateways draining, kept by an active-active gateway across its engines (one paused, then a new one); default: the engine's own. */
+  readonly drain?: DrainingRemotes;
 }
 
 /**
@@ -93,6 +103,7 @@ export function localEndpoint(
       "natt-discovery-port": String(natPort),
       ...(d.preferredServer ? { "preferred-server": "true" } : {}),
       ...(d.gatewaySlot !== undefined ? { [GATEWAY_MODE_KEY]: "active-active", [GATEWAY_SLOT_KEY]: String(d.gatewaySlot) } : {}),
+      ...(d.gatewaySlot !== undefined && global?.egressIPs[d.gatewaySlot - 1] ? { [GATEWAY_EGRESS_KEY]: global.egressIPs[d.gatewaySlot - 1] } : {}),
       ...d.driver.backendConfig?.(),
     },
   };
@@ -105,16 +116,21 @@ export interface Skipped {
   readonly reason: string;
 }
 
-/** Pure: which remote endpoints get a cable, and why the others do not. */
+/**
+ * Pure: which remote gateways get a cable, and why the others do not. `remotes`: every remote
+ * cluster's active gateways (api remoteGateways: one per cluster in active-passive mode, each of
+ * them in active-active mode); this gateway's own cluster is passed over.
+ */
 export function selectRemotes(
   local: Endpoint,
-  all: ReadonlyMap<string, Endpoint>,
+  remotes: readonly Endpoint[],
   decide: (remote: Endpoint) => NatDecision | undefined = fallbackDecision,
 ): { cables: RemoteCable[]; skipped: Skipped[]; pending: Endpoint[] } {
   const cables: RemoteCable[] = [];
   const skipped: Skipped[] = [];
   const pending: Endpoint[] = [];
-  for (const [id, ep] of all) {
+  for (const ep of remotes) {
+    const id = ep.cluster_id;
     if (id === local.cluster_id) continue;
     const clash = ep.subnets.find((s) => local.subnets.some((l) => cidrsOverlap(s, l)));
     if (clash) {
@@ -133,9 +149,12 @@ export function selectRemotes(
     if (d) cables.push({ endpoint: ep, usingIP: d.usingIP, usingNAT: d.useNAT });
     else pending.push(ep);
   }
-  cables.sort((a, b) => a.endpoint.cluster_id.localeCompare(b.endpoint.cluster_id));
+  cables.sort((a, b) => byRemote(a.endpoint, b.endpoint));
   return { cables, skipped, pending };
 }
+
+/** Order of remote gateways: by cluster id, then cable name. */
+const byRemote = (a: Endpoint, b: Endpoint): number => a.cluster_id.localeCompare(b.cluster_id) || a.cable_name.localeCompare(b.cable_name);
 
 /** Pure: what a globalnet table holds, for the log. */
 function globalNatCounts(spec: host.GlobalNatSpec | undefined) {
@@ -198,9 +217,14 @@ export class GatewayEngine {
   /** The cables left by an earlier process were looked at (once, on the first pass that had remotes). */
   #adopted = false;
   #recheck: NodeJS.Timeout | undefined;
+  readonly #drain: DrainingRemotes;
+  /** The next pass that removes a draining cable. */
+  #drainDue: NodeJS.Timeout | undefined;
+  #lastDraining = "";
 
   constructor(d: GatewayDeps) {
     this.#d = d;
+    this.#drain = d.drain ?? new DrainingRemotes(d.drainMs);
     this.nat = new NatDiscovery({
       ...d.natDiscovery,
       sourceFor: d.natDiscovery?.sourceFor ?? (async () => undefined),
@@ -232,9 +256,11 @@ export class GatewayEngine {
 
   /** Stops the loop, the probes and the status refresh (cables stay). */
   async stop(): Promise<void> {
-    if (this.#recheck) clearTimeout(this.#recheck);
     if (this.#refresh) clearInterval(this.#refresh);
     await this.#driven.stop();
+    // After the pass in flight: it may have set them.
+    clearTimeout(this.#recheck);
+    clearTimeout(this.#drainDue);
     await this.#publishing;
     this.#d.metrics?.setActive(false);
   }
@@ -260,7 +286,16 @@ export class GatewayEngine {
     const globalCidr = g.source.globalCidr();
     if (!globalCidr) return undefined;
     const egress = await g.source.namespaceEgress?.(globalCidr);
-    return globalNatSpec({ globalCidr, clusterId: this.#d.site.clusterId, healthCheckIp: this.#d.healthCheckIp, endpoints: all, exports, egress });
+    const slot = this.#d.gatewaySlot;
+    return globalNatSpec({
+      globalCidr,
+      clusterId: this.#d.site.clusterId,
+      healthCheckIp: this.#d.healthCheckIp,
+      endpoints: all,
+      exports,
+      egress,
+      ...(slot !== undefined ? { gatewaySlot: slot } : {}),
+    });
   }
 
   /** Globalnet: the translation table from the cluster's exports and the other clusters' endpoints (none without a global CIDR). */
@@ -296,12 +331,10 @@ export class GatewayEngine {
     // unreachable, a view being rebuilt) stops before it touches a cable.
     if (!takingOver) await this.#publishEndpoint(mine);
     const all = view.endpoints();
-    this.nat.track(
-      [...all.values()].filter((ep) => ep.cluster_id !== site.clusterId),
-      takingOver,
-    );
-    await this.#adoptInstalled(all);
-    const { cables, skipped, pending } = selectRemotes(this.endpoint, all, (ep) => this.nat.decision(ep.cluster_id));
+    const remotes = remoteGateways(site.clusterId, all, (id) => view.endpointsOf(id));
+    this.nat.track(remotes, takingOver);
+    await this.#adoptInstalled(remotes);
+    const { cables, skipped, pending } = selectRemotes(this.endpoint, remotes, (ep) => this.nat.decision(remoteKey(ep)));
     const news = skipped.map((s) => `${s.clusterId}: ${s.reason}`).join("; ");
     if (news !== this.#lastSkipped) for (const s of skipped) log.warn({ remoteCluster: s.clusterId, reason: s.reason }, "not connecting to remote cluster");
     this.#lastSkipped = news;
@@ -314,8 +347,13 @@ export class GatewayEngine {
       () => "",
       (err: unknown) => `globalnet translation failed: ${errorMessage(err)}`,
     );
+    const carried = this.#carried(cables);
     try {
-      states = await driver.sync({ endpoint: this.endpoint, underlayMtu: this.#d.underlayMtu, source: this.#d.healthCheckIp }, cables);
+      // One state per cable, the draining ones last: theirs are not reported.
+      states = (await driver.sync({ endpoint: this.endpoint, underlayMtu: this.#d.underlayMtu, source: this.#d.healthCheckIp }, carried)).slice(
+        0,
+        cables.length,
+      );
     } catch (err) {
       failure = errorMessage(err);
       states = cables.map((c) => ({ clusterId: c.endpoint.cluster_id, status: "error", message: failure }));
@@ -326,7 +364,7 @@ export class GatewayEngine {
       { cablesMs: Math.round(t1 - t0), endpointMs: Math.round(performance.now() - t1), cables: cables.length, pending: pending.length, takingOver },
       "gateway pass",
     );
-    this.health?.track(cables.map((c) => ({ clusterId: c.endpoint.cluster_id, ip: c.endpoint.healthCheckIP })));
+    this.health?.track(cables.map((c) => ({ clusterId: c.endpoint.cluster_id, ip: c.endpoint.healthCheckIP, key: remoteKey(c.endpoint) })));
     this.#pass = { cables, states, pending, skipped, failure: [failure, untranslated].filter(Boolean).join("; ") };
     this.#d.metrics?.syncIterations.inc();
     await this.#publish();
@@ -338,7 +376,28 @@ export class GatewayEngine {
     }
   }
 
-  /** Publishes this gateway's Endpoint when it differs; on the first pass removes the cluster's other (stale) endpoints. */
+  /** The cables to carry: `cables` and the remote gateways draining (logged as they start); a pass is due when the first of them is to go. */
+  #carried(cables: readonly RemoteCable[]): RemoteCable[] {
+    const now = performance.now();
+    const carried = this.#drain.next(cables, now);
+    const draining = carried.filter((c) => c.draining).map((c) => c.endpoint.cable_name);
+    const news = draining.join(",");
+    if (news !== this.#lastDraining && draining.length)
+      this.#d.log.info(
+        { draining, forMs: this.#drain.drainMs },
+        "remote gateways withdrawn: their cables kept receive-only while their clusters move their flows",
+      );
+    this.#lastDraining = news;
+    clearTimeout(this.#drainDue);
+    const due = this.#drain.dueIn(now);
+    if (due !== undefined) this.#drainDue = setTimeout(() => this.loop.trigger(), due + 10);
+    return carried;
+  }
+
+  /**
+   * Publishes this gateway's Endpoint when it differs; with one gateway per cluster, removes the
+   * cluster's other (stale) endpoints on every pass that sees one.
+   */
   async #publishEndpoint(mine: readonly Endpoint[]): Promise<void> {
     const { sink, log } = this.#d;
     const published = mine.find((ep) => ep.cable_name === this.endpoint.cable_name);
@@ -346,7 +405,6 @@ export class GatewayEngine {
       await sink.putEndpoint(this.endpoint);
       log.info({ endpoint: this.endpoint.cable_name, privateIp: this.endpoint.private_ip }, "published local endpoint");
     }
-    if (this.#exclusive) return;
     // Active-active: the cluster's other Endpoints belong to gateways as active as this one; the
     // stale among them (their lease gone) are removed by whoever holds a slot (activeactive.ts).
     if (this.#d.gatewaySlot !== undefined) {
@@ -355,6 +413,9 @@ export class GatewayEngine {
     }
     // One gateway per cluster: endpoints of ours left by an earlier gateway are stale. Removed
     // after ours is published (the newest endpoint wins), so the cluster is never without one.
+    // Not only on the first pass: one written after it (a killed gateway restarted at once that
+    // led for a moment, its write landing behind this gateway's first pass) would otherwise stay
+    // the cluster's newest, and the other clusters would send its traffic to a node without cables.
     for (const ep of mine) {
       if (ep.cable_name === this.endpoint.cable_name) continue;
       await sink.deleteEndpoint(ep);
@@ -370,15 +431,15 @@ export class GatewayEngine {
    * after pausing with its cables kept: remotes its cables already reach keep their address instead
    * of losing the cable while discovery asks again.
    */
-  async #adoptInstalled(all: ReadonlyMap<string, Endpoint>): Promise<void> {
+  async #adoptInstalled(remotes: readonly Endpoint[]): Promise<void> {
     if (this.#adopted || !this.#d.driver.installedRemotes) return;
-    const undecided = [...all.keys()].filter((id) => id !== this.#d.site.clusterId && !this.nat.decision(id));
+    const undecided = remotes.map(remoteKey).filter((key) => !this.nat.decision(key));
     if (!undecided.length) {
       this.#adopted = true;
       return;
     }
     const installed = await this.#d.driver.installedRemotes().catch(() => new Set<string>());
-    for (const id of undecided) this.nat.adopt(id, installed);
+    for (const key of undecided) this.nat.adopt(key, installed);
     this.#adopted = true;
   }
 
@@ -398,20 +459,32 @@ export class GatewayEngine {
     }
   }
 
+  /** Open flows this host tracks to or from the cabled clusters' subnets; undefined when they cannot be counted. */
+  async #flows(cables: readonly RemoteCable[]): Promise<number | undefined> {
+    try {
+      return await this.#d.flows?.count([...new Set(cables.flatMap((c) => c.endpoint.subnets))]);
+    } catch (err) {
+      this.#d.log.debug({ err: errorMessage(err) }, "flow count unavailable");
+      return undefined;
+    }
+  }
+
   async #publishNow(): Promise<void> {
     const pass = this.#pass;
     if (!pass) return;
     const { cables, states, pending, skipped, failure } = pass;
     const samples: ConnectionSample[] = [];
     const traffic = this.#d.metrics ? await this.#traffic(cables) : new Map<string, Traffic>();
-    const connections: Connection[] = cables.map((c) => {
-      const id = c.endpoint.cluster_id;
-      const s = states.find((x) => x.clusterId === id);
-      const health = this.health?.state(id);
+    if (this.#d.metrics) this.#d.metrics.setCableTraffic(await this.#d.driver.deviceTraffic?.().catch(() => undefined));
+    if (this.#d.metrics && this.#d.flows) this.#d.metrics.setFlows(await this.#flows(cables));
+    const connections: Connection[] = cables.map((c, i) => {
+      const key = remoteKey(c.endpoint);
+      const s = states[i];
+      const health = this.health?.state(key);
       const merged = mergeHealth({ status: s?.status ?? "connecting", statusMessage: s?.message ?? "" }, health);
       const connection: Connection = { ...merged, endpoint: c.endpoint, usingIP: c.usingIP, usingNAT: c.usingNAT };
       const rtt = health?.rtt.summary();
-      samples.push({ connection, establishedAtMs: health?.establishedAtMs ?? 0, rttSeconds: rtt && rtt.average / 1000, traffic: traffic.get(id) });
+      samples.push({ connection, establishedAtMs: health?.establishedAtMs ?? 0, rttSeconds: rtt && rtt.average / 1000, traffic: traffic.get(key) });
       return connection;
     });
     for (const ep of pending) {
@@ -419,7 +492,7 @@ export class GatewayEngine {
     }
     for (const s of skipped)
       connections.push({ status: "error", statusMessage: `not connected: ${s.reason}`, endpoint: s.endpoint, usingIP: "", usingNAT: false });
-    connections.sort((a, b) => a.endpoint.cluster_id.localeCompare(b.endpoint.cluster_id));
+    connections.sort((a, b) => byRemote(a.endpoint, b.endpoint));
     this.#d.metrics?.update(this.endpoint, samples);
     const body = { version: this.#d.version, haStatus: "active" as const, localEndpoint: this.endpoint, statusFailure: failure, connections };
     const fingerprint = JSON.stringify(body);

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { host } from "@causeway/common";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { Fence, FencedError } from "./fence.ts";
 
@@ -28,5 +31,21 @@ describe("fence", () => {
     await assert.rejects(driver.sync({} as never, []), FencedError);
     await driver.cleanup();
     assert.deepEqual(calls, ["putEndpoint"]);
+  });
+
+  it("a fenced driver still reads its cable devices' byte counters (the metrics of a gateway that stepped down go on)", async () => {
+    const sys = mkdtempSync(join(tmpdir(), "causeway-sysnet-"));
+    try {
+      mkdirSync(join(sys, "vxlan-tunnel", "statistics"), { recursive: true });
+      writeFileSync(join(sys, "vxlan-tunnel", "statistics", "rx_bytes"), "1234\n");
+      writeFileSync(join(sys, "vxlan-tunnel", "statistics", "tx_bytes"), "5678\n");
+      const fence = new Fence();
+      const driver = fence.driver(new VxlanCableDriver(host.fakeHostAdapters()));
+      fence.raise();
+      assert.deepEqual(await driver.deviceTraffic?.(sys), { rxBytes: 1234, txBytes: 5678 });
+      assert.deepEqual(await driver.deviceTraffic?.(join(sys, "none")), { rxBytes: 0, txBytes: 0 }, "no device: nothing counted");
+    } finally {
+      rmSync(sys, { recursive: true, force: true });
+    }
   });
 });

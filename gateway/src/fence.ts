@@ -63,6 +63,7 @@ export class Fence {
       ...(inner.traffic
         ? { traffic: (remotes: Parameters<NonNullable<CableDriver["traffic"]>>[0]) => inner.traffic?.(remotes) ?? Promise.resolve(new Map()) }
         : {}),
+      ...(inner.deviceTraffic ? { deviceTraffic: (sysNet?: string) => inner.deviceTraffic?.(sysNet) ?? Promise.resolve({ rxBytes: 0, txBytes: 0 }) } : {}),
       ...(inner.adopt ? { adopt: () => inner.adopt?.() ?? Promise.resolve(false) } : {}),
       ...(inner.installedRemotes ? { installedRemotes: () => inner.installedRemotes?.() ?? Promise.resolve(new Set<string>()) } : {}),
     };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { host, type Site } from "@causeway/common";
-import { UnknownCableDriverError } from "@causeway/api";
+import { type Endpoint, remoteGateways, remoteKey, UnknownCableDriverError } from "@causeway/api";
 import { CableDrivers, localEndpoint, selectRemotes, VxlanCableDriver, vxlanDesired } from "./index.ts";
 
 const site = (id: string, n: number): Site => ({
@@ -10,6 +10,7 @@ const site = (id: string, n: number): Site => ({
   serviceCIDRs: [`10.${100 + n}.0.0/16`],
   cableDriver: "vxlan",
   intraCluster: "vxlan",
+  gatewayMode: "active-passive",
   broker: { address: "198.18.0.2:7400", tokenFile: "/dev/null" },
   nodes: [{ name: "n0", ip: `198.19.${n}.10`, podCIDR: `10.${n}.0.0/24`, gateway: true }],
   services: [],
@@ -34,21 +35,39 @@ describe("gateway", () => {
   });
 
   it("skips remotes whose subnets overlap local ones", () => {
-    const { cables, skipped } = selectRemotes(
-      ep("c1", 1),
-      new Map([
-        ["c1", ep("c1", 1)],
-        ["c2", ep("c2", 2)],
-        ["c9", { ...ep("c9", 9), subnets: ["10.1.128.0/17"] }],
-      ]),
-    );
+    const { cables, skipped } = selectRemotes(ep("c1", 1), [ep("c1", 1), ep("c2", 2), { ...ep("c9", 9), subnets: ["10.1.128.0/17"] }]);
     assert.deepEqual(
       cables.map((c) => c.endpoint.cluster_id),
       ["c2"],
     );
     assert.equal(skipped[0]?.clusterId, "c9");
-    const other = selectRemotes(ep("c1", 1), new Map([["c2", { ...ep("c2", 2), backend: "wireguard" as const }]]));
+    const other = selectRemotes(ep("c1", 1), [{ ...ep("c2", 2), backend: "wireguard" as const }]);
     assert.match(other.skipped[0]?.reason ?? "", /uses the wireguard cable driver and this cluster vxlan/);
+  });
+
+  it("an active-active remote cluster gets a cable to each of its gateways, keyed apart; an active-passive one to its newest only", () => {
+    const aa = (host: string, n: number, slot: number): Endpoint =>
+      localEndpoint({ site: site("c2", 2), nodeName: host, privateIp: `198.18.2.${n}`, healthCheckIp: `10.2.${n}.1`, driver, gatewaySlot: slot });
+    const ap = (host: string, n: number): Endpoint =>
+      localEndpoint({ site: site("c3", 3), nodeName: host, privateIp: `198.18.3.${n}`, healthCheckIp: `10.3.${n}.1`, driver });
+    const c2 = [aa("n1", 11, 2), aa("n0", 10, 1)];
+    const c3 = [ap("n0", 10), ap("n1", 11)];
+    const newest = new Map([
+      ["c1", ep("c1", 1)],
+      ["c2", c2[0] as Endpoint],
+      ["c3", c3[1] as Endpoint],
+    ]);
+    const remotes = remoteGateways("c1", newest, (id) => (id === "c2" ? c2 : id === "c3" ? c3 : []));
+    assert.deepEqual(
+      remotes.map((r) => `${r.cluster_id}/${r.hostname}`),
+      ["c2/n0", "c2/n1", "c3/n1"],
+    );
+    const { cables } = selectRemotes(ep("c1", 1), remotes);
+    assert.deepEqual(
+      cables.map((c) => c.usingIP),
+      ["198.18.2.10", "198.18.2.11", "198.18.3.11"],
+    );
+    assert.deepEqual(remotes.map(remoteKey), [c2[1]?.cable_name, c2[0]?.cable_name, "c3"], "active-active gateways by cable, active-passive by cluster");
   });
 
   it("vxlan cable: vxlan-tunnel VNI 1000 UDP 4500, 241.x VTEP, table 100 behind rule 100", () => {

@@ -5,16 +5,14 @@
  * the metrics count allocated and free addresses, and stepping down removes the table.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { type Endpoint, globalnetSettings, type ServiceExport } from "@causeway/api";
-import { startBroker } from "@causeway/broker";
+import { describe, it } from "node:test";
+import { type Endpoint, type ServiceExport } from "@causeway/api";
 import { host, newRegistry, silentLogger, view } from "@causeway/common";
-import { BrokerConnection } from "@causeway/common/broker-client";
+import type { BrokerConnection } from "@causeway/common/broker-client";
+import { brokerFixture } from "./brokerfixture.test.ts";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { dropCables, type GatewayDeps, GatewayEngine, localEndpoint } from "./engine.ts";
+import { TranslationError } from "./errors.ts";
 import { BrokerGlobalnetSource, GlobalnetMetrics, globalNatSpec, namespaceEgressOf } from "./globalnet.ts";
 
 const log = silentLogger();
@@ -99,6 +97,26 @@ describe("globalNatSpec", () => {
     assert.match(nft, /type nat hook postrouting priority srcnat - 20/);
     assert.match(nft, /ip daddr 242\.0\.0\.0\/16 meta l4proto tcp reject with tcp reset/);
   });
+
+  it("an active-active gateway leaves with its slot's egress address alone, the rest as any gateway's; a slot past the egress addresses is refused, saying so", () => {
+    const o = {
+      globalCidr: "242.0.0.0/16",
+      clusterId: "c1",
+      healthCheckIp: "10.244.0.1",
+      endpoints: new Map([["c2", remote("c2", "242.1.0.0/16")]]),
+      exports: [web("242.0.0.30"), db],
+    };
+    const any = globalNatSpec(o);
+    const second = globalNatSpec({ ...o, gatewaySlot: 2 });
+    assert.deepEqual(second?.egressIPs, ["242.0.0.3"]);
+    assert.deepEqual(globalNatSpec({ ...o, gatewaySlot: 8 })?.egressIPs, ["242.0.0.9"]);
+    assert.deepEqual({ ...second, egressIPs: [] }, { ...any, egressIPs: [] });
+    assert.match(host.renderGlobalNat(second ?? any ?? assert.fail()), /snat ip to 242\.0\.0\.3-242\.0\.0\.3/);
+    assert.throws(
+      () => globalNatSpec({ ...o, gatewaySlot: 9 }),
+      (e) => e instanceof TranslationError && /slot 9 has no egress address of its own: .* at most 8 active-active gateways/.test(e.message),
+    );
+  });
 });
 
 describe("namespaces' own egress pools (GlobalEgressIP)", () => {
@@ -165,29 +183,13 @@ function engineDeps(clusterId: string, conn: BrokerConnection, brokerView: view.
 }
 
 describe("gateway engine under globalnet (real broker, fake host)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "causeway-globalnet-"));
-  const sock = `unix://${join(dir, "broker.sock")}`;
-  let broker: Awaited<ReturnType<typeof startBroker>>;
-  const conns: BrokerConnection[] = [];
-  before(async () => {
-    broker = await startBroker(
-      { listen: [sock], db: join(dir, "broker.db"), adminTokenFile: join(dir, "admin-token"), globalnet: globalnetSettings({ enabled: true }) },
-      log,
-    );
-  });
-  after(async () => {
-    for (const c of conns) c.close();
-    await broker?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const broker = brokerFixture("causeway-globalnet-", { globalnet: true });
 
   it("publishes its global CIDR, translates its exports, counts addresses, and drops the table when it steps down", async () => {
-    const admin = new BrokerConnection({ address: sock, token: readFileSync(join(dir, "admin-token"), "utf8").trim() });
-    conns.push(admin);
+    const admin = broker.admin();
     const kind = (id: string) => ({ cluster_id: id, cluster_cidr: ["10.244.0.0/16"], service_cidr: ["10.96.0.0/12"], global_cidr: [] });
-    const mine = new BrokerConnection({ address: sock, token: (await admin.join(kind("c1"))).token });
-    const theirs = new BrokerConnection({ address: sock, token: (await admin.join(kind("c2"))).token });
-    conns.push(mine, theirs);
+    const mine = broker.connect((await admin.join(kind("c1"))).token);
+    const theirs = broker.connect((await admin.join(kind("c2"))).token);
     const global = new Map(
       (await admin.list("cluster")).records.map((r) => [r.clusterId, (JSON.parse(r.valueJson) as { global_cidr: string[] }).global_cidr[0]]),
     );
@@ -226,11 +228,9 @@ describe("gateway engine under globalnet (real broker, fake host)", () => {
     assert.equal(nat.spec, undefined, "a gateway that steps down keeps no table");
   });
   it("a table already on the host (a restarted gateway) is kept as found until the exports are known, then made the exports'", async () => {
-    const admin = new BrokerConnection({ address: sock, token: readFileSync(join(dir, "admin-token"), "utf8").trim() });
-    conns.push(admin);
+    const admin = broker.admin();
     const kind = (id: string) => ({ cluster_id: id, cluster_cidr: ["10.244.0.0/16"], service_cidr: ["10.96.0.0/12"], global_cidr: [] });
-    const mine = new BrokerConnection({ address: sock, token: (await admin.join(kind("c5"))).token });
-    conns.push(mine);
+    const mine = broker.connect((await admin.join(kind("c5"))).token);
     const g5 =
       (await admin.list("cluster")).records
         .map((r) => JSON.parse(r.valueJson) as { cluster_id: string; global_cidr: string[] })

@@ -21,6 +21,7 @@ import {
 import { heldGlobalIps, type host, kube, type Logger, view } from "@causeway/common";
 import type { BrokerConnection } from "@causeway/common/broker-client";
 import { Gauge, type Registry } from "prom-client";
+import { TranslationError } from "./errors.ts";
 
 /** Where the gateway reads its cluster's global CIDR and exports. */
 export interface GlobalnetSource {
@@ -180,7 +181,7 @@ const PROTOCOLS = ["TCP", "UDP", "SCTP"] as const;
  * global CIDRs (their endpoints' subnets) leave translated to the egress pool; the health-check
  * address reaches this gateway's CNI address; each exported ClusterSetIP service's global IP and
  * port reaches its ready endpoints on the target port; each ready headless endpoint's global IP is
- * that endpoint, both ways. Exports still without a global IP (the lighthouse gives one within its
+ * that endpoint, both ways (an active-active gateway: its slot's egress address alone). Exports still without a global IP (the lighthouse gives one within its
  * next pass) and services without a ready endpoint translate nothing: refused.
  */
 export function globalNatSpec(o: {
@@ -191,9 +192,20 @@ export function globalNatSpec(o: {
   readonly exports: readonly ServiceExport[];
   /** Pods leaving with their namespace's pool (GlobalEgressIP). */
   readonly egress?: readonly { local: string; global: string }[];
+  /**
+   * Active-active: this gateway's slot. It translates what leaves to the egress address of its
+   * slot alone (the slot-th of the cluster's egress addresses), so two gateways never hand out the
+   * same address and port towards the same remote end.
+   */
+  readonly gatewaySlot?: number;
 }): host.GlobalNatSpec | undefined {
   const a = globalAddresses(o.globalCidr);
   if (!a) return undefined;
+  const egressIPs = o.gatewaySlot === undefined ? a.egressIPs : a.egressIPs.slice(o.gatewaySlot - 1, o.gatewaySlot);
+  if (!egressIPs.length)
+    throw new TranslationError(
+      `gateway slot ${o.gatewaySlot} has no egress address of its own: a cluster under globalnet has at most ${a.egressIPs.length} active-active gateways (stop this one)`,
+    );
   const remote = [...o.endpoints].filter(([id]) => id !== o.clusterId).flatMap(([, ep]) => ep.subnets);
   const services: host.GlobalNatSpec["services"][number][] = [];
   const hosts: host.GlobalHost[] = [{ global: a.healthCheckIP, local: o.healthCheckIp, key: "health-check", egress: false }];
@@ -212,7 +224,7 @@ export function globalNatSpec(o: {
     }
     if (e.type === "Headless") for (const x of ready) if (x.globalIp) hosts.push({ global: x.globalIp, local: x.ip, key, egress: true });
   }
-  return { globalCidr: o.globalCidr, egressIPs: a.egressIPs, remote, services, hosts, ...(o.egress?.length ? { egress: o.egress } : {}) };
+  return { globalCidr: o.globalCidr, egressIPs, remote, services, hosts, ...(o.egress?.length ? { egress: o.egress } : {}) };
 }
 
 /** Allocated and free global ingress IPs of this cluster (the active gateway reports them). */

@@ -3,6 +3,7 @@ import { kube, type Logger, type SiteComponent, view } from "@causeway/common";
 import { type BrokerConnection } from "@causeway/common/broker-client";
 import type { CableDriver } from "./cable/driver.ts";
 import { dropCables, type GatewayDeps, GatewayEngine, PASSIVE_RETRY_MS, passiveStatus } from "./engine.ts";
+import type { DrainingRemotes } from "./drain.ts";
 import { Fence } from "./fence.ts";
 import { type GlobalnetHost, KubeGlobalnetSource } from "./globalnet.ts";
 import { awaitSuccessor } from "./handover.ts";
@@ -40,10 +41,76 @@ export interface KubeGatewayDeps {
   readonly election: ElectionTimings;
   readonly healthCheck?: GatewayDeps["healthCheck"];
   readonly metrics?: GatewayMetrics;
+  readonly flows?: GatewayDeps["flows"];
   /** The interface carrying the private IP: while it is down this candidate withdraws from the election. */
   readonly underlayDev?: string;
   /** Globalnet's translation table (kept while leading, when the cluster has a global CIDR). */
   readonly globalnet?: GlobalnetHost;
+}
+
+/** A gateway candidate's identity in the Leases it holds: stable across its restarts, so a restarted gateway renews what it held. */
+export const gatewayIdentity = (nodeName: string): string => `${nodeName}-causeway-gateway`;
+
+/** Pure: the cluster record of a joined cluster's configuration. */
+export function localClusterOf(c: kube.JoinedCluster): Cluster {
+  return { cluster_id: c.clusterId, cluster_cidr: [...c.clusterCIDRs], service_cidr: [...c.serviceCIDRs], global_cidr: [...(c.globalCIDRs ?? [])] };
+}
+
+/** The broker syncer of a cluster's gateway: its Endpoint and Cluster objects kept in line with the broker. */
+export function brokerSyncerOf(d: KubeGatewayDeps): BrokerSyncer {
+  return new BrokerSyncer({
+    conn: d.conn,
+    client: d.client,
+    namespace: d.namespace,
+    localCluster: localClusterOf(d.cluster),
+    log: d.log,
+    resyncMs: d.resyncMs,
+  });
+}
+
+/**
+ * A gateway engine on the cluster's Endpoint objects; `fence` (while active) cuts it off the
+ * moment the gateway stops being active; `gatewaySlot`: its active-active slot.
+ */
+export function kubeEngine(d: KubeGatewayDeps, fence?: Fence, gatewaySlot?: number, drain?: DrainingRemotes): GatewayEngine {
+  return new GatewayEngine({
+    site: d.cluster,
+    nodeName: d.nodeName,
+    privateIp: d.privateIp,
+    publicIp: d.publicIp,
+    natEnabled: d.natEnabled,
+    cablePort: d.cablePort,
+    preferredServer: d.preferredServer,
+    natDiscovery: d.natDiscovery,
+    healthCheckIp: d.healthCheckIp,
+    underlayMtu: d.underlayMtu,
+    view: new view.KubeEndpointView(d.client, d.namespace, d.log),
+    sink: fence ? fence.sink(new view.KubeGatewaySink(d.client, d.namespace)) : new view.KubeGatewaySink(d.client, d.namespace),
+    driver: fence ? fence.driver(d.driver) : d.driver,
+    log: d.log,
+    version: d.version,
+    resyncMs: d.resyncMs,
+    healthCheck: d.healthCheck,
+    metrics: d.metrics,
+    ...(d.flows ? { flows: d.flows } : {}),
+    ...(gatewaySlot !== undefined ? { gatewaySlot } : {}),
+    ...(drain ? { drain } : {}),
+    ...(d.globalnet
+      ? {
+          globalnet: {
+            ...d.globalnet,
+            source: new KubeGlobalnetSource({
+              client: d.client,
+              namespace: d.namespace,
+              conn: d.conn,
+              clusterId: d.cluster.clusterId,
+              configured: d.cluster.globalCIDRs?.[0],
+              log: d.log,
+            }),
+          },
+        }
+      : {}),
+  });
 }
 
 /**
@@ -72,7 +139,7 @@ export class KubeGateway implements SiteComponent {
   constructor(d: KubeGatewayDeps) {
     this.#d = d;
     this.#sink = new view.KubeGatewaySink(d.client, d.namespace);
-    this.#identity = `${d.nodeName}-causeway-gateway`;
+    this.#identity = gatewayIdentity(d.nodeName);
     this.#elector = new kube.LeaseElector({
       client: d.client,
       namespace: d.namespace,
@@ -98,65 +165,13 @@ export class KubeGateway implements SiteComponent {
     this.#transition = this.#transition.then(step).catch((err: unknown) => this.#d.log.error({ err: errorMessage(err) }, "gateway role change failed"));
   }
 
-  #localCluster(): Cluster {
-    const c = this.#d.cluster;
-    return { cluster_id: c.clusterId, cluster_cidr: [...c.clusterCIDRs], service_cidr: [...c.serviceCIDRs], global_cidr: [...(c.globalCIDRs ?? [])] };
-  }
-
-  /** An engine; `fence` (while leading) cuts it off the moment leadership ends. */
-  #newEngine(fence?: Fence): GatewayEngine {
-    const d = this.#d;
-    return new GatewayEngine({
-      site: d.cluster,
-      nodeName: d.nodeName,
-      privateIp: d.privateIp,
-      publicIp: d.publicIp,
-      natEnabled: d.natEnabled,
-      cablePort: d.cablePort,
-      preferredServer: d.preferredServer,
-      natDiscovery: d.natDiscovery,
-      healthCheckIp: d.healthCheckIp,
-      underlayMtu: d.underlayMtu,
-      view: new view.KubeEndpointView(d.client, d.namespace, d.log),
-      sink: fence ? fence.sink(this.#sink) : this.#sink,
-      driver: fence ? fence.driver(d.driver) : d.driver,
-      log: d.log,
-      version: d.version,
-      resyncMs: d.resyncMs,
-      healthCheck: d.healthCheck,
-      metrics: d.metrics,
-      ...(d.globalnet
-        ? {
-            globalnet: {
-              ...d.globalnet,
-              source: new KubeGlobalnetSource({
-                client: d.client,
-                namespace: d.namespace,
-                conn: d.conn,
-                clusterId: d.cluster.clusterId,
-                configured: d.cluster.globalCIDRs?.[0],
-                log: d.log,
-              }),
-            },
-          }
-        : {}),
-    });
-  }
-
   async #lead(): Promise<void> {
     const d = this.#d;
     if (this.#engine) return;
     this.#mayHaveCables = true;
-    this.#syncer = new BrokerSyncer({
-      conn: d.conn,
-      client: d.client,
-      namespace: d.namespace,
-      localCluster: this.#localCluster(),
-      log: d.log,
-      resyncMs: d.resyncMs,
-    });
+    this.#syncer = brokerSyncerOf(d);
     this.#fence = new Fence();
-    this.#engine = this.#newEngine(this.#fence);
+    this.#engine = kubeEngine(d, this.#fence);
     this.#syncer.start();
     this.#engine.start();
     d.log.info({ node: d.nodeName }, "gateway active");
@@ -284,7 +299,7 @@ export class KubeGateway implements SiteComponent {
   /** Removes this gateway's cables, its Endpoint (locally and at the broker) and its Gateway object. */
   async uninstall(): Promise<void> {
     await this.stop();
-    const engine = this.#newEngine();
+    const engine = kubeEngine(this.#d);
     await engine.uninstall();
     await this.#d.conn.delete("endpoint", this.#d.cluster.clusterId, engine.endpoint.cable_name);
   }

@@ -9,6 +9,7 @@ import {
   cniIpOf,
   host,
   kube,
+  type Logger,
   METRICS_PORTS,
   ProcessRunner,
   readToken,
@@ -23,12 +24,15 @@ import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { WireGuardCableDriver } from "./cable/wireguard.ts";
 import { healthCheckOf, type HealthCheckSettings } from "./health/checker.ts";
 import { KubeGateway } from "./kube.ts";
+import { KubeActiveGateway } from "./kubeactive.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { BrokerGlobalnetSource, GlobalnetMetrics } from "./globalnet.ts";
 import type { Registry } from "prom-client";
 import { NAT_DISCOVERY_PORT } from "./nat/protocol.ts";
 import { parseResolvers, resolvePublicIp } from "./publicip.ts";
+import { SiteActiveGateway } from "./activeactive.ts";
 import { SiteGateway } from "./standalone.ts";
+import { sourceTowards } from "./privateip.ts";
 
 const VERSION = CAUSEWAY_VERSION;
 
@@ -36,12 +40,6 @@ function natPort(flag: string | undefined): number {
   const port = flag === undefined ? NAT_DISCOVERY_PORT : Number(flag);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ValidationError(`--nat-discovery-port must be 0 (off) or a UDP port, got "${flag}"`);
   return port;
-}
-
-/** The source the kernel picks towards the broker (a route lookup; nothing is sent): the private IP by default. */
-async function sourceTowards(adapters: host.HostAdapters, brokerAddress: string): Promise<string | undefined> {
-  const brokerHost = /^([\d.]+):\d+$/.exec(brokerAddress.split(",")[0]?.trim() ?? "")?.[1];
-  return brokerHost ? (await adapters.net.mtuTowards(brokerHost)).src : undefined;
 }
 
 /** The gateway settings' flags, as the cluster-configuration contract names them (subctl's names); health-check takes true|false. */
@@ -114,6 +112,7 @@ async function prepare(o: {
   nodePublicIp?: string | undefined;
   settings: GatewaySettings;
   flag: (name: string) => string | undefined;
+  log: Logger;
 }): Promise<Prepared> {
   const runner = new ProcessRunner();
   const adapters = host.realHostAdapters(runner);
@@ -135,7 +134,7 @@ async function prepare(o: {
   const resolvers = parseResolvers(o.flag("public-ip") ?? o.nodePublicIp ?? "");
   const airGapped = o.settings.airGapped;
   const port = natPort(o.flag("nat-discovery-port"));
-  const privateIp = o.flag("private-ip") ?? (await sourceTowards(adapters, o.brokerAddress)) ?? o.fallbackIp;
+  const privateIp = o.flag("private-ip") ?? (await sourceTowards(adapters.net, o.brokerAddress, { log: o.log, once: o.uninstall })) ?? o.fallbackIp;
   const underlay = await adapters.net.interfaceOf(privateIp);
   if (!underlay && !o.uninstall) throw new ValidationError(`private IP ${privateIp} is on no interface of this host; check --private-ip and --node`);
   // Checks done: another driver's device (a changed --cable-driver) goes; what all drivers share is rewritten by this one.
@@ -194,6 +193,7 @@ function sharedParts(p: Prepared, election: ReturnType<typeof electionFrom>, hea
       election,
       healthCheck,
       metrics: new GatewayMetrics(registry),
+      flows: new host.ConntrackFlows(new ProcessRunner()),
     },
     started: {
       driver: p.driver.name,
@@ -225,6 +225,7 @@ if (process.argv.includes("--kube")) {
         driverName: cluster.cableDriver,
         brokerAddress: cluster.brokerAddress,
         fallbackIp: node.ip,
+        log,
         uninstall,
         cableSecret: cluster.cableSecret,
         nodePublicIp: nodeObject.metadata.annotations?.[view.PUBLIC_IP_ANNOTATION],
@@ -233,7 +234,8 @@ if (process.argv.includes("--kube")) {
       });
       const conn = joinedBrokerConnection(cluster);
       const shared = sharedParts(p, election, healthCheck, registry);
-      const component = new KubeGateway({
+      const Candidate = cluster.gatewayMode === "active-active" ? KubeActiveGateway : KubeGateway;
+      const component = new Candidate({
         ...shared.deps,
         client,
         namespace,
@@ -268,6 +270,7 @@ if (process.argv.includes("--kube")) {
         driverName: site.cableDriver,
         brokerAddress: site.broker.address,
         fallbackIp: node.ip,
+        log,
         uninstall,
         cableSecret: site.broker.cableSecretFile ? readToken(site.broker.cableSecretFile, "cable secret") : "",
         nodePublicIp: node.publicIp,
@@ -278,7 +281,9 @@ if (process.argv.includes("--kube")) {
       const shared = sharedParts(p, election, healthCheck, registry);
       // Clusters and exports too: under globalnet the gateway translates its cluster's exports.
       const brokerView = new view.BrokerEndpointView(conn, log, ["endpoint", "cluster", "export"]);
-      const component = new SiteGateway({
+      // active-active: every gateway node active, each holding a slot (activeactive.ts); else one elected.
+      const Candidate = site.gatewayMode === "active-active" ? SiteActiveGateway : SiteGateway;
+      const component = new Candidate({
         ...shared.deps,
         leases: conn,
         broker: conn,

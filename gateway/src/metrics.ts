@@ -35,6 +35,8 @@ export class GatewayMetrics {
   readonly #rx: Gauge<CableLabel>;
   readonly #tx: Gauge<CableLabel>;
   readonly #active: Gauge;
+  readonly #cable: Gauge<"direction">;
+  readonly #flows: Gauge;
   readonly syncIterations: Counter;
 
   constructor(registry: Registry) {
@@ -61,13 +63,42 @@ export class GatewayMetrics {
     this.#rx = new Gauge({ name: "causeway_gateway_rx_bytes", help: "Bytes received over the cable", labelNames, registers });
     this.#tx = new Gauge({ name: "causeway_gateway_tx_bytes", help: "Bytes sent over the cable", labelNames, registers });
     this.#active = new Gauge({ name: "causeway_gateway_active", help: "1 while this gateway is its cluster's active gateway", registers });
+    this.#cable = new Gauge({
+      name: "causeway_gateway_cable_bytes",
+      help: "Bytes through this gateway's cable devices, all remote gateways together (VXLAN's device; WireGuard's, one per plane)",
+      labelNames: ["direction"],
+      registers,
+    });
+    this.#flows = new Gauge({
+      name: "causeway_gateway_flows",
+      help: "Open flows this gateway's host tracks to or from the remote clusters' subnets (conntrack entries; TCP's closing ones left out)",
+      registers,
+    });
     this.syncIterations = new Counter({ name: "causeway_gateway_sync_iterations", help: "Reconcile passes of the gateway engine", registers });
   }
 
   /** This gateway became active (true) or passive (false); a passive gateway has no connections. */
   setActive(active: boolean): void {
     this.#active.set(active ? 1 : 0);
-    if (!active) this.update(undefined, []);
+    if (!active) {
+      this.update(undefined, []);
+      this.setCableTraffic(undefined);
+      this.setFlows(undefined);
+    }
+  }
+
+  /** What this gateway's cable devices have carried (absent: unknown, the series removed). */
+  setCableTraffic(t: Traffic | undefined): void {
+    this.#cable.reset();
+    if (!t) return;
+    this.#cable.set({ direction: "rx" }, t.rxBytes);
+    this.#cable.set({ direction: "tx" }, t.txBytes);
+  }
+
+  /** The flows this gateway carries (undefined: unknown or passive, 0). */
+  setFlows(n: number | undefined): void {
+    this.#flows.reset();
+    if (n !== undefined) this.#flows.set(n);
   }
 
   /** Rewrites every per-connection series from the connections of `local`. */

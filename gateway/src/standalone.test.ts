@@ -13,7 +13,8 @@ import { host, silentLogger, STANDALONE_LEASE, view } from "@causeway/common";
 import { BrokerConnection } from "@causeway/common/broker-client";
 import { VxlanCableDriver } from "./cable/vxlan.ts";
 import { PASSIVE_RETRY_MS } from "./engine.ts";
-import { SiteGateway, STANDALONE_GATEWAY_LEASE } from "./standalone.ts";
+import { STANDALONE_GATEWAY_LEASE } from "@causeway/api";
+import { SiteGateway } from "./standalone.ts";
 
 const log = silentLogger();
 

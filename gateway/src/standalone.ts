@@ -1,4 +1,4 @@
-import { errorMessage } from "@causeway/api";
+import { errorMessage, STANDALONE_GATEWAY_LEASE } from "@causeway/api";
 import { BrokerLeaseElector, type LeaseClient, type LeaseTimings, type Role, type SiteComponent } from "@causeway/common";
 import { dropCables, type GatewayDeps, GatewayEngine, PASSIVE_RETRY_MS, passiveStatus } from "./engine.ts";
 import { Fence } from "./fence.ts";
@@ -6,7 +6,6 @@ import { awaitSuccessor, type HandoverOptions } from "./handover.ts";
 import { UnderlayWatch } from "./underlay.ts";
 
 /** The broker lease a standalone cluster's gateway candidates compete for (scoped to the cluster by the broker). */
-export const STANDALONE_GATEWAY_LEASE = "gateway";
 
 export interface SiteGatewayDeps extends GatewayDeps {
   readonly leases: LeaseClient;
@@ -15,6 +14,8 @@ export interface SiteGatewayDeps extends GatewayDeps {
   readonly candidates: number;
   /** The interface carrying the private IP: while it is down this candidate withdraws from the election. */
   readonly underlayDev?: string;
+  /** How the underlay's state is read (default: sysfs); tests pass their own. */
+  readonly underlayIsUp?: (dev: string) => Promise<boolean>;
   /** Where a gracefully stopping leader looks for its successor's Endpoint (the broker connection); without it, cables go at once. */
   readonly broker?: HandoverOptions["broker"];
 }

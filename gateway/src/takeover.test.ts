@@ -124,6 +124,25 @@ describe("gateway engine taking over (real broker, fake host)", () => {
     assert.deepEqual(eps, [e.endpoint.cable_name]);
   });
 
+  it("an endpoint of another node of the cluster written after the takeover (a restarted gateway that led for a moment) is removed too", async () => {
+    const conn = await clusters("c7", 7, "c8", 8);
+    const e = engine(conn, "c7", 7, "n1", "127.0.7.11");
+    e.start();
+    const nodesOf = async () => (await conn.list("endpoint")).records.filter((r) => r.clusterId === "c7").map((r) => r.name);
+    await settle(async () => (await nodesOf()).includes(e.endpoint.cable_name));
+    assert.deepEqual(await nodesOf(), [e.endpoint.cable_name]);
+    await settle(async () => e.loop.passes > 0);
+    const late = localEndpoint({ site: site("c7", 7), nodeName: "n0", privateIp: "127.0.7.10", healthCheckIp: "10.7.0.1", driver: remoteDriver });
+    await conn.put("endpoint", "c7", late.cable_name, late);
+    const t0 = performance.now();
+    await settle(async () => (await nodesOf()).length === 1);
+    assert.deepEqual(await nodesOf(), [e.endpoint.cable_name], "only the active gateway's Endpoint is left");
+    const ms = Math.round(performance.now() - t0);
+    assert.ok(ms < 1000, `removed within 1 s (${ms} ms)`);
+    const status = (await conn.list("gateway")).records.find((r) => r.clusterId === "c7" && r.name === "n0");
+    assert.equal(status && parseValue("gateway", status.valueJson).haStatus, "passive", "its node is reported passive");
+  });
+
   it("not taking over, the Endpoint still goes first: a pass that cannot write it (broker unreachable, its view emptied) touches no cable", async () => {
     const driver = new VxlanCableDriver(host.fakeHostAdapters());
     const local = localEndpoint({ site: site("c5", 5), nodeName: "n0", privateIp: "127.0.5.10", healthCheckIp: "10.5.0.1", driver });

@@ -6,11 +6,11 @@ import { stringify as toYaml } from "yaml";
 import { startBroker } from "./brokers.ts";
 import { buildCluster } from "./build.ts";
 import { startClusterDns } from "./clusterdns.ts";
-import { destroyNamespaces, startIn, stopProcess } from "./processes.ts";
+import { destroyNamespaces, type LabProcess, startIn, stopProcess } from "./processes.ts";
 import { removePodResolvConfs } from "./dns.ts";
 import { siteServiceOf } from "./services.ts";
 import { clusterLog, type LabCluster, type LabCore, type LabState, script } from "./state.ts";
-import { type ClusterSpec, clusterSpec, LAB } from "./topology.ts";
+import { type ClusterSpec, clusterSpec, LAB, type NodeSpec } from "./topology.ts";
 
 /** A standalone lab's broker and clusters: every cluster at once (each reserves its index before its first await); all settle before a failure is reported, so cleanup finds everything. */
 export async function upStandalone(lab: LabCore, o: { count: number; nodes: number; pods: number; deferDns: boolean }): Promise<void> {
@@ -110,20 +110,24 @@ export async function removeCluster(lab: LabCore, clusterId: string): Promise<vo
   lab.save();
 }
 
+/** Standalone: starts the gateway of gateway node `n` (role gateway/<node>). */
+export function startGateway(st: LabState, c: LabCluster, n: NodeSpec): LabProcess {
+  const p = startIn(
+    n.ns,
+    `gateway/${n.name}`,
+    [st.nodeBin, script("gateway/src/main.ts"), "--site", c.siteFile, "--node", n.name, ...(st.gatewayFlags ?? [])],
+    clusterLog(st, c, `${n.name}-gateway`),
+    { CAUSEWAY_WG_INTERFACE: n.wgInterface },
+  );
+  c.processes.push(p);
+  return p;
+}
+
 /** Standalone: each node's gateway (gateway nodes) and route agent, the lighthouse on n0, and the pods' echo servers. */
 function startClusterProcesses(st: LabState, c: LabCluster): void {
   const bin = st.nodeBin;
   for (const n of c.spec.nodes) {
-    if (n.gateway)
-      c.processes.push(
-        startIn(
-          n.ns,
-          `gateway/${n.name}`,
-          [bin, script("gateway/src/main.ts"), "--site", c.siteFile, "--node", n.name, ...(st.gatewayFlags ?? [])],
-          clusterLog(st, c, `${n.name}-gateway`),
-          { CAUSEWAY_WG_INTERFACE: n.wgInterface },
-        ),
-      );
+    if (n.gateway) startGateway(st, c, n);
     c.processes.push(
       startIn(
         n.ns,
@@ -186,6 +190,7 @@ function siteOf(entry: LabCluster, st: LabState) {
     ...(entry.globalnetCidr ? { globalnetCIDR: entry.globalnetCidr } : {}),
     cableDriver: st.cable,
     intraCluster: st.intraCluster ?? "vxlan",
+    ...(st.gatewayMode ? { gatewayMode: st.gatewayMode } : {}),
     broker: {
       address: st.broker.address,
       tokenFile: join(st.dir, `${c.id}.token`),

@@ -15,6 +15,7 @@ export {
   activeGateway,
   assertResumed,
   cableRoutes,
+  endpointNodes,
   FAILURE_KINDS,
   OUTAGE_BOUND_MS,
   KUBE_LINK_OUTAGE_BOUND_MS,
@@ -31,3 +32,16 @@ export { verifyLab } from "./verify.ts";
 export { podPids, waitWorkloadsReady } from "./realnodes.ts";
 export { diagnoseFirewall, diagnoseGlobalnet } from "./diagnose.ts";
 export { benchmarkLab, gatherLab } from "./gather.ts";
+export {
+  bucketCounts,
+  type CableBytes,
+  cableBytes,
+  cableBytesOf,
+  cableDelta,
+  flowGateway,
+  groupBuckets,
+  type FlowsResult,
+  tcpFlows,
+  VXLAN_CABLE_DEVICE,
+} from "./spread.ts";
+export { gatewayConnections, missingPairs, runningGateways } from "./status.ts";

@@ -174,13 +174,26 @@ function natsOptions(lab: LabCore): Pick<DeployBrokerOptions, "nats"> {
   };
 }
 
-/** Runs `causeway join` for a cluster from the broker's namespace (where both the broker and the API servers are reachable); the lab's cable driver unless `extra` names one. */
+/** Runs `causeway join` for a cluster from the broker's namespace (where both the broker and the API servers are reachable); the lab's cable driver and gateway mode unless `extra` names them. */
 export async function joinCluster(lab: LabCore, id: string, extra: readonly string[] = []) {
   const st = lab.state;
   const api = st.kube?.apis[id];
   if (!api || !st.kube) throw new ValidationError(`cluster ${id} has no API server (the lab was not started with --kube)`);
   const driver = extra.includes("--cable-driver") ? [] : ["--cable-driver", st.cable];
-  const argv = [st.nodeBin, script("cli/src/main.ts"), "join", st.kube.brokerInfo, "--kubeconfig", api.kubeconfig, "--context", id, ...driver, ...extra];
+  const mode = extra.includes("--gateway-mode") || st.gatewayMode !== "active-active" ? [] : ["--gateway-mode", st.gatewayMode];
+  const argv = [
+    st.nodeBin,
+    script("cli/src/main.ts"),
+    "join",
+    st.kube.brokerInfo,
+    "--kubeconfig",
+    api.kubeconfig,
+    "--context",
+    id,
+    ...driver,
+    ...mode,
+    ...extra,
+  ];
   const res = await lab.run.run("ip", ["netns", "exec", st.broker.ns, ...argv], { allowFailure: true, timeoutMs: 120_000 });
   if (res.exitCode !== 0) throw new LabError(`causeway join ${id} failed (exit ${res.exitCode}): ${res.stderr.trim() || res.stdout.trim()}`);
   return res;

@@ -202,6 +202,17 @@ export class Lab implements LabCore {
   /** Real nodes: Causeway's image tagged `ref` too in the containerd of every node of `clusters` (default: all), as if the nodes had pulled it under that name. */
   tagImage = (ref: string, clusters: readonly string[] = this.state.clusters.map((c) => c.spec.id)): Promise<void> => tagImageOnNodes(this, ref, clusters);
 
+  /** Standalone: starts the gateway of a gateway node that has none running (one stopped with `stop`): a gateway added to a running cluster. */
+  startGateway(clusterId: string, node: string): LabProcess {
+    const c = this.cluster(clusterId);
+    const n = c.spec.nodes.find((x) => x.name === node);
+    if (this.state.kube || !n?.gateway) throw new ValidationError(`${clusterId}/${node} is not a gateway node of a standalone lab`);
+    if (c.processes.some((p) => p.role === `gateway/${node}`)) throw new ValidationError(`${clusterId}/${node} runs its gateway already`);
+    const p = clusters.startGateway(this.state, c, n);
+    this.save();
+    return p;
+  }
+
   /** Stops one component process (SIGTERM, so it shuts down gracefully) and forgets it. */
   async stop(clusterId: string, role: string): Promise<void> {
     const c = this.cluster(clusterId);
@@ -240,6 +251,7 @@ function optionalState(o: ReturnType<typeof upOptions>): Partial<LabState> {
   return {
     ...(o.mtu ? { mtu: o.mtu } : {}),
     ...(o.gateways > 1 ? { gateways: o.gateways } : {}),
+    ...(o.gatewayMode === "active-active" ? { gatewayMode: o.gatewayMode } : {}),
     ...(o.gatewayFlags.length ? { gatewayFlags: o.gatewayFlags } : {}),
     ...(o.lighthouseFlags.length ? { lighthouseFlags: o.lighthouseFlags } : {}),
     ...(o.globalnet ? { globalnet: true } : {}),

@@ -29,6 +29,20 @@ describe("lab up options", () => {
     assert.doesNotThrow(() => upOptions({ deferDns: true }));
   });
 
+  it("--gateway-mode: active-passive by default; active-active on standalone labs (both cables, globalnet too) and the Kubernetes tier; unknown modes refused, saying why", () => {
+    assert.equal(upOptions({}).gatewayMode, "active-passive");
+    assert.equal(upOptions({ gateways: 2, gatewayMode: "active-active" }).gatewayMode, "active-active");
+    const refused = (o: Parameters<typeof upOptions>[0], why: RegExp) =>
+      assert.throws(
+        () => upOptions(o),
+        (e: Error) => e instanceof ValidationError && why.test(e.message),
+      );
+    refused({ gatewayMode: "both" as "active-active" }, /--gateway-mode both: supported: active-passive, active-active/);
+    assert.equal(upOptions({ gateways: 2, gatewayMode: "active-active", kube: true }).gatewayMode, "active-active");
+    assert.equal(upOptions({ gateways: 2, gatewayMode: "active-active", cable: "wireguard" }).gatewayMode, "active-active");
+    assert.equal(upOptions({ gateways: 2, gatewayMode: "active-active", globalnet: true }).gatewayMode, "active-active");
+  });
+
   it("dnsAnswer: lighthouse's --answer, nothing by default, refused when unknown", () => {
     assert.deepEqual(upOptions({}).lighthouseFlags, []);
     assert.deepEqual(upOptions({ dnsAnswer: "cluster-ip" }).lighthouseFlags, ["--answer", "cluster-ip"]);

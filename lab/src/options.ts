@@ -1,4 +1,4 @@
-import { CABLE_DRIVERS, errorMessage, healthCheckSettings, UnknownCableDriverError, ValidationError } from "@causeway/api";
+import { CABLE_DRIVERS, errorMessage, GATEWAY_MODES, type GatewayMode, healthCheckSettings, UnknownCableDriverError, ValidationError } from "@causeway/api";
 import { INTRA_CLUSTER_MODES } from "@causeway/common";
 import { MAX_BROKER_REPLICAS } from "./brokerha.ts";
 import { clusterSpec, LAB, validateLabName, wholeInRange } from "./topology.ts";
@@ -27,8 +27,10 @@ export interface UpOptions {
   readonly nat?: readonly string[];
   /** Underlay MTU (576..9000; default 1500). */
   readonly mtu?: number;
-  /** Gateway candidates per cluster (default 1): nodes n0..n(k-1), one active at a time. */
+  /** Gateway candidates per cluster (default 1): nodes n0..n(k-1), one active at a time (active-passive) or all at once (active-active). */
   readonly gateways?: number;
+  /** active-passive (default) or active-active: every gateway node carries cross-cluster traffic (docs/architecture.md). */
+  readonly gatewayMode?: GatewayMode;
   /** Gateways' health-check interval in seconds (≥ 0.1; the gateway's default 1 s when absent). */
   readonly healthCheckInterval?: number;
   /** Gateways' health-check loss threshold (≥ 1; default 5). */
@@ -70,6 +72,7 @@ export function upOptions(o: UpOptions) {
   const gateways = o.gateways ?? 1;
   const nat = labNat(o.nat ?? [], clusters);
   clusterSpec(name, 1, nodes, pods, nat.length > 0, gateways); // validates nodes, pods, gateways
+  const gatewayMode = labGatewayMode(o);
   standaloneOnly(o);
   labMtu(o.mtu);
   if (o.dnsAnswer !== undefined && !["clusterset-ip", "cluster-ip"].includes(o.dnsAnswer))
@@ -84,11 +87,22 @@ export function upOptions(o: UpOptions) {
     nat,
     mtu: o.mtu,
     gateways,
+    gatewayMode,
     gatewayFlags: healthCheckFlags(o),
     lighthouseFlags: o.dnsAnswer === undefined ? [] : ["--answer", o.dnsAnswer],
     brokerReplicas: brokerReplicasOf(o),
     globalnet: o.globalnet === true,
   };
+}
+
+/**
+ * The lab's gateway mode (default active-passive): active-active runs on standalone labs and the
+ * Kubernetes tier, with or without globalnet (docs/architecture.md).
+ */
+function labGatewayMode(o: UpOptions): GatewayMode {
+  const mode = o.gatewayMode ?? "active-passive";
+  if (!(GATEWAY_MODES as readonly string[]).includes(mode)) throw new ValidationError(`--gateway-mode ${String(mode)}: supported: ${GATEWAY_MODES.join(", ")}`);
+  return mode;
 }
 
 /** Options that take standalone labs only: refused with --kube; and what the Kubernetes tier takes. */

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { CommandRunner, IntraClusterMode, kube } from "@causeway/common";
+import type { GatewayMode } from "@causeway/api";
 import type { BrokerConnection } from "@causeway/common/broker-client";
 import type { LabBrokerHa, LabTlsFiles } from "./brokerha.ts";
 import type { LabApi } from "./kube.ts";
@@ -33,6 +34,8 @@ export interface LabState {
   readonly mtu?: number;
   /** Gateway candidates per cluster when more than one (n0..n(k-1)). */
   readonly gateways?: number;
+  /** active-active: every gateway candidate is active (site file gatewayMode); absent: active-passive. */
+  readonly gatewayMode?: GatewayMode;
   /** Flags every gateway gets beyond --site and --node (health-check settings). */
   readonly gatewayFlags?: readonly string[];
   /** Flags every lighthouse gets beyond --site and --node (what DNS answers). */

@@ -43,13 +43,106 @@ export async function connections(lab: LabCore): Promise<Map<string, LabConnecti
   return out;
 }
 
-/** Waits until every cluster's gateway reports a connected cable to every other cluster; LabError naming what each missing cable's gateway says. */
+/**
+ * Standalone, active-active: each active gateway's connections, by cluster, then gateway node —
+ * only gateways with an Endpoint at the broker. A status alone can be stale: one a gateway sent
+ * just before its link was cut reaches the broker when the link is back, after the cluster's
+ * other gateways removed its Endpoint and marked it passive, and says "connected" until the
+ * gateway writes a new one.
+ */
+export async function gatewayConnections(lab: LabCore): Promise<Map<string, Map<string, LabConnection[]>>> {
+  if (lab.state.kube) return kubeGatewayConnections(lab);
+  const out = new Map<string, Map<string, LabConnection[]>>();
+  const admin = lab.admin();
+  try {
+    const published = new Set(
+      (await admin.list("endpoint")).records.map((r) => `${r.clusterId}/${(JSON.parse(r.valueJson) as { hostname?: string }).hostname ?? ""}`),
+    );
+    for (const r of (await admin.list("gateway")).records) {
+      const st = JSON.parse(r.valueJson) as { haStatus?: string; connections: LabConnection[] };
+      if (st.haStatus !== "active" || !published.has(`${r.clusterId}/${r.name}`)) continue;
+      const of = out.get(r.clusterId) ?? new Map<string, LabConnection[]>();
+      of.set(r.name, st.connections);
+      out.set(r.clusterId, of);
+    }
+  } finally {
+    admin.close();
+  }
+  return out;
+}
+
+/** Kubernetes tier, active-active: the same from each cluster's own API server — its Gateway objects, and its own Endpoint objects. */
+async function kubeGatewayConnections(lab: LabCore): Promise<Map<string, Map<string, LabConnection[]>>> {
+  const out = new Map<string, Map<string, LabConnection[]>>();
+  for (const c of lab.state.clusters) {
+    const id = c.spec.id;
+    const client = await lab.kubeClient(id);
+    try {
+      const eps = await client.list<{ spec: { cluster_id: string; hostname: string } }>(kube.R.endpoint, SYSTEM_NAMESPACE);
+      const published = new Set(eps.items.filter((e) => e.spec.cluster_id === id).map((e) => e.spec.hostname));
+      const gws = await client.list<{ metadata: kube.ObjectMeta; status?: { haStatus?: string; connections?: LabConnection[] } }>(
+        kube.R.gateway,
+        SYSTEM_NAMESPACE,
+      );
+      const of = new Map<string, LabConnection[]>();
+      for (const g of gws.items) if (g.status?.haStatus === "active" && published.has(g.metadata.name)) of.set(g.metadata.name, g.status.connections ?? []);
+      out.set(id, of);
+    } finally {
+      client.close();
+    }
+  }
+  return out;
+}
+
+/**
+ * Pure (active-active): what is missing for each cluster's running gateways (`gateways`: cluster id
+ * → its gateway nodes) to be active, each with a connected cable to every running gateway of every
+ * other cluster.
+ */
+export function missingPairs(
+  gateways: ReadonlyMap<string, readonly string[]>,
+  conns: ReadonlyMap<string, ReadonlyMap<string, readonly LabConnection[]>>,
+): string[] {
+  const missing: string[] = [];
+  for (const [id, nodes] of gateways) {
+    for (const node of nodes) {
+      const mine = conns.get(id)?.get(node);
+      if (!mine) {
+        missing.push(`${id}/${node} not active (or no Endpoint)`);
+        continue;
+      }
+      for (const [other, theirs] of gateways) {
+        if (other === id) continue;
+        const up = mine.filter((c) => c.endpoint.cluster_id === other && c.status === "connected").length;
+        if (up !== theirs.length) missing.push(`${id}/${node}→${other} (${up} of ${theirs.length} gateways connected)`);
+      }
+    }
+  }
+  return missing;
+}
+
+/** Each cluster's nodes whose gateway runs: standalone, those whose gateway process the lab runs; Kubernetes tier, its gateway nodes (the DaemonSet's). */
+export function runningGateways(lab: LabCore): Map<string, string[]> {
+  if (lab.state.kube) return new Map(lab.state.clusters.map((c) => [c.spec.id, c.spec.nodes.filter((n) => n.gateway).map((n) => n.name)]));
+  return new Map(
+    lab.state.clusters.map((c) => [c.spec.id, c.processes.flatMap((p) => (p.role.startsWith("gateway/") ? [p.role.slice("gateway/".length)] : []))]),
+  );
+}
+
+/** Waits until every cluster's gateway reports a connected cable to every other cluster (active-active: every running gateway to each of the others'); LabError naming what each missing cable's gateway says. */
 export async function waitConnected(lab: LabCore, timeoutMs = 60_000): Promise<void> {
   const want = lab.state.clusters.map((c) => c.spec.id);
   const end = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < end) {
     try {
+      if (lab.state.gatewayMode === "active-active") {
+        const missing = missingPairs(runningGateways(lab), await gatewayConnections(lab));
+        if (!missing.length) return;
+        last = missing.join(", ");
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
       const conns = await connections(lab);
       const missing: string[] = [];
       for (const id of want) {

@@ -140,8 +140,8 @@ describe("route agent desired state", () => {
     assert.deepEqual(
       pin?.rules.map((r) => host.renderRule("P", r)),
       [
-        "-A P -i vx-causeway -m conntrack --ctstate NEW -m mac --mac-source 0e:ca:f0:13:01:0c -j CONNMARK --set-xmark 0x1000000/0xf000000",
-        "-A P -i vx-causeway -m conntrack --ctstate NEW -m mac --mac-source 0e:ca:f0:13:01:0a -j CONNMARK --set-xmark 0x3000000/0xf000000",
+        "-A P -i vx-causeway -m mac --mac-source 0e:ca:f0:13:01:0c -j CONNMARK --set-xmark 0x1000000/0xf000000",
+        "-A P -i vx-causeway -m mac --mac-source 0e:ca:f0:13:01:0a -j CONNMARK --set-xmark 0x3000000/0xf000000",
         "-A P ! -i vx-causeway -m connmark ! --mark 0x0/0xf000000 -j CONNMARK --restore-mark --nfmask 0xf000000 --ctmask 0xf000000",
       ],
     );

@@ -82,9 +82,9 @@ export function routesVia(
 }
 
 /**
- * Pure (vxlan mode, active-active): a flow that reaches this node from a local gateway through
- * vx-causeway — a remote cluster's new connection — is marked with that gateway's slot, told by
- * the frame's source MAC (each VTEP's MAC is fixed: vtepMac); the replies of this node's pods
+ * Pure (vxlan mode, active-active): a flow whose packets reach this node from a local gateway
+ * through vx-causeway is marked with that gateway's slot — by every packet, so a flow the remote
+ * cluster moves to another gateway follows it — told by the frame's source MAC (each VTEP's MAC is fixed: vtepMac); the replies of this node's pods
  * restore the mark, and an ip rule sends them through the same gateway, so both directions of a
  * flow cross one gateway (docs/architecture.md). A gateway node pins to the other gateways: its
  * own flows leave through its own cables.
@@ -103,7 +103,7 @@ export function pinning(
     hook: "PREROUTING",
     rules: [
       ...others.map((g) => ({
-        match: { in: VX.name, ctNew: true, macSource: vtepMac(vtep(g)) },
+        match: { in: VX.name, macSource: vtepMac(vtep(g)) },
         target: { kind: "CONNMARK_SET" as const, mark: mark(g.slot), mask: PIN.mask },
       })),
       { match: { notIn: VX.name, connmark: { mark: 0, mask: PIN.mask, not: true } }, target: { kind: "CONNMARK_RESTORE", mask: PIN.mask } },

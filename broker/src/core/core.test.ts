@@ -179,6 +179,37 @@ describe("BrokerCore", () => {
     await assert.rejects(core.acquireLease(admin, "gw", "a", 100), PermissionDeniedError);
   });
 
+  it("a gateway clashing with a live gateway of its cluster on another node is refused, naming both: the same private IP, the same WireGuard key, the other gateway mode; stale Endpoints clash with nothing", async () => {
+    await core.join(admin, JSON.stringify(cluster("c1", "10.1.0.0/16", "10.101.0.0/16")));
+    const p: Principal = { role: "cluster", clusterId: "c1" };
+    const gw = (host: string, ip: string, o: { slot?: number; key?: string } = {}): Endpoint => ({
+      ...endpoint("c1", ip),
+      hostname: host,
+      backend_config: {
+        ...(o.slot ? { "gateway-mode": "active-active", "gateway-slot": String(o.slot) } : {}),
+        ...(o.key ? { publicKey: o.key } : {}),
+      },
+    });
+    const refused = (e: Endpoint, why: RegExp) =>
+      assert.rejects(
+        core.put(p, epInput(e)),
+        (err: Error) => err instanceof ValidationError && /nodes n\d and n\d of cluster c1/.test(err.message) && why.test(err.message),
+      );
+    // n1 holds slot 1 and publishes; n2 in slot 2 alongside it is fine.
+    assert.equal((await core.acquireLease(p, "gateway-slot-1", "n1", 1000)).held, true);
+    await core.put(p, epInput(gw("n1", "198.18.1.11", { slot: 1, key: "k1" })));
+    assert.equal((await core.acquireLease(p, "gateway-slot-2", "n2", 1000)).held, true);
+    await core.put(p, epInput(gw("n2", "198.18.1.12", { slot: 2, key: "k2" })));
+    await refused(gw("n3", "198.18.1.11", { slot: 3 }), /both publish a gateway at private IP 198\.18\.1\.11/);
+    await refused(gw("n3", "198.18.1.13", { slot: 3, key: "k1" }), /publish the same WireGuard key/);
+    await refused(gw("n3", "198.18.1.13"), /run different gateway modes \(n3: active-passive, n\d: active-active\)/);
+    // The same node may change its Endpoint (a restart in the other mode).
+    await core.put(p, epInput(gw("n1", "198.18.1.11", { slot: 1, key: "k1b" })));
+    // Once n1's and n2's leases expire, their Endpoints are stale: nothing clashes with them.
+    now += 1500;
+    await core.put(p, epInput(gw("n3", "198.18.1.13")));
+  });
+
   it("admin tokens must have the expected form", async () => {
     await assert.rejects(core.credentials.setAdmin("short"), UnauthenticatedError);
     const t = Credentials.newAdminToken();

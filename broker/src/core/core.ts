@@ -3,6 +3,8 @@ import {
   type Cluster,
   CidrOverlapError,
   type Endpoint,
+  endpointLease,
+  gatewayModeOf,
   CLUSTERSET_IP_BLOCK_PREFIX,
   CLUSTERSET_IP_RANGE,
   cidrsOverlap,
@@ -272,6 +274,7 @@ export class BrokerCore {
       const e = value as Endpoint;
       if (e.cluster_id !== input.clusterId) throw new ValidationError(`endpoint.cluster_id ${e.cluster_id} ≠ record owner ${input.clusterId}`);
       if (e.cable_name !== input.name) throw new ValidationError("an endpoint record is named after its cable_name");
+      await this.#checkGateways(e);
     }
     if (kind === "export") {
       const x = value as ServiceExport;
@@ -279,6 +282,39 @@ export class BrokerCore {
         throw new ValidationError(`an export record is named <namespace>.<name> (${exportName(x.namespace, x.name)})`);
     }
     return this.store.put({ kind, clusterId: input.clusterId, name: input.name, value: JSON.stringify(value) }, opts);
+  }
+
+  /**
+   * Refuses an Endpoint that clashes with a live gateway of its cluster on another node: the same
+   * private IP (one cable name), the same WireGuard key, or the other gateway mode — naming both
+   * nodes. Live: the other node holds the broker lease its Endpoint lives by (standalone mode,
+   * api endpointLease); a stale Endpoint (its gateway gone or stepped down) clashes with nothing.
+   */
+  async #checkGateways(e: Endpoint): Promise<void> {
+    const { records } = await this.store.list("endpoint");
+    for (const r of records) {
+      if (r.clusterId !== e.cluster_id) continue;
+      const other = parseValue("endpoint", r.value);
+      if (other.hostname === e.hostname || !(await this.#holds(e.cluster_id, endpointLease(other), other.hostname))) continue;
+      const nodes = `nodes ${e.hostname} and ${other.hostname} of cluster ${e.cluster_id}`;
+      if (other.cable_name === e.cable_name)
+        throw new ValidationError(`${nodes} both publish a gateway at private IP ${e.private_ip}: give each gateway node its own address`);
+      const key = e.backend_config.publicKey;
+      if (key && key === other.backend_config.publicKey)
+        throw new ValidationError(`${nodes} publish the same WireGuard key: each gateway needs its own (remove the copied key file on one of them)`);
+      if (gatewayModeOf(other) !== gatewayModeOf(e))
+        throw new ValidationError(
+          `${nodes} run different gateway modes (${e.hostname}: ${gatewayModeOf(e)}, ${other.hostname}: ${gatewayModeOf(other)}): every gateway of a cluster needs the same one (site file gatewayMode); stop the others before changing it`,
+        );
+    }
+  }
+
+  /** Whether `holder` holds lease `name` of the cluster now. */
+  async #holds(clusterId: string, name: string, holder: string): Promise<boolean> {
+    const cur = await this.store.get({ kind: "lease", clusterId, name });
+    if (!cur) return false;
+    const l = parseValue("lease", cur.value);
+    return l.holder === holder && l.renewedAtMs + l.ttlMs > this.#now();
   }
 
   async delete(p: Principal, key: { kind: string; clusterId: string; name: string }, expectedRevision = 0) {

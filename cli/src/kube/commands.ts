@@ -41,6 +41,7 @@ interface JoinFlags {
   globalnet: boolean;
   cableDriver: string;
   intraCluster: string;
+  gatewayMode: string;
   labelGateway: boolean;
   natt?: boolean;
   airGapped?: boolean;
@@ -195,6 +196,11 @@ export function kubeCommands(program: Command): void {
     .option("--globalnet [bool]", "take part in the broker's globalnet (--globalnet=false is refused by a globalnet broker)", bool, true)
     .option("--cable-driver <driver>", "cable driver", "vxlan")
     .option("--intra-cluster <mode>", "vxlan | direct", "vxlan")
+    .option(
+      "--gateway-mode <mode>",
+      "active-passive: one elected gateway carries the cluster's cross-cluster traffic; active-active: every gateway node (labelled causeway.io/gateway=true) carries a share",
+      "active-passive",
+    )
     .option("--label-gateway [bool]", "label a gateway node when none is labelled (--label-gateway=false, or --no-label-gateway: don't)", bool, true)
     .option("--no-label-gateway", "do not label a gateway node when none is labelled")
     .option("--natt [bool]", "NAT traversal: cables use the public IPs where clusters are behind NAT (--natt=false: private IPs)", bool)
@@ -251,6 +257,7 @@ export function kubeCommands(program: Command): void {
         globalnet: o.globalnet,
         cableDriver: o.cableDriver,
         intraCluster: o.intraCluster,
+        gatewayMode: o.gatewayMode,
         labelGateway: o.labelGateway,
         gateway: {
           ...(o.natt !== undefined ? { natt: o.natt } : {}),

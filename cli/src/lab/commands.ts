@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import type { IntraClusterMode } from "@causeway/common";
+import type { GatewayMode } from "@causeway/api";
 import { type Lab, labModule } from "../labs.ts";
 import { type Command, InvalidArgumentError } from "commander";
 
@@ -60,7 +61,17 @@ export function labCommands(program: Command): void {
     .description("build a lab: N clusters of M nodes, a broker, gateways and route agents")
     .option("--clusters <n>", "number of clusters", int, 2)
     .option("--nodes <m>", "nodes per cluster, n0 the gateway (default 3; with --kube 2, real nodes being heavier)", int)
-    .option("--gateways <k>", "gateway candidates per cluster (n0..n(k-1); one is active, the others take over)", int, 1)
+    .option(
+      "--gateways <k>",
+      "gateway candidates per cluster (n0..n(k-1); one is active, the others take over — or all active with --gateway-mode active-active)",
+      int,
+      1,
+    )
+    .option(
+      "--gateway-mode <mode>",
+      "active-passive (one active gateway per cluster) or active-active (every gateway carries traffic, flows spread over them)",
+      "active-passive",
+    )
     .option("--pods <p>", "pods per node", int, 1)
     .option("--cable <driver>", "cable driver: vxlan or wireguard", "vxlan")
     .option("--nat <clusters>", "clusters whose gateway sits behind a NAT router (comma-separated, e.g. c2)", (v: string, prev: string[] = []) => [
@@ -108,6 +119,7 @@ export function labCommands(program: Command): void {
         nat?: string[];
         mtu?: number;
         gateways: number;
+        gatewayMode: string;
         healthCheckInterval?: number;
         healthCheckMaxPacketLossCount?: number;
         brokerBackend: string;
@@ -129,6 +141,7 @@ export function labCommands(program: Command): void {
           nat: o.nat ?? [],
           mtu: o.mtu,
           gateways: o.gateways,
+          gatewayMode: o.gatewayMode as GatewayMode,
           healthCheckInterval: o.healthCheckInterval,
           healthCheckMaxPacketLossCount: o.healthCheckMaxPacketLossCount,
           brokerBackend: o.brokerBackend as "sqlite" | "nats",

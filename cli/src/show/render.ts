@@ -8,24 +8,27 @@ export { type Section, SECTIONS };
 
 const yesNo = (b: boolean) => (b ? "yes" : "no");
 
+/** Connections of the cluster's active gateways; with several (active-active), each row says which local gateway it is from. */
 function connections(v: ClusterView): string {
-  const rows = v.gateways
-    .filter((g) => g.status.haStatus === "active")
-    .flatMap((g) =>
-      g.status.connections.map((c) => [
-        c.endpoint.hostname,
-        c.endpoint.cluster_id,
-        c.usingIP || c.endpoint.private_ip,
-        yesNo(c.usingNAT),
-        c.endpoint.backend,
-        c.endpoint.subnets.join(", "),
-        c.status,
-        c.latencyRTT?.average ?? "",
-      ]),
-    );
+  const active = v.gateways.filter((g) => g.status.haStatus === "active");
+  const several = active.length > 1;
+  const rows = active.flatMap((g) =>
+    g.status.connections.map((c) => [
+      ...(several ? [g.hostname] : []),
+      c.endpoint.hostname,
+      c.endpoint.cluster_id,
+      c.usingIP || c.endpoint.private_ip,
+      yesNo(c.usingNAT),
+      c.endpoint.backend,
+      c.endpoint.subnets.join(", "),
+      c.status,
+      c.latencyRTT?.average ?? "",
+    ]),
+  );
   if (!rows.length) return "No connections found";
   return renderTable(
     [
+      ...(several ? [{ header: "LOCAL GATEWAY", max: 30 }] : []),
       { header: "GATEWAY", max: 30 },
       { header: "CLUSTER", max: 24 },
       { header: "REMOTE IP" },

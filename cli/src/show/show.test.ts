@@ -43,6 +43,19 @@ describe("show output (golden)", () => {
   });
 });
 
+describe("show: active-active gateways", () => {
+  const records = JSON.parse(readFileSync(join(DATA, "records.json"), "utf8")) as WireRecord[];
+  it("connections: with several active gateways in a cluster, each row names its local gateway; one active gateway: Submariner's columns", () => {
+    const second = records.flatMap((r) => (r.kind === "gateway" && r.clusterId === "c1" ? [r, { ...r, name: "n1" }] : [r]));
+    const text = renderText(buildViews(second), ["connections"]);
+    const c1 = text.split('Cluster "c2"')[0] ?? "";
+    assert.match(c1, /^LOCAL GATEWAY +GATEWAY +CLUSTER +REMOTE IP/m);
+    assert.match(c1, /^n0 +n0 +c2 +198\.18\.2\.10/m);
+    assert.match(c1, /^n1 +n0 +c2 +198\.18\.2\.10/m);
+    assert.match(text.split('Cluster "c2"')[1] ?? "", /^GATEWAY +CLUSTER +REMOTE IP/m, "c2 has one active gateway");
+  });
+});
+
 describe("show: where it reads from", () => {
   const none = { KUBECONFIG: undefined, defaultConfigExists: false };
   it("--kubeconfig/--context: the clusters' APIs; --broker/--lab: the broker", () => {

@@ -12,6 +12,7 @@ export {
   type NexthopOp,
   type Nexthops,
   type NexthopState,
+  parseNexthops,
   planNexthops,
   reconcileNexthops,
   renderNexthopOp,
@@ -92,3 +93,4 @@ export {
   parseGlobalNatTable,
   renderGlobalNat,
 } from "./globalnat.ts";
+export { ConntrackFlows, countFlows, FakeFlows, type FlowCounter, type FlowEntry, parseConntrack } from "./conntrack.ts";

@@ -43,6 +43,7 @@ export function wireGuardContract(label: string, make: () => Promise<WgFixture>,
       assert.notEqual(await f.wg.ensure(f.name, 1420), "existing");
       assert.equal(await f.wg.ensure(f.name, 1340), "existing");
       assert.equal(await f.wg.exists(f.name), true);
+      assert.deepEqual(await f.wg.existing([`${f.name}-9`, f.name]), [f.name]);
     });
 
     it("configure sets the key, port and peers; show reports them", async () => {

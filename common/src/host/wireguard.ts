@@ -77,6 +77,8 @@ export interface WireGuard {
   /** Creates the device if it does not exist (kernel first, else wireguard-go), sets its MTU and brings it up. */
   ensure(name: string, mtu: number): Promise<"kernel" | "userspace" | "existing">;
   exists(name: string): Promise<boolean>;
+  /** Of these names, those that are devices here now (one look at the links). */
+  existing(names: readonly string[]): Promise<string[]>;
   /** Deletes the device (wireguard-go exits with it); absent is fine. */
   remove(name: string): Promise<void>;
   /** Makes the device's configuration exactly `cfg` (peers not listed are removed); sessions of unchanged peers survive. */
@@ -221,6 +223,12 @@ export class WgTools implements WireGuard {
     return r.exitCode === 0;
   }
 
+  async existing(names: readonly string[]): Promise<string[]> {
+    const r = await this.#run.run("ip", ["-json", "link", "show"]);
+    const here = new Set((JSON.parse(r.stdout || "[]") as { ifname: string }[]).map((l) => l.ifname));
+    return names.filter((n) => here.has(n));
+  }
+
   async ensure(name: string, mtu: number): Promise<"kernel" | "userspace" | "existing"> {
     this.#needWg();
     let how: "kernel" | "userspace" | "existing" = "existing";
@@ -297,6 +305,10 @@ export class FakeWireGuard implements WireGuard {
 
   async exists(name: string): Promise<boolean> {
     return this.devices.has(name);
+  }
+
+  async existing(names: readonly string[]): Promise<string[]> {
+    return names.filter((n) => this.devices.has(n));
   }
 
   async ensure(name: string, mtu: number): Promise<"kernel" | "userspace" | "existing"> {

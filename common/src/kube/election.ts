@@ -14,7 +14,7 @@ export interface LeaseRecord {
   leaseTransitions?: number;
 }
 
-interface LeaseObject {
+export interface LeaseObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string };
   spec?: LeaseRecord;
 }
@@ -58,10 +58,10 @@ export class LeaseElector {
   readonly #deadlineMs: number;
   readonly #retryMs: number;
   readonly #now: () => number;
-  #observed: LeaseRecord | undefined;
   #observedRaw = "";
   #observedAt = 0;
-  #observedRv = "";
+  /** The Lease as last read or written: a leader renews on it without reading it again. */
+  #observedObj: LeaseObject | undefined;
   #leading = false;
   #lastRenew = 0;
   #leader = "";
@@ -139,6 +139,8 @@ export class LeaseElector {
       return;
     }
     let ok = false;
+    // A renewal counts from when it was sent: the record the others see changes no earlier.
+    const sentAt = this.#now();
     try {
       ok = await this.tryAcquireOrRenew();
     } catch (err) {
@@ -147,7 +149,7 @@ export class LeaseElector {
     if (this.#stopped) return;
     const now = this.#now();
     if (ok) {
-      this.#lastRenew = now;
+      this.#lastRenew = sentAt;
       if (!this.#leading) {
         this.#leading = true;
         this.#o.log.info({ lease: this.#o.name, identity: this.#o.identity }, "acquired the lease; leading");
@@ -165,11 +167,20 @@ export class LeaseElector {
     this.#schedule(this.#leading ? this.#retryMs : this.#retryMs * (1 + 1.2 * Math.random()));
   }
 
+  /**
+   * How long one call of this round may wait. A leader's may take until its renew deadline (from
+   * its last renewal's sending): one slow answer (a loaded API server) that comes in time still
+   * renews the Lease, where a fixed half of the deadline gave up on it. A candidate's calls keep
+   * half the deadline.
+   */
+  #callTimeoutMs(): number {
+    const ms = this.#leading ? this.#lastRenew + this.#deadlineMs - this.#now() : this.#deadlineMs / 2;
+    return Math.max(100, Math.min(ms, 5000));
+  }
+
   /** One round: take the lease if it is free or expired, renew it if ours. True when this candidate holds it afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
     const { client, namespace, name, identity } = this.#o;
-    // Two calls (GET, then PUT) must fit in the renew deadline: a leader learns where it stands in time.
-    const timeoutMs = Math.max(100, Math.min(this.#deadlineMs / 2, 5000));
     const now = microTime();
     const fresh: LeaseRecord = {
       holderIdentity: identity,
@@ -178,6 +189,8 @@ export class LeaseElector {
       renewTime: now,
       leaseTransitions: 0,
     };
+    if (await this.#renewLast(fresh)) return true;
+    const timeoutMs = this.#callTimeoutMs();
     let current: LeaseObject;
     try {
       current = await client.request<LeaseObject>("GET", resourcePath(R.lease, namespace, name), { timeoutMs });
@@ -194,15 +207,32 @@ export class LeaseElector {
       holder === identity
         ? { ...fresh, acquireTime: rec.acquireTime ?? now, leaseTransitions: rec.leaseTransitions ?? 0 }
         : { ...fresh, leaseTransitions: (rec.leaseTransitions ?? 0) + 1 };
+    return this.#update(current, next);
+  }
+
+  /**
+   * A leader renews on the Lease it last wrote: one call per round. False when it is not the
+   * leader of that record, or on a conflict (it changed since: a renewal whose answer came too
+   * late, another writer): the round then reads it again.
+   */
+  async #renewLast(fresh: LeaseRecord): Promise<boolean> {
+    const last = this.#observedObj;
+    if (!this.#leading || last?.spec?.holderIdentity !== this.#o.identity) return false;
+    return this.#update(last, { ...fresh, acquireTime: last.spec.acquireTime ?? fresh.acquireTime, leaseTransitions: last.spec.leaseTransitions ?? 0 });
+  }
+
+  /** Writes `spec` over `current` (its resourceVersion); false when someone wrote first (this round lost). */
+  async #update(current: LeaseObject, spec: LeaseRecord): Promise<boolean> {
+    const { client, namespace, name } = this.#o;
     try {
       const updated = await client.request<LeaseObject>("PUT", resourcePath(R.lease, namespace, name), {
-        body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { ...current.metadata }, spec: next },
-        timeoutMs,
+        body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { ...current.metadata }, spec },
+        timeoutMs: this.#callTimeoutMs(),
       });
       this.#observe(updated);
       return true;
     } catch (err) {
-      if (err instanceof KubeConflictError) return false; // someone else wrote first: lose this round
+      if (err instanceof KubeConflictError) return false;
       throw err;
     }
   }
@@ -246,11 +276,10 @@ export class LeaseElector {
   }
 
   #observe(obj: LeaseObject): void {
+    this.#observedObj = obj;
     const raw = JSON.stringify(obj.spec ?? {});
-    this.#observedRv = obj.metadata.resourceVersion ?? "";
     if (raw === this.#observedRaw) return;
     this.#observedRaw = raw;
-    this.#observed = obj.spec;
     this.#observedAt = this.#now();
     const holder = obj.spec?.holderIdentity ?? "";
     if (holder !== this.#leader) {
@@ -259,8 +288,27 @@ export class LeaseElector {
     }
   }
 
+  /**
+   * Tells the elector of its Lease as read elsewhere (one LIST of a namespace's Leases serving
+   * several electors): counts as an observation, as its own reads do.
+   */
+  seen(obj: LeaseObject): void {
+    if (obj.metadata.name === this.#o.name) this.#observe(obj);
+  }
+
+  /**
+   * Whether the Lease is free as this candidate sees it: never observed or observed without a
+   * holder, or its record unchanged for its whole duration since this candidate saw it change
+   * (the same judgement as a round's; clock skew does not matter). Between observations this
+   * says what the last one meant.
+   */
+  get free(): boolean {
+    const holder = this.#observedObj?.spec?.holderIdentity ?? "";
+    return holder === "" || this.#now() >= this.#observedAt + (this.#observedObj?.spec?.leaseDurationSeconds ?? 0) * 1000;
+  }
+
   /** The last record seen and its resourceVersion (for status and tests). */
   get observed(): { record: LeaseRecord | undefined; resourceVersion: string } {
-    return { record: this.#observed, resourceVersion: this.#observedRv };
+    return { record: this.#observedObj?.spec, resourceVersion: this.#observedObj?.metadata.resourceVersion ?? "" };
   }
 }

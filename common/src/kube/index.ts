@@ -27,7 +27,7 @@ export {
   permissionOf,
 } from "./errors.ts";
 export { crdType, R } from "./types.ts";
-export { LeaseElector, type LeaseElectorOptions, type LeaseRecord, microTime } from "./election.ts";
+export { LeaseElector, type LeaseElectorOptions, type LeaseObject, type LeaseRecord, microTime } from "./election.ts";
 export { KubeWatcher, type KubeWatcherOptions, type WatcherHealth } from "./watcher.ts";
 export {
   BROKER_SECRET,

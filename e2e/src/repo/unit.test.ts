@@ -4,7 +4,7 @@
  * behind a recording shim on PATH, and the network namespaces are compared before and after.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,8 +29,30 @@ const TOOLS = [
 ];
 const netns = () => spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
 
+/**
+ * Runs `args` with node in its own process group; past `ms` the whole group is killed (the
+ * test runner's children too: killing only the top process leaves them holding the pipes).
+ */
+function runGroup(args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; ms: number }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      stderr += `\nkilled: not done within ${o.ms} ms`;
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+    }, o.ms);
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 describe("test:unit starts no namespace and no server", { timeout: 300_000 }, () => {
-  it("the unit run passes with every system tool recorded, and none of them started a namespace or a server", () => {
+  it("the unit run passes with every system tool recorded, and none of them started a namespace or a server", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cw-unit-shims-"));
     const log = join(dir, "calls.log");
     try {
@@ -43,12 +65,7 @@ describe("test:unit starts no namespace and no server", { timeout: 300_000 }, ()
       const before = netns();
       // Without NODE_TEST_CONTEXT the inner run reports as a top-level run (its own summary).
       const { NODE_TEST_CONTEXT: _inner, ...env } = process.env;
-      const r = spawnSync(process.execPath, ["scripts/test.ts", "--unit"], {
-        cwd: REPO_ROOT,
-        encoding: "utf8",
-        env: { ...env, PATH: `${dir}:${process.env.PATH ?? ""}` },
-        timeout: 280_000,
-      });
+      const r = await runGroup(["scripts/test.ts", "--unit"], { cwd: REPO_ROOT, env: { ...env, PATH: `${dir}:${process.env.PATH ?? ""}` }, ms: 280_000 });
       assert.equal(r.status, 0, r.stdout.slice(-3000) + r.stderr.slice(-2000));
       assert.match(r.stdout, /ℹ pass [1-9]\d*/);
       const calls = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean) : [];

@@ -40,8 +40,8 @@ describe("VXLAN cables to clusters with several active gateways", () => {
     assert.deepEqual(
       d.chains.find((c) => c.chain === "CAUSEWAY-GW-PREROUTING")?.rules.map((r) => host.renderRule("P", r)),
       [
-        "-A P -i vxlan-tunnel -m conntrack --ctstate NEW -m mac --mac-source 0e:ca:f1:12:02:0a -j CONNMARK --set-xmark 0x10000000/0xf0000000",
-        "-A P -i vxlan-tunnel -m conntrack --ctstate NEW -m mac --mac-source 0e:ca:f1:12:02:0b -j CONNMARK --set-xmark 0x20000000/0xf0000000",
+        "-A P -i vxlan-tunnel -m mac --mac-source 0e:ca:f1:12:02:0a -j CONNMARK --set-xmark 0x10000000/0xf0000000",
+        "-A P -i vxlan-tunnel -m mac --mac-source 0e:ca:f1:12:02:0b -j CONNMARK --set-xmark 0x20000000/0xf0000000",
         "-A P ! -i vxlan-tunnel -m connmark ! --mark 0x0/0xf0000000 -j CONNMARK --restore-mark --nfmask 0xf0000000 --ctmask 0xf0000000",
       ],
     );
@@ -61,6 +61,41 @@ describe("VXLAN cables to clusters with several active gateways", () => {
       d.net.fdb.map((e) => e.dst),
       ["198.18.2.10", "198.18.2.11", "198.18.3.10"],
     );
+  });
+
+  it("globalnet: what goes to a remote gateway's own egress address (declared in its Endpoint) goes to that gateway", () => {
+    const withEgress = (e: Endpoint, ip: string) => ({ ...e, subnets: ["242.1.0.0/16"], backend_config: { ...e.backend_config, "global-egress-ip": ip } });
+    const d = vxlanDesired(local, [
+      cable(withEgress(aa("c2", "n0", "198.18.2.10", 1), "242.1.0.2")),
+      cable(withEgress(aa("c2", "n1", "198.18.2.11", 2), "242.1.0.3")),
+    ]);
+    assert.deepEqual(
+      d.net.routes.filter((r) => r.table === 100).map((r) => `${r.dst} ${r.nhid ? `nhid ${r.nhid}` : `via ${r.via}`}`),
+      ["242.1.0.0/16 nhid 16000", "242.1.0.2/32 via 241.18.2.10", "242.1.0.3/32 via 241.18.2.11"],
+    );
+  });
+
+  it("a draining remote gateway (withdrawn, its cluster has another): its FDB entry stays; no group member, route or pin is its, but for its globalnet egress address", () => {
+    const drained = { ...cable(aa("c2", "n0", "198.18.2.10", 1)), draining: true };
+    drained.endpoint.backend_config["global-egress-ip"] = "242.1.0.2";
+    const d = vxlanDesired(local, [cable(aa("c2", "n1", "198.18.2.11", 2)), drained]);
+    assert.deepEqual(
+      d.net.fdb.map((e) => e.dst),
+      ["198.18.2.11", "198.18.2.10"],
+    );
+    assert.deepEqual(
+      d.net.nexthops?.members.map((m) => m.via),
+      ["241.18.2.11"],
+    );
+    assert.deepEqual(
+      d.net.routes.map((r) => `${r.dst} table ${r.table} ${r.nhid ? `nhid ${r.nhid}` : `via ${r.via}`}`),
+      ["242.1.0.2/32 table 100 via 241.18.2.10", "10.2.0.0/16 table 100 nhid 16000", "10.2.0.0/16 table 182 via 241.18.2.11"],
+    );
+    assert.deepEqual(
+      d.net.rules.map((r) => r.table),
+      [100, 182],
+    );
+    assert.doesNotMatch(JSON.stringify(d.chains), /0e:ca:f1:12:02:0a/);
   });
 
   it("through the host (fakes): a gateway of the remote cluster going changes only the group's members; a second pass changes nothing", async () => {

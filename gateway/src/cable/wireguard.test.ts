@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { host } from "@causeway/common";
 import { cableRole, type RemoteCable } from "./driver.ts";
-import { driftedFrom, keyPairOf, peerState, presharedKeyOf, WG_CABLE, WireGuardCableDriver, wireguardDesired } from "./wireguard.ts";
+import { driftedFrom, keyPairOf, peerState, planeDevice, presharedKeyOf, WG_CABLE, WireGuardCableDriver, wireguardDesired } from "./wireguard.ts";
 
 const localEp = {
   cluster_id: "c1",
@@ -48,6 +48,94 @@ describe("wireguard cable", () => {
     );
     assert.deepEqual(d.net.rules, [{ priority: 100, table: 100 }]);
     assert.match(JSON.stringify(d.chains), /"dport":4500/);
+  });
+
+  it("active-active: one device per plane (a remote's slot) on udp-port + plane; a remote cluster's gateways through a next-hop group over their devices, flows from each pinned to it; peers dialled on their port + this gateway's slot", async () => {
+    const aa = (n: number, host4: number, slot: number, key: string): RemoteCable => {
+      const r = remote("c2", 2, key, `198.18.2.${host4}`);
+      return {
+        ...r,
+        endpoint: {
+          ...r.endpoint,
+          cable_name: `causeway-cable-c2-${host4}`,
+          private_ip: `198.18.2.${host4}`,
+          backend_config: { ...r.endpoint.backend_config, "gateway-mode": "active-active", "gateway-slot": String(slot) },
+        },
+      };
+    };
+    const k1 = host.generateWgKeyPair().publicKey;
+    const k2 = host.generateWgKeyPair().publicKey;
+    const k3 = host.generateWgKeyPair().publicKey;
+    const remotes = [aa(2, 10, 1, k1), aa(2, 11, 2, k2), remote("c3", 3, k3)];
+    const me = { ...localEp, backend_config: { "udp-port": "4500", "gateway-mode": "active-active", "gateway-slot": "3" } };
+    const d = wireguardDesired("cw-wg", { endpoint: me, underlayMtu: 1400 }, remotes);
+    assert.deepEqual(
+      d.net.routes.filter((r) => r.table === 100).map((r) => `${r.dst} ${r.nhid ? `nhid ${r.nhid}` : `dev ${r.dev}`}`),
+      ["10.102.0.0/16 nhid 16000", "10.2.0.0/16 nhid 16000", "10.103.0.0/16 dev cw-wg", "10.3.0.0/16 dev cw-wg"],
+    );
+    assert.deepEqual(
+      d.net.nexthops?.members.map((m) => `${m.id} dev ${m.dev}`),
+      ["16001 dev cw-wg-1", "16002 dev cw-wg-2"],
+    );
+    assert.deepEqual(
+      d.net.routes.filter((r) => r.table > 180).map((r) => `table ${r.table} ${r.dst} dev ${r.dev}`),
+      ["table 181 10.102.0.0/16 dev cw-wg-1", "table 181 10.2.0.0/16 dev cw-wg-1", "table 182 10.102.0.0/16 dev cw-wg-2", "table 182 10.2.0.0/16 dev cw-wg-2"],
+    );
+    assert.deepEqual(
+      d.net.rules.map((r) => `${r.priority} ${r.table}`),
+      ["100 100", "91 181", "91 182"],
+    );
+    const pin = JSON.stringify(d.chains.find((c) => c.chain === "CAUSEWAY-GW-PREROUTING"));
+    assert.match(pin, /"in":"cw-wg-1"\},"target":\{"kind":"CONNMARK_SET","mark":268435456/);
+    assert.match(JSON.stringify(d.chains), /"dport":4500.*"dport":4501.*"dport":4502/);
+    assert.equal(d.sysctls.get("net.ipv4.fib_multipath_hash_policy"), "1");
+
+    const wg = new host.FakeWireGuard();
+    const drv = new WireGuardCableDriver({ adapters: host.fakeHostAdapters(), wg, iface: "cw-wg" });
+    const states = await drv.sync({ endpoint: me, underlayMtu: 1400 }, remotes);
+    assert.equal(states.length, 3);
+    // What an engine that starts again (a gateway unsure, then leading again) finds installed: the peers of every plane, so it keeps them while NAT discovery asks.
+    assert.deepEqual([...(await drv.installedRemotes())].sort(), ["198.18.2.10", "198.18.2.11", "198.18.3.10"]);
+    assert.deepEqual([...wg.devices.keys()].sort(), ["cw-wg", "cw-wg-1", "cw-wg-2"]);
+    const dev = (n: string) => wg.devices.get(n)?.cfg;
+    assert.deepEqual(
+      ["cw-wg", "cw-wg-1", "cw-wg-2"].map(
+        (n) =>
+          `${n}:${dev(n)?.listenPort} ${dev(n)
+            ?.peers.map((p) => p.endpoint)
+            .join(",")}`,
+      ),
+      ["cw-wg:4500 198.18.3.10:4503", "cw-wg-1:4501 198.18.2.10:4503", "cw-wg-2:4502 198.18.2.11:4503"],
+    );
+    // A gateway of c2 withdrawn, draining: its device and peer stay (what it still sends arrives); nothing is routed or pinned to it.
+    const draining = [remotes[0] as RemoteCable, remotes[2] as RemoteCable, { ...(remotes[1] as RemoteCable), draining: true }];
+    const dd = wireguardDesired("cw-wg", { endpoint: me, underlayMtu: 1400 }, draining);
+    assert.deepEqual(
+      dd.net.nexthops?.members.map((m) => `${m.id} dev ${m.dev}`),
+      ["16001 dev cw-wg-1"],
+    );
+    assert.ok(!dd.net.routes.some((r) => r.dev === "cw-wg-2"));
+    assert.doesNotMatch(JSON.stringify(dd.chains.find((c) => c.chain === "CAUSEWAY-GW-PREROUTING")), /cw-wg-2/);
+    assert.match(JSON.stringify(dd.chains), /"in":"cw-wg-2"\},"target":\{"kind":"ACCEPT"/);
+    // The kernel's reverse-path check would drop what it sends (no route names its device): off on the devices, WireGuard checks the source.
+    assert.deepEqual(
+      ["cw-wg", "cw-wg-1", "cw-wg-2"].map((n) => dd.sysctls.get(`net.ipv4.conf.${n}.rp_filter`)),
+      ["0", "0", "0"],
+    );
+    const drainStates = await drv.sync({ endpoint: me, underlayMtu: 1400 }, draining);
+    assert.equal(drainStates.length, 3);
+    assert.deepEqual([...wg.devices.keys()].sort(), ["cw-wg", "cw-wg-1", "cw-wg-2"]);
+    assert.equal(dev("cw-wg-2")?.peers[0]?.publicKey, k2);
+    // A gateway of c2 gone: its device goes.
+    await drv.sync({ endpoint: me, underlayMtu: 1400 }, [remotes[0] as RemoteCable, remotes[2] as RemoteCable]);
+    assert.deepEqual([...wg.devices.keys()].sort(), ["cw-wg", "cw-wg-1"]);
+    // A restarted process removes the planes an earlier one left, then makes what it needs.
+    const again = new WireGuardCableDriver({ adapters: host.fakeHostAdapters(), wg, iface: "cw-wg" });
+    await again.sync({ endpoint: localEp, underlayMtu: 1400 }, [remotes[2] as RemoteCable]);
+    assert.deepEqual([...wg.devices.keys()], ["cw-wg"]);
+    await again.cleanup();
+    assert.equal(wg.devices.size, 0);
+    assert.throws(() => planeDevice("a-very-long-if", 12), /too long for active-active remotes/);
   });
 
   it("status from handshakes: connecting, connected, error after 130 s without one or 180 s after the last", () => {

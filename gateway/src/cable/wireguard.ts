@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { createHash } from "node:crypto";
+import { gatewayModeOf, gatewaySlotOf, MAX_GATEWAY_SLOTS, remoteKey, ValidationError } from "@causeway/api";
 import { host } from "@causeway/common";
 import {
   CABLE_ROUTING,
@@ -8,10 +9,14 @@ import {
   type CableState,
   cableChains,
   cableOwnership,
+  cablePinChain,
   cablePortOf,
   cableRole,
+  cableRouting,
   DEFAULT_CABLE_PORT,
+  linkTraffic,
   type LocalCable,
+  pinned,
   type RemoteCable,
   type Traffic,
 } from "./driver.ts";
@@ -22,6 +27,8 @@ import {
  */
 export const WG_CABLE = {
   defaultInterface: "causeway-wg",
+  /** Linux's limit on interface names. */
+  maxInterfaceChars: 15,
   overhead: 60,
   keepaliveSeconds: 10,
   ...CABLE_ROUTING,
@@ -36,24 +43,84 @@ export function presharedKeyOf(secret: string): host.WgKey {
   return createHash("sha256").update(secret, "utf8").digest("base64");
 }
 
-/** Pure: the host state (routes, rule, filter) besides the device itself. */
+/**
+ * Active-active (docs/architecture.md): one device per **plane**, because WireGuard picks a peer
+ * by a packet's address alone, so a remote cluster's subnets can be the allowed IPs of only one
+ * peer per device. Plane 0 (the device `iface`, on the Endpoint's udp-port) holds the remote
+ * gateways in active-passive mode, as before; plane k (`iface-k`, on udp-port + k) the remote
+ * gateways in slot k — at most one per remote cluster. Each side dials the other on the other's
+ * udp-port + its own slot (0 in active-passive mode): the port of the other's device that holds it.
+ */
+export const planeOf = (r: RemoteCable): number => (gatewayModeOf(r.endpoint) === "active-active" ? (gatewaySlotOf(r.endpoint) ?? 0) : 0);
+
+/** The device of plane `plane` (WG_CABLE.maxInterfaceChars at most: Linux's limit). */
+export function planeDevice(iface: string, plane: number): string {
+  const name = plane === 0 ? iface : `${iface}-${plane}`;
+  if (name.length > WG_CABLE.maxInterfaceChars)
+    throw new ValidationError(
+      `WireGuard interface ${iface} is too long for active-active remotes (${name} is over ${WG_CABLE.maxInterfaceChars} characters): choose a name of 12 or fewer`,
+    );
+  return name;
+}
+
+/** Pure: the remote gateways by plane. */
+export function planesOf(remotes: readonly RemoteCable[]): Map<number, RemoteCable[]> {
+  const out = new Map<number, RemoteCable[]>();
+  for (const r of remotes) out.set(planeOf(r), [...(out.get(planeOf(r)) ?? []), r]);
+  return out;
+}
+
+/**
+ * Pure: the host state (routes, rules, nexthops, filter) besides the devices themselves. A remote
+ * cluster with one gateway: its subnets into that gateway's device. With several (active-active):
+ * through a resilient next-hop group over their devices, and the flows that came in from one of
+ * them pinned to it (marked by device, replies to table CABLE_PIN_TABLE + slot), as VXLAN cables do.
+ */
 export function wireguardDesired(iface: string, local: LocalCable, remotes: readonly RemoteCable[]): host.HostDesired {
   if (remotes.length === 0) return host.EMPTY_DESIRED;
   const src = local.source || local.endpoint.healthCheckIP || undefined;
+  const port = cablePortOf(local.endpoint.backend_config);
+  const dev = (r: RemoteCable) => planeDevice(iface, planeOf(r));
+  const routing = cableRouting(remotes, src, (r) => ({ dev: dev(r) }));
+  const planes = [...new Set(remotes.map(planeOf))].sort((a, b) => a - b);
+  const devices = planes.map((p) => planeDevice(iface, p));
   return {
     net: {
       links: [],
       fdb: [],
-      rules: [{ priority: WG_CABLE.priority, table: WG_CABLE.table }],
-      routes: remotes.flatMap((r) => r.endpoint.subnets.map((dst) => ({ table: WG_CABLE.table, dst, dev: iface, src }))),
+      ...routing,
     },
-    chains: cableChains(iface, cablePortOf(local.endpoint.backend_config)),
+    chains: [
+      ...wgChains(
+        devices,
+        planes.map((p) => port + p),
+      ),
+      // Pinned by the device the packets come in on; restored on every packet (a pin table holds remote subnets only, so a packet bound for this cluster misses it and goes on).
+      ...cablePinChain(
+        pinned(remotes).map(({ r, slot }) => ({ match: { in: dev(r) }, slot })),
+        {},
+      ),
+    ],
     sets: new Map(),
     sysctls: new Map([
       ["net.ipv4.ip_forward", "1"],
-      [`net.ipv4.conf.${iface}.rp_filter`, "2"],
+      // No reverse-path check of the kernel's on the devices: WireGuard's own is stricter (a packet
+      // from a peer must come from its allowed IPs). The kernel's would drop what a draining remote
+      // gateway still sends: its device, addressless, is in no route (docs/architecture.md).
+      ...devices.map((d) => [`net.ipv4.conf.${d}.rp_filter`, "0"] as [string, string]),
+      ...(routing.nexthops ? [["net.ipv4.fib_multipath_hash_policy", "1"] as [string, string]] : []),
     ]),
   };
+}
+
+/** Pure: the gateway chains of the WireGuard devices: each plane's port accepted on INPUT, everything in and out of each device in FORWARD. */
+function wgChains(devices: readonly string[], ports: readonly number[]): host.ChainSpec[] {
+  const [input, forward] = cableChains(devices[0] ?? "", ports[0] ?? DEFAULT_CABLE_PORT);
+  if (!input || !forward) return [];
+  return [
+    { ...input, rules: ports.map((port) => ({ match: { proto: "udp" as const, dport: port }, target: { kind: "ACCEPT" as const } })) },
+    { ...forward, rules: devices.flatMap((d) => cableChains(d, 0)[1]?.rules ?? []) },
+  ];
 }
 
 /** Pure: a cable's state from its peer's handshake (reference §4.2, with WireGuard's own session lifetime). */
@@ -146,7 +213,11 @@ export class WireGuardCableDriver implements CableDriver {
   readonly #o: WireGuardDriverOptions;
   readonly #r: host.HostReconciler;
   #fresh = true;
-  #applied = "";
+  /** Each plane's configuration as last applied. */
+  readonly #applied = new Map<number, string>();
+  /** The planes whose devices this process made. */
+  #planes = new Set<number>();
+  /** When each peer (plane/key) was configured: no handshake long after is an error. */
   readonly #configuredAt = new Map<string, number>();
 
   constructor(o: WireGuardDriverOptions) {
@@ -164,10 +235,14 @@ export class WireGuardCableDriver implements CableDriver {
     this.#o.wg.preflight();
   }
 
-  /** The addresses its peers are reached at now (configured, or learned from their handshakes). */
+  /** The addresses its peers are reached at now (configured, or learned from their handshakes), on every plane's device. */
   async installedRemotes(): Promise<ReadonlySet<string>> {
-    const shown = await this.#o.wg.show(this.iface).catch(() => undefined);
-    return new Set((shown?.peers ?? []).map((p) => p.endpoint.replace(/:\d+$/, "")).filter(Boolean));
+    const out = new Set<string>();
+    for (const p of await this.#existingPlanes().catch(() => [0])) {
+      const shown = await this.#o.wg.show(planeDevice(this.iface, p)).catch(() => undefined);
+      for (const peer of shown?.peers ?? []) if (peer.endpoint) out.add(peer.endpoint.replace(/:\d+$/, ""));
+    }
+    return out;
   }
 
   get publicKey(): host.WgKey {
@@ -203,59 +278,89 @@ export class WireGuardCableDriver implements CableDriver {
     const usable: RemoteCable[] = [];
     for (const r of remotes) {
       const problem = unusable(r);
-      if (problem) states.set(r.endpoint.cluster_id, { clusterId: r.endpoint.cluster_id, status: "error", message: problem });
+      if (problem) states.set(r.endpoint.cable_name, { clusterId: r.endpoint.cluster_id, status: "error", message: problem });
       else usable.push(r);
     }
     if (this.#fresh) {
-      // A device left by an earlier process carries its key, which no Endpoint publishes any more.
-      await wg.remove(this.iface);
+      // Devices left by an earlier process carry its key, which no Endpoint publishes any more.
+      for (const p of await this.#existingPlanes()) await wg.remove(planeDevice(this.iface, p));
       this.#fresh = false;
-      this.#applied = "";
+      this.#applied.clear();
     }
-    const mtu = local.underlayMtu - WG_CABLE.overhead;
-    await wg.ensure(this.iface, mtu);
+    const planes = planesOf(usable);
+    // Plane 0 (the Endpoint's device) always: its key and port are what the Endpoint publishes.
+    if (!planes.has(0)) planes.set(0, []);
+    for (const [plane, rs] of planes) await this.#syncPlane(local, plane, rs, states);
+    // Routes and rules first, then the devices no longer needed: nothing is routed into a device going away.
+    await this.#r.reconcile(wireguardDesired(this.iface, local, usable));
+    for (const p of this.#planes) if (!planes.has(p)) await this.#removePlane(p);
+    this.#planes = new Set(planes.keys());
+    const keys = new Set(usable.map((r) => `${planeOf(r)}/${r.endpoint.backend_config.publicKey ?? ""}`));
+    for (const k of this.#configuredAt.keys()) if (!keys.has(k)) this.#configuredAt.delete(k);
+    return remotes.map((r) => states.get(r.endpoint.cable_name) ?? { clusterId: r.endpoint.cluster_id, status: "connecting", message: "" });
+  }
+
+  /** Plane `plane`'s device carries exactly the peers `rs` (on port udp-port + plane); their states go into `states`. */
+  async #syncPlane(local: LocalCable, plane: number, rs: readonly RemoteCable[], states: Map<string, CableState>): Promise<void> {
+    const wg = this.#o.wg;
+    const dev = planeDevice(this.iface, plane);
+    await wg.ensure(dev, local.underlayMtu - WG_CABLE.overhead);
+    // A remote gateway's device for this one is its plane of this gateway's slot (0 in active-passive mode): its port + that slot.
+    const mySlot = gatewayModeOf(local.endpoint) === "active-active" ? (gatewaySlotOf(local.endpoint) ?? 0) : 0;
     const cfg: host.WgConfig = {
       privateKey: this.#privateKey,
-      listenPort: cablePortOf(local.endpoint.backend_config),
-      peers: usable.map((r) => ({
+      listenPort: cablePortOf(local.endpoint.backend_config) + plane,
+      peers: rs.map((r) => ({
         publicKey: r.endpoint.backend_config.publicKey ?? "",
         presharedKey: this.#psk,
         // A preferred server does not dial its clients: it answers them where their handshakes come from.
-        ...(cableRole(local.endpoint, r.endpoint) === "server" ? {} : { endpoint: `${r.usingIP}:${cablePortOf(r.endpoint.backend_config)}` }),
+        ...(cableRole(local.endpoint, r.endpoint) === "server" ? {} : { endpoint: `${r.usingIP}:${cablePortOf(r.endpoint.backend_config) + mySlot}` }),
         allowedIps: r.endpoint.subnets,
         keepaliveSeconds: WG_CABLE.keepaliveSeconds,
       })),
     };
     const fingerprint = JSON.stringify(cfg);
-    let shown = await wg.show(this.iface);
+    let shown = await wg.show(dev);
     const drifted = !shown || driftedFrom(shown, this.publicKey, cfg);
-    if (fingerprint !== this.#applied || drifted) {
-      await wg.configure(this.iface, cfg);
-      this.#applied = fingerprint;
-      shown = await wg.show(this.iface);
+    if (fingerprint !== this.#applied.get(plane) || drifted) {
+      await wg.configure(dev, cfg);
+      this.#applied.set(plane, fingerprint);
+      shown = await wg.show(dev);
     }
-    await this.#r.reconcile(wireguardDesired(this.iface, local, usable));
     const now = this.#now();
-    const keys = new Set(cfg.peers.map((p) => p.publicKey));
-    for (const k of this.#configuredAt.keys()) if (!keys.has(k)) this.#configuredAt.delete(k);
-    for (const r of usable) {
+    for (const r of rs) {
       const key = r.endpoint.backend_config.publicKey ?? "";
-      if (!this.#configuredAt.has(key)) this.#configuredAt.set(key, now);
+      const at = `${plane}/${key}`;
+      if (!this.#configuredAt.has(at)) this.#configuredAt.set(at, now);
       const peer = shown?.peers.find((p) => p.publicKey === key);
-      states.set(
-        r.endpoint.cluster_id,
-        peerState(r.endpoint.cluster_id, peer, this.#configuredAt.get(key) ?? now, now, cablePortOf(r.endpoint.backend_config)),
-      );
+      states.set(r.endpoint.cable_name, peerState(r.endpoint.cluster_id, peer, this.#configuredAt.get(at) ?? now, now, cablePortOf(r.endpoint.backend_config)));
     }
-    return remotes.map((r) => states.get(r.endpoint.cluster_id) ?? { clusterId: r.endpoint.cluster_id, status: "connecting", message: "" });
+  }
+
+  async #removePlane(plane: number): Promise<void> {
+    if (plane === 0) return;
+    await this.#o.wg.remove(planeDevice(this.iface, plane));
+    this.#applied.delete(plane);
+  }
+
+  /** The planes whose devices exist now (plane 0 and any active-active plane an earlier process made). */
+  async #existingPlanes(): Promise<number[]> {
+    const names = new Map<string, number>();
+    for (let p = 0; p <= MAX_GATEWAY_SLOTS; p++) {
+      const name = p === 0 ? this.iface : `${this.iface}-${p}`;
+      if (name.length <= WG_CABLE.maxInterfaceChars) names.set(name, p);
+    }
+    return (await this.#o.wg.existing([...names.keys()])).map((n) => names.get(n) ?? 0);
   }
 
   async traffic(remotes: readonly RemoteCable[]): Promise<Map<string, Traffic>> {
-    const shown = await this.#o.wg.show(this.iface);
     const out = new Map<string, Traffic>();
+    const shown = new Map<number, host.WgStatus | undefined>();
     for (const r of remotes) {
-      const peer = shown?.peers.find((p) => p.publicKey === r.endpoint.backend_config.publicKey);
-      if (peer) out.set(r.endpoint.cluster_id, { rxBytes: peer.rxBytes, txBytes: peer.txBytes });
+      const p = planeOf(r);
+      if (!shown.has(p)) shown.set(p, await this.#o.wg.show(planeDevice(this.iface, p)));
+      const peer = shown.get(p)?.peers.find((x) => x.publicKey === r.endpoint.backend_config.publicKey);
+      if (peer) out.set(remoteKey(r.endpoint), { rxBytes: peer.rxBytes, txBytes: peer.txBytes });
     }
     return out;
   }
@@ -265,8 +370,17 @@ export class WireGuardCableDriver implements CableDriver {
     await this.removeDevice();
   }
 
+  deviceTraffic(sysNet?: string): Promise<Traffic> {
+    return linkTraffic(
+      [...new Set([0, ...this.#planes])].map((p) => planeDevice(this.iface, p)),
+      sysNet,
+    );
+  }
+
+  /** Removes every plane's device. */
   async removeDevice(): Promise<void> {
-    await this.#o.wg.remove(this.iface);
-    this.#applied = "";
+    for (const p of new Set([...this.#planes, ...(await this.#existingPlanes())])) await this.#o.wg.remove(planeDevice(this.iface, p));
+    this.#planes = new Set();
+    this.#applied.clear();
   }
 }

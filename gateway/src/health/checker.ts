@@ -26,7 +26,11 @@ export function healthCheckOf(s: Pick<GatewaySettings, "healthCheckInterval" | "
 export interface HealthTarget {
   readonly clusterId: string;
   readonly ip: string;
+  /** What state() finds it by (api remoteKey: the cluster id, or an active-active gateway's cable name); default clusterId. */
+  readonly key?: string;
 }
+
+const keyOf = (t: HealthTarget): string => t.key ?? t.clusterId;
 
 /** What the probes say of one connection. */
 export interface HealthState {
@@ -98,7 +102,7 @@ export class HealthChecker implements view.Source {
   /** Probes exactly these targets: new ones start (connecting), gone ones stop and are forgotten. */
   track(targets: readonly HealthTarget[]): void {
     if (this.#stopped) return;
-    const wanted = new Map(targets.filter((t) => t.ip).map((t) => [`${t.clusterId}/${t.ip}`, t]));
+    const wanted = new Map(targets.filter((t) => t.ip).map((t) => [`${keyOf(t)}/${t.ip}`, t]));
     for (const [key, p] of this.#probes) {
       if (!wanted.has(key)) {
         this.#halt(p);
@@ -119,9 +123,9 @@ export class HealthChecker implements view.Source {
     }
   }
 
-  /** What the probes say of a remote cluster's connection; undefined when it is not probed. */
-  state(clusterId: string): HealthState | undefined {
-    for (const p of this.#probes.values()) if (p.target.clusterId === clusterId) return p.state;
+  /** What the probes say of a remote gateway's connection, by its key (HealthTarget.key); undefined when it is not probed. */
+  state(key: string): HealthState | undefined {
+    for (const p of this.#probes.values()) if (keyOf(p.target) === key) return p.state;
     return undefined;
   }
 
@@ -139,7 +143,7 @@ export class HealthChecker implements view.Source {
   }
 
   #event(p: Probe, e: PingEvent): void {
-    if (this.#stopped || this.#probes.get(`${p.target.clusterId}/${p.target.ip}`) !== p) return;
+    if (this.#stopped || this.#probes.get(`${keyOf(p.target)}/${p.target.ip}`) !== p) return;
     const { intervalMs, maxPacketLoss } = this.#o;
     const now = this.#o.now ?? Date.now;
     if (e.kind === "reply") {

@@ -19,6 +19,7 @@ const site = (id: string, n: number): Site => ({
   serviceCIDRs: [],
   cableDriver: "vxlan",
   intraCluster: "vxlan",
+  gatewayMode: "active-passive",
   broker: { address: "", tokenFile: "/dev/null" },
   nodes: [{ name: "n0", ip: `198.18.${n}.10`, podCIDR: `10.${n}.0.0/24`, gateway: true }],
   services: [],
@@ -56,13 +57,17 @@ describe("gateway engine with health checks (real broker, fake host and probes)"
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("reports probes in the Gateway status and metrics: connected with RTT, error past the threshold, connected again", async () => {
+  it("reports probes in the Gateway status and metrics: connected with RTT, error past the threshold, connected again; the flows it carries", async () => {
     const driver = new VxlanCableDriver(host.fakeHostAdapters());
     const remote = localEndpoint({ site: site("c2", 2), nodeName: "n0", privateIp: "198.18.2.10", healthCheckIp: "10.2.0.1", driver });
     await c2.put("endpoint", "c2", remote.cable_name, remote);
     const net = new FakePingNetwork();
     net.set("10.2.0.1", { kind: "up", rttMs: 3 });
     const registry = newRegistry("test");
+    const flows = new host.FakeFlows();
+    flows.add({ proto: "tcp", state: "ESTABLISHED", src: "10.1.0.5", dst: "10.2.0.7" });
+    flows.add({ proto: "udp", src: "10.2.0.9", dst: "10.1.0.5" });
+    flows.add({ proto: "tcp", state: "ESTABLISHED", src: "10.1.0.5", dst: "10.1.0.6" });
     const engine = new GatewayEngine({
       site: { clusterId: "c1", clusterCIDRs: ["10.1.0.0/16"], serviceCIDRs: [] },
       nodeName: "n0",
@@ -77,6 +82,7 @@ describe("gateway engine with health checks (real broker, fake host and probes)"
       version: "test",
       healthCheck: { intervalMs: 100, maxPacketLoss: 3, pinger: net.pinger },
       metrics: new GatewayMetrics(registry),
+      flows,
     });
     const status = async (): Promise<GatewayStatus | undefined> => {
       const r = (await c1.list("gateway")).records.find((x) => x.clusterId === "c1" && x.name === "n0");
@@ -98,6 +104,8 @@ describe("gateway engine with health checks (real broker, fake host and probes)"
       assert.match(metrics, /causeway_connection_latency_seconds\{[^}]*remote_cluster="c2"[^}]*\} 0\.00\d/);
       assert.match(metrics, /causeway_connection_established_timestamp\{[^}]*\} \d{10}/);
       assert.match(metrics, /causeway_gateway_active\{[^}]*\} 1/);
+      // The flows to and from c2's subnets (both directions), not the local one.
+      assert.match(metrics, /^causeway_gateway_flows(\{[^}]*\})? 2$/m);
 
       net.set("10.2.0.1", { kind: "drop" });
       const down = await until(() => connection("error"), 3000);
@@ -114,5 +122,6 @@ describe("gateway engine with health checks (real broker, fake host and probes)"
     }
     assert.equal(net.running, 0, "probes stop with the engine");
     assert.match(await registry.metrics(), /causeway_gateway_active\{[^}]*\} 0/);
+    assert.match(await registry.metrics(), /^causeway_gateway_flows(\{[^}]*\})? 0$/m, "a passive gateway carries no flows");
   });
 });

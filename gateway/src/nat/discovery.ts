@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
-import { type Endpoint, errorMessage, type NatDiscoveryRequest, type NatDiscoveryResponse, NatResponseType } from "@causeway/api";
+import { type Endpoint, errorMessage, type NatDiscoveryRequest, type NatDiscoveryResponse, NatResponseType, remoteKey } from "@causeway/api";
 import type { Logger, view } from "@causeway/common";
 import { answerRequest, decodeMessage, encodeRequest, encodeResponse, NAT_DISCOVERY_PORT } from "./protocol.ts";
 
@@ -47,6 +47,9 @@ export interface NatDiscoveryOptions {
 
 /** A private answer may still replace a public one selected less than this long ago (private is preferred). */
 const PRIVATE_GRACE_MS = 1000;
+/** A port still held (by a socket closing) is tried this many times, this far apart. */
+const BIND_ATTEMPTS = 20;
+const BIND_RETRY_MS = 100;
 
 /** Pure: the configuration's answer when discovery cannot decide (reference §4.5 legacy fallback). */
 export function fallbackDecision(remote: Endpoint): NatDecision {
@@ -74,7 +77,8 @@ interface Remote {
 }
 
 interface Pending {
-  readonly clusterId: string;
+  /** The remote's key (api remoteKey). */
+  readonly key: string;
   readonly kind: "private" | "public";
   readonly ip: string;
   readonly sentAt: number;
@@ -112,6 +116,8 @@ export class NatDiscovery implements view.Source {
   #boundPort = 0;
   #off = false;
   #listening: Promise<void> | undefined;
+  /** Bumped by stop(): a bind that completes after it closes its socket. */
+  #generation = 0;
 
   constructor(o: NatDiscoveryOptions) {
     this.#o = o;
@@ -137,23 +143,43 @@ export class NatDiscovery implements view.Source {
     return this.#listening;
   }
 
+  /**
+   * Binds the port. Taken (EADDRINUSE), it tries again for a while: the engine before this one (a
+   * leader that paused and leads again) may still be closing its socket. Stopped meanwhile, the
+   * socket is closed at once: a socket bound after stop() would hold the port for good.
+   */
   async #bind(): Promise<void> {
     if (this.port === 0) return;
-    const s = createSocket({ type: "udp4", reuseAddr: false });
-    s.on("message", (msg, rinfo) => this.#receive(msg, rinfo));
-    await new Promise<void>((resolve, reject) => {
-      s.once("error", (err) => {
+    const generation = this.#generation;
+    for (let attempt = 1; ; attempt++) {
+      const s = createSocket({ type: "udp4", reuseAddr: false });
+      s.on("message", (msg, rinfo) => this.#receive(msg, rinfo));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          s.once("error", (err) => {
+            s.close();
+            reject(err);
+          });
+          s.bind(this.port, this.#o.bindAddress ?? "0.0.0.0", () => {
+            s.removeAllListeners("error");
+            s.on("error", (err) => this.#o.log.warn({ err: errorMessage(err) }, "NAT discovery socket error"));
+            resolve();
+          });
+        });
+      } catch (err) {
+        const inUse = (err as NodeJS.ErrnoException).code === "EADDRINUSE";
+        if (!inUse || attempt >= BIND_ATTEMPTS || generation !== this.#generation) throw err;
+        await new Promise((r) => setTimeout(r, BIND_RETRY_MS));
+        continue;
+      }
+      if (generation !== this.#generation) {
         s.close();
-        reject(err);
-      });
-      s.bind(this.port, this.#o.bindAddress ?? "0.0.0.0", () => {
-        s.removeAllListeners("error");
-        s.on("error", (err) => this.#o.log.warn({ err: errorMessage(err) }, "NAT discovery socket error"));
-        resolve();
-      });
-    });
-    this.#socket = s;
-    this.#boundPort = s.address().port;
+        return;
+      }
+      this.#socket = s;
+      this.#boundPort = s.address().port;
+      return;
+    }
   }
 
   /** Binds the port and starts the check loop. A port that cannot be bound leaves every decision to configuration (logged). */
@@ -175,6 +201,7 @@ export class NatDiscovery implements view.Source {
   }
 
   stop(): void {
+    this.#generation++;
     if (this.#tick) clearInterval(this.#tick);
     this.#tick = undefined;
     this.#socket?.close();
@@ -199,13 +226,13 @@ export class NatDiscovery implements view.Source {
    * asks (as readdressed remotes do), instead of carrying no cable until the answer.
    */
   track(remotes: readonly Endpoint[], takingOver = false): void {
-    const ids = new Set(remotes.map((e) => e.cluster_id));
+    const ids = new Set(remotes.map(remoteKey));
     for (const id of this.#remotes.keys()) if (!ids.has(id)) this.#remotes.delete(id);
     for (const ep of remotes) {
-      const r = this.#remotes.get(ep.cluster_id);
+      const r = this.#remotes.get(remoteKey(ep));
       if (!r) {
         const fresh: Remote = { endpoint: ep, fingerprint: "", startedAt: 0, lastSentAt: 0, sent: 0, replaced: takingOver };
-        this.#remotes.set(ep.cluster_id, fresh);
+        this.#remotes.set(remoteKey(ep), fresh);
         this.#restart(fresh, ep);
       } else if (r.fingerprint !== fingerprintOf(ep)) {
         this.#restart(r, ep);
@@ -213,17 +240,18 @@ export class NatDiscovery implements view.Source {
         r.endpoint = ep;
       }
     }
-    for (const [n, p] of this.#pending) if (!this.#remotes.has(p.clusterId)) this.#pending.delete(n);
+    for (const [n, p] of this.#pending) if (!this.#remotes.has(p.key)) this.#pending.delete(n);
     void this.#check();
   }
 
   /**
-   * The decision for a remote cluster; undefined while discovery of a new remote is still asking.
+   * The decision for a remote gateway, by its key (api remoteKey: its cluster id in active-passive
+   * mode, its cable name in active-active mode); undefined while discovery of a new remote is still asking.
    * While a remote that had a decision is rediscovered (its gateway failed over, or ours changed),
    * the configuration's answer stands in, so cables move to the new endpoint at once.
    */
-  decision(clusterId: string): NatDecision | undefined {
-    const r = this.#remotes.get(clusterId);
+  decision(key: string): NatDecision | undefined {
+    const r = this.#remotes.get(key);
     const d = r?.decision;
     if (!d) return r?.replaced ? fallbackDecision(r.endpoint) : undefined;
     return { usingIP: d.usingIP, useNAT: d.useNAT, how: d.how };
@@ -234,13 +262,16 @@ export class NatDiscovery implements view.Source {
    * restarted gateway): its cable stays as it is instead of waiting for discovery. False when the
    * remote is unknown or decided.
    */
-  adopt(clusterId: string, installed: ReadonlySet<string>): boolean {
-    const r = this.#remotes.get(clusterId);
+  adopt(key: string, installed: ReadonlySet<string>): boolean {
+    const r = this.#remotes.get(key);
     if (!r || r.decision) return false;
     const ip = [r.endpoint.private_ip, r.endpoint.public_ip].find((x) => x && installed.has(x));
     if (!ip) return false;
     r.decision = { usingIP: ip, useNAT: ip !== r.endpoint.private_ip, how: "kept", at: this.#now() };
-    this.#o.log.info({ remoteCluster: clusterId, usingIP: ip }, "kept the address this gateway's cable already used");
+    this.#o.log.info(
+      { remoteCluster: r.endpoint.cluster_id, remote: r.endpoint.cable_name, usingIP: ip },
+      "kept the address this gateway's cable already used",
+    );
     return true;
   }
 
@@ -311,7 +342,7 @@ export class NatDiscovery implements view.Source {
     });
     // Stopped while the source was looked up: the socket is closed (sending would throw).
     if (this.#socket !== s) return;
-    this.#pending.set(number, { clusterId: r.endpoint.cluster_id, kind, ip, sentAt: this.#now() });
+    this.#pending.set(number, { key: remoteKey(r.endpoint), kind, ip, sentAt: this.#now() });
     s.send(buf, port, ip, (err) => {
       if (err) {
         this.counters.sendErrors++;
@@ -340,14 +371,14 @@ export class NatDiscovery implements view.Source {
   /** The pending request a response answers, when it comes from the address asked and the endpoint meant. */
   #matching(res: NatDiscoveryResponse, rinfo: RemoteInfo): { p: Pending; r: Remote } | undefined {
     const p = this.#pending.get(res.requestNumber);
-    const r = p && this.#remotes.get(p.clusterId);
+    const r = p && this.#remotes.get(p.key);
     if (!p || !r) {
       this.counters.unexpected++;
       return undefined;
     }
     if (rinfo.address !== p.ip) {
       this.counters.wrongSource++;
-      this.#o.log.debug({ remoteCluster: p.clusterId, asked: p.ip, answeredFrom: rinfo.address }, "NAT discovery answer from another address ignored");
+      this.#o.log.debug({ remote: p.key, asked: p.ip, answeredFrom: rinfo.address }, "NAT discovery answer from another address ignored");
       return undefined;
     }
     if (res.sender?.clusterId !== r.endpoint.cluster_id || res.sender.endpointId !== r.endpoint.cable_name) {
@@ -364,7 +395,7 @@ export class NatDiscovery implements view.Source {
     const { p, r } = hit;
     if (res.response !== NatResponseType.OK && res.response !== NatResponseType.NAT_DETECTED) {
       this.counters.refused++;
-      this.#o.log.debug({ remoteCluster: p.clusterId, response: res.response }, "NAT discovery request refused");
+      this.#o.log.debug({ remote: p.key, response: res.response }, "NAT discovery request refused");
       return;
     }
     this.#pending.delete(res.requestNumber);

@@ -116,6 +116,30 @@ describe("NAT discovery between two gateways (real UDP on loopback)", () => {
     return { nat, changes: () => changes };
   }
 
+  it("two active-active gateways of one cluster: each asked and decided on its own, keyed by cable name", async () => {
+    const aa = (ip: string, port: number, slot: number) =>
+      ep("c2", ip, port, {
+        hostname: `c2-gw${slot}`,
+        backend_config: { "natt-discovery-port": String(port), "gateway-mode": "active-active", "gateway-slot": String(slot) },
+      });
+    const a = ep("c1", "127.0.0.81", 24981);
+    const b1 = aa("127.0.0.82", 24982, 1);
+    const b2 = aa("127.0.0.83", 24983, 2);
+    const ga = await gateway(a, "127.0.0.81");
+    const gb1 = await gateway(b1, "127.0.0.82");
+    const gb2 = await gateway(b2, "127.0.0.83");
+    ga.nat.track([b1, b2]);
+    gb1.nat.track([a]);
+    gb2.nat.track([a]);
+    await until("both decisions", () => Boolean(ga.nat.decision(b1.cable_name) && ga.nat.decision(b2.cable_name)));
+    assert.equal(ga.nat.decision(b1.cable_name)?.usingIP, "127.0.0.82");
+    assert.equal(ga.nat.decision(b2.cable_name)?.usingIP, "127.0.0.83");
+    assert.equal(ga.nat.decision("c2"), undefined, "not keyed by cluster");
+    ga.nat.track([b2]);
+    assert.equal(ga.nat.decision(b1.cable_name), undefined, "a gateway gone is forgotten");
+    assert.equal(ga.nat.decision(b2.cable_name)?.usingIP, "127.0.0.83", "the other keeps its decision");
+  });
+
   it("both private addresses answer: private, no NAT, both ways", async () => {
     const a = ep("c1", "127.0.0.11", 24911);
     const b = ep("c2", "127.0.0.12", 24912);
@@ -234,6 +258,18 @@ describe("NAT discovery between two gateways (real UDP on loopback)", () => {
     await gateway(b, "127.0.0.94");
     await until("the private answer", () => ga.nat.decision("c2")?.how === "private");
     assert.deepEqual(ga.nat.decision("c2"), { usingIP: "127.0.0.94", useNAT: false, how: "private" });
+  });
+
+  it("stopped before its socket was bound, it closes it; the next instance on the port binds (a leader pausing and leading again)", async () => {
+    const first = new NatDiscovery({ port: 24952, bindAddress: "127.0.0.53", log, sourceFor: async () => undefined, tickMs: 50 });
+    first.start(() => {});
+    first.stop();
+    const next = new NatDiscovery({ port: 24952, bindAddress: "127.0.0.53", log, sourceFor: async () => undefined, tickMs: 50 });
+    open.push(next);
+    // At once, as a new engine does: the port may still be closing.
+    next.start(() => {});
+    await until("the next instance bound the port", () => next.boundPort === 24952, 3000);
+    assert.equal(first.boundPort, 0, "the stopped one never took it");
   });
 
   it("a port that is taken does not crash: decisions come from configuration", async () => {

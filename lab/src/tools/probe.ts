@@ -6,6 +6,7 @@
  * before it and the first answered after it (what a client would notice). A probe is answered
  * when its echo arrives within --timeout ms. The first answer is announced at once with a line
  * {"answering": true}, so a test can wait for a working path before it injects a fault.
+ * --src-port binds the probe's own port, so its flow (and the path the kernel hashes it to) is known.
  */
 import { createSocket } from "node:dgram";
 import { performance } from "node:perf_hooks";
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     interval: { type: "string", default: "20" },
     seconds: { type: "string", default: "600" },
     timeout: { type: "string", default: "1000" },
+    "src-port": { type: "string" },
   },
 });
 const interval = Number(values.interval);
@@ -35,6 +37,7 @@ sock.on("message", (msg) => {
   }
 });
 sock.on("error", () => undefined);
+if (values["src-port"]) sock.bind(Number(values["src-port"]));
 const buf = Buffer.alloc(16);
 const timer = setInterval(() => {
   const seq = sentAt.length;

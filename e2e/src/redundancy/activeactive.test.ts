@@ -1,0 +1,422 @@
+/**
+ * Lab e2e, active-active gateways (issue 23). Standalone mode, VXLAN and WireGuard cables: 2
+ * clusters × 4 nodes, n0–n2 gateway nodes, n3 a plain node; n2's gateways stopped at first, so
+ * each cluster starts with two active gateways. On real Kubernetes nodes (join --gateway-mode
+ * active-active): 2 clusters × 3 nodes, n0 and n1 gateway nodes. Shows: 16 TCP flows between the
+ * plain nodes' pods spread over both local and both remote gateways; a gateway killed -9, stopped
+ * (its pod deleted), or (standalone) its underlay link cut during 16 long flows resets none,
+ * probes on the surviving gateway lose nothing and the moved ones' outage is within its bound
+ * (kill -9: 1 s); the failed gateway returns and carries new flows; (standalone) a gateway started
+ * on n2 carries flows with nothing else restarted. Needs root.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { type Endpoint, gatewaySlotOf, SYSTEM_NAMESPACE } from "@causeway/api";
+import { host, kube, METRICS_PORTS, ProcessRunner, view } from "@causeway/common";
+import { VXLAN_CABLE } from "@causeway/gateway";
+import {
+  cableBytesOf,
+  cableDelta,
+  FAILURE_KINDS,
+  type FailureKind,
+  failGateway,
+  flowGateway,
+  endpointNodes,
+  groupBuckets,
+  gatewayConnections,
+  Lab,
+  missingPairs,
+  podPids,
+  type ProbeResult,
+  Probes,
+  recoverGateway,
+  runningGateways,
+  tcpFlows,
+  until,
+  VXLAN_CABLE_DEVICE,
+} from "@causeway/lab";
+import { upConnected } from "../fixture.ts";
+
+const root = process.getuid?.() === 0;
+/** The pods the flows run between: on the last node of c1 and of c2, a node without a gateway. */
+function ends(lab: Lab): { client: string; server: string } {
+  const last = (id: string) => `${id}/${lab.cluster(id).spec.nodes.at(-1)?.name ?? ""}/p0`;
+  return { client: last("c1"), server: last("c2") };
+}
+/** A gateway carries "some" of the flows: at least this share of the cluster's cable bytes. */
+const MIN_SHARE = 0.05;
+/**
+ * The longest outage of the flows a failed gateway carried, per failure kind (kill -9: issue 23's
+ * 1 s). A cut link: the lease's expiry (1 s), a round of the stale-Endpoint check (0.2 s), then
+ * every hop's reconcile (WireGuard's the slowest) — README, Active-active gateways.
+ */
+const MOVED_OUTAGE_BOUND_MS = { kill: 1000, stop: 1000, link: 2500 } as const satisfies Record<FailureKind, number>;
+const PROBE_PORTS = Array.from({ length: 12 }, (_, i) => 41001 + i);
+/** Each long TCP flow's rate during a failure (16 of them: 320 Mbit/s). */
+const FLOW_MBIT = 20;
+
+/** GET http://127.0.0.1:<port><path> from inside a lab namespace: the body. */
+async function httpIn(ns: string, port: number, path: string): Promise<string> {
+  const script = `const r = await fetch("http://127.0.0.1:${port}${path}"); console.log(await r.text());`;
+  return (await new ProcessRunner(10_000).run("ip", ["netns", "exec", ns, process.execPath, "--input-type=module", "-e", script])).stdout;
+}
+
+/** Pure: each target's share of the bytes all of them carried (`dir`: rx or tx), as "c1/n0 52 %, …". */
+function shares(delta: Record<string, { rx: number; tx: number }>, targets: readonly string[], dir: "rx" | "tx"): Map<string, number> {
+  const total = targets.reduce((s, t) => s + (delta[t]?.[dir] ?? 0), 0);
+  return new Map(targets.map((t) => [t, total ? (delta[t]?.[dir] ?? 0) / total : 0]));
+}
+const shown = (m: Map<string, number>) => [...m].map(([t, v]) => `${t} ${Math.round(v * 100)} %`).join(", ");
+
+/**
+ * A gateway that comes back gets only the buckets of the route agents' resilient groups that have
+ * been idle for their idle timer (NEXTHOP_IDLE_S, 60 s): buckets moved off it when it failed count
+ * as busy from that moment. A failure round waits up to this long for each gateway to hold a
+ * fair share again, so probes on fresh ports land on both.
+ */
+const REBALANCE_MS = 75_000;
+
+/**
+ * Waits until the route agent of the client's node spreads its flows over `n` local gateways (the
+ * members of its resilient next-hop group: a returned gateway's Endpoint reaches the route agents
+ * a moment after the gateway reports its cables connected); `balanced`: and until each member holds
+ * at least half its even share of the buckets (printing how long that took).
+ */
+async function groupOf(lab: Lab, n: number, balanced = false): Promise<void> {
+  let seen = "none";
+  const node = ends(lab).client.split("/").slice(0, 2).join("/");
+  const started = performance.now();
+  await until(
+    `${node}'s route agent spreads over ${n} gateways${balanced ? ", each holding its share of the buckets" : ""}`,
+    async () => {
+      const g = await groupBuckets(lab, node);
+      if (!g) return undefined;
+      const counts = g.members.map((m) => g.counts.get(m) ?? 0);
+      const total = counts.reduce((a, b) => a + b, 0);
+      seen = `${g.members.length} members holding ${counts.join("/")} buckets`;
+      if (g.members.length !== n) return undefined;
+      return !balanced || counts.every((c) => c * 2 * n >= total) ? true : undefined;
+    },
+    balanced ? REBALANCE_MS : 10_000,
+  ).catch(() => assert.fail(`${node}'s route agent: ${seen}, not ${n}${balanced ? " members each holding its share" : ""}`));
+  const waited = Math.round(performance.now() - started);
+  if (balanced && waited > 1000) console.log(`# ${node}: the group's buckets balanced over ${n} gateways after ${waited} ms (${seen})`);
+}
+
+/** 16 TCP flows client → server for `seconds`; the c1 gateways' share of what they sent and the c2 gateways' of what they received. */
+async function spread(lab: Lab, c1: readonly string[], c2: readonly string[], seconds = 3) {
+  const before = await cableBytesOf(lab, [...c1, ...c2]);
+  const { client, server } = ends(lab);
+  const flows = await tcpFlows(lab, client, server, { streams: 16, seconds });
+  const delta = cableDelta(before, await cableBytesOf(lab, [...c1, ...c2]));
+  return { flows, local: shares(delta, c1, "tx"), remote: shares(delta, c2, "rx") };
+}
+
+/** While 16 long flows run, each of `gateways` reports flows it carries in its metrics (causeway_gateway_flows, conntrack; refreshed every 5 s). */
+async function flowsInMetrics(lab: Lab, gateways: readonly string[]): Promise<void> {
+  const { client, server } = ends(lab);
+  const running = tcpFlows(lab, client, server, { streams: 16, seconds: 8, mbitEach: FLOW_MBIT });
+  try {
+    for (const g of gateways) {
+      let m = "";
+      const flows = () => Number(/^causeway_gateway_flows(?:\{[^}]*\})? (\d+)$/m.exec(m)?.[1] ?? 0);
+      await until(
+        `${g}'s flows in its metrics`,
+        async () => {
+          m = await httpIn(lab.resolve(g).ns, METRICS_PORTS.gateway, "/metrics");
+          return flows() > 0 ? true : undefined;
+        },
+        7000,
+      ).catch(() => assert.fail(`${g} reports ${flows()} flows`));
+      console.log(`# ${g}: causeway_gateway_flows ${flows()}`);
+    }
+  } finally {
+    await running;
+  }
+}
+
+/** Probes on the surviving gateway lost packets before the failure: the lab dropped them on its own, so the round says nothing about the failure. */
+class LossyBaseline extends Error {}
+
+/**
+ * A failure round (failDuringFlows), run again once on fresh ports when its probes on the
+ * surviving gateway lost packets before the failure was injected (the lab machine dropping
+ * packets on its own, seen in CI runs); a second such round fails. Losses after the failure are
+ * never forgiven.
+ */
+async function failureRound(lab: Lab, o: Parameters<typeof failDuringFlows>[1]): Promise<void> {
+  try {
+    await failDuringFlows(lab, o);
+  } catch (err) {
+    if (!(err instanceof LossyBaseline)) throw err;
+    console.log(`# ${o.label} ${o.kind}: ${err.message}; the round runs again on other ports`);
+    await failDuringFlows(lab, { ...o, k: o.k + 5, retry: true });
+  }
+}
+
+/**
+ * One failure round: probes on 12 ports (on both c1 gateways) and 16 long TCP flows from the client
+ * to the server; 2 s in, c1/n0's gateway fails (`fail`, then `recover`). None of the flows is
+ * reset, the probes on c1/n1 lose nothing, those that were on c1/n0 are out no longer than the
+ * kind's bound; back, c1/n0 carries new flows. `waitRemoved`: wait for (and report) the broker
+ * losing its Endpoint.
+ */
+async function failDuringFlows(
+  lab: Lab,
+  o: { kind: FailureKind; k: number; label: string; fail: () => Promise<unknown>; recover: () => Promise<unknown>; waitRemoved: boolean; retry?: boolean },
+): Promise<void> {
+  const { kind, k } = o;
+  const { client, server } = ends(lab);
+  // Ports of this test's own: a flow's conntrack entry left on a gateway by an earlier test would tell a wrong path.
+  const ports = PROBE_PORTS.map((p) => p + 100 * k);
+  const probes = new Probes(
+    lab,
+    ports.map((p) => [client, server, p] as const),
+  );
+  const victim = "c1/n0";
+  let failed = false;
+  try {
+    await lab.waitConnected(20_000);
+    // Both gateways in the client's group again, each with its share of the buckets (an earlier round moved the victim's to the other).
+    await groupOf(lab, 2, true);
+    await probes.answering();
+    await new Promise((r) => setTimeout(r, 300));
+    const dst = lab.resolve(server).ip;
+    const via = new Map<number, string>();
+    for (const p of ports) via.set(p, await flowGateway(lab, ["c1/n0", "c1/n1"], "udp", dst, p));
+    assert.ok([...via.values()].includes(victim) && [...via.values()].includes("c1/n1"), `probes on both gateways: ${JSON.stringify([...via])}`);
+
+    // Long flows at a rate the path carries with room to spare (userspace WireGuard on 2 cores would otherwise queue and drop the probes).
+    const flows = tcpFlows(lab, client, server, { streams: 16, seconds: 8, mbitEach: FLOW_MBIT });
+    await new Promise((r) => setTimeout(r, 2000));
+    const failedAt = performance.now();
+    const failedAtWall = Date.now();
+    failed = true;
+    await o.fail();
+    let removed = "";
+    if (o.waitRemoved) {
+      await until("n0's Endpoint removed", async () => (!(await endpointNodes(lab, "c1")).includes("n0") ? true : undefined), 10_000);
+      removed = `Endpoint removed after ${Math.round(performance.now() - failedAt)} ms; `;
+    }
+    const done = await flows;
+    assert.equal(done.flowBytes.length, 16);
+    for (const [i, b] of done.flowBytes.entries()) assert.ok(b > 0, `flow ${i} carried nothing`);
+    await new Promise((r) => setTimeout(r, 500));
+    const results = await probes.stop();
+    const byPort = (p: number): ProbeResult | undefined => Object.entries(results).find(([n]) => n.endsWith(`:${p}`))?.[1];
+    /** A probe's outages, each as its start relative to the failure and its length. */
+    const when = (r: ProbeResult) =>
+      r.outages.map((o) => `at ${o.fromMs + r.originMs - failedAtWall >= 0 ? "+" : ""}${o.fromMs + r.originMs - failedAtWall} ms for ${o.ms} ms`).join(", ");
+    const moved: number[] = [];
+    // Losses on the surviving gateway that began before the failure are the lab's own (a first round runs again).
+    const before = ports.filter((p) => {
+      const r = byPort(p);
+      return via.get(p) !== victim && r?.outages.some((x) => x.fromMs + r.originMs < failedAtWall);
+    });
+    if (before.length && !o.retry)
+      throw new LossyBaseline(
+        `probes ${before.map((p) => `:${p} (${when(byPort(p) as ProbeResult)})`).join(", ")} on the surviving gateway lost packets before the failure`,
+      );
+    for (const p of ports) {
+      const r = byPort(p);
+      assert.ok(r && r.answered > 0 && r.lostAtEnd === 0, `probe :${p} did not resume: ${JSON.stringify(r)}`);
+      if (via.get(p) === victim) {
+        moved.push(r.maxOutageMs);
+        assert.ok(r.maxOutageMs <= MOVED_OUTAGE_BOUND_MS[kind], `probe :${p} via ${victim}: outage ${r.maxOutageMs} ms (${when(r)} after the failure)`);
+      } else
+        assert.equal(
+          r.sent - r.answered - r.lostAtEnd,
+          0,
+          `probe :${p} on the surviving gateway lost ${r.sent - r.answered} of ${r.sent} (${when(r)} after the failure)`,
+        );
+    }
+    console.log(
+      `# ${o.label} ${kind} ${victim}: ${removed}16 flows all completed (${done.retransmits} retransmits); moved probes' outage ${moved.join(", ")} ms; ${ports.length - moved.length} probes on c1/n1 lost nothing`,
+    );
+  } finally {
+    await probes.stop();
+    // Back for the next test, whatever this one found.
+    if (failed) await o.recover();
+  }
+  await lab.waitConnected(60_000);
+  // New flows reach the returned gateway through the buckets it gets back (idle ones: README, Active-active gateways).
+  await groupOf(lab, 2, true);
+  const back = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
+  console.log(`# ${o.label} ${victim} back: new flows sent by ${shown(back.local)}`);
+  assert.ok((back.local.get(victim) ?? 0) >= MIN_SHARE, `${victim} carries ${shown(back.local)}`);
+}
+
+for (const cable of ["vxlan", "wireguard"] as const) {
+  const ready = root && (cable === "vxlan" || (host.onPath("wg") && host.onPath("wireguard-go")));
+  describe(`lab e2e: active-active gateways, ${cable} cables`, { skip: ready ? false : "needs root (and wg + wireguard-go for WireGuard)" }, () => {
+    const NAME = cable === "vxlan" ? "cwaav" : "cwaaw";
+    let lab: Lab;
+    before(async () => {
+      lab = await upConnected({ name: NAME, clusters: 2, nodes: 4, gateways: 3, gatewayMode: "active-active", cable });
+      // n2's gateways join later (a gateway added to a running cluster).
+      await Promise.all(["c1", "c2"].map((c) => lab.stop(c, "gateway/n2")));
+      await until("n2's Endpoints withdrawn", async () =>
+        (await endpointNodes(lab, "c1")).length === 2 && (await endpointNodes(lab, "c2")).length === 2 ? true : undefined,
+      );
+      await lab.waitConnected(20_000);
+    });
+    after(async () => {
+      await Lab.down(NAME);
+    });
+
+    it("every gateway node of a cluster is active with an Endpoint of its own, each connected to both gateways of the other cluster", async () => {
+      assert.equal(VXLAN_CABLE_DEVICE, VXLAN_CABLE.name);
+      for (const c of ["c1", "c2"]) assert.deepEqual(await endpointNodes(lab, c), ["n0", "n1"], c);
+      assert.deepEqual(missingPairs(runningGateways(lab), await gatewayConnections(lab)), []);
+    });
+
+    it("16 TCP flows between non-gateway pods are spread over both local and both remote gateways; each gateway's metrics say what it carries", async () => {
+      const { flows, local, remote } = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
+      console.log(`# 16 flows ${(flows.bitsPerSecond / 1e9).toFixed(2)} Gbit/s; sent by ${shown(local)}; received by ${shown(remote)}`);
+      for (const [t, v] of [...local, ...remote]) assert.ok(v >= MIN_SHARE, `${t} carried ${Math.round(v * 100)} % (under ${MIN_SHARE * 100} %)`);
+      // Each gateway's metrics say it is active and what its cable devices carried.
+      // (Refreshed every 5 s: STATUS_REFRESH_MS.)
+      for (const g of ["c1/n0", "c1/n1"]) {
+        let m = "";
+        const tx = () => Number(/^causeway_gateway_cable_bytes\{[^}]*direction="tx"[^}]*\} (\d+)/m.exec(m)?.[1] ?? 0);
+        await until(
+          `${g}'s cable bytes in its metrics`,
+          async () => {
+            m = await httpIn(lab.resolve(g).ns, METRICS_PORTS.gateway, "/metrics");
+            return tx() > 1e6 ? true : undefined;
+          },
+          8000,
+        ).catch(() => assert.fail(`${g} cable tx ${tx()} bytes in its metrics`));
+        assert.match(m, /^causeway_gateway_active(\{[^}]*\})? 1$/m, g);
+      }
+      await flowsInMetrics(lab, ["c1/n0", "c1/n1", "c2/n0", "c2/n1"]);
+    });
+
+    for (const [k, kind] of FAILURE_KINDS.entries()) {
+      it(`${kind}: a gateway fails during 16 long TCP flows — none reset, probes on the surviving gateway lose nothing, the moved ones' outage within ${MOVED_OUTAGE_BOUND_MS[kind]} ms; it returns and carries new flows`, async () => {
+        await failureRound(lab, {
+          kind,
+          k,
+          label: cable,
+          fail: () => failGateway(lab, "c1", "n0", kind),
+          recover: () => recoverGateway(lab, "c1", "n0", kind),
+          waitRemoved: true,
+        });
+      });
+    }
+
+    it("a gateway started on a running cluster's node carries flows; nothing else restarts", async () => {
+      const pids = () =>
+        lab
+          .processStatus()
+          .filter((p) => p.role !== "gateway/n2")
+          .map((p) => `${p.cluster}/${p.role}/${p.pid}/${p.alive}`);
+      const was = pids();
+      lab.startGateway("c1", "n2");
+      await until("c1/n2's Endpoint", async () => ((await endpointNodes(lab, "c1")).includes("n2") ? true : undefined), 10_000);
+      await lab.waitConnected(20_000);
+      await groupOf(lab, 3);
+      const { local } = await spread(lab, ["c1/n0", "c1/n1", "c1/n2"], ["c2/n0", "c2/n1"]);
+      console.log(`# c1/n2 added: new flows sent by ${shown(local)}`);
+      assert.ok((local.get("c1/n2") ?? 0) > 0, `c1/n2 carries ${shown(local)}`);
+      assert.deepEqual(pids(), was, "no other process restarted");
+    });
+  });
+}
+
+describe(
+  "lab e2e: active-active gateways on real Kubernetes nodes (join --gateway-mode active-active), vxlan cables",
+  { skip: root ? false : "needs root", timeout: 900_000 },
+  () => {
+    const NAME = "cwkaa";
+    let lab: Lab;
+    before(async () => {
+      lab = await upConnected({ name: NAME, clusters: 2, nodes: 3, gateways: 2, gatewayMode: "active-active", kube: true });
+      // Connected counts the gateways with an Endpoint: a gateway pod that started later than the other may not have one yet.
+      await until(
+        "both gateways of each cluster with an Endpoint",
+        async () => ((await endpointNodes(lab, "c1")).join() === "n0,n1" && (await endpointNodes(lab, "c2")).join() === "n0,n1" ? true : undefined),
+        60_000,
+      );
+      await lab.waitConnected(60_000);
+    });
+    after(async () => {
+      if (process.env.CAUSEWAY_E2E_KEEP !== "1") await Lab.down(NAME);
+    });
+
+    it("both gateway nodes of each cluster are active, each in a slot of its own with an Endpoint object, connected to both gateways of the other", async () => {
+      for (const id of ["c1", "c2"]) {
+        const client = await lab.kubeClient(id);
+        try {
+          const eps = await client.list<{ spec: Endpoint }>(kube.R.endpoint, SYSTEM_NAMESPACE);
+          const mine = eps.items.filter((e) => e.spec.cluster_id === id).map((e) => [e.spec.hostname, gatewaySlotOf(e.spec)] as const);
+          assert.deepEqual(mine.map(([n]) => n).sort(), ["n0", "n1"], id);
+          assert.deepEqual(mine.map(([, s]) => s).sort(), [1, 2], `${id}: ${JSON.stringify(mine)}`);
+        } finally {
+          client.close();
+        }
+      }
+      assert.deepEqual(missingPairs(runningGateways(lab), await gatewayConnections(lab)), []);
+    });
+
+    it("16 TCP flows between pods of the non-gateway nodes are spread over both local and both remote gateways; each gateway's metrics count flows it carries", async () => {
+      await groupOf(lab, 2);
+      const { flows, local, remote } = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
+      console.log(`# real nodes: 16 flows ${(flows.bitsPerSecond / 1e9).toFixed(2)} Gbit/s; sent by ${shown(local)}; received by ${shown(remote)}`);
+      for (const [t, v] of [...local, ...remote]) assert.ok(v >= MIN_SHARE, `${t} carried ${Math.round(v * 100)} % (under ${MIN_SHARE * 100} %)`);
+      await flowsInMetrics(lab, ["c1/n0", "c1/n1", "c2/n0", "c2/n1"]);
+    });
+
+    it("a gateway node unlabelled: its pod goes and its Endpoint is withdrawn, the other gateway carries every new flow; labelled again, it carries new flows; nothing else restarts", async () => {
+      const client = await lab.kubeClient("c1");
+      const label = (v: string) =>
+        client.apply(kube.R.node, { metadata: { name: "n1", labels: { [view.GATEWAY_NODE_LABEL]: v } } }, { fieldManager: "causeway-e2e" });
+      type Pod = { metadata: kube.ObjectMeta; spec?: { nodeName?: string }; status?: { containerStatuses?: { restartCount: number }[] } };
+      const others = async () =>
+        (await client.list<Pod>(kube.R.pod, SYSTEM_NAMESPACE)).items
+          .filter((p) => !(p.metadata.name?.startsWith("causeway-gateway-") && p.spec?.nodeName === "n1"))
+          .map((p) => `${p.metadata.name}/${p.metadata.uid}/${p.status?.containerStatuses?.[0]?.restartCount ?? 0}`)
+          .sort();
+      try {
+        const was = await others();
+        await label("false");
+        await until("c1/n1's Endpoint withdrawn", async () => ((await endpointNodes(lab, "c1")).join() === "n0" ? true : undefined), 60_000);
+        await groupOf(lab, 1);
+        const alone = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
+        console.log(`# real nodes, c1/n1 unlabelled: new flows sent by ${shown(alone.local)}`);
+        assert.equal(alone.local.get("c1/n1") ?? 0, 0, `c1/n1 carries ${shown(alone.local)}`);
+        await label("true");
+        await until("c1/n1's Endpoint back", async () => ((await endpointNodes(lab, "c1")).join() === "n0,n1" ? true : undefined), 120_000);
+        await lab.waitConnected(60_000);
+        await groupOf(lab, 2, true);
+        const back = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
+        console.log(`# real nodes, c1/n1 labelled again: new flows sent by ${shown(back.local)}`);
+        assert.ok((back.local.get("c1/n1") ?? 0) >= MIN_SHARE, `c1/n1 carries ${shown(back.local)}`);
+        assert.deepEqual(await others(), was, "no other pod of Causeway's restarted or was replaced");
+      } finally {
+        await label("true").catch(() => undefined);
+        client.close();
+      }
+    });
+
+    // A cut link is left out here: the members dial the broker's NodePort on c1's gateway nodes (the lifecycle suite cuts c2's in active-passive mode).
+    for (const [k, kind] of (["kill", "stop"] as const).entries()) {
+      it(`${kind === "kill" ? "a gateway container killed (SIGKILL)" : "a gateway pod deleted"} during 16 long TCP flows: none reset, probes on the other gateway lose nothing, the moved ones' outage within ${MOVED_OUTAGE_BOUND_MS[kind]} ms; back, it carries new flows`, async () => {
+        await failureRound(lab, {
+          kind,
+          k,
+          label: "real nodes",
+          fail: async () => {
+            if (kind === "stop") return lab.restart("c1", "gateway/n0");
+            const gw = (await podPids(lab, "c1")).find((p) => p.pod.startsWith("causeway-gateway-") && p.node === "n0");
+            assert.ok(gw, "the gateway pod's process on c1/n0");
+            process.kill(gw.pid, "SIGKILL");
+          },
+          // The kubelet restarts the container; the DaemonSet makes a new pod.
+          recover: async () => undefined,
+          waitRemoved: false,
+        });
+      });
+    }
+  },
+);
