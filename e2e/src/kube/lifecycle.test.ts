@@ -203,24 +203,30 @@ describe("gateway redundancy on real nodes: two candidates per cluster, the acti
         process.kill(gw.pid, "SIGKILL");
       } else if (kind === "stop") await lab.restart(id, `gateway/${was}`);
       else await failGateway(lab, id, was, "link");
-      // Killed, kubelet restarts the container at once and it may renew its own Lease before the standby takes it:
-      // either way traffic must resume within the bound. Deleted or cut off, the standby takes over.
-      const now =
-        kind === "kill"
-          ? was
-          : await until(
-              "another node's gateway active, holding the Lease",
-              async () => {
-                const a = await active(id);
-                return a && a !== was && (await leaseHolder(id)) === `${a}-causeway-gateway` ? a : undefined;
-              },
-              30_000,
-            );
-      await lab.waitConnected(60_000);
-      await new Promise((r) => setTimeout(r, 3000));
-      const results = await probes.stop();
-      console.log(`# real nodes, HA ${kind} (${id}): active ${was} → ${await active(id)}; ${assertResumed(results, kind, bound)}`);
-      if (kind === "link") await recoverGateway(lab, id, was, "link");
+      let now: string;
+      try {
+        // Killed, kubelet restarts the container at once and it may renew its own Lease before the standby takes it:
+        // either way traffic must resume within the bound. Deleted or cut off, the standby takes over.
+        now =
+          kind === "kill"
+            ? was
+            : await until(
+                "another node's gateway active, holding the Lease",
+                async () => {
+                  const a = await active(id);
+                  return a && a !== was && (await leaseHolder(id)) === `${a}-causeway-gateway` ? a : undefined;
+                },
+                30_000,
+              );
+        await lab.waitConnected(60_000);
+        await new Promise((r) => setTimeout(r, 3000));
+        const results = await probes.stop();
+        console.log(`# real nodes, HA ${kind} (${id}): active ${was} → ${await active(id)}; ${assertResumed(results, kind, bound)}`);
+      } finally {
+        await probes.stop();
+        // Back on the underlay whatever this test found: the next test needs the node.
+        if (kind === "link") await recoverGateway(lab, id, was, "link");
+      }
       // One active, the other passive (a killed container back from its restart back-off; a node back on the underlay).
       const settled = await until(
         "one gateway active, the other passive",

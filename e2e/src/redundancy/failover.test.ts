@@ -62,15 +62,28 @@ for (const cable of ["vxlan", "wireguard"] as const) {
       it(`${kind}: the standby takes over, traffic resumes both ways within ${OUTAGE_BOUND_MS[kind]} ms; the old gateway returns passive, traffic disturbed for at most ${MAX_RECOVERY_DISTURBANCE_MS} ms`, async () => {
         const was = await activeGateway(lab, "c1");
         const probes = new Probes(lab, PAIRS);
-        await probes.answering();
-        await new Promise((r) => setTimeout(r, 1000));
-        await failGateway(lab, "c1", was, kind);
-        const now = await waitFailover(lab, "c1", was);
-        await until("c1 statuses say so", async () => ((await haStatuses(lab, "c1"))[now] === "active" ? true : undefined), 10_000);
-        await lab.waitConnected(15_000);
-        await new Promise((r) => setTimeout(r, 2000));
-        const outages = assertResumed(await probes.stop(), kind, OUTAGE_BOUND_MS[kind]);
-        console.log(`# ${cable} ${kind}: ${was} → ${now}, outage ${outages}`);
+        let now = "";
+        let failed = false;
+        try {
+          await probes.answering();
+          await new Promise((r) => setTimeout(r, 1000));
+          failed = true;
+          await failGateway(lab, "c1", was, kind);
+          now = await waitFailover(lab, "c1", was);
+          await until("c1 statuses say so", async () => ((await haStatuses(lab, "c1"))[now] === "active" ? true : undefined), 10_000);
+          await lab.waitConnected(15_000);
+          await new Promise((r) => setTimeout(r, 2000));
+          const outages = assertResumed(await probes.stop(), kind, OUTAGE_BOUND_MS[kind]);
+          console.log(`# ${cable} ${kind}: ${was} → ${now}, outage ${outages}`);
+        } catch (err) {
+          // Whatever this test found, the next one starts from two working candidates (a link left down failed every later test in a CI run).
+          await probes.stop();
+          if (failed) {
+            await recoverGateway(lab, "c1", was, kind);
+            await lab.waitConnected(30_000).catch(() => undefined);
+          }
+          throw err;
+        }
 
         const calm = new Probes(lab, PAIRS);
         await calm.answering();
