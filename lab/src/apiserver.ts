@@ -29,6 +29,8 @@ export interface ApiServerOptions {
   readonly ns: string;
   /** State directory (certificates, etcd data, logs, kubeconfigs). */
   readonly dir: string;
+  /** etcd's data directory, when not `dir`/etcd (a lab's: in memory, paths.ts LAB_MEMORY_ROOT). */
+  readonly etcdDir?: string;
   /** Addresses the API server is reached at (in its certificate); the first is advertised. */
   readonly ips: readonly string[];
   /** The cluster's service CIDR (the API server allocates ClusterIPs from it). */
@@ -139,7 +141,7 @@ export class ApiServer {
           "--name",
           "lab",
           "--data-dir",
-          join(d, "etcd"),
+          this.o.etcdDir ?? join(d, "etcd"),
           "--listen-client-urls",
           "http://127.0.0.1:2379",
           "--advertise-client-urls",

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { labMemoryDir } from "./paths.ts";
 import { ValidationError } from "@causeway/api";
 import { BrokerConnection } from "@causeway/common/broker-client";
 import {
@@ -17,6 +18,13 @@ import { type LabCore, script } from "./state.ts";
 import { LAB } from "./topology.ts";
 
 /** --broker-tls: a CA and a certificate for every broker address (one certificate serves all replicas). */
+/** The lab broker's SQLite database: in memory (paths.ts, LAB_MEMORY_ROOT), made on first use. */
+function brokerDb(lab: string): string {
+  const dir = labMemoryDir(lab);
+  mkdirSync(dir, { recursive: true });
+  return join(dir, "broker.db");
+}
+
 export function makeBrokerTls(lab: LabCore): void {
   const b = lab.state.broker;
   const ips = b.ha ? b.ha.replicas.map((r) => r.ip) : [LAB.brokerIp];
@@ -100,7 +108,7 @@ export async function startBroker(lab: LabCore): Promise<void> {
       "--listen",
       b.socket,
       "--db",
-      join(lab.state.dir, "broker.db"),
+      brokerDb(lab.state.name),
       "--admin-token-file",
       b.adminTokenFile,
       ...(b.tls ? ["--tls-cert", b.tls.certFile, "--tls-key", b.tls.keyFile] : []),

@@ -4,7 +4,7 @@ export type { LabCluster, LabState } from "./state.ts";
 export type { UpOptions } from "./options.ts";
 export type { LabConnection } from "./status.ts";
 export { LabError } from "./errors.ts";
-export { LAB_ROOT, REPO_ROOT } from "./paths.ts";
+export { LAB_MEMORY_ROOT, LAB_ROOT, labMemoryDir, REPO_ROOT } from "./paths.ts";
 export { type ClusterSpec, clusterSpec, LAB, type NodeSpec } from "./topology.ts";
 export { until } from "./until.ts";
 export { alive, destroyNamespaces, type LabProcess, stopProcess } from "./processes.ts";

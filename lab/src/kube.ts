@@ -5,6 +5,7 @@ import { stringify as toYaml } from "yaml";
 import { ApiServer, kubeApiServerBinary } from "./apiserver.ts";
 import { mtuOpt } from "./build.ts";
 import { type ClusterSpec, underlayNs } from "./topology.ts";
+import { labMemoryDir } from "./paths.ts";
 
 /** One cluster's API server in the lab: on the cluster LAN (for its nodes) and on the underlay (for admins). */
 export interface LabApi {
@@ -26,6 +27,7 @@ export function apiServerOf(lab: string, dir: string, c: ClusterSpec): ApiServer
   return new ApiServer({
     ns: `${lab}-${c.id}-api`,
     dir: join(dir, `${c.id}-kube`),
+    etcdDir: join(labMemoryDir(lab), `${c.id}-etcd`),
     ips: [lanIp, underlayIp],
     serviceCidr: c.serviceCidr,
     users: { limited: [] },

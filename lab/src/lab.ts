@@ -12,7 +12,7 @@ import * as kubeTier from "./kubetier.ts";
 import { labCgroups, removeCgroups, unmountUnder } from "./nodes.ts";
 import { restartPod, tagImageOnNodes } from "./realnodes.ts";
 import { type UpOptions, upOptions } from "./options.ts";
-import { LAB_ROOT, REPO_ROOT } from "./paths.ts";
+import { LAB_ROOT, labMemoryDir, REPO_ROOT } from "./paths.ts";
 import { alive, destroyNamespaces, type LabProcess, listNamespaces, startIn, stopProcess } from "./processes.ts";
 import * as serviceOps from "./serviceops.ts";
 import type { LabService } from "./services.ts";
@@ -121,6 +121,7 @@ export class Lab implements LabCore {
     removePodResolvConfs(names);
     clusters.removeWireGuardSockets(name);
     rmSync(Lab.dirOf(name), { recursive: true, force: true });
+    rmSync(labMemoryDir(name), { recursive: true, force: true });
     return { namespaces: names.length };
   }
 

@@ -17,7 +17,7 @@ import type { LabApi } from "./kube.ts";
 import { brokerVolume, corednsObjects, echoObjects, LAB_SERVICE_LABEL, labPodName, labServiceObjects, type LabObject } from "./labpods.ts";
 import { clusterDnsIp, type KubeProxyMode, nodePaths } from "./nodeconfig.ts";
 import { importImages, startContainerd, startFlannel, startKubelet, startKubeProxy } from "./nodes.ts";
-import { REPO_ROOT } from "./paths.ts";
+import { labMemoryDir, REPO_ROOT } from "./paths.ts";
 import { alive, type LabProcess, startIn } from "./processes.ts";
 import type { LabService, LabServicePod } from "./services.ts";
 import type { LabCluster, LabCore } from "./state.ts";
@@ -158,7 +158,8 @@ export function podWaiting(p: PodObject): string {
  * namespace under the topology's name (ip netns exec, `lab exec c1/n1/p0`, reaches the real pod).
  */
 export async function startLabPods(lab: LabCore, client: kube.KubeClient, c: LabCluster, first: boolean): Promise<void> {
-  const volumes = join(lab.state.dir, "volumes");
+  // The broker's database in memory with etcd's (paths.ts, LAB_MEMORY_ROOT).
+  const volumes = join(labMemoryDir(lab.state.name), "volumes");
   mkdirSync(volumes, { recursive: true });
   // The test pods first: the first pod on each node takes the address the topology gives (host-local from .10).
   await applyLabObjects(client, [...echoObjects(c.spec), ...(first ? [brokerVolume(join(volumes, "broker"))] : [])]);

@@ -4,11 +4,12 @@
  * cluster joining and one leaving. Needs root (network namespaces); skipped otherwise.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { tcpFrom } from "./checks.ts";
 import { dataplaneScenarios } from "./scenarios.ts";
 import { ProcessRunner } from "@causeway/common";
-import { Lab, until } from "@causeway/lab";
+import { Lab, labMemoryDir, until } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const NAME = "cwe2e";
@@ -63,8 +64,10 @@ describe("dataplane: 2 clusters × 3 nodes, VXLAN", { skip: root ? false : "need
     assert.equal(r.exitCode, 0, "the remaining clusters still talk");
   });
 
-  it("lab down leaves no namespace, link or process of the lab", async () => {
+  it("lab down leaves no namespace, link, process or file of the lab", async () => {
     const pids = lab.processStatus().map((p) => p.pid);
+    const dirs = [Lab.dirOf(NAME), labMemoryDir(NAME)];
+    for (const d of dirs) assert.ok(existsSync(d), `${d} while the lab is up`);
     await Lab.down(NAME);
     const run = new ProcessRunner();
     const ns = (await run.run("ip", ["netns", "list"])).stdout;
@@ -72,6 +75,7 @@ describe("dataplane: 2 clusters × 3 nodes, VXLAN", { skip: root ? false : "need
     const links = (await run.run("ip", ["-o", "link", "show"])).stdout;
     assert.ok(!/vx-causeway|vxlan-tunnel|cni0/.test(links), "nothing in the host namespace");
     for (const pid of pids) assert.throws(() => process.kill(pid, 0));
+    for (const d of dirs) assert.ok(!existsSync(d), `${d} left behind`);
     assert.deepEqual(
       Lab.list().filter((n) => n === NAME),
       [],
