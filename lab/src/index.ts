@@ -44,4 +44,5 @@ export {
   tcpFlows,
   VXLAN_CABLE_DEVICE,
 } from "./spread.ts";
+export { componentLogFiles, linesBetween, logsAround, outageLogs } from "./logs.ts";
 export { gatewayConnections, missingPairs, runningGateways } from "./status.ts";

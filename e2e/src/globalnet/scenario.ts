@@ -22,6 +22,7 @@ import {
   OUTAGE_BOUND_MS,
   podPids,
   Probes,
+  outageLogs,
   recoverGateway,
   REPO_ROOT,
   until,
@@ -388,6 +389,8 @@ export function globalnetScenario(t: GlobalnetTier): void {
         } catch (err) {
           console.log(`${label}: ${cluster}'s active gateway ${what}; traffic did not resume as bound, the nodes' state follows`);
           for (const c of new Set([cluster, "c1"])) await dumpGatewayState(lab, c, target);
+          const gws = [...new Set([cluster, "c1"])].flatMap((c) => lab.cluster(c).spec.nodes.map((n) => `${c}/${n.name}`));
+          console.log(`# the gateways' logs around the outages\n${outageLogs(lab, results, gws)}`.replace(/\n/g, "\n#   "));
           throw err;
         }
         console.log(`${label}: ${cluster}'s active gateway ${what}: ${summary.join(", ")}`);

@@ -23,6 +23,7 @@ import {
   podPids,
   Probes,
   type ProbeResult,
+  outageLogs,
   recoverGateway,
   until,
   waitWorkloadsReady,
@@ -221,7 +222,15 @@ describe("gateway redundancy on real nodes: two candidates per cluster, the acti
         await lab.waitConnected(60_000);
         await new Promise((r) => setTimeout(r, 3000));
         const results = await probes.stop();
-        console.log(`# real nodes, HA ${kind} (${id}): active ${was} → ${await active(id)}; ${assertResumed(results, kind, bound)}`);
+        let outages: string;
+        try {
+          outages = assertResumed(results, kind, bound);
+        } catch (err) {
+          const nodes = ["c1", "c2"].flatMap((c) => ["n0", "n1"].map((n) => `${c}/${n}`));
+          console.log(`# real nodes, HA ${kind}: the gateways' logs around the outages\n${outageLogs(lab, results, nodes)}`.replace(/\n/g, "\n#   "));
+          throw err;
+        }
+        console.log(`# real nodes, HA ${kind} (${id}): active ${was} → ${await active(id)}; ${outages}`);
       } finally {
         await probes.stop();
         // Back on the underlay whatever this test found: the next test needs the node.

@@ -25,6 +25,7 @@ import {
   groupBuckets,
   gatewayConnections,
   Lab,
+  logsAround,
   missingPairs,
   podPids,
   type ProbeResult,
@@ -169,6 +170,26 @@ async function spreadState(lab: Lab, ports: readonly number[]): Promise<string> 
 }
 
 /**
+ * Before a round's losses are reported: what the gateways (and the client's route agent) logged
+ * around them, for CI's record. `probes`: each probe's result and whether it was on the failed gateway.
+ */
+function printLossLogs(lab: Lab, probes: readonly { r: ProbeResult | undefined; moved: boolean }[], movedBoundMs: number, failedAtWall: number): void {
+  const lossy = probes.filter(({ r, moved }) => !r || r.lostAtEnd > 0 || (moved ? r.maxOutageMs > movedBoundMs : r.sent - r.answered > 0));
+  const spans = lossy.flatMap(({ r }) => (r ? r.outages.map((x) => [x.fromMs + r.originMs, x.fromMs + r.originMs + x.ms] as const) : []));
+  if (!spans.length) return;
+  const from = Math.min(...spans.map(([a]) => a)) - 1500;
+  const to = Math.max(...spans.map(([, b]) => b)) + 500;
+  const clientNode = ends(lab).client.split("/").slice(0, 2).join("/");
+  const logs = `${logsAround(lab, ["c1/n0", "c1/n1", "c2/n0", "c2/n1"], "gateway", from, to)}\n${logsAround(lab, [clientNode], "route-agent", from, to)}`;
+  console.log(
+    `# losses at ${spans.map(([a, b]) => `+${a - failedAtWall}..+${b - failedAtWall} ms`).join(", ")} after the failure; the logs around them:\n${logs}`.replace(
+      /\n/g,
+      "\n#   ",
+    ),
+  );
+}
+
+/**
  * A failure round (failDuringFlows), run again once on fresh ports when its probes on the
  * surviving gateway lost packets before the failure was injected (the lab machine dropping
  * packets on its own, seen in CI runs); a second such round fails. Losses after the failure are
@@ -206,7 +227,11 @@ async function failDuringFlows(
   const victim = "c1/n0";
   let failed = false;
   try {
-    await lab.waitConnected(20_000);
+    await lab.waitConnected(20_000).catch((err: unknown) => {
+      const logs = logsAround(lab, ["c1/n0", "c1/n1", "c2/n0", "c2/n1"], "gateway", Date.now() - 10_000, Date.now(), 30);
+      console.log(`# not connected; the gateways' last logs:\n${logs}`.replace(/\n/g, "\n#   "));
+      throw err;
+    });
     // Both gateways in the client's group again, each with its share of the buckets (an earlier round moved the victim's to the other).
     await groupOf(lab, 2, true);
     await probes.answering();
@@ -252,6 +277,12 @@ async function failDuringFlows(
       throw new LossyBaseline(
         `probes ${before.map((p) => `:${p} (${when(byPort(p) as ProbeResult)})`).join(", ")} on the surviving gateway lost packets before the failure`,
       );
+    printLossLogs(
+      lab,
+      ports.map((p) => ({ r: byPort(p), moved: via.get(p) === victim })),
+      MOVED_OUTAGE_BOUND_MS[kind],
+      failedAtWall,
+    );
     for (const p of ports) {
       const r = byPort(p);
       assert.ok(r && r.answered > 0 && r.lostAtEnd === 0, `probe :${p} did not resume: ${JSON.stringify(r)}`);

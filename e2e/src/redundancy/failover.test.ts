@@ -19,6 +19,7 @@ import {
   Lab,
   partitionFromBroker,
   Probes,
+  outageLogs,
   recoverGateway,
   until,
   waitFailover,
@@ -30,6 +31,8 @@ const PAIRS = [
   ["c2/n2/p0", "c1/n2/p0"],
 ] as const;
 const MAX_RECOVERY_DISTURBANCE_MS = 1500;
+/** The gateway candidates whose logs a failed bound prints. */
+const GATEWAY_NODES = ["c1/n0", "c1/n1", "c2/n0", "c2/n1"];
 
 for (const cable of ["vxlan", "wireguard"] as const) {
   const ready = root && (cable === "vxlan" || (host.onPath("wg") && host.onPath("wireguard-go")));
@@ -73,7 +76,14 @@ for (const cable of ["vxlan", "wireguard"] as const) {
           await until("c1 statuses say so", async () => ((await haStatuses(lab, "c1"))[now] === "active" ? true : undefined), 10_000);
           await lab.waitConnected(15_000);
           await new Promise((r) => setTimeout(r, 2000));
-          const outages = assertResumed(await probes.stop(), kind, OUTAGE_BOUND_MS[kind]);
+          const results = await probes.stop();
+          let outages: string;
+          try {
+            outages = assertResumed(results, kind, OUTAGE_BOUND_MS[kind]);
+          } catch (err) {
+            console.log(`# ${cable} ${kind}: the gateways' logs around the outages\n${outageLogs(lab, results, GATEWAY_NODES)}`.replace(/\n/g, "\n#   "));
+            throw err;
+          }
           console.log(`# ${cable} ${kind}: ${was} → ${now}, outage ${outages}`);
         } catch (err) {
           // Whatever this test found, the next one starts from two working candidates (a link left down failed every later test in a CI run).
