@@ -73,6 +73,13 @@ function elector(server: SlowLeaseServer, events: string[]): LeaseElector {
   });
 }
 
+/** Returns 20 ms after the leader's next renewal reached the server: no round is in flight then (the next one is a retry period away). */
+async function betweenRounds(server: SlowLeaseServer): Promise<void> {
+  const n = server.calls.length;
+  for (let i = 0; i < 100 && server.calls.length === n; i++) await sleep(5);
+  await sleep(20);
+}
+
 /** Runs `body` with a started elector that leads; stops it after. */
 async function leading(body: (server: SlowLeaseServer, e: LeaseElector, events: string[]) => Promise<void>): Promise<void> {
   const server = new SlowLeaseServer();
@@ -119,6 +126,29 @@ describe("Lease elector, API server slow to answer (fake)", () => {
       assert.ok(e.isLeader, `leads again or still (${events.join(", ")})`);
       assert.equal(server.lease?.spec?.holderIdentity, "me");
       assert.ok(server.calls.includes("GET"), "read the Lease again after the conflict");
+    });
+  });
+
+  it("a leader that stops releases the Lease with one call (a PUT on the Lease it last wrote): holder empty", async () => {
+    await leading(async (server, e) => {
+      await betweenRounds(server);
+      server.calls.length = 0;
+      await e.stop();
+      assert.deepEqual(server.calls, ["PUT"]);
+      assert.equal(server.lease?.spec?.holderIdentity, "");
+    });
+  });
+
+  it("a release whose PUT conflicts (the Lease changed since) reads it and releases it if still held", async () => {
+    await leading(async (server, e) => {
+      await betweenRounds(server);
+      // Another write of the same holder the elector did not see (a renewal whose answer it never got).
+      const l = server.lease as LeaseObject;
+      server.lease = { ...l, metadata: { ...l.metadata, resourceVersion: `${l.metadata.resourceVersion ?? ""}x` } };
+      server.calls.length = 0;
+      await e.stop();
+      assert.deepEqual(server.calls, ["PUT", "GET", "PUT"]);
+      assert.equal(server.lease?.spec?.holderIdentity, "");
     });
   });
 
