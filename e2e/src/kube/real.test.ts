@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { SYSTEM_NAMESPACE } from "@causeway/api";
 import { kube, ProcessRunner } from "@causeway/common";
 import { BROKER_NAMESPACE, IMAGE } from "@causeway/deploy";
-import { Lab, REPO_ROOT, until } from "@causeway/lab";
+import { Lab, labMemoryDir, REPO_ROOT, until } from "@causeway/lab";
 import { podDig } from "../discovery/pods.ts";
 import { nodeTrace } from "./nodetrace.ts";
 import { assertPodReaches, tcpFrom } from "../dataplane/checks.ts";
@@ -106,7 +106,8 @@ describe(
       } finally {
         client.close();
       }
-      assert.ok(existsSync(`${lab.state.dir}/volumes/broker/broker.db`));
+      // The lab keeps the volume in memory (paths.ts, labMemoryDir).
+      assert.ok(existsSync(join(labMemoryDir(lab.state.name), "volumes", "broker", "broker.db")));
     });
 
     it("cluster DNS is CoreDNS behind kube-proxy: a pod resolves the echo Service by name", async () => {

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BrokerWatcher, ProcessRunner, silentLogger } from "@causeway/common";
 import { podDig } from "../discovery/pods.ts";
-import { alive, failGateway, Lab, Probes, recoverGateway, REPO_ROOT, until } from "@causeway/lab";
+import { alive, failGateway, Lab, labMemoryDir, Probes, recoverGateway, REPO_ROOT, until } from "@causeway/lab";
 
 const root = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -278,7 +278,7 @@ describe("lab faults (SQLite broker): a gateway killed and restarted, 60 s witho
           30_000,
         );
       }
-      assert.ok(existsSync(join(lab.state.dir, "broker.db")));
+      assert.ok(existsSync(join(labMemoryDir(lab.state.name), "broker.db")));
     } finally {
       await probes.stop().catch(() => undefined);
     }
