@@ -25,6 +25,8 @@ export {
   ensureValidName,
   type GatewayStatus,
   GatewayStatusSchema,
+  type GatewayTraffic,
+  GatewayTrafficSchema,
   KINDS,
   type Kind,
   KindSchema,

@@ -67,6 +67,20 @@ export const ConnectionSchema = z.strictObject({
 });
 export type Connection = z.infer<typeof ConnectionSchema>;
 
+/**
+ * What an active gateway carries (Causeway's, beyond Submariner's fields): the bytes through its
+ * cable devices since they were made (all remote gateways together) and the open flows its host
+ * tracks to or from the remote clusters' subnets. Counted when the status is refreshed (every
+ * 5 s at most), so a status write is never made for traffic alone more often than that.
+ */
+export const GatewayTrafficSchema = z.strictObject({
+  rxBytes: z.number().int().nonnegative(),
+  txBytes: z.number().int().nonnegative(),
+  /** Absent when the host cannot count them (no conntrack). */
+  flows: z.number().int().nonnegative().optional(),
+});
+export type GatewayTraffic = z.infer<typeof GatewayTrafficSchema>;
+
 /** Gateway status (reference §2.3), published by each gateway under its hostname. */
 export const GatewayStatusSchema = z.strictObject({
   version: z.string(),
@@ -74,6 +88,8 @@ export const GatewayStatusSchema = z.strictObject({
   localEndpoint: EndpointSchema.optional(),
   statusFailure: z.string().default(""),
   connections: z.array(ConnectionSchema).default([]),
+  /** An active gateway's traffic; absent on a passive one, or when its driver cannot count. */
+  traffic: GatewayTrafficSchema.optional(),
   updatedAt: z.string(),
 });
 export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;

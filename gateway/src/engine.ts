@@ -8,6 +8,7 @@ import {
   GATEWAY_SLOT_KEY,
   GATEWAY_EGRESS_KEY,
   type GatewayStatus,
+  type GatewayTraffic,
   globalAddresses,
   remoteGateways,
   remoteKey,
@@ -58,10 +59,12 @@ export interface GatewayDeps {
   readonly log: Logger;
   readonly version: string;
   readonly resyncMs?: number;
+  /** How often RTT statistics and traffic reach the status (default STATUS_REFRESH_MS). */
+  readonly statusRefreshMs?: number;
   /** Probes of remote endpoints' health-check IPs; absent: a connection's status is its cable driver's alone. */
   readonly healthCheck?: HealthCheckSettings & { readonly pinger?: PingerFactory };
   readonly metrics?: GatewayMetrics;
-  /** Counts the flows to and from the remote clusters for the metrics (conntrack); absent: not counted. */
+  /** Counts the flows to and from the remote clusters for the metrics and status (conntrack); absent: not counted. */
   readonly flows?: host.FlowCounter;
   /** Globalnet: the cluster's global CIDR and exports, and the translation table the active gateway keeps. */
   readonly globalnet?: GlobalnetDeps;
@@ -212,6 +215,8 @@ export class GatewayEngine {
   #publicIp = "";
   #publicIpCheckedAt = -Infinity;
   #lastStatus = "";
+  /** The traffic figures of the status, renewed by the periodic refresh (see #publishNow). */
+  #summary: GatewayTraffic | undefined;
   #lastSkipped = "";
   #exclusive = false;
   /** The cables left by an earlier process were looked at (once, on the first pass that had remotes). */
@@ -250,8 +255,8 @@ export class GatewayEngine {
     this.#driven.start();
     this.#d.metrics?.setActive(true);
     this.#refresh = setInterval(() => {
-      if (this.#pass) void this.#publish().catch((err: unknown) => this.#d.log.warn({ err: errorMessage(err) }, "gateway status refresh failed"));
-    }, STATUS_REFRESH_MS);
+      if (this.#pass) void this.#publish(true).catch((err: unknown) => this.#d.log.warn({ err: errorMessage(err) }, "gateway status refresh failed"));
+    }, this.#d.statusRefreshMs ?? STATUS_REFRESH_MS);
   }
 
   /** Stops the loop, the probes and the status refresh (cables stay). */
@@ -444,8 +449,8 @@ export class GatewayEngine {
   }
 
   /** Publishes the status (one write at a time, each from the latest pass and probes); rejects when this one fails. */
-  #publish(): Promise<void> {
-    const run = this.#publishing.then(() => this.#publishNow());
+  #publish(refresh = false): Promise<void> {
+    const run = this.#publishing.then(() => this.#publishNow(refresh));
     this.#publishing = run.catch(() => undefined);
     return run;
   }
@@ -469,14 +474,27 @@ export class GatewayEngine {
     }
   }
 
-  async #publishNow(): Promise<void> {
+  /** What this gateway carries, for the metrics (every publish) and the status (`refresh`, or the first count). */
+  async #count(cables: readonly RemoteCable[], refresh: boolean): Promise<void> {
+    const device = await this.#d.driver.deviceTraffic?.().catch(() => undefined);
+    const flows = this.#d.flows ? await this.#flows(cables) : undefined;
+    this.#d.metrics?.setCableTraffic(device);
+    if (this.#d.flows) this.#d.metrics?.setFlows(flows);
+    if (refresh || !this.#summary) this.#summary = device && { rxBytes: device.rxBytes, txBytes: device.txBytes, ...(flows === undefined ? {} : { flows }) };
+  }
+
+  /**
+   * `refresh`: the periodic refresh, the only publish that renews the traffic figures in the
+   * status (bytes change all the time; a pass's publish reuses the last figures, so traffic
+   * alone never writes the status more often than every STATUS_REFRESH_MS).
+   */
+  async #publishNow(refresh: boolean): Promise<void> {
     const pass = this.#pass;
     if (!pass) return;
     const { cables, states, pending, skipped, failure } = pass;
     const samples: ConnectionSample[] = [];
     const traffic = this.#d.metrics ? await this.#traffic(cables) : new Map<string, Traffic>();
-    if (this.#d.metrics) this.#d.metrics.setCableTraffic(await this.#d.driver.deviceTraffic?.().catch(() => undefined));
-    if (this.#d.metrics && this.#d.flows) this.#d.metrics.setFlows(await this.#flows(cables));
+    await this.#count(cables, refresh);
     const connections: Connection[] = cables.map((c, i) => {
       const key = remoteKey(c.endpoint);
       const s = states[i];
@@ -494,7 +512,14 @@ export class GatewayEngine {
       connections.push({ status: "error", statusMessage: `not connected: ${s.reason}`, endpoint: s.endpoint, usingIP: "", usingNAT: false });
     connections.sort((a, b) => byRemote(a.endpoint, b.endpoint));
     this.#d.metrics?.update(this.endpoint, samples);
-    const body = { version: this.#d.version, haStatus: "active" as const, localEndpoint: this.endpoint, statusFailure: failure, connections };
+    const body = {
+      version: this.#d.version,
+      haStatus: "active" as const,
+      localEndpoint: this.endpoint,
+      statusFailure: failure,
+      connections,
+      ...(this.#summary ? { traffic: this.#summary } : {}),
+    };
     const fingerprint = JSON.stringify(body);
     if (fingerprint === this.#lastStatus) return;
     const status: GatewayStatus = { ...body, updatedAt: new Date().toISOString() };

@@ -1,3 +1,3 @@
 export { buildViews, type ClusterView } from "./model.ts";
-export { renderText, type Section, SECTIONS, toData } from "./render.ts";
+export { formatBytes, renderText, type Section, SECTIONS, toData } from "./render.ts";
 export { renderTable } from "./table.ts";

@@ -50,17 +50,43 @@ function endpoints(v: ClusterView): string {
   );
 }
 
+/** Pure: a byte count for people (binary units, one decimal from KiB up). */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let i = 0;
+  let v = n;
+  // Past bytes, a figure that rounds to 1024 goes up a unit too (1023.99 KiB is 1.0 MiB).
+  while (i < units.length - 1 && (i === 0 ? v >= 1024 : Number(v.toFixed(1)) >= 1024)) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * The cluster's gateway nodes. With several active gateways (active-active), what each carries
+ * too: the open flows its host tracks and the bytes its cables carried (as of its last status
+ * refresh); one active gateway: Submariner's columns.
+ */
 function gateways(v: ClusterView): string {
   if (!v.gateways.length) return "No gateways found";
+  const several = v.gateways.filter((g) => g.status.haStatus === "active").length > 1;
   return renderTable(
-    [{ header: "NODE", max: 30 }, { header: "HA STATUS" }, { header: "SUMMARY" }],
+    [
+      { header: "NODE", max: 30 },
+      { header: "HA STATUS" },
+      ...(several ? [{ header: "FLOWS" }, { header: "RX" }, { header: "TX" }] : []),
+      { header: "SUMMARY" },
+    ],
     v.gateways.map((g) => {
       const n = g.status.connections.length;
       const up = g.status.connections.filter((c) => c.status === "connected").length;
       const summary =
         g.status.statusFailure ||
         (n === 0 ? "There are no connections" : up === n ? `All connections (${n}) are established` : `${up} connections out of ${n} are established`);
-      return [g.hostname, g.status.haStatus, summary];
+      const t = g.status.traffic;
+      const carried = several ? [t?.flows === undefined ? "" : String(t.flows), t ? formatBytes(t.rxBytes) : "", t ? formatBytes(t.txBytes) : ""] : [];
+      return [g.hostname, g.status.haStatus, ...carried, summary];
     }),
   );
 }

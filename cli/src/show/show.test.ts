@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import type { WireRecord } from "@causeway/api";
 import { assertGolden } from "@causeway/common";
 import { stringify } from "yaml";
-import { buildViews, renderText, SECTIONS, toData } from "./index.ts";
+import { buildViews, formatBytes, renderText, SECTIONS, toData } from "./index.ts";
 import { showSource } from "./command.ts";
 
 const DATA = join(import.meta.dirname, "testdata");
@@ -53,6 +53,37 @@ describe("show: active-active gateways", () => {
     assert.match(c1, /^n0 +n0 +c2 +198\.18\.2\.10/m);
     assert.match(c1, /^n1 +n0 +c2 +198\.18\.2\.10/m);
     assert.match(text.split('Cluster "c2"')[1] ?? "", /^GATEWAY +CLUSTER +REMOTE IP/m, "c2 has one active gateway");
+  });
+
+  it("gateways: with several active gateways, each one's flows and bytes; one active gateway: Submariner's columns", () => {
+    const withTraffic = (r: WireRecord, traffic: object): WireRecord => ({ ...r, valueJson: JSON.stringify({ ...JSON.parse(r.valueJson), traffic }) });
+    const second = records.flatMap((r) =>
+      r.kind === "gateway" && r.clusterId === "c1"
+        ? [withTraffic(r, { rxBytes: 1536, txBytes: 5 * 2 ** 20, flows: 9 }), withTraffic({ ...r, name: "n1" }, { rxBytes: 512, txBytes: 3 * 2 ** 30 })]
+        : [r.kind === "gateway" ? withTraffic(r, { rxBytes: 1, txBytes: 2, flows: 3 }) : r],
+    );
+    const text = renderText(buildViews(second), ["gateways"]);
+    const [c1 = "", c2 = ""] = text.split('Cluster "c2"');
+    assert.match(c1, /^NODE +HA STATUS +FLOWS +RX +TX +SUMMARY$/m);
+    assert.match(c1, /^n0 +active +9 +1\.5 KiB +5\.0 MiB +All connections \(1\) are established$/m);
+    assert.match(c1, /^n1 +active +512 B +3\.0 GiB +All connections/m, "no conntrack count: the FLOWS cell is empty");
+    assert.match(c2, /^NODE +HA STATUS +SUMMARY$/m, "c2 has one active gateway");
+    assert.doesNotMatch(c2, /FLOWS/);
+    const data = toData(buildViews(second), ["gateways"]);
+    assert.deepEqual(data.clusters[0]?.gateways?.[1]?.traffic, { rxBytes: 512, txBytes: 3 * 2 ** 30 }, "-o json/yaml carry the figures in every mode");
+    assert.deepEqual(data.clusters[1]?.gateways?.[0]?.traffic, { rxBytes: 1, txBytes: 2, flows: 3 });
+  });
+
+  it("bytes for people: binary units, one decimal from KiB up", () => {
+    assert.deepEqual([0, 1023, 1024, 1536, 2 ** 20 - 1, 10 * 2 ** 30, 2 ** 50 * 3].map(formatBytes), [
+      "0 B",
+      "1023 B",
+      "1.0 KiB",
+      "1.5 KiB",
+      "1.0 MiB",
+      "10.0 GiB",
+      "3.0 PiB",
+    ]);
   });
 });
 

@@ -10,6 +10,7 @@
  * on n2 carries flows with nothing else restarted. Needs root.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Endpoint, gatewaySlotOf, SYSTEM_NAMESPACE } from "@causeway/api";
 import { host, kube, METRICS_PORTS, ProcessRunner, view } from "@causeway/common";
@@ -32,6 +33,7 @@ import {
   Probes,
   recoverGateway,
   runningGateways,
+  REPO_ROOT,
   tcpFlows,
   until,
   VXLAN_CABLE_DEVICE,
@@ -113,10 +115,32 @@ async function spread(lab: Lab, c1: readonly string[], c2: readonly string[], se
   return { flows, local: shares(delta, c1, "tx"), remote: shares(delta, c2, "rx") };
 }
 
-/** While 16 long flows run, each of `gateways` reports flows it carries in its metrics (causeway_gateway_flows, conntrack; refreshed every 5 s). */
+/** `causeway show gateways` of cluster `id` (text, or -o json): from the lab's broker, or (Kubernetes tier) the cluster's own API. */
+async function showGateways(lab: Lab, id: string, json: boolean): Promise<string> {
+  const kc = lab.state.kube?.apis[id]?.kubeconfig;
+  const from = kc ? ["--kubeconfig", kc] : ["--lab", lab.state.name];
+  const r = await new ProcessRunner(30_000).run(process.execPath, [
+    join(REPO_ROOT, "cli/src/main.ts"),
+    "show",
+    "gateways",
+    ...from,
+    ...(json ? ["-o", "json"] : []),
+  ]);
+  if (kc || !json) return r.stdout;
+  // The broker holds every cluster: keep `id`'s.
+  const all = JSON.parse(r.stdout) as { clusters: { id: string }[] };
+  return JSON.stringify({ clusters: all.clusters.filter((c) => c.id === id) });
+}
+
+/**
+ * While 16 long flows run, each of `gateways` reports flows it carries in its metrics
+ * (causeway_gateway_flows, conntrack), and `causeway show gateways` says so for each of its
+ * cluster's active gateways (FLOWS, RX, TX; from the Gateway status, refreshed every 5 s).
+ */
 async function flowsInMetrics(lab: Lab, gateways: readonly string[]): Promise<void> {
   const { client, server } = ends(lab);
-  const running = tcpFlows(lab, client, server, { streams: 16, seconds: 8, mbitEach: FLOW_MBIT });
+  // Long enough for the metrics (up to 5 s) and then the status (up to 5 s more: a pass's write keeps the last figures).
+  const running = tcpFlows(lab, client, server, { streams: 16, seconds: 14, mbitEach: FLOW_MBIT });
   try {
     for (const g of gateways) {
       let m = "";
@@ -130,6 +154,25 @@ async function flowsInMetrics(lab: Lab, gateways: readonly string[]): Promise<vo
         7000,
       ).catch(() => assert.fail(`${g} reports ${flows()} flows`));
       console.log(`# ${g}: causeway_gateway_flows ${flows()}`);
+    }
+    for (const id of new Set(gateways.map((g) => g.split("/")[0] ?? ""))) {
+      const nodes = gateways.filter((g) => g.startsWith(`${id}/`)).map((g) => g.split("/")[1]);
+      type Shown = { clusters: { gateways?: { hostname: string; haStatus: string; traffic?: { flows?: number; txBytes: number } }[] }[] };
+      let seen = "";
+      await until(
+        `show gateways: every active gateway of ${id} carries flows`,
+        async () => {
+          const gws = (JSON.parse(await showGateways(lab, id, true)) as Shown).clusters[0]?.gateways ?? [];
+          seen = JSON.stringify(gws.map((g) => [g.hostname, g.haStatus, g.traffic]));
+          const carrying = gws.filter((g) => g.haStatus === "active" && (g.traffic?.flows ?? 0) > 0 && (g.traffic?.txBytes ?? 0) > 0);
+          return nodes.every((n) => carrying.some((g) => g.hostname === n)) ? true : undefined;
+        },
+        8000,
+      ).catch(() => assert.fail(`show gateways of ${id}: ${seen}`));
+      const text = await showGateways(lab, id, false);
+      console.log(`# causeway show gateways (${id}):\n${text.trim()}`);
+      assert.match(text, /^NODE +HA STATUS +FLOWS +RX +TX +SUMMARY$/m);
+      for (const n of nodes) assert.match(text, new RegExp(`^${n} +active +[1-9]\\d* +[\\d.]+ [KMGT]?i?B +[\\d.]+ [KMGT]?i?B +`, "m"), `${id}/${n}`);
     }
   } finally {
     await running;
@@ -336,7 +379,7 @@ for (const cable of ["vxlan", "wireguard"] as const) {
       assert.deepEqual(missingPairs(runningGateways(lab), await gatewayConnections(lab)), []);
     });
 
-    it("16 TCP flows between non-gateway pods are spread over both local and both remote gateways; each gateway's metrics say what it carries", async () => {
+    it("16 TCP flows between non-gateway pods are spread over both local and both remote gateways; each gateway's metrics and show gateways say what it carries", async () => {
       const { flows, local, remote } = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
       console.log(`# 16 flows ${(flows.bitsPerSecond / 1e9).toFixed(2)} Gbit/s; sent by ${shown(local)}; received by ${shown(remote)}`);
       for (const [t, v] of [...local, ...remote]) assert.ok(v >= MIN_SHARE, `${t} carried ${Math.round(v * 100)} % (under ${MIN_SHARE * 100} %)`);
@@ -425,7 +468,7 @@ describe(
       assert.deepEqual(missingPairs(runningGateways(lab), await gatewayConnections(lab)), []);
     });
 
-    it("16 TCP flows between pods of the non-gateway nodes are spread over both local and both remote gateways; each gateway's metrics count flows it carries", async () => {
+    it("16 TCP flows between pods of the non-gateway nodes are spread over both local and both remote gateways; each gateway's metrics and show gateways count flows it carries", async () => {
       await groupOf(lab, 2);
       const { flows, local, remote } = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
       console.log(`# real nodes: 16 flows ${(flows.bitsPerSecond / 1e9).toFixed(2)} Gbit/s; sent by ${shown(local)}; received by ${shown(remote)}`);

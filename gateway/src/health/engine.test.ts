@@ -124,4 +124,78 @@ describe("gateway engine with health checks (real broker, fake host and probes)"
     assert.match(await registry.metrics(), /causeway_gateway_active\{[^}]*\} 0/);
     assert.match(await registry.metrics(), /^causeway_gateway_flows(\{[^}]*\})? 0$/m, "a passive gateway carries no flows");
   });
+
+  it("the status says what the gateway carries (cable bytes, flows), renewed by the status refresh alone: a pass's write keeps the last figures", async () => {
+    class CountedDriver extends VxlanCableDriver {
+      bytes = { rxBytes: 1000, txBytes: 2000 };
+      override deviceTraffic() {
+        return Promise.resolve(this.bytes);
+      }
+    }
+    const driver = new CountedDriver(host.fakeHostAdapters());
+    const remote = localEndpoint({ site: site("c2", 2), nodeName: "n0", privateIp: "198.18.2.10", healthCheckIp: "10.2.0.1", driver });
+    await c2.put("endpoint", "c2", remote.cable_name, remote);
+    const net = new FakePingNetwork();
+    net.set("10.2.0.1", { kind: "up", rttMs: 3 });
+    const registry = newRegistry("test");
+    const flows = new host.FakeFlows();
+    flows.add({ proto: "tcp", state: "ESTABLISHED", src: "10.1.0.5", dst: "10.2.0.7" });
+    const metrics = new GatewayMetrics(registry);
+    const engine = (statusRefreshMs: number) =>
+      new GatewayEngine({
+        site: { clusterId: "c1", clusterCIDRs: ["10.1.0.0/16"], serviceCIDRs: [] },
+        nodeName: "n5",
+        privateIp: "198.18.1.15",
+        healthCheckIp: "10.1.0.1",
+        underlayMtu: 1500,
+        natDiscovery: { port: 0, sourceFor: async () => undefined },
+        view: new view.BrokerEndpointView(c1, log),
+        sink: new view.BrokerGatewaySink(c1, "c1"),
+        driver,
+        log,
+        version: "test",
+        healthCheck: { intervalMs: 100, maxPacketLoss: 3, pinger: net.pinger },
+        metrics,
+        flows,
+        statusRefreshMs,
+      });
+    const status = async (): Promise<GatewayStatus | undefined> => {
+      const r = (await c1.list("gateway")).records.find((x) => x.clusterId === "c1" && x.name === "n5");
+      return r && parseValue("gateway", r.valueJson);
+    };
+    const withConnection = async (want: string) => {
+      const s = await status();
+      return s?.connections.find((x) => x.endpoint.cluster_id === "c2")?.status === want ? s : undefined;
+    };
+    // No refresh within the test: only passes write the status.
+    const slow = engine(60_000);
+    slow.start();
+    try {
+      const up = await until(() => withConnection("connected"), 3000);
+      assert.deepEqual(up.value.traffic, { rxBytes: 1000, txBytes: 2000, flows: 1 }, "the first pass counts");
+      driver.bytes = { rxBytes: 5000, txBytes: 9000 };
+      flows.add({ proto: "udp", src: "10.2.0.9", dst: "10.1.0.5" });
+      net.set("10.2.0.1", { kind: "drop" });
+      const down = await until(() => withConnection("error"), 3000);
+      assert.deepEqual(down.value.traffic, { rxBytes: 1000, txBytes: 2000, flows: 1 }, "a pass's write keeps the figures of the last refresh");
+      assert.match(await registry.metrics(), /^causeway_gateway_flows(\{[^}]*\})? 2$/m, "the metrics are current");
+    } finally {
+      await slow.stop();
+    }
+    const fast = engine(200);
+    fast.start();
+    try {
+      const renewed = await until(async () => {
+        const s = await status();
+        return s?.traffic?.flows === 2 ? s : undefined;
+      }, 2000);
+      assert.deepEqual(renewed.value.traffic, { rxBytes: 5000, txBytes: 9000, flows: 2 });
+      driver.bytes = { rxBytes: 6000, txBytes: 9500 };
+      const again = await until(async () => ((await status())?.traffic?.rxBytes === 6000 ? true : undefined), 2000);
+      assert.ok(again.tookMs <= 200 + 500, `renewed after ${Math.round(again.tookMs)} ms (refresh every 200 ms)`);
+    } finally {
+      await fast.stop();
+      await c2.delete("endpoint", "c2", remote.cable_name);
+    }
+  });
 });
