@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { CausewayError } from "@causeway/api";
 
 /** A subprocess that exited non-zero, was killed, or timed out. */
@@ -46,6 +47,55 @@ export interface CommandRunner {
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<CommandResult>;
 }
 
+/** How long a finished process's pipes may stay open (held by a process it left behind) before they are closed on it. */
+export const EXIT_GRACE_MS = 1000;
+
+/** The process ids below `pid` (children, their children, …), from /proc: each process's parent is in its stat line. */
+export function descendantsOf(pid: number, proc = "/proc"): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync(proc)) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`${proc}/${name}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "<pid> (<comm>) <state> <ppid> …": the name may hold spaces and parentheses, so read after the last ")".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(name));
+    children.set(ppid, list);
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+/** SIGKILLs a process and every process below it (found first, so none is reparented away meanwhile). */
+function killTree(pid: number | undefined): void {
+  if (pid === undefined) return;
+  let below: number[] = [];
+  try {
+    below = descendantsOf(pid);
+  } catch {
+    // no /proc: the process alone
+  }
+  for (const p of [pid, ...below]) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export class ProcessRunner implements CommandRunner {
   readonly #defaultTimeoutMs: number;
   constructor(defaultTimeoutMs = 10_000) {
@@ -59,18 +109,27 @@ export class ProcessRunner implements CommandRunner {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let timedOut = false;
+      let settled = false;
+      let grace: NodeJS.Timeout | undefined;
+      // Timed out: the process and everything it started (a grandchild holding the pipes would keep 'close' from coming).
       const timer = setTimeout(() => {
         timedOut = true;
-        child.kill("SIGKILL");
+        killTree(child.pid);
       }, opts.timeoutMs ?? this.#defaultTimeoutMs);
       child.stdout.on("data", (b: Buffer) => out.push(b));
       child.stderr.on("data", (b: Buffer) => err.push(b));
       child.on("error", (e) => {
         clearTimeout(timer);
+        clearTimeout(grace);
+        if (settled) return;
+        settled = true;
         reject(new CommandFailedError({ file, args, exitCode: null, signal: null, stderr: e.message, durationMs: performance.now() - started, timedOut }));
       });
-      child.on("close", (code, signal) => {
+      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         clearTimeout(timer);
+        clearTimeout(grace);
+        if (settled) return;
+        settled = true;
         const r: CommandResult = {
           exitCode: code,
           signal,
@@ -80,6 +139,15 @@ export class ProcessRunner implements CommandRunner {
         };
         if ((code === 0 && !timedOut) || (opts.allowFailure && !timedOut)) resolve(r);
         else reject(new CommandFailedError({ ...r, file, args, timedOut }));
+      };
+      child.on("close", finish);
+      // A process it left running (a daemon) may hold its pipes: after a grace period the result is what came until then.
+      child.on("exit", (code, signal) => {
+        grace = setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          finish(code, signal);
+        }, EXIT_GRACE_MS);
       });
       child.stdin.on("error", () => {
         // the child may exit before reading its input; its exit status tells what happened
