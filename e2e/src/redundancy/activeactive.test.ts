@@ -433,99 +433,102 @@ for (const cable of ["vxlan", "wireguard"] as const) {
   });
 }
 
-describe(
-  "lab e2e: active-active gateways on real Kubernetes nodes (join --gateway-mode active-active), vxlan cables",
-  { skip: root ? false : "needs root", timeout: 900_000 },
-  () => {
-    const NAME = "cwkaa";
-    let lab: Lab;
-    before(async () => {
-      lab = await upConnected({ name: NAME, clusters: 2, nodes: 3, gateways: 2, gatewayMode: "active-active", kube: true });
-      // Connected counts the gateways with an Endpoint: a gateway pod that started later than the other may not have one yet.
-      await until(
-        "both gateways of each cluster with an Endpoint",
-        async () => ((await endpointNodes(lab, "c1")).join() === "n0,n1" && (await endpointNodes(lab, "c2")).join() === "n0,n1" ? true : undefined),
-        60_000,
-      );
-      await lab.waitConnected(60_000);
-    });
-    after(async () => {
-      if (process.env.CAUSEWAY_E2E_KEEP !== "1") await Lab.down(NAME);
-    });
+for (const cable of ["vxlan", "wireguard"] as const) {
+  const ready = root && (cable === "vxlan" || (host.onPath("wg") && host.onPath("wireguard-go")));
+  describe(
+    `lab e2e: active-active gateways on real Kubernetes nodes (join --gateway-mode active-active), ${cable} cables`,
+    { skip: ready ? false : "needs root (and wg + wireguard-go for WireGuard)", timeout: 900_000 },
+    () => {
+      const NAME = cable === "vxlan" ? "cwkaa" : "cwkaw";
+      let lab: Lab;
+      before(async () => {
+        lab = await upConnected({ name: NAME, clusters: 2, nodes: 3, gateways: 2, gatewayMode: "active-active", kube: true, cable });
+        // Connected counts the gateways with an Endpoint: a gateway pod that started later than the other may not have one yet.
+        await until(
+          "both gateways of each cluster with an Endpoint",
+          async () => ((await endpointNodes(lab, "c1")).join() === "n0,n1" && (await endpointNodes(lab, "c2")).join() === "n0,n1" ? true : undefined),
+          60_000,
+        );
+        await lab.waitConnected(60_000);
+      });
+      after(async () => {
+        if (process.env.CAUSEWAY_E2E_KEEP !== "1") await Lab.down(NAME);
+      });
 
-    it("both gateway nodes of each cluster are active, each in a slot of its own with an Endpoint object, connected to both gateways of the other", async () => {
-      for (const id of ["c1", "c2"]) {
-        const client = await lab.kubeClient(id);
+      it("both gateway nodes of each cluster are active, each in a slot of its own with an Endpoint object, connected to both gateways of the other", async () => {
+        for (const id of ["c1", "c2"]) {
+          const client = await lab.kubeClient(id);
+          try {
+            const eps = await client.list<{ spec: Endpoint }>(kube.R.endpoint, SYSTEM_NAMESPACE);
+            const mine = eps.items.filter((e) => e.spec.cluster_id === id).map((e) => [e.spec.hostname, gatewaySlotOf(e.spec)] as const);
+            assert.deepEqual(mine.map(([n]) => n).sort(), ["n0", "n1"], id);
+            assert.deepEqual(mine.map(([, s]) => s).sort(), [1, 2], `${id}: ${JSON.stringify(mine)}`);
+          } finally {
+            client.close();
+          }
+        }
+        assert.deepEqual(missingPairs(runningGateways(lab), await gatewayConnections(lab)), []);
+      });
+
+      it("16 TCP flows between pods of the non-gateway nodes are spread over both local and both remote gateways; each gateway's metrics and show gateways count flows it carries", async () => {
+        await groupOf(lab, 2);
+        const { flows, local, remote } = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
+        console.log(`# real nodes: 16 flows ${(flows.bitsPerSecond / 1e9).toFixed(2)} Gbit/s; sent by ${shown(local)}; received by ${shown(remote)}`);
+        for (const [t, v] of [...local, ...remote]) assert.ok(v >= MIN_SHARE, `${t} carried ${Math.round(v * 100)} % (under ${MIN_SHARE * 100} %)`);
+        await flowsInMetrics(lab, ["c1/n0", "c1/n1", "c2/n0", "c2/n1"]);
+      });
+
+      it("a gateway node unlabelled: its pod goes and its Endpoint is withdrawn, the other gateway carries every new flow; labelled again, it carries new flows; nothing else restarts", async () => {
+        const client = await lab.kubeClient("c1");
+        const label = (v: string) =>
+          client.apply(kube.R.node, { metadata: { name: "n1", labels: { [view.GATEWAY_NODE_LABEL]: v } } }, { fieldManager: "causeway-e2e" });
+        type Pod = { metadata: kube.ObjectMeta; spec?: { nodeName?: string }; status?: { containerStatuses?: { restartCount: number }[] } };
+        const others = async () =>
+          (await client.list<Pod>(kube.R.pod, SYSTEM_NAMESPACE)).items
+            .filter((p) => !(p.metadata.name?.startsWith("causeway-gateway-") && p.spec?.nodeName === "n1"))
+            .map((p) => `${p.metadata.name}/${p.metadata.uid}/${p.status?.containerStatuses?.[0]?.restartCount ?? 0}`)
+            .sort();
         try {
-          const eps = await client.list<{ spec: Endpoint }>(kube.R.endpoint, SYSTEM_NAMESPACE);
-          const mine = eps.items.filter((e) => e.spec.cluster_id === id).map((e) => [e.spec.hostname, gatewaySlotOf(e.spec)] as const);
-          assert.deepEqual(mine.map(([n]) => n).sort(), ["n0", "n1"], id);
-          assert.deepEqual(mine.map(([, s]) => s).sort(), [1, 2], `${id}: ${JSON.stringify(mine)}`);
+          const was = await others();
+          await label("false");
+          await until("c1/n1's Endpoint withdrawn", async () => ((await endpointNodes(lab, "c1")).join() === "n0" ? true : undefined), 60_000);
+          await groupOf(lab, 1);
+          const alone = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
+          console.log(`# real nodes, c1/n1 unlabelled: new flows sent by ${shown(alone.local)}`);
+          assert.equal(alone.local.get("c1/n1") ?? 0, 0, `c1/n1 carries ${shown(alone.local)}`);
+          await label("true");
+          await until("c1/n1's Endpoint back", async () => ((await endpointNodes(lab, "c1")).join() === "n0,n1" ? true : undefined), 120_000);
+          await lab.waitConnected(60_000);
+          await groupOf(lab, 2, true);
+          const back = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
+          console.log(`# real nodes, c1/n1 labelled again: new flows sent by ${shown(back.local)}`);
+          assert.ok((back.local.get("c1/n1") ?? 0) >= MIN_SHARE, `c1/n1 carries ${shown(back.local)}`);
+          assert.deepEqual(await others(), was, "no other pod of Causeway's restarted or was replaced");
         } finally {
+          await label("true").catch(() => undefined);
           client.close();
         }
-      }
-      assert.deepEqual(missingPairs(runningGateways(lab), await gatewayConnections(lab)), []);
-    });
-
-    it("16 TCP flows between pods of the non-gateway nodes are spread over both local and both remote gateways; each gateway's metrics and show gateways count flows it carries", async () => {
-      await groupOf(lab, 2);
-      const { flows, local, remote } = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
-      console.log(`# real nodes: 16 flows ${(flows.bitsPerSecond / 1e9).toFixed(2)} Gbit/s; sent by ${shown(local)}; received by ${shown(remote)}`);
-      for (const [t, v] of [...local, ...remote]) assert.ok(v >= MIN_SHARE, `${t} carried ${Math.round(v * 100)} % (under ${MIN_SHARE * 100} %)`);
-      await flowsInMetrics(lab, ["c1/n0", "c1/n1", "c2/n0", "c2/n1"]);
-    });
-
-    it("a gateway node unlabelled: its pod goes and its Endpoint is withdrawn, the other gateway carries every new flow; labelled again, it carries new flows; nothing else restarts", async () => {
-      const client = await lab.kubeClient("c1");
-      const label = (v: string) =>
-        client.apply(kube.R.node, { metadata: { name: "n1", labels: { [view.GATEWAY_NODE_LABEL]: v } } }, { fieldManager: "causeway-e2e" });
-      type Pod = { metadata: kube.ObjectMeta; spec?: { nodeName?: string }; status?: { containerStatuses?: { restartCount: number }[] } };
-      const others = async () =>
-        (await client.list<Pod>(kube.R.pod, SYSTEM_NAMESPACE)).items
-          .filter((p) => !(p.metadata.name?.startsWith("causeway-gateway-") && p.spec?.nodeName === "n1"))
-          .map((p) => `${p.metadata.name}/${p.metadata.uid}/${p.status?.containerStatuses?.[0]?.restartCount ?? 0}`)
-          .sort();
-      try {
-        const was = await others();
-        await label("false");
-        await until("c1/n1's Endpoint withdrawn", async () => ((await endpointNodes(lab, "c1")).join() === "n0" ? true : undefined), 60_000);
-        await groupOf(lab, 1);
-        const alone = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
-        console.log(`# real nodes, c1/n1 unlabelled: new flows sent by ${shown(alone.local)}`);
-        assert.equal(alone.local.get("c1/n1") ?? 0, 0, `c1/n1 carries ${shown(alone.local)}`);
-        await label("true");
-        await until("c1/n1's Endpoint back", async () => ((await endpointNodes(lab, "c1")).join() === "n0,n1" ? true : undefined), 120_000);
-        await lab.waitConnected(60_000);
-        await groupOf(lab, 2, true);
-        const back = await spread(lab, ["c1/n0", "c1/n1"], ["c2/n0", "c2/n1"]);
-        console.log(`# real nodes, c1/n1 labelled again: new flows sent by ${shown(back.local)}`);
-        assert.ok((back.local.get("c1/n1") ?? 0) >= MIN_SHARE, `c1/n1 carries ${shown(back.local)}`);
-        assert.deepEqual(await others(), was, "no other pod of Causeway's restarted or was replaced");
-      } finally {
-        await label("true").catch(() => undefined);
-        client.close();
-      }
-    });
-
-    // A cut link is left out here: the members dial the broker's NodePort on c1's gateway nodes (the lifecycle suite cuts c2's in active-passive mode).
-    for (const [k, kind] of (["kill", "stop"] as const).entries()) {
-      it(`${kind === "kill" ? "a gateway container killed (SIGKILL)" : "a gateway pod deleted"} during 16 long TCP flows: none reset, probes on the other gateway lose nothing, the moved ones' outage within ${MOVED_OUTAGE_BOUND_MS[kind]} ms; back, it carries new flows`, async () => {
-        await failureRound(lab, {
-          kind,
-          k,
-          label: "real nodes",
-          fail: async () => {
-            if (kind === "stop") return lab.restart("c1", "gateway/n0");
-            const gw = (await podPids(lab, "c1")).find((p) => p.pod.startsWith("causeway-gateway-") && p.node === "n0");
-            assert.ok(gw, "the gateway pod's process on c1/n0");
-            process.kill(gw.pid, "SIGKILL");
-          },
-          // The kubelet restarts the container; the DaemonSet makes a new pod.
-          recover: async () => undefined,
-          waitRemoved: false,
-        });
       });
-    }
-  },
-);
+
+      // A cut link is left out here: the members dial the broker's NodePort on c1's gateway nodes (the lifecycle suite cuts c2's in active-passive mode).
+      for (const [k, kind] of (["kill", "stop"] as const).entries()) {
+        it(`${kind === "kill" ? "a gateway container killed (SIGKILL)" : "a gateway pod deleted"} during 16 long TCP flows: none reset, probes on the other gateway lose nothing, the moved ones' outage within ${MOVED_OUTAGE_BOUND_MS[kind]} ms; back, it carries new flows`, async () => {
+          await failureRound(lab, {
+            kind,
+            k,
+            label: `real nodes, ${cable}`,
+            fail: async () => {
+              if (kind === "stop") return lab.restart("c1", "gateway/n0");
+              const gw = (await podPids(lab, "c1")).find((p) => p.pod.startsWith("causeway-gateway-") && p.node === "n0");
+              assert.ok(gw, "the gateway pod's process on c1/n0");
+              process.kill(gw.pid, "SIGKILL");
+            },
+            // The kubelet restarts the container; the DaemonSet makes a new pod.
+            recover: async () => undefined,
+            waitRemoved: false,
+          });
+        });
+      }
+    },
+  );
+}
