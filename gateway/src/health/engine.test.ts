@@ -57,37 +57,53 @@ describe("gateway engine with health checks (real broker, fake host and probes)"
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("reports probes in the Gateway status and metrics: connected with RTT, error past the threshold, connected again; the flows it carries", async () => {
-    const driver = new VxlanCableDriver(host.fakeHostAdapters());
+  /** c2's gateway at the broker (probed through a fake network), and c1's engine on `node` with fakes for the host, flows and probes. */
+  async function fixture(node: { name: string; ip: string }, driver: VxlanCableDriver, o: { statusRefreshMs?: number } = {}) {
     const remote = localEndpoint({ site: site("c2", 2), nodeName: "n0", privateIp: "198.18.2.10", healthCheckIp: "10.2.0.1", driver });
     await c2.put("endpoint", "c2", remote.cable_name, remote);
     const net = new FakePingNetwork();
     net.set("10.2.0.1", { kind: "up", rttMs: 3 });
     const registry = newRegistry("test");
     const flows = new host.FakeFlows();
+    const metrics = new GatewayMetrics(registry);
+    const engine = (statusRefreshMs = o.statusRefreshMs) =>
+      new GatewayEngine({
+        site: { clusterId: "c1", clusterCIDRs: ["10.1.0.0/16"], serviceCIDRs: [] },
+        nodeName: node.name,
+        privateIp: node.ip,
+        healthCheckIp: "10.1.0.1",
+        underlayMtu: 1500,
+        natDiscovery: { port: 0, sourceFor: async () => undefined },
+        view: new view.BrokerEndpointView(c1, log),
+        sink: new view.BrokerGatewaySink(c1, "c1"),
+        driver,
+        log,
+        version: "test",
+        healthCheck: { intervalMs: 100, maxPacketLoss: 3, pinger: net.pinger },
+        metrics,
+        flows,
+        ...(statusRefreshMs === undefined ? {} : { statusRefreshMs }),
+      });
+    const status = async (): Promise<GatewayStatus | undefined> => {
+      const r = (await c1.list("gateway")).records.find((x) => x.clusterId === "c1" && x.name === node.name);
+      return r && parseValue("gateway", r.valueJson);
+    };
+    return { remote, net, registry, flows, engine, status, removeRemote: () => c2.delete("endpoint", "c2", remote.cable_name) };
+  }
+
+  it("reports probes in the Gateway status and metrics: connected with RTT, error past the threshold, connected again; the flows it carries", async () => {
+    const {
+      net,
+      registry,
+      flows,
+      engine: make,
+      status,
+      removeRemote,
+    } = await fixture({ name: "n0", ip: "198.18.1.10" }, new VxlanCableDriver(host.fakeHostAdapters()));
     flows.add({ proto: "tcp", state: "ESTABLISHED", src: "10.1.0.5", dst: "10.2.0.7" });
     flows.add({ proto: "udp", src: "10.2.0.9", dst: "10.1.0.5" });
     flows.add({ proto: "tcp", state: "ESTABLISHED", src: "10.1.0.5", dst: "10.1.0.6" });
-    const engine = new GatewayEngine({
-      site: { clusterId: "c1", clusterCIDRs: ["10.1.0.0/16"], serviceCIDRs: [] },
-      nodeName: "n0",
-      privateIp: "198.18.1.10",
-      healthCheckIp: "10.1.0.1",
-      underlayMtu: 1500,
-      natDiscovery: { port: 0, sourceFor: async () => undefined },
-      view: new view.BrokerEndpointView(c1, log),
-      sink: new view.BrokerGatewaySink(c1, "c1"),
-      driver,
-      log,
-      version: "test",
-      healthCheck: { intervalMs: 100, maxPacketLoss: 3, pinger: net.pinger },
-      metrics: new GatewayMetrics(registry),
-      flows,
-    });
-    const status = async (): Promise<GatewayStatus | undefined> => {
-      const r = (await c1.list("gateway")).records.find((x) => x.clusterId === "c1" && x.name === "n0");
-      return r && parseValue("gateway", r.valueJson);
-    };
+    const engine = make();
     const connection = async (want: string) => {
       const c = (await status())?.connections.find((x) => x.endpoint.cluster_id === "c2");
       return c?.status === want ? c : undefined;
@@ -118,7 +134,7 @@ describe("gateway engine with health checks (real broker, fake host and probes)"
       await until(() => connection("connected"), 2000);
     } finally {
       await engine.stop();
-      await c2.delete("endpoint", "c2", remote.cable_name);
+      await removeRemote();
     }
     assert.equal(net.running, 0, "probes stop with the engine");
     assert.match(await registry.metrics(), /causeway_gateway_active\{[^}]*\} 0/);
@@ -133,36 +149,8 @@ describe("gateway engine with health checks (real broker, fake host and probes)"
       }
     }
     const driver = new CountedDriver(host.fakeHostAdapters());
-    const remote = localEndpoint({ site: site("c2", 2), nodeName: "n0", privateIp: "198.18.2.10", healthCheckIp: "10.2.0.1", driver });
-    await c2.put("endpoint", "c2", remote.cable_name, remote);
-    const net = new FakePingNetwork();
-    net.set("10.2.0.1", { kind: "up", rttMs: 3 });
-    const registry = newRegistry("test");
-    const flows = new host.FakeFlows();
+    const { net, registry, flows, engine, status, removeRemote } = await fixture({ name: "n5", ip: "198.18.1.15" }, driver);
     flows.add({ proto: "tcp", state: "ESTABLISHED", src: "10.1.0.5", dst: "10.2.0.7" });
-    const metrics = new GatewayMetrics(registry);
-    const engine = (statusRefreshMs: number) =>
-      new GatewayEngine({
-        site: { clusterId: "c1", clusterCIDRs: ["10.1.0.0/16"], serviceCIDRs: [] },
-        nodeName: "n5",
-        privateIp: "198.18.1.15",
-        healthCheckIp: "10.1.0.1",
-        underlayMtu: 1500,
-        natDiscovery: { port: 0, sourceFor: async () => undefined },
-        view: new view.BrokerEndpointView(c1, log),
-        sink: new view.BrokerGatewaySink(c1, "c1"),
-        driver,
-        log,
-        version: "test",
-        healthCheck: { intervalMs: 100, maxPacketLoss: 3, pinger: net.pinger },
-        metrics,
-        flows,
-        statusRefreshMs,
-      });
-    const status = async (): Promise<GatewayStatus | undefined> => {
-      const r = (await c1.list("gateway")).records.find((x) => x.clusterId === "c1" && x.name === "n5");
-      return r && parseValue("gateway", r.valueJson);
-    };
     const withConnection = async (want: string) => {
       const s = await status();
       return s?.connections.find((x) => x.endpoint.cluster_id === "c2")?.status === want ? s : undefined;
@@ -195,7 +183,7 @@ describe("gateway engine with health checks (real broker, fake host and probes)"
       assert.ok(again.tookMs <= 200 + 500, `renewed after ${Math.round(again.tookMs)} ms (refresh every 200 ms)`);
     } finally {
       await fast.stop();
-      await c2.delete("endpoint", "c2", remote.cable_name);
+      await removeRemote();
     }
   });
 });
