@@ -9,9 +9,21 @@ import type { ProbeResult } from "./failover.ts";
 import type { Lab } from "./lab.ts";
 import { nodePaths } from "./nodeconfig.ts";
 
+/** A log line's `time` in ms since the epoch: Causeway's loggers write ISO 8601 (common/src/log.ts), pino's default is a number. */
+function timeOf(line: string): number | undefined {
+  let time: unknown;
+  try {
+    time = (JSON.parse(line) as { time?: unknown }).time;
+  } catch {
+    return undefined;
+  }
+  const ms = typeof time === "number" ? time : typeof time === "string" ? Date.parse(time) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /**
  * Pure: the lines of a component's log (pino JSON; a container's log has the CRI prefix "<time>
- * <stream> <tag> " before it) whose `time` (ms since the epoch) is within [fromMs, toMs], each
+ * <stream> <tag> " before it) whose `time` is within [fromMs, toMs] (ms since the epoch), each
  * without the prefix. Lines that are not JSON or carry no time are left out.
  */
 export function linesBetween(text: string, fromMs: number, toMs: number): string[] {
@@ -19,13 +31,8 @@ export function linesBetween(text: string, fromMs: number, toMs: number): string
   for (const raw of text.split("\n")) {
     const json = raw.slice(Math.max(0, raw.indexOf("{")));
     if (!json.startsWith("{")) continue;
-    let time: unknown;
-    try {
-      time = (JSON.parse(json) as { time?: unknown }).time;
-    } catch {
-      continue;
-    }
-    if (typeof time === "number" && time >= fromMs && time <= toMs) out.push(json);
+    const time = timeOf(json);
+    if (time !== undefined && time >= fromMs && time <= toMs) out.push(json);
   }
   return out;
 }
@@ -62,7 +69,7 @@ export function logsAround(lab: Lab, targets: readonly string[], role: string, f
         return [];
       }
     });
-    lines.sort((a, b) => ((JSON.parse(a) as { time: number }).time ?? 0) - ((JSON.parse(b) as { time: number }).time ?? 0));
+    lines.sort((a, b) => (timeOf(a) ?? 0) - (timeOf(b) ?? 0));
     out.push(`${role} ${t}, ${new Date(fromMs).toISOString()} to ${new Date(toMs).toISOString()}: ${lines.length} lines`, ...lines.slice(-maxLines));
   }
   return out.join("\n");
