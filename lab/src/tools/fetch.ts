@@ -10,10 +10,13 @@ const started = performance.now();
 let bytes = 0;
 // Past the time-out whatever the request is waiting for, saying how far it got (a stalled transfer
 // in a CI run printed nothing in 180 s, although the abort signal should have ended it at 150 s).
-setTimeout(() => {
-  console.log(`error no end after ${values.timeout} ms: ${bytes} bytes arrived`);
-  process.exit(1);
-}, Number(values.timeout) + 1000).unref();
+setTimeout(
+  () => {
+    console.log(`error no end after ${values.timeout} ms: ${bytes} bytes arrived`);
+    process.exit(1);
+  },
+  Number(values.timeout) + 1000,
+).unref();
 try {
   const res = await fetch(values.url ?? "", { signal: AbortSignal.timeout(Number(values.timeout)) });
   for await (const part of res.body ?? []) bytes += (part as Uint8Array).length;
