@@ -57,6 +57,11 @@ export function reapTargets(slot: number, others: readonly Endpoint[]): Endpoint
  */
 export const WITHDRAW_SETTLE_MS = 1000;
 
+/** The active-active Endpoints of the cluster's other gateway nodes: with any, a stopping gateway hands its flows over to them (Endpoint withdrawn first, then its cables) instead of keeping its cables. */
+export function otherActiveActive(endpoints: readonly Endpoint[], nodeName: string): Endpoint[] {
+  return endpoints.filter((ep) => ep.hostname !== nodeName && gatewayModeOf(ep) === "active-active");
+}
+
 /** Awaits `call` at most `ms` (a withdrawing gateway's writes, its link maybe down); a failure or no answer is logged as `what`, not thrown. */
 export async function bounded(call: Promise<void>, ms: number, log: Logger, what: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -307,7 +312,7 @@ export class SiteActiveGateway implements SiteComponent {
     const active = this.#engine?.endpoint;
     await this.#pause();
     const { view, site, sink, log, nodeName } = this.#d;
-    const others = view.endpointsOf(site.clusterId).filter((ep) => ep.hostname !== nodeName && gatewayModeOf(ep) === "active-active");
+    const others = otherActiveActive(view.endpointsOf(site.clusterId), nodeName);
     if (active && others.length) {
       await sink.deleteEndpoint(active);
       log.info(

@@ -12,7 +12,7 @@
  */
 import { type Endpoint, errorMessage, gatewayModeOf, gatewaySlotOf, MAX_GATEWAY_SLOTS } from "@causeway/api";
 import { kube, type SiteComponent, view } from "@causeway/common";
-import { bounded, ReapRounds, slotOrder, WITHDRAW_SETTLE_MS } from "./activeactive.ts";
+import { bounded, otherActiveActive, ReapRounds, slotOrder, WITHDRAW_SETTLE_MS } from "./activeactive.ts";
 import { dropCables, type GatewayEngine, passiveStatus } from "./engine.ts";
 import { DrainingRemotes } from "./drain.ts";
 import { Fence } from "./fence.ts";
@@ -326,7 +326,7 @@ export class KubeActiveGateway implements SiteComponent {
     this.#underlay?.stop();
     await this.#transition;
     const active = this.#engine !== undefined;
-    const others = this.#view.endpointsOf(this.#d.cluster.clusterId).filter((ep) => ep.hostname !== this.#d.nodeName && gatewayModeOf(ep) === "active-active");
+    const others = otherActiveActive(this.#view.endpointsOf(this.#d.cluster.clusterId), this.#d.nodeName);
     if (active && others.length) {
       await this.#withdraw("stopping; the cluster's other gateways carry its flows", true, WITHDRAW_SETTLE_MS);
     } else {
