@@ -91,9 +91,9 @@ export function chartFiles(version: string): Record<string, string> {
         `${head}data:\n  token: {{ .Values.brokerToken | b64enc }}\n{{- if .Values.brokerCa }}\n  ca.crt: {{ .Values.brokerCa | b64enc }}\n{{- end }}\n{{- if .Values.cableSecret }}\n  ${kube.CABLE_SECRET_KEY}: {{ .Values.cableSecret | b64enc }}\n{{- end }}\n`;
       return;
     }
-    // The WireGuard device, and the gateway's kept WireGuard key: only with the WireGuard cable driver.
+    // The WireGuard device, the gateway's kept WireGuard key and its keeper (the pod's only init container): only with the WireGuard cable driver.
     const wireguard = `eq .Values.cableDriver "wireguard"`;
-    const text = ["wireguard-key", "CAUSEWAY_WG_KEY_FILE"]
+    const text = ["wireguard-key", "CAUSEWAY_WG_KEY_FILE", "wireguard-run", "wireguard-keeper", "CAUSEWAY_WIREGUARD_KEEPER", "initContainers"]
       .reduce((t, n) => onlyFor(t, n, wireguard), onlyFor(renderManifests([x]), "dev-net-tun", wireguard))
       .replace(
         new RegExp(`${CONFIG_HASH_ANNOTATION.replace(/[./]/g, "\\$&")}: \\S+`, "g"),
@@ -109,22 +109,23 @@ export function chartFiles(version: string): Record<string, string> {
 }
 
 /**
- * Pure: wraps every YAML list item `- name: <name>` (with the lines indented under it) in
- * `{{- if <cond> }}` … `{{- end }}`, so the item is rendered only when cond holds.
+ * Pure: wraps every YAML list item `- name: <name>`, or key `<name>:` (with the lines indented
+ * under it) in `{{- if <cond> }}` … `{{- end }}`, so the item is rendered only when cond holds.
  */
 export function onlyFor(text: string, name: string, cond: string): string {
   const lines = text.split("\n");
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? "";
-    const m = /^(\s*)- name: (\S+)$/.exec(line);
-    if (!m || m[2] !== name) {
+    const m = /^(\s*)(?:- name: (\S+)|(\S+):)$/.exec(line);
+    if (!m || (m[2] ?? m[3]) !== name) {
       out.push(line);
       continue;
     }
     const indent = (m[1] ?? "").length;
     out.push(`{{- if ${cond} }}`, line);
-    while (i + 1 < lines.length && /^(\s*)/.exec(lines[i + 1] ?? "")![1]!.length > indent && !/^\s*- /.test((lines[i + 1] ?? "").slice(indent)))
+    const key = m[3] !== undefined;
+    while (i + 1 < lines.length && /^(\s*)/.exec(lines[i + 1] ?? "")![1]!.length > indent && (key || !/^\s*- /.test((lines[i + 1] ?? "").slice(indent))))
       out.push(lines[++i] ?? "");
     out.push("{{- end }}");
   }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CAUSEWAY_CRDS, crdObject, MCS_CRDS } from "@causeway/api";
-import { kube } from "@causeway/common";
+import { host, kube } from "@causeway/common";
+import { WG_KEEPER_SOCKET, WG_KEY_FILE } from "./daemonpod.ts";
 import { brokerManifests, IMAGE, type ImageOverrides, type MemberConfig, memberManifests, parseImageOverrides, renderManifests } from "./index.ts";
 
 const member: MemberConfig = {
@@ -50,6 +51,36 @@ describe("deploy", () => {
     assert.ok(hashes(config)[0]);
     assert.notDeepEqual(hashes(config), hashes({ ...config, cableDriver: "wireguard" }));
     assert.deepEqual(hashes(config), hashes({ ...config }));
+  });
+
+  it("WireGuard: the gateway pod's keeper is a native sidecar with NET_ADMIN and the TUN device only, without the key; the gateway reaches it and shares wireguard-go's sockets; VXLAN has none", () => {
+    type Container = {
+      name: string;
+      restartPolicy?: string;
+      command: string[];
+      env?: { name: string; value?: string }[];
+      securityContext: { capabilities: { add: string[] } };
+      volumeMounts: { name: string; mountPath: string }[];
+    };
+    const podOf = (c: MemberConfig) =>
+      (
+        memberManifests(kube.R, c).find((m) => m.type === kube.R.daemonSet && m.object.metadata.name === "causeway-gateway")?.object as unknown as {
+          spec: { template: { spec: { initContainers?: Container[]; containers: Container[] } } };
+        }
+      ).spec.template.spec;
+    const wg = podOf({ ...member, cableDriver: "wireguard" });
+    const [keeper, ...others] = wg.initContainers ?? [];
+    assert.ok(keeper && others.length === 0, "one init container");
+    assert.equal(keeper.restartPolicy, "Always", "a native sidecar: it keeps running and stops after the gateway");
+    assert.deepEqual(keeper.securityContext.capabilities.add, ["NET_ADMIN"]);
+    assert.deepEqual(keeper.volumeMounts.map((v) => v.mountPath).sort(), ["/dev/net/tun", "/run/causeway-keeper", "/var/run/wireguard"]);
+    const socket = keeper.command[keeper.command.indexOf("--wireguard-keeper") + 1];
+    assert.equal(socket, WG_KEEPER_SOCKET);
+    const gateway = wg.containers[0]!;
+    assert.equal(gateway.env?.find((e) => e.name === "CAUSEWAY_WIREGUARD_KEEPER")?.value, socket);
+    assert.ok(gateway.volumeMounts.some((v) => v.mountPath === host.WG_RUN_DIR));
+    assert.ok(!keeper.volumeMounts.some((v) => WG_KEY_FILE.startsWith(v.mountPath)), "the keeper sees the key");
+    assert.equal(podOf(member).initContainers, undefined);
   });
 
   it("--gateway-mode active-active: causeway-config says so (active-passive, the default, writes nothing), the pods roll; gateways may list Leases", () => {

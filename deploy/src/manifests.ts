@@ -1,4 +1,3 @@
-import { dirname } from "node:path";
 import {
   CAUSEWAY_VERSION,
   type ClusterConfig,
@@ -14,7 +13,8 @@ import {
 } from "@causeway/api";
 import { createHash } from "node:crypto";
 import { bundlePath } from "./image/contents.ts";
-import { host, kube, METRICS_PORTS, view } from "@causeway/common";
+import { daemonPodParts, WG_KEY_FILE, WG_KEEPER_SOCKET } from "./daemonpod.ts";
+import { kube, METRICS_PORTS, view } from "@causeway/common";
 
 /** An object to apply, with its resource type. */
 export interface Manifest {
@@ -176,26 +176,6 @@ export const DAEMON_NODE_FLAGS: Readonly<Record<"gateway" | "route-agent", reado
  */
 export const DAEMON_CAPABILITIES = ["NET_ADMIN", "NET_RAW"] as const;
 
-/** The node's paths a DaemonSet container mounts, by volume name. */
-function daemonVolumes(tun: boolean): { mounts: Record<string, unknown>[]; volumes: Record<string, unknown>[] } {
-  const v = [
-    // The node's iptables lock: the container's iptables-restore and the node's own (kube-proxy) take turns on legacy hosts.
-    { name: "xtables-lock", mountPath: "/run/xtables.lock", hostPath: { path: "/run/xtables.lock", type: "FileOrCreate" } },
-    // /proc/sys is read-only in a container that is not privileged: net sysctls are written here (common/src/host/sysctl.ts).
-    { name: "proc-sys-net", mountPath: `${host.HOST_PROC_SYS}/net`, hostPath: { path: "/proc/sys/net", type: "Directory" } },
-    ...(tun ? [{ name: "dev-net-tun", mountPath: "/dev/net/tun", hostPath: { path: "/dev/net/tun", type: "CharDevice" } }] : []),
-  ];
-  // The gateway's WireGuard key outlives a container restart (not the pod): WG_KEY_FILE.
-  const kept = tun ? [{ name: "wireguard-key", mountPath: dirname(WG_KEY_FILE), emptyDir: { medium: "Memory" } }] : [];
-  return {
-    mounts: [...v, ...kept].map(({ name, mountPath }) => ({ name, mountPath })),
-    volumes: [...v.map(({ name, hostPath }) => ({ name, hostPath })), ...kept.map(({ name, emptyDir }) => ({ name, emptyDir }))],
-  };
-}
-
-/** Where the gateway keeps its WireGuard private key across container restarts (CAUSEWAY_WG_KEY_FILE; a memory emptyDir). */
-export const WG_KEY_FILE = "/run/causeway-wireguard/private.key";
-
 /** The lighthouse's replicas: DNS keeps answering while one is rescheduled; one writes at a time (a Lease). */
 export const LIGHTHOUSE_REPLICAS = 2;
 
@@ -204,7 +184,12 @@ function workloadEnv(daemon: boolean, tun: boolean): Record<string, unknown>[] {
   return [
     { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
     ...(daemon ? [] : [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]),
-    ...(tun ? [{ name: "CAUSEWAY_WG_KEY_FILE", value: WG_KEY_FILE }] : []),
+    ...(tun
+      ? [
+          { name: "CAUSEWAY_WG_KEY_FILE", value: WG_KEY_FILE },
+          { name: "CAUSEWAY_WIREGUARD_KEEPER", value: WG_KEEPER_SOCKET },
+        ]
+      : []),
   ];
 }
 
@@ -224,7 +209,9 @@ function workload(
     allowPrivilegeEscalation: false,
     capabilities: { drop: ["ALL"], add: daemon ? [...DAEMON_CAPABILITIES] : [...placement.capabilities] },
   };
-  const mounted = daemon ? daemonVolumes(placement.tun === true) : undefined;
+  const parts = daemon
+    ? daemonPodParts(placement.tun === true, { image: IMAGE, nodeFlags: DAEMON_NODE_FLAGS.gateway })
+    : { sidecars: {}, pod: {}, container: {} };
   const podSpec = {
     serviceAccountName: name,
     ...(daemon ? { hostNetwork: true } : {}),
@@ -237,6 +224,7 @@ function workload(
             { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { ...labels } } },
           ],
         }),
+    ...parts.sidecars,
     containers: [
       {
         name: component,
@@ -248,10 +236,10 @@ function workload(
         securityContext,
         ...probes,
         ports: [...probes.ports, ...(daemon ? (placement.extraPorts ?? []) : [])],
-        ...(mounted ? { volumeMounts: mounted.mounts } : {}),
+        ...parts.container,
       },
     ],
-    ...(mounted ? { volumes: mounted.volumes } : {}),
+    ...parts.pod,
   };
   const template = { metadata: { labels: { ...PART_OF, ...labels }, annotations: { [CONFIG_HASH_ANNOTATION]: configHash } }, spec: podSpec };
   const selector = { matchLabels: labels };

@@ -33,6 +33,7 @@ import { parseResolvers, resolvePublicIp } from "./publicip.ts";
 import { SiteActiveGateway } from "./activeactive.ts";
 import { SiteGateway } from "./standalone.ts";
 import { sourceTowards } from "./privateip.ts";
+import { runKeeper } from "./keeper.ts";
 
 const VERSION = CAUSEWAY_VERSION;
 
@@ -207,7 +208,10 @@ function sharedParts(p: Prepared, election: ReturnType<typeof electionFrom>, hea
   };
 }
 
-if (process.argv.includes("--kube")) {
+const keeperAt = process.argv.indexOf("--wireguard-keeper");
+if (keeperAt >= 0) {
+  await runKeeper(process.argv[keeperAt + 1]);
+} else if (process.argv.includes("--kube")) {
   await runKubeMain({
     brokerToken: true,
     name: "causeway-gateway",

@@ -169,10 +169,10 @@ export function startPods(st: LabState, c: LabCluster): void {
 }
 
 /** wireguard-go's control sockets of a lab's devices, left behind when wireguard-go was killed. */
-export function removeWireGuardSockets(lab: string): void {
-  const dir = "/var/run/wireguard";
+export function removeWireGuardSockets(lab: string, dir = "/var/run/wireguard"): void {
   if (!existsSync(dir)) return;
-  const mine = new RegExp(`^${lab}c\\d+n\\d+\\.sock$`);
+  // Each node's device, and its active-active planes' (<device>-<k>).
+  const mine = new RegExp(`^${lab}c\\d+n\\d+(-\\d+)?\\.sock$`);
   for (const f of readdirSync(dir)) if (mine.test(f)) rmSync(join(dir, f), { force: true });
 }
 

@@ -65,6 +65,7 @@ export {
   WireGuardUnavailableError,
   wgPublicKeyOf,
 } from "./wireguard.ts";
+export { KEEPER_UP_TIMEOUT_MS, keeperUp, WG_RUN_DIR, WireGuardKeeper } from "./wgkeeper.ts";
 export {
   CLUSTERSET_NAT_TABLE,
   type ClustersetNat,

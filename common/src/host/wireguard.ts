@@ -5,6 +5,7 @@ import { delimiter, join } from "node:path";
 import type { CommandRunner } from "../exec/index.ts";
 import { ValidationError } from "@causeway/api";
 import { HostStateError } from "../errors.ts";
+import { keeperUp } from "./wgkeeper.ts";
 
 /** A WireGuard key (private, public or preshared): 32 bytes, standard base64. */
 export type WgKey = string;
@@ -168,27 +169,33 @@ export class WgTools implements WireGuard {
   readonly #hasProgram: (p: string) => boolean;
   readonly #wireguardGo: string;
   readonly #tun: string;
+  readonly #keeper: string | undefined;
 
   /**
    * `wireguardGo`: the userspace implementation to run (default $CAUSEWAY_WIREGUARD_GO, else
-   * wireguard-go on PATH); `tun`: the TUN device it opens.
+   * wireguard-go on PATH); `tun`: the TUN device it opens; `keeper`: the socket of a WireGuard
+   * keeper (wgkeeper.ts; default $CAUSEWAY_WIREGUARD_KEEPER), which then starts wireguard-go
+   * instead of this process, so the devices outlive it.
    */
   constructor(
     runner: CommandRunner,
     hasProgram: (p: string) => boolean = (p) => onPath(p),
     wireguardGo = process.env.CAUSEWAY_WIREGUARD_GO || "wireguard-go",
     tun = "/dev/net/tun",
+    keeper = process.env.CAUSEWAY_WIREGUARD_KEEPER || undefined,
   ) {
     this.#run = runner;
     this.#hasProgram = hasProgram;
     this.#wireguardGo = wireguardGo;
     this.#tun = tun;
+    this.#keeper = keeper;
   }
 
   preflight(): void {
     this.#needWg();
     // /sys/module/wireguard exists when the module is loaded or built in; otherwise wireguard-go must be there, with a TUN device.
-    if (existsSync("/sys/module/wireguard")) return;
+    // With a keeper, it runs wireguard-go and checks both itself (it answers with what is missing).
+    if (existsSync("/sys/module/wireguard") || this.#keeper) return;
     if (!this.#hasProgram(this.#wireguardGo)) throw this.#noWireguardGo("no WireGuard module loaded");
     this.#needTun();
   }
@@ -235,7 +242,10 @@ export class WgTools implements WireGuard {
     if (!(await this.exists(name))) {
       const k = await this.#run.run("ip", ["link", "add", name, "type", "wireguard"], { allowFailure: true });
       if (k.exitCode === 0) how = "kernel";
-      else {
+      else if (this.#keeper) {
+        await keeperUp(this.#keeper, name);
+        how = "userspace";
+      } else {
         if (!this.#hasProgram(this.#wireguardGo))
           throw this.#noWireguardGo(`no WireGuard module (ip link add … type wireguard: ${k.stderr.trim() || `exit ${k.exitCode}`})`);
         this.#needTun();

@@ -39,11 +39,10 @@ const root = process.getuid?.() === 0;
  * README says: pods on the killed gateway's own node (the node keeps the dead gateway's cables and
  * translation until its gateway is back — restarted by the lab — and steps down, forgetting the
  * flows it translated; measured 1.3–2.4 s), and real nodes, where the killed container comes back
- * (kubelet) and leads again: with VXLAN nothing is lost (the kernel's cables and table outlive the
- * container: 0 ms measured idle, 1.3–1.5 s in CI), with userspace WireGuard the device dies with
- * the container's wireguard-go and is made again with the key kept in the pod's emptyDir: the peers
- * handshake again (1.3–2.7 s measured, most of it kubelet restarting the container; a kernel with
- * the WireGuard module keeps the device).
+ * (kubelet) and leads again: the kernel's cables and table outlive the container, and so do
+ * userspace WireGuard's devices, run by the pod's keeper (0 ms measured idle with VXLAN, 1.3–1.5 s
+ * in CI; WireGuard 0, 0 and 1590 ms since the keeper, 1.3–2.7 s before it, when the devices died
+ * with the container).
  */
 const GLOBALNET_SLOW_KILL_MS = 4000;
 const name = (svc: string) => `${svc}.default.svc.clusterset.local`;
