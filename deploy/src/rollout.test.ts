@@ -15,6 +15,16 @@ describe("join's wait for the pods", () => {
     assert.deepEqual(r.images, ["causeway:0.2.0"]);
     assert.deepEqual(imageProblems([pod("x", "ErrImageNeverPull", "a:1"), pod("y", "InvalidImageName", "b")]).images, ["a:1", "b"]);
     assert.deepEqual(imageProblems([pod("x", "CrashLoopBackOff")]).lines, []);
+    // A sidecar's image too (the gateway's WireGuard keeper).
+    const sidecar: PodObject = {
+      metadata: { name: "gw-k" },
+      spec: { nodeName: "n0", containers: [{ image: "causeway:1" }], initContainers: [{ image: "causeway:2" }] },
+      status: {
+        initContainerStatuses: [{ state: { waiting: { reason: "ErrImageNeverPull" } } }],
+        containerStatuses: [{ state: { waiting: { reason: "PodInitializing" } } }],
+      },
+    };
+    assert.deepEqual(imageProblems([sidecar]), { lines: ["gw-k on n0: ErrImageNeverPull (causeway:2)"], images: ["causeway:2"] });
   });
 
   it("a workload has rolled out when its controller saw the current template and every pod is updated and available", () => {
@@ -94,6 +104,35 @@ describe("join's wait for the pods", () => {
     assert.deepEqual(podProblems([creating, crashing], events), [
       `causeway-gateway-klmno on n2: ContainerCreating — FailedMount: ${mount}`,
       `causeway-gateway-abcde on n0: CrashLoopBackOff (exit 2) — ${tun}`,
+    ]);
+    // The gateway's WireGuard keeper (a native sidecar) failing: the gateway waits for it, the keeper is named.
+    const keeperSaid = `{"level":60,"msg":"wireguard-go is not installed here: the WireGuard keeper runs it for each cable device"}`;
+    const keeperDown: PodObject = {
+      metadata: { name: "causeway-gateway-pqrst" },
+      spec: { nodeName: "n3" },
+      status: {
+        initContainerStatuses: [
+          {
+            name: "wireguard",
+            ready: false,
+            state: { waiting: { reason: "CrashLoopBackOff" } },
+            lastState: { terminated: { exitCode: 2, message: keeperSaid } },
+          },
+        ],
+        containerStatuses: [{ name: "gateway", ready: false, state: { waiting: { reason: "PodInitializing" } } }],
+      },
+    };
+    // Not started at all (a volume): the keeper has nothing of its own to say, the pod's event does.
+    const unmounted: PodObject = {
+      ...creating,
+      status: {
+        initContainerStatuses: [{ name: "wireguard", ready: false, state: { waiting: { reason: "PodInitializing" } } }],
+        containerStatuses: [{ name: "gateway", ready: false, state: { waiting: { reason: "PodInitializing" } } }],
+      },
+    };
+    assert.deepEqual(podProblems([keeperDown, unmounted], events), [
+      "causeway-gateway-pqrst on n3: container wireguard: CrashLoopBackOff (exit 2) — wireguard-go is not installed here: the WireGuard keeper runs it for each cable device",
+      `causeway-gateway-klmno on n2: PodInitializing — FailedMount: ${mount}`,
     ]);
     assert.equal(terminationGist("plain text\nlast line"), "last line");
     assert.equal(terminationGist('{"msg":"no error field"}'), "no error field");

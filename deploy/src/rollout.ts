@@ -27,10 +27,13 @@ export interface WorkloadObject {
 
 type ContainerState = { waiting?: { reason?: string; message?: string }; terminated?: { exitCode?: number; reason?: string; message?: string } };
 
+type ContainerStatusObject = { name?: string; image?: string; ready?: boolean; restartCount?: number; state?: ContainerState; lastState?: ContainerState };
+
 export interface PodObject {
   metadata: kube.ObjectMeta;
-  spec?: { nodeName?: string; containers?: { image: string }[] };
-  status?: { containerStatuses?: { image?: string; ready?: boolean; restartCount?: number; state?: ContainerState; lastState?: ContainerState }[] };
+  spec?: { nodeName?: string; containers?: { image: string }[]; initContainers?: { image: string }[] };
+  /** initContainerStatuses: the gateway's WireGuard keeper (a native sidecar) is one. */
+  status?: { containerStatuses?: ContainerStatusObject[]; initContainerStatuses?: ContainerStatusObject[] };
 }
 
 /**
@@ -50,7 +53,25 @@ export function terminationGist(message: string | undefined): string {
   }
 }
 
-type ContainerStatus = NonNullable<NonNullable<PodObject["status"]>["containerStatuses"]>[number];
+type ContainerStatus = ContainerStatusObject;
+
+/** Waiting reasons that say only that the pod has not started yet (its volumes, its sandbox): the pod's events say why. */
+const NOT_STARTED = new Set(["PodInitializing", "ContainerCreating"]);
+
+/**
+ * Pure: the container of a pod to blame for it not being ready: a sidecar or init container that
+ * failed or waits for its own reason (the others wait for it; named then), else the first main
+ * container not ready — or undefined.
+ */
+function notReady(p: PodObject): { s: ContainerStatus; init: boolean } | undefined {
+  const init = (p.status?.initContainerStatuses ?? []).find((c) => {
+    const { waiting, terminated } = states(c);
+    return !c.ready && (terminated.exitCode !== undefined || (waiting.reason !== undefined && !NOT_STARTED.has(waiting.reason)));
+  });
+  if (init) return { s: init, init: true };
+  const main = (p.status?.containerStatuses ?? []).find((c) => !c.ready);
+  return main ? { s: main, init: false } : undefined;
+}
 
 /** Pure: a container's current waiting state and its current or last termination. */
 function states(s: ContainerStatus | undefined): Required<ContainerState> {
@@ -88,7 +109,8 @@ export function podProblems(pods: readonly PodObject[], events: readonly EventOb
       return !cs.length || !cs.every((s) => s.ready);
     })
     .map((p) => {
-      const said = containerProblem(p.status?.containerStatuses?.find((c) => !c.ready));
+      const first = notReady(p);
+      const said = `${first?.init ? `container ${first.s.name ?? "?"}: ` : ""}${containerProblem(first?.s)}`;
       const warning = said.includes(" — ") ? undefined : newestWarning(p, events);
       return `${p.metadata.name} on ${p.spec?.nodeName ?? "(not scheduled)"}: ${said}${warning ? ` — ${warning}` : ""}`;
     });
@@ -119,18 +141,26 @@ export async function warningEvents(client: kube.KubeClient, namespace: string):
 /** The waiting reasons that mean the node cannot get the image (no registry, a wrong name, policy Never). */
 const IMAGE_REASONS = new Set(["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"]);
 
+/** Pure: each container status of a pod (init and sidecar containers first) with its container's spec. */
+function withSpecs(p: PodObject): { s: ContainerStatus; spec: { image: string } | undefined }[] {
+  return [
+    ...(p.status?.initContainerStatuses ?? []).map((s, i) => ({ s, spec: p.spec?.initContainers?.[i] })),
+    ...(p.status?.containerStatuses ?? []).map((s, i) => ({ s, spec: p.spec?.containers?.[i] })),
+  ];
+}
+
 /** Pure: pods waiting because their node cannot get the image: "pod on node: reason (image)". */
 export function imageProblems(pods: readonly PodObject[]): { lines: string[]; images: string[] } {
   const lines: string[] = [];
   const images = new Set<string>();
   for (const p of pods) {
-    (p.status?.containerStatuses ?? []).forEach((s, i) => {
+    for (const { s, spec } of withSpecs(p)) {
       const w = s.state?.waiting;
-      if (!w?.reason || !IMAGE_REASONS.has(w.reason)) return;
-      const image = p.spec?.containers?.[i]?.image ?? s.image ?? "?";
+      if (!w?.reason || !IMAGE_REASONS.has(w.reason)) continue;
+      const image = spec?.image ?? s.image ?? "?";
       images.add(image);
       lines.push(`${p.metadata.name} on ${p.spec?.nodeName ?? "?"}: ${w.reason} (${image})`);
-    });
+    }
   }
   return { lines, images: [...images] };
 }

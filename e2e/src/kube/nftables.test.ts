@@ -80,7 +80,7 @@ describe(
         );
         assert.match(
           said,
-          /✗ DaemonSet causeway-gateway: pod not ready: causeway-gateway-\w+ on n0: ContainerCreating — FailedMount: MountVolume\.SetUp failed for volume "dev-net-tun" : hostPath type check failed: \/dev\/net\/tun-absent is not a character device/,
+          /✗ DaemonSet causeway-gateway: pod not ready: causeway-gateway-\w+ on n0: PodInitializing — FailedMount: MountVolume\.SetUp failed for volume "dev-net-tun" : hostPath type check failed: \/dev\/net\/tun-absent is not a character device/,
         );
       } finally {
         client.close();

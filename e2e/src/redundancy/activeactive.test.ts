@@ -58,6 +58,15 @@ const MOVED_OUTAGE_BOUND_MS = { kill: 1000, stop: 1000, link: 2500 } as const sa
 const PROBE_PORTS = Array.from({ length: 12 }, (_, i) => 41001 + i);
 /** Each long TCP flow's rate during a failure (16 of them: 320 Mbit/s). */
 const FLOW_MBIT = 20;
+/**
+ * The same on real nodes with WireGuard cables: there wireguard-go runs in BestEffort pods among
+ * the lab's other processes and 16 flows over both gateways moved 0.10–0.36 Gbit/s (the spread
+ * test), so once a failed gateway's flows move to the other, 16 × 20 Mbit/s is more than it
+ * carries, and the probes share full queues with TCP: survivors then lost 40–200 ms at a time,
+ * 3–6 s after a pod deletion, as the moved flows arrived (not a path change: nothing was
+ * reconfigured on their path). At 16 × 4 Mbit/s one gateway carries them all with room.
+ */
+const KUBE_WG_FLOW_MBIT = 4;
 
 /** GET http://127.0.0.1:<port><path> from inside a lab namespace: the body. */
 async function httpIn(ns: string, port: number, path: string): Promise<string> {
@@ -251,6 +260,7 @@ async function failureRound(lab: Lab, o: Parameters<typeof failDuringFlows>[1]):
 }
 
 /** The moved probes' bound of a round: its own, or its failure kind's. */
+const flowMbitOf = (o: { flowMbit?: number }): number => o.flowMbit ?? FLOW_MBIT;
 const movedBoundOf = (o: { kind: FailureKind; movedBoundMs?: number }): number => o.movedBoundMs ?? MOVED_OUTAGE_BOUND_MS[o.kind];
 
 /**
@@ -272,6 +282,8 @@ async function failDuringFlows(
     retry?: boolean;
     /** The moved probes' bound when not the kind's (MOVED_OUTAGE_BOUND_MS). */
     movedBoundMs?: number;
+    /** Each long flow's rate (FLOW_MBIT when absent). */
+    flowMbit?: number;
   },
 ): Promise<void> {
   const { kind, k } = o;
@@ -306,7 +318,7 @@ async function failDuringFlows(
     }
 
     // Long flows at a rate the path carries with room to spare (userspace WireGuard on 2 cores would otherwise queue and drop the probes).
-    const flows = tcpFlows(lab, client, server, { streams: 16, seconds: 8, mbitEach: FLOW_MBIT });
+    const flows = tcpFlows(lab, client, server, { streams: 16, seconds: 8, mbitEach: flowMbitOf(o) });
     await new Promise((r) => setTimeout(r, 2000));
     const failedAt = performance.now();
     const failedAtWall = Date.now();
@@ -540,6 +552,7 @@ for (const cable of ["vxlan", "wireguard"] as const) {
             kind,
             k,
             movedBoundMs: bound,
+            flowMbit: cable === "wireguard" ? KUBE_WG_FLOW_MBIT : FLOW_MBIT,
             label: `real nodes, ${cable}`,
             fail: async () => {
               if (kind === "stop") return lab.restart("c1", "gateway/n0");
