@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type Endpoint, gatewaySlotOf, SYSTEM_NAMESPACE } from "@causeway/api";
-import { host, kube, METRICS_PORTS, ProcessRunner, view } from "@causeway/common";
+import { host, kube, METRICS_PORTS, view } from "@causeway/common";
 import { VXLAN_CABLE, WG_CABLE } from "@causeway/gateway";
 import {
   FAILURE_KINDS,
@@ -467,8 +467,7 @@ for (const cable of ["vxlan", "wireguard"] as const) {
       }
       if (cable === "wireguard")
         it(`a gateway container killed (SIGKILL): the pod's WireGuard keeper keeps its devices (the same ones after), probes through the cluster's gateways out at most ${MOVED_OUTAGE_BOUND_MS.kill} ms`, async () => {
-          const ns = lab.resolve("c1/n0").ns;
-          const before = await wgDevices(ns);
+          const before = await wgDevices(lab, "c1/n0");
           assert.match(before, /causeway-wg@\d+/, "c1/n0's WireGuard devices");
           const { client, server } = ends(lab);
           const probes = new Probes(
@@ -487,7 +486,7 @@ for (const cable of ["vxlan", "wireguard"] as const) {
             await probes.stop();
           }
           // The same devices (name and index): the restarted gateway adopted them (a plane may have been added: a remote gateway back in another slot).
-          const after = (await wgDevices(ns)).split(" ");
+          const after = (await wgDevices(lab, "c1/n0")).split(" ");
           assert.deepEqual(
             before.split(" ").filter((d) => !after.includes(d)),
             [],
@@ -506,9 +505,9 @@ async function killGatewayContainer(lab: Lab): Promise<void> {
   process.kill(gw.pid, "SIGKILL");
 }
 
-/** The WireGuard devices in namespace `ns`, each as name@ifindex (a device made again gets a new index). */
-async function wgDevices(ns: string): Promise<string> {
-  const r = await new ProcessRunner(10_000).run("ip", ["-n", ns, "-json", "link", "show"]);
+/** The WireGuard devices of lab target `target`, each as name@ifindex (a device made again gets a new index). */
+async function wgDevices(lab: Lab, target: string): Promise<string> {
+  const r = await lab.exec(target, ["ip", "-json", "link", "show"]);
   return (JSON.parse(r.stdout) as { ifname: string; ifindex: number }[])
     .filter((l) => l.ifname.startsWith(WG_CABLE.defaultInterface))
     .map((l) => `${l.ifname}@${l.ifindex}`)
