@@ -187,6 +187,8 @@ const PUBLIC_IP_RECHECK_MS = 60_000;
 const CONNECTING_RECHECK_MS = 1000;
 /** Round-trip statistics and traffic reach the status and metrics this often (Submariner writes its Gateway status every 5 s). */
 export const STATUS_REFRESH_MS = 5000;
+/** After a pass's status write failed, the next pass (which writes again) is due in this long. */
+export const STATUS_RETRY_MS = 1000;
 
 /** What the last pass found; the status is built from it, and from the probes, whenever either changes. */
 interface PassResult {
@@ -226,6 +228,10 @@ export class GatewayEngine {
   /** The next pass that removes a draining cable. */
   #drainDue: NodeJS.Timeout | undefined;
   #lastDraining = "";
+  /** The status write waiting to start (#publish), if any. */
+  #queued: { refresh: boolean; run: Promise<void> } | undefined;
+  #statusRetry: NodeJS.Timeout | undefined;
+  #lastStatusError = "";
 
   constructor(d: GatewayDeps) {
     this.#d = d;
@@ -266,6 +272,7 @@ export class GatewayEngine {
     // After the pass in flight: it may have set them.
     clearTimeout(this.#recheck);
     clearTimeout(this.#drainDue);
+    clearTimeout(this.#statusRetry);
     await this.#publishing;
     this.#d.metrics?.setActive(false);
   }
@@ -372,7 +379,9 @@ export class GatewayEngine {
     this.health?.track(cables.map((c) => ({ clusterId: c.endpoint.cluster_id, ip: c.endpoint.healthCheckIP, key: remoteKey(c.endpoint) })));
     this.#pass = { cables, states, pending, skipped, failure: [failure, untranslated].filter(Boolean).join("; ") };
     this.#d.metrics?.syncIterations.inc();
-    await this.#publish();
+    // Not awaited: the next pass (a remote gateway withdrawn, say) must not wait for a slow API
+    // server or a conntrack count under load. A write that fails is tried again by the next pass.
+    void this.#publish().catch((err: unknown) => this.#statusFailed(err));
     if (failure) throw new CableDriverError(`cable driver ${driver.name} failed: ${failure}`);
     if (untranslated) throw new TranslationError(untranslated);
     if (states.some((s) => s.status === "connecting")) {
@@ -448,11 +457,38 @@ export class GatewayEngine {
     this.#adopted = true;
   }
 
-  /** Publishes the status (one write at a time, each from the latest pass and probes); rejects when this one fails. */
+  /**
+   * Publishes the status, one write at a time, each from the latest pass and probes: a request
+   * while another waits to start joins it (so a burst of passes makes one write). Rejects when
+   * the write it joined fails.
+   */
   #publish(refresh = false): Promise<void> {
-    const run = this.#publishing.then(() => this.#publishNow(refresh));
-    this.#publishing = run.catch(() => undefined);
-    return run;
+    if (this.#queued) {
+      this.#queued.refresh ||= refresh;
+      return this.#queued.run;
+    }
+    const q: { refresh: boolean; run: Promise<void> } = { refresh, run: Promise.resolve() };
+    q.run = this.#publishing.then(() => {
+      if (this.#queued === q) this.#queued = undefined;
+      return this.#publishNow(q.refresh);
+    });
+    this.#queued = q;
+    this.#publishing = q.run.catch(() => undefined);
+    return q.run;
+  }
+
+  /** A pass's status write failed: logged once per message, and a pass is due in STATUS_RETRY_MS (it writes again). */
+  #statusFailed(err: unknown): void {
+    const message = errorMessage(err);
+    if (message !== this.#lastStatusError) this.#d.log.warn({ err: message, retryInMs: STATUS_RETRY_MS }, "gateway status write failed; retrying");
+    this.#lastStatusError = message;
+    clearTimeout(this.#statusRetry);
+    this.#statusRetry = setTimeout(() => this.loop.trigger(), STATUS_RETRY_MS);
+  }
+
+  /** Resolves once the status writes started so far are done (failed ones too). */
+  async settled(): Promise<void> {
+    await this.#publishing;
   }
 
   async #traffic(cables: readonly RemoteCable[]): Promise<Map<string, Traffic>> {
@@ -525,6 +561,7 @@ export class GatewayEngine {
     const status: GatewayStatus = { ...body, updatedAt: new Date().toISOString() };
     await this.#d.sink.putStatus(this.#d.nodeName, status);
     this.#lastStatus = fingerprint;
+    this.#lastStatusError = "";
   }
 
   /** Removes the cables, then this gateway's Endpoint and status. */

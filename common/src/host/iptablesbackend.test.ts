@@ -59,4 +59,21 @@ describe("the node's iptables backend", () => {
     assert.ok(!files.includes("iptables-nft-restore"));
     assert.deepEqual(run.calls.find((c) => c.args[0] === "-t")?.file, "iptables-legacy-save");
   });
+
+  it("several tables are observed in one save (every table at once), each with its chains; a table the node lacks is empty", async () => {
+    const run = node({
+      nft: "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j MARK --set-mark 1\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n",
+      legacy: "",
+    });
+    const f = new IptablesPacketFilter(run, "nft");
+    const snap = await f.observe(["filter", "mangle", "nat"]);
+    assert.deepEqual(
+      run.calls.map((c) => [c.file, ...c.args].join(" ")),
+      ["iptables-nft-save"],
+      "one process for the three tables",
+    );
+    assert.deepEqual([...(snap.get("mangle") ?? [])], [["PREROUTING", ["-A PREROUTING -j MARK --set-mark 1"]]]);
+    assert.deepEqual([...(snap.get("filter") ?? [])], [["FORWARD", []]]);
+    assert.deepEqual([...(snap.get("nat") ?? [])], []);
+  });
 });

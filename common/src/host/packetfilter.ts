@@ -247,14 +247,19 @@ export class IptablesPacketFilter implements PacketFilter {
     await this.backend();
   }
 
+  /**
+   * One iptables-save for all `tables` (several: every table in one dump). Each run costs about
+   * the same whatever it lists — iptables-nft fetches the whole ruleset — and on a busy node it
+   * is the slowest command of a pass (0.1–0.15 s seen under 16 flows), so a table each in turn
+   * would add that much per table to every route change.
+   */
   async observe(tables: readonly FilterTable[]): Promise<FilterSnapshot> {
+    if (!tables.length) return new Map();
     const save = IPTABLES[await this.backend()].save;
-    const res = new Map<FilterTable, ReadonlyMap<string, readonly string[]>>();
-    for (const t of tables) {
-      const out = await this.#run.run(save, ["-t", t]);
-      res.set(t, parseSave(out.stdout).get(t) ?? new Map());
-    }
-    return res;
+    const [only] = tables;
+    const out = await this.#run.run(save, tables.length === 1 && only ? ["-t", only] : []);
+    const saved = parseSave(out.stdout);
+    return new Map(tables.map((t) => [t, saved.get(t) ?? new Map<string, string[]>()]));
   }
 
   async restore(script: string): Promise<void> {

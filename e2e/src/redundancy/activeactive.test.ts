@@ -94,7 +94,10 @@ async function spreadState(lab: Lab, ports: readonly number[], gateways: readonl
   await run(node, ["ip", "route", "show", "table", "all", "match", dst]);
   await run(node, ["ip", "rule", "show"]);
   await run(node, ["sysctl", "net.ipv4.fib_multipath_hash_policy"]);
-  for (const gw of gateways) {
+  // How the node reaches each gateway's VTEP (ARP over vx-causeway, then the FDB), and the probes' connection marks (pinned to a gateway by its replies).
+  await run(node, ["ip", "neigh", "show", "dev", "vx-causeway"]);
+  await run(node, ["bridge", "fdb", "show", "dev", "vx-causeway"]);
+  for (const gw of [node, ...gateways]) {
     const r = await lab.exec(gw, ["conntrack", "-L", "-p", "udp", "--orig-dst", dst]);
     const lines = r.stdout.split("\n").filter((l) => ports.some((p) => l.includes(`sport=${p} `)));
     out.push(`${gw}: ${lines.length} conntrack entries of the probes\n${lines.join("\n")}`);
@@ -194,7 +197,7 @@ async function failDuringFlows(
     if (!([...via.values()].includes(victim) && [...via.values()].includes(survivor))) {
       const what = `probes not on both gateways: ${JSON.stringify([...via])}`;
       console.log(`# ${what}; what the path depends on:\n${(await spreadState(lab, ports, pair)).replace(/^/gm, "#   ")}`);
-      if (o.retry) assert.fail(what);
+      if (o.retry) assert.fail(`${what}\n${await spreadState(lab, ports, pair)}`);
       throw new NotSpread(what);
     }
 
