@@ -59,15 +59,17 @@ const PROBE_PORTS = Array.from({ length: 12 }, (_, i) => 41001 + i);
  */
 const WG_FLOW_MBIT = 4;
 /**
- * Why the failure rounds (16 long flows and probes) do not run yet on real nodes with WireGuard
- * cables: they often pass (a kill -9: moved flows out 0 ms and nothing lost in 6 of 7 runs, one a
- * CI preview; a pod deletion: 3 of 5), but the probes on the surviving gateway sometimes lose 40 ms–2.2 s after the
- * failure (a kill -9: 36 lost at +3.9–6.6 s; a pod deletion in a CI preview: 2.2 s from +1.5 s)
- * while the lab's API servers answer slowly enough for gateways to step down from their Leases;
- * and a cut link kept the moved flows out 3.9 s (VXLAN: 2.0–2.2 s). The cause is not found yet.
- * The keeper keeping the devices through a kill is shown below, without the flows' load.
+ * Why the failure rounds (16 long flows and probes) do not run by default on real nodes with
+ * WireGuard cables (CAUSEWAY_E2E_WG_ROUNDS=1 runs them): the failover itself holds — a kill -9
+ * moved flows out 0 ms in 8 of 8 runs, and since passes stopped waiting on status writes and
+ * per-table iptables-save a cut link moved them in 1.67–1.78 s (was 3.9 s) — but the probes on
+ * the surviving gateway lose packets here without any failure too: 40–530 ms at a time, before the
+ * failure as after it, in 2 of 2 runs on this 2-core machine (userspace wireguard-go in the
+ * gateway pods of 6 nodes, beside 2 API servers), and a round cannot tell those from losses the
+ * failure caused. The keeper keeping the devices through a kill is shown below, without the flows' load.
  */
-const KUBE_WG_ROUNDS_NOT_YET = "WireGuard on real nodes: survivors sometimes lose packets after a failure under load (see KUBE_WG_ROUNDS_NOT_YET)";
+const KUBE_WG_ROUNDS_NOT_YET =
+  "WireGuard on real nodes: the surviving gateway's probes lose packets under 16 flows without a failure too (see KUBE_WG_ROUNDS_NOT_YET; CAUSEWAY_E2E_WG_ROUNDS=1 runs them)";
 
 /** Probes on the surviving gateway lost packets before the failure: the lab dropped them on its own, so the round says nothing about the failure. */
 class LossyBaseline extends Error {}
@@ -440,7 +442,7 @@ for (const cable of ["vxlan", "wireguard"] as const) {
       });
 
       // A cut link: on c2's gateway node (the members dial the broker's NodePort on c1's gateway nodes, which a cut there would take too).
-      const rounds = { skip: cable === "wireguard" ? KUBE_WG_ROUNDS_NOT_YET : false };
+      const rounds = { skip: cable === "wireguard" && process.env.CAUSEWAY_E2E_WG_ROUNDS !== "1" ? KUBE_WG_ROUNDS_NOT_YET : false };
       const kubeFlowMbit = cable === "wireguard" ? WG_FLOW_MBIT : FLOW_MBIT;
       it(
         `the underlay link of a gateway node of c2 cut during 16 long TCP flows: none reset, probes through c2's other gateway lose nothing, the moved ones' outage within ${MOVED_OUTAGE_BOUND_MS.link} ms; back, it carries new flows`,
