@@ -58,6 +58,25 @@ function recordingDriver(passes: { at: number; remotes: string[] }[]): CableDriv
   };
 }
 
+/** An engine of c1's gateway n0 (slot 1) over `view` and `driver`, its status writes going to `putStatus`. */
+function engineOf(view: MemoryView, driver: CableDriver, putStatus: view.GatewaySink["putStatus"], drainMs: number): GatewayEngine {
+  return new GatewayEngine({
+    site: { clusterId: "c1", clusterCIDRs: ["10.1.0.0/16"], serviceCIDRs: [] },
+    nodeName: "n0",
+    privateIp: "127.0.1.1",
+    healthCheckIp: "10.1.0.1",
+    underlayMtu: 1500,
+    natDiscovery: { port: 0, sourceFor: async () => undefined },
+    view,
+    sink: { putEndpoint: async () => {}, deleteEndpoint: async () => {}, putStatus, deleteStatus: async () => {} },
+    driver,
+    log,
+    version: "test",
+    gatewaySlot: 1,
+    drainMs,
+  });
+}
+
 /** Resolves once `f()` holds; fails after 3 s naming `what` and the passes. */
 async function until(what: string, f: () => boolean, passes: unknown): Promise<void> {
   const end = performance.now() + 3000;
@@ -70,54 +89,24 @@ async function until(what: string, f: () => boolean, passes: unknown): Promise<v
 describe("gateway engine: draining remote gateways", () => {
   it("a remote gateway withdrawn from a cluster with another: carried draining (no state of it reported), then gone after the drain time by a pass of its own", async () => {
     const passes: { at: number; remotes: string[] }[] = [];
-    const driver: CableDriver = {
-      name: "vxlan",
-      async sync(_local, remotes: readonly RemoteCable[]): Promise<CableState[]> {
-        passes.push({ at: performance.now(), remotes: remotes.map((r) => `${r.endpoint.hostname}${r.draining ? " draining" : ""}`) });
-        return remotes.map((r) => ({ clusterId: r.endpoint.cluster_id, status: "connected", message: "" }));
-      },
-      async cleanup() {},
-      async removeDevice() {},
-    };
     const v = new MemoryView();
     const statuses: { at: number; hosts: string[] }[] = [];
-    const e = new GatewayEngine({
-      site: { clusterId: "c1", clusterCIDRs: ["10.1.0.0/16"], serviceCIDRs: [] },
-      nodeName: "n0",
-      privateIp: "127.0.1.1",
-      healthCheckIp: "10.1.0.1",
-      underlayMtu: 1500,
-      natDiscovery: { port: 0, sourceFor: async () => undefined },
-      view: v,
-      sink: {
-        putEndpoint: async () => {},
-        deleteEndpoint: async () => {},
-        putStatus: async (_n, st) => void statuses.push({ at: performance.now(), hosts: st.connections.map((c) => c.endpoint.hostname) }),
-        deleteStatus: async () => {},
-      },
-      driver,
-      log,
-      version: "test",
-      gatewaySlot: 1,
-      drainMs: 300,
-    });
-    const until = async (what: string, f: () => boolean) => {
-      const end = performance.now() + 3000;
-      while (!f()) {
-        if (performance.now() > end) throw new Error(`${what}: not within 3000 ms; passes ${JSON.stringify(passes)}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
+    const e = engineOf(
+      v,
+      recordingDriver(passes),
+      async (_n, st) => void statuses.push({ at: performance.now(), hosts: st.connections.map((c) => c.endpoint.hostname) }),
+      300,
+    );
     const last = () => passes.at(-1)?.remotes.join(",");
     try {
       v.set([remote("m0", 1), remote("m1", 2)]);
       e.start();
-      await until("both remote gateways carried", () => last() === "m0,m1");
+      await until("both remote gateways carried", () => last() === "m0,m1", passes);
       const t0 = performance.now();
       v.set([remote("m1", 2)]);
-      await until("m0 draining", () => last() === "m1,m0 draining");
+      await until("m0 draining", () => last() === "m1,m0 draining", passes);
       const drainingAt = passes.at(-1)?.at ?? 0;
-      await until("m0 gone", () => last() === "m1");
+      await until("m0 gone", () => last() === "m1", passes);
       const gone = passes.find((p) => p.remotes.join(",") === "m1");
       const ms = Math.round((gone?.at ?? 0) - t0);
       assert.ok(ms >= 300 && ms < 800, `m0 removed ${ms} ms after its withdrawal (drain 300 ms)`);
@@ -136,30 +125,16 @@ describe("gateway engine: draining remote gateways", () => {
     let slow = false;
     let failing = false;
     const written: string[] = [];
-    const e = new GatewayEngine({
-      site: { clusterId: "c1", clusterCIDRs: ["10.1.0.0/16"], serviceCIDRs: [] },
-      nodeName: "n0",
-      privateIp: "127.0.1.1",
-      healthCheckIp: "10.1.0.1",
-      underlayMtu: 1500,
-      natDiscovery: { port: 0, sourceFor: async () => undefined },
-      view: v,
-      sink: {
-        putEndpoint: async () => {},
-        deleteEndpoint: async () => {},
-        putStatus: async (_n, st) => {
-          if (slow) await new Promise((r) => setTimeout(r, 2000));
-          if (failing) throw new Error("the server is currently unable to handle the request");
-          written.push(st.connections.map((c) => c.endpoint.hostname).join(","));
-        },
-        deleteStatus: async () => {},
+    const e = engineOf(
+      v,
+      recordingDriver(passes),
+      async (_n, st) => {
+        if (slow) await new Promise((r) => setTimeout(r, 2000));
+        if (failing) throw new Error("the server is currently unable to handle the request");
+        written.push(st.connections.map((c) => c.endpoint.hostname).join(","));
       },
-      driver: recordingDriver(passes),
-      log,
-      version: "test",
-      gatewaySlot: 1,
-      drainMs: 5000,
-    });
+      5000,
+    );
     const last = () => passes.at(-1)?.remotes.join(",");
     try {
       v.set([remote("m0", 1), remote("m1", 2)]);
