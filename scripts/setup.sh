@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/steps.sh
-PKGS=(iproute2 iptables ipset iperf3 iputils-ping procps ethtool etcd-server openssl wireguard-tools wireguard-go tcpdump dnsperf zsh nats-server mmdebstrap containerd runc containernetworking-plugins conntrack nftables gcc libc6-dev)
+PKGS=(iproute2 iptables ipset iperf3 iputils-ping procps ethtool etcd-server openssl wireguard-tools wireguard-go tcpdump dnsperf zsh nats-server mmdebstrap containerd runc containernetworking-plugins conntrack nftables gcc libc6-dev chromium-headless-shell)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 install_packages() {

@@ -12,7 +12,7 @@ import {
 } from "@causeway/api";
 import { BrokerService, toServiceError, WatchEvent_Type } from "@causeway/api/grpc";
 import type { Logger } from "@causeway/common";
-import { Server, ServerCredentials, type ServerWritableStream, type ServiceError, type Metadata } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerWritableStream, type ServiceError, Metadata } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { BrokerCore } from "./core/core.ts";
 import { RecordTooLargeError } from "./core/core.ts";
@@ -263,6 +263,8 @@ export class BrokerGrpcServer {
       .then(
         (unsub) => {
           stop = unsub;
+          // The headers now: the client knows its watch is established (before any event or bookmark).
+          call.sendMetadata(new Metadata());
           timer = setInterval(() => {
             void core.store.revision().then((rev) => {
               if (rev > last) return; // events are flowing; a bookmark would only repeat them

@@ -11,6 +11,7 @@ import { diagnoseCommands } from "./diagnose/commands.ts";
 import { completionCommands } from "./completion/commands.ts";
 import { gatherCommands } from "./gather/commands.ts";
 import { credentialCommands } from "./credentials/commands.ts";
+import { dashboardCommand } from "./dashboard/command.ts";
 
 const program = new Command("causeway").description("Causeway: one network for many clusters").showSuggestionAfterError(true);
 /** Every long flag of every command (for suggestions commander's edit distance misses). */
@@ -33,6 +34,7 @@ program.hook("preAction", () => {
 });
 
 showCommand(program);
+dashboardCommand(program);
 
 program
   .command("version")

@@ -169,7 +169,8 @@ export class BrokerConnection {
   }
 
   /** Opens a raw watch stream; errors arrive converted through onError exactly once. */
-  watch(kinds: readonly Kind[], fromRevision: number, onEvent: (e: WatchEvent) => void, onError: (e: Error) => void): () => void {
+  /** Follows `kinds` from `fromRevision`; `onOpen` once the broker has established the stream (it sends its headers then). */
+  watch(kinds: readonly Kind[], fromRevision: number, onEvent: (e: WatchEvent) => void, onError: (e: Error) => void, onOpen?: () => void): () => void {
     const stream: ClientReadableStream<WatchEvent> = this.#client.watch({ kinds: [...kinds], fromRevision }, this.#md());
     let done = false;
     const fail = (e: Error) => {
@@ -177,6 +178,7 @@ export class BrokerConnection {
       done = true;
       onError(e);
     };
+    stream.on("metadata", () => onOpen?.());
     stream.on("data", onEvent);
     stream.on("error", (e: ServiceError) => fail(fromServiceError(e)));
     stream.on("end", () => fail(fromServiceError(Object.assign(new Error("watch stream ended"), { code: 14, details: "watch stream ended" }))));

@@ -25,6 +25,12 @@ export interface WatcherOptions {
   readonly onChange: () => void;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * Told when the broker cannot be read (the error; the cache is kept) and when it can again
+   * (undefined: a list, an established watch or a watch event after an error); test: the
+   * dashboard's feed contract (cli/src/dashboard/feed.test.ts).
+   */
+  readonly onHealth?: (err: Error | undefined) => void;
   /** Observes every event applied to the cache, in order (for metrics and tests). */
   readonly onApply?: (type: "put" | "delete", record: { kind: string; clusterId: string; name: string }, revision: number) => void;
 }
@@ -50,6 +56,7 @@ export class BrokerWatcher {
   #timer: NodeJS.Timeout | undefined;
   #attempt = 0;
   #notifyQueued = false;
+  #failing = false;
   #resolveSynced!: () => void;
   /** Resolves once the first list has been loaded. */
   readonly synced: Promise<void> = new Promise((r) => {
@@ -115,6 +122,7 @@ export class BrokerWatcher {
         this.#revision,
         (e) => this.#onEvent(e),
         (err) => this.#onError(err),
+        () => this.#healthy(),
       );
     } catch (err) {
       this.#onError(err instanceof Error ? err : new Error(String(err)));
@@ -138,7 +146,14 @@ export class BrokerWatcher {
     this.#listed = true;
     this.#attempt = 0;
     this.#resolveSynced();
+    this.#healthy();
     this.#notify();
+  }
+
+  #healthy(): void {
+    if (!this.#failing) return;
+    this.#failing = false;
+    this.#opts.onHealth?.(undefined);
   }
 
   #parse(w: WireRecord): CachedRecord | undefined {
@@ -153,6 +168,7 @@ export class BrokerWatcher {
 
   #onEvent(e: WatchEvent): void {
     this.#attempt = 0;
+    this.#healthy();
     if (e.revision <= this.#revision && e.type !== WATCH_EVENT.BOOKMARK) return;
     this.#revision = Math.max(this.#revision, e.revision);
     if (e.type === WATCH_EVENT.BOOKMARK || !e.record) return;
@@ -173,6 +189,9 @@ export class BrokerWatcher {
     if (err instanceof CompactedError) {
       this.#opts.log.info({ revision: this.#revision }, "watch revision compacted at the broker; relisting");
       this.#listed = false;
+    } else if (!this.#failing) {
+      this.#failing = true;
+      this.#opts.onHealth?.(err);
     }
     const min = this.#opts.minBackoffMs ?? 200;
     const max = this.#opts.maxBackoffMs ?? 5_000;
