@@ -95,6 +95,20 @@ describe("dashboard state (from the broker's records)", () => {
         ["web/shop", "ClusterSetIP", "243.0.0.5", ["c1 0/1", "c2 2/2"], ["c2"], undefined],
       ],
     );
+    const served = (x: (typeof s.services)[number] | undefined) => x?.servedTo.map((t) => `${t.cluster}: ${t.how} ${t.by.join("+")}`);
+    assert.deepEqual(served(s.services[0]), ["c1: local c1", "c2: local c2"]);
+    assert.deepEqual(served(s.services[1]), ["c1: failed over c2", "c2: local c2"], "c1 exports web/shop without a ready endpoint: its clients go to c2");
+  });
+
+  it("who answers a cluster's clients counts only the clusters its gateway reports connected: a cable in error leaves it answered by nobody", () => {
+    const gw = LAB.find((r) => r.kind === "gateway" && r.clusterId === "c1") as WireRecord;
+    const st = statusOf(gw);
+    const broken = { ...gw, valueJson: JSON.stringify({ ...st, connections: st.connections.map((c) => ({ ...c, status: "error" })) }) };
+    const s = dashboardState([...LAB.map((r) => (r === gw ? broken : r)), rec("export", "c2", "web.shop", exp("web", "shop", { ready: 1 }))], at());
+    assert.deepEqual(
+      s.services[0]?.servedTo.map((t) => `${t.cluster}: ${t.how} ${t.by.join("+")}`),
+      ["c1: none ", "c2: local c2"],
+    );
   });
 
   it("a record that fails validation is left out; strings are carried as they are (the page shows them as text)", () => {

@@ -72,6 +72,13 @@ export interface DashService {
   readonly exporters: readonly DashExporter[];
   /** The clusters with ready endpoints: those a client anywhere may be answered by (local first where its own cluster is one). */
   readonly answering: readonly string[];
+  /**
+   * For each cluster of the clusterset, who answers its clients (lighthouse's rule): its own
+   * ready endpoints first (`local`); else every cluster with ready ones that its gateway reports
+   * connected — `failed over` when it exports the service itself, `remote` when it does not;
+   * `none` when nobody can.
+   */
+  readonly servedTo: readonly { readonly cluster: string; readonly by: readonly string[]; readonly how: "local" | "failed over" | "remote" | "none" }[];
   /** Why the exports disagree (MCS: the oldest export's type wins), when they do. */
   readonly conflict?: string;
 }
@@ -176,7 +183,31 @@ function cablesOf(p: Parsed): DashCable[] {
   return out.sort((a, b) => natural(a.id, b.id));
 }
 
-function servicesOf(p: Parsed): DashService[] {
+/** Pure: each cluster's connected remote clusters, by its active gateways' connections. */
+function reachOf(p: Parsed): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const g of p.gateways) {
+    if (g.status.haStatus !== "active") continue;
+    const set = out.get(g.cluster) ?? new Set<string>();
+    for (const c of g.status.connections) if (c.status === "connected") set.add(c.endpoint.cluster_id);
+    out.set(g.cluster, set);
+  }
+  return out;
+}
+
+/** Pure: who answers each cluster's clients for one service (see DashService.servedTo). */
+function servedTo(clusters: readonly string[], exporters: readonly DashExporter[], reach: ReadonlyMap<string, ReadonlySet<string>>): DashService["servedTo"] {
+  const ready = exporters.filter((x) => x.ready > 0 && !x.unavailable).map((x) => x.cluster);
+  return clusters.map((cluster) => {
+    if (ready.includes(cluster)) return { cluster, by: [cluster], how: "local" as const };
+    const by = ready.filter((r) => reach.get(cluster)?.has(r));
+    if (!by.length) return { cluster, by, how: "none" as const };
+    return { cluster, by, how: exporters.some((x) => x.cluster === cluster) ? ("failed over" as const) : ("remote" as const) };
+  });
+}
+
+function servicesOf(p: Parsed, clusters: readonly string[]): DashService[] {
+  const reach = reachOf(p);
   const byName = new Map<string, { cluster: string; e: ServiceExport }[]>();
   for (const x of p.exports) {
     const id = `${x.e.namespace}/${x.e.name}`;
@@ -203,6 +234,7 @@ function servicesOf(p: Parsed): DashService[] {
         ...(oldest?.clustersetIp ? { clustersetIp: oldest.clustersetIp } : {}),
         exporters,
         answering: exporters.filter((x) => x.ready > 0 && !x.unavailable).map((x) => x.cluster),
+        servedTo: servedTo(clusters, exporters, reach),
         ...(others.length
           ? { conflict: `type: ${others.join(", ")} export${others.length > 1 ? "" : "s"} it otherwise than the oldest export (${oldest?.type})` }
           : {}),
@@ -226,7 +258,7 @@ export function dashboardState(records: readonly WireRecord[] | DashSource, nowM
       };
     }),
     cables: cablesOf(p),
-    services: servicesOf(p),
+    services: servicesOf(p, ids),
   };
 }
 

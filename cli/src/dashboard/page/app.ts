@@ -204,6 +204,14 @@ function Cables(p: { s: DashboardState; onSelect: (s: Selection) => void }) {
   );
 }
 
+/** "c1 ← c2 (failed over)": who answers a cluster's clients, and how. */
+const servedText = (t: DashboardState["services"][number]["servedTo"][number]): string =>
+  t.how === "local"
+    ? `${t.cluster}: local`
+    : t.how === "none"
+      ? `${t.cluster}: ✖ nobody`
+      : `${t.cluster} ← ${t.by.join(", ")}${t.how === "failed over" ? " (failed over)" : ""}`;
+
 /** Services listed in full up to this many; beyond, by namespace, each opened on demand, and a filter. */
 const SERVICES_LISTED = 200;
 
@@ -222,6 +230,7 @@ function serviceRows(services: DashboardState["services"], onSelect: (s: Selecti
         h("th", null, "Clusterset IP"),
         h("th", null, "Exported by (ready)"),
         h("th", null, "Answering"),
+        h("th", null, "Each cluster's clients"),
         h("th", null, "Conflict"),
       ),
     ),
@@ -241,6 +250,7 @@ function serviceRows(services: DashboardState["services"], onSelect: (s: Selecti
               h("td", null, x.clustersetIp ?? ""),
               h("td", null, x.exporters.map((e) => `${e.cluster} ${e.ready}/${e.endpoints}${e.unavailable ? " (unavailable)" : ""}`).join(", ")),
               h("td", { class: x.answering.length ? "" : "status error" }, x.answering.length ? x.answering.join(", ") : "✖ none"),
+              h("td", { "data-served": x.servedTo.map((t) => `${t.cluster}:${t.how}:${t.by.join("+")}`).join(";") }, x.servedTo.map(servedText).join("; ")),
               h("td", null, x.conflict ?? ""),
             ),
         }),
