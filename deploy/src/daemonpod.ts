@@ -39,22 +39,6 @@ export function daemonPodParts(
   };
 }
 
-/**
- * What each component's container asks of its node (requests, no limits). Without them a pod is
- * BestEffort: the first evicted when the node runs short of memory, and on a busy node its
- * processes get the least CPU weight there is (cgroup v1 cpu.shares 2 against the 1024 of a
- * plain process), so a gateway's or route agent's pass — the routes that move a failed gateway's
- * flows — waits behind whatever else the node runs. No limits: a throttled or OOM-killed
- * gateway cuts traffic. The wireguard keeper runs wireguard-go, the data path of WireGuard cables
- * where the kernel has no module.
- */
-export const RESOURCE_REQUESTS: Readonly<Record<"gateway" | "route-agent" | "lighthouse" | "wireguard", { readonly cpu: string; readonly memory: string }>> = {
-  gateway: { cpu: "100m", memory: "128Mi" },
-  "route-agent": { cpu: "50m", memory: "64Mi" },
-  lighthouse: { cpu: "50m", memory: "96Mi" },
-  wireguard: { cpu: "100m", memory: "64Mi" },
-};
-
 /** Where the gateway keeps its WireGuard private key across container restarts (CAUSEWAY_WG_KEY_FILE; a memory emptyDir). */
 export const WG_KEY_FILE = "/run/causeway-wireguard/private.key";
 /** The socket of the gateway pod's WireGuard keeper (CAUSEWAY_WIREGUARD_KEEPER; a memory emptyDir of its own: the keeper never sees the key). */
@@ -75,7 +59,6 @@ function wireguardKeeper(mounts: readonly Record<string, unknown>[], image: stri
     env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
     terminationMessagePolicy: "FallbackToLogsOnError",
     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] } },
-    resources: { requests: { ...RESOURCE_REQUESTS.wireguard } },
     volumeMounts: mounts.filter((m) => ["dev-net-tun", "wireguard-run", "wireguard-keeper"].includes(String(m.name))).map((m) => ({ ...m })),
   };
 }

@@ -83,28 +83,6 @@ describe("deploy", () => {
     assert.equal(podOf(member).initContainers, undefined);
   });
 
-  it("every member workload's container requests CPU and memory (no BestEffort pod: neither evicted first nor starved of CPU on a busy node) and has no limits", () => {
-    type Container = { name: string; resources?: { requests?: Record<string, string>; limits?: Record<string, string> } };
-    const workloads = memberManifests(kube.R, { ...member, cableDriver: "wireguard" }).filter(
-      (m) => m.type === kube.R.daemonSet || m.type === kube.R.deployment,
-    );
-    const containers = workloads.flatMap((m) => {
-      const spec = (m.object as unknown as { spec: { template: { spec: { initContainers?: Container[]; containers: Container[] } } } }).spec.template.spec;
-      return [...(spec.initContainers ?? []), ...spec.containers].map((c) => ({ at: `${m.object.metadata.name}/${c.name}`, c }));
-    });
-    assert.deepEqual(containers.map((x) => x.at).sort(), [
-      "causeway-gateway/gateway",
-      "causeway-gateway/wireguard",
-      "causeway-lighthouse/lighthouse",
-      "causeway-route-agent/route-agent",
-    ]);
-    for (const { at, c } of containers) {
-      assert.match(c.resources?.requests?.cpu ?? "", /^\d+m$/, `${at} requests CPU`);
-      assert.match(c.resources?.requests?.memory ?? "", /^\d+Mi$/, `${at} requests memory`);
-      assert.equal(c.resources?.limits, undefined, `${at} has no limits`);
-    }
-  });
-
   it("--gateway-mode active-active: causeway-config says so (active-passive, the default, writes nothing), the pods roll; gateways may list Leases", () => {
     const configOf = (c: MemberConfig) => memberManifests(kube.R, c).find((m) => m.type === kube.R.configMap && m.object.metadata.name === "causeway-config");
     const data = (c: MemberConfig) => (configOf(c)?.object as unknown as { data: Record<string, string> }).data;

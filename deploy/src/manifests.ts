@@ -13,7 +13,7 @@ import {
 } from "@causeway/api";
 import { createHash } from "node:crypto";
 import { bundlePath } from "./image/contents.ts";
-import { daemonPodParts, RESOURCE_REQUESTS, WG_KEY_FILE, WG_KEEPER_SOCKET } from "./daemonpod.ts";
+import { daemonPodParts, WG_KEY_FILE, WG_KEEPER_SOCKET } from "./daemonpod.ts";
 import { kube, METRICS_PORTS, view } from "@causeway/common";
 
 /** An object to apply, with its resource type. */
@@ -234,7 +234,6 @@ function workload(
         // A component that cannot start says why in its last log line: that becomes the termination message (diagnose shows it).
         terminationMessagePolicy: "FallbackToLogsOnError",
         securityContext,
-        resources: { requests: { ...RESOURCE_REQUESTS[component] } },
         ...probes,
         ports: [...probes.ports, ...(daemon ? (placement.extraPorts ?? []) : [])],
         ...parts.container,
