@@ -264,7 +264,13 @@ export class BrokerGrpcServer {
         (unsub) => {
           stop = unsub;
           // The headers now: the client knows its watch is established (before any event or bookmark).
-          call.sendMetadata(new Metadata());
+          // A call the client already dropped gets none (cleaned up just below).
+          if (!call.cancelled)
+            try {
+              call.sendMetadata(new Metadata());
+            } catch {
+              // the stream closed meanwhile: its close handler cleans up
+            }
           timer = setInterval(() => {
             void core.store.revision().then((rev) => {
               if (rev > last) return; // events are flowing; a bookmark would only repeat them
