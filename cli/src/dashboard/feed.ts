@@ -1,6 +1,6 @@
 /**
  * What the dashboard follows: the broker's records through a BrokerWatcher (the components' own
- * list-then-watch), or an in-memory source for tests. Both pass the feed contract (feed.contract.ts).
+ * list-then-watch), or an in-memory source for tests. Both pass the feed contract (feed.test.ts).
  */
 import type { Cluster, Endpoint } from "@causeway/api";
 import { BrokerWatcher, type Logger } from "@causeway/common";

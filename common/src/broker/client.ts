@@ -168,8 +168,10 @@ export class BrokerConnection {
     return this.#call(this.#client.listCredentials, {});
   }
 
-  /** Opens a raw watch stream; errors arrive converted through onError exactly once. */
-  /** Follows `kinds` from `fromRevision`; `onOpen` once the broker has established the stream (it sends its headers then). */
+  /**
+   * Opens a raw watch stream of `kinds` from `fromRevision`; errors arrive converted through
+   * onError exactly once; `onOpen` once the broker has established the stream (it sends its headers then).
+   */
   watch(kinds: readonly Kind[], fromRevision: number, onEvent: (e: WatchEvent) => void, onError: (e: Error) => void, onOpen?: () => void): () => void {
     const stream: ClientReadableStream<WatchEvent> = this.#client.watch({ kinds: [...kinds], fromRevision }, this.#md());
     let done = false;
